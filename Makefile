@@ -1,0 +1,31 @@
+# The two commands of the README:  make run  (serve the demo)  and  make test  (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+DEV := DEBUG=true
+
+.PHONY: run test install system-deps lint check serve
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## make run: venv, migrations, the Weifang consultation and an admin login, then the site.
+run: install
+	mkdir -p var
+	$(DEV) $(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py compilemessages --ignore=.venv -v 0 || true
+	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(BIN)/python manage.py runserver $(HOST)
+
+## make test: lint, Django's checks (the deploy check with production settings), the suite.
+test: install system-deps
+	bash scripts/test $(PYTEST_ARGS)
+
+system-deps:
+	bash scripts/system-deps

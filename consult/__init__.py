@@ -1,0 +1,5 @@
+"""consult: public consultation on draft policies, clause by clause."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,9 @@
+"""ASGI entry point for consult."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consult.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,189 @@
+"""Citizens' comments on a consultation and the departments each one is routed to."""
+
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consult.consultations.models import Clause, Consultation, Department
+
+
+class CommentQuerySet(models.QuerySet):
+    def for_departments(self, departments):
+        """Comments routed to any of these departments (owner or cooperating)."""
+        return self.filter(routes__department__in=departments).distinct()
+
+    def owned_by(self, departments):
+        return self.filter(routes__department__in=departments, routes__is_owner=True)
+
+    def open(self):
+        return self.filter(status__in=[Comment.Status.PENDING, Comment.Status.IN_PROGRESS])
+
+
+class Comment(models.Model):
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", _("个人")
+        COMPANY = "company", _("企业")
+        ORGANISATION = "organisation", _("社会组织")
+        OTHER = "other", _("其他")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("网页")
+        API = "api", _("接口")
+        IMPORT = "import", _("导入")
+        LETTER = "letter", _("信函")
+        EMAIL = "email", _("电子邮件")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待处理")
+        IN_PROGRESS = "in_progress", _("处理中")
+        ANSWERED = "answered", _("已答复")
+        INVALID = "invalid", _("无效")
+
+    class Decision(models.TextChoices):
+        ADOPTED = "adopted", _("采纳")
+        PARTLY_ADOPTED = "partly_adopted", _("部分采纳")
+        NOT_ADOPTED = "not_adopted", _("不予采纳")
+        EXPLAINED = "explained", _("已说明")
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.PROTECT, related_name="comments", verbose_name=_("征求意见")
+    )
+    clause = models.ForeignKey(
+        Clause,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("条款"),
+        help_text=_("为空表示对全文的意见。"),
+    )
+    tracking_number = models.CharField(_("回执编号"), max_length=10, unique=True, editable=False)
+    body = models.TextField(_("意见内容"))
+    body_digest = models.CharField(
+        _("内容摘要值"), max_length=64, editable=False, help_text=_("用于识别重复提交。")
+    )
+
+    submitter_name = models.CharField(_("姓名"), max_length=100, blank=True)
+    submitter_kind = models.CharField(
+        _("身份"), max_length=16, choices=Kind, default=Kind.INDIVIDUAL
+    )
+    organisation = models.CharField(_("单位名称"), max_length=200, blank=True)
+    phone = models.CharField(_("电话"), max_length=30, blank=True)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    wants_reply = models.BooleanField(_("希望得到答复"), default=False)
+    consent = models.BooleanField(_("同意个人信息处理"), default=False)
+    consent_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
+
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel, default=Channel.WEB)
+    submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
+    received_on = models.DateField(
+        _("收到日期"), null=True, blank=True, help_text=_("信函、电子邮件等线下渠道收到的日期。")
+    )
+    ip_hash = models.CharField(_("IP 摘要"), max_length=64, blank=True, editable=False)
+    user_agent = models.CharField(_("浏览器"), max_length=300, blank=True, editable=False)
+
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
+    )
+    decision = models.CharField(_("处理意见"), max_length=16, choices=Decision, blank=True)
+    decision_reason = models.TextField(_("理由"), blank=True)
+    reply = models.TextField(_("答复"), blank=True, help_text=_("给提交人的答复，查询进度时可见。"))
+    replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    invalid_reason = models.CharField(_("无效原因"), max_length=300, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("意见")
+        verbose_name_plural = _("意见")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["consultation", "-submitted_at"], name="comment_by_consultation"),
+            models.Index(fields=["clause", "status"], name="comment_by_clause_status"),
+            models.Index(fields=["body_digest"], name="comment_by_body_digest"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consent=False) | Q(consent_at__isnull=False),
+                name="comment_consent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="invalid") | ~Q(invalid_reason=""),
+                name="comment_invalid_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return self.tracking_number
+
+    @property
+    def clause_label(self):
+        return str(self.clause) if self.clause_id else _("全文")
+
+
+class CommentRouting(models.Model):
+    """A department a comment was routed to, decided once when the comment is stored."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("牵头")
+        COOPERATING = "cooperating", _("配合")
+        COORDINATOR = "coordinator", _("统筹")
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="routes", verbose_name=_("意见")
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="comment_routes",
+        verbose_name=_("部门"),
+    )
+    role = models.CharField(_("职责"), max_length=16, choices=Role)
+    is_owner = models.BooleanField(
+        _("负责答复"), default=False, help_text=_("每条意见只有一个部门负责答复。")
+    )
+    position = models.PositiveIntegerField(_("次序"), default=0)
+    created_at = models.DateTimeField(_("分办时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("意见分办")
+        verbose_name_plural = _("意见分办")
+        ordering = ["comment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "department"], name="routing_unique"),
+            models.UniqueConstraint(
+                fields=["comment"], condition=Q(is_owner=True), name="routing_one_owner"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "is_owner"], name="routing_by_department"),
+        ]
+
+    def __str__(self):
+        return f"{self.comment} → {self.department}（{self.get_role_display()}）"
+
+
+def private_storage():
+    return storages["private"]
+
+
+class Attachment(models.Model):
+    """A file sent with a comment; stored outside the web root, served only to its staff."""
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("意见")
+    )
+    file = models.FileField(_("文件"), storage=private_storage, upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+
+    def __str__(self):
+        return self.original_name

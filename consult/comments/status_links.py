@@ -1,0 +1,27 @@
+"""Signed links that open a comment's status page without asking for the phone or email again."""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "consult.comments.status-link"
+# A citizen may look at an answer long after the consultation closed.
+MAX_AGE = 60 * 60 * 24 * 365
+
+
+def status_token(comment) -> str:
+    return signing.dumps({"t": comment.tracking_number}, salt=SALT, compress=True)
+
+
+def tracking_number_from_token(token: str) -> str | None:
+    """The tracking number a token was made for, or None if it is forged or too old."""
+    try:
+        return signing.loads(token, salt=SALT, max_age=MAX_AGE)["t"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+
+
+def comment_status_url(comment) -> str:
+    """Absolute URL of the comment's status page, for emails."""
+    path = reverse("intake:comment_status_signed", kwargs={"token": status_token(comment)})
+    return f"{settings.SITE_URL}{path}"

@@ -1,0 +1,338 @@
+"""Departments, consultations and the clause tree of a draft with who answers for each clause."""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DepartmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def named(self, name):
+        """Departments known by this name: short name, full name or an alias."""
+        name = name.strip()
+        return self.filter(Q(name=name) | Q(full_name=name) | Q(aliases__name=name)).distinct()
+
+
+class Department(models.Model):
+    class DigestMode(models.TextChoices):
+        IMMEDIATE = "immediate", _("逐条即时发送")
+        WINDOW = "window", _("按时间窗口合并")
+        DAILY = "daily", _("每日汇总")
+
+    name = models.CharField(
+        _("简称"),
+        max_length=100,
+        unique=True,
+        help_text=_("文件中的写法，如“市发改委”。"),
+    )
+    full_name = models.CharField(
+        _("全称"),
+        max_length=200,
+        blank=True,
+        help_text=_("如“潍坊市发展和改革委员会”。"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    digest_mode = models.CharField(
+        _("通知方式"),
+        max_length=16,
+        choices=DigestMode,
+        default=DigestMode.WINDOW,
+        help_text=_("新意见通知是逐条发送，还是在时间窗口内合并为一封汇总邮件。"),
+    )
+    digest_window_minutes = models.PositiveIntegerField(
+        _("合并窗口（分钟）"),
+        default=10,
+        help_text=_("按时间窗口合并时，每个征求意见事项最多每隔这么久发一封汇总邮件。"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = DepartmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class DepartmentAlias(models.Model):
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("部门")
+    )
+    name = models.CharField(
+        _("别名"),
+        max_length=200,
+        unique=True,
+        help_text=_("文件中对同一部门的其他写法，如“市发展改革委”。"),
+    )
+
+    class Meta:
+        verbose_name = _("部门别名")
+        verbose_name_plural = _("部门别名")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Mailbox(models.Model):
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="mailboxes", verbose_name=_("部门")
+    )
+    email = models.EmailField(_("邮箱"))
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("通知邮箱")
+        verbose_name_plural = _("通知邮箱")
+        ordering = ["department", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "email"], name="mailbox_unique_per_department"
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        HANDLER = "handler", _("经办人")
+        MANAGER = "manager", _("负责人")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("用户"),
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("部门")
+    )
+    role = models.CharField(_("角色"), max_length=16, choices=Role, default=Role.HANDLER)
+
+    class Meta:
+        verbose_name = _("部门成员")
+        verbose_name_plural = _("部门成员")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department"], name="membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.department}"
+
+
+class ConsultationQuerySet(models.QuerySet):
+    def open_at(self, moment):
+        return self.filter(opens_at__lte=moment, closes_at__gte=_to_second(moment))
+
+
+class Consultation(models.Model):
+    class Status(models.TextChoices):
+        UPCOMING = "upcoming", _("未开始")
+        OPEN = "open", _("征求意见中")
+        CLOSED = "closed", _("已截止")
+        REPORT_PUBLISHED = "report_published", _("已公布采纳情况")
+
+    title = models.CharField(_("标题"), max_length=300)
+    slug = models.SlugField(_("网址标识"), max_length=100, unique=True)
+    issuer = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="issued_consultations",
+        verbose_name=_("发布单位"),
+    )
+    reference_number = models.CharField(_("文号"), max_length=100, blank=True)
+    draft_title = models.CharField(
+        _("征求意见稿标题"), max_length=300, blank=True, help_text=_("附件草案本身的标题。")
+    )
+    preamble = models.TextField(_("前言"), blank=True, help_text=_("条款之前的通知和草案正文。"))
+    responsibility_remarks = models.TextField(
+        _("分工说明"),
+        blank=True,
+        help_text=_("责任分工括号中对全文适用的说明，如“各项任务均需……落实，以下不再列出”。"),
+    )
+    published_on = models.DateField(_("发布日期"), null=True, blank=True)
+    opens_at = models.DateTimeField(_("开始时间"))
+    closes_at = models.DateTimeField(
+        _("截止时间"), help_text=_("最后一刻仍可提交意见的时间（北京时间，精确到秒）。")
+    )
+    answer_days = models.PositiveIntegerField(
+        _("答复期限（天）"),
+        default=15,
+        help_text=_("截止后，各部门须在多少天内答复其负责的全部意见。"),
+    )
+    real_names_required = models.BooleanField(
+        _("要求实名"), default=False, help_text=_("勾选后，提交意见必须填写姓名。")
+    )
+    contact_name = models.CharField(_("联系人"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=50, blank=True)
+    contact_email = models.EmailField(_("电子邮箱"), blank=True)
+    source_text = models.TextField(
+        _("原文"), blank=True, help_text=_("导入时的通知原文，逐字保存。")
+    )
+    report_published_at = models.DateTimeField(_("采纳情况公布时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = ConsultationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("征求意见")
+        verbose_name_plural = _("征求意见")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="consultation_closes_after_it_opens",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("intake:consultation", kwargs={"slug": self.slug})
+
+    def accepts_comments_at(self, moment):
+        """Open from opens_at to closes_at inclusive, compared to the whole second."""
+        return self.opens_at <= moment and _to_second(moment) <= self.closes_at
+
+    def status_at(self, moment):
+        if self.report_published_at is not None:
+            return self.Status.REPORT_PUBLISHED
+        if moment < self.opens_at:
+            return self.Status.UPCOMING
+        if _to_second(moment) <= self.closes_at:
+            return self.Status.OPEN
+        return self.Status.CLOSED
+
+    @property
+    def status(self):
+        return self.status_at(timezone.now())
+
+    @property
+    def is_open(self):
+        return self.accepts_comments_at(timezone.now())
+
+    @property
+    def answer_deadline(self):
+        return self.closes_at + datetime.timedelta(days=self.answer_days)
+
+
+def _to_second(moment):
+    return moment.replace(microsecond=0)
+
+
+class Clause(models.Model):
+    class Level(models.TextChoices):
+        CHAPTER = "chapter", _("章")
+        SECTION = "section", _("节")
+        ARTICLE = "article", _("条")
+        CN = "cn", _("一、")
+        PAREN = "paren", _("(一)")
+        ARABIC = "arabic", _("1.")
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="clauses", verbose_name=_("征求意见")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级条款"),
+    )
+    position = models.PositiveIntegerField(_("序号"), help_text=_("在同级条款中的次序。"))
+    path = models.CharField(
+        _("树路径"),
+        max_length=200,
+        help_text=_("按文档顺序排序用，如“0002.0001.0001”。"),
+    )
+    number = models.CharField(
+        _("编号"), max_length=30, help_text=_("原文写法，如“(一)”或“第一条”。")
+    )
+    label = models.CharField(
+        _("完整编号"), max_length=100, help_text=_("连同上级编号，如“二(一)1”。")
+    )
+    level = models.CharField(_("编号层级"), max_length=16, choices=Level)
+    heading = models.CharField(_("标题"), max_length=300, blank=True)
+    text = models.TextField(_("正文"), blank=True)
+    departments = models.ManyToManyField(
+        Department,
+        through="ClauseResponsibility",
+        related_name="clauses",
+        verbose_name=_("责任部门"),
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("条款")
+        verbose_name_plural = _("条款")
+        ordering = ["consultation", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "path"], name="clause_unique_path"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} {self.heading}".strip()
+
+    @property
+    def depth(self):
+        return self.path.count(".")
+
+
+class ClauseResponsibility(models.Model):
+    """A name in a clause's responsibility parenthesis, in document order.
+
+    Generic groups (各县市区人民政府, 市有关部门) are kept as written with no department:
+    they have no mailbox, so routing passes them by, but staff still see them.
+    """
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("牵头")
+        COOPERATING = "cooperating", _("配合")
+
+    clause = models.ForeignKey(
+        Clause, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("条款")
+    )
+    position = models.PositiveIntegerField(_("次序"))
+    role = models.CharField(_("职责"), max_length=16, choices=Role)
+    name = models.CharField(_("原文写法"), max_length=200)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responsibilities",
+        verbose_name=_("部门"),
+        help_text=_("泛指的单位（如“市有关部门”）为空。"),
+    )
+
+    class Meta:
+        verbose_name = _("条款责任单位")
+        verbose_name_plural = _("条款责任单位")
+        ordering = ["clause", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clause", "position"], name="responsibility_unique_position"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_role_display()}）"
+
+    @property
+    def is_generic_group(self):
+        return self.department_id is None

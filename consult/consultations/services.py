@@ -1,0 +1,83 @@
+"""Writes on departments and consultations that more than one entry point needs."""
+
+import datetime
+
+from django.db import transaction
+
+from .models import Clause, ClauseResponsibility, Consultation, Department, DepartmentAlias, Mailbox
+
+
+@transaction.atomic
+def departments_load(rows) -> list[Department]:
+    """Create or update departments from plain rows: name, full_name, aliases, mailboxes.
+
+    Idempotent: loading the same rows twice changes nothing.
+    """
+    departments = []
+    for row in rows:
+        department = Department.objects.named(row["name"]).first()
+        if department is None:
+            department = Department.objects.create(name=row["name"])
+        if row.get("full_name") and department.full_name != row["full_name"]:
+            department.full_name = row["full_name"]
+            department.save(update_fields=["full_name"])
+        for alias in row.get("aliases", []):
+            if not Department.objects.named(alias).exists():
+                DepartmentAlias.objects.create(department=department, name=alias)
+        for email in row.get("mailboxes", []):
+            Mailbox.objects.get_or_create(department=department, email=email)
+        departments.append(department)
+    return departments
+
+
+@transaction.atomic
+def consultation_copy(
+    consultation: Consultation,
+    *,
+    slug: str,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    title: str | None = None,
+) -> Consultation:
+    """A new consultation with the same text and clause tree but its own period and comments."""
+    clauses = list(consultation.clauses.order_by("path"))
+    responsibilities = list(
+        ClauseResponsibility.objects.filter(clause__consultation=consultation).order_by(
+            "clause__path", "position"
+        )
+    )
+    copy = Consultation.objects.get(pk=consultation.pk)
+    copy.pk = None
+    copy.slug = slug
+    copy.title = title or consultation.title
+    copy.opens_at = opens_at
+    copy.closes_at = closes_at
+    copy.report_published_at = None
+    copy.save(force_insert=True)
+
+    new_by_old = {}
+    for clause in clauses:  # in path order, so every parent is copied before its children
+        old_pk = clause.pk
+        clause.pk = None
+        clause.consultation = copy
+        clause.parent = new_by_old.get(clause.parent_id)
+        clause.save(force_insert=True)
+        new_by_old[old_pk] = clause
+    for responsibility in responsibilities:
+        responsibility.pk = None
+        responsibility.clause = new_by_old[responsibility.clause_id]
+    ClauseResponsibility.objects.bulk_create(responsibilities)
+    return copy
+
+
+def clause_tree(consultation: Consultation) -> list[Clause]:
+    """The consultation's top clauses, each with `.subclauses` and prefetched responsibilities."""
+    clauses = list(
+        consultation.clauses.prefetch_related("responsibilities__department").order_by("path")
+    )
+    by_parent = {}
+    for clause in clauses:
+        by_parent.setdefault(clause.parent_id, []).append(clause)
+    for clause in clauses:
+        clause.subclauses = by_parent.get(clause.pk, [])
+    return by_parent.get(None, [])

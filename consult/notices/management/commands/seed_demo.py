@@ -1,0 +1,87 @@
+"""seed_demo: load the Weifang consultation, an open demo copy of it, and an admin login."""
+
+import datetime
+import json
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from consult.consultations.models import Consultation
+from consult.consultations.services import consultation_copy, departments_load
+from consult.notices.importer import notice_import, read_notice_file
+from consult.notices.parser import parse_notice
+
+FIXTURES = settings.BASE_DIR / "fixtures"
+NOTICE = FIXTURES / "notices" / "weifang-marine-2024.txt"
+SLUG = "weifang-marine-2024"
+DEMO_SLUG = "weifang-marine-2024-demo"
+DEMO_DAYS_OPEN = 30
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the Weifang departments and notice (faithful dates), an open demo copy of it, "
+        "and an admin user. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--admin-username", default="admin")
+
+    def handle(self, *args, admin_username, **options):
+        rows = json.loads((FIXTURES / "weifang-departments.json").read_text("utf-8"))
+        with transaction.atomic():
+            departments_load(rows["departments"])
+            original = Consultation.objects.filter(slug=SLUG).first()
+            if original is None:
+                source = read_notice_file(NOTICE)
+                original = notice_import(parsed=parse_notice(source), slug=SLUG, source_text=source)
+                self.stdout.write(f"Imported {original.title} ({SLUG}).")
+            if not Consultation.objects.filter(slug=DEMO_SLUG).exists():
+                # The real deadline has passed; the demo copy is open from yesterday for a month.
+                today = timezone.localdate()
+                opens_at = timezone.make_aware(
+                    datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time.min)
+                )
+                closes_at = timezone.make_aware(
+                    datetime.datetime.combine(
+                        today + datetime.timedelta(days=DEMO_DAYS_OPEN), datetime.time(23, 59, 59)
+                    )
+                )
+                consultation_copy(
+                    original,
+                    slug=DEMO_SLUG,
+                    opens_at=opens_at,
+                    closes_at=closes_at,
+                    title=f"{original.title}（演示）",
+                )
+                self.stdout.write(f"Created an open demo copy ({DEMO_SLUG}).")
+        password = self._admin(admin_username)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n  Site:  {settings.SITE_URL}/\n"
+                f"  Admin: {settings.SITE_URL}/admin/  user “{admin_username}”  "
+                f"password “{password}”\n"
+            )
+        )
+
+    def _admin(self, username):
+        """Create the admin once; its generated password is kept in var/ to print every run."""
+        password_file = Path(settings.VAR_DIR) / "admin-password.txt"
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user and password_file.exists():
+            return password_file.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            user = User(username=username, is_staff=True, is_superuser=True)
+        user.set_password(password)
+        user.save()
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        return password

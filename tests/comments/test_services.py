@@ -1,0 +1,120 @@
+"""Storing a comment: the tracking number, the routing and the comment period."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from consult.comments.models import Comment, CommentRouting
+from consult.comments.services import CommentPeriodClosed, comment_submit
+from consult.comments.tracking import ALPHABET, is_well_formed, normalise_tracking_number
+from consult.consultations.models import ClauseResponsibility
+from tests.factories import (
+    ClauseFactory,
+    ConsultationFactory,
+    DepartmentFactory,
+    add_responsibility,
+)
+
+pytestmark = pytest.mark.django_db
+LEAD = ClauseResponsibility.Role.LEAD
+COOP = ClauseResponsibility.Role.COOPERATING
+
+
+def submit(consultation, clause=None, **overrides):
+    fields = {
+        "body": "建议在集聚区评选中增加对中小企业的支持条款。",
+        "channel": Comment.Channel.WEB,
+        "consent": True,
+    }
+    fields.update(overrides)
+    return comment_submit(consultation=consultation, clause=clause, **fields)
+
+
+@pytest.fixture
+def consultation():
+    return ConsultationFactory()
+
+
+def test_comment_on_a_clause_is_routed_to_its_lead_and_cooperating_departments(consultation):
+    fgw, kjj = DepartmentFactory(name="市发改委"), DepartmentFactory(name="市科技局")
+    clause = ClauseFactory(consultation=consultation)
+    add_responsibility(clause, LEAD, fgw)
+    add_responsibility(clause, COOP, kjj)
+    add_responsibility(clause, COOP, "各县市区人民政府")
+
+    comment = submit(consultation, clause)
+
+    routes = list(comment.routes.values_list("department__name", "role", "is_owner"))
+    assert routes == [("市发改委", "lead", True), ("市科技局", "cooperating", False)]
+
+
+def test_comment_on_a_section_takes_the_leads_of_its_items(consultation):
+    section = ClauseFactory(consultation=consultation, number="(一)")
+    item = ClauseFactory(consultation=consultation, parent=section)
+    add_responsibility(item, LEAD, DepartmentFactory(name="市生态环境局"))
+
+    comment = submit(consultation, section)
+
+    assert list(comment.routes.values_list("department__name", flat=True)) == ["市生态环境局"]
+
+
+def test_comment_on_the_whole_draft_goes_to_the_issuer(consultation):
+    comment = submit(consultation)
+    route = comment.routes.get()
+    assert (route.department, route.role, route.is_owner) == (
+        consultation.issuer,
+        "coordinator",
+        True,
+    )
+
+
+def test_stored_comment_keeps_the_text_exactly(consultation):
+    body = "第一行<script>alert(1)</script>\n第二行 😀 𠀀𪚥\n"
+    assert Comment.objects.get(pk=submit(consultation, body=body).pk).body == body
+
+
+def test_tracking_numbers_are_unique_well_formed_and_not_sequential(consultation):
+    numbers = [
+        submit(consultation, body=f"意见内容第{i}条，请予考虑。").tracking_number for i in range(20)
+    ]
+    assert len(set(numbers)) == 20
+    assert all(is_well_formed(n) for n in numbers)
+    assert not set("01OIL").intersection("".join(numbers))
+    assert sorted(numbers) != numbers  # 1 in 20! by chance: not issued in sequence
+
+
+def test_tracking_number_typed_with_spaces_and_lower_case_is_understood():
+    number = ALPHABET[:10]
+    assert normalise_tracking_number(f" {number[:4].lower()}-{number[4:]} ") == number
+
+
+def test_comment_after_close_is_refused_and_nothing_is_stored(consultation):
+    after = consultation.closes_at.replace(microsecond=0) + datetime.timedelta(seconds=1)
+    with pytest.raises(CommentPeriodClosed):
+        submit(consultation, now=after)
+    assert not Comment.objects.exists()
+
+
+def test_comment_in_the_last_second_is_accepted(consultation):
+    assert submit(consultation, now=consultation.closes_at).pk
+
+
+def test_clause_of_another_consultation_is_refused(consultation):
+    other = ClauseFactory()
+    with pytest.raises(ValidationError) as error:
+        submit(consultation, other)
+    assert "clause" in error.value.message_dict
+    assert not CommentRouting.objects.exists()
+
+
+def test_comment_without_consent_is_refused(consultation):
+    with pytest.raises(ValidationError) as error:
+        submit(consultation, consent=False)
+    assert "consent" in error.value.message_dict
+
+
+def test_consent_time_and_hashed_ip_are_stored(consultation):
+    comment = submit(consultation, ip="203.0.113.9")
+    assert comment.consent_at == comment.submitted_at
+    assert comment.ip_hash and "203.0.113.9" not in comment.ip_hash

@@ -1,0 +1,64 @@
+"""A consultation's life by the clock, exact to the second in Asia/Shanghai."""
+
+import datetime
+import zoneinfo
+
+import pytest
+
+from consult.consultations.models import Consultation
+from tests.factories import ConsultationFactory
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+CLOSE = datetime.datetime(2024, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)
+OPEN = datetime.datetime(2024, 10, 11, 0, 0, 0, tzinfo=SHANGHAI)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def consultation():
+    return ConsultationFactory(opens_at=OPEN, closes_at=CLOSE)
+
+
+def test_comments_are_accepted_through_the_last_second(consultation):
+    assert consultation.accepts_comments_at(CLOSE)
+    assert consultation.accepts_comments_at(CLOSE + datetime.timedelta(microseconds=999_999))
+
+
+def test_comments_are_refused_from_the_next_second(consultation):
+    assert not consultation.accepts_comments_at(CLOSE + datetime.timedelta(seconds=1))
+
+
+def test_comments_are_refused_a_second_before_opening(consultation):
+    assert not consultation.accepts_comments_at(OPEN - datetime.timedelta(seconds=1))
+    assert consultation.accepts_comments_at(OPEN)
+
+
+def test_status_follows_the_clock(consultation):
+    assert consultation.status_at(OPEN - datetime.timedelta(seconds=1)) == "upcoming"
+    assert consultation.status_at(OPEN) == "open"
+    assert consultation.status_at(CLOSE) == "open"
+    assert consultation.status_at(CLOSE + datetime.timedelta(seconds=1)) == "closed"
+
+
+def test_status_after_the_report_is_published(consultation):
+    consultation.report_published_at = CLOSE + datetime.timedelta(days=20)
+    assert consultation.status_at(CLOSE + datetime.timedelta(days=21)) == "report_published"
+
+
+def test_open_at_queryset_agrees_with_the_instance(consultation):
+    assert list(Consultation.objects.open_at(CLOSE)) == [consultation]
+    assert list(Consultation.objects.open_at(CLOSE + datetime.timedelta(seconds=1))) == []
+
+
+def test_answer_deadline_defaults_to_fifteen_days_after_the_close(consultation):
+    assert consultation.answer_deadline == datetime.datetime(
+        2024, 11, 25, 23, 59, 59, tzinfo=SHANGHAI
+    )
+
+
+def test_database_refuses_a_consultation_that_closes_before_it_opens():
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        ConsultationFactory(opens_at=CLOSE, closes_at=OPEN)
