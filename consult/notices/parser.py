@@ -1,0 +1,504 @@
+"""Reading a notice for comment (征求意见通知) as published, with its attached draft.
+
+Pure Python, no Django. A notice has two parts:
+
+- the notice itself: its title (the draft's name in 《》), the call for comments with the
+  deadline, contact lines and a signature block (issuing body on one line, date below);
+- the draft (征求意见稿), after the signature block: its own title and "(征求意见稿)" line,
+  an introduction, then numbered clauses whose paragraphs may end in a responsibility
+  parenthesis naming lead (牵头) and cooperating (配合 / 按职责分工负责) departments.
+
+The draft starts after the signature block, so a numbered list in the notice (意见反馈方式：
+1．电子邮件…) is never taken for a clause. The document ends at the first contact line or
+hosting-site footer marker (标签, 关注, 相关推荐 …) after the draft has started.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+# Full-width forms normalised for matching only; the text itself is kept as written.
+_HALF = str.maketrans(
+    "（）【】：；，。．、　０１２３４５６７８９",
+    "()[]:;,。.、 0123456789",
+)
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
+_CN = "一二三四五六七八九十百零〇两"
+
+_HEADING_PATTERNS = [
+    ("chapter", re.compile(rf"^第([{_CN}\d]+)章\s*(.*)$")),
+    ("section", re.compile(rf"^第([{_CN}\d]+)节\s*(.*)$")),
+    ("article", re.compile(rf"^第([{_CN}\d]+)条\s*(.*)$")),
+    ("cn", re.compile(rf"^([{_CN}]+)\s*、\s*(.*)$")),
+    ("paren", re.compile(rf"^\(\s*([{_CN}]+)\s*\)\s*(.*)$")),
+    ("arabic", re.compile(r"^(\d{1,3})\s*[.、](?!\d)\s*(.*)$")),
+]
+_SENTENCE_END = re.compile(r"[。；;！？!?:]")
+_DATE = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+_DEADLINE_RANGE = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE)
+_DEADLINE_LABELLED = re.compile(r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE)
+_DEADLINE_BEFORE = re.compile(_DATE + r"\s*(?:\d{1,2}\s*[:时]\s*\d{0,2}\s*分?)?\s*(?:之前|以前|前)")
+_SIGNATURE_DATE = re.compile(
+    rf"^(?:(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日|([{_CN}]{{4}})年([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日)$"
+)
+_CONTACT_LABELS = {
+    "name": r"联\s*系\s*人",
+    "phone": r"(?:联系电话|咨询电话|联系方式|电\s*话)",
+    "email": r"(?:电子邮箱|电子邮件|邮\s*箱|E-?mail)",
+}
+_CONTACT_LINE = re.compile(r"^(?:" + "|".join(_CONTACT_LABELS.values()) + r")\s*:", re.I)
+_FOOTER = re.compile(
+    r"^(?:标签|关注|相关推荐|最近搜索|热门搜索|上一篇|下一篇|分享到|打印本页|关闭窗口|责任编辑|【打印】|【关闭】)"
+)
+_ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?::|$)")
+_DRAFT_MARK = re.compile(r"^\(?征求意见稿\)?$")
+_REFERENCE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[(]\d{4}[〕\])]\s*\d+\s*号$")
+_ORG_SUFFIX = re.compile(r"(?:委员会|办公室|政府|局|委|办|厅|部|中心|院|会|行|处|所|站|馆)$")
+_SHORT_NAME = re.compile(r"[省市县区](?:[\u4e00-\u9fff]{1,8}?)(?:局|委|办|厅|部|中心)")
+_GENERIC = re.compile(r"^(?:各|有关|相关)|(?:有关|相关|各)[\u4e00-\u9fff]*(?:部门|单位)$|^市直")
+
+_ROLE_PREFIXED = [
+    ("lead", re.compile(r"^(?:牵头单位|牵头部门|主责单位)\s*:\s*(.+)$")),
+    ("cooperating", re.compile(r"^(?:责任单位|配合单位|参与单位|协办单位|责任部门)\s*:\s*(.+)$")),
+]
+_ROLE_SUFFIXED = [
+    ("lead", re.compile(r"^(.+?)\s*(?:共同)?牵头(?:负责)?$")),
+    (
+        "cooperating",
+        re.compile(r"^(.+?)\s*(?:按职责分工负责|按职责负责|分工负责|按照职责分工负责)$"),
+    ),
+    ("cooperating", re.compile(r"^(.+?)\s*(?:配合|参与|协同|协助|协办)$")),
+    ("lead", re.compile(r"^(.+?)\s*负责$")),
+]
+_ROLE_WORDS = re.compile(r"牵头|按职责|分工负责|配合|责任单位|牵头单位|负责")
+
+
+class NoticeParseError(ValueError):
+    def __init__(self, message: str, line: int | None = None):
+        self.message = message
+        self.line = line
+        super().__init__(f"第{line}行: {message}" if line else message)
+
+
+@dataclass
+class Contact:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class ParsedClause:
+    number: str
+    heading: str
+    text: str
+    lead: list[str]
+    cooperating: list[str]
+    children: list["ParsedClause"]
+    line: int
+    level: str
+
+    def to_dict(self) -> dict:
+        return {
+            "number": self.number,
+            "heading": self.heading,
+            "text": self.text,
+            "lead": list(self.lead),
+            "cooperating": list(self.cooperating),
+            "children": [child.to_dict() for child in self.children],
+            "level": self.level,
+            "line": self.line,
+        }
+
+
+@dataclass
+class ParsedNotice:
+    title: str
+    draft_title: str | None
+    issuer: str
+    issuer_short_names: list[str]
+    reference_number: str | None
+    published_on: datetime.date | None
+    opens_on: datetime.date | None
+    closes_on: datetime.date | None
+    contact: Contact
+    preamble: str
+    remarks: list[str]
+    clauses: list[ParsedClause] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        def day(value):
+            return value.isoformat() if value else None
+
+        return {
+            "title": self.title,
+            "issuer": self.issuer,
+            "published_on": day(self.published_on),
+            "opens_on": day(self.opens_on),
+            "closes_on": day(self.closes_on),
+            "contact": {
+                "name": self.contact.name,
+                "phone": self.contact.phone,
+                "email": self.contact.email,
+            },
+            "preamble": self.preamble,
+            "clauses": [clause.to_dict() for clause in self.clauses],
+            "draft_title": self.draft_title,
+            "issuer_short_names": list(self.issuer_short_names),
+            "reference_number": self.reference_number,
+            "remarks": list(self.remarks),
+        }
+
+
+@dataclass
+class _Line:
+    number: int
+    text: str  # as written, stripped
+    norm: str  # full-width forms folded to half-width, for matching
+
+
+def is_generic_group(name: str) -> bool:
+    """Names that stand for many bodies at once (各县市区人民政府, 市有关部门): no mailbox."""
+    name = name.strip()
+    return bool(_GENERIC.search(name)) or name in {"各县市区", "各开发区"}
+
+
+def abbreviates(short: str, full: str) -> bool:
+    """Whether `short` (市海渔局) is a short name for `full` (潍坊市海洋发展和渔业局)."""
+    short, full = short.strip(), full.strip()
+    if len(short) < 3 or short == full or short[0] not in "省市县区":
+        return False
+    start = full.find(short[0])
+    if start < 0:
+        return False
+    kinds = {"局": ("局",), "委": ("委员会", "委"), "办": ("办公室", "办"), "厅": ("厅",)}
+    kinds |= {"部": ("部",), "中心": ("中心",)}
+    tail = "中心" if short.endswith("中心") else short[-1]
+    if not full.endswith(kinds.get(tail, (tail,))):
+        return False
+    position = start + 1
+    for char in short[1 : -len(tail)]:
+        position = full.find(char, position)
+        if position < 0:
+            return False
+        position += 1
+    return True
+
+
+def parse_notice(text: str) -> ParsedNotice:
+    lines = _lines(text)
+    if not lines:
+        raise NoticeParseError("通知是空的。")
+    signature = _find_signature(lines)
+    issuer_line, date_line = lines[signature], lines[signature + 1]
+    published_on = _signature_date(date_line)
+    notice_lines = lines[:signature]
+    draft_lines = _until_document_end(lines[signature + 2 :])
+
+    title = _title(notice_lines)
+    contact = _contact(notice_lines)
+    opens_on, closes_on = _deadline(notice_lines, published_on)
+    reference = next((ln.text for ln in notice_lines[1:6] if _REFERENCE.match(ln.norm)), None)
+    notice_body = [
+        ln
+        for ln in notice_lines
+        if ln.text != notice_lines[0].text
+        and not _CONTACT_LINE.match(ln.norm)
+        and not _ATTACHMENT.match(ln.norm)
+        and ln.text != reference
+    ]
+    draft_title, draft_preamble, clauses, remarks = _draft(draft_lines, date_line.number)
+    issuer = issuer_line.text
+    body_text = "\n".join(ln.text for ln in notice_body)
+    short_names = []
+    for match in _SHORT_NAME.finditer(body_text):
+        candidate = match.group(0)
+        if abbreviates(candidate, issuer) and candidate not in short_names:
+            short_names.append(candidate)
+    preamble = "\n".join([ln.text for ln in notice_body] + draft_preamble)
+    return ParsedNotice(
+        title=title,
+        draft_title=draft_title,
+        issuer=issuer,
+        issuer_short_names=short_names,
+        reference_number=reference,
+        published_on=published_on,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        contact=contact,
+        preamble=preamble,
+        remarks=remarks,
+        clauses=clauses,
+    )
+
+
+def _lines(text: str) -> list[_Line]:
+    result = []
+    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        stripped = raw.strip(" \t\u3000\xa0\ufeff")
+        if stripped:
+            result.append(_Line(number, stripped, stripped.translate(_HALF)))
+    return result
+
+
+def _find_signature(lines: list[_Line]) -> int:
+    for i in range(len(lines) - 1):
+        name, date = lines[i], lines[i + 1]
+        if (
+            _SIGNATURE_DATE.match(date.norm.replace(" ", ""))
+            and len(name.norm) <= 40
+            and not re.search(r"[,;:。!?]", name.norm)
+            and _ORG_SUFFIX.search(name.norm)
+        ):
+            return i
+    raise NoticeParseError("没有找到落款（发文单位一行，其下为日期一行，如“2024年10月11日”）。")
+
+
+def _cn_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if all(ch in _CN_DIGITS for ch in text):  # 二〇二四
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    total, current = 0, 0
+    for ch in text:
+        if ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            current = _CN_DIGITS[ch]
+    return total + current
+
+
+def _make_date(year: int, month: int, day: int, line: _Line) -> datetime.date:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError as error:
+        raise NoticeParseError(f"日期不存在：{year}年{month}月{day}日。", line.number) from error
+
+
+def _signature_date(line: _Line) -> datetime.date:
+    match = _SIGNATURE_DATE.match(line.norm.replace(" ", ""))
+    parts = [p for p in match.groups() if p is not None]
+    return _make_date(*(_cn_number(p) for p in parts), line)
+
+
+def _title(notice_lines: list[_Line]) -> str:
+    for line in notice_lines[:3]:
+        match = re.search(r"《(.+?)》", line.text)
+        if match:
+            title = match.group(1).strip()
+            return re.sub(r"\s*[(（]?\s*征求意见稿\s*[)）]?\s*$", "", title) or title
+    first = notice_lines[0].text if notice_lines else ""
+    return re.sub(r"^关于(?:对)?|征求意见的通知$|的通知$", "", first) or first
+
+
+def _contact(notice_lines: list[_Line]) -> Contact:
+    contact = Contact()
+    stop = r"(?=[\s,;，；、]|$|" + "|".join(_CONTACT_LABELS.values()) + ")"
+    patterns = {
+        "name": re.compile(_CONTACT_LABELS["name"] + r"\s*:\s*([^\s,;:]+?)" + stop),
+        "phone": re.compile(
+            _CONTACT_LABELS["phone"] + r"\s*:\s*([0-9*＊\-—()（）\s转]{5,}?)" + stop
+        ),
+        "email": re.compile(
+            _CONTACT_LABELS["email"] + r"\s*:\s*([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)", re.I
+        ),
+    }
+    for line in notice_lines:
+        for key, pattern in patterns.items():
+            if getattr(contact, key) is None:
+                match = pattern.search(line.norm)
+                if match:
+                    setattr(contact, key, match.group(1).strip())
+    return contact
+
+
+def _resolve_year(year, month, day, published_on, line):
+    if year:
+        return _make_date(int(year), int(month), int(day), line)
+    base = published_on or datetime.date.today()
+    candidate = _make_date(base.year, int(month), int(day), line)
+    if candidate < base:
+        candidate = _make_date(base.year + 1, int(month), int(day), line)
+    return candidate
+
+
+def _deadline(notice_lines, published_on):
+    for line in notice_lines:
+        text = line.norm.replace(" ", "")
+        match = _DEADLINE_RANGE.search(text)
+        if match and re.search(r"征求意见|反馈|公示|意见", text):
+            y1, m1, d1, y2, m2, d2 = match.groups()
+            opens = _resolve_year(y1, m1, d1, published_on, line)
+            closes = _resolve_year(y2 or y1, m2, d2, opens, line)
+            return opens, closes
+        for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
+            match = pattern.search(text)
+            if match:
+                return None, _resolve_year(*match.groups(), published_on, line)
+    return None, None
+
+
+def _until_document_end(lines: list[_Line]) -> list[_Line]:
+    for i, line in enumerate(lines):
+        if _CONTACT_LINE.match(line.norm) or _FOOTER.match(line.norm):
+            return lines[:i]
+    return lines
+
+
+def _heading_of(line: _Line):
+    for level, pattern in _HEADING_PATTERNS:
+        match = pattern.match(line.norm)
+        if match:
+            return level, match
+    return None
+
+
+def _number(level: str, raw: str) -> str:
+    return {
+        "chapter": f"第{raw}章",
+        "section": f"第{raw}节",
+        "article": f"第{raw}条",
+        "paren": f"({raw})",
+    }.get(level, raw)
+
+
+def _split_heading(level: str, rest: str) -> tuple[str, str]:
+    """(heading, text) for what follows a clause number on its line."""
+    bracketed = re.match(r"^[\[(（【]([^\])）】]{1,30})[\])）】]\s*(.*)$", rest)
+    if level == "article":
+        if bracketed:
+            return bracketed.group(1).strip(), bracketed.group(2).strip()
+        return "", rest
+    end = _SENTENCE_END.search(rest.translate(_HALF))
+    if end is None:
+        if len(rest) <= 40:
+            return re.sub(r"\s+", "", rest), ""
+        return "", rest
+    first = rest[: end.start()].strip()
+    if len(first) > 30:
+        return "", rest
+    return first, rest
+
+
+def _draft(lines: list[_Line], after_line: int):
+    draft_title = None
+    preamble: list[str] = []
+    roots: list[ParsedClause] = []
+    stack: list[ParsedClause] = []
+    remarks: list[str] = []
+    paragraphs: dict[int, list[str]] = {}
+    started = False
+
+    for index, line in enumerate(lines):
+        found = _heading_of(line)
+        if not started and found is None:
+            if _ATTACHMENT.match(line.norm):
+                continue
+            mark = re.sub(r"\s", "", line.norm)
+            if _DRAFT_MARK.match(mark) or mark.endswith("(征求意见稿)"):
+                if mark.endswith("(征求意见稿)") and len(mark) > len("(征求意见稿)"):
+                    draft_title = re.sub(r"\s*[(（]征求意见稿[)）]$", "", line.text)
+                elif index > 0 and draft_title is None:
+                    draft_title = preamble.pop() if preamble else None
+                continue
+            preamble.append(line.text)
+            continue
+        if found is None:
+            paragraphs[id(stack[-1])].append(_take_responsibility(stack[-1], line, remarks))
+            continue
+        started = True
+        level, match = found
+        raw_number, rest = match.group(1), line.text[len(line.text) - len(match.group(2)) :]
+        clause = ParsedClause(
+            number=_number(level, raw_number),
+            heading="",
+            text="",
+            lead=[],
+            cooperating=[],
+            children=[],
+            line=line.number,
+            level=level,
+        )
+        body = _take_responsibility(
+            clause, _Line(line.number, rest, rest.translate(_HALF)), remarks
+        )
+        clause.heading, first_text = _split_heading(level, body)
+        paragraphs[id(clause)] = [first_text] if first_text else []
+        levels = [c.level for c in stack]
+        if level in levels:
+            del stack[levels.index(level) :]
+        (stack[-1].children if stack else roots).append(clause)
+        stack.append(clause)
+
+    if not started:
+        at = lines[0].number if lines else after_line
+        raise NoticeParseError("征求意见稿中没有找到条款标题（如“一、”“（一）”“1.”“第一条”）。", at)
+
+    def finish(clause):
+        clause.text = "\n".join(p for p in paragraphs[id(clause)] if p)
+        for child in clause.children:
+            finish(child)
+
+    for root in roots:
+        finish(root)
+    return draft_title, preamble, roots, remarks
+
+
+def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) -> str:
+    """The paragraph without its responsibility parenthesis, which goes onto the clause."""
+    text = line.text
+    norm = text.translate(_HALF)
+    opening = max(norm.rfind("("), -1)
+    if opening >= 0 and norm.rfind(")") < opening:
+        if _ROLE_WORDS.search(norm[opening:]):
+            raise NoticeParseError("责任分工的括号没有闭合。", line.number)
+        return text
+    match = re.search(r"\(([^()]*)\)\s*([。.]?)\s*$", norm)
+    if not match:
+        return text
+    content = text[match.start(1) : match.end(1)]
+    parsed = _responsibility(content)
+    if parsed is None:
+        return text
+    lead, cooperating, remark = parsed
+    clause.lead.extend(lead)
+    clause.cooperating.extend(cooperating)
+    if remark and remark not in remarks:
+        remarks.append(remark)
+    return (text[: match.start()] + match.group(2)).rstrip()
+
+
+def _responsibility(content: str):
+    """(lead, cooperating, remark) from the inside of a parenthesis, or None if it names nobody."""
+    lead, cooperating = [], []
+    remark = ""
+    segments = [(m.start(), m.group(0)) for m in re.finditer(r"[^,;，；]+", content)]
+    for start, segment in segments:
+        segment_norm = segment.strip().translate(_HALF)
+        role, names = None, None
+        for candidate, pattern in _ROLE_PREFIXED + _ROLE_SUFFIXED:
+            match = pattern.match(segment_norm)
+            if match:
+                # Folding to half-width maps character to character: spans agree.
+                role, names = candidate, _names(segment.strip()[match.start(1) : match.end(1)])
+                break
+        if role is None or not names or not all(_looks_like_org(n) for n in names):
+            remark = content[start:].strip(" ,;，；")
+            break
+        (lead if role == "lead" else cooperating).extend(names)
+    if not lead and not cooperating:
+        return None
+    return lead, cooperating, remark
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip().removesuffix("等") for n in re.split(r"[、/]", text) if n.strip()]
+
+
+def _looks_like_org(name: str) -> bool:
+    return 2 <= len(name) <= 30 and not re.search(r"[。:：，,；;]|均需|以下", name)
