@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 # Full-width forms normalised for matching only; the text itself is kept as written.
 _HALF = str.maketrans(
-    "（）【】：；，。．、　０１２３４５６７８９",
-    "()[]:;,。.、 0123456789",
+    "（）【】：；，。．、　－０１２３４５６７８９",
+    "()[]:;,。.、 -0123456789",
 )
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 _CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
@@ -52,7 +52,7 @@ _FOOTER = re.compile(
     r"^(?:标签|关注|相关推荐|最近搜索|热门搜索|上一篇|下一篇|分享到|打印本页|关闭窗口|责任编辑|【打印】|【关闭】)"
 )
 _ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?::|$)")
-_DRAFT_MARK = re.compile(r"^\(?征求意见稿\)?$")
+_DRAFT_MARK = re.compile(r"^\(?(?:草案)?征求意见稿\)?$")
 _REFERENCE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[(]\d{4}[〕\])]\s*\d+\s*号$")
 _ORG_SUFFIX = re.compile(r"(?:委员会|办公室|政府|局|委|办|厅|部|中心|院|会|行|处|所|站|馆)$")
 _SHORT_NAME = re.compile(r"[省市县区](?:[\u4e00-\u9fff]{1,8}?)(?:局|委|办|厅|部|中心)")
@@ -161,7 +161,7 @@ class _Line:
 def is_generic_group(name: str) -> bool:
     """Names that stand for many bodies at once (各县市区人民政府, 市有关部门): no mailbox."""
     name = name.strip()
-    return bool(_GENERIC.search(name)) or name in {"各县市区", "各开发区"}
+    return "各" in name or bool(_GENERIC.search(name))
 
 
 def abbreviates(short: str, full: str) -> bool:
@@ -291,7 +291,7 @@ def _title(notice_lines: list[_Line]) -> str:
         match = re.search(r"《(.+?)》", line.text)
         if match:
             title = match.group(1).strip()
-            return re.sub(r"\s*[(（]?\s*征求意见稿\s*[)）]?\s*$", "", title) or title
+            return re.sub(r"\s*[(（]?\s*(?:草案)?征求意见稿\s*[)）]?\s*$", "", title) or title
     first = notice_lines[0].text if notice_lines else ""
     return re.sub(r"^关于(?:对)?|征求意见的通知$|的通知$", "", first) or first
 
@@ -394,17 +394,18 @@ def _draft(lines: list[_Line], after_line: int):
     paragraphs: dict[int, list[str]] = {}
     started = False
 
-    for index, line in enumerate(lines):
+    for line in lines:
         found = _heading_of(line)
         if not started and found is None:
             if _ATTACHMENT.match(line.norm):
                 continue
             mark = re.sub(r"\s", "", line.norm)
-            if _DRAFT_MARK.match(mark) or mark.endswith("(征求意见稿)"):
-                if mark.endswith("(征求意见稿)") and len(mark) > len("(征求意见稿)"):
-                    draft_title = re.sub(r"\s*[(（]征求意见稿[)）]$", "", line.text)
-                elif index > 0 and draft_title is None:
-                    draft_title = preamble.pop() if preamble else None
+            suffix = re.search(r"\((?:草案)?征求意见稿\)$", mark)
+            if _DRAFT_MARK.match(mark) or suffix:
+                if suffix and suffix.start() > 0:
+                    draft_title = re.sub(r"\s*[(（](?:草案)?征求意见稿[)）]$", "", line.text)
+                elif draft_title is None and preamble:
+                    draft_title = preamble.pop()
                 continue
             preamble.append(line.text)
             continue

@@ -1,0 +1,272 @@
+"""The notice parser on notices other than Weifang's: every form the importer must read."""
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from consult.notices.parser import (
+    NoticeParseError,
+    abbreviates,
+    is_generic_group,
+    parse_notice,
+)
+
+FORMS = Path(__file__).parent / "forms"
+
+
+def parse(name):
+    return parse_notice((FORMS / name).read_text("utf-8"))
+
+
+def find(clauses, *path):
+    """The clause reached by numbers, e.g. find(clauses, "二", "(一)", "1")."""
+    clause = None
+    for number in path:
+        clause = next(c for c in (clause.children if clause else clauses) if c.number == number)
+    return clause
+
+
+def notice(body, draft, signature="潍坊市发展和改革委员会\n2024年10月11日"):
+    return f"关于对《测试方案（征求意见稿）》征求意见的通知\n\n{body}\n\n{signature}\n\n{draft}\n"
+
+
+# --- chapters, sections and articles --------------------------------------------------------
+
+
+def test_chapters_sections_and_articles_nest_with_continuous_article_numbers():
+    """第一章 / 第一节 / 第一条 nest by style; articles run on across chapters."""
+    parsed = parse("commerce-measures.txt")
+    assert [c.number for c in parsed.clauses] == ["第一章", "第二章", "第三章"]
+    assert [c.heading for c in parsed.clauses] == ["总则", "支持政策", "附则"]
+    first, second, third = parsed.clauses
+    assert [a.number for a in first.children] == ["第一条", "第二条"]
+    assert [s.number for s in second.children] == ["第一节", "第二节"]
+    assert [a.number for a in second.children[0].children] == ["第三条", "第四条"]
+    assert [a.number for a in second.children[1].children] == ["第五条"]
+    assert [a.number for a in third.children] == ["第六条"]
+
+
+def test_article_without_a_title_has_an_empty_heading_and_its_full_text():
+    article = find(parse("commerce-measures.txt").clauses, "第一章", "第一条")
+    assert article.heading == ""
+    assert article.text == "为了促进我市跨境电子商务高质量发展，培育外贸新业态新模式，制定本措施。"
+
+
+def test_article_with_a_bracketed_title_takes_it_as_heading():
+    article = find(parse("commerce-measures.txt").clauses, "第二章", "第一节", "第三条")
+    assert article.heading == "培育龙头企业"
+    assert (article.lead, article.cooperating) == (["市商务局"], ["市财政局"])
+
+
+def test_responsibility_at_the_end_of_a_later_paragraph_belongs_to_the_clause():
+    article = find(parse("commerce-measures.txt").clauses, "第二章", "第一节", "第四条")
+    assert article.text.endswith("海外仓面积应当不少于1000平方米。")
+    assert (article.lead, article.cooperating) == ([], ["市商务局", "市财政局"])
+
+
+def test_lead_and_responsible_units_written_with_labels():
+    article = find(parse("commerce-measures.txt").clauses, "第二章", "第二节", "第五条")
+    assert article.lead == ["市商务局"]
+    assert article.cooperating == ["市自然资源和规划局", "市住建局"]
+    assert "牵头单位" not in article.text
+
+
+def test_single_department_responsible_is_its_lead():
+    article = find(parse("commerce-measures.txt").clauses, "第一章", "第二条")
+    assert (article.lead, article.cooperating) == (["市商务局"], [])
+
+
+# --- the notice part ----------------------------------------------------------------------
+
+
+def test_notice_facts_with_contact_on_one_line_and_a_labelled_deadline():
+    parsed = parse("commerce-measures.txt")
+    assert parsed.title == "潍坊市促进跨境电子商务高质量发展若干措施"
+    assert parsed.issuer == "潍坊市商务局"
+    assert parsed.reference_number == "潍商务函〔2025〕3号"
+    assert parsed.published_on == datetime.date(2025, 2, 14)
+    assert (parsed.opens_on, parsed.closes_on) == (None, datetime.date(2025, 3, 15))
+    assert (parsed.contact.name, parsed.contact.phone, parsed.contact.email) == (
+        "王明",
+        "0536-8192345",
+        "swj_kjds@example.cn",
+    )
+    assert parsed.draft_title == "潍坊市促进跨境电子商务高质量发展若干措施"
+
+
+def test_comment_period_written_as_a_range_gives_opening_and_closing_days():
+    parsed = parse("fullwidth-range.txt")
+    assert parsed.opens_on == datetime.date(2025, 6, 1)
+    assert parsed.closes_on == datetime.date(2025, 6, 30)
+
+
+def test_contact_on_one_line_with_full_width_spaces_and_dashes():
+    """Phone numbers come out in half-width digits and dashes, whatever the notice used."""
+    contact = parse("fullwidth-range.txt").contact
+    assert (contact.name, contact.phone, contact.email) == (
+        "李娜",
+        "0536-5201234",
+        "nyj@example.cn",
+    )
+
+
+def test_deadline_before_january_in_a_december_notice_is_next_year():
+    parsed = parse("year-end-feedback-list.txt")
+    assert parsed.published_on == datetime.date(2024, 12, 20)
+    assert parsed.closes_on == datetime.date(2025, 1, 10)
+
+
+def test_numbered_list_in_the_notice_is_not_a_clause():
+    parsed = parse("year-end-feedback-list.txt")
+    assert [c.number for c in parsed.clauses] == ["一", "二"]
+    assert "电子邮件" not in " ".join(c.text for c in parsed.clauses)
+    assert parsed.contact.name == "赵强"
+    assert parsed.contact.phone == "0536-3281234"
+
+
+def test_draft_marked_as_a_bill_for_comment_is_recognised():
+    parsed = parse("year-end-feedback-list.txt")
+    assert parsed.title == "青州市古城保护利用条例"
+    assert parsed.draft_title == "青州市古城保护利用条例"
+    assert "（草案征求意见稿）" not in parsed.preamble.splitlines()
+
+
+def test_issuer_short_name_is_found_in_the_text():
+    assert parse("fullwidth-range.txt").issuer_short_names == ["市农业农村局"]
+
+
+def test_deadline_written_as_month_and_day_takes_the_year_of_the_notice():
+    parsed = parse_notice(notice("请将意见于11月10日前反馈。", "一、总体要求\n内容。"))
+    assert parsed.closes_on == datetime.date(2024, 11, 10)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["反馈截止时间为2025年3月15日。", "截止日期：2025年3月15日", "请于2025年3月15日17:00前反馈。"],
+)
+def test_each_written_deadline_form(sentence):
+    parsed = parse_notice(notice(sentence, "一、总体要求\n内容。"))
+    assert parsed.closes_on == datetime.date(2025, 3, 15)
+
+
+def test_range_written_with_from_and_until():
+    parsed = parse_notice(
+        notice("征求意见时间：自2025年6月1日起至2025年6月30日止。", "一、要求\n内容。")
+    )
+    assert (parsed.opens_on, parsed.closes_on) == (
+        datetime.date(2025, 6, 1),
+        datetime.date(2025, 6, 30),
+    )
+
+
+def test_signature_date_in_chinese_numerals():
+    parsed = parse_notice(
+        notice("请于12月31日前反馈。", "一、要求\n内容。", "潍坊市财政局\n二〇二四年十二月二十日")
+    )
+    assert parsed.published_on == datetime.date(2024, 12, 20)
+
+
+# --- full-width numbering and parentheses ---------------------------------------------------
+
+
+def test_full_width_parentheses_and_enumeration_commas_nest_with_continuous_items():
+    parsed = parse("fullwidth-range.txt")
+    tasks = find(parsed.clauses, "一")
+    assert [s.number for s in tasks.children] == ["(一)", "(二)"]
+    assert [i.number for i in tasks.children[0].children] == ["1", "2"]
+    assert [i.number for i in tasks.children[1].children] == ["3", "4"]
+    assert tasks.children[0].heading == "建设数字农业基础设施"
+
+
+def test_responsible_unit_label_alone_means_cooperating_only():
+    item = find(parse("fullwidth-range.txt").clauses, "一", "(一)", "2")
+    assert (item.lead, item.cooperating) == ([], ["市大数据局"])
+
+
+def test_two_leads_and_lead_with_cooperating_written_as_配合():
+    parsed = parse("fullwidth-range.txt")
+    assert find(parsed.clauses, "一", "(二)", "4").lead == ["市农业农村局", "市人社局"]
+    item = find(parsed.clauses, "一", "(二)", "3")
+    assert (item.lead, item.cooperating) == (["市农业农村局"], ["市科技局"])
+
+
+def test_trailing_remark_is_kept_apart_and_other_parentheses_stay_in_the_text():
+    parsed = parse("fullwidth-range.txt")
+    item = find(parsed.clauses, "二", "(一)")
+    assert item.lead == ["市财政局"]
+    assert item.cooperating == ["各镇街区", "市直有关部门"]
+    assert parsed.remarks == ["各项任务均需各镇街区落实，以下不再列出"]
+    assert "（数字化车间、场景）" in item.text
+    assert "牵头" not in item.text
+
+
+def test_heading_with_spaces_inside_is_closed_up():
+    parsed = parse_notice(
+        notice("请于11月10日前反馈。", "第一章　总　　则\n第一条　为了规范工作，制定本办法。")
+    )
+    assert parsed.clauses[0].heading == "总则"
+
+
+def test_text_before_the_first_heading_is_preamble_not_a_clause():
+    parsed = parse("fullwidth-range.txt")
+    assert "为贯彻落实数字乡村发展战略，制定本方案。" in parsed.preamble
+    assert parsed.clauses[0].number == "一"
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_impossible_date_is_refused_naming_its_line():
+    with pytest.raises(NoticeParseError) as error:
+        parse("broken-february.txt")
+    assert error.value.line == 3
+    assert "2月30日" in str(error.value) and "第3行" in str(error.value)
+
+
+def test_draft_without_headings_is_refused():
+    with pytest.raises(NoticeParseError) as error:
+        parse_notice(notice("请于11月10日前反馈。", "只有一段没有编号的正文。"))
+    assert error.value.line == 8
+
+
+def test_unterminated_responsibility_parenthesis_is_refused_naming_its_line():
+    draft = "一、总体要求\n内容。\n二、任务\n1.推进工作。认真落实。(市发改委牵头,市财政局配合\n"
+    with pytest.raises(NoticeParseError) as error:
+        parse_notice(notice("请于11月10日前反馈。", draft))
+    assert error.value.line == 11
+
+
+def test_notice_without_signature_is_refused():
+    with pytest.raises(NoticeParseError):
+        parse_notice("关于对《测试方案》征求意见的通知\n\n一、总体要求\n内容。\n")
+
+
+def test_empty_notice_is_refused():
+    with pytest.raises(NoticeParseError):
+        parse_notice("  \n\n")
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["各县市区人民政府", "市有关部门", "市直有关部门", "市直相关部门", "市属各开发区管委会"]
+)
+def test_generic_groups(name):
+    assert is_generic_group(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["市发改委", "人民银行潍坊市分行", "潍坊国际风筝会综合服务中心", "市委组织部", "市海渔局"],
+)
+def test_departments_are_not_generic_groups(name):
+    assert not is_generic_group(name)
+
+
+def test_short_names_abbreviate_their_full_names_only():
+    assert abbreviates("市海渔局", "潍坊市海洋发展和渔业局")
+    assert abbreviates("市发改委", "潍坊市发展和改革委员会")
+    assert not abbreviates("市财政局", "潍坊市海洋发展和渔业局")
+    assert not abbreviates("市发改委", "潍坊市海洋发展和渔业局")
