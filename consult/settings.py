@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "consult.consultations",
     "consult.notices",
     "consult.comments",
+    "consult.notifications",
     "consult.intake",
 ]
 
@@ -174,6 +175,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     "max_retries": 1,
 }
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Mail has its own queue so a burst of exports or grouping never delays a notification.
+CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"}}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "consult.notifications.tasks.sweep_outbox", "schedule": 60.0},
+}
+
+# Notifications ------------------------------------------------------------------------
+# Absolute links in emails (status pages, the admin) start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+NOTIFY_MESSAGE_ID_DOMAIN = env.str("NOTIFY_MESSAGE_ID_DOMAIN", default="consult.localhost")
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
+NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 
 # Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

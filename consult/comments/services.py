@@ -85,9 +85,10 @@ def comment_route(comment: Comment) -> list[CommentRouting]:
 
 
 def comment_store(*, comment: Comment) -> Comment:
-    """Save a validated, unsaved comment with a fresh tracking number and its routing.
+    """Save a validated, unsaved comment with a fresh tracking number, its routing and its
+    notifications (the outbox), all in the caller's transaction.
 
-    Must run inside a transaction; a tracking-number collision retries with a new one.
+    A tracking-number collision retries with a new one.
     """
     comment.body_digest = body_digest(comment.body)
     for _attempt in range(5):
@@ -103,7 +104,11 @@ def comment_store(*, comment: Comment) -> Comment:
             raise
     else:  # pragma: no cover - 28**10 numbers make five collisions in a row unheard of
         raise RuntimeError("could not allocate a unique tracking number")
-    comment_route(comment)
+    routes = comment_route(comment)
+    # Imported lazily: notifications depend on comments, not the other way round.
+    from consult.notifications.comments import comment_notifications_queue
+
+    comment_notifications_queue(comment, routes)
     return comment
 
 

@@ -1,0 +1,16 @@
+"""The periodic work, in one place for Celery beat and for `run_due_jobs` (cron)."""
+
+import datetime
+
+from django.utils import timezone
+
+from .outbox import outbox_sweep
+
+
+def due_jobs_run(*, now=None) -> list[str]:
+    now = now or timezone.now()
+    summary = []
+    # Everything due now, including digests whose window just closed.
+    handed_on = outbox_sweep(older_than=datetime.timedelta(0), now=now)
+    summary.append(f"notifications handed to delivery: {handed_on}")
+    return summary

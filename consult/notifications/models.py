@@ -1,0 +1,144 @@
+"""The outbox: what must be mailed (Notification) and the emails built from it (OutgoingEmail).
+
+A notification is written in the same transaction as the event that causes it, so nothing is
+lost when the broker is down; tasks only move rows along, so a task that runs twice is harmless.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class OutgoingEmail(models.Model):
+    """One email as it goes over the wire; a digest carries several notifications."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
+    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
+    to = models.JSONField(_("收件人"), default=list)
+    subject = models.CharField(_("主题"), max_length=300)
+    body_text = models.TextField(_("正文"))
+    body_html = models.TextField(_("HTML 正文"), blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    lease_until = models.DateTimeField(
+        _("占用至"),
+        null=True,
+        blank=True,
+        help_text=_("正在发送它的进程占用到此时；过期后其他进程可以接手。"),
+    )
+    last_error = models.TextField(_("最近错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("外发邮件")
+        verbose_name_plural = _("外发邮件")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="email_pending_idx",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class Notification(models.Model):
+    """Something one recipient must be told; delivered alone or in a digest."""
+
+    class Kind(models.TextChoices):
+        COMMENT_ROUTED = "comment_routed", _("新意见通知")
+        RECEIPT = "receipt", _("提交回执")
+        REPLY = "reply", _("答复通知")
+        REASSIGNED = "reassigned", _("转办通知")
+        REMINDER = "reminder", _("提醒")
+        REPORT_PUBLISHED = "report_published", _("采纳情况发布")
+        EXPORT_READY = "export_ready", _("导出完成")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
+    kind = models.CharField(_("类型"), max_length=32, choices=Kind)
+    key = models.CharField(
+        _("唯一键"),
+        max_length=200,
+        unique=True,
+        help_text=_("同一件事只通知一次：重复写入同一键会被数据库拒绝。"),
+    )
+    to = models.JSONField(_("收件人"), default=list)
+    language = models.CharField(_("语言"), max_length=16, default="zh-hans")
+    department = models.ForeignKey(
+        "consultations.Department",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("部门"),
+    )
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("征求意见"),
+    )
+    comment = models.ForeignKey(
+        "comments.Comment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("意见"),
+    )
+    context = models.JSONField(_("内容参数"), default=dict, blank=True)
+    digest_group = models.CharField(
+        _("汇总分组"),
+        max_length=100,
+        blank=True,
+        help_text=_("同组且同时到期的通知合并为一封邮件；为空则单独发送。"),
+    )
+    due_at = models.DateTimeField(_("最早发送时间"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
+    )
+    email = models.ForeignKey(
+        OutgoingEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("外发邮件"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["digest_group", "due_at"],
+                name="notification_unbuilt_idx",
+                condition=Q(status="pending", email__isnull=True),
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="notification_pending_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.key}"
