@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "consult.notices",
     "consult.comments",
     "consult.notifications",
+    "captcha",
     "consult.intake",
 ]
 
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "consult.urls"
@@ -219,6 +221,51 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy: no inline script anywhere, nothing loaded from other hosts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Caches back the rate limits, so every web process must share one: Redis in production.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Citizen intake -----------------------------------------------------------------------
+# Rate limits, as "count/period" (s, m, h, d); each list entry must hold.
+COMMENT_RATE_LIMITS_PER_IP = env.list("COMMENT_RATE_LIMITS_PER_IP", default=["5/m", "50/d"])
+COMMENT_RATE_LIMITS_PER_CONTACT = env.list(
+    "COMMENT_RATE_LIMITS_PER_CONTACT", default=["5/m", "50/d"]
+)
+STATUS_LOOKUP_RATE_LIMITS = env.list("STATUS_LOOKUP_RATE_LIMITS", default=["10/m", "100/d"])
+RATELIMIT_ENABLED = True
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_KEY_PREFIX = "consult-rl:"
+# An offline image CAPTCHA on the comment form (django-simple-captcha); off by default.
+COMMENT_CAPTCHA = env.bool("COMMENT_CAPTCHA", default=False)
+CAPTCHA_IMAGE_SIZE = (120, 40)
+CAPTCHA_LENGTH = 5
+# How long personal data of comments is kept after the consultation's report (PIPL notice).
+PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)
+# Upload size limit for the whole request: the 10 MB attachment plus the form.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Client IPs are kept only as a keyed hash (PIPL: collect the minimum).
 IP_HASH_KEY = env.str("IP_HASH_KEY", default=SECRET_KEY)

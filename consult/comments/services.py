@@ -1,17 +1,21 @@
 """Storing a comment: validation, routing and the tracking number, in one transaction."""
 
+import datetime
 import hashlib
 import hmac
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consult.consultations.models import Clause, ClauseResponsibility
 
-from .models import Comment, CommentRouting
+from .models import Attachment, Comment, CommentRouting
 from .routing import ClauseNode, route_comment
 from .tracking import new_tracking_number
 
@@ -117,6 +121,53 @@ def comment_check_clause(*, consultation, clause):
         raise ValidationError({"clause": _("该条款不属于本次征求意见。")}, code="wrong_clause")
 
 
+DUPLICATE_WINDOW = datetime.timedelta(minutes=10)
+
+
+def comment_find_repeat(*, consultation, clause, body: str, phone, email, ip_hash, now):
+    """The same text from the same contact within ten minutes: a double click or a resend.
+
+    Without phone or email, the (hashed) client address stands in for the contact.
+    """
+    same_contact = Q()
+    if phone:
+        same_contact |= Q(phone=phone)
+    if email:
+        same_contact |= Q(email__iexact=email)
+    if not same_contact and ip_hash:
+        same_contact = Q(ip_hash=ip_hash, phone="", email="")
+    if not same_contact:
+        return None
+    return (
+        Comment.objects.filter(
+            same_contact,
+            consultation=consultation,
+            clause=clause,
+            body_digest=body_digest(body),
+            submitted_at__gte=now - DUPLICATE_WINDOW,
+        )
+        .order_by("submitted_at", "pk")
+        .first()
+    )
+
+
+def _serialise_same_submissions(key: str) -> None:
+    """Make two identical submissions arriving together wait for each other (PostgreSQL).
+
+    SQLite's IMMEDIATE transactions already run one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+@dataclass
+class Submission:
+    comment: Comment
+    created: bool  # False: a repeat of a comment stored minutes ago, whose receipt is returned
+
+
 def comment_submit(
     *,
     consultation,
@@ -130,14 +181,17 @@ def comment_submit(
     phone: str = "",
     email: str = "",
     wants_reply: bool = False,
+    attachment=None,
+    attachment_type: str = "",
     ip: str | None = None,
     user_agent: str = "",
     now=None,
-) -> Comment:
-    """Store a citizen's comment with its routing in one transaction.
+) -> Submission:
+    """Store a citizen's comment with its routing and notifications in one transaction.
 
-    Raises CommentPeriodClosed outside the comment period and ValidationError for
-    input that breaks a rule; nothing is stored in either case.
+    Raises CommentPeriodClosed outside the comment period and ValidationError for input that
+    breaks a rule; nothing is stored in either case. A repeat of a comment the same contact
+    sent within ten minutes stores nothing and returns the first one.
     """
     now = now or timezone.now()
     if not consultation.accepts_comments_at(now):
@@ -145,23 +199,67 @@ def comment_submit(
     comment_check_clause(consultation=consultation, clause=clause)
     if not consent:
         raise ValidationError({"consent": _("请阅读并同意个人信息处理说明。")}, code="consent")
-    comment = Comment(
-        consultation=consultation,
-        clause=clause,
-        body=body,
-        submitter_name=submitter_name,
-        submitter_kind=submitter_kind,
-        organisation=organisation,
-        phone=phone,
-        email=email,
-        wants_reply=wants_reply,
-        consent=True,
-        consent_at=now,
-        channel=channel,
-        submitted_at=now,
-        ip_hash=hash_ip(ip),
-        user_agent=(user_agent or "")[:300],
+    ip_hash = hash_ip(ip)
+    stored_attachment = None
+    try:
+        with transaction.atomic():
+            _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
+            repeat = comment_find_repeat(
+                consultation=consultation,
+                clause=clause,
+                body=body,
+                phone=phone,
+                email=email,
+                ip_hash=ip_hash,
+                now=now,
+            )
+            if repeat is not None:
+                return Submission(comment=repeat, created=False)
+            comment = Comment(
+                consultation=consultation,
+                clause=clause,
+                body=body,
+                submitter_name=submitter_name,
+                submitter_kind=submitter_kind,
+                organisation=organisation,
+                phone=phone,
+                email=email,
+                wants_reply=wants_reply,
+                consent=True,
+                consent_at=now,
+                channel=channel,
+                submitted_at=now,
+                ip_hash=ip_hash,
+                user_agent=(user_agent or "")[:300],
+            )
+            comment_store(comment=comment)
+            if attachment is not None:
+                stored_attachment = attachment_store(
+                    comment=comment, upload=attachment, kind=attachment_type
+                )
+    except BaseException:
+        # Files are not part of the transaction: take the upload away with the comment.
+        if stored_attachment is not None:
+            stored_attachment.file.delete(save=False)
+        raise
+    return Submission(comment=comment, created=True)
+
+
+def attachment_store(*, comment: Comment, upload, kind: str) -> Attachment:
+    """Keep a validated upload under a random name in the private storage."""
+    from .attachments import CONTENT_TYPES
+
+    attachment = Attachment(
+        comment=comment,
+        original_name=(upload.name or f"attachment.{kind}")[-255:],
+        content_type=CONTENT_TYPES[kind],
+        size=upload.size,
     )
-    with transaction.atomic():
-        comment_store(comment=comment)
-    return comment
+    # The original name is shown to staff but never used as a path.
+    attachment.file.save(f"{secrets.token_hex(16)}.{kind}", upload, save=False)
+    try:
+        attachment.save(force_insert=True)
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment

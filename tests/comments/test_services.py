@@ -28,7 +28,7 @@ def submit(consultation, clause=None, **overrides):
         "consent": True,
     }
     fields.update(overrides)
-    return comment_submit(consultation=consultation, clause=clause, **fields)
+    return comment_submit(consultation=consultation, clause=clause, **fields).comment
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def test_weifang_comments_route_through_the_imported_tree(weifang):
             channel=Comment.Channel.WEB,
             consent=True,
             now=moment,
-        )
+        ).comment
         return [(r.department.name, r.role, r.is_owner) for r in comment.routes.all()]
 
     item = weifang.clauses.get(label="二(一)1")

@@ -1,0 +1,74 @@
+"""Which uploads we accept, judged by their content rather than their name."""
+
+import io
+import zipfile
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+# The leading bytes of each accepted format.
+_SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+    "docx": (b"PK\x03\x04",),
+}
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def sniff_attachment_type(head: bytes, read_all) -> str | None:
+    """The accepted type the bytes really are, or None.
+
+    `read_all` returns the whole file; it is only called for zip containers, which must hold a
+    Word document to count as docx (any zip, or an xlsx, is refused).
+    """
+    for kind, signatures in _SIGNATURES.items():
+        if any(head.startswith(signature) for signature in signatures):
+            if kind == "docx":
+                return "docx" if _is_word_document(read_all()) else None
+            return kind
+    return None
+
+
+def _is_word_document(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError):
+        return False
+    return "[Content_Types].xml" in names and "word/document.xml" in names
+
+
+def clean_attachment(upload) -> str:
+    """Validate an uploaded file; return its real type ("pdf", "docx", ...)."""
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise ValidationError(
+            _("附件不能超过 10 MB（此文件 %(size).1f MB）。") % {"size": upload.size / 1024 / 1024},
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise ValidationError(_("附件是空文件。"), code="empty")
+    upload.seek(0)
+    head = upload.read(16)
+
+    def read_all():
+        upload.seek(0)
+        return upload.read()
+
+    kind = sniff_attachment_type(head, read_all)
+    upload.seek(0)
+    if kind is None:
+        raise ValidationError(
+            _("只接受 PDF、Word（doc、docx）、JPG 和 PNG 文件；此文件的实际内容不是这些格式。"),
+            code="file_type",
+        )
+    return kind

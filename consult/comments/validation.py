@@ -1,0 +1,72 @@
+"""Rules for what a citizen may submit, shared by the web form, the API and the admin."""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+BODY_MIN_LENGTH = 10
+BODY_MAX_LENGTH = 5000
+
+# Mainland mobile (with or without +86) and landlines with an area code, optional extension.
+_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}[- ]?\d{7,8}(?:-\d{1,6})?$")
+
+
+def _is_forbidden_control(char: str) -> bool:
+    # Line breaks and tabs belong to ordinary text; every other control character does not.
+    return char not in "\n\r\t" and unicodedata.category(char) == "Cc"
+
+
+def clean_text(value: str, *, field: str, required: bool = False, max_length=None) -> str:
+    """Refuse NUL and other control characters; trim the ends, keep everything else exactly."""
+    value = value or ""
+    if any(_is_forbidden_control(char) for char in value):
+        raise ValidationError(
+            _("内容含有不可见的控制字符，请删除后重新提交。"), code="control_character"
+        )
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(_("此项为必填项。"), code="required")
+    if max_length and len(value) > max_length:
+        raise ValidationError(
+            _("最多 %(limit)d 个字符（现有 %(count)d 个）。")
+            % {"limit": max_length, "count": len(value)},
+            code="max_length",
+        )
+    return value
+
+
+def clean_body(value: str) -> str:
+    """10 to 5,000 characters after trimming; line breaks, emoji and rare characters kept."""
+    body = clean_text(value, field="body")
+    if not body:
+        raise ValidationError(_("请填写意见内容。"), code="required")
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if len(body) < BODY_MIN_LENGTH:
+        raise ValidationError(
+            _("意见内容至少 %(limit)d 个字（现有 %(count)d 个）。")
+            % {"limit": BODY_MIN_LENGTH, "count": len(body)},
+            code="min_length",
+        )
+    if len(body) > BODY_MAX_LENGTH:
+        raise ValidationError(
+            _("意见内容最多 %(limit)d 个字（现有 %(count)d 个）。")
+            % {"limit": BODY_MAX_LENGTH, "count": len(body)},
+            code="max_length",
+        )
+    return body
+
+
+def clean_phone(value: str) -> str:
+    phone = clean_text(value, field="phone", max_length=30)
+    if not phone:
+        return ""
+    compact = re.sub(r"[\s()（）]", "", phone).replace("－", "-").replace("—", "-")
+    if not (_MOBILE.match(compact) or _LANDLINE.match(compact)):
+        raise ValidationError(
+            _("请填写有效的手机号（如 13812345678）或带区号的固定电话（如 0536-8888888）。"),
+            code="invalid_phone",
+        )
+    return compact

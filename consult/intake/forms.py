@@ -1,0 +1,191 @@
+"""The comment form: every rule of a citizen's submission, for the web page and the API alike."""
+
+from captcha.fields import CaptchaField
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.utils.translation import gettext_lazy as _
+
+from consult.comments.attachments import clean_attachment
+from consult.comments.models import Comment
+from consult.comments.tracking import normalise_tracking_number
+from consult.comments.validation import clean_body, clean_phone, clean_text
+
+ORGANISATION_KINDS = {Comment.Kind.COMPANY, Comment.Kind.ORGANISATION}
+
+
+class CommentForm(forms.Form):
+    """Field names are the API's; the web page shows the same form with labels and legends."""
+
+    clause = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    body = forms.CharField(
+        label=_("意见内容"),
+        required=False,  # clean_body words the "required" message itself
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 10, "maxlength": 5000, "minlength": 10}),
+        help_text=_("10 至 5000 字。请尽量写明理由和建议的修改内容。"),
+    )
+    name = forms.CharField(label=_("姓名"), required=False, strip=False, max_length=100)
+    kind = forms.ChoiceField(
+        label=_("身份"),
+        choices=Comment.Kind.choices,
+        initial=Comment.Kind.INDIVIDUAL,
+        widget=forms.RadioSelect,
+    )
+    organisation = forms.CharField(
+        label=_("单位名称"),
+        required=False,
+        strip=False,
+        max_length=200,
+        help_text=_("以企业或社会组织身份提交时必填。"),
+    )
+    phone = forms.CharField(
+        label=_("联系电话"),
+        required=False,
+        strip=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text=_("手机或带区号的固定电话。"),
+    )
+    email = forms.EmailField(
+        label=_("电子邮箱"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": _("请填写有效的电子邮箱地址，如 name@example.cn。")},
+        help_text=_("填写后会收到回执邮件。"),
+    )
+    wants_reply = forms.BooleanField(label=_("希望收到答复"), required=False)
+    consent = forms.BooleanField(
+        label=_("我已阅读并同意上述个人信息处理说明"),
+        required=True,
+        error_messages={"required": _("请阅读并同意个人信息处理说明后再提交。")},
+    )
+    attachment = forms.FileField(
+        label=_("附件（可选）"),
+        required=False,
+        help_text=_("PDF、Word（doc、docx）、JPG 或 PNG，不超过 10 MB。"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.doc,.docx,.jpg,.jpeg,.png"}),
+    )
+    # A field people never see; software that fills in every field gives itself away.
+    website = forms.CharField(label=_("网址（请勿填写）"), required=False)
+
+    def __init__(self, *args, consultation, clause=None, with_captcha=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consultation = consultation
+        self.fixed_clause = clause
+        self.attachment_type = ""
+        for field in self.fields.values():
+            # Our own rule refuses NUL and every other control character with one message.
+            field.validators = [
+                v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
+            ]
+        if consultation.real_names_required:
+            self.fields["name"].required = True
+            self.fields["name"].help_text = _("本次征求意见要求实名。")
+        if clause is not None:
+            self.fields["clause"].initial = clause.pk
+        if with_captcha:
+            self.fields["captcha"] = CaptchaField(label=_("验证码"))
+
+    def clean_clause(self):
+        if self.fixed_clause is not None:
+            return self.fixed_clause
+        clause_id = self.cleaned_data.get("clause")
+        if clause_id is None:
+            return None
+        clause = self.consultation.clauses.filter(pk=clause_id).first()
+        if clause is None:
+            raise ValidationError(_("该条款不属于本次征求意见。"), code="wrong_clause")
+        return clause
+
+    def clean_body(self):
+        return clean_body(self.cleaned_data.get("body", ""))
+
+    def clean_name(self):
+        return clean_text(
+            self.cleaned_data.get("name", ""),
+            field="name",
+            required=self.fields["name"].required,
+            max_length=100,
+        )
+
+    def clean_organisation(self):
+        return clean_text(self.cleaned_data.get("organisation", ""), field="organisation")
+
+    def clean_phone(self):
+        return clean_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_email(self):
+        return (self.cleaned_data.get("email") or "").strip()
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if not upload:
+            return None
+        self.attachment_type = clean_attachment(upload)
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            raise ValidationError(
+                _("提交未被接受。如果您是通过浏览器正常填写的，请刷新页面后重试。"),
+                code="honeypot",
+            )
+        if cleaned.get("kind") in ORGANISATION_KINDS and not cleaned.get("organisation"):
+            self.add_error(
+                "organisation",
+                ValidationError(_("以企业或社会组织身份提交时，请填写单位名称。"), code="required"),
+            )
+        if (
+            cleaned.get("wants_reply")
+            and not cleaned.get("phone")
+            and not cleaned.get("email")
+            and "phone" not in self.errors
+            and "email" not in self.errors
+        ):
+            self.add_error(
+                "email",
+                ValidationError(
+                    _("希望收到答复时，请至少填写联系电话或电子邮箱中的一项。"), code="contact"
+                ),
+            )
+        return cleaned
+
+    def submission(self) -> dict:
+        """The cleaned data as `comment_submit` takes it."""
+        data = self.cleaned_data
+        return {
+            "consultation": self.consultation,
+            "clause": data["clause"],
+            "body": data["body"],
+            "submitter_name": data["name"],
+            "submitter_kind": data["kind"],
+            "organisation": data["organisation"],
+            "phone": data["phone"],
+            "email": data["email"],
+            "wants_reply": data["wants_reply"],
+            "consent": data["consent"],
+            "attachment": data.get("attachment"),
+            "attachment_type": self.attachment_type,
+        }
+
+
+class StatusLookupForm(forms.Form):
+    tracking_number = forms.CharField(
+        label=_("回执编号"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    proof = forms.CharField(
+        label=_("手机号后四位或电子邮箱"),
+        max_length=254,
+        help_text=_("提交意见时填写的电话号码的后四位，或电子邮箱地址。"),
+    )
+
+    def clean_tracking_number(self):
+        return normalise_tracking_number(self.cleaned_data["tracking_number"])
+
+    def clean_proof(self):
+        return self.cleaned_data["proof"].strip()

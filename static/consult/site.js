@@ -1,0 +1,35 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // The error summary takes focus so screen readers announce what went wrong.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+
+  // Countdown to the close of the comment period.
+  document.querySelectorAll(".countdown[data-closes-at]").forEach(function (node) {
+    var closesAt = new Date(node.dataset.closesAt).getTime();
+    function tick() {
+      var left = Math.floor((closesAt - Date.now()) / 1000);
+      if (left < 0) { node.textContent = node.dataset.labelClosed; return; }
+      var days = Math.floor(left / 86400), hours = Math.floor(left % 86400 / 3600),
+          minutes = Math.floor(left % 3600 / 60);
+      node.textContent = "（" + days + node.dataset.labelDays + hours + node.dataset.labelHours +
+        minutes + node.dataset.labelMinutes + "）";
+      setTimeout(tick, 30000);
+    }
+    tick();
+  });
+
+  // Copy the tracking number.
+  document.querySelectorAll("button.copy[data-copy-target]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var text = document.getElementById(button.dataset.copyTarget).textContent.trim();
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(text).then(function () {
+          button.textContent = button.dataset.copiedLabel;
+        });
+      }
+    });
+  });
+})();
