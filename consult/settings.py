@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "consult.consultations",
     "consult.notices",
     "consult.comments",
@@ -206,6 +207,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read drafts for public comment, submit comments, look up their status.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Security ----------------------------------------------------------------------------

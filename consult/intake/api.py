@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import JSONParser
@@ -241,26 +246,9 @@ def _period_closed(consultation):
     )
 
 
-@extend_schema(
-    request=inline_serializer(
-        "StatusLookup",
-        {"tracking_number": serializers.CharField(), "proof": serializers.CharField()},
-    ),
-    responses={200: OpenApiResponse(description="The comment's status"), 404: None},
-)
-@api_view(["POST"])
-@permission_classes([AllowAny])
-@parser_classes([JSONParser])
-def comment_status(request):
+def _status_response(request, number, proof):
     if status_lookup_limited(request):
         return _too_many()
-    payload = request.data if isinstance(request.data, dict) else {}
-    number, proof = payload.get("tracking_number"), payload.get("proof")
-    if not isinstance(number, str) or not isinstance(proof, str):
-        return Response(
-            {"tracking_number": [_("请提供回执编号和手机号后四位或电子邮箱（proof）。")]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
     comment = comment_lookup(number, proof)
     if comment is None:
         return Response(
@@ -281,3 +269,54 @@ def comment_status(request):
             "replied_at": comment.replied_at,
         }
     )
+
+
+STATUS_RESPONSES = {
+    200: inline_serializer(
+        "CommentStatus",
+        {
+            "tracking_number": serializers.CharField(),
+            "status": serializers.CharField(),
+            "decision": serializers.CharField(allow_null=True),
+            "reply": serializers.CharField(allow_null=True),
+        },
+    ),
+    404: OpenApiResponse(description="Unknown number, or a proof that does not match."),
+    429: OpenApiResponse(description="Too many lookups."),
+}
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("phone_last4", str, description="The last four digits of the phone."),
+        OpenApiParameter("email", str, description="The email given with the comment."),
+    ],
+    responses=STATUS_RESPONSES,
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def comment_status(request, tracking_number):
+    proof = request.query_params.get("phone_last4") or request.query_params.get("email") or ""
+    return _status_response(request, tracking_number, proof)
+
+
+@extend_schema(
+    request=inline_serializer(
+        "StatusLookup",
+        {"tracking_number": serializers.CharField(), "proof": serializers.CharField()},
+    ),
+    responses=STATUS_RESPONSES,
+    description="The same lookup with the proof in the body, which keeps it out of URL logs.",
+)
+@api_view(["POST"])
+@permission_classes([AllowAny])
+@parser_classes([JSONParser])
+def comment_status_lookup(request):
+    payload = request.data if isinstance(request.data, dict) else {}
+    number, proof = payload.get("tracking_number"), payload.get("proof")
+    if not isinstance(number, str) or not isinstance(proof, str):
+        return Response(
+            {"tracking_number": [_("请提供回执编号和手机号后四位或电子邮箱（proof）。")]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return _status_response(request, number, proof)

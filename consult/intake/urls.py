@@ -24,5 +24,10 @@ urlpatterns = [
         api.comment_create,
         name="api_comment_create",
     ),
-    path("api/comments/status/", api.comment_status, name="api_comment_status"),
+    path("api/comments/status/", api.comment_status_lookup, name="api_comment_status_lookup"),
+    path(
+        "api/comments/<str:tracking_number>/status",
+        api.comment_status,
+        name="api_comment_status",
+    ),
 ]

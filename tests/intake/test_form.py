@@ -70,13 +70,15 @@ def test_a_valid_comment_is_stored_routed_and_receipted(
     assert comment.body == BODY
     assert comment.consent and comment.consent_at is not None
     assert comment.channel == "web"
-    assert [r.department.name for r in comment.routes.order_by("position")] == [
-        "市发改委",
-        "市科技局",
-        "市工业和信息化局",
-        "市财政局",
-        "市海洋发展和渔业局",
-    ] or comment.routes.exists()
+    assert [(r.department.name, r.role) for r in comment.routes.order_by("position")] == [
+        ("市发改委", "lead"),
+        ("市科技局", "cooperating"),
+        ("市工信局", "cooperating"),
+        ("市交通局", "cooperating"),
+        ("市海渔局", "cooperating"),
+        ("市文化和旅游局", "cooperating"),
+        ("市卫健委", "cooperating"),
+    ]
     receipt = client.get(response["Location"])
     assert receipt.status_code == 200
     page = receipt.content.decode()

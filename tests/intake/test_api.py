@@ -1,0 +1,238 @@
+"""The REST API contract, through DRF's test client: the names outside clients rely on."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from rest_framework.test import APIClient
+
+from consult.comments.models import Comment
+
+pytestmark = pytest.mark.django_db
+
+BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def item(weifang_open):
+    return weifang_open.clauses.get(label="二(一)1")
+
+
+def payload(target, **overrides):
+    data = {
+        "clause": target.pk if target is not None else None,
+        "body": BODY,
+        "name": "某某渔业协会",
+        "kind": "organisation",
+        "organisation": "潍坊市某某渔业协会",
+        "phone": "13812345678",
+        "email": "office@example.org",
+        "consent": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def submit(api, consultation, data, **extra):
+    return api.post(
+        f"/api/consultations/{consultation.slug}/comments/", data, format="json", **extra
+    )
+
+
+def test_list_names_each_consultation(api, weifang_open):
+    response = api.get("/api/consultations/")
+    assert response.status_code == 200
+    [row] = response.json()
+    assert row["slug"] == weifang_open.slug
+    assert row["is_open"] is True
+    assert row["issuer"] == "潍坊市海洋发展和渔业局"
+
+
+def test_detail_has_the_clause_tree_with_departments_and_counts(api, weifang_open, item):
+    submit(api, weifang_open, payload(item))
+    response = api.get(f"/api/consultations/{weifang_open.slug}/")
+    assert response.status_code == 200
+    data = response.json()
+    for key in ("slug", "title", "issuer", "opens_at", "closes_at", "is_open", "clauses"):
+        assert key in data
+    tasks = next(c for c in data["clauses"] if c["number"] == "二")
+    group = next(c for c in tasks["children"] if c["number"] == "(一)")
+    first = group["children"][0]
+    assert first["id"] == item.pk
+    assert first["lead"] == ["市发改委"]
+    assert first["cooperating"][:2] == ["市科技局", "市工信局"]
+    assert first["comment_count"] == 1
+    assert set(first) >= {"id", "number", "heading", "lead", "cooperating", "comment_count"}
+    assert first["children"] == []
+
+
+def test_unknown_consultation_is_404_json(api, db):
+    response = api.get("/api/consultations/nope/")
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_a_valid_comment_is_201_with_its_tracking_number_and_routes(
+    api, weifang_open, item, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(api, weifang_open, payload(item))
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    comment = Comment.objects.get()
+    assert data["tracking_number"] == comment.tracking_number
+    assert comment.channel == "api"
+    assert comment.submitter_kind == "organisation"
+    assert data["routed_to"][0] == {"department": "市发改委", "role": "lead"}
+    assert {"department": "市卫健委", "role": "cooperating"} in data["routed_to"]
+    # The organisation's email receipt went through the outbox.
+    assert [m.to for m in mail.outbox] == [["office@example.org"]]
+
+
+def test_whole_draft_with_a_null_clause(api, weifang_open):
+    response = submit(api, weifang_open, payload(None))
+    assert response.status_code == 201
+    assert response.json()["routed_to"] == [{"department": "市海渔局", "role": "coordinator"}]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"body": ""}, "body"),
+        ({"body": "   "}, "body"),
+        ({"body": "字" * 5001}, "body"),
+        ({"body": "有空字符\x00的意见内容很长"}, "body"),
+        ({"phone": "12345"}, "phone"),
+        ({"email": "nope"}, "email"),
+        ({"consent": False}, "consent"),
+        ({"kind": "alien"}, "kind"),
+        ({"kind": "company", "organisation": ""}, "organisation"),
+        ({"body": 42}, "body"),
+        ({"consent": "yes"}, "consent"),
+        ({"clause": "二(一)1"}, "clause"),
+        ({"clause": 10**9}, "clause"),
+    ],
+)
+def test_invalid_input_is_400_naming_the_field(api, weifang_open, item, overrides, field):
+    response = submit(api, weifang_open, payload(item, **overrides))
+    assert response.status_code == 400
+    errors = response.json()
+    assert field in errors, errors
+    assert all(isinstance(message, str) and message for message in errors[field])
+    assert not Comment.objects.exists()
+
+
+def test_a_clause_of_another_consultation_is_refused(api, weifang_open, item):
+    from tests.conftest import load_weifang
+
+    other = load_weifang(slug="weifang-copy", departments=False)
+    response = submit(api, other, payload(item))
+    assert response.status_code == 400
+    assert "clause" in response.json()
+
+
+def test_a_body_that_is_not_an_object_is_400(api, weifang_open):
+    response = api.post(f"/api/consultations/{weifang_open.slug}/comments/", [1, 2], format="json")
+    assert response.status_code == 400
+    response = api.post(
+        f"/api/consultations/{weifang_open.slug}/comments/",
+        "{not json",
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+
+
+def test_outside_the_period_is_409(api, weifang_open, item):
+    moment = weifang_open.closes_at + datetime.timedelta(seconds=1)
+    with time_machine.travel(moment, tick=False):
+        response = submit(api, weifang_open, payload(item))
+    assert response.status_code == 409
+    assert "closes_at" in response.json()
+    with time_machine.travel(weifang_open.closes_at, tick=False):
+        assert submit(api, weifang_open, payload(item)).status_code == 201
+
+
+def test_a_repeat_returns_the_first_receipt(api, weifang_open, item):
+    first = submit(api, weifang_open, payload(item))
+    second = submit(api, weifang_open, payload(item))
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["tracking_number"] == first.json()["tracking_number"]
+    assert second.json()["repeat"] is True
+    assert Comment.objects.count() == 1
+
+
+def test_throttled_with_429(api, weifang_open, item, settings):
+    settings.COMMENT_RATE_LIMITS_PER_IP = ["2/m"]
+    for n in range(2):
+        assert submit(api, weifang_open, payload(item, body=f"{BODY}{n}")).status_code == 201
+    response = submit(api, weifang_open, payload(item, body=f"{BODY}third"))
+    assert response.status_code == 429
+    assert "detail" in response.json()
+    assert Comment.objects.count() == 2
+
+
+class TestStatus:
+    @pytest.fixture
+    def comment(self, api, weifang_open, item):
+        number = submit(api, weifang_open, payload(item)).json()["tracking_number"]
+        return Comment.objects.get(tracking_number=number)
+
+    def test_by_phone_digits_and_by_email(self, api, comment):
+        url = f"/api/comments/{comment.tracking_number}/status"
+        for query in ({"phone_last4": "5678"}, {"email": "OFFICE@example.org"}):
+            response = api.get(url, query)
+            assert response.status_code == 200
+            data = response.json()
+            assert data["status"] == comment.status
+            assert data["decision"] is None and data["reply"] is None
+
+    def test_the_reply_is_shown_once_given(self, api, comment):
+        comment.reply = "感谢您的意见，已在修改稿中采纳。"
+        comment.decision = "adopted"
+        comment.save()
+        data = api.get(
+            f"/api/comments/{comment.tracking_number}/status", {"phone_last4": "5678"}
+        ).json()
+        assert data["decision"] == "adopted"
+        assert data["reply"] == "感谢您的意见，已在修改稿中采纳。"
+
+    def test_a_wrong_proof_answers_exactly_like_an_unknown_number(self, api, comment):
+        wrong = api.get(f"/api/comments/{comment.tracking_number}/status", {"phone_last4": "0000"})
+        unknown = api.get("/api/comments/ABCDEFGH/status", {"phone_last4": "5678"})
+        missing = api.get(f"/api/comments/{comment.tracking_number}/status")
+        assert wrong.status_code == unknown.status_code == missing.status_code == 404
+        assert wrong.json() == unknown.json() == missing.json()
+
+    def test_the_post_form_keeps_the_proof_out_of_the_url(self, api, comment):
+        response = api.post(
+            "/api/comments/status/",
+            {"tracking_number": comment.tracking_number.lower(), "proof": "5678"},
+            format="json",
+        )
+        assert response.status_code == 200
+        assert response.json()["tracking_number"] == comment.tracking_number
+
+    def test_lookups_are_rate_limited(self, api, comment, settings):
+        settings.STATUS_LOOKUP_RATE_LIMITS = ["3/m"]
+        url = f"/api/comments/{comment.tracking_number}/status"
+        codes = [api.get(url, {"phone_last4": "0000"}).status_code for _ in range(3)]
+        assert codes == [404, 404, 404]
+        # Even the right proof is refused once the limit is reached.
+        assert api.get(url, {"phone_last4": "5678"}).status_code == 429
+
+
+def test_schema_and_docs_are_served(api, db):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/consultations/{slug}/comments/" in paths
+    assert "/api/comments/{tracking_number}/status" in paths
+    docs = api.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()
