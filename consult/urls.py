@@ -12,6 +12,7 @@ api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", include("consult.comments.urls")),
     path("admin/", admin.site.urls),
     path("captcha/", include("captcha.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

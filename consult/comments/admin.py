@@ -1,8 +1,11 @@
 """Admin for comments and their routing; department-scoped triage comes with the triage work."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .access import comments_visible_to
 from .models import Attachment, Comment, CommentRouting
 
 
@@ -19,8 +22,16 @@ class CommentRoutingInline(admin.TabularInline):
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    readonly_fields = ["original_name", "content_type", "size", "uploaded_at"]
+    readonly_fields = ["download", "content_type", "size", "uploaded_at"]
     fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("文件"))
+    def download(self, attachment):
+        url = reverse("comments:attachment_download", args=[attachment.pk])
+        return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
 @admin.register(Comment)
@@ -51,6 +62,9 @@ class CommentAdmin(admin.ModelAdmin):
     ]
     inlines = [CommentRoutingInline, AttachmentInline]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return comments_visible_to(request.user, super().get_queryset(request))
 
     @admin.display(description=_("条款"), ordering="clause__path")
     def clause_display(self, comment):

@@ -1,0 +1,74 @@
+"""Looking a comment up on the web: tracking number plus a proof, no enumeration."""
+
+import pytest
+
+from consult.comments.services import comment_submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def comment(weifang_open):
+    return comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body="建议公开集聚区评选的标准和结果。",
+        channel="web",
+        consent=True,
+        phone="13812345678",
+        email="li@example.cn",
+    ).comment
+
+
+def look_up(client, number, proof, **extra):
+    return client.post("/comments/status/", {"tracking_number": number, "proof": proof}, **extra)
+
+
+def test_the_form_is_offered(client, db):
+    page = client.get("/comments/status/?number=ABCD2345").content.decode()
+    assert 'value="ABCD2345"' in page
+    assert '<label for="id_proof">' in page
+
+
+@pytest.mark.parametrize("proof", ["5678", "LI@example.cn", " 5678 "])
+def test_a_right_pair_shows_the_status(client, comment, proof):
+    response = look_up(client, comment.tracking_number.lower(), proof)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert comment.tracking_number in page
+    assert "待处理" in page
+    assert "13812345678" not in page
+
+
+def test_the_reply_and_decision_appear_once_given(client, comment):
+    comment.status = "answered"
+    comment.decision = "partly_adopted"
+    comment.reply = "已部分采纳：评选结果将在市政府网站公开。"
+    comment.save()
+    page = look_up(client, comment.tracking_number, "5678").content.decode()
+    assert comment.reply in page
+    assert comment.get_decision_display() in page
+
+
+def test_a_wrong_pair_reads_exactly_like_an_unknown_number(client, comment):
+    wrong = look_up(client, comment.tracking_number, "0000")
+    unknown = look_up(client, "ABCDEFGH", "0000")
+    assert wrong.status_code == unknown.status_code == 400
+
+    def without_token(response):
+        # The pages differ only in the CSRF token and the number typed in.
+        page = response.content.decode()
+        page = page.replace(comment.tracking_number, "N").replace("ABCDEFGH", "N")
+        return [line for line in page.splitlines() if "csrfmiddlewaretoken" not in line]
+
+    assert without_token(wrong) == without_token(unknown)
+    assert "未找到与此回执编号和联系方式相符的意见" in wrong.content.decode()
+
+
+def test_lookups_are_rate_limited(client, comment, settings):
+    settings.STATUS_LOOKUP_RATE_LIMITS = ["2/m"]
+    assert look_up(client, comment.tracking_number, "0000").status_code == 400
+    assert look_up(client, comment.tracking_number, "1111").status_code == 400
+    response = look_up(client, comment.tracking_number, "5678")
+    assert response.status_code == 429
+    assert "过于频繁" in response.content.decode()
