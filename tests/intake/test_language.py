@@ -1,0 +1,66 @@
+"""Chinese first, English complete."""
+
+import gettext
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale" / "en" / "LC_MESSAGES"
+
+
+def catalog(path):
+    with open(path, "rb") as handle:
+        return gettext.GNUTranslations(handle)._catalog
+
+
+def test_every_message_has_an_english_translation(tmp_path):
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "gettext's msgfmt is needed (scripts/system-deps installs it)"
+    result = subprocess.run(
+        [
+            msgfmt,
+            "--statistics",
+            "--check",
+            "-o",
+            str(tmp_path / "django.mo"),
+            str(LOCALE / "django.po"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
+    # The committed catalogue is the compiled .po, not an older one.
+    assert catalog(LOCALE / "django.mo") == catalog(tmp_path / "django.mo")
+
+
+def test_the_site_speaks_chinese_by_default(client, weifang_open):
+    page = client.get(weifang_open.get_absolute_url()).content.decode()
+    assert "对本条提意见" in page
+    assert 'lang="zh-hans"' in page
+
+
+def test_the_language_switch_turns_the_site_english(client, weifang_open):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    page = client.get(weifang_open.get_absolute_url()).content.decode()
+    assert 'lang="en"' in page
+    assert "Comment on this clause" in page
+    assert "对本条提意见" not in page
+    item = weifang_open.clauses.get(label="二(一)1")
+    form = client.get(f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/")
+    html = form.content.decode()
+    assert "Personal information notice" in html
+    assert "Closes at" in html or "Comment period" in html
+    assert "截止时间" not in html
+
+
+def test_english_dates_are_written_the_english_way(client, weifang_open):
+    page = client.get(weifang_open.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    local = weifang_open.closes_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert local.strftime("%B %Y") in page
+    assert f"{local:%Y}年" not in page
