@@ -1,0 +1,265 @@
+"""The outbox and delivery rules, fast and in-process (locmem mail, eager tasks).
+
+The same rules run against a real Redis, worker and SMTP server in tests/integration.
+"""
+
+import datetime
+import smtplib
+from unittest import mock
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.notifications import delivery
+from consult.notifications.delivery import deliver, email_claim, email_resend, retry_delay
+from consult.notifications.jobs import due_jobs_run
+from consult.notifications.models import Notification, OutgoingEmail
+from consult.notifications.outbox import digest_due_at, notification_queue, outbox_sweep
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(*args):
+    return datetime.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def item(weifang_open):
+    return weifang_open.clauses.get(label="二(一)1")
+
+
+def submit(consultation, clause, n, **extra):
+    return comment_submit(
+        consultation=consultation,
+        clause=clause,
+        body=f"第{n}条意见：建议明确集聚区评价指标并公开结果。",
+        channel="web",
+        consent=True,
+        phone=f"1381234{n:04d}",
+        **extra,
+    ).comment
+
+
+class TestDigestMoments:
+    def test_immediate(self, db):
+        department = Department(name="甲", digest_mode="immediate")
+        now = at(2024, 10, 20, 9, 3, 7)
+        assert digest_due_at(department, now) == now
+
+    def test_windows_are_aligned_on_the_clock(self, db):
+        department = Department(name="甲", digest_mode="window", digest_window_minutes=10)
+        assert digest_due_at(department, at(2024, 10, 20, 9, 0, 0)) == at(2024, 10, 20, 9, 10)
+        assert digest_due_at(department, at(2024, 10, 20, 9, 9, 59)) == at(2024, 10, 20, 9, 10)
+        assert digest_due_at(department, at(2024, 10, 20, 9, 10, 0)) == at(2024, 10, 20, 9, 20)
+
+    def test_daily_at_eight_beijing_time(self, db, settings):
+        settings.NOTIFY_DAILY_DIGEST_HOUR = 8
+        department = Department(name="甲", digest_mode="daily")
+        assert digest_due_at(department, at(2024, 10, 20, 7, 59)) == at(2024, 10, 20, 8, 0)
+        assert digest_due_at(department, at(2024, 10, 20, 8, 0)) == at(2024, 10, 21, 8, 0)
+        assert digest_due_at(department, at(2024, 10, 20, 23, 30)) == at(2024, 10, 21, 8, 0)
+
+
+def test_a_comment_writes_one_notification_per_routed_department_and_a_receipt(weifang_open, item):
+    comment = submit(weifang_open, item, 1, email="citizen@example.cn")
+    routed = Notification.objects.filter(comment=comment, kind="comment_routed")
+    assert sorted(routed.values_list("department__name", flat=True)) == sorted(
+        comment.routes.values_list("department__name", flat=True)
+    )
+    for notification in routed.select_related("department"):
+        assert notification.to == list(
+            notification.department.mailboxes.values_list("email", flat=True)
+        )
+    assert Notification.objects.get(comment=comment, kind="receipt").to == ["citizen@example.cn"]
+
+
+def test_the_same_key_is_written_once(weifang_open):
+    first = notification_queue(kind="reminder", key="reminder:x", to=["a@example.cn"])
+    second = notification_queue(kind="reminder", key="reminder:x", to=["a@example.cn"])
+    assert first is not None and second is None
+    assert Notification.objects.filter(key="reminder:x").count() == 1
+
+
+def test_comments_in_one_window_become_one_digest_per_department(weifang_open, item):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        comments = [submit(weifang_open, item, n) for n in range(5)]
+    department_count = comments[0].routes.count()
+    assert mail.outbox == []  # nothing goes out before the window closes
+    with time_machine.travel(start + datetime.timedelta(minutes=11), tick=False):
+        due_jobs_run()
+    assert len(mail.outbox) == department_count
+    for message in mail.outbox:
+        for comment in comments:
+            assert comment.tracking_number in message.body
+        assert "5" in message.subject
+    # Running the job again sends nothing more.
+    with time_machine.travel(start + datetime.timedelta(minutes=12), tick=False):
+        due_jobs_run()
+    assert len(mail.outbox) == department_count
+    assert OutgoingEmail.objects.count() == department_count
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_only_the_owner_sees_the_contact_details(weifang_open, item):
+    comment = submit(weifang_open, item, 7, email="citizen@example.cn")
+    mail.outbox.clear()
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=11)):
+        due_jobs_run()
+    owner = comment.routes.get(is_owner=True).department
+    owner_boxes = set(owner.mailboxes.values_list("email", flat=True))
+    to_departments = [m for m in mail.outbox if m.to != ["citizen@example.cn"]]
+    assert len(to_departments) == comment.routes.count()
+    for message in to_departments:
+        shows_phone = comment.phone in message.body
+        assert shows_phone == bool(set(message.to) & owner_boxes), message.to
+        assert comment.tracking_number in message.body
+        assert "牵头" in message.body or "配合" in message.body
+
+
+def test_message_ids_are_stable_across_retries(weifang_open, item, settings):
+    settings.NOTIFY_MAX_ATTEMPTS = 5
+    submit(weifang_open, item, 1, email="citizen@example.cn")
+    receipt = Notification.objects.get(kind="receipt")
+    with mock.patch.object(
+        delivery, "get_connection", side_effect=lambda **kw: FailingConnection()
+    ):
+        result = deliver([receipt.pk])
+    assert result.retry_ids == [receipt.pk] and result.sent == []
+    email = OutgoingEmail.objects.get()
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert "SMTPServerDisconnected" in email.last_error
+    mail.outbox.clear()
+    deliver([receipt.pk])
+    email.refresh_from_db()
+    assert email.status == "sent" and email.attempts == 2
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [email.message_id]
+
+
+def test_gives_up_after_the_last_attempt(weifang_open, item, settings):
+    settings.NOTIFY_MAX_ATTEMPTS = 3
+    submit(weifang_open, item, 1, email="citizen@example.cn")
+    receipt = Notification.objects.get(kind="receipt")
+    with mock.patch.object(
+        delivery, "get_connection", side_effect=lambda **kw: FailingConnection()
+    ):
+        for _attempt in range(3):
+            deliver([receipt.pk])
+    email = OutgoingEmail.objects.get()
+    receipt.refresh_from_db()
+    assert (email.status, email.attempts, receipt.status) == ("failed", 3, "failed")
+    # The admin's resend puts it back, and it goes out.
+    deliver(email_resend(email))
+    email.refresh_from_db()
+    assert email.status == "sent"
+
+
+def test_a_permanent_refusal_fails_at_once_and_spares_the_others(weifang_open, item):
+    submit(weifang_open, item, 1, email="nobody@bounce.example")
+    submit(weifang_open, item, 2, email="citizen@example.cn")
+    receipts = list(Notification.objects.filter(kind="receipt").order_by("pk"))
+    with mock.patch.object(
+        delivery,
+        "get_connection",
+        side_effect=lambda **kw: RefusingConnection("nobody@bounce.example"),
+    ):
+        result = deliver([n.pk for n in receipts])
+    assert len(result.failed) == 1 and len(result.sent) == 1 and result.retry_ids == []
+    statuses = {
+        tuple(to): status for to, status in OutgoingEmail.objects.values_list("to", "status")
+    }
+    assert statuses == {("nobody@bounce.example",): "failed", ("citizen@example.cn",): "sent"}
+    assert "550" in OutgoingEmail.objects.get(status="failed").last_error
+
+
+def test_a_lease_keeps_a_second_sender_out_until_it_expires(weifang_open, item, settings):
+    settings.NOTIFY_LEASE_SECONDS = 120
+    submit(weifang_open, item, 1, email="citizen@example.cn")
+    receipt = Notification.objects.get(kind="receipt")
+    [email_id] = delivery.emails_build([receipt.pk], now=timezone.now())
+    now = timezone.now()
+    assert email_claim(email_id, now=now) is True
+    assert email_claim(email_id, now=now + datetime.timedelta(seconds=119)) is False
+    # The first sender died: after the lease a redelivered task may take it over.
+    assert email_claim(email_id, now=now + datetime.timedelta(seconds=121)) is True
+    assert OutgoingEmail.objects.get().attempts == 2
+
+
+def test_retry_delays_grow_and_stay_below_the_visibility_timeout(settings):
+    settings.NOTIFY_RETRY_BASE_SECONDS = 30
+    settings.NOTIFY_RETRY_MAX_SECONDS = 1800
+    first = [retry_delay(1) for _ in range(200)]
+    late = [retry_delay(8) for _ in range(200)]
+    assert all(30 <= d <= 60 for d in first)
+    assert max(late) > 300 and all(d <= 1830 for d in late)
+    assert len(set(late)) > 100  # jitter spreads retries out
+
+
+def test_the_request_succeeds_when_the_broker_is_down(
+    client, weifang_open, item, settings, django_capture_on_commit_callbacks
+):
+    from consult.notifications import tasks
+
+    with (
+        mock.patch.object(
+            tasks.deliver_notifications, "apply_async", side_effect=ConnectionError("down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/",
+            {
+                "body": "建议：集聚区的评价指标应当公开透明。",
+                "kind": "individual",
+                "email": "citizen@example.cn",
+                "consent": "on",
+            },
+        )
+    assert response.status_code == 302
+    assert Notification.objects.filter(status="pending").count() > 0
+    assert mail.outbox == []
+    # The sweep sends what the broker could not take.
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=11)):
+        handed_on = outbox_sweep()
+    assert handed_on == Notification.objects.count()
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+class FailingConnection:
+    """An SMTP connection whose server hangs up: a transient error."""
+
+    def open(self):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        raise AssertionError("not reached")
+
+
+class RefusingConnection:
+    """Refuses one address for good (550) and accepts the rest into django.core.mail.outbox."""
+
+    def __init__(self, refused):
+        from django.core.mail.backends.locmem import EmailBackend
+
+        self.refused = refused
+        self.backend = EmailBackend()
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        for message in messages:
+            if self.refused in message.to:
+                raise smtplib.SMTPRecipientsRefused({self.refused: (550, b"No such user")})
+        return self.backend.send_messages(messages)
