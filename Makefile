@@ -21,7 +21,10 @@ run: install
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py compilemessages --ignore=.venv -v 0 || true
 	$(DEV) $(BIN)/python manage.py seed_demo
-	$(DEV) $(BIN)/python manage.py runserver $(HOST)
+	@# Digests and reminders fall due while the site runs: a stand-in for Celery beat.
+	trap 'kill 0' EXIT; \
+	  $(DEV) $(BIN)/python manage.py run_due_jobs --every 60 > var/due-jobs.log 2>&1 & \
+	  $(DEV) $(BIN)/python manage.py runserver $(HOST)
 
 ## make test: lint, Django's checks (the deploy check with production settings), the suite.
 test: install system-deps
