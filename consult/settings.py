@@ -175,14 +175,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 3,
     "socket_connect_timeout": 3,
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "max_retries": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Mail has its own queue so a burst of exports or grouping never delays a notification.
 CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"}}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "consult.notifications.tasks.sweep_outbox", "schedule": 60.0},
+    "sweep-outbox": {
+        "task": "consult.notifications.tasks.sweep_outbox",
+        "schedule": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
+    },
 }
 
 # Notifications ------------------------------------------------------------------------

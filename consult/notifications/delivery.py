@@ -72,7 +72,7 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
     """Build emails for the due notifications among these; return every unsent email they're in."""
     with transaction.atomic():
         notifications = list(
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .filter(pk__in=notification_ids, status=Notification.Status.PENDING)
             .order_by("pk")
         )
@@ -85,7 +85,7 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                 continue
             if notification.digest_group:
                 members = list(
-                    Notification.objects.select_for_update()
+                    Notification.objects.select_for_update(of=("self",))
                     .filter(
                         digest_group=notification.digest_group,
                         status=Notification.Status.PENDING,

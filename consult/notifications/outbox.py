@@ -71,7 +71,10 @@ def notification_queue(
     same reminder: the loser's insert fails instead of sending a second email.
     """
     now = now or timezone.now()
-    due_at = digest_due_at(department, now) if digest and department else now
+    # "Immediate" departments get one email per notification, never a digest.
+    digest = digest and department is not None
+    digest = digest and department.digest_mode != Department.DigestMode.IMMEDIATE
+    due_at = digest_due_at(department, now) if digest else now
     notification = Notification(
         kind=kind,
         key=key,
@@ -81,9 +84,7 @@ def notification_queue(
         comment=comment,
         context=context or {},
         digest_group=(
-            f"{department.pk}:{consultation.pk if consultation else 0}:{kind}"
-            if digest and department
-            else ""
+            f"{department.pk}:{consultation.pk if consultation else 0}:{kind}" if digest else ""
         ),
         due_at=due_at,
         language=language or settings.LANGUAGE_CODE,
@@ -107,7 +108,7 @@ def notification_enqueue(notification: Notification) -> None:
     countdown = (notification.due_at - now).total_seconds()
     if countdown > LONGEST_COUNTDOWN.total_seconds():
         return  # a daily digest: the periodic sweep sends it when it is due
-    if countdown > 0 and settings.CELERY_TASK_ALWAYS_EAGER:
+    if countdown > 0 and deliver_notifications.app.conf.task_always_eager:
         return  # in-process tasks cannot wait; `run_due_jobs` sends the digest when it is due
     if countdown > 0 and _digest_has_earlier_member(notification):
         return  # one task per digest window is enough
