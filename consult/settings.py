@@ -176,7 +176,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 3,
     "socket_connect_timeout": 3,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-    "max_retries": 1,
+    # Fail at once when Redis is unreachable: the outbox keeps the work, the sweep resends.
+    "max_retries": 0,
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Mail has its own queue so a burst of exports or grouping never delays a notification.
@@ -198,6 +199,8 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
 NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
+# After the broker refuses a task, requests stop trying it for this long (the sweep resends).
+NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
 
 # Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

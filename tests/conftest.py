@@ -5,7 +5,10 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _isolated_state(settings, tmp_path):
     """Every test starts with empty rate-limit counters and its own private file storage."""
+    from consult.notifications.outbox import broker_breaker
+
     cache.clear()
+    broker_breaker.closed_until = 0.0
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {

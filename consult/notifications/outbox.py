@@ -7,6 +7,7 @@ take it the row stays pending for `outbox_sweep` to pick up.
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable
 from functools import partial
 
@@ -64,11 +65,13 @@ def notification_queue(
     digest: bool = False,
     language: str | None = None,
     now: datetime.datetime | None = None,
+    enqueue: bool = True,
 ) -> Notification | None:
     """Write one notification; None when one with this key exists already.
 
     The unique key is what makes "exactly once" hold when two processes race to write the
-    same reminder: the loser's insert fails instead of sending a second email.
+    same reminder: the loser's insert fails instead of sending a second email. With
+    `enqueue=False` the caller hands a whole batch on with `notifications_enqueue_on_commit`.
     """
     now = now or timezone.now()
     # "Immediate" departments get one email per notification, never a digest.
@@ -96,32 +99,77 @@ def notification_queue(
         if Notification.objects.filter(key=key).exists():
             return None
         raise
-    transaction.on_commit(partial(notification_enqueue, notification), robust=True)
+    if enqueue:
+        notifications_enqueue_on_commit([notification])
     return notification
 
 
+def notifications_enqueue_on_commit(notifications: list[Notification]) -> None:
+    notifications = [n for n in notifications if n is not None]
+    if notifications:
+        transaction.on_commit(partial(notifications_enqueue, notifications), robust=True)
+
+
 def notification_enqueue(notification: Notification) -> None:
-    """Hand a committed notification to Celery; never raises, the sweep is the safety net."""
+    notifications_enqueue([notification])
+
+
+class _BrokerBreaker:
+    """After the broker fails, stop asking it for a while: a dead Redis must not add its
+    connection timeout to every citizen's request. The sweep sends what was skipped."""
+
+    def __init__(self):
+        self.closed_until = 0.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self.closed_until
+
+    def trip(self) -> None:
+        self.closed_until = time.monotonic() + settings.NOTIFY_BROKER_PAUSE_SECONDS
+
+
+broker_breaker = _BrokerBreaker()
+
+
+def notifications_enqueue(notifications: list[Notification]) -> None:
+    """Hand committed notifications to Celery in as few messages as possible.
+
+    Never raises: if the broker cannot take them they stay pending and the sweep sends them.
+    Due ones go in one task; a digest gets one task, at its due moment, per window.
+    """
     from .tasks import deliver_notifications
 
     now = timezone.now()
-    countdown = (notification.due_at - now).total_seconds()
-    if countdown > LONGEST_COUNTDOWN.total_seconds():
-        return  # a daily digest: the periodic sweep sends it when it is due
-    if countdown > 0 and deliver_notifications.app.conf.task_always_eager:
-        return  # in-process tasks cannot wait; `run_due_jobs` sends the digest when it is due
-    if countdown > 0 and _digest_has_earlier_member(notification):
-        return  # one task per digest window is enough
-    try:
-        deliver_notifications.apply_async(
-            args=[[notification.pk]], countdown=max(0, countdown), retry=False
-        )
-    except Exception:  # the broker is down or hung: the comment is stored, the sweep will send
-        logger.warning(
-            "Could not enqueue notification %s; it stays pending for the sweep.",
-            notification.pk,
-            exc_info=True,
-        )
+    eager = deliver_notifications.app.conf.task_always_eager
+    batches: list[tuple[list[int], float]] = []
+    due_now = []
+    for notification in notifications:
+        countdown = (notification.due_at - now).total_seconds()
+        if countdown <= 0:
+            due_now.append(notification.pk)
+        elif countdown > LONGEST_COUNTDOWN.total_seconds():
+            continue  # a daily digest: the periodic sweep sends it when it is due
+        elif eager:
+            continue  # in-process tasks cannot wait; `run_due_jobs` sends it when it is due
+        elif not _digest_has_earlier_member(notification):
+            batches.append(([notification.pk], countdown))  # one task per digest window
+    if due_now:
+        batches.insert(0, (due_now, 0))
+    for ids, countdown in batches:
+        if not broker_breaker.allows():
+            return
+        try:
+            deliver_notifications.apply_async(args=[ids], countdown=countdown, retry=False)
+        except Exception:  # the broker is down or hung: the rows stay pending for the sweep
+            broker_breaker.trip()
+            logger.warning(
+                "Could not enqueue notifications %s; they stay pending for the sweep "
+                "(not trying the broker again for %s s).",
+                ids,
+                settings.NOTIFY_BROKER_PAUSE_SECONDS,
+                exc_info=True,
+            )
+            return
 
 
 def _digest_has_earlier_member(notification: Notification) -> bool:

@@ -263,3 +263,26 @@ class RefusingConnection:
             if self.refused in message.to:
                 raise smtplib.SMTPRecipientsRefused({self.refused: (550, b"No such user")})
         return self.backend.send_messages(messages)
+
+
+def test_one_broker_message_per_comment_and_none_while_the_broker_is_down(
+    weifang_open, item, django_capture_on_commit_callbacks
+):
+    from consult.notifications import tasks
+
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    with mock.patch.object(tasks.deliver_notifications, "apply_async") as apply_async:
+        with django_capture_on_commit_callbacks(execute=True):
+            comment = submit(weifang_open, item, 1, email="citizen@example.cn")
+        # Seven departments and a receipt, all due now: one message for them all.
+        [call] = apply_async.call_args_list
+        assert sorted(call.kwargs["args"][0]) == sorted(
+            Notification.objects.filter(comment=comment).values_list("pk", flat=True)
+        )
+        apply_async.reset_mock()
+        apply_async.side_effect = ConnectionError("Redis is down")
+        with django_capture_on_commit_callbacks(execute=True):
+            submit(weifang_open, item, 2)
+            submit(weifang_open, item, 3)
+        # The first failure pauses the broker for this process: no timeout per request.
+        assert apply_async.call_count == 1
