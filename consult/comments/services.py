@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,19 +73,57 @@ def clause_routing_tree(clause: Clause) -> ClauseNode:
 
 def comment_route(comment: Comment) -> list[CommentRouting]:
     """Decide and store the comment's routing; called once, inside the storing transaction."""
-    tree = clause_routing_tree(comment.clause) if comment.clause_id else None
-    routes = route_comment(tree, issuer=comment.consultation.issuer_id)
-    return CommentRouting.objects.bulk_create(
-        CommentRouting(
-            comment=comment,
-            department_id=route.department,
-            role=route.role.value,
-            is_owner=route.is_owner,
-            position=position,
-            created_at=comment.submitted_at,
+    return comments_route_rows([comment])[comment.pk]
+
+
+def comments_route_rows(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
+    """Store the routing of many comments at once: one routing tree per clause, one insert."""
+    decided = {}
+    rows = []
+    for comment in comments:
+        key = comment.clause_id
+        if key not in decided:
+            tree = clause_routing_tree(comment.clause) if comment.clause_id else None
+            decided[key] = route_comment(tree, issuer=comment.consultation.issuer_id)
+        rows += [
+            CommentRouting(
+                comment=comment,
+                department_id=route.department,
+                role=route.role.value,
+                is_owner=route.is_owner,
+                position=position,
+                created_at=comment.submitted_at,
+            )
+            for position, route in enumerate(decided[key])
+        ]
+    CommentRouting.objects.bulk_create(rows)
+    by_comment = {comment.pk: [] for comment in comments}
+    for row in rows:
+        by_comment[row.comment_id].append(row)
+    return by_comment
+
+
+def comments_route(comment_ids: list[int]) -> int:
+    """Route stored comments that have no routing yet — letters and emails recorded by staff,
+    bulk imports — with their notifications, in one transaction; returns how many.
+
+    Safe to run twice or concurrently: comments are locked, and routed ones are skipped.
+    """
+    from consult.notifications.comments import comments_notifications_queue
+
+    with transaction.atomic():
+        comments = list(
+            Comment.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(pk__in=comment_ids)
+            .exclude(Exists(CommentRouting.objects.filter(comment=OuterRef("pk"))))
+            .select_related("consultation", "clause")
+            .order_by("pk")
         )
-        for position, route in enumerate(routes)
-    )
+        if not comments:
+            return 0
+        routes = comments_route_rows(comments)
+        comments_notifications_queue([(comment, routes[comment.pk]) for comment in comments])
+    return len(comments)
 
 
 def comment_store(*, comment: Comment) -> Comment:

@@ -3,47 +3,61 @@
 from django.utils import translation
 
 from consult.comments.models import Comment, CommentRouting
+from consult.consultations.models import Department
 
 from .models import Notification
-from .outbox import department_recipients, notification_queue, notifications_enqueue_on_commit
+from .outbox import notification_build, notifications_enqueue_on_commit, recipients_by_department
 
 
 def comment_notifications_queue(comment: Comment, routes: list[CommentRouting]) -> None:
-    """Called inside the transaction that stores the comment; one broker message after commit."""
-    queued = []
-    for route in routes:
-        department = route.department
-        queued.append(
-            notification_queue(
-                kind=Notification.Kind.COMMENT_ROUTED,
-                key=f"routed:{comment.pk}:{department.pk}",
-                to=department_recipients(department),
-                department=department,
-                consultation=comment.consultation,
-                comment=comment,
-                context={"role": route.role, "is_owner": route.is_owner},
-                digest=True,
-                now=comment.submitted_at,
-                enqueue=False,
-            )
-        )
-    if comment.email:
-        from consult.comments.status_links import comment_status_url
+    """Called inside the transaction that stores the comment."""
+    comments_notifications_queue([(comment, routes)])
 
-        queued.append(
-            notification_queue(
-                kind=Notification.Kind.RECEIPT,
-                key=f"receipt:{comment.pk}",
-                to=[comment.email],
-                consultation=comment.consultation,
-                comment=comment,
-                context={
-                    "departments": [route.department.name for route in routes],
-                    "status_url": comment_status_url(comment),
-                },
-                language=translation.get_language(),
-                now=comment.submitted_at,
-                enqueue=False,
+
+def comments_notifications_queue(routed: list[tuple[Comment, list[CommentRouting]]]) -> None:
+    """Write the notifications of freshly routed comments in one insert; one broker message
+    after commit hands on everything that is due.
+
+    The comments are new, so their notification keys cannot exist yet: no conflict handling.
+    """
+    from consult.comments.status_links import comment_status_url
+
+    department_ids = {route.department_id for _comment, routes in routed for route in routes}
+    departments = Department.objects.in_bulk(department_ids)
+    recipients = recipients_by_department(department_ids)
+    language = translation.get_language()
+    notifications = []
+    for comment, routes in routed:
+        for route in routes:
+            department = departments[route.department_id]
+            notifications.append(
+                notification_build(
+                    kind=Notification.Kind.COMMENT_ROUTED,
+                    key=f"routed:{comment.pk}:{department.pk}",
+                    to=recipients.get(department.pk, []),
+                    department=department,
+                    consultation=comment.consultation,
+                    comment=comment,
+                    context={"role": route.role, "is_owner": route.is_owner},
+                    digest=True,
+                    now=comment.submitted_at,
+                )
             )
-        )
-    notifications_enqueue_on_commit(queued)
+        if comment.email:
+            notifications.append(
+                notification_build(
+                    kind=Notification.Kind.RECEIPT,
+                    key=f"receipt:{comment.pk}",
+                    to=[comment.email],
+                    consultation=comment.consultation,
+                    comment=comment,
+                    context={
+                        "departments": [departments[r.department_id].name for r in routes],
+                        "status_url": comment_status_url(comment),
+                    },
+                    language=language,
+                    now=comment.submitted_at,
+                )
+            )
+    Notification.objects.bulk_create(notifications)
+    notifications_enqueue_on_commit(notifications)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consult.consultations.models import Department
+from consult.consultations.models import Department, Mailbox
 
 from .models import Notification, OutgoingEmail
 
@@ -48,12 +48,18 @@ def digest_due_at(department: Department, now: datetime.datetime) -> datetime.da
 
 
 def department_recipients(department: Department) -> list[str]:
-    return list(
-        department.mailboxes.filter(is_active=True).order_by("pk").values_list("email", flat=True)
-    )
+    return recipients_by_department([department.pk]).get(department.pk, [])
 
 
-def notification_queue(
+def recipients_by_department(department_ids) -> dict[int, list[str]]:
+    recipients = {}
+    mailboxes = Mailbox.objects.filter(department_id__in=department_ids, is_active=True)
+    for department_id, email in mailboxes.order_by("pk").values_list("department_id", "email"):
+        recipients.setdefault(department_id, []).append(email)
+    return recipients
+
+
+def notification_build(
     *,
     kind: str,
     key: str,
@@ -65,20 +71,13 @@ def notification_queue(
     digest: bool = False,
     language: str | None = None,
     now: datetime.datetime | None = None,
-    enqueue: bool = True,
-) -> Notification | None:
-    """Write one notification; None when one with this key exists already.
-
-    The unique key is what makes "exactly once" hold when two processes race to write the
-    same reminder: the loser's insert fails instead of sending a second email. With
-    `enqueue=False` the caller hands a whole batch on with `notifications_enqueue_on_commit`.
-    """
+) -> Notification:
+    """An unsaved notification, due now or at the end of its department's digest window."""
     now = now or timezone.now()
     # "Immediate" departments get one email per notification, never a digest.
     digest = digest and department is not None
     digest = digest and department.digest_mode != Department.DigestMode.IMMEDIATE
-    due_at = digest_due_at(department, now) if digest else now
-    notification = Notification(
+    return Notification(
         kind=kind,
         key=key,
         to=list(to),
@@ -89,9 +88,18 @@ def notification_queue(
         digest_group=(
             f"{department.pk}:{consultation.pk if consultation else 0}:{kind}" if digest else ""
         ),
-        due_at=due_at,
+        due_at=digest_due_at(department, now) if digest else now,
         language=language or settings.LANGUAGE_CODE,
     )
+
+
+def notification_queue(*, key: str, enqueue: bool = True, **fields) -> Notification | None:
+    """Write one notification; None when one with this key exists already.
+
+    The unique key is what makes "exactly once" hold when two processes race to write the
+    same reminder: the loser's insert fails instead of sending a second email.
+    """
+    notification = notification_build(key=key, **fields)
     try:
         with transaction.atomic():
             notification.save(force_insert=True)
@@ -143,6 +151,7 @@ def notifications_enqueue(notifications: list[Notification]) -> None:
     eager = deliver_notifications.app.conf.task_always_eager
     batches: list[tuple[list[int], float]] = []
     due_now = []
+    windows = {}
     for notification in notifications:
         countdown = (notification.due_at - now).total_seconds()
         if countdown <= 0:
@@ -151,8 +160,13 @@ def notifications_enqueue(notifications: list[Notification]) -> None:
             continue  # a daily digest: the periodic sweep sends it when it is due
         elif eager:
             continue  # in-process tasks cannot wait; `run_due_jobs` sends it when it is due
-        elif not _digest_has_earlier_member(notification):
-            batches.append(([notification.pk], countdown))  # one task per digest window
+        else:
+            window = (notification.digest_group or notification.pk, notification.due_at)
+            windows.setdefault(window, notification)
+    for notification in windows.values():
+        if not _digest_has_earlier_member(notification):  # one task per digest window
+            countdown = (notification.due_at - now).total_seconds()
+            batches.append(([notification.pk], countdown))
     if due_now:
         batches.insert(0, (due_now, 0))
     for ids, countdown in batches:
@@ -173,6 +187,8 @@ def notifications_enqueue(notifications: list[Notification]) -> None:
 
 
 def _digest_has_earlier_member(notification: Notification) -> bool:
+    if not notification.digest_group:
+        return False
     return Notification.objects.filter(
         digest_group=notification.digest_group,
         due_at=notification.due_at,

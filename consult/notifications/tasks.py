@@ -28,3 +28,8 @@ def sweep_outbox():
     handed_on = outbox.outbox_sweep()
     if handed_on:
         logger.info("Outbox sweep re-enqueued %s notifications", handed_on)
+
+
+@shared_task(ignore_result=True)
+def probe():
+    """Does nothing: health checks and benchmarks use it to measure the queue path itself."""

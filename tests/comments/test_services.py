@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from consult.comments.models import Comment, CommentRouting
 from consult.comments.services import CommentPeriodClosed, comment_submit
@@ -118,3 +119,38 @@ def test_consent_time_and_hashed_ip_are_stored(consultation):
     comment = submit(consultation, ip="203.0.113.9")
     assert comment.consent_at == comment.submitted_at
     assert comment.ip_hash and "203.0.113.9" not in comment.ip_hash
+
+
+def test_comments_recorded_without_routing_are_routed_in_bulk_once(db):
+    from consult.comments.services import comments_route
+    from consult.notifications.models import Notification
+    from tests.conftest import load_weifang
+
+    consultation = load_weifang()
+    item = consultation.clauses.get(label="二(一)1")
+    letters = [
+        Comment.objects.create(
+            consultation=consultation,
+            clause=item if n % 2 else None,
+            body=f"来信意见第{n}封：建议明确集聚区评价指标。",
+            channel=Comment.Channel.LETTER,
+            consent=True,
+            consent_at=timezone.now(),
+            tracking_number=f"LTR{n:05d}X",
+        )
+        for n in range(6)
+    ]
+    assert comments_route([c.pk for c in letters]) == 6
+    assert comments_route([c.pk for c in letters]) == 0  # already routed: nothing doubles
+    on_item = [c for c in letters if c.clause_id]
+    for comment in on_item:
+        assert [r.department.name for r in comment.routes.order_by("position")][:2] == [
+            "市发改委",
+            "市科技局",
+        ]
+        assert Notification.objects.filter(comment=comment).count() == comment.routes.count()
+    for comment in letters:
+        if not comment.clause_id:
+            assert [(r.department.name, r.role) for r in comment.routes.all()] == [
+                ("市海渔局", "coordinator")
+            ]

@@ -1,0 +1,19 @@
+"""Routing comments recorded in bulk (letters, emails, imports) off the request path."""
+
+from celery import shared_task
+
+from .services import comments_route
+
+ROUTING_BATCH = 200
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def route_comments(comment_ids):
+    """Idempotent: comments routed already (or being routed elsewhere) are skipped."""
+    comments_route(list(comment_ids))
+
+
+def route_comments_later(comment_ids) -> None:
+    ids = list(comment_ids)
+    for start in range(0, len(ids), ROUTING_BATCH):
+        route_comments.delay(ids[start : start + ROUTING_BATCH])
