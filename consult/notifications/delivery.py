@@ -54,6 +54,12 @@ def retry_delay(attempts: int) -> float:
 
 def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
     now = now or timezone.now()
+    # Emails a killed worker sent but could not record for their notifications.
+    Notification.objects.filter(
+        pk__in=notification_ids,
+        status=Notification.Status.PENDING,
+        email__status=OutgoingEmail.Status.SENT,
+    ).update(status=Notification.Status.SENT)
     email_ids = emails_build(notification_ids, now=now)
     result = emails_send(email_ids)
     not_yet_due = list(
@@ -127,21 +133,45 @@ def email_build(notifications: list[Notification]) -> OutgoingEmail:
 
 def email_claim(email_id: int, *, now) -> bool:
     """Take the email for sending until the lease ends; False if sent, failed or held."""
+    return email_id in emails_claim([email_id], now=now)
+
+
+def emails_claim(email_ids: list[int], *, now) -> list[int]:
+    """Take every free email among these for sending, in one transaction; returns their ids.
+
+    Rows another worker is claiming right now are skipped, not waited for.
+    """
     lease = datetime.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    return bool(
-        OutgoingEmail.objects.filter(pk=email_id, status=OutgoingEmail.Status.PENDING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-        .update(lease_until=now + lease, attempts=F("attempts") + 1)
-    )
+    with transaction.atomic():
+        free = list(
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=email_ids, status=OutgoingEmail.Status.PENDING)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        OutgoingEmail.objects.filter(pk__in=free).update(
+            lease_until=now + lease, attempts=F("attempts") + 1
+        )
+    return free
 
 
 def email_mark_sent(email: OutgoingEmail) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        OutgoingEmail.objects.filter(pk=email.pk).update(
-            status=OutgoingEmail.Status.SENT, sent_at=now, lease_until=None, last_error=""
-        )
-        Notification.objects.filter(email=email).update(status=Notification.Status.SENT)
+    """One statement per message, so a long batch is not slowed by a transaction per send.
+
+    The email row is the record of what went out; its notifications follow in
+    `notifications_mark_sent` at the end of the batch (or on the next delivery, if the
+    worker dies first).
+    """
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+    )
+
+
+def notifications_mark_sent(email_ids) -> None:
+    Notification.objects.filter(email_id__in=email_ids, status=Notification.Status.PENDING).update(
+        status=Notification.Status.SENT
+    )
 
 
 def email_mark_failed(email: OutgoingEmail, error: str) -> None:
@@ -189,9 +219,9 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
     if not email_ids:
         return result
     now = timezone.now()
-    claimed, held = [], []
-    for email_id in email_ids:
-        (claimed if email_claim(email_id, now=now) else held).append(email_id)
+    claimed = emails_claim(email_ids, now=now)
+    claimed_set = set(claimed)
+    held = [email_id for email_id in email_ids if email_id not in claimed_set]
     if held:
         # Sent meanwhile, or held by a worker that may have died: look again after the lease.
         still_pending = OutgoingEmail.objects.filter(
@@ -233,6 +263,7 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
     finally:
         with contextlib.suppress(TRANSIENT_ERRORS):
             connection.close()
+        notifications_mark_sent(result.sent)
     return result
 
 

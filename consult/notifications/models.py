@@ -110,9 +110,8 @@ class Notification(models.Model):
         help_text=_("同组且同时到期的通知合并为一封邮件；为空则单独发送。"),
     )
     due_at = models.DateTimeField(_("最早发送时间"))
-    status = models.CharField(
-        _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
-    )
+    # No plain index: the partial indexes below cover the pending rows every job looks for.
+    status = models.CharField(_("状态"), max_length=16, choices=Status, default=Status.PENDING)
     email = models.ForeignKey(
         OutgoingEmail,
         on_delete=models.SET_NULL,

@@ -210,6 +210,10 @@ def outbox_sweep(*, older_than: datetime.timedelta | None = None, now=None, chun
     if older_than is None:
         older_than = datetime.timedelta(seconds=settings.NOTIFY_SWEEP_AFTER_SECONDS)
     cutoff = now - older_than
+    # A worker killed between sending an email and recording it for its notifications.
+    Notification.objects.filter(
+        status=Notification.Status.PENDING, email__status=OutgoingEmail.Status.SENT
+    ).update(status=Notification.Status.SENT)
     stuck_emails = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING).exclude(
         lease_until__gt=now
     )

@@ -1,0 +1,391 @@
+"""Benchmarks of the routing and notification path, each beside a baseline from the same run.
+
+    .venv/bin/python bench/notifications.py            # everything, 100,000-comment surge
+    .venv/bin/python bench/notifications.py --surge 20000 --skip-surge-wait
+
+Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/consult_bench,
+created when missing) and redis-server; starts its own Redis, SMTP sink and Celery worker on
+free loopback ports. Prints a table and writes var/bench/notifications.json.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.services import CeleryProcess, RedisServer, SmtpSink, wait_for  # noqa: E402
+
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--routing-comments", type=int, default=4000)
+    parser.add_argument("--noop-tasks", type=int, default=4000)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--emails", type=int, default=2000)
+    parser.add_argument("--surge", type=int, default=100_000)
+    parser.add_argument("--skip-surge", action="store_true")
+    parser.add_argument(
+        "--only", choices=["routing", "request", "smtp", "surge"], help="run one part alone"
+    )
+    return parser.parse_args()
+
+
+def ensure_database(url: str):
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute("select 1 from pg_database where datname = %s", [name])
+        if exists.fetchone() is None:
+            connection.execute(f'create database "{name}"')
+
+
+def main():
+    args = parse_args()
+    database = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
+    ensure_database(database)
+    work = ROOT / "var" / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+
+    with RedisServer(work / "redis") as redis, SmtpSink() as smtp:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "EMAIL_"))},
+            "DJANGO_SETTINGS_MODULE": "consult.settings",
+            "DEBUG": "false",  # as in production: no query log
+            "SECRET_KEY": "bench-only",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": database,
+            "CELERY_BROKER_URL": redis.url,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "LOG_LEVEL": "WARNING",
+            "NOTIFY_SWEEP_EVERY_SECONDS": "5",
+            "NOTIFY_SWEEP_AFTER_SECONDS": "5",
+        }
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        results = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
+        parts = {
+            "routing": lambda: bench_routing(args, env, work, redis),
+            "request": lambda: bench_request_cost(args),
+            "smtp": lambda: bench_smtp_batching(args, work),
+            "surge": lambda: bench_surge(args, env, work, smtp),
+        }
+        for name, run in parts.items():
+            if (args.only or name) != name or (name == "surge" and args.skip_surge):
+                continue
+            results[name] = run()
+    report(results)
+    (work / "notifications.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def fresh_consultation():
+    """An empty database with the Weifang consultation, open now, departments as shipped."""
+    from consult.comments.models import Comment
+    from consult.consultations.models import Consultation, Department
+    from consult.notifications.models import Notification, OutgoingEmail
+    from tests.conftest import load_weifang
+
+    Notification.objects.all().delete()
+    OutgoingEmail.objects.all().delete()
+    Comment.objects.all().delete()
+    Consultation.objects.all().delete()
+    Department.objects.all().delete()
+    return load_weifang(slug="weifang-bench")
+
+
+def items_of(consultation):
+    from consult.consultations.models import Clause
+
+    return list(
+        Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
+        .distinct()
+        .order_by("path")
+    )
+
+
+def worker(env, work, **options):
+    return CeleryProcess(env, work / "worker.log", **options)
+
+
+def queue_drained(redis_client, queue):
+    return redis_client.llen(queue) == 0 and redis_client.hlen("unacked") == 0
+
+
+# 1. Routing throughput against a no-op task, one worker process ---------------------------
+def bench_routing(args, env, work, redis):
+    import redis as redis_py
+    from django.utils import timezone
+
+    from consult.comments.models import Comment, CommentRouting
+    from consult.comments.tasks import route_comments, route_comments_later
+    from consult.notifications.tasks import probe
+
+    consultation = fresh_consultation()
+    items = items_of(consultation)
+    now = timezone.now()
+    comments = Comment.objects.bulk_create(
+        Comment(
+            consultation=consultation,
+            clause=items[n % len(items)],
+            body=f"来信第{n}封：建议明确集聚区评价指标。",
+            channel=Comment.Channel.LETTER,
+            consent=True,
+            consent_at=now,
+            tracking_number=f"B{n:08d}X",
+            submitted_at=now,
+        )
+        for n in range(args.routing_comments)
+    )
+    ids = [comment.pk for comment in comments]
+    client = redis_py.Redis.from_url(redis.url)
+    results = {}
+    with worker(env, work, concurrency=1) as process:
+        started = time.perf_counter()
+        for _ in range(args.noop_tasks):
+            probe.delay()
+        wait_for(lambda: queue_drained(client, "notifications"), timeout=600, interval=0.01)
+        noop_seconds = time.perf_counter() - started
+        results["noop_tasks_per_second"] = args.noop_tasks / noop_seconds
+
+        def routed():
+            return CommentRouting.objects.values("comment").distinct().count()
+
+        half = len(ids) // 2
+        started = time.perf_counter()
+        route_comments_later(ids[:half])
+        wait_for(lambda: routed() >= half, timeout=900, interval=0.05)
+        batched_seconds = time.perf_counter() - started
+        results["routed_comments_per_second_batched"] = half / batched_seconds
+
+        # The same work one comment per task, for comparison.
+        single = ids[half : half + min(1000, len(ids) - half)]
+        started = time.perf_counter()
+        for comment_id in single:
+            route_comments.delay([comment_id])
+        wait_for(lambda: routed() >= half + len(single), timeout=900, interval=0.05)
+        results["routed_comments_per_second_one_per_task"] = len(single) / (
+            time.perf_counter() - started
+        )
+        process_log = process.log_tail(5)
+    results["ratio_batched_to_noop"] = (
+        results["routed_comments_per_second_batched"] / results["noop_tasks_per_second"]
+    )
+    results["target"] = ">= 0.5"
+    results["worker_log_tail"] = process_log
+    return results
+
+
+# 2. What the outbox costs inside a request -------------------------------------------------
+def bench_request_cost(args):
+    from unittest import mock
+
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.notifications import comments as notification_comments
+    from consult.notifications import outbox
+
+    consultation = fresh_consultation()
+    # Everything due at once: the most the hand-off can ever cost a request.
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    items = items_of(consultation)
+    handoff, rows, total, without_outbox, broker = [], [], [], [], []
+
+    from consult.notifications.tasks import deliver_notifications
+
+    real_enqueue = outbox.notifications_enqueue
+    real_apply_async = deliver_notifications.apply_async
+
+    def timed_apply_async(*args, **kwargs):
+        started = time.perf_counter()
+        real_apply_async(*args, **kwargs)
+        broker.append(time.perf_counter() - started)
+
+    real_rows = notification_comments.comments_notifications_queue
+
+    def timed_enqueue(notifications):
+        started = time.perf_counter()
+        real_enqueue(notifications)
+        handoff.append(time.perf_counter() - started)
+
+    def timed_rows(routed):
+        started = time.perf_counter()
+        real_rows(routed)
+        rows.append(time.perf_counter() - started)
+
+    def submit(n):
+        return comment_submit(
+            consultation=consultation,
+            clause=items[n % len(items)],
+            body=f"第{n}号意见：建议明确集聚区评价指标和扶持政策。",
+            channel="web",
+            consent=True,
+            phone=f"137{n:08d}",
+            email=f"c{n}@example.cn",
+        )
+
+    with (
+        mock.patch.object(outbox, "notifications_enqueue", timed_enqueue),
+        mock.patch.object(notification_comments, "comments_notifications_queue", timed_rows),
+        mock.patch.object(deliver_notifications, "apply_async", timed_apply_async),
+    ):
+        for n in range(args.requests):
+            started = time.perf_counter()
+            submit(n)
+            total.append(time.perf_counter() - started)
+    # Baseline: the same submissions with the outbox switched off.
+    with mock.patch.object(notification_comments, "comments_notifications_queue", lambda r: None):
+        for n in range(args.requests, 2 * args.requests):
+            started = time.perf_counter()
+            submit(n)
+            without_outbox.append(time.perf_counter() - started)
+
+    def ms(values):
+        return round(statistics.median(values) * 1000, 3)
+
+    def p95(values):
+        return round(sorted(values)[int(len(values) * 0.95)] * 1000, 3)
+
+    return {
+        "submissions": args.requests,
+        "handoff_median_ms": ms(handoff),
+        "handoff_p95_ms": p95(handoff),
+        "broker_publish_median_ms": ms(broker),
+        "outbox_rows_median_ms": ms(rows),
+        "submission_median_ms": ms(total),
+        "submission_without_outbox_median_ms": ms(without_outbox),
+        "target": "handoff median <= 1 ms",
+    }
+
+
+# 3. One SMTP connection for a batch against one per message -------------------------------
+def bench_smtp_batching(args, work):
+    import subprocess
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from consult.notifications.delivery import emails_build, emails_send
+    from consult.notifications.models import Notification, OutgoingEmail
+    from consult.notifications.outbox import notification_build
+    from tests.support.services import free_port, port_open
+
+    fresh_consultation()
+    port = free_port()
+    counts = work / "smtp-counts.txt"
+    counts.write_text("")
+    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(port),
+                             str(counts)])  # fmt: skip
+    wait_for(lambda: port_open(port), timeout=20)
+    settings.EMAIL_PORT = port
+
+    def counted():
+        lines = counts.read_text().split()
+        return lines.count("M"), lines.count("C")
+
+    def build(label):
+        notifications = Notification.objects.bulk_create(
+            notification_build(
+                kind=Notification.Kind.RECEIPT,
+                key=f"bench:{label}:{n}",
+                to=[f"r{n}@example.cn"],
+                context={"departments": ["市发改委"], "status_url": "http://x/"},
+            )
+            for n in range(args.emails)
+        )
+        return emails_build([n.pk for n in notifications], now=timezone.now())
+
+    def run(email_ids, batch):
+        messages_before, connections_before = counted()
+        started = time.perf_counter()
+        for start in range(0, len(email_ids), batch):
+            emails_send(email_ids[start : start + batch])
+        seconds = time.perf_counter() - started
+        sent = OutgoingEmail.objects.filter(pk__in=email_ids, status="sent").count()
+        assert sent == len(email_ids), f"only {sent} of {len(email_ids)} sent"
+        wait_for(lambda: counted()[0] - messages_before == len(email_ids), timeout=30)
+        _messages, connections = counted()
+        return len(email_ids) / seconds, connections - connections_before
+
+    try:
+        single_rate, single_connections = run(build("single"), 1)
+        batched_rate, batched_connections = run(build("batched"), 100)
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    return {
+        "emails": args.emails,
+        "one_connection_per_message_per_second": round(single_rate, 1),
+        "connections_used_single": single_connections,
+        "batches_of_100_per_second": round(batched_rate, 1),
+        "connections_used_batched": batched_connections,
+        "ratio": round(batched_rate / single_rate, 2),
+        "target": ">= 3",
+    }
+
+
+# 4. A surge of comments with default digests ----------------------------------------------
+def bench_surge(args, env, work, smtp):
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.notifications.models import Notification
+
+    consultation = fresh_consultation()
+    items = items_of(consultation)
+    window = Department.objects.values_list("digest_window_minutes", flat=True).first()
+    before = len(smtp.received())
+    with worker(env, work, beat=True, concurrency=2):
+        started = time.perf_counter()
+        for n in range(args.surge):
+            comment_submit(
+                consultation=consultation,
+                clause=items[n % len(items)],
+                body=f"第{n}号意见：建议进一步明确集聚区评价指标和扶持政策。",
+                channel="api",
+                consent=True,
+                phone=f"136{n:08d}",
+            )
+        surge_seconds = time.perf_counter() - started
+
+        def drained():
+            return not Notification.objects.exclude(status=Notification.Status.SENT).exists()
+
+        wait_for(drained, timeout=surge_seconds * 3 + window * 60 * 2, interval=1)
+        drained_seconds = time.perf_counter() - started
+    emails = len(smtp.received()) - before
+    return {
+        "comments": args.surge,
+        "digest_window_minutes": window,
+        "surge_seconds": round(surge_seconds, 1),
+        "comments_per_second": round(args.surge / surge_seconds, 1),
+        "emails": emails,
+        "emails_per_comment_percent": round(100 * emails / args.surge, 3),
+        "drained_after_seconds": round(drained_seconds, 1),
+        "drain_to_surge_ratio": round(drained_seconds / surge_seconds, 2),
+        "target": "emails <= 1% of comments; drained within 2x the surge",
+    }
+
+
+def report(results):
+    print(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    print(f"bench finished in {datetime.timedelta(seconds=round(time.monotonic() - started))}")
