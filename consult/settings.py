@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consult.notifications.tasks.sweep_outbox",
         "schedule": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
     },
+    # Reminders and digests; idempotent, so beat firing twice or two beats are harmless.
+    "due-jobs": {
+        "task": "consult.notifications.tasks.run_due_jobs",
+        "schedule": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
+    },
 }
 
 # Notifications ------------------------------------------------------------------------
@@ -201,6 +206,15 @@ NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
 NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 # After the broker refuses a task, requests stop trying it for this long (the sweep resends).
 NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
+
+# Reminders: days before the close and before the answer deadline, at this local hour;
+# overdue reminders to the issuing bureau the day after the answer deadline, then weekly.
+REMIND_DAYS_BEFORE_CLOSE = env.list("REMIND_DAYS_BEFORE_CLOSE", cast=int, default=[3, 1])
+REMIND_DAYS_BEFORE_ANSWER_DEADLINE = env.list(
+    "REMIND_DAYS_BEFORE_ANSWER_DEADLINE", cast=int, default=[5, 1]
+)
+REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7)
+REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
 
 # Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

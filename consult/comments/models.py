@@ -73,6 +73,11 @@ class Comment(models.Model):
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     email = models.EmailField(_("电子邮箱"), blank=True)
     wants_reply = models.BooleanField(_("希望得到答复"), default=False)
+    notify_on_report = models.BooleanField(
+        _("采纳情况公布时通知"),
+        default=False,
+        help_text=_("意见采纳情况公布时给提交人发一封邮件（需要电子邮箱）。"),
+    )
     consent = models.BooleanField(_("同意个人信息处理"), default=False)
     consent_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
 

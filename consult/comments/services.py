@@ -219,6 +219,7 @@ def comment_submit(
     phone: str = "",
     email: str = "",
     wants_reply: bool = False,
+    notify_on_report: bool = False,
     attachment=None,
     attachment_type: str = "",
     ip: str | None = None,
@@ -263,6 +264,7 @@ def comment_submit(
                 phone=phone,
                 email=email,
                 wants_reply=wants_reply,
+                notify_on_report=notify_on_report and bool(email),
                 consent=True,
                 consent_at=now,
                 channel=channel,
@@ -301,3 +303,12 @@ def attachment_store(*, comment: Comment, upload, kind: str) -> Attachment:
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+def comment_subscribe_to_report(comment: Comment) -> bool:
+    """The citizen asks, from the receipt page, for an email when the report is published."""
+    if not comment.email or comment.consultation.report_published_at is not None:
+        return False
+    Comment.objects.filter(pk=comment.pk).update(notify_on_report=True)
+    comment.notify_on_report = True
+    return True

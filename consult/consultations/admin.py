@@ -1,8 +1,10 @@
 """Admin for departments, consultations and their clause trees."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     Clause,
@@ -13,6 +15,7 @@ from .models import (
     Mailbox,
     Membership,
 )
+from .services import report_publish
 
 
 class DepartmentAliasInline(admin.TabularInline):
@@ -89,9 +92,10 @@ class ConsultationAdmin(admin.ModelAdmin):
     list_filter = ["issuer"]
     search_fields = ["title", "slug", "reference_number"]
     prepopulated_fields = {}
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["report_published_at", "created_at", "updated_at"]
     date_hierarchy = "closes_at"
     inlines = [ClauseInline]
+    actions = ["publish_report"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "issuer", "reference_number", "draft_title"]}),
         (_("征求意见期"), {"fields": ["published_on", "opens_at", "closes_at", "answer_days"]}),
@@ -124,6 +128,28 @@ class ConsultationAdmin(admin.ModelAdmin):
     @admin.display(description=_("意见数"), ordering="comment_total")
     def comment_count(self, consultation):
         return consultation.comment_total
+
+    def has_publish_report_permission(self, request):
+        return request.user.has_perm("consultations.publish_report")
+
+    @admin.action(description=_("公布意见采纳情况"), permissions=["publish_report"])
+    def publish_report(self, request, queryset):
+        for consultation in queryset:
+            try:
+                notified = report_publish(consultation)
+            except ValidationError as error:
+                self.message_user(request, f"{consultation}：{error.messages[0]}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                ngettext(
+                    "《%(title)s》的意见采纳情况已公布，将通知 %(count)d 位提交人。",
+                    "《%(title)s》的意见采纳情况已公布，将通知 %(count)d 位提交人。",
+                    notified,
+                )
+                % {"title": consultation.title, "count": notified},
+                messages.SUCCESS,
+            )
 
 
 class ClauseResponsibilityInline(admin.TabularInline):

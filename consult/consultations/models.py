@@ -191,6 +191,7 @@ class Consultation(models.Model):
         verbose_name = _("征求意见")
         verbose_name_plural = _("征求意见")
         ordering = ["-opens_at"]
+        permissions = [("publish_report", _("可以公布意见采纳情况"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(closes_at__gt=models.F("opens_at")),

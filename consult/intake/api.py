@@ -35,7 +35,7 @@ from .limits import (
 from .presenters import clause_tree_with_counts
 
 STRING_FIELDS = ("body", "name", "kind", "organisation", "phone", "email")
-BOOLEAN_FIELDS = ("consent", "wants_reply")
+BOOLEAN_FIELDS = ("consent", "wants_reply", "notify_on_report")
 
 
 class ConsultationSummarySerializer(serializers.ModelSerializer):
@@ -152,6 +152,7 @@ def _type_errors(payload) -> dict:
             "phone": serializers.CharField(required=False),
             "email": serializers.EmailField(required=False),
             "wants_reply": serializers.BooleanField(required=False),
+            "notify_on_report": serializers.BooleanField(required=False),
             "consent": serializers.BooleanField(),
         },
     ),

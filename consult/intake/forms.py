@@ -56,6 +56,7 @@ class CommentForm(forms.Form):
         help_text=_("填写后会收到回执邮件。"),
     )
     wants_reply = forms.BooleanField(label=_("希望收到答复"), required=False)
+    notify_on_report = forms.BooleanField(label=_("意见采纳情况公布时发邮件通知我"), required=False)
     consent = forms.BooleanField(
         label=_("我已阅读并同意上述个人信息处理说明"),
         required=True,
@@ -151,6 +152,17 @@ class CommentForm(forms.Form):
                     _("希望收到答复时，请至少填写联系电话或电子邮箱中的一项。"), code="contact"
                 ),
             )
+        if (
+            cleaned.get("notify_on_report")
+            and not cleaned.get("email")
+            and "email" not in self.errors
+        ):
+            self.add_error(
+                "email",
+                ValidationError(
+                    _("需要填写电子邮箱，才能在采纳情况公布时通知您。"), code="contact"
+                ),
+            )
         return cleaned
 
     def submission(self) -> dict:
@@ -166,6 +178,7 @@ class CommentForm(forms.Form):
             "phone": data["phone"],
             "email": data["email"],
             "wants_reply": data["wants_reply"],
+            "notify_on_report": data["notify_on_report"],
             "consent": data["consent"],
             "attachment": data.get("attachment"),
             "attachment_type": self.attachment_type,

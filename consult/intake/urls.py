@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("comments/status/", views.comment_status_lookup, name="comment_status_lookup"),
     path("comments/<str:token>/receipt/", views.comment_receipt, name="comment_receipt"),
+    path(
+        "comments/<str:token>/notify-on-report/",
+        views.comment_notify_on_report,
+        name="comment_notify_on_report",
+    ),
     path("comments/<str:token>/", views.comment_status_signed, name="comment_status_signed"),
     # The API, under /api/.
     path("api/consultations/", api.consultation_list, name="api_consultation_list"),

@@ -8,12 +8,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
 from consult.comments.privacy import mask_email, mask_name, mask_phone
-from consult.comments.services import CommentPeriodClosed, comment_submit
+from consult.comments.services import (
+    CommentPeriodClosed,
+    comment_submit,
+    comment_subscribe_to_report,
+)
 from consult.comments.status_links import status_token, tracking_number_from_token
 from consult.consultations.models import Clause, Consultation
 
@@ -149,7 +153,15 @@ def comment_receipt(request, token):
     comment = _comment_for_token(token)
     context = _comment_context(comment)
     context["repeat"] = request.GET.get("repeat") == "1"
+    context["token"] = token
     return render(request, "intake/comment_receipt.html", context)
+
+
+@require_POST
+def comment_notify_on_report(request, token):
+    comment = _comment_for_token(token)
+    comment_subscribe_to_report(comment)
+    return redirect("intake:comment_receipt", token=token)
 
 
 def comment_status_signed(request, token):

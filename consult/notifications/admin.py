@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .delivery import email_resend
-from .models import Notification, OutgoingEmail
+from .models import Notification, OutgoingEmail, Reminder
 from .outbox import notification_enqueue
 
 
@@ -85,4 +85,30 @@ class NotificationAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """What was reminded, to whom and when; written only by the due-jobs run."""
+
+    list_display = ("due_at", "kind", "department", "consultation", "outstanding", "outcome")
+    list_filter = ("kind", "outcome", "consultation", "department")
+    list_select_related = ("department", "consultation")
+    date_hierarchy = "due_at"
+    readonly_fields = (
+        "kind",
+        "consultation",
+        "department",
+        "due_at",
+        "outcome",
+        "outstanding",
+        "notification",
+        "created_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -7,6 +7,7 @@ from consult.consultations.models import Department
 
 from .models import Notification
 from .outbox import notification_build, notifications_enqueue_on_commit, recipients_by_department
+from .rendering import site_url
 
 
 def comment_notifications_queue(comment: Comment, routes: list[CommentRouting]) -> None:
@@ -61,3 +62,37 @@ def comments_notifications_queue(routed: list[tuple[Comment, list[CommentRouting
             )
     Notification.objects.bulk_create(notifications)
     notifications_enqueue_on_commit(notifications)
+
+
+def report_published_notifications_queue(consultation) -> int:
+    """One email to every citizen who asked to hear when the adoption report is out.
+
+    Keyed per comment, so publishing twice (or correcting the report) never mails anyone twice.
+    """
+    from consult.comments.status_links import comment_status_url
+
+    comments = Comment.objects.filter(consultation=consultation, notify_on_report=True).exclude(
+        email=""
+    )
+    notifications = [
+        notification_build(
+            kind=Notification.Kind.REPORT_PUBLISHED,
+            key=f"report:{comment.pk}",
+            to=[comment.email],
+            consultation=consultation,
+            comment=comment,
+            context={
+                "report_url": site_url(consultation.get_absolute_url()),
+                "status_url": comment_status_url(comment),
+            },
+        )
+        for comment in comments.iterator()
+    ]
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    queued = list(
+        Notification.objects.filter(
+            key__in=[n.key for n in notifications], status=Notification.Status.PENDING
+        )
+    )
+    notifications_enqueue_on_commit(queued)
+    return len(queued)

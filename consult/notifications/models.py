@@ -141,3 +141,59 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.key}"
+
+
+class Reminder(models.Model):
+    """One reminder of one deadline to one department, recorded the moment it is decided.
+
+    The unique constraint is the "exactly once": two due-job runs racing to send the same
+    reminder both try to insert this row, and only one insert succeeds.
+    """
+
+    class Kind(models.TextChoices):
+        CLOSING = "closing", _("截止前提醒")
+        ANSWER_DUE = "answer_due", _("答复期限前提醒")
+        OVERDUE = "overdue", _("逾期提醒")
+
+    class Outcome(models.TextChoices):
+        QUEUED = "queued", _("已发出")
+        MISSED = "missed", _("错过时间，已跳过")
+
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind)
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        verbose_name=_("征求意见"),
+    )
+    department = models.ForeignKey(
+        "consultations.Department",
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        verbose_name=_("部门"),
+    )
+    due_at = models.DateTimeField(_("提醒时间"))
+    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome)
+    outstanding = models.PositiveIntegerField(_("待办意见数"), default=0)
+    notification = models.OneToOneField(
+        Notification,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reminder",
+        verbose_name=_("通知"),
+    )
+    created_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("提醒")
+        verbose_name_plural = _("提醒")
+        ordering = ["-due_at", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "consultation", "department", "due_at"], name="reminder_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.department} · {self.due_at:%Y-%m-%d %H:%M}"

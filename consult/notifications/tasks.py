@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import delivery, outbox
+from . import delivery, jobs, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ def sweep_outbox():
     handed_on = outbox.outbox_sweep()
     if handed_on:
         logger.info("Outbox sweep re-enqueued %s notifications", handed_on)
+
+
+@shared_task(ignore_result=True)
+def run_due_jobs():
+    for line in jobs.due_jobs_run():
+        logger.info("Due jobs: %s", line)
 
 
 @shared_task(ignore_result=True)

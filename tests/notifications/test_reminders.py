@@ -1,0 +1,278 @@
+"""Deadline reminders, walked through the Weifang consultation's life with time-machine.
+
+The notice closes "11月10日前": 2024-11-10 23:59:59 Beijing time; answers are due 15 days
+later, 2024-11-25 23:59:59. Reminders go out at 09:00 on their day.
+"""
+
+import datetime
+import logging
+import threading
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import connection
+
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department, Mailbox, Membership
+from consult.notifications.jobs import due_jobs_run
+from consult.notifications.models import Notification, Reminder
+from consult.notifications.reminders import consultation_moments, reminders_send
+from tests.conftest import load_weifang
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(*args):
+    return datetime.datetime(*args, tzinfo=SHANGHAI)
+
+
+def department_of(address):
+    mailbox = Mailbox.objects.filter(email=address).select_related("department").first()
+    if mailbox:
+        return mailbox.department.name
+    return Membership.objects.get(user__email=address).department.name
+
+
+class Walk:
+    """Runs the due jobs at a moment and reports the reminder emails they sent."""
+
+    def __init__(self, capture):
+        self.capture = capture
+
+    def run(self, moment):
+        mail.outbox.clear()
+        with time_machine.travel(moment, tick=False), self.capture(execute=True):
+            due_jobs_run()
+        sent = {}
+        for message in mail.outbox:
+            for address in message.to:
+                sent.setdefault(department_of(address), []).append(message.subject)
+        return sent
+
+
+@pytest.fixture
+def weifang(db):
+    consultation = load_weifang(slug="weifang", open_now=False)
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    return consultation
+
+
+@pytest.fixture
+def walk(django_capture_on_commit_callbacks):
+    return Walk(django_capture_on_commit_callbacks)
+
+
+def comment_on(consultation, label, n, django_capture_on_commit_callbacks):
+    with (
+        time_machine.travel(at(2024, 10, 20, 10, n), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        receipt = comment_submit(
+            consultation=consultation,
+            clause=consultation.clauses.get(label=label),
+            body=f"第{n}条意见：建议明确集聚区的评价指标并公开结果。",
+            channel="web",
+            consent=True,
+            phone=f"1381234{n:04d}",
+        )
+    return receipt.comment
+
+
+def set_status(comment, status):
+    Comment.objects.filter(pk=comment.pk).update(status=status)
+
+
+def test_the_weifang_consultation_through_its_life(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    def comment(label, n):
+        return comment_on(weifang, label, n, django_capture_on_commit_callbacks)
+
+    ecology = comment("二(四)2", 1)  # 市生态环境局 leads alone
+    industry = comment("二(三)4", 2)  # 市工信局 leads; 市财政局, 市大数据局 cooperate
+    industry_started = comment("二(三)4", 3)
+    answered = comment("二(四)2", 4)
+    set_status(industry_started, Comment.Status.IN_PROGRESS)
+    set_status(answered, Comment.Status.ANSWERED)
+    mail.outbox.clear()
+
+    # Four days before the close, and one second before the three-day reminder: nothing.
+    assert walk.run(at(2024, 11, 6, 9, 0, 0)) == {}
+    assert walk.run(at(2024, 11, 7, 8, 59, 59)) == {}
+
+    # Three days before: every department with untouched comments, nobody else.
+    sent = walk.run(at(2024, 11, 7, 9, 0, 0))
+    assert sorted(sent) == ["市大数据局", "市工信局", "市生态环境局", "市财政局"]
+    assert all(len(subjects) == 1 for subjects in sent.values())
+    assert "还有 3 天截止，1 条意见待处理" in sent["市生态环境局"][0]
+    # Beat firing again at the same moment, and later the same day: nothing twice.
+    assert walk.run(at(2024, 11, 7, 9, 0, 0)) == {}
+    assert walk.run(at(2024, 11, 7, 17, 30)) == {}
+
+    # 市工信局 starts on its comment; its cooperating departments have nothing untouched either.
+    set_status(industry, Comment.Status.IN_PROGRESS)
+    sent = walk.run(at(2024, 11, 9, 9, 0, 0))
+    assert list(sent) == ["市生态环境局"]
+    assert "还有 1 天截止" in sent["市生态环境局"][0]
+
+    # The close itself sends nothing; neither does the quiet time before answers are due.
+    assert walk.run(at(2024, 11, 10, 23, 59, 59)) == {}
+    assert walk.run(at(2024, 11, 11, 0, 0, 0)) == {}
+    assert walk.run(at(2024, 11, 20, 8, 59, 59)) == {}
+
+    # Five days before the answer deadline: the owners of unanswered comments.
+    sent = walk.run(at(2024, 11, 20, 9, 0, 0))
+    assert sorted(sent) == ["市工信局", "市生态环境局"]
+    assert "还有 5 天到答复期限，2 条意见未答复" in sent["市工信局"][0]
+    assert "1 条意见未答复" in sent["市生态环境局"][0]
+    assert walk.run(at(2024, 11, 20, 9, 5)) == {}
+
+    set_status(ecology, Comment.Status.ANSWERED)
+    sent = walk.run(at(2024, 11, 24, 9, 0, 0))
+    assert list(sent) == ["市工信局"]
+    assert "还有 1 天到答复期限" in sent["市工信局"][0]
+
+    # The day after the deadline the issuing bureau learns who is late.
+    assert walk.run(at(2024, 11, 26, 8, 59, 59)) == {}
+    sent = walk.run(at(2024, 11, 26, 9, 0, 0))
+    assert list(sent) == ["市海渔局"]
+    assert "已过答复期限，2 条意见未答复" in sent["市海渔局"][0]
+    overdue = Notification.objects.get(kind="reminder", department__name="市海渔局")
+    assert overdue.context["departments"] == [{"department": "市工信局", "count": 2}]
+    assert walk.run(at(2024, 11, 26, 9, 0, 0)) == {}
+
+    # Weekly after that, while anything is late.
+    assert walk.run(at(2024, 12, 2, 9, 0, 0)) == {}
+    assert list(walk.run(at(2024, 12, 3, 9, 0, 0))) == ["市海渔局"]
+    set_status(industry, Comment.Status.ANSWERED)
+    set_status(industry_started, Comment.Status.ANSWERED)
+    assert walk.run(at(2024, 12, 10, 9, 0, 0)) == {}
+
+    assert Reminder.objects.filter(outcome="queued").count() == 4 + 1 + 2 + 1 + 2
+    assert not Reminder.objects.filter(outcome="missed").exists()
+
+
+def test_a_reminder_names_clauses_and_links_the_queue(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    for n in range(3):
+        comment_on(weifang, "二(三)4", n, django_capture_on_commit_callbacks)
+    comment_on(weifang, "二(三)1", 5, django_capture_on_commit_callbacks)  # 市工信局 cooperates
+    mail.outbox.clear()
+    walk.run(at(2024, 11, 7, 9, 0))
+    message = next(m for m in mail.outbox if "gxj@weifang.example" in m.to)
+    assert "4 条意见待处理" in message.subject
+    assert "二(三)4" in message.body and "3 条（其中 3 条由贵单位负责答复）" in message.body
+    assert "二(三)1" in message.body
+    assert "2024年11月10日 23:59:59" in message.body
+    assert f"consultation__id__exact={weifang.pk}&status__exact=pending" in message.body
+    html = message.alternatives[0][0]
+    assert "二(三)4" in html and "<table" in html
+
+
+def test_department_staff_get_reminders_too(weifang, walk, django_capture_on_commit_callbacks):
+    user = get_user_model().objects.create_user(
+        "sthj-handler", email="handler@sthj.example", is_staff=True
+    )
+    Membership.objects.create(user=user, department=Department.objects.get(name="市生态环境局"))
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    walk.run(at(2024, 11, 9, 9, 0))
+    (message,) = mail.outbox
+    assert set(message.to) == {"sthjj@weifang.example", "handler@sthj.example"}
+
+
+def test_english_reminders(weifang, walk, django_capture_on_commit_callbacks, settings):
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    settings.LANGUAGE_CODE = "en"
+    mail.outbox.clear()
+    walk.run(at(2024, 11, 9, 9, 0))
+    (message,) = mail.outbox
+    assert "closes in 1 day" in message.subject
+    assert "close at 10 November 2024, 23:59:59 (Beijing time)" in message.body
+
+
+def test_a_reminder_missed_while_beat_was_down_is_skipped_with_a_log_line(
+    weifang, walk, django_capture_on_commit_callbacks, caplog
+):
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    # Down from before the three-day reminder until after the one-day reminder's moment.
+    with caplog.at_level(logging.WARNING, logger="consult.notifications.reminders"):
+        sent = walk.run(at(2024, 11, 9, 14, 0))
+    assert list(sent) == ["市生态环境局"]
+    assert "还有 1 天截止" in sent["市生态环境局"][0]
+    assert "Skipped the closing reminder due 2024-11-07T09:00:00+08:00" in caplog.text
+    missed = Reminder.objects.get(outcome="missed")
+    assert missed.due_at == at(2024, 11, 7, 9, 0)
+    # No "closes tomorrow" after the close.
+    Reminder.objects.all().delete()
+    assert walk.run(at(2024, 11, 11, 8, 0)) == {}
+    assert Reminder.objects.filter(outcome="missed").count() == 2
+
+
+def test_still_sent_late_while_it_matters(weifang, walk, django_capture_on_commit_callbacks):
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    sent = walk.run(at(2024, 11, 7, 23, 0))  # beat was down at 09:00 but the day is not over
+    assert "还有 3 天截止" in sent["市生态环境局"][0]
+
+
+def test_deadlines_are_exact_to_the_second_and_configurable(weifang, settings):
+    settings.REMIND_DAYS_BEFORE_CLOSE = [2]
+    settings.REMIND_DAYS_BEFORE_ANSWER_DEADLINE = [1]
+    settings.REMIND_AT_HOUR = 8
+    weifang.answer_days = 10
+    moments = consultation_moments(weifang, at(2024, 11, 21, 8, 0, 0))
+    assert [(m.kind, m.due_at) for m in moments] == [
+        ("answer_due", at(2024, 11, 19, 8, 0)),
+        ("overdue", at(2024, 11, 21, 8, 0)),
+    ]
+    assert weifang.answer_deadline == at(2024, 11, 20, 23, 59, 59)
+    assert consultation_moments(weifang, at(2024, 11, 8, 7, 59, 59)) == []
+    (closing,) = consultation_moments(weifang, at(2024, 11, 8, 8, 0, 0))
+    assert closing.until == weifang.closes_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_racing_send_each_reminder_once():
+    weifang = load_weifang(slug="weifang-race", open_now=False)
+    for n, label in enumerate(["二(四)2", "二(三)4", "二(三)1", "二(一)1"]):
+        with time_machine.travel(at(2024, 10, 20, 10, n), tick=False):
+            comment_submit(
+                consultation=weifang,
+                clause=weifang.clauses.get(label=label),
+                body=f"第{n}条意见：建议明确集聚区的评价指标并公开结果。",
+                channel="web",
+                consent=True,
+                phone=f"1381234{n:04d}",
+            )
+    expected_departments = (
+        Comment.objects.filter(consultation=weifang, status="pending")
+        .values("routes__department")
+        .distinct()
+        .count()
+    )
+    start = threading.Barrier(4)
+    errors = []
+
+    def run():
+        try:
+            start.wait()
+            reminders_send(now=at(2024, 11, 7, 9, 0))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert Reminder.objects.count() == expected_departments
+    assert Notification.objects.filter(kind="reminder").count() == expected_departments
