@@ -1,32 +1,59 @@
-"""Admin for comments and their routing; department-scoped triage comes with the triage work."""
+"""The triage queue: department-scoped lists, working a comment, its history.
 
-from django.contrib import admin
+Every change goes through `workflow.comment_work`; this module only presents it.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from consult.consultations.models import Clause, Department
 
 from .access import comments_visible_to
-from .models import Attachment, Comment, CommentRouting
+from .models import Attachment, Comment, CommentEvent, CommentRouting, CooperatingOpinion
+from .privacy import mask_email, mask_name, mask_phone
+from .workflow import Work, comment_work, standing, work_problems
+
+OPEN = [Comment.Status.PENDING, Comment.Status.IN_PROGRESS]
 
 
-class CommentRoutingInline(admin.TabularInline):
-    model = CommentRouting
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
-    readonly_fields = ["department", "role", "is_owner", "created_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    extra = 0
-    readonly_fields = ["download", "content_type", "size", "uploaded_at"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):
         return False
+
+
+class CommentRoutingInline(ReadOnlyInline):
+    model = CommentRouting
+    fields = readonly_fields = ["department", "role", "is_owner", "created_at"]
+
+
+class CooperatingOpinionInline(ReadOnlyInline):
+    model = CooperatingOpinion
+    fields = readonly_fields = ["department", "text", "author", "updated_at"]
+
+
+class CommentEventInline(ReadOnlyInline):
+    model = CommentEvent
+    verbose_name_plural = _("办理记录")
+    fields = readonly_fields = ["at", "actor", "kind", "department", "before", "after", "text"]
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = readonly_fields = ["download", "content_type", "size", "uploaded_at"]
 
     @admin.display(description=_("文件"))
     def download(self, attachment):
@@ -34,38 +61,315 @@ class AttachmentInline(admin.TabularInline):
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
+class ScopeFilter(admin.SimpleListFilter):
+    """The queue opens on the user's own open comments; "all" shows everything visible."""
+
+    title = _("范围")
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("mine", _("我的待办")), ("all", _("全部可见的意见"))]
+
+    def choices(self, changelist):
+        current = self.value() or "mine"
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if (self.value() or "mine") != "mine":
+            return queryset
+        queryset = queryset.filter(status__in=OPEN)
+        if request.user.is_superuser:
+            return queryset
+        mine = CommentRouting.objects.filter(
+            comment=OuterRef("pk"), department__memberships__user=request.user
+        )
+        return queryset.filter(Exists(mine))
+
+
+class ClauseFilter(admin.SimpleListFilter):
+    """Clauses of the consultation chosen in the consultation filter (choose that first)."""
+
+    title = _("条款")
+    parameter_name = "clause"
+
+    def lookups(self, request, model_admin):
+        consultation = request.GET.get("consultation__id__exact")
+        if not (consultation or "").isdigit():
+            return []
+        return [
+            (str(pk), f"{label} {heading}".strip()[:40])
+            for pk, label, heading in Clause.objects.filter(consultation_id=consultation)
+            .order_by("path")
+            .values_list("pk", "label", "heading")
+        ]
+
+    def queryset(self, request, queryset):
+        if (self.value() or "").isdigit():
+            return queryset.filter(clause_id=self.value())
+        return queryset
+
+
+class DepartmentFilter(admin.SimpleListFilter):
+    title = _("部门")
+    parameter_name = "department"
+
+    def lookups(self, request, model_admin):
+        return list(Department.objects.active().values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        if (self.value() or "").isdigit():
+            routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department=self.value())
+            return queryset.filter(Exists(routed))
+        return queryset
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = _("我的职责")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [("owner", _("负责答复")), *CommentRouting.Role.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        routes = CommentRouting.objects.filter(
+            comment=OuterRef("pk"), department__memberships__user=request.user
+        )
+        routes = routes.filter(is_owner=True) if value == "owner" else routes.filter(role=value)
+        return queryset.filter(Exists(routes))
+
+
+class ContactFilter(admin.SimpleListFilter):
+    title = _("留有联系方式")
+    parameter_name = "contact"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("是")), ("no", _("否"))]
+
+    def queryset(self, request, queryset):
+        has_contact = ~Q(phone="") | ~Q(email="")
+        if self.value() == "yes":
+            return queryset.filter(has_contact)
+        if self.value() == "no":
+            return queryset.exclude(has_contact)
+        return queryset
+
+
+class CommentWorkForm(forms.ModelForm):
+    """The change form's editable part: the request to `comment_work`, not the model's fields."""
+
+    status = forms.ChoiceField(label=_("状态"), choices=Comment.Status.choices)
+    decision = forms.ChoiceField(
+        label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
+    )
+    decision_reason = forms.CharField(
+        label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    reply = forms.CharField(
+        label=_("答复"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text=_("给提交人的答复：答复后通过邮件发送（如留有邮箱），并在办理情况查询中显示。"),
+    )
+    invalid_reason = forms.CharField(label=_("无效原因"), required=False, max_length=300)
+    opinion = forms.CharField(
+        label=_("配合意见"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("配合单位填写，负责答复的单位可以看到。"),
+    )
+    waive_reason = forms.CharField(
+        label=_("不等待配合意见的理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    route_to = forms.ModelChoiceField(
+        label=_("转办或增加单位"), queryset=Department.objects.active(), required=False
+    )
+    make_owner = forms.BooleanField(label=_("由该单位负责答复（转办）"), required=False)
+    route_reason = forms.CharField(label=_("转办理由"), required=False, max_length=500)
+    note = forms.CharField(
+        label=_("内部备注"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("仅工作人员可见。"),
+    )
+
+    class Meta:
+        model = Comment
+        fields = []
+
+    user = None  # set by CommentAdmin.get_form
+    WORKED_FIELDS = ("status", "decision", "decision_reason", "reply", "invalid_reason")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin builds this form with these names as model fields, so the instance is
+        # overwritten when the form is validated: keep what they were to see what changed.
+        self.saved = {name: getattr(self.instance, name) for name in self.WORKED_FIELDS}
+        for name, value in self.saved.items():
+            self.fields[name].initial = value
+
+    def work(self) -> Work:
+        data = self.cleaned_data
+
+        def changed(name):
+            value = data.get(name) or ""
+            return value if value != self.saved[name] else ""
+
+        return Work(
+            status=changed("status"),
+            decision=changed("decision"),
+            decision_reason=changed("decision_reason"),
+            reply=changed("reply"),
+            invalid_reason=changed("invalid_reason"),
+            note=data.get("note", ""),
+            opinion=data.get("opinion", ""),
+            waive_reason=data.get("waive_reason", ""),
+            route_to=data.get("route_to"),
+            make_owner=bool(data.get("make_owner")),
+            route_reason=data.get("route_reason", ""),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            comment = Comment.objects.get(pk=self.instance.pk)
+            for field, problems in work_problems(comment, self.user, self.work()).items():
+                self.add_error(field, problems)
+        return cleaned
+
+
+class BulkActionForm(helpers.ActionForm):
+    decision = forms.ChoiceField(
+        label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
+    )
+    text = forms.CharField(label=_("答复或理由"), required=False)
+    department = forms.ModelChoiceField(
+        label=_("单位"), queryset=Department.objects.active(), required=False
+    )
+
+
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
+    form = CommentWorkForm
+    action_form = BulkActionForm
     list_display = [
         "tracking_number",
         "clause_display",
         "excerpt",
         "status",
         "decision",
-        "channel",
+        "my_role",
         "submitted_at",
+        "age",
     ]
-    list_filter = ["status", "decision", "channel", "consultation"]
-    search_fields = ["tracking_number", "body"]
+    list_filter = [
+        ScopeFilter,
+        "status",
+        "decision",
+        "consultation",
+        ClauseFilter,
+        DepartmentFilter,
+        RoleFilter,
+        ContactFilter,
+        "channel",
+        ("submitted_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["=tracking_number", "body"]
     list_select_related = ["consultation", "clause"]
     date_hierarchy = "submitted_at"
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [
+        CommentRoutingInline,
+        CooperatingOpinionInline,
+        AttachmentInline,
+        CommentEventInline,
+    ]
+    actions = [
+        "bulk_start",
+        "bulk_decide",
+        "bulk_answer",
+        "bulk_mark_invalid",
+        "bulk_add_department",
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (
+                _("意见"),
+                {
+                    "fields": [
+                        "tracking_number",
+                        "consultation",
+                        "clause",
+                        "body",
+                        "channel",
+                        "submitted_at",
+                    ]
+                },
+            ),
+            (_("提交人"), {"fields": ["submitter", "contact", "submitter_kind", "consent_at"]}),
+            (
+                _("办理"),
+                {"fields": ["status", "decision", "decision_reason", "reply", "invalid_reason"]},
+            ),
+            (_("配合意见"), {"fields": ["opinion", "waive_reason"]}),
+            (_("转办"), {"fields": ["route_to", "make_owner", "route_reason"]}),
+            (_("备注"), {"fields": ["note"]}),
+        ]
+
     readonly_fields = [
         "tracking_number",
         "consultation",
         "clause",
+        "body",
         "channel",
         "submitted_at",
-        "consent",
+        "submitter",
+        "contact",
+        "submitter_kind",
         "consent_at",
-        "ip_hash",
-        "user_agent",
     ]
-    inlines = [CommentRoutingInline, AttachmentInline]
-    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        # Letters and emails are recorded through their own path (see the letters work).
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Comments are records of public participation: they are marked invalid, not deleted.
+        return request.user.is_superuser
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
 
     def get_queryset(self, request):
-        return comments_visible_to(request.user, super().get_queryset(request))
+        queryset = comments_visible_to(request.user, super().get_queryset(request))
+        mine = CommentRouting.objects.filter(
+            comment=OuterRef("pk"), department__memberships__user=request.user
+        ).order_by("-is_owner", "position")
+        return queryset.annotate(
+            my_role_value=Subquery(mine.values("role")[:1]),
+            my_ownership=Subquery(mine.values("is_owner")[:1]),
+        )
 
+    def save_model(self, request, obj, form, change):
+        comment_work(obj, request.user, form.work())
+
+    def save_related(self, request, form, formsets, change):
+        """Inlines are read-only; nothing to save."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return [{"changed": {"fields": ["workflow"]}}]
+
+    # Columns ---------------------------------------------------------------------------
     @admin.display(description=_("条款"), ordering="clause__path")
     def clause_display(self, comment):
         return comment.clause_label
@@ -73,3 +377,151 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description=_("摘要"))
     def excerpt(self, comment):
         return comment.body[:40] + ("…" if len(comment.body) > 40 else "")
+
+    @admin.display(description=_("我的职责"))
+    def my_role(self, comment):
+        label = dict(CommentRouting.Role.choices).get(comment.my_role_value, "—")
+        # The department that answers sees its role in bold.
+        return format_html("<strong>{}</strong>", label) if comment.my_ownership else label
+
+    @admin.display(description=_("已过天数"), ordering="submitted_at")
+    def age(self, comment):
+        days = (timezone.now() - comment.submitted_at).days
+        overdue = comment.status in OPEN and timezone.now() > comment.consultation.answer_deadline
+        if overdue:
+            return format_html(
+                '<span class="overdue" style="color:#b00">{}（{}）</span>', days, _("逾期")
+            )
+        return days
+
+    # Personal data: in full for the owner, coordinators and superusers; masked otherwise.
+    def get_object(self, request, object_id, from_field=None):
+        comment = super().get_object(request, object_id, from_field)
+        if comment is not None:
+            me = standing(request.user, comment)
+            comment.contact_visible = me.superuser or me.owner or me.coordinator
+        return comment
+
+    @admin.display(description=_("提交人"))
+    def submitter(self, comment):
+        name = comment.submitter_name or "—"
+        if not getattr(comment, "contact_visible", False):
+            name = mask_name(comment.submitter_name) or "—"
+        return f"{name}（{comment.organisation}）" if comment.organisation else name
+
+    @admin.display(description=_("联系方式"))
+    def contact(self, comment):
+        phone, email = comment.phone, comment.email
+        if not getattr(comment, "contact_visible", False):
+            phone, email = mask_phone(phone), mask_email(email)
+        return " · ".join(value for value in (phone, email) if value) or "—"
+
+    # Bulk actions ------------------------------------------------------------------------
+    def _bulk(self, request, queryset, work: Work, done_message):
+        done, refused = 0, []
+        for comment in queryset:
+            try:
+                comment_work(comment, request.user, work)
+                done += 1
+            except (ValidationError, PermissionDenied) as error:
+                reason = "；".join(getattr(error, "messages", [str(error)]))
+                refused.append(f"{comment.tracking_number}：{reason}")
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+        for line in refused[:20]:
+            self.message_user(request, line, messages.WARNING)
+        if len(refused) > 20:
+            self.message_user(
+                request,
+                _("另有 %(count)d 条未能处理。") % {"count": len(refused) - 20},
+                messages.WARNING,
+            )
+
+    def _form_value(self, request, name):
+        form = self.action_form(request.POST)
+        form.fields["action"].choices = self.get_action_choices(request)
+        return form.cleaned_data.get(name) if form.is_valid() else None
+
+    @admin.action(description=_("开始处理（改为处理中）"))
+    def bulk_start(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            Work(status=Comment.Status.IN_PROGRESS),
+            lambda n: ngettext("%d 条意见改为处理中。", "%d 条意见改为处理中。", n) % n,
+        )
+
+    @admin.action(description=_("设置处理意见（选择处理意见，理由填入文本框）"))
+    def bulk_decide(self, request, queryset):
+        decision = self._form_value(request, "decision")
+        if not decision:
+            self.message_user(request, _("请先选择处理意见。"), messages.ERROR)
+            return
+        text = self._form_value(request, "text") or ""
+        self._bulk(
+            request,
+            queryset,
+            Work(decision=decision, decision_reason=text),
+            lambda n: (
+                ngettext("已为 %d 条意见设置处理意见。", "已为 %d 条意见设置处理意见。", n) % n
+            ),
+        )
+
+    @admin.action(description=_("以同一答复答复所选意见（答复填入文本框）"))
+    def bulk_answer(self, request, queryset):
+        text = self._form_value(request, "text") or ""
+        decision = self._form_value(request, "decision") or ""
+        self._bulk(
+            request,
+            queryset,
+            Work(status=Comment.Status.ANSWERED, reply=text, decision=decision),
+            lambda n: ngettext("已答复 %d 条意见。", "已答复 %d 条意见。", n) % n,
+        )
+
+    @admin.action(description=_("标记为无效（原因填入文本框）"))
+    def bulk_mark_invalid(self, request, queryset):
+        text = self._form_value(request, "text") or ""
+        self._bulk(
+            request,
+            queryset,
+            Work(status=Comment.Status.INVALID, invalid_reason=text),
+            lambda n: ngettext("已将 %d 条意见标记为无效。", "已将 %d 条意见标记为无效。", n) % n,
+        )
+
+    @admin.action(description=_("增加配合单位（选择单位，理由填入文本框）"))
+    def bulk_add_department(self, request, queryset):
+        department = self._form_value(request, "department")
+        if department is None:
+            self.message_user(request, _("请先选择单位。"), messages.ERROR)
+            return
+        text = self._form_value(request, "text") or ""
+        self._bulk(
+            request,
+            queryset,
+            Work(route_to=department, route_reason=text),
+            lambda n: (
+                ngettext("已为 %d 条意见增加配合单位。", "已为 %d 条意见增加配合单位。", n) % n
+            ),
+        )
+
+
+@admin.register(CommentEvent)
+class CommentEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "comment", "kind", "actor", "department", "before", "after"]
+    list_filter = ["kind"]
+    list_select_related = ["comment", "actor", "department"]
+    search_fields = ["=comment__tracking_number"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        visible = comments_visible_to(request.user)
+        return super().get_queryset(request).filter(comment__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

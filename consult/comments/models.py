@@ -1,5 +1,6 @@
 """Citizens' comments on a consultation and the departments each one is routed to."""
 
+from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
@@ -97,6 +98,11 @@ class Comment(models.Model):
     reply = models.TextField(_("答复"), blank=True, help_text=_("给提交人的答复，查询进度时可见。"))
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     invalid_reason = models.CharField(_("无效原因"), max_length=300, blank=True)
+    opinions_waived_reason = models.TextField(
+        _("未等配合意见的理由"),
+        blank=True,
+        help_text=_("负责单位在配合单位尚未全部回复时答复，须说明理由。"),
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -122,6 +128,12 @@ class Comment(models.Model):
 
     def __str__(self):
         return self.tracking_number
+
+    @property
+    def is_answered(self):
+        """The decision and reply are public only once the comment is answered: a draft
+        written while it is in progress (or reopened) stays with staff."""
+        return self.status == self.Status.ANSWERED
 
     @property
     def clause_label(self):
@@ -192,3 +204,83 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class CooperatingOpinion(models.Model):
+    """A cooperating department's view on a comment, for the owning department to weigh."""
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="opinions", verbose_name=_("意见")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="opinions", verbose_name=_("部门")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("填写人"),
+    )
+    text = models.TextField(_("配合意见"))
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("配合意见")
+        verbose_name_plural = _("配合意见")
+        ordering = ["comment", "updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "department"], name="opinion_one_per_department"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.department}：{self.text[:30]}"
+
+
+class CommentEvent(models.Model):
+    """One entry of a comment's history: who changed what, when, from what to what."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("状态")
+        DECISION = "decision", _("处理意见")
+        REPLY = "reply", _("答复")
+        NOTE = "note", _("内部备注")
+        OPINION = "opinion", _("配合意见")
+        WAIVED = "waived", _("未等配合意见")
+        ROUTED = "routed", _("转办/增加单位")
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="events", verbose_name=_("意见")
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("部门"),
+    )
+    before = models.CharField(_("原值"), max_length=100, blank=True)
+    after = models.CharField(_("新值"), max_length=100, blank=True)
+    text = models.TextField(_("说明"), blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+        ordering = ["comment", "at", "pk"]
+        indexes = [models.Index(fields=["comment", "at"], name="event_by_comment")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.before} → {self.after}"

@@ -7,7 +7,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Clause, ClauseResponsibility, Consultation, Department, DepartmentAlias, Mailbox
+from .models import (
+    Clause,
+    ClauseResponsibility,
+    Consultation,
+    Department,
+    DepartmentAlias,
+    Mailbox,
+    Membership,
+)
 
 
 @transaction.atomic
@@ -102,3 +110,30 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
     )
     consultation.refresh_from_db(fields=["report_published_at"])
     return report_published_notifications_queue(consultation)
+
+
+DEPARTMENT_STAFF_GROUP = "部门工作人员"
+COORDINATOR_GROUP = "牵头统筹单位工作人员"
+
+
+def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) -> Membership:
+    """Make a user staff of a department, in the group that gives them the triage permissions.
+
+    Staff of a department that issues consultations are coordinators: they also publish the
+    adoption report and watch the outbox.
+    """
+    from django.contrib.auth.models import Group
+
+    membership, _created = Membership.objects.get_or_create(
+        user=user, department=department, defaults={"role": role}
+    )
+    group_name = (
+        COORDINATOR_GROUP
+        if Consultation.objects.filter(issuer=department).exists()
+        else DEPARTMENT_STAFF_GROUP
+    )
+    user.groups.add(Group.objects.get(name=group_name))
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return membership

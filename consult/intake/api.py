@@ -264,10 +264,12 @@ def _status_response(request, number, proof):
             "submitted_at": comment.submitted_at,
             "status": comment.status,
             "status_display": comment.get_status_display(),
-            "decision": comment.decision or None,
-            "decision_display": comment.get_decision_display() or None,
-            "reply": comment.reply or None,
-            "replied_at": comment.replied_at,
+            "decision": (comment.decision or None) if comment.is_answered else None,
+            "decision_display": (
+                (comment.get_decision_display() or None) if comment.is_answered else None
+            ),
+            "reply": (comment.reply or None) if comment.is_answered else None,
+            "replied_at": comment.replied_at if comment.is_answered else None,
         }
     )
 

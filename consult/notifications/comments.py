@@ -6,7 +6,12 @@ from consult.comments.models import Comment, CommentRouting
 from consult.consultations.models import Department
 
 from .models import Notification
-from .outbox import notification_build, notifications_enqueue_on_commit, recipients_by_department
+from .outbox import (
+    notification_build,
+    notification_queue,
+    notifications_enqueue_on_commit,
+    recipients_by_department,
+)
 from .rendering import site_url
 
 
@@ -96,3 +101,31 @@ def report_published_notifications_queue(consultation) -> int:
     )
     notifications_enqueue_on_commit(queued)
     return len(queued)
+
+
+def comment_reply_queue(comment: Comment, *, key: str) -> None:
+    """The department's answer, mailed to the citizen who left an email address."""
+    from consult.comments.status_links import comment_status_url
+
+    notification_queue(
+        kind=Notification.Kind.REPLY,
+        key=key,
+        to=[comment.email],
+        consultation=comment.consultation,
+        comment=comment,
+        context={"status_url": comment_status_url(comment)},
+    )
+
+
+def comment_routed_again_queue(comment: Comment, route: CommentRouting, *, reason: str) -> None:
+    """Tell a department that a comment has been passed to it (转办) or added to its queue."""
+    department = route.department
+    notification_queue(
+        kind=Notification.Kind.REASSIGNED,
+        key=f"reassigned:{comment.pk}:{department.pk}:{route.role}:{route.is_owner}",
+        to=recipients_by_department([department.pk]).get(department.pk, []),
+        department=department,
+        consultation=comment.consultation,
+        comment=comment,
+        context={"role": route.role, "is_owner": route.is_owner, "reason": reason},
+    )

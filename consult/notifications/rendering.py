@@ -34,8 +34,9 @@ def notifications_render(notifications) -> tuple[str, str, str]:
             )
             item["role_label"] = roles.get(item.get("role"), "")
             # Contact details only ever go to the department that owns the comment.
-            item["show_contact"] = (
-                bool(item.get("is_owner")) or notification.kind != Notification.Kind.COMMENT_ROUTED
+            item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
+                Notification.Kind.COMMENT_ROUTED,
+                Notification.Kind.REASSIGNED,
             )
         items.append(item)
     context = {

@@ -192,13 +192,17 @@ class TestStatus:
             assert data["status"] == comment.status
             assert data["decision"] is None and data["reply"] is None
 
-    def test_the_reply_is_shown_once_given(self, api, comment):
+    def test_the_reply_is_shown_once_answered(self, api, comment):
         comment.reply = "感谢您的意见，已在修改稿中采纳。"
         comment.decision = "adopted"
+        comment.status = "in_progress"  # a draft: not public yet
         comment.save()
-        data = api.get(
-            f"/api/comments/{comment.tracking_number}/status", {"phone_last4": "5678"}
-        ).json()
+        url = f"/api/comments/{comment.tracking_number}/status"
+        data = api.get(url, {"phone_last4": "5678"}).json()
+        assert data["decision"] is None and data["reply"] is None
+        comment.status = "answered"
+        comment.save()
+        data = api.get(url, {"phone_last4": "5678"}).json()
         assert data["decision"] == "adopted"
         assert data["reply"] == "感谢您的意见，已在修改稿中采纳。"
 

@@ -66,6 +66,7 @@ def test_public_pages_escape_it(client, comment):
 
 def test_the_reply_is_escaped_too(client, comment):
     comment.reply = f"答复{HOSTILE}"
+    comment.status = "answered"
     comment.save()
     html = client.get(f"/comments/{status_token(comment)}/").content.decode()
     assert f"答复{ESCAPED}" in html

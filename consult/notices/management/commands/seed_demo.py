@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from consult.consultations.models import Consultation
-from consult.consultations.services import consultation_copy, departments_load
+from consult.consultations.models import Consultation, Department
+from consult.consultations.services import consultation_copy, departments_load, staff_join
 from consult.notices.importer import notice_import, read_notice_file
 from consult.notices.parser import parse_notice
 
@@ -61,13 +61,40 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"Created an open demo copy ({DEMO_SLUG}).")
         password = self._admin(admin_username)
+        staff_password = self._department_staff(rows["departments"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Site:  {settings.SITE_URL}/\n"
                 f"  Admin: {settings.SITE_URL}/admin/  user “{admin_username}”  "
                 f"password “{password}”\n"
+                f"  Department staff: users such as “hyj” (市海渔局, the issuer) or “fgw” "
+                f"(市发改委), password “{staff_password}”\n"
             )
         )
+
+    def _department_staff(self, rows):
+        """One demo login per department, sharing one generated password kept in var/."""
+        password_file = Path(settings.VAR_DIR) / "staff-password.txt"
+        if password_file.exists():
+            password = password_file.read_text().strip()
+        else:
+            password = secrets.token_urlsafe(12)
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        User = get_user_model()
+        for row in rows:
+            if not row.get("staff_username"):
+                continue
+            user, created = User.objects.get_or_create(
+                username=row["staff_username"],
+                defaults={"is_staff": True, "email": f"{row['staff_username']}@staff.example"},
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+            staff_join(user, Department.objects.named(row["name"]).get())
+        return password
 
     def _admin(self, username):
         """Create the admin once; its generated password is kept in var/ to print every run."""

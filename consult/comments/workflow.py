@@ -1,0 +1,290 @@
+"""Working a comment: every change staff make, validated in one place and recorded as history.
+
+The admin's change form, its bulk actions and any future API all call `comment_work`, which
+checks who may do what (`work_problems`), applies the change under a row lock and writes a
+`CommentEvent` per change. Mail (the citizen's reply, a department newly routed) goes through
+the notification outbox after commit.
+
+Who may do what:
+* the owning department (牵头/统筹, `is_owner`) answers: status, decision, reply;
+* cooperating departments give their opinion, which the owner sees; the owner's answer waits
+  until every cooperating department has given one, or the owner says why it proceeds without;
+* the issuing bureau's staff (coordinators) route comments on, mark them invalid and reopen
+  them, but do not answer in a department's name;
+* superusers may do everything.
+"""
+
+import dataclasses
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consult.consultations.models import Department, Membership
+
+from .access import comment_visible_to
+from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
+
+Status = Comment.Status
+
+# Where each status may go next. Reopening an answered comment lets its reply be corrected.
+TRANSITIONS = {
+    Status.PENDING: {Status.IN_PROGRESS, Status.ANSWERED, Status.INVALID},
+    Status.IN_PROGRESS: {Status.PENDING, Status.ANSWERED, Status.INVALID},
+    Status.ANSWERED: {Status.IN_PROGRESS},
+    Status.INVALID: {Status.PENDING},
+}
+
+
+@dataclasses.dataclass
+class Work:
+    """What a member of staff asks to change; empty fields change nothing."""
+
+    status: str = ""
+    decision: str = ""
+    decision_reason: str = ""
+    reply: str = ""
+    invalid_reason: str = ""
+    note: str = ""
+    opinion: str = ""
+    waive_reason: str = ""
+    route_to: Department | None = None
+    make_owner: bool = False
+    route_reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """How a user stands towards one comment."""
+
+    superuser: bool
+    owner: bool
+    coordinator: bool
+    cooperating_departments: tuple[int, ...]
+
+    @property
+    def answers(self):
+        return self.superuser or self.owner
+
+    @property
+    def manages(self):
+        return self.superuser or self.owner or self.coordinator
+
+
+def standing(user, comment: Comment) -> Standing:
+    member_of = set(
+        Membership.objects.filter(user=user, user__is_active=True).values_list(
+            "department_id", flat=True
+        )
+    )
+    routes = list(comment.routes.all())
+    return Standing(
+        superuser=user.is_superuser,
+        owner=any(r.is_owner and r.department_id in member_of for r in routes),
+        coordinator=comment.consultation.issuer_id in member_of,
+        cooperating_departments=tuple(
+            r.department_id for r in routes if not r.is_owner and r.department_id in member_of
+        ),
+    )
+
+
+def opinions_missing(comment: Comment) -> list[str]:
+    """Names of the cooperating departments that have not given their opinion yet."""
+    given = set(comment.opinions.values_list("department_id", flat=True))
+    return [
+        route.department.name
+        for route in comment.routes.select_related("department").order_by("position")
+        if not route.is_owner and route.department_id not in given
+    ]
+
+
+def work_problems(comment: Comment, user, work: Work) -> dict[str, list[str]]:
+    """Everything wrong with this change, by form field; empty when it may go ahead."""
+    problems: dict[str, list[str]] = {}
+
+    def refuse(field, message):
+        problems.setdefault(field, []).append(message)
+
+    me = standing(user, comment)
+    status = work.status or comment.status
+    statuses = dict(Status.choices)
+
+    if work.status and work.status != comment.status:
+        if work.status not in TRANSITIONS.get(comment.status, set()):
+            refuse(
+                "status",
+                _("不能从“%(before)s”改为“%(after)s”。")
+                % {"before": statuses[comment.status], "after": statuses[work.status]},
+            )
+        elif work.status == Status.ANSWERED and not me.answers:
+            refuse("status", _("只有负责答复的单位可以答复这条意见。"))
+        elif not me.manages:
+            refuse("status", _("只有负责答复的单位或牵头统筹单位可以改变这条意见的状态。"))
+    if (work.decision or work.reply) and not me.answers:
+        refuse(
+            "decision" if work.decision else "reply",
+            _("只有负责答复的单位可以填写处理意见和答复。"),
+        )
+
+    decision = work.decision or comment.decision
+    reason = work.decision_reason or comment.decision_reason
+    if status == Status.ANSWERED and work.status == Status.ANSWERED:
+        if not decision:
+            refuse("decision", _("答复前请选择处理意见（采纳、部分采纳、不予采纳或已说明）。"))
+        if not (work.reply or comment.reply).strip():
+            refuse("reply", _("请填写给提交人的答复。"))
+        waived = work.waive_reason.strip() or comment.opinions_waived_reason
+        if (missing := opinions_missing(comment)) and not waived:
+            refuse(
+                "waive_reason",
+                _("以下配合单位尚未回复意见：%(departments)s。请等待，或说明不等待的理由。")
+                % {"departments": "、".join(missing)},
+            )
+    if decision == Comment.Decision.NOT_ADOPTED and work.decision and not reason.strip():
+        refuse("decision_reason", _("不予采纳时请说明理由。"))
+    if (
+        work.status == Status.INVALID
+        and not (work.invalid_reason or comment.invalid_reason).strip()
+    ):
+        refuse("invalid_reason", _("标记为无效时请说明原因（如广告、与本草案无关）。"))
+    finished = comment.status in (Status.ANSWERED, Status.INVALID)
+    if finished and not work.status and (work.decision or work.reply):
+        refuse("status", _("这条意见已办结；如需修改答复，请先改回“处理中”。"))
+
+    if work.opinion.strip():
+        if not me.cooperating_departments:
+            refuse("opinion", _("只有配合单位可以填写配合意见。"))
+        elif comment.status in (Status.ANSWERED, Status.INVALID):
+            refuse("opinion", _("这条意见已办结，不能再填写配合意见。"))
+    if work.waive_reason.strip() and not me.answers:
+        refuse("waive_reason", _("只有负责答复的单位可以决定不等待配合意见。"))
+
+    if work.route_to is not None:
+        if not me.manages:
+            refuse("route_to", _("只有负责答复的单位或牵头统筹单位可以转办。"))
+        if not work.route_reason.strip():
+            refuse("route_reason", _("转办或增加单位时请说明理由。"))
+        if not work.route_to.is_active:
+            refuse("route_to", _("该部门已停用。"))
+        existing = comment.routes.filter(department=work.route_to).first()
+        if existing and (existing.is_owner or not work.make_owner):
+            refuse("route_to", _("这条意见已经分办给该部门。"))
+    return problems
+
+
+def work_check(comment: Comment, user, work: Work) -> None:
+    if not comment_visible_to(user, comment):
+        raise PermissionDenied
+    if problems := work_problems(comment, user, work):
+        raise ValidationError(problems)
+
+
+@transaction.atomic
+def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
+    """Apply one member of staff's change to a comment, or raise ValidationError."""
+    now = now or timezone.now()
+    comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
+    work_check(comment, user, work)
+    me = standing(user, comment)
+    events = []
+
+    def record(kind, before="", after="", text="", department_id=None):
+        events.append(
+            CommentEvent(
+                comment=comment,
+                kind=kind,
+                actor=user,
+                before=before,
+                after=after,
+                text=text,
+                department_id=department_id,
+                at=now,
+            )
+        )
+
+    if work.opinion.strip():
+        department_id = me.cooperating_departments[0]
+        CooperatingOpinion.objects.update_or_create(
+            comment=comment,
+            department_id=department_id,
+            defaults={"text": work.opinion.strip(), "author": user, "updated_at": now},
+        )
+        record(CommentEvent.Kind.OPINION, text=work.opinion.strip(), department_id=department_id)
+    if work.waive_reason.strip():
+        comment.opinions_waived_reason = work.waive_reason.strip()
+        record(CommentEvent.Kind.WAIVED, text=comment.opinions_waived_reason)
+    if work.decision and work.decision != comment.decision:
+        record(CommentEvent.Kind.DECISION, comment.decision, work.decision, work.decision_reason)
+        comment.decision = work.decision
+    if work.decision_reason:
+        comment.decision_reason = work.decision_reason.strip()
+    if work.reply and work.reply.strip() != comment.reply:
+        comment.reply = work.reply.strip()
+        record(CommentEvent.Kind.REPLY, text=comment.reply)
+    if work.invalid_reason:
+        comment.invalid_reason = work.invalid_reason.strip()
+    answered_now = False
+    if work.status and work.status != comment.status:
+        record(CommentEvent.Kind.STATUS, comment.status, work.status, work.invalid_reason.strip())
+        answered_now = work.status == Status.ANSWERED
+        comment.status = work.status
+        if answered_now:
+            comment.replied_at = now
+        if work.status != Status.INVALID:
+            comment.invalid_reason = ""
+    comment.save(
+        update_fields=[
+            "status",
+            "decision",
+            "decision_reason",
+            "reply",
+            "replied_at",
+            "invalid_reason",
+            "opinions_waived_reason",
+        ]
+    )
+    route = None
+    if work.route_to is not None:
+        route = _route_to(comment, work, now)
+        record(
+            CommentEvent.Kind.ROUTED,
+            after=route.get_role_display(),
+            text=work.route_reason.strip(),
+            department_id=work.route_to.pk,
+        )
+    if work.note.strip():
+        record(CommentEvent.Kind.NOTE, text=work.note.strip())
+    CommentEvent.objects.bulk_create(events)
+
+    from consult.notifications.comments import comment_reply_queue, comment_routed_again_queue
+
+    if answered_now and comment.email:
+        comment_reply_queue(comment, key=f"reply:{comment.pk}:{now.isoformat()}")
+    if route is not None:
+        comment_routed_again_queue(comment, route, reason=work.route_reason.strip())
+    return comment
+
+
+def _route_to(comment: Comment, work: Work, now) -> CommentRouting:
+    department = work.route_to
+    if work.make_owner:
+        # The previous owner keeps the comment as a cooperating department.
+        comment.routes.filter(is_owner=True).update(
+            is_owner=False, role=CommentRouting.Role.COOPERATING
+        )
+        route, _created = CommentRouting.objects.update_or_create(
+            comment=comment,
+            department=department,
+            defaults={"is_owner": True, "role": CommentRouting.Role.LEAD, "created_at": now},
+        )
+        return route
+    last = comment.routes.order_by("-position").values_list("position", flat=True).first() or 0
+    return CommentRouting.objects.create(
+        comment=comment,
+        department=department,
+        role=CommentRouting.Role.COOPERATING,
+        is_owner=False,
+        position=last + 1,
+        created_at=now,
+    )

@@ -1,0 +1,195 @@
+"""The triage queue in the admin, as department staff use it."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.consultations.services import staff_join
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/comments/comment/"
+
+
+def member(username, department_name):
+    user = User.objects.create_user(username, password="pw", email=f"{username}@gov.example")
+    staff_join(user, Department.objects.get(name=department_name))
+    return user
+
+
+def submit(consultation, label, n, **extra):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label=label),
+        body=f"第{n}条意见：建议明确集聚区的评价指标并公开评选结果。",
+        channel="web",
+        consent=True,
+        phone=f"1381234{n:04d}",
+        email=f"citizen{n}@example.cn",
+        submitter_name="赵六",
+        **extra,
+    ).comment
+
+
+@pytest.fixture
+def queue(weifang_open):
+    """Comments on 二(四)2 (市生态环境局 alone) and on 二(三)4 (市工信局 leads, 市财政局 and
+    市大数据局 cooperate)."""
+    ecology = [submit(weifang_open, "二(四)2", n) for n in range(3)]
+    industry = [submit(weifang_open, "二(三)4", n) for n in range(10, 13)]
+    return ecology, industry
+
+
+def change_form_data(client, comment, **changes):
+    """What the browser would post: the form as shown, with these fields changed."""
+    response = client.get(f"{QUEUE}{comment.pk}/change/")
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not False}
+
+
+def test_the_queue_opens_on_my_open_comments_only(client, queue):
+    ecology, industry = queue
+    Comment.objects.filter(pk=ecology[2].pk).update(status="answered")
+    client.force_login(member("sthj", "市生态环境局"))
+    page = client.get(QUEUE).content.decode()
+    assert ecology[0].tracking_number in page and ecology[1].tracking_number in page
+    assert ecology[2].tracking_number not in page  # answered: not in "my open comments"
+    assert all(c.tracking_number not in page for c in industry)
+    page = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert ecology[2].tracking_number in page
+
+
+def test_another_departments_comment_is_unreachable(client, queue):
+    _ecology, industry = queue
+    client.force_login(member("sthj", "市生态环境局"))
+    theirs = industry[0]
+    page = client.get(QUEUE, {"scope": "all", "q": theirs.tracking_number}).content.decode()
+    assert f"{QUEUE}{theirs.pk}/change/" not in page
+    assert "0 条结果" in page
+    response = client.get(f"{QUEUE}{theirs.pk}/change/")
+    assert response.status_code == 302  # the admin's "does not exist" redirect
+    response = client.post(f"{QUEUE}{theirs.pk}/change/", {"status": "invalid"})
+    assert response.status_code == 302
+    assert Comment.objects.get(pk=theirs.pk).status == "pending"
+    history = client.get(f"{QUEUE}{theirs.pk}/history/")
+    assert history.status_code == 302
+
+
+def test_the_issuing_bureau_sees_everything_of_its_consultation(client, queue):
+    client.force_login(member("hyj", "市海渔局"))
+    page = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert all(c.tracking_number in page for group in queue for c in group)
+
+
+def test_a_page_costs_the_same_queries_at_any_size(client, weifang_open, queue):
+    user = member("gxj", "市工信局")
+    client.force_login(user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(QUEUE, {"scope": "all"}).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(20, 45):
+        submit(weifang_open, "二(三)4", n)
+    assert queries() == few
+    assert few <= 12
+    page = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert "<strong>牵头</strong>" in page  # my role, in bold where my department answers
+
+
+def test_overdue_comments_are_highlighted(client, weifang_open, queue):
+    client.force_login(member("sthj", "市生态环境局"))
+    assert "逾期" not in client.get(QUEUE).content.decode()
+    with time_machine.travel(weifang_open.answer_deadline + datetime.timedelta(days=1)):
+        client.force_login(User.objects.get(username="sthj"))
+        assert 'class="overdue"' in client.get(QUEUE).content.decode()
+
+
+def test_filters_by_clause_department_role_and_contact(client, weifang_open, queue):
+    ecology, industry = queue
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    clause = weifang_open.clauses.get(label="二(四)2")
+    page = client.get(
+        QUEUE, {"scope": "all", "consultation__id__exact": weifang_open.pk, "clause": clause.pk}
+    ).content.decode()
+    assert ecology[0].tracking_number in page and industry[0].tracking_number not in page
+    finance = Department.objects.get(name="市财政局")
+    page = client.get(QUEUE, {"scope": "all", "department": finance.pk}).content.decode()
+    assert industry[0].tracking_number in page and ecology[0].tracking_number not in page
+    Comment.objects.filter(pk=ecology[0].pk).update(phone="", email="")
+    page = client.get(QUEUE, {"scope": "all", "contact": "no"}).content.decode()
+    assert ecology[0].tracking_number in page and ecology[1].tracking_number not in page
+
+
+def test_working_a_comment_in_the_change_form(client, queue, django_capture_on_commit_callbacks):
+    ecology, _industry = queue
+    comment = ecology[0]
+    client.force_login(member("sthj", "市生态环境局"))
+    # 不予采纳 without a reason: refused on the field, nothing stored.
+    data = change_form_data(
+        client, comment, status="answered", decision="not_adopted", reply="答复"
+    )
+    response = client.post(f"{QUEUE}{comment.pk}/change/", data)
+    assert response.status_code == 200
+    assert "不予采纳时请说明理由。" in response.content.decode()
+    assert Comment.objects.get(pk=comment.pk).status == "pending"
+
+    data["decision_reason"] = "与上位法规定不一致。"
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{QUEUE}{comment.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision) == ("answered", "not_adopted")
+    assert [m.to for m in mail.outbox] == [["citizen0@example.cn"]]
+    page = client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+    assert "已答复" in page and "与上位法规定不一致。" in page  # the history
+
+
+def test_a_cooperating_department_sees_contact_details_masked(client, queue):
+    _ecology, industry = queue
+    client.force_login(member("czj", "市财政局"))
+    page = client.get(f"{QUEUE}{industry[0].pk}/change/").content.decode()
+    assert "138****0010" in page and "c***@example.cn" in page and "赵*" in page
+    assert "13812340010" not in page and "citizen10@example.cn" not in page
+    client.force_login(member("gxj", "市工信局"))
+    page = client.get(f"{QUEUE}{industry[0].pk}/change/").content.decode()
+    assert "13812340010" in page and "citizen10@example.cn" in page
+
+
+def test_bulk_answer(client, queue, django_capture_on_commit_callbacks):
+    ecology, _industry = queue
+    client.force_login(member("sthj", "市生态环境局"))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            QUEUE,
+            {
+                "action": "bulk_answer",
+                "_selected_action": [c.pk for c in ecology],
+                "decision": "explained",
+                "text": "感谢关注，相关事项已有规定。",
+            },
+        )
+    assert response.status_code == 302
+    assert set(
+        Comment.objects.filter(pk__in=[c.pk for c in ecology]).values_list("status", flat=True)
+    ) == {"answered"}
+    assert len(mail.outbox) == 3

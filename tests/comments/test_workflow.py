@@ -1,0 +1,212 @@
+"""Working a comment: who may change what, the transitions, opinions, history and mail."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from consult.comments.models import Comment, CommentEvent, CommentRouting
+from consult.comments.services import comment_submit
+from consult.comments.workflow import Work, comment_work
+from consult.consultations.models import Department, Membership
+from consult.notifications.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(username, department_name=None, **extra):
+    user = get_user_model().objects.create_user(username, is_staff=True, **extra)
+    if department_name:
+        Membership.objects.create(
+            user=user, department=Department.objects.get(name=department_name)
+        )
+    return user
+
+
+@pytest.fixture
+def people(weifang_open):
+    return {
+        "owner": staff("gxj-handler", "市工信局"),  # 二(三)4: 市工信局 leads
+        "finance": staff("czj-handler", "市财政局"),  # cooperates
+        "data": staff("dsjj-handler", "市大数据局"),  # cooperates
+        "coordinator": staff("hyj-handler", "市海渔局"),  # issued the notice
+        "outsider": staff("sthj-handler", "市生态环境局"),
+        "root": get_user_model().objects.create_superuser("root", "root@example.cn", "pw"),
+    }
+
+
+@pytest.fixture
+def comment(weifang_open, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(三)4"),
+            body="建议在数字化转型专项中明确中小企业的申报条件。",
+            channel="web",
+            consent=True,
+            email="citizen@example.cn",
+            submitter_name="王五",
+        )
+    mail.outbox.clear()
+    return submission.comment
+
+
+def work(comment, user, capture=None, **changes):
+    return comment_work(comment, user, Work(**changes))
+
+
+def problems(comment, user, **changes):
+    with pytest.raises(ValidationError) as caught:
+        comment_work(comment, user, Work(**changes))
+    return caught.value.message_dict
+
+
+def test_the_owner_answers_once_every_cooperating_department_has_spoken(
+    comment, people, django_capture_on_commit_callbacks
+):
+    answer = {"status": "answered", "decision": "adopted", "reply": "感谢建议，已在第三条中补充。"}
+    refused = problems(comment, people["owner"], **answer)
+    assert "市财政局、市大数据局" in refused["waive_reason"][0]
+    assert Comment.objects.get(pk=comment.pk).status == "pending"
+
+    work(comment, people["finance"], opinion="同意补充申报条件。")
+    work(comment, people["data"], opinion="建议同时明确数据安全要求。")
+    with django_capture_on_commit_callbacks(execute=True):
+        work(comment, people["owner"], **answer)
+
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision) == ("answered", "adopted")
+    assert comment.replied_at is not None
+    history = list(comment.events.values_list("kind", "before", "after"))
+    assert ("status", "pending", "answered") in history
+    assert ("decision", "", "adopted") in history
+    assert [kind for kind, *_ in history].count("opinion") == 2
+    assert comment.events.filter(kind="reply", actor=people["owner"]).exists()
+    # The citizen is mailed the answer through the outbox.
+    (reply,) = [m for m in mail.outbox if m.to == ["citizen@example.cn"]]
+    assert "感谢建议，已在第三条中补充。" in reply.body
+    assert "采纳" in reply.body
+    assert Notification.objects.get(kind="reply").status == "sent"
+
+
+def test_the_owner_may_proceed_without_an_opinion_with_a_reason(comment, people):
+    work(comment, people["finance"], opinion="同意。")
+    work(
+        comment,
+        people["owner"],
+        status="answered",
+        decision="explained",
+        reply="该事项已有规定，详见相关文件。",
+        waive_reason="市大数据局逾期未回复，答复期限将至。",
+    )
+    comment.refresh_from_db()
+    assert comment.status == "answered"
+    assert comment.events.filter(kind="waived").exists()
+
+
+def test_only_the_owner_answers(comment, people):
+    for who in ("finance", "coordinator"):
+        refused = problems(comment, people[who], decision="adopted", reply="答复。")
+        assert "只有负责答复的单位" in " ".join(
+            m for messages in refused.values() for m in messages
+        )
+    refused = problems(comment, people["coordinator"], status="answered")
+    assert refused["status"] == ["只有负责答复的单位可以答复这条意见。"]
+    with pytest.raises(PermissionDenied):
+        work(comment, people["outsider"], note="看看")
+    refused = problems(comment, people["owner"], opinion="我的意见")
+    assert refused["opinion"] == ["只有配合单位可以填写配合意见。"]
+
+
+def test_not_adopted_needs_a_reason_and_invalid_needs_a_reason(comment, people):
+    refused = problems(comment, people["owner"], decision="not_adopted")
+    assert refused["decision_reason"] == ["不予采纳时请说明理由。"]
+    work(comment, people["owner"], decision="not_adopted", decision_reason="与上位法规定不符。")
+    refused = problems(comment, people["coordinator"], status="invalid")
+    assert "invalid_reason" in refused
+    work(comment, people["coordinator"], status="invalid", invalid_reason="与本草案无关。")
+    comment.refresh_from_db()
+    assert (comment.status, comment.invalid_reason) == ("invalid", "与本草案无关。")
+    work(comment, people["coordinator"], status="pending")
+    comment.refresh_from_db()
+    assert (comment.status, comment.invalid_reason) == ("pending", "")
+
+
+def test_transitions_are_checked_in_one_place(comment, people, django_capture_on_commit_callbacks):
+    root = people["root"]
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            root,
+            status="answered",
+            decision="adopted",
+            reply="第一次答复。",
+            waive_reason="急",
+        )
+    refused = problems(comment, root, status="pending")
+    assert refused["status"] == ["不能从“已答复”改为“待处理”。"]
+    refused = problems(comment, root, reply="改一下")
+    assert "请先改回“处理中”" in refused["status"][0]
+    # Reopen, correct and answer again: the citizen gets the corrected reply too.
+    work(comment, root, status="in_progress", note="答复有误，重新办理。")
+    with django_capture_on_commit_callbacks(execute=True):
+        work(comment, root, status="answered", reply="更正后的答复。")
+    replies = [m for m in mail.outbox if m.to == ["citizen@example.cn"]]
+    assert [("第一次答复。" in m.body, "更正后的答复。" in m.body) for m in replies] == [
+        (True, False),
+        (False, True),
+    ]
+    assert comment.events.filter(kind="note", text="答复有误，重新办理。").exists()
+
+
+def test_a_draft_answer_is_not_shown_to_the_citizen_until_answered(comment, people, client):
+    work(comment, people["owner"], status="in_progress", decision="adopted", reply="草稿答复")
+    response = client.get(
+        f"/api/comments/{comment.tracking_number}/status", {"email": "citizen@example.cn"}
+    )
+    assert response.json()["reply"] is None and response.json()["decision"] is None
+
+
+def test_routing_on_to_another_department(comment, people, django_capture_on_commit_callbacks):
+    ecology = Department.objects.get(name="市生态环境局")
+    refused = problems(comment, people["coordinator"], route_to=ecology, make_owner=True)
+    assert "route_reason" in refused
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            people["coordinator"],
+            route_to=ecology,
+            make_owner=True,
+            route_reason="涉及海洋生态保护，由市生态环境局牵头答复。",
+        )
+    routes = {r.department.name: (r.role, r.is_owner) for r in comment.routes.all()}
+    assert routes["市生态环境局"] == ("lead", True)
+    assert routes["市工信局"] == ("cooperating", False)
+    assert CommentRouting.objects.filter(comment=comment, is_owner=True).count() == 1
+    # The new owner is told, with the submitter's contact details (it answers now).
+    (message,) = [m for m in mail.outbox if "sthjj@weifang.example" in m.to]
+    assert "涉及海洋生态保护" in message.body
+    assert "citizen@example.cn" in message.body
+    # It can now work the comment; the old owner no longer answers.
+    work(comment, people["outsider"], status="in_progress")
+    assert "status" in problems(comment, people["owner"], status="answered")
+    event = CommentEvent.objects.get(comment=comment, kind="routed")
+    assert (event.actor, event.department) == (people["coordinator"], ecology)
+
+    refused = problems(comment, people["coordinator"], route_to=ecology, route_reason="再转")
+    assert refused["route_to"] == ["这条意见已经分办给该部门。"]
+
+
+def test_a_cooperating_department_added_does_not_see_contact_details(
+    comment, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            people["owner"],
+            route_to=Department.objects.get(name="市生态环境局"),
+            route_reason="请提供生态方面意见。",
+        )
+    (message,) = [m for m in mail.outbox if "sthjj@weifang.example" in m.to]
+    assert "citizen@example.cn" not in message.body and "王五" not in message.body
+    assert "请提供生态方面意见。" in message.body
