@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consult.notifications.tasks.sweep_outbox",
         "schedule": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
     },
+    "group-campaigns": {
+        "task": "consult.comments.tasks.group_campaigns",
+        "schedule": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
+    },
     # Reminders and digests; idempotent, so beat firing twice or two beats are harmless.
     "due-jobs": {
         "task": "consult.notifications.tasks.run_due_jobs",
@@ -215,6 +219,9 @@ REMIND_DAYS_BEFORE_ANSWER_DEADLINE = env.list(
 )
 REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7)
 REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
+
+# Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
+CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)
 
 # Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -17,7 +17,14 @@ from django.utils.translation import ngettext
 from consult.consultations.models import Clause, Department
 
 from .access import comments_visible_to
-from .models import Attachment, Comment, CommentEvent, CommentRouting, CooperatingOpinion
+from .models import (
+    Attachment,
+    Campaign,
+    Comment,
+    CommentEvent,
+    CommentRouting,
+    CooperatingOpinion,
+)
 from .privacy import mask_email, mask_name, mask_phone
 from .workflow import Work, comment_work, standing, work_problems
 
@@ -266,6 +273,7 @@ class CommentAdmin(admin.ModelAdmin):
         "status",
         "decision",
         "my_role",
+        "campaign_display",
         "submitted_at",
         "age",
     ]
@@ -278,11 +286,12 @@ class CommentAdmin(admin.ModelAdmin):
         DepartmentFilter,
         RoleFilter,
         ContactFilter,
+        ("campaign", admin.EmptyFieldListFilter),
         "channel",
         ("submitted_at", admin.DateFieldListFilter),
     ]
     search_fields = ["=tracking_number", "body"]
-    list_select_related = ["consultation", "clause"]
+    list_select_related = ["consultation", "clause", "campaign"]
     date_hierarchy = "submitted_at"
     list_per_page = 50
     show_full_result_count = False
@@ -383,6 +392,20 @@ class CommentAdmin(admin.ModelAdmin):
         label = dict(CommentRouting.Role.choices).get(comment.my_role_value, "—")
         # The department that answers sees its role in bold.
         return format_html("<strong>{}</strong>", label) if comment.my_ownership else label
+
+    @admin.display(description=_("模板意见"))
+    def campaign_display(self, comment):
+        if comment.campaign is None:
+            return ""
+        url = reverse("admin:comments_comment_changelist")
+        return format_html(
+            '<a href="{}?scope=all&campaign__id__exact={}" title="{}">#{} · {}</a>',
+            url,
+            comment.campaign_id,
+            _("打开这组模板意见，可全选后一并答复"),
+            comment.campaign_id,
+            comment.campaign.size,
+        )
 
     @admin.display(description=_("已过天数"), ordering="submitted_at")
     def age(self, comment):
@@ -502,6 +525,37 @@ class CommentAdmin(admin.ModelAdmin):
             lambda n: (
                 ngettext("已为 %d 条意见增加配合单位。", "已为 %d 条意见增加配合单位。", n) % n
             ),
+        )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "consultation", "size", "first_excerpt", "created_at", "open_link"]
+    list_filter = ["consultation"]
+    list_select_related = ["consultation", "first_comment"]
+    readonly_fields = ["consultation", "first_comment", "size", "created_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        visible = comments_visible_to(request.user).filter(campaign=OuterRef("pk"))
+        return super().get_queryset(request).filter(Exists(visible))
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("最早的一条"))
+    def first_excerpt(self, campaign):
+        body = campaign.first_comment.body if campaign.first_comment else ""
+        return body[:60] + ("…" if len(body) > 60 else "")
+
+    @admin.display(description=_("意见"))
+    def open_link(self, campaign):
+        url = reverse("admin:comments_comment_changelist")
+        return format_html(
+            '<a href="{}?scope=all&campaign__id__exact={}">{}</a>',
+            url,
+            campaign.pk,
+            _("查看并答复"),
         )
 
 

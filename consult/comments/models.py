@@ -98,6 +98,14 @@ class Comment(models.Model):
     reply = models.TextField(_("答复"), blank=True, help_text=_("给提交人的答复，查询进度时可见。"))
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     invalid_reason = models.CharField(_("无效原因"), max_length=300, blank=True)
+    campaign = models.ForeignKey(
+        "Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("联名/模板意见"),
+    )
     opinions_waived_reason = models.TextField(
         _("未等配合意见的理由"),
         blank=True,
@@ -284,3 +292,56 @@ class CommentEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.before} → {self.after}"
+
+
+class Campaign(models.Model):
+    """Near-identical comments sent by many people (a form letter), grouped as they arrive."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="campaigns", verbose_name=_("征求意见")
+    )
+    first_comment = models.ForeignKey(
+        Comment,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("最早的一条"),
+    )
+    size = models.PositiveIntegerField(_("意见数"), default=0)
+    # How many members keep their signature bands for later letters to be compared with.
+    representatives = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("发现时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("模板意见组")
+        verbose_name_plural = _("模板意见组")
+        ordering = ["-size"]
+
+    def __str__(self):
+        return _("模板意见 #%(id)s（%(size)s 条）") % {"id": self.pk, "size": self.size}
+
+
+class CommentSignature(models.Model):
+    """A comment's MinHash signature, kept to compare later comments against it."""
+
+    comment = models.OneToOneField(
+        Comment, on_delete=models.CASCADE, primary_key=True, related_name="signature"
+    )
+    hashvalues = models.BinaryField()
+
+    def __str__(self):
+        return f"signature of {self.comment_id}"
+
+
+class SignatureBand(models.Model):
+    """One locality-sensitive band of a signature: comments sharing a band are candidates."""
+
+    consultation_id = models.BigIntegerField()
+    value = models.BigIntegerField()
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["consultation_id", "value"], name="band_lookup")]
+
+    def __str__(self):
+        return f"band {self.value} of {self.comment_id}"

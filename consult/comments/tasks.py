@@ -17,3 +17,11 @@ def route_comments_later(comment_ids) -> None:
     ids = list(comment_ids)
     for start in range(0, len(ids), ROUTING_BATCH):
         route_comments.delay(ids[start : start + ROUTING_BATCH])
+
+
+@shared_task(ignore_result=True)
+def group_campaigns():
+    """Beat runs this every CAMPAIGN_GROUP_EVERY_SECONDS: new comments join their campaigns."""
+    from .campaigns import campaigns_assign_pending
+
+    campaigns_assign_pending()

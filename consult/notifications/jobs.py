@@ -11,6 +11,9 @@ from .reminders import reminders_send
 def due_jobs_run(*, now=None) -> list[str]:
     now = now or timezone.now()
     summary = []
+    from consult.comments.campaigns import campaigns_assign_pending
+
+    summary.append(f"comments grouped into campaigns: {campaigns_assign_pending()}")
     reminders = reminders_send(now=now)
     summary.append(
         f"reminders queued: {reminders['queued']}, skipped as too late: {reminders['missed']}"

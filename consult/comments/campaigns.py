@@ -1,0 +1,232 @@
+"""Form-letter campaigns: grouping near-identical comments as they arrive.
+
+Each comment gets a MinHash signature of its character 3-grams (which suits Chinese, where
+words are not separated by spaces) and 16 locality-sensitive bands of 4 values. Comments of
+the same consultation sharing any band are candidates; a candidate whose estimated Jaccard
+similarity reaches CAMPAIGN_SIMILARITY joins the comment's group. Groups are joined
+transitively, so a campaign whose letters drift edit by edit still ends up as one.
+
+Signatures and bands live in the database, so grouping is incremental (a task per batch of
+new comments) and survives restarts; one consultation's groups are changed under a row lock.
+"""
+
+import hashlib
+import re
+import struct
+import unicodedata
+
+import numpy as np
+from datasketch import MinHash
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F
+
+from consult.consultations.models import Consultation
+
+from .models import Campaign, Comment, CommentSignature, SignatureBand
+
+NUM_PERM = 64
+NEIGHBOURS = 8
+REPRESENTATIVES = 8
+BANDS = 16
+ROWS = NUM_PERM // BANDS
+SHINGLE = 3
+# Punctuation, spaces and the usual mis-decodings of punctuation do not make letters differ.
+_NOISE = re.compile(r"[\s\W_袁尧遥曰]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def shingles(text: str) -> list[bytes]:
+    text = normalise(text)
+    if len(text) <= SHINGLE:
+        return [text.encode()] if text else [b""]
+    return list({text[i : i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1)})
+
+
+def signatures(texts: list[str]) -> list[np.ndarray]:
+    hashes = MinHash.bulk([shingles(text) for text in texts], num_perm=NUM_PERM)
+    return [np.asarray(h.hashvalues, dtype=np.uint64) for h in hashes]
+
+
+def band_values(signature: np.ndarray) -> list[int]:
+    values = []
+    for band in range(BANDS):
+        chunk = signature[band * ROWS : (band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        values.append(struct.unpack(">q", digest)[0])  # signed, to fit a bigint column
+    return values
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / NUM_PERM
+
+
+class _Groups:
+    """Union-find over comment ids."""
+
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, item):
+        self.parent.setdefault(item, item)
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+    def groups(self):
+        result = {}
+        for item in self.parent:
+            result.setdefault(self.find(item), []).append(item)
+        return result.values()
+
+
+def campaigns_assign(comment_ids) -> int:
+    """Sign these comments and group them with their near-duplicates; returns how many joined
+    a campaign. Comments already signed are skipped, so running twice is harmless."""
+    by_consultation = {}
+    for pk, consultation_id in Comment.objects.filter(
+        pk__in=comment_ids, signature__isnull=True
+    ).values_list("pk", "consultation_id"):
+        by_consultation.setdefault(consultation_id, []).append(pk)
+    return sum(_assign(consultation_id, ids) for consultation_id, ids in by_consultation.items())
+
+
+def campaigns_assign_pending(*, batch=1000, limit=None) -> int:
+    """Group every comment not yet signed, oldest first (the periodic job)."""
+    done = 0
+    while limit is None or done < limit:
+        ids = list(
+            Comment.objects.filter(signature__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        campaigns_assign(ids)
+        done += len(ids)
+    return done
+
+
+@transaction.atomic
+def _assign(consultation_id, ids) -> int:
+    threshold = settings.CAMPAIGN_SIMILARITY
+    # One consultation's campaigns change under this lock; other consultations go on.
+    Consultation.objects.select_for_update().filter(pk=consultation_id).first()
+    comments = list(
+        Comment.objects.filter(pk__in=ids, signature__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "body")
+    )
+    if not comments:
+        return 0
+    new_ids = [pk for pk, _body in comments]
+    new_signatures = dict(zip(new_ids, signatures([body for _pk, body in comments]), strict=True))
+    bands = {pk: band_values(signature) for pk, signature in new_signatures.items()}
+    owners_of_value = {}
+    for pk, values in bands.items():
+        for value in values:
+            owners_of_value.setdefault(value, []).append(pk)
+
+    pairs = set()
+    # Within the batch: each comment against its next neighbours in every shared band, which
+    # links a whole campaign arriving at once without comparing every pair of its letters.
+    for owners in owners_of_value.values():
+        for i, a in enumerate(owners):
+            pairs.update((a, b) for b in owners[i + 1 : i + 1 + NEIGHBOURS])
+    # Against earlier comments: only representatives keep their bands (see below), so a
+    # campaign of thousands answers with a handful of rows.
+    earlier = set()
+    values = list(owners_of_value)
+    for start in range(0, len(values), 900):
+        for value, other in SignatureBand.objects.filter(
+            consultation_id=consultation_id, value__in=values[start : start + 900]
+        ).values_list("value", "comment_id"):
+            earlier.add(other)
+            pairs.update((pk, other) for pk in owners_of_value[value])
+
+    known = dict(new_signatures)
+    for pk, raw in CommentSignature.objects.filter(comment_id__in=earlier).values_list(
+        "comment_id", "hashvalues"
+    ):
+        known[pk] = np.frombuffer(bytes(raw), dtype=np.uint64)
+    groups = _Groups()
+    for a, b in pairs:
+        if similarity(known[a], known[b]) >= threshold:
+            groups.union(a, b)
+
+    CommentSignature.objects.bulk_create(
+        CommentSignature(comment_id=pk, hashvalues=signature.tobytes())
+        for pk, signature in new_signatures.items()
+    )
+    joined, campaign_of = _join(consultation_id, groups.groups(), set(new_ids))
+    representatives = _representatives(campaign_of, new_ids)
+    SignatureBand.objects.bulk_create(
+        SignatureBand(consultation_id=consultation_id, value=value, comment_id=pk)
+        for pk in representatives
+        for value in bands[pk]
+    )
+    return joined
+
+
+def _representatives(campaign_of: dict, new_ids: list[int]) -> list[int]:
+    """The new comments whose bands are kept: every one not in a campaign, and a campaign's
+    first REPRESENTATIVES members."""
+    kept = [pk for pk in new_ids if pk not in campaign_of]
+    by_campaign = {}
+    for pk in new_ids:
+        if pk in campaign_of:
+            by_campaign.setdefault(campaign_of[pk], []).append(pk)
+    if by_campaign:
+        counts = dict(
+            Campaign.objects.filter(pk__in=by_campaign).values_list("pk", "representatives")
+        )
+        for campaign_id, members in by_campaign.items():
+            room = max(0, REPRESENTATIVES - counts.get(campaign_id, 0))
+            chosen = members[:room]
+            kept += chosen
+            if chosen:
+                Campaign.objects.filter(pk=campaign_id).update(
+                    representatives=F("representatives") + len(chosen)
+                )
+    return kept
+
+
+def _join(consultation_id, groups, new_ids) -> tuple[int, dict[int, int]]:
+    """Give every group of two or more its campaign; returns how many new comments joined one
+    and the campaign of each."""
+    member_ids = [pk for group in groups for pk in group]
+    current = dict(Comment.objects.filter(pk__in=member_ids).values_list("pk", "campaign_id"))
+    touched, joined, campaign_of = set(), 0, {}
+    for group in groups:
+        if len(group) < 2:
+            continue
+        campaigns = sorted({current[pk] for pk in group if current.get(pk)})
+        if campaigns:
+            keep, merged = campaigns[0], campaigns[1:]
+            if merged:
+                # The letters of two campaigns turned out to be one: fold the later ones in.
+                Comment.objects.filter(campaign_id__in=merged).update(campaign_id=keep)
+                Campaign.objects.filter(pk__in=merged).delete()
+                touched.difference_update(merged)
+        else:
+            keep = Campaign.objects.create(
+                consultation_id=consultation_id, first_comment_id=min(group)
+            ).pk
+        Comment.objects.filter(pk__in=group).exclude(campaign_id=keep).update(campaign_id=keep)
+        touched.add(keep)
+        joined += len(new_ids.intersection(group))
+        campaign_of.update((pk, keep) for pk in group if pk in new_ids)
+    for campaign_id, size in (
+        Comment.objects.filter(campaign_id__in=touched)
+        .values_list("campaign_id")
+        .annotate(size=Count("pk"))
+    ):
+        Campaign.objects.filter(pk=campaign_id).update(size=size)
+    return joined, campaign_of

@@ -1,0 +1,128 @@
+"""Form-letter campaigns grouped as comments arrive, measured on a labelled synthetic set."""
+
+import pytest
+from django.utils import timezone
+
+from consult.comments.campaigns import campaigns_assign, campaigns_assign_pending, normalise
+from consult.comments.models import Campaign, Comment
+from consult.notifications.jobs import due_jobs_run
+from tests.support.campaign_data import labelled_comments, pair_scores
+
+pytestmark = pytest.mark.django_db
+
+
+def store(consultation, texts, prefix="T"):
+    now = timezone.now()
+    return Comment.objects.bulk_create(
+        Comment(
+            consultation=consultation,
+            body=text,
+            channel=Comment.Channel.LETTER,
+            consent=True,
+            consent_at=now,
+            tracking_number=f"{prefix}{n:08d}X",
+            submitted_at=now,
+        )
+        for n, text in enumerate(texts)
+    )
+
+
+def test_precision_and_recall_on_labelled_letters_arriving_in_batches(weifang_open):
+    data = labelled_comments(2000, campaigns=20, seed=11)
+    comments = store(weifang_open, [text for text, _label in data])
+    ids = [c.pk for c in comments]
+    for start in range(0, len(ids), 150):  # as the periodic job meets them
+        campaigns_assign(ids[start : start + 150])
+    predicted = dict(Comment.objects.filter(pk__in=ids).values_list("pk", "campaign_id"))
+    precision, recall = pair_scores([label for _t, label in data], [predicted[pk] for pk in ids])
+    assert precision >= 0.95, precision
+    assert recall >= 0.95, recall
+    assert 18 <= Campaign.objects.count() <= 25
+    biggest = Campaign.objects.first()
+    assert biggest.size == Comment.objects.filter(campaign=biggest).count() > 40
+
+
+def test_a_distinct_comment_stays_alone_and_reruns_change_nothing(weifang_open):
+    letter = (
+        "我们建议市里加大对海洋渔业转型升级的扶持力度，"
+        "设立专项资金支持渔船更新改造和深远海养殖装备建设。"
+    )
+    texts = [
+        letter,
+        "本人王某：" + letter.replace("，", "袁") + "恳请采纳。",
+        letter[:-6] + "和远洋捕捞。",
+        "潍坊港的集装箱航线太少，企业出口要绕道青岛，建议市交通局牵头开通更多直达航线。",
+    ]
+    comments = store(weifang_open, texts)
+    assert campaigns_assign([c.pk for c in comments]) == 3
+    groups = dict(Comment.objects.values_list("pk", "campaign_id"))
+    assert groups[comments[0].pk] == groups[comments[1].pk] == groups[comments[2].pk]
+    assert groups[comments[3].pk] is None
+    assert campaigns_assign([c.pk for c in comments]) == 0
+    assert Campaign.objects.get().size == 3
+
+
+def test_two_campaigns_bridged_by_a_letter_become_one(weifang_open):
+    a = (
+        "建议在寿光市建设海洋牧场示范区，配套建设冷链物流中心，"
+        "带动周边渔民增收致富，推动一二三产业融合。"
+    )
+    b = a[:30] + "同时完善渔港基础设施，提升避风锚地的安全保障水平，保障渔民生命财产安全。"
+    first = store(weifang_open, [a, a + "谢谢。"])
+    campaigns_assign([c.pk for c in first])
+    second = store(weifang_open, [b, "王某：" + b], prefix="U")
+    campaigns_assign([c.pk for c in second])
+    assert Campaign.objects.count() == 2
+    # Letters halfway between the two, close to both.
+    bridge = store(weifang_open, [a[:50] + b[30:], a + b[30:]], prefix="V")
+    campaigns_assign([c.pk for c in bridge])
+    (campaign,) = Campaign.objects.all()
+    assert campaign.size == 6
+    assert campaign.first_comment == first[0]
+
+
+def test_new_comments_are_grouped_by_the_periodic_job(weifang_open):
+    letter = "强烈建议保留老渔港的传统渔市，这是几代渔民的生计所在，也是潍坊海洋文化的重要载体。"
+    store(weifang_open, [letter, letter + "盼复。", "张某：" + letter])
+    assert Campaign.objects.count() == 0
+    due_jobs_run()
+    assert Campaign.objects.get().size == 3
+    assert campaigns_assign_pending() == 0
+
+
+def test_normalising_ignores_punctuation_and_its_misdecodings():
+    assert normalise("建议，加强。") == normalise("建议袁加强遥") == "建议加强"
+
+
+def test_staff_open_a_campaign_and_answer_it_at_once(client, weifang_open):
+    from django.contrib.auth.models import User
+
+    letter = "强烈建议保留老渔港的传统渔市，这是几代渔民的生计所在，也是潍坊海洋文化的重要载体。"
+    comments = store(weifang_open, [letter, letter + "盼复。", "张某：" + letter])
+    from consult.comments.services import comments_route
+
+    comments_route([c.pk for c in comments])
+    campaigns_assign([c.pk for c in comments])
+    campaign = Campaign.objects.get()
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    page = client.get("/admin/comments/comment/", {"scope": "all"}).content.decode()
+    assert f"campaign__id__exact={campaign.pk}" in page and f"#{campaign.pk} · 3" in page
+    listed = client.get(
+        "/admin/comments/comment/", {"scope": "all", "campaign__id__exact": campaign.pk}
+    )
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 3
+    response = client.post(
+        f"/admin/comments/comment/?scope=all&campaign__id__exact={campaign.pk}",
+        {
+            "action": "bulk_answer",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [comments[0].pk],
+            "decision": "partly_adopted",
+            "text": "感谢大家的意见，传统渔市将在改造中予以保留。",
+        },
+    )
+    assert response.status_code == 302
+    assert set(Comment.objects.values_list("status", flat=True)) == {"answered"}
+    assert client.get("/admin/comments/campaign/").status_code == 200
