@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "consult.notices",
     "consult.comments",
     "consult.notifications",
+    "consult.reports",
     "captcha",
     "consult.intake",
 ]

@@ -95,7 +95,7 @@ class ConsultationAdmin(admin.ModelAdmin):
     readonly_fields = ["report_published_at", "created_at", "updated_at"]
     date_hierarchy = "closes_at"
     inlines = [ClauseInline]
-    actions = ["publish_report"]
+    actions = ["generate_report", "publish_report"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "issuer", "reference_number", "draft_title"]}),
         (_("征求意见期"), {"fields": ["published_on", "opens_at", "closes_at", "answer_days"]}),
@@ -128,6 +128,18 @@ class ConsultationAdmin(admin.ModelAdmin):
     @admin.display(description=_("意见数"), ordering="comment_total")
     def comment_count(self, consultation):
         return consultation.comment_total
+
+    @admin.action(description=_("生成意见采纳情况（草稿）"), permissions=["publish_report"])
+    def generate_report(self, request, queryset):
+        from consult.reports.services import report_generate
+
+        for consultation in queryset:
+            report_generate(consultation)
+        self.message_user(
+            request,
+            _("已生成意见采纳情况草稿，请在“意见采纳情况”中审阅、修改，然后公布。"),
+            messages.SUCCESS,
+        )
 
     def has_publish_report_permission(self, request):
         return request.user.has_perm("consultations.publish_report")

@@ -105,6 +105,11 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
     now = now or timezone.now()
     if now < consultation.closes_at:
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
+    from consult.reports.models import AdoptionReport
+    from consult.reports.services import report_generate
+
+    if not AdoptionReport.objects.filter(consultation=consultation).exists():
+        report_generate(consultation, now=now)
     Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(
         report_published_at=now
     )

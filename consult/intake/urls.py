@@ -7,6 +7,7 @@ app_name = "intake"
 urlpatterns = [
     path("", views.consultation_list, name="consultation_list"),
     path("consultations/<slug:slug>/", views.consultation_detail, name="consultation"),
+    path("consultations/<slug:slug>/report/", views.consultation_report, name="report"),
     path("consultations/<slug:slug>/comment/", views.comment_create, name="comment_create"),
     path(
         "consultations/<slug:slug>/clauses/<int:clause_id>/comment/",

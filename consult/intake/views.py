@@ -20,6 +20,7 @@ from consult.comments.services import (
 )
 from consult.comments.status_links import status_token, tracking_number_from_token
 from consult.consultations.models import Clause, Consultation
+from consult.reports.models import AdoptionReport
 
 from .forms import CommentForm, StatusLookupForm
 from .limits import (
@@ -52,6 +53,20 @@ def consultation_detail(request, slug):
             "masked_contact_phone": mask_phone(consultation.contact_phone),
             "now": timezone.now(),
         },
+    )
+
+
+def consultation_report(request, slug):
+    """The published adoption report: counts and summaries, no personal data."""
+    consultation = get_object_or_404(
+        Consultation.objects.select_related("issuer"), slug=slug, report_published_at__isnull=False
+    )
+    report = get_object_or_404(AdoptionReport, consultation=consultation)
+    lines = report.lines.select_related("clause").order_by("position")
+    return render(
+        request,
+        "intake/consultation_report.html",
+        {"consultation": consultation, "report": report, "lines": lines},
     )
 
 

@@ -33,3 +33,10 @@
     });
   });
 })();
+
+// The adoption report's print button (no inline handlers: the CSP forbids them).
+document.querySelectorAll("[data-print]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    window.print();
+  });
+});

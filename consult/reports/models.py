@@ -1,0 +1,79 @@
+"""The adoption report (意见采纳情况): what a consultation received and what it adopted.
+
+Generated from the comments after the close, edited by the coordinator, published as a public
+page. It holds counts and staff-written summaries only, never anyone's personal data.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from consult.consultations.models import Clause, Consultation
+
+
+class AdoptionReport(models.Model):
+    consultation = models.OneToOneField(
+        Consultation,
+        on_delete=models.CASCADE,
+        related_name="report",
+        verbose_name=_("征求意见"),
+    )
+    introduction = models.TextField(
+        _("说明"), blank=True, help_text=_("报告开头的说明，公布前可以修改。")
+    )
+    total = models.PositiveIntegerField(_("收到意见"), default=0)
+    invalid = models.PositiveIntegerField(_("无效意见"), default=0)
+    adopted = models.PositiveIntegerField(_("采纳"), default=0)
+    partly_adopted = models.PositiveIntegerField(_("部分采纳"), default=0)
+    not_adopted = models.PositiveIntegerField(_("不予采纳"), default=0)
+    explained = models.PositiveIntegerField(_("已说明"), default=0)
+    unanswered = models.PositiveIntegerField(_("尚未答复"), default=0)
+    campaigns = models.PositiveIntegerField(_("模板意见组数"), default=0)
+    campaign_letters = models.PositiveIntegerField(_("模板意见条数"), default=0)
+    generated_at = models.DateTimeField(_("统计时间"))
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("意见采纳情况")
+        verbose_name_plural = _("意见采纳情况")
+
+    def __str__(self):
+        return str(self.consultation)
+
+
+class ReportClause(models.Model):
+    """One line of the report: a clause (or the whole draft) with its counts and the gist."""
+
+    report = models.ForeignKey(
+        AdoptionReport, on_delete=models.CASCADE, related_name="lines", verbose_name=_("报告")
+    )
+    clause = models.ForeignKey(
+        Clause,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("条款"),
+        help_text=_("为空表示对全文的意见。"),
+    )
+    position = models.PositiveIntegerField(_("次序"))
+    comments = models.PositiveIntegerField(_("意见数"), default=0)
+    adopted = models.PositiveIntegerField(_("采纳"), default=0)
+    partly_adopted = models.PositiveIntegerField(_("部分采纳"), default=0)
+    not_adopted = models.PositiveIntegerField(_("不予采纳"), default=0)
+    explained = models.PositiveIntegerField(_("已说明"), default=0)
+    campaigns = models.PositiveIntegerField(_("模板意见组数"), default=0)
+    campaign_letters = models.PositiveIntegerField(_("模板意见条数"), default=0)
+    gist = models.TextField(
+        _("答复要点"), blank=True, help_text=_("对本条意见的处理和答复要点，公开显示。")
+    )
+
+    class Meta:
+        verbose_name = _("条款采纳情况")
+        verbose_name_plural = _("条款采纳情况")
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "clause"], name="report_line_per_clause")
+        ]
+
+    def __str__(self):
+        return str(self.clause) if self.clause_id else str(_("全文"))
