@@ -221,6 +221,9 @@ REMIND_DAYS_BEFORE_ANSWER_DEADLINE = env.list(
 REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7)
 REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
 
+# Exports of more rows than this are built by a task instead of inside the request.
+EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)
+
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
 CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)
 

@@ -3,11 +3,15 @@
 Every change goes through `workflow.comment_work`; this module only presents it.
 """
 
+import io
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -17,6 +21,7 @@ from django.utils.translation import ngettext
 from consult.consultations.models import Clause, Department
 
 from .access import comments_visible_to
+from .exports import CONTENT_TYPES, WRITERS, export_rows, export_start, may_export_personal
 from .models import (
     Attachment,
     Campaign,
@@ -24,6 +29,7 @@ from .models import (
     CommentEvent,
     CommentRouting,
     CooperatingOpinion,
+    Export,
 )
 from .privacy import mask_email, mask_name, mask_phone
 from .workflow import Work, comment_work, standing, work_problems
@@ -302,6 +308,8 @@ class CommentAdmin(admin.ModelAdmin):
         CommentEventInline,
     ]
     actions = [
+        "export_csv",
+        "export_xlsx",
         "bulk_start",
         "bulk_decide",
         "bulk_answer",
@@ -465,6 +473,37 @@ class CommentAdmin(admin.ModelAdmin):
         form.fields["action"].choices = self.get_action_choices(request)
         return form.cleaned_data.get(name) if form.is_valid() else None
 
+    def _export(self, request, queryset, fmt):
+        total = queryset.count()
+        if total > settings.EXPORT_INLINE_ROWS:
+            export_start(queryset, request.user, fmt)
+            url = reverse("admin:comments_export_changelist")
+            self.message_user(
+                request,
+                format_html(
+                    _('共 {} 条，正在后台生成导出文件；完成后可在<a href="{}">导出</a>中下载。'),
+                    total,
+                    url,
+                ),
+                messages.INFO,
+            )
+            return None
+        buffer = io.BytesIO()
+        WRITERS[fmt](export_rows(queryset, may_export_personal(request.user)), buffer)
+        response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES[fmt])
+        name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @admin.action(description=_("导出为 CSV"))
+    def export_csv(self, request, queryset):
+        return self._export(request, queryset, "csv")
+
+    @admin.action(description=_("导出为 Excel（XLSX）"))
+    def export_xlsx(self, request, queryset):
+        return self._export(request, queryset, "xlsx")
+
     @admin.action(description=_("开始处理（改为处理中）"))
     def bulk_start(self, request, queryset):
         self._bulk(
@@ -556,6 +595,53 @@ class CampaignAdmin(admin.ModelAdmin):
             url,
             campaign.pk,
             _("查看并答复"),
+        )
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    """The user's own exports, with progress while a task builds them."""
+
+    list_display = [
+        "__str__",
+        "status",
+        "progress_display",
+        "total",
+        "include_personal",
+        "download",
+    ]
+    list_filter = ["status", "format"]
+    readonly_fields = ["format", "status", "total", "rows_done", "include_personal", "error"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        exports = super().get_queryset(request)
+        return exports if request.user.is_superuser else exports.filter(user=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    @admin.display(description=_("进度"))
+    def progress_display(self, export):
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}%', export.progress, export.progress
+        )
+
+    @admin.display(description=_("下载"))
+    def download(self, export):
+        if export.status != Export.Status.DONE:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a>', reverse("comments:export_download", args=[export.pk]), _("下载")
         )
 
 

@@ -118,6 +118,7 @@ class Comment(models.Model):
         verbose_name = _("意见")
         verbose_name_plural = _("意见")
         ordering = ["-submitted_at", "-id"]
+        permissions = [("export_personal_data", _("可以导出提交人的个人信息"))]
         indexes = [
             models.Index(fields=["consultation", "-submitted_at"], name="comment_by_consultation"),
             models.Index(fields=["clause", "status"], name="comment_by_clause_status"),
@@ -345,3 +346,57 @@ class SignatureBand(models.Model):
 
     def __str__(self):
         return f"band {self.value} of {self.comment_id}"
+
+
+def private_exports_storage():
+    return storages["private"]
+
+
+class Export(models.Model):
+    """A spreadsheet of comments too large to build inside a request: made by a task."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("导出人"),
+    )
+    format = models.CharField(_("格式"), max_length=8, choices=Format)
+    include_personal = models.BooleanField(_("含个人信息"), default=False)
+    # The admin's filtered queryset, pickled as Django documents for re-running a query later.
+    query = models.BinaryField(editable=False)
+    status = models.CharField(_("状态"), max_length=16, choices=Status, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已完成行数"), default=0)
+    file = models.FileField(
+        _("文件"), storage=private_exports_storage, upload_to="exports/%Y/%m/", blank=True
+    )
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出")
+        verbose_name_plural = _("导出")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_format_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def progress(self):
+        return (
+            100
+            if self.status == self.Status.DONE
+            else int(100 * self.rows_done / max(1, self.total))
+        )

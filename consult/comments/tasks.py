@@ -25,3 +25,10 @@ def group_campaigns():
     from .campaigns import campaigns_assign_pending
 
     campaigns_assign_pending()
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def build_export(export_id):
+    from .exports import export_build
+
+    export_build(export_id)

@@ -6,4 +6,5 @@ app_name = "comments"
 
 urlpatterns = [
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("exports/<int:pk>/", views.export_download, name="export_download"),
 ]

@@ -1,11 +1,12 @@
-"""Staff-only downloads of the files citizens attach to their comments."""
+"""Staff-only downloads: the files citizens attach to their comments, and exports."""
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 
 from .access import comments_visible_to
-from .models import Attachment
+from .exports import CONTENT_TYPES
+from .models import Attachment, Export
 
 
 @staff_member_required
@@ -25,5 +26,25 @@ def attachment_download(request, pk):
     )
     # Never rendered in the browser of staff: a sandbox in case a viewer ignores the download.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@staff_member_required
+def export_download(request, pk):
+    exports = Export.objects.filter(status=Export.Status.DONE)
+    if not request.user.is_superuser:
+        exports = exports.filter(user=request.user)
+    export = get_object_or_404(exports, pk=pk)
+    try:
+        handle = export.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=export.file.name.rsplit("/", 1)[-1],
+        content_type=CONTENT_TYPES[export.format],
+    )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -1,0 +1,109 @@
+"""CSV and XLSX exports of the filtered queue, personal data only with the permission."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from openpyxl import load_workbook
+
+from consult.comments.models import Export
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.consultations.services import staff_join
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/comments/comment/"
+
+
+@pytest.fixture
+def comments(weifang_open):
+    def submit(label, n, body):
+        return comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label=label),
+            body=body,
+            channel="web",
+            consent=True,
+            phone=f"1371234{n:04d}",
+            email=f"p{n}@example.cn",
+            submitter_name="孙八",
+        ).comment
+
+    return [
+        submit("二(四)2", 1, "建议公开生态补偿标准。"),
+        submit("二(四)2", 2, '=HYPERLINK("http://evil.example")建议加强监管。'),
+        submit("二(三)4", 3, "建议明确中小企业数字化转型的补贴标准。"),
+    ]
+
+
+def member(username, department):
+    user = User.objects.create_user(username, password="pw")
+    staff_join(user, Department.objects.get(name=department))
+    return user
+
+
+def export(client, comments, action, **query):
+    return client.post(
+        QUEUE + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""),
+        {"action": action, "_selected_action": [c.pk for c in comments]},
+    )
+
+
+def test_csv_without_personal_data_for_department_staff(client, comments):
+    client.force_login(member("sthj", "市生态环境局"))
+    response = export(client, comments, "export_csv", scope="all")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert "回执编号" in header and "电话" not in header and "姓名" not in header
+    # Only the comments this department can see, whatever was posted.
+    assert sorted(row[0] for row in body) == sorted(c.tracking_number for c in comments[:2])
+    assert "1371234" not in response.content.decode("utf-8-sig")
+    # A formula a citizen typed stays text.
+    assert any(cell.startswith("'=HYPERLINK") for row in body for cell in row)
+
+
+def test_xlsx_with_personal_data_for_those_allowed(client, comments):
+    user = member("hyj", "市海渔局")  # the coordinator group may export personal data
+    assert user.has_perm("comments.export_personal_data")
+    client.force_login(user)
+    response = export(client, comments, "export_xlsx", scope="all")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert {"姓名", "电话", "电子邮箱"} <= set(rows[0])
+    assert len(rows) == 4
+    assert any("13712340001" in (cell or "") for row in rows for cell in row)
+
+
+def test_a_large_export_runs_as_a_task_with_progress_and_a_download(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_INLINE_ROWS = 1
+    user = User.objects.create_superuser("root", password="pw")
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = export(client, comments, "export_csv", scope="all")
+    assert response.status_code == 302
+    job = Export.objects.get()
+    assert (job.status, job.total, job.rows_done, job.progress) == ("done", 3, 3, 100)
+    page = client.get("/admin/comments/export/").content.decode()
+    assert 'value="100"' in page
+    download = client.get(f"/staff/exports/{job.pk}/")
+    assert download.status_code == 200
+    content = b"".join(download.streaming_content).decode("utf-8-sig")
+    assert all(c.tracking_number in content for c in comments)
+    # Nobody else downloads it.
+    client.force_login(member("sthj", "市生态环境局"))
+    assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+
+
+def test_personal_data_permission_is_explicit(comments):
+    staff = member("fgw", "市发改委")
+    assert not staff.has_perm("comments.export_personal_data")
+    staff.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+    staff = User.objects.get(pk=staff.pk)
+    assert staff.has_perm("comments.export_personal_data")
