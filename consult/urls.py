@@ -3,12 +3,17 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 # Swagger UI from the sidecar package, its script served apart so the CSP needs no inline script.
 api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
+
+admin.site.site_header = _("征求意见办理系统")
+admin.site.site_title = _("征求意见办理")
+admin.site.index_title = _("办理工作台")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

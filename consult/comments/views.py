@@ -1,10 +1,15 @@
 """Staff-only downloads: the files citizens attach to their comments, and exports."""
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from consult.consultations.models import Consultation
 
 from .access import comments_visible_to
+from .dashboard import dashboard
 from .exports import CONTENT_TYPES
 from .models import Attachment, Export
 
@@ -48,3 +53,15 @@ def export_download(request, pk):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_member_required
+def consultation_dashboard(request, slug):
+    consultation = get_object_or_404(Consultation, slug=slug)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("%(title)s · 办理看板") % {"title": consultation.title},
+        "consultation": consultation,
+        **dashboard(consultation, request.user),
+    }
+    return render(request, "staff/dashboard.html", context)

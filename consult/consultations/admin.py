@@ -3,6 +3,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -88,7 +90,15 @@ class ClauseInline(admin.TabularInline):
 
 @admin.register(Consultation)
 class ConsultationAdmin(admin.ModelAdmin):
-    list_display = ["title", "issuer", "opens_at", "closes_at", "status_display", "comment_count"]
+    list_display = [
+        "title",
+        "issuer",
+        "opens_at",
+        "closes_at",
+        "status_display",
+        "comment_count",
+        "dashboard_link",
+    ]
     list_filter = ["issuer"]
     search_fields = ["title", "slug", "reference_number"]
     prepopulated_fields = {}
@@ -124,6 +134,11 @@ class ConsultationAdmin(admin.ModelAdmin):
     @admin.display(description=_("状态"))
     def status_display(self, consultation):
         return consultation.status.label
+
+    @admin.display(description=_("看板"))
+    def dashboard_link(self, consultation):
+        url = reverse("comments:consultation_dashboard", args=[consultation.slug])
+        return format_html('<a href="{}">{}</a>', url, _("办理看板"))
 
     @admin.display(description=_("意见数"), ordering="comment_total")
     def comment_count(self, consultation):

@@ -119,6 +119,47 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
 
 DEPARTMENT_STAFF_GROUP = "部门工作人员"
 COORDINATOR_GROUP = "牵头统筹单位工作人员"
+# What each group may do; which comments its members see is decided by their departments.
+# The migrations comments 0004/0007 and reports 0002 create the same groups.
+GROUP_PERMISSIONS = {
+    DEPARTMENT_STAFF_GROUP: [
+        "comments.view_comment",
+        "comments.change_comment",
+        "comments.view_commentevent",
+        "comments.view_cooperatingopinion",
+        "comments.view_commentrouting",
+        "comments.view_attachment",
+        "consultations.view_consultation",
+        "consultations.view_clause",
+        "notifications.view_reminder",
+    ],
+}
+GROUP_PERMISSIONS[COORDINATOR_GROUP] = [
+    *GROUP_PERMISSIONS[DEPARTMENT_STAFF_GROUP],
+    "consultations.publish_report",
+    "comments.export_personal_data",
+    "notifications.view_notification",
+    "notifications.view_outgoingemail",
+    "notifications.change_outgoingemail",
+    "reports.view_adoptionreport",
+    "reports.change_adoptionreport",
+    "reports.view_reportclause",
+    "reports.change_reportclause",
+]
+
+
+def staff_group(name: str):
+    """The group, recreated with its permissions if someone deleted it."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        for permission in GROUP_PERMISSIONS[name]:
+            app_label, codename = permission.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group
 
 
 def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) -> Membership:
@@ -127,8 +168,6 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
     Staff of a department that issues consultations are coordinators: they also publish the
     adoption report and watch the outbox.
     """
-    from django.contrib.auth.models import Group
-
     membership, _created = Membership.objects.get_or_create(
         user=user, department=department, defaults={"role": role}
     )
@@ -137,7 +176,7 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
         if Consultation.objects.filter(issuer=department).exists()
         else DEPARTMENT_STAFF_GROUP
     )
-    user.groups.add(Group.objects.get(name=group_name))
+    user.groups.add(staff_group(group_name))
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

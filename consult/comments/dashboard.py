@@ -1,0 +1,125 @@
+"""Where a consultation stands, for staff: the numbers behind the dashboard's charts.
+
+Everything counts only the comments the user may see, so a department's dashboard is its own.
+Charts are drawn server-side as SVG (templates/staff/_bar_chart.html): no script, nothing to
+load from elsewhere, and they print.
+"""
+
+import dataclasses
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .access import comments_visible_to
+from .models import Comment, CommentRouting
+
+OPEN = [Comment.Status.PENDING, Comment.Status.IN_PROGRESS]
+
+
+@dataclasses.dataclass
+class Bar:
+    label: str
+    value: int
+    extra: int = 0  # a second series drawn over the first (e.g. overdue within open)
+
+
+@dataclasses.dataclass
+class Chart:
+    """Bars laid out for an SVG of a given size; the template only draws."""
+
+    title: str
+    bars: list[Bar]
+    width: int = 720
+    bar_height: int = 22
+    label_width: int = 180
+    gap: int = 6
+
+    @property
+    def height(self):
+        return max(1, len(self.bars)) * (self.bar_height + self.gap) + self.gap
+
+    @property
+    def rows(self):
+        largest = max([bar.value for bar in self.bars] + [1])
+        room = self.width - self.label_width - 60
+        for index, bar in enumerate(self.bars):
+            y = self.gap + index * (self.bar_height + self.gap)
+            yield {
+                "bar": bar,
+                "y": y,
+                "text_y": y + self.bar_height * 0.7,
+                "width": round(room * bar.value / largest, 1),
+                "extra_width": round(room * bar.extra / largest, 1),
+                "value_x": self.label_width + round(room * bar.value / largest, 1) + 6,
+            }
+
+
+def dashboard(consultation, user, *, now=None) -> dict:
+    now = now or timezone.now()
+    comments = comments_visible_to(user).filter(consultation=consultation)
+    shanghai = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+    per_day = dict(
+        comments.annotate(day=TruncDate("submitted_at", tzinfo=shanghai))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    days = []
+    if per_day:
+        day, last = min(per_day), max(per_day)
+        while day <= last:
+            days.append(Bar(day.strftime("%m-%d"), per_day.get(day, 0)))
+            day += datetime.timedelta(days=1)
+
+    clauses = [
+        Bar(
+            f"{row['clause__label'] or _('全文')} {(row['clause__heading'] or '')[:10]}".strip(),
+            row["n"],
+        )
+        for row in comments.values("clause__label", "clause__heading", "clause__path")
+        .annotate(n=Count("pk"))
+        .order_by("clause__path")
+    ]
+
+    overdue = now > consultation.answer_deadline
+    departments = [
+        Bar(row["department__name"], row["open"], row["open"] if overdue else 0)
+        for row in CommentRouting.objects.filter(comment__in=comments, is_owner=True)
+        .values("department__name")
+        .annotate(open=Count("pk", filter=Q(comment__status__in=OPEN)), total=Count("pk"))
+        .order_by("-open", "department__name")
+    ]
+
+    decided = comments.filter(status=Comment.Status.ANSWERED)
+    decision_labels = dict(Comment.Decision.choices)
+    decisions = [
+        Bar(str(decision_labels.get(row["decision"], "—")), row["n"])
+        for row in decided.values("decision").annotate(n=Count("pk")).order_by("-n")
+    ]
+    decisions.append(
+        Bar(str(Comment.Status.INVALID.label), comments.filter(status="invalid").count())
+    )
+    still_open = f"{Comment.Status.PENDING.label}/{Comment.Status.IN_PROGRESS.label}"
+    decisions.append(Bar(still_open, comments.filter(status__in=OPEN).count()))
+
+    totals = comments.aggregate(
+        total=Count("pk"),
+        open=Count("pk", filter=Q(status__in=OPEN)),
+        answered=Count("pk", filter=Q(status=Comment.Status.ANSWERED)),
+    )
+    return {
+        "totals": totals,
+        "overdue": overdue,
+        "charts": [
+            Chart(_("每日收到意见"), days),
+            Chart(_("各条款意见数"), clauses),
+            Chart(_("各部门未办结（红色为逾期）"), departments),
+            Chart(_("处理意见构成"), decisions),
+        ],
+    }

@@ -1,0 +1,88 @@
+"""The staff dashboard: each chart's numbers, scoped to what the user may see."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+
+from consult.comments.dashboard import dashboard
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.consultations.services import staff_join
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spread(weifang_open):
+    """Comments over three days on 二(四)2 (市生态环境局) and 二(三)4 (市工信局)."""
+    start = weifang_open.opens_at + datetime.timedelta(hours=2)
+    made = []
+    for n, (label, day) in enumerate(
+        [("二(四)2", 0), ("二(四)2", 0), ("二(三)4", 2), ("二(三)4", 2), ("二(三)4", 2)]
+    ):
+        with time_machine.travel(start + datetime.timedelta(days=day, minutes=n), tick=False):
+            made.append(
+                comment_submit(
+                    consultation=weifang_open,
+                    clause=weifang_open.clauses.get(label=label),
+                    body=f"第{n}条：建议明确集聚区的评价指标。",
+                    channel="web",
+                    consent=True,
+                    phone=f"1351234{n:04d}",
+                ).comment
+            )
+    Comment.objects.filter(pk=made[0].pk).update(status="answered", decision="adopted", reply="好")
+    return weifang_open, made
+
+
+def member(username, department):
+    user = User.objects.create_user(username, password="pw")
+    staff_join(user, Department.objects.get(name=department))
+    return user
+
+
+def bars(chart):
+    return {bar.label: (bar.value, bar.extra) for bar in chart.bars}
+
+
+def test_the_coordinator_sees_every_chart_with_its_numbers(spread):
+    consultation, _made = spread
+    data = dashboard(consultation, member("hyj", "市海渔局"))
+    days, clauses, departments, decisions = data["charts"]
+    assert data["totals"] == {"total": 5, "open": 4, "answered": 1}
+    assert [bar.value for bar in days.bars] == [2, 0, 3]  # the quiet day in between is shown
+    assert sorted(value for value, _extra in bars(clauses).values()) == [2, 3]
+    assert bars(departments)["市工信局"] == (3, 0) and bars(departments)["市生态环境局"] == (1, 0)
+    assert bars(decisions)["采纳"] == (1, 0)
+
+
+def test_a_department_sees_only_its_own(spread):
+    consultation, _made = spread
+    data = dashboard(consultation, member("sthj", "市生态环境局"))
+    assert data["totals"]["total"] == 2
+    assert list(bars(data["charts"][2])) == ["市生态环境局"]
+
+
+def test_overdue_is_drawn_after_the_answer_deadline(spread):
+    consultation, _made = spread
+    with time_machine.travel(consultation.answer_deadline + datetime.timedelta(days=1)):
+        data = dashboard(consultation, member("hyj", "市海渔局"))
+    assert data["overdue"] is True
+    assert bars(data["charts"][2])["市工信局"] == (3, 3)
+
+
+def test_the_page_draws_svg_bars(client, spread):
+    consultation, _made = spread
+    client.force_login(member("hyj", "市海渔局"))
+    page = client.get(f"/staff/consultations/{consultation.slug}/dashboard/").content.decode()
+    widths = [
+        float(w) for w in re.findall(r'class="bar" x="\d+" y="[\d.]+" width="([\d.]+)"', page)
+    ]
+    assert len(widths) >= 8 and max(widths) > 0
+    client.logout()
+    response = client.get(f"/staff/consultations/{consultation.slug}/dashboard/")
+    assert response.status_code == 302  # to the login page
