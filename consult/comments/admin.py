@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from consult.consultations.models import Clause, Department
 
 from .access import comments_visible_to
+from .attachments import clean_attachment
 from .exports import CONTENT_TYPES, WRITERS, export_rows, export_start, may_export_personal
 from .models import (
     Attachment,
@@ -32,6 +33,8 @@ from .models import (
     Export,
 )
 from .privacy import mask_email, mask_name, mask_phone
+from .services import comment_record_received, received_check
+from .validation import clean_body, clean_phone
 from .workflow import Work, comment_work, standing, work_problems
 
 OPEN = [Comment.Status.PENDING, Comment.Status.IN_PROGRESS]
@@ -258,6 +261,74 @@ class CommentWorkForm(forms.ModelForm):
         return cleaned
 
 
+class ReceivedCommentForm(forms.ModelForm):
+    """A comment received by letter, email or at a meeting, typed in by staff."""
+
+    attachment = forms.FileField(
+        label=_("扫描件或原始邮件"),
+        required=False,
+        help_text=_("PDF、Word、JPG、PNG，或保存的邮件（.eml），不超过 10 MB。"),
+    )
+
+    class Meta:
+        model = Comment
+        fields = [
+            "consultation",
+            "clause",
+            "channel",
+            "received_on",
+            "body",
+            "submitter_name",
+            "submitter_kind",
+            "organisation",
+            "phone",
+            "email",
+            "wants_reply",
+        ]
+
+    user = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [
+            (value, label)
+            for value, label in Comment.Channel.choices
+            if value in (Comment.Channel.LETTER, Comment.Channel.EMAIL, Comment.Channel.IMPORT)
+        ]
+        self.fields["received_on"].required = True
+        self.fields["clause"].queryset = Clause.objects.select_related("consultation").order_by(
+            "consultation", "path"
+        )
+        self.attachment_type = ""
+
+    def clean_body(self):
+        return clean_body(self.cleaned_data["body"])
+
+    def clean_phone(self):
+        return clean_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            self.attachment_type = clean_attachment(upload, allow_email=True)
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        consultation, clause = cleaned.get("consultation"), cleaned.get("clause")
+        if consultation and clause and clause.consultation_id != consultation.pk:
+            self.add_error("clause", _("这一条款不属于所选的征求意见。"))
+        if consultation and cleaned.get("received_on"):
+            try:
+                received_check(consultation, cleaned["received_on"])
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+    def _post_clean(self):
+        """The comment is created by the service, not by saving this form's instance."""
+
+
 class BulkActionForm(helpers.ActionForm):
     decision = forms.ChoiceField(
         label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
@@ -318,6 +389,27 @@ class CommentAdmin(admin.ModelAdmin):
     ]
 
     def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (
+                    _("收到的意见"),
+                    {"fields": ["consultation", "clause", "channel", "received_on", "body"]},
+                ),
+                (
+                    _("提交人"),
+                    {
+                        "fields": [
+                            "submitter_name",
+                            "submitter_kind",
+                            "organisation",
+                            "phone",
+                            "email",
+                            "wants_reply",
+                        ]
+                    },
+                ),
+                (_("附件"), {"fields": ["attachment"]}),
+            ]
         return [
             (
                 _("意见"),
@@ -356,14 +448,21 @@ class CommentAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
-        # Letters and emails are recorded through their own path (see the letters work).
-        return False
+        return request.user.has_perm("comments.add_comment")
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     def has_delete_permission(self, request, obj=None):
         # Comments are records of public participation: they are marked invalid, not deleted.
         return request.user.is_superuser
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ReceivedCommentForm
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"user": request.user})
 
@@ -378,7 +477,27 @@ class CommentAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        comment_work(obj, request.user, form.work())
+        if change:
+            comment_work(obj, request.user, form.work())
+            return
+        data = form.cleaned_data
+        comment = comment_record_received(
+            consultation=data["consultation"],
+            clause=data.get("clause"),
+            body=data["body"],
+            channel=data["channel"],
+            received_on=data["received_on"],
+            recorded_by=request.user,
+            submitter_name=data.get("submitter_name", ""),
+            submitter_kind=data.get("submitter_kind") or Comment.Kind.INDIVIDUAL,
+            organisation=data.get("organisation", ""),
+            phone=data.get("phone", ""),
+            email=data.get("email", ""),
+            wants_reply=bool(data.get("wants_reply")),
+            attachment=data.get("attachment"),
+            attachment_type=form.attachment_type,
+        )
+        obj.pk = comment.pk  # the admin's redirect and log entry refer to it
 
     def save_related(self, request, form, formsets, change):
         """Inlines are read-only; nothing to save."""

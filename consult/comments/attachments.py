@@ -22,7 +22,21 @@ CONTENT_TYPES = {
     "jpg": "image/jpeg",
     "doc": "application/msword",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "eml": "message/rfc822",
 }
+# A saved email (.eml) starts with header lines; only staff recording an email may upload one.
+_EMAIL_HEADERS = (
+    b"received:",
+    b"return-path:",
+    b"from:",
+    b"to:",
+    b"date:",
+    b"subject:",
+    b"message-id:",
+    b"mime-version:",
+    b"delivered-to:",
+    b"x-",
+)
 
 
 def sniff_attachment_type(head: bytes, read_all) -> str | None:
@@ -48,7 +62,7 @@ def _is_word_document(data: bytes) -> bool:
     return "[Content_Types].xml" in names and "word/document.xml" in names
 
 
-def clean_attachment(upload) -> str:
+def clean_attachment(upload, *, allow_email=False) -> str:
     """Validate an uploaded file; return its real type ("pdf", "docx", ...)."""
     if upload.size > MAX_ATTACHMENT_BYTES:
         raise ValidationError(
@@ -65,6 +79,8 @@ def clean_attachment(upload) -> str:
         return upload.read()
 
     kind = sniff_attachment_type(head, read_all)
+    if kind is None and allow_email and head.lower().startswith(_EMAIL_HEADERS):
+        kind = "eml"
     upload.seek(0)
     if kind is None:
         raise ValidationError(

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import hmac
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -312,3 +313,85 @@ def comment_subscribe_to_report(comment: Comment) -> bool:
     Comment.objects.filter(pk=comment.pk).update(notify_on_report=True)
     comment.notify_on_report = True
     return True
+
+
+def received_check(consultation, received_on, *, now=None) -> None:
+    """A letter counts if it arrived during the comment period (by its date, Beijing time)."""
+    now = now or timezone.now()
+    shanghai = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    day_starts = datetime.datetime.combine(received_on, datetime.time.min, tzinfo=shanghai)
+    if day_starts > consultation.closes_at:
+        raise ValidationError(
+            {"received_on": _("收到日期晚于征求意见截止时间，不能作为本次意见登记。")},
+            code="late",
+        )
+    if received_on > timezone.localtime(now, shanghai).date():
+        raise ValidationError({"received_on": _("收到日期不能晚于今天。")}, code="future")
+
+
+def comment_record_received(
+    *,
+    consultation,
+    clause,
+    body: str,
+    channel: str,
+    received_on,
+    recorded_by,
+    submitter_name: str = "",
+    submitter_kind: str = Comment.Kind.INDIVIDUAL,
+    organisation: str = "",
+    phone: str = "",
+    email: str = "",
+    wants_reply: bool = False,
+    attachment=None,
+    attachment_type: str = "",
+    now=None,
+) -> Comment:
+    """A comment that came by letter, email or at a meeting, typed in by staff.
+
+    It is routed and notified exactly like a web comment. Sending a comment to the bureau is
+    the consent to its processing; the time recorded is when staff entered it.
+    """
+    from .models import CommentEvent
+
+    now = now or timezone.now()
+    comment_check_clause(consultation=consultation, clause=clause)
+    received_check(consultation, received_on, now=now)
+    stored_attachment = None
+    try:
+        with transaction.atomic():
+            comment = comment_store(
+                comment=Comment(
+                    consultation=consultation,
+                    clause=clause,
+                    body=body,
+                    submitter_name=submitter_name,
+                    submitter_kind=submitter_kind,
+                    organisation=organisation,
+                    phone=phone,
+                    email=email,
+                    wants_reply=wants_reply,
+                    consent=True,
+                    consent_at=now,
+                    channel=channel,
+                    submitted_at=now,
+                    received_on=received_on,
+                )
+            )
+            if attachment is not None:
+                stored_attachment = attachment_store(
+                    comment=comment, upload=attachment, kind=attachment_type
+                )
+            CommentEvent.objects.create(
+                comment=comment,
+                kind=CommentEvent.Kind.NOTE,
+                actor=recorded_by,
+                text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
+                % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
+                at=now,
+            )
+    except BaseException:
+        if stored_attachment is not None:
+            stored_attachment.file.delete(save=False)
+        raise
+    return comment

@@ -124,6 +124,7 @@ COORDINATOR_GROUP = "牵头统筹单位工作人员"
 GROUP_PERMISSIONS = {
     DEPARTMENT_STAFF_GROUP: [
         "comments.view_comment",
+        "comments.add_comment",
         "comments.change_comment",
         "comments.view_commentevent",
         "comments.view_cooperatingopinion",

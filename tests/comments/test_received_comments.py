@@ -1,0 +1,97 @@
+"""Comments received by letter or email, recorded by staff in the admin, then handled like any."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from consult.comments.models import Attachment, Comment, CommentEvent
+from consult.consultations.models import Department
+from consult.consultations.services import staff_join
+
+pytestmark = pytest.mark.django_db
+
+ADD = "/admin/comments/comment/add/"
+EML = (
+    b"Received: from mail.example.cn\r\nFrom: =?utf-8?b?5byg5LiJ?= <zhang@example.cn>\r\n"
+    b"Subject: =?utf-8?b?5oSP6KeB?=\r\n\r\nbody\r\n"
+)
+
+
+@pytest.fixture
+def coordinator(client, weifang_open):
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    user = User.objects.create_user("hyj", password="pw")
+    staff_join(user, Department.objects.get(name="市海渔局"))
+    client.force_login(user)
+    return user
+
+
+def letter(consultation, **changes):
+    data = {
+        "consultation": consultation.pk,
+        "clause": consultation.clauses.get(label="二(四)2").pk,
+        "channel": "email",
+        "received_on": timezone.localdate(),
+        "body": "来信建议：海洋生态修复项目应当听取沿海村民的意见，并公开招标结果。",
+        "submitter_name": "张三",
+        "submitter_kind": "individual",
+        "phone": "0536-8123688",
+        "email": "zhang@example.cn",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_email_is_recorded_routed_and_notified(client, weifang_open, coordinator,
+                                                   django_capture_on_commit_callbacks):  # fmt: skip
+    mail.outbox.clear()
+    data = letter(weifang_open, attachment=SimpleUploadedFile("原件.eml", EML))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ADD, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    comment = Comment.objects.get()
+    assert (comment.channel, comment.received_on) == ("email", data["received_on"])
+    assert [r.department.name for r in comment.routes.all()] == ["市生态环境局"]
+    assert Attachment.objects.get(comment=comment).content_type == "message/rfc822"
+    assert CommentEvent.objects.get(comment=comment, kind="note").actor == coordinator
+    assert any("sthjj@weifang.example" in m.to for m in mail.outbox)
+    assert len(comment.tracking_number) >= 8
+
+
+def test_bad_input_is_refused_with_messages_and_nothing_stored(client, weifang_open, coordinator):
+    other = weifang_open.clauses.model.objects.exclude(consultation=weifang_open).first()
+    cases = [
+        ({"body": "太短"}, "body"),
+        ({"phone": "12345"}, "phone"),
+        ({"attachment": SimpleUploadedFile("x.pdf", b"MZ\x90\x00 not a pdf")}, "attachment"),
+        ({"received_on": timezone.localdate() + datetime.timedelta(days=1)}, "received_on"),
+    ]
+    if other is not None:
+        cases.append(({"clause": other.pk}, "clause"))
+    for changes, field in cases:
+        response = client.post(ADD, letter(weifang_open, **changes))
+        assert response.status_code == 200, field
+        assert field in response.context["adminform"].form.errors, field
+    assert not Comment.objects.exists()
+
+
+def test_a_letter_received_after_the_close_is_refused(weifang_open, coordinator):
+    from django.core.exceptions import ValidationError
+
+    from consult.comments.services import received_check
+
+    late = weifang_open.closes_at.date() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError):
+        received_check(weifang_open, late, now=weifang_open.closes_at + datetime.timedelta(days=5))
+    received_check(weifang_open, weifang_open.closes_at.date(), now=weifang_open.closes_at)
+
+
+def test_department_staff_may_record_too(client, weifang_open):
+    user = User.objects.create_user("fgw", password="pw")
+    staff_join(user, Department.objects.get(name="市发改委"))
+    client.force_login(user)
+    assert client.get(ADD).status_code == 200
