@@ -6,7 +6,24 @@ Department staff see the comments routed to their departments; staff of the issu
 
 from django.db.models import Exists, OuterRef, Q
 
+from consult.consultations.models import Consultation, Membership
+
 from .models import Comment, CommentRouting
+
+
+def user_department_ids(user) -> list[int]:
+    """The user's departments, looked up once per user object (that is, once per request).
+
+    Filtering by these ids rather than joining memberships into every query keeps the plans
+    simple at a million comments.
+    """
+    cached = getattr(user, "_consult_department_ids", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=user).order_by().values_list("department_id", flat=True)
+        )
+        user._consult_department_ids = cached
+    return cached
 
 
 def comments_visible_to(user, comments=None):
@@ -15,12 +32,14 @@ def comments_visible_to(user, comments=None):
         return comments.none()
     if user.is_superuser:
         return comments
-    routed_to_member = CommentRouting.objects.filter(
-        comment=OuterRef("pk"), department__memberships__user=user
+    departments = user_department_ids(user)
+    if not departments:
+        return comments.none()
+    issued = list(
+        Consultation.objects.filter(issuer_id__in=departments).values_list("pk", flat=True)
     )
-    return comments.filter(
-        Q(Exists(routed_to_member)) | Q(consultation__issuer__memberships__user=user)
-    )
+    routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department_id__in=departments)
+    return comments.filter(Q(consultation_id__in=issued) | Q(Exists(routed)))
 
 
 def comment_visible_to(user, comment) -> bool:

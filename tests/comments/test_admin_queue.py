@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
@@ -193,3 +194,21 @@ def test_bulk_answer(client, queue, django_capture_on_commit_callbacks):
         Comment.objects.filter(pk__in=[c.pk for c in ecology]).values_list("status", flat=True)
     ) == {"answered"}
     assert len(mail.outbox) == 3
+
+
+def test_the_count_is_capped_and_the_date_drill_down_does_not_scan(client, queue, monkeypatch):
+    from consult.comments.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert "超过 2 条意见，请用筛选缩小范围" in page
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "DISTINCT DATE_TRUNC" not in sql.upper() and "COUNT(*) FROM (SELECT" in sql.upper()
+    year = timezone.localdate().year
+    assert f"submitted_at__year={year}" in page
+    month_page = client.get(
+        QUEUE, {"scope": "all", "submitted_at__year": year, "submitted_at__month": 1}
+    ).content.decode()
+    assert "submitted_at__day=31" in month_page
