@@ -96,16 +96,21 @@ def main():
 
 def fresh_consultation():
     """An empty database with the Weifang consultation, open now, departments as shipped."""
+    from django.db import connection
+
     from consult.comments.models import Comment
     from consult.consultations.models import Consultation, Department
     from consult.notifications.models import Notification, OutgoingEmail
     from tests.conftest import load_weifang
 
-    Notification.objects.all().delete()
-    OutgoingEmail.objects.all().delete()
-    Comment.objects.all().delete()
-    Consultation.objects.all().delete()
-    Department.objects.all().delete()
+    # TRUNCATE, not DELETE: a previous part's hundreds of thousands of dead rows (and the
+    # autovacuum they set off) would slow the next part down for reasons of its own.
+    tables = [
+        model._meta.db_table
+        for model in (Notification, OutgoingEmail, Comment, Consultation, Department)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return load_weifang(slug="weifang-bench")
 
 
