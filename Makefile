@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 DEV := DEBUG=true
 
-.PHONY: run test install system-deps lint check serve
+.PHONY: run test install system-deps lint check serve bench
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,9 @@ test: install system-deps
 
 system-deps:
 	bash scripts/system-deps
+
+## make bench: every benchmark, on the PostgreSQL at 127.0.0.1:5432 (about an hour).
+bench: install
+	$(BIN)/python bench/admin_queue.py
+	$(BIN)/python bench/campaigns.py
+	$(BIN)/python bench/notifications.py

@@ -204,10 +204,17 @@ def _join(consultation_id, groups, new_ids) -> tuple[int, dict[int, int]]:
     member_ids = [pk for group in groups for pk in group]
     current = dict(Comment.objects.filter(pk__in=member_ids).values_list("pk", "campaign_id"))
     touched, joined, campaign_of = set(), 0, {}
+    folded_into = {}  # campaigns merged away in this run → the one that absorbed them
+
+    def live(campaign_id):
+        while campaign_id in folded_into:
+            campaign_id = folded_into[campaign_id]
+        return campaign_id
+
     for group in groups:
         if len(group) < 2:
             continue
-        campaigns = sorted({current[pk] for pk in group if current.get(pk)})
+        campaigns = sorted({live(current[pk]) for pk in group if current.get(pk)})
         if campaigns:
             keep, merged = campaigns[0], campaigns[1:]
             if merged:
@@ -215,6 +222,7 @@ def _join(consultation_id, groups, new_ids) -> tuple[int, dict[int, int]]:
                 Comment.objects.filter(campaign_id__in=merged).update(campaign_id=keep)
                 Campaign.objects.filter(pk__in=merged).delete()
                 touched.difference_update(merged)
+                folded_into.update((campaign_id, keep) for campaign_id in merged)
         else:
             keep = Campaign.objects.create(
                 consultation_id=consultation_id, first_comment_id=min(group)
@@ -229,4 +237,4 @@ def _join(consultation_id, groups, new_ids) -> tuple[int, dict[int, int]]:
         .annotate(size=Count("pk"))
     ):
         Campaign.objects.filter(pk=campaign_id).update(size=size)
-    return joined, campaign_of
+    return joined, {pk: live(campaign_id) for pk, campaign_id in campaign_of.items()}

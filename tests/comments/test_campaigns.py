@@ -126,3 +126,18 @@ def test_staff_open_a_campaign_and_answer_it_at_once(client, weifang_open):
     assert response.status_code == 302
     assert set(Comment.objects.values_list("status", flat=True)) == {"answered"}
     assert client.get("/admin/comments/campaign/").status_code == 200
+
+
+def test_a_campaign_merged_away_is_not_used_again_in_the_same_run(weifang_open):
+    from consult.comments.campaigns import _join
+
+    a1, b1, b2, new = store(weifang_open, ["甲" * 20, "乙" * 20, "丙" * 20, "丁" * 20], prefix="M")
+    first = Campaign.objects.create(consultation=weifang_open, first_comment=a1)
+    second = Campaign.objects.create(consultation=weifang_open, first_comment=b1)
+    Comment.objects.filter(pk=a1.pk).update(campaign=first)
+    Comment.objects.filter(pk__in=[b1.pk, b2.pk]).update(campaign=second)
+    # The first group bridges the two campaigns; the second still names the one merged away.
+    joined, campaign_of = _join(weifang_open.pk, [[a1.pk, b1.pk], [b2.pk, new.pk]], {new.pk})
+    assert joined == 1 and campaign_of == {new.pk: first.pk}
+    assert set(Comment.objects.values_list("campaign_id", flat=True)) == {first.pk}
+    assert list(Campaign.objects.values_list("pk", "size")) == [(first.pk, 4)]
