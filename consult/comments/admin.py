@@ -516,7 +516,8 @@ class CommentAdmin(admin.ModelAdmin):
             attachment=data.get("attachment"),
             attachment_type=form.attachment_type,
         )
-        obj.pk = comment.pk  # the admin's redirect and log entry refer to it
+        # The admin's redirect and its log entry ("added …") refer to this object.
+        obj.pk, obj.tracking_number = comment.pk, comment.tracking_number
 
     def save_related(self, request, form, formsets, change):
         """Inlines are read-only; nothing to save."""

@@ -95,3 +95,12 @@ def test_department_staff_may_record_too(client, weifang_open):
     staff_join(user, Department.objects.get(name="市发改委"))
     client.force_login(user)
     assert client.get(ADD).status_code == 200
+
+
+def test_the_admin_log_names_the_recorded_comment(client, weifang_open, coordinator):
+    from django.contrib.admin.models import LogEntry
+
+    assert client.post(ADD, letter(weifang_open)).status_code == 302
+    comment = Comment.objects.get()
+    entry = LogEntry.objects.get(object_id=str(comment.pk))
+    assert entry.object_repr == comment.tracking_number
