@@ -99,14 +99,14 @@ def opinions_missing(comment: Comment) -> list[str]:
     ]
 
 
-def work_problems(comment: Comment, user, work: Work) -> dict[str, list[str]]:
+def work_problems(comment: Comment, user, work: Work, me=None) -> dict[str, list[str]]:
     """Everything wrong with this change, by form field; empty when it may go ahead."""
     problems: dict[str, list[str]] = {}
 
     def refuse(field, message):
         problems.setdefault(field, []).append(message)
 
-    me = standing(user, comment)
+    me = me or standing(user, comment)
     status = work.status or comment.status
     statuses = dict(Status.choices)
 
@@ -173,10 +173,10 @@ def work_problems(comment: Comment, user, work: Work) -> dict[str, list[str]]:
     return problems
 
 
-def work_check(comment: Comment, user, work: Work) -> None:
+def work_check(comment: Comment, user, work: Work, me=None) -> None:
     if not comment_visible_to(user, comment):
         raise PermissionDenied
-    if problems := work_problems(comment, user, work):
+    if problems := work_problems(comment, user, work, me):
         raise ValidationError(problems)
 
 
@@ -185,8 +185,8 @@ def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
     """Apply one member of staff's change to a comment, or raise ValidationError."""
     now = now or timezone.now()
     comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
-    work_check(comment, user, work)
     me = standing(user, comment)
+    work_check(comment, user, work, me)
     events = []
 
     def record(kind, before="", after="", text="", department_id=None):
