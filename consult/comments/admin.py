@@ -50,8 +50,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        # Only the ids: the list's per-row annotations are not worth computing to count.
-        return self.object_list.values("pk")[: self.cap + 1].count()
+        # Only the ids, in no order: neither the list's per-row annotations nor its sort are
+        # worth computing to count (ordered, the database walks the date index to count).
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
 
     @property
     def count_capped(self):
