@@ -10,7 +10,7 @@ import random
 import re
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"  # a copy of ../shared/corpus
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 PLACES = ["寒亭区", "坊子区", "奎文区", "潍城区", "寿光市", "昌邑市", "滨海区", "高密市"]
 OPENERS = ["我是{place}的居民{name}，", "本人{name}，来自{place}。", "{place}群众{name}：", ""]
