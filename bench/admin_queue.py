@@ -24,18 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import ensure_database  # noqa: E402
+
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_admin"
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def ensure_database(url: str):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'drop database if exists "{name}" with (force)')
-        connection.execute(f'create database "{name}"')
 
 
 def tracking(n: int) -> str:
@@ -147,7 +139,7 @@ def main():
     parser.add_argument("--large", type=int, default=1_000_000)
     args = parser.parse_args()
     database = os.environ.get("BENCH_ADMIN_DATABASE_URL", DEFAULT_DATABASE)
-    ensure_database(database)
+    ensure_database(database, fresh=True)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="consult.settings",
         DEBUG="false",

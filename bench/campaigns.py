@@ -20,18 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import ensure_database  # noqa: E402
+
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_campaigns"
-
-
-def ensure_database(url: str):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if connection.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
-            return
-        connection.execute(f'create database "{name}"')
 
 
 def main():

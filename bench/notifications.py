@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import ensure_database  # noqa: E402
 from tests.support.services import CeleryProcess, RedisServer, SmtpSink, wait_for  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench"
@@ -37,17 +38,6 @@ def parse_args():
         "--only", choices=["routing", "request", "smtp", "surge"], help="run one part alone"
     )
     return parser.parse_args()
-
-
-def ensure_database(url: str):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute("select 1 from pg_database where datname = %s", [name])
-        if exists.fetchone() is None:
-            connection.execute(f'create database "{name}"')
 
 
 def main():

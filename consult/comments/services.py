@@ -1,5 +1,6 @@
 """Storing a comment: validation, routing and the tracking number, in one transaction."""
 
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -240,50 +241,58 @@ def comment_submit(
     if not consent:
         raise ValidationError({"consent": _("请阅读并同意个人信息处理说明。")}, code="consent")
     ip_hash = hash_ip(ip)
-    stored_attachment = None
-    try:
-        with transaction.atomic():
-            _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
-            repeat = comment_find_repeat(
-                consultation=consultation,
-                clause=clause,
-                body=body,
-                phone=phone,
-                email=email,
-                ip_hash=ip_hash,
-                now=now,
+    with uploads_removed_on_failure() as uploads, transaction.atomic():
+        _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
+        repeat = comment_find_repeat(
+            consultation=consultation,
+            clause=clause,
+            body=body,
+            phone=phone,
+            email=email,
+            ip_hash=ip_hash,
+            now=now,
+        )
+        if repeat is not None:
+            return Submission(comment=repeat, created=False)
+        comment = Comment(
+            consultation=consultation,
+            clause=clause,
+            body=body,
+            submitter_name=submitter_name,
+            submitter_kind=submitter_kind,
+            organisation=organisation,
+            phone=phone,
+            email=email,
+            wants_reply=wants_reply,
+            notify_on_report=notify_on_report and bool(email),
+            consent=True,
+            consent_at=now,
+            channel=channel,
+            submitted_at=now,
+            ip_hash=ip_hash,
+            user_agent=(user_agent or "")[:300],
+        )
+        comment_store(comment=comment)
+        if attachment is not None:
+            uploads.append(
+                attachment_store(comment=comment, upload=attachment, kind=attachment_type)
             )
-            if repeat is not None:
-                return Submission(comment=repeat, created=False)
-            comment = Comment(
-                consultation=consultation,
-                clause=clause,
-                body=body,
-                submitter_name=submitter_name,
-                submitter_kind=submitter_kind,
-                organisation=organisation,
-                phone=phone,
-                email=email,
-                wants_reply=wants_reply,
-                notify_on_report=notify_on_report and bool(email),
-                consent=True,
-                consent_at=now,
-                channel=channel,
-                submitted_at=now,
-                ip_hash=ip_hash,
-                user_agent=(user_agent or "")[:300],
-            )
-            comment_store(comment=comment)
-            if attachment is not None:
-                stored_attachment = attachment_store(
-                    comment=comment, upload=attachment, kind=attachment_type
-                )
-    except BaseException:
-        # Files are not part of the transaction: take the upload away with the comment.
-        if stored_attachment is not None:
-            stored_attachment.file.delete(save=False)
-        raise
     return Submission(comment=comment, created=True)
+
+
+@contextlib.contextmanager
+def uploads_removed_on_failure():
+    """Files are not part of the transaction: take the uploads away with a comment that fails.
+
+    Enter it before the transaction, so the files go after the rollback.
+    """
+    stored: list[Attachment] = []
+    try:
+        yield stored
+    except BaseException:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
 
 
 def attachment_store(*, comment: Comment, upload, kind: str) -> Attachment:
@@ -357,41 +366,35 @@ def comment_record_received(
     now = now or timezone.now()
     comment_check_clause(consultation=consultation, clause=clause)
     received_check(consultation, received_on, now=now)
-    stored_attachment = None
-    try:
-        with transaction.atomic():
-            comment = comment_store(
-                comment=Comment(
-                    consultation=consultation,
-                    clause=clause,
-                    body=body,
-                    submitter_name=submitter_name,
-                    submitter_kind=submitter_kind,
-                    organisation=organisation,
-                    phone=phone,
-                    email=email,
-                    wants_reply=wants_reply,
-                    consent=True,
-                    consent_at=now,
-                    channel=channel,
-                    submitted_at=now,
-                    received_on=received_on,
-                )
+    with uploads_removed_on_failure() as uploads, transaction.atomic():
+        comment = comment_store(
+            comment=Comment(
+                consultation=consultation,
+                clause=clause,
+                body=body,
+                submitter_name=submitter_name,
+                submitter_kind=submitter_kind,
+                organisation=organisation,
+                phone=phone,
+                email=email,
+                wants_reply=wants_reply,
+                consent=True,
+                consent_at=now,
+                channel=channel,
+                submitted_at=now,
+                received_on=received_on,
             )
-            if attachment is not None:
-                stored_attachment = attachment_store(
-                    comment=comment, upload=attachment, kind=attachment_type
-                )
-            CommentEvent.objects.create(
-                comment=comment,
-                kind=CommentEvent.Kind.NOTE,
-                actor=recorded_by,
-                text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
-                % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
-                at=now,
+        )
+        if attachment is not None:
+            uploads.append(
+                attachment_store(comment=comment, upload=attachment, kind=attachment_type)
             )
-    except BaseException:
-        if stored_attachment is not None:
-            stored_attachment.file.delete(save=False)
-        raise
+        CommentEvent.objects.create(
+            comment=comment,
+            kind=CommentEvent.Kind.NOTE,
+            actor=recorded_by,
+            text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
+            % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
+            at=now,
+        )
     return comment
