@@ -5,6 +5,7 @@ mail written to var/mail/ as .eml files. Set DATABASE_URL, CELERY_BROKER_URL and
 EMAIL_HOST to run on PostgreSQL, Redis workers and a real SMTP relay.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "consult.notifications",
     "consult.reports",
     "captcha",
+    "axes",
     "consult.intake",
 ]
 
@@ -60,7 +62,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as its documentation asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Staff logins: after 5 failures for one username from one address, 15 minutes' lockout.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "consult.intake.limits.client_ip"  # honours TRUSTED_PROXY_COUNT
+AXES_LOCKOUT_TEMPLATE = "login_locked.html"
 
 ROOT_URLCONF = "consult.urls"
 

@@ -1,0 +1,37 @@
+"""Staff logins are locked for a while after repeated failures (django-axes)."""
+
+import pytest
+from django.contrib.auth.models import User
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/admin/login/"
+
+
+def attempt(client, username, password):
+    return client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"})
+
+
+def test_five_failures_lock_that_username_from_that_address(client, settings):
+    User.objects.create_user("hyj", password="the-right-password", is_staff=True)
+    User.objects.create_user("fgw", password="another-password", is_staff=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert attempt(client, "hyj", "guess").status_code == 200  # the form again, with an error
+    assert attempt(client, "hyj", "guess").status_code == 429  # the last failure allowed
+    locked = attempt(client, "hyj", "the-right-password")
+    assert locked.status_code == 429
+    assert "请 15 分钟后再试" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Someone else at the same address still gets in.
+    assert attempt(client, "fgw", "another-password").status_code == 302
+
+
+def test_a_success_before_the_limit_starts_the_count_again(client, settings):
+    User.objects.create_user("hyj", password="the-right-password", is_staff=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        attempt(client, "hyj", "guess")
+    assert attempt(client, "hyj", "the-right-password").status_code == 302
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        attempt(client, "hyj", "guess")
+    assert attempt(client, "hyj", "the-right-password").status_code == 302
