@@ -118,11 +118,14 @@ def stack(request, transactional_db, tmp_path, broker_for_this_process):
         broker_for_this_process(redis.url)
         worker = CeleryProcess(env, tmp_path / "worker.log", beat=True)
         worker.start()
+        stack = Stack(redis=redis, smtp=smtp, worker=worker, env=env, directory=tmp_path)
         try:
-            yield Stack(redis=redis, smtp=smtp, worker=worker, env=env, directory=tmp_path)
+            yield stack
         finally:
-            worker.stop()
-            print(worker.log_tail())  # shown by pytest only when the test failed
+            # A test may have replaced the worker (killed and restarted it): stop both.
+            for process in {id(worker): worker, id(stack.worker): stack.worker}.values():
+                process.stop()
+            print(stack.worker.log_tail())  # shown by pytest only when the test failed
 
 
 @pytest.fixture
