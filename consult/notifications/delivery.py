@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as database
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -161,11 +162,16 @@ def email_mark_sent(email: OutgoingEmail) -> None:
 
     The email row is the record of what went out; its notifications follow in
     `notifications_mark_sent` at the end of the batch (or on the next delivery, if the
-    worker dies first).
+    worker dies first). Plain SQL: it runs once per message, and the ORM's own work here
+    cost as much as the statement.
     """
-    OutgoingEmail.objects.filter(pk=email.pk).update(
-        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
-    )
+    table = OutgoingEmail._meta.db_table
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, last_error = ''"  # noqa: S608 - the table name is the model's
+            " WHERE id = %s",
+            [OutgoingEmail.Status.SENT, timezone.now(), email.pk],
+        )
 
 
 def notifications_mark_sent(email_ids) -> None:
