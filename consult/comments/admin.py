@@ -608,10 +608,16 @@ class CommentAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def _form_value(self, request, name):
+    def _action_inputs(self, request) -> dict:
+        """The decision, text and department typed beside the action, validated once."""
         form = self.action_form(request.POST)
         form.fields["action"].choices = self.get_action_choices(request)
-        return form.cleaned_data.get(name) if form.is_valid() else None
+        inputs = form.cleaned_data if form.is_valid() else {}
+        return {
+            "decision": inputs.get("decision") or "",
+            "text": inputs.get("text") or "",
+            "department": inputs.get("department"),
+        }
 
     def _export(self, request, queryset, fmt):
         total = queryset.count()
@@ -655,15 +661,14 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("设置处理意见（选择处理意见，理由填入文本框）"))
     def bulk_decide(self, request, queryset):
-        decision = self._form_value(request, "decision")
-        if not decision:
+        inputs = self._action_inputs(request)
+        if not inputs["decision"]:
             self.message_user(request, _("请先选择处理意见。"), messages.ERROR)
             return
-        text = self._form_value(request, "text") or ""
         self._bulk(
             request,
             queryset,
-            Work(decision=decision, decision_reason=text),
+            Work(decision=inputs["decision"], decision_reason=inputs["text"]),
             lambda n: (
                 ngettext("已为 %d 条意见设置处理意见。", "已为 %d 条意见设置处理意见。", n) % n
             ),
@@ -671,18 +676,17 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("以同一答复答复所选意见（答复填入文本框）"))
     def bulk_answer(self, request, queryset):
-        text = self._form_value(request, "text") or ""
-        decision = self._form_value(request, "decision") or ""
+        inputs = self._action_inputs(request)
         self._bulk(
             request,
             queryset,
-            Work(status=Comment.Status.ANSWERED, reply=text, decision=decision),
+            Work(status=Comment.Status.ANSWERED, reply=inputs["text"], decision=inputs["decision"]),
             lambda n: ngettext("已答复 %d 条意见。", "已答复 %d 条意见。", n) % n,
         )
 
     @admin.action(description=_("标记为无效（原因填入文本框）"))
     def bulk_mark_invalid(self, request, queryset):
-        text = self._form_value(request, "text") or ""
+        text = self._action_inputs(request)["text"]
         self._bulk(
             request,
             queryset,
@@ -692,15 +696,14 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("增加配合单位（选择单位，理由填入文本框）"))
     def bulk_add_department(self, request, queryset):
-        department = self._form_value(request, "department")
-        if department is None:
+        inputs = self._action_inputs(request)
+        if inputs["department"] is None:
             self.message_user(request, _("请先选择单位。"), messages.ERROR)
             return
-        text = self._form_value(request, "text") or ""
         self._bulk(
             request,
             queryset,
-            Work(route_to=department, route_reason=text),
+            Work(route_to=inputs["department"], route_reason=inputs["text"]),
             lambda n: (
                 ngettext("已为 %d 条意见增加配合单位。", "已为 %d 条意见增加配合单位。", n) % n
             ),

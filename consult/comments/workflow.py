@@ -21,9 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consult.consultations.models import Department, Membership
+from consult.consultations.models import Department
 
-from .access import comment_visible_to
+from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 
 Status = Comment.Status
@@ -73,11 +73,7 @@ class Standing:
 
 
 def standing(user, comment: Comment) -> Standing:
-    member_of = set(
-        Membership.objects.filter(user=user, user__is_active=True).values_list(
-            "department_id", flat=True
-        )
-    )
+    member_of = set(user_department_ids(user)) if user.is_active else set()
     routes = list(comment.routes.all())
     return Standing(
         superuser=user.is_superuser,

@@ -178,6 +178,8 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
         else DEPARTMENT_STAFF_GROUP
     )
     user.groups.add(staff_group(group_name))
+    # comments.access caches a user's departments on the user object; this one changed.
+    user.__dict__.pop("_consult_department_ids", None)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from consult.comments.access import user_department_ids
+
 from .models import AdoptionReport, ReportClause
 from .services import report_generate
 
@@ -22,7 +24,7 @@ def reports_editable_by(user, reports):
     """Superusers, and staff of the bureau that issued the consultation."""
     if user.is_superuser:
         return reports
-    return reports.filter(consultation__issuer__memberships__user=user)
+    return reports.filter(consultation__issuer_id__in=user_department_ids(user))
 
 
 @admin.register(AdoptionReport)
