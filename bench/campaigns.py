@@ -88,7 +88,7 @@ def main():
     signing_only = time.perf_counter() - started
 
     started = time.perf_counter()
-    grouped = campaigns_assign_pending(batch=args.batch)
+    grouped = campaigns_assign_pending(batch=args.batch, limit=None)
     grouping = time.perf_counter() - started
     assert grouped == len(comments), (grouped, len(comments))
 

@@ -98,8 +98,13 @@ def campaigns_assign(comment_ids) -> int:
     return sum(_assign(consultation_id, ids) for consultation_id, ids in by_consultation.items())
 
 
-def campaigns_assign_pending(*, batch=1000, limit=None) -> int:
-    """Group every comment not yet signed, oldest first (the periodic job)."""
+# One periodic run stops after this many, to stay inside the task time limit after a large
+# import; the next run goes on where it stopped.
+PER_RUN = 20_000
+
+
+def campaigns_assign_pending(*, batch=1000, limit=PER_RUN) -> int:
+    """Group comments not yet signed, oldest first (the periodic job); `limit=None`: all."""
     done = 0
     while limit is None or done < limit:
         ids = list(

@@ -5,7 +5,6 @@ from celery import shared_task
 from .services import comments_route
 
 ROUTING_BATCH = 200
-CAMPAIGN_BATCH_PER_RUN = 20_000
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -25,9 +24,7 @@ def group_campaigns():
     """Beat runs this every CAMPAIGN_GROUP_EVERY_SECONDS: new comments join their campaigns."""
     from .campaigns import campaigns_assign_pending
 
-    # A bounded run stays inside the task time limit after a large import; the next run
-    # (30 seconds later) goes on where this one stopped.
-    campaigns_assign_pending(limit=CAMPAIGN_BATCH_PER_RUN)
+    campaigns_assign_pending()
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
