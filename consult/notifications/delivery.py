@@ -174,6 +174,29 @@ def email_mark_sent(email: OutgoingEmail) -> None:
         )
 
 
+@contextlib.contextmanager
+def sent_marks_flushed_lazily():
+    """Let PostgreSQL acknowledge the per-message "sent" commits before they reach the disk.
+
+    Waiting for the WAL flush cost more than any other step of sending a message in a batch.
+    A worker killed after the commit loses nothing: the server holds the commit and writes it
+    within a fraction of a second. Only a crash of the database server itself in that fraction
+    can lose a mark, and then the email is sent again with the same Message-ID — the outcome
+    a worker killed between the server's 250 and the commit has anyway. Never inside an
+    atomic block, where the setting would outlive the batch if the transaction failed.
+    """
+    relaxed = database.vendor == "postgresql" and not database.in_atomic_block
+    if relaxed:
+        with database.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if relaxed:
+            with database.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
 def notifications_mark_sent(email_ids) -> None:
     Notification.objects.filter(email_id__in=email_ids, status=Notification.Status.PENDING).update(
         status=Notification.Status.SENT
@@ -252,20 +275,21 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
             _after_transient_error(email, error, result)
         return result
     try:
-        for email in emails:
-            try:
-                connection.send_messages([email_message(email, connection)])
-            except TRANSIENT_ERRORS as error:
-                if is_permanent(error):
-                    email_mark_failed(email, _describe(error))
-                    result.failed.append(email.pk)
+        with sent_marks_flushed_lazily():
+            for email in emails:
+                try:
+                    connection.send_messages([email_message(email, connection)])
+                except TRANSIENT_ERRORS as error:
+                    if is_permanent(error):
+                        email_mark_failed(email, _describe(error))
+                        result.failed.append(email.pk)
+                        _reset_connection(connection)
+                        continue
+                    _after_transient_error(email, error, result)
                     _reset_connection(connection)
                     continue
-                _after_transient_error(email, error, result)
-                _reset_connection(connection)
-                continue
-            email_mark_sent(email)
-            result.sent.append(email.pk)
+                email_mark_sent(email)
+                result.sent.append(email.pk)
     finally:
         with contextlib.suppress(TRANSIENT_ERRORS):
             connection.close()

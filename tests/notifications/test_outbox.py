@@ -19,6 +19,7 @@ from consult.notifications.delivery import deliver, email_claim, email_resend, r
 from consult.notifications.jobs import due_jobs_run
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import digest_due_at, notification_queue, outbox_sweep
+from tests.support.services import unavailable
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -188,6 +189,30 @@ def test_a_lease_keeps_a_second_sender_out_until_it_expires(weifang_open, item, 
     # The first sender died: after the lease a redelivered task may take it over.
     assert email_claim(email_id, now=now + datetime.timedelta(seconds=121)) is True
     assert OutgoingEmail.objects.get().attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sent_marks_skip_the_disk_flush_only_during_a_batch_and_only_outside_transactions():
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is needed: SQLite has no asynchronous commit")
+
+    def synchronous_commit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    assert synchronous_commit() == "on"
+    with delivery.sent_marks_flushed_lazily():
+        assert synchronous_commit() == "off"
+    assert synchronous_commit() == "on"
+    with pytest.raises(RuntimeError), delivery.sent_marks_flushed_lazily():
+        raise RuntimeError("the SMTP loop failed")
+    assert synchronous_commit() == "on"
+    # In a caller's transaction the RESET could not run after a failure: left alone there.
+    with transaction.atomic(), delivery.sent_marks_flushed_lazily():
+        assert synchronous_commit() == "on"
 
 
 def test_retry_delays_grow_and_stay_below_the_visibility_timeout(settings):
