@@ -227,6 +227,8 @@ NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
 NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 # After the broker refuses a task, requests stop trying it for this long (the sweep resends).
 NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
+# Publish delivery tasks from a background thread instead of the request's own (see outbox).
+NOTIFY_PUBLISH_IN_BACKGROUND = env.bool("NOTIFY_PUBLISH_IN_BACKGROUND", default=True)
 
 # Reminders: days before the close and before the answer deadline, at this local hour;
 # overdue reminders to the issuing bureau the day after the answer deadline, then weekly.

@@ -292,6 +292,37 @@ class RefusingConnection:
         return self.backend.send_messages(messages)
 
 
+def test_with_a_broker_the_request_does_not_wait_for_the_publish(
+    weifang_open, item, monkeypatch, django_capture_on_commit_callbacks
+):
+    import threading
+
+    from consult.notifications import outbox, tasks
+
+    monkeypatch.setitem(tasks.deliver_notifications.app.conf, "task_always_eager", False)
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    broker_answers = threading.Event()
+    published = []
+
+    def slow_apply_async(*, args, countdown, retry):
+        broker_answers.wait(10)
+        published.append((threading.current_thread().name, args[0]))
+
+    with mock.patch.object(tasks.deliver_notifications, "apply_async", slow_apply_async):
+        with django_capture_on_commit_callbacks(execute=True):
+            comment = submit(weifang_open, item, 1, email="citizen@example.cn")
+        # The submission has returned while the broker is still busy.
+        assert published == []
+        assert outbox.publisher.flush(0.05) is False
+        broker_answers.set()
+        assert outbox.publisher.flush(10) is True
+    [(thread, ids)] = published
+    assert thread == "notification-publisher"
+    assert sorted(ids) == sorted(
+        Notification.objects.filter(comment=comment).values_list("pk", flat=True)
+    )
+
+
 def test_one_broker_message_per_comment_and_none_while_the_broker_is_down(
     weifang_open, item, django_capture_on_commit_callbacks
 ):
