@@ -13,7 +13,6 @@ Writes var/bench/admin_queue.json.
 
 import argparse
 import datetime
-import json
 import os
 import random
 import statistics
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, results_report  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_admin"
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -215,10 +214,7 @@ def main():
             "same_queries": small[name]["queries"] == large[name]["queries"],
         }
     results["target"] = "each page <= 1.5x its time at the small size, same queries, <= 400 ms"
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    out = ROOT / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "admin_queue.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results_report("admin_queue", results)
 
 
 if __name__ == "__main__":

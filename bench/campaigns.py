@@ -11,7 +11,6 @@ database): the part of the work no grouping can avoid. Writes var/bench/campaign
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, results_report  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_campaigns"
 
@@ -113,10 +112,7 @@ def main():
         "store_seconds": round(stored, 1),
         "target": "precision and recall >= 0.95; 100,000 comments grouped within minutes",
     }
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    out = ROOT / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "campaigns.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results_report("campaigns", results)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,18 @@
 """What the benchmarks share."""
 
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "var" / "bench"
+
+
+def results_report(name: str, results: dict) -> None:
+    """Print a benchmark's figures and keep them in var/bench/<name>.json."""
+    text = json.dumps(results, indent=2, ensure_ascii=False, default=str)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(text)
+
 
 def ensure_database(url: str, *, fresh: bool = False) -> None:
     """Create the benchmark's own PostgreSQL database when missing (or anew, when `fresh`)."""

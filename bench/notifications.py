@@ -10,7 +10,6 @@ free loopback ports. Prints a table and writes var/bench/notifications.json.
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, results_report  # noqa: E402
 from tests.support.services import CeleryProcess, RedisServer, SmtpSink, wait_for  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench"
@@ -85,8 +84,7 @@ def main():
             if (args.only or name) != name or (name == "surge" and args.skip_surge):
                 continue
             results[name] = run()
-    report(results)
-    (work / "notifications.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results_report("notifications", results)
 
 
 def fresh_consultation():
@@ -436,10 +434,6 @@ def bench_surge(args, env, work, smtp):
         "drain_to_surge_ratio": round(drained_seconds / surge_seconds, 2),
         "target": "emails <= 1% of comments; drained within 2x the surge",
     }
-
-
-def report(results):
-    print(json.dumps(results, indent=2, ensure_ascii=False, default=str))
 
 
 if __name__ == "__main__":
