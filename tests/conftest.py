@@ -1,9 +1,64 @@
+import datetime
+import os
+from pathlib import Path
+
 import pytest
+import time_machine
 from django.core.cache import cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The clock is an input of the suite: CONSULT_TEST_CLOCK=2030-02-28T23:30:00+08:00 starts
+# every test at that instant, with the clock ticking from there. Unset, tests run at the
+# real time. CI runs the suite at several hostile instants (see .ci/run).
+TEST_CLOCK_VARIABLE = "CONSULT_TEST_CLOCK"
+
+
+def suite_clock_start() -> datetime.datetime | None:
+    value = os.environ.get(TEST_CLOCK_VARIABLE, "").strip()
+    if not value:
+        return None
+    try:
+        start = datetime.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise pytest.UsageError(f"{TEST_CLOCK_VARIABLE}={value!r}: {error}") from error
+    if start.tzinfo is None:
+        raise pytest.UsageError(
+            f"{TEST_CLOCK_VARIABLE}={value!r} needs a UTC offset, e.g. 2030-02-28T23:30:00+08:00"
+        )
+    return start
+
+
+SUITE_CLOCK_START = suite_clock_start()
+
+
+def pytest_report_header(config):
+    if SUITE_CLOCK_START is None:
+        return "clock: real time"
+    beijing = SUITE_CLOCK_START.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    return f"clock: every test starts at {SUITE_CLOCK_START.isoformat()} ({beijing:%F %T} Beijing)"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+        if "tests/integration/" in item.nodeid:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(settings, tmp_path):
+def _suite_clock():
+    """First of all fixtures, so everything a test builds sees the suite's clock."""
+    if SUITE_CLOCK_START is None:
+        yield
+        return
+    with time_machine.travel(SUITE_CLOCK_START, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(_suite_clock, settings, tmp_path):
     """Every test starts with empty rate-limit counters and its own private file storage."""
     from consult.notifications.outbox import broker_breaker
 
@@ -20,13 +75,44 @@ def _isolated_state(settings, tmp_path):
     cache.clear()
 
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+# The suite writes nothing into the checkout's var/ (the demo's database, mail, uploads):
+# compared before and after the run, and the run fails when anything changed there.
+VAR = ROOT / "var"
+
+
+def var_snapshot() -> dict[str, tuple[int, int]]:
+    if not VAR.exists():
+        return {}
+    return {
+        str(path.relative_to(VAR)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in VAR.rglob("*")
+        if path.is_file()
+    }
+
+
+def pytest_sessionstart(session):
+    session.config._var_before = var_snapshot()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_var_before", None)
+    if before is None:
+        return
+    after = var_snapshot()
+    changed = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"the suite wrote into {VAR}: {', '.join(changed[:10])}"
+        if reporter:
+            reporter.write_line(f"FAILED isolation: {message}", red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def load_weifang(*, slug="weifang-open", open_now=True, departments=True):
     """The Weifang notice as imported, with the demo departments and mailboxes; by default
     shifted to be open from yesterday to 30 days from now (as seed_demo does)."""
-    import datetime
     import json
 
     from django.utils import timezone

@@ -2,9 +2,12 @@
 
 from django.conf import settings
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from consult.consultations.models import Clause, Consultation, Department
@@ -191,8 +194,25 @@ class CommentRouting(models.Model):
         return f"{self.comment} → {self.department}（{self.get_role_display()}）"
 
 
+class PrivateStorage(LazyObject):
+    """`storages["private"]`, looked up when first used rather than when models load, and
+    again after STORAGES changes (tests point it at a temporary folder)."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+private_files = PrivateStorage()
+
+
+@receiver(setting_changed)
+def _private_files_reset(*, setting, **kwargs):
+    if setting == "STORAGES":
+        private_files._wrapped = empty
+
+
 def private_storage():
-    return storages["private"]
+    return private_files
 
 
 class Attachment(models.Model):
@@ -349,7 +369,7 @@ class SignatureBand(models.Model):
 
 
 def private_exports_storage():
-    return storages["private"]
+    return private_files
 
 
 class Export(models.Model):

@@ -2,11 +2,15 @@
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# Outside the checkout (the suite writes nothing there); CONSULT_SCREENSHOTS keeps them elsewhere.
+SCREENSHOTS = Path(
+    os.environ.get("CONSULT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "consult-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

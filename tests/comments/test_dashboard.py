@@ -6,6 +6,7 @@ import re
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from consult.comments.dashboard import dashboard
 from consult.comments.models import Comment
@@ -19,7 +20,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def spread(weifang_open):
     """Comments over three days on 二(四)2 (市生态环境局) and 二(三)4 (市工信局)."""
-    start = weifang_open.opens_at + datetime.timedelta(hours=2)
+    # Noon (Beijing) of the day after the opening: a few minutes later is still the same day.
+    first_day = timezone.localdate(weifang_open.opens_at) + datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time(12)))
     made = []
     for n, (label, day) in enumerate(
         [("二(四)2", 0), ("二(四)2", 0), ("二(三)4", 2), ("二(三)4", 2), ("二(三)4", 2)]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from consult.comments.models import Attachment, Comment, CommentEvent
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
+from tests.conftest import load_weifang
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +64,14 @@ def test_an_email_is_recorded_routed_and_notified(client, weifang_open, coordina
 
 
 def test_bad_input_is_refused_with_messages_and_nothing_stored(client, weifang_open, coordinator):
-    other = weifang_open.clauses.model.objects.exclude(consultation=weifang_open).first()
+    other = load_weifang(slug="weifang-elsewhere", departments=False).clauses.first()
     cases = [
         ({"body": "太短"}, "body"),
         ({"phone": "12345"}, "phone"),
         ({"attachment": SimpleUploadedFile("x.pdf", b"MZ\x90\x00 not a pdf")}, "attachment"),
         ({"received_on": timezone.localdate() + datetime.timedelta(days=1)}, "received_on"),
+        ({"clause": other.pk}, "clause"),  # a clause of another consultation
     ]
-    if other is not None:
-        cases.append(({"clause": other.pk}, "clause"))
     for changes, field in cases:
         response = client.post(ADD, letter(weifang_open, **changes))
         assert response.status_code == 200, field
@@ -84,10 +84,12 @@ def test_a_letter_received_after_the_close_is_refused(weifang_open, coordinator)
 
     from consult.comments.services import received_check
 
-    late = weifang_open.closes_at.date() + datetime.timedelta(days=1)
+    # Days are Beijing's: from 00:00 to 07:59 there, the UTC date is still the day before.
+    closing_day = timezone.localdate(weifang_open.closes_at)
+    late = closing_day + datetime.timedelta(days=1)
     with pytest.raises(ValidationError):
         received_check(weifang_open, late, now=weifang_open.closes_at + datetime.timedelta(days=5))
-    received_check(weifang_open, weifang_open.closes_at.date(), now=weifang_open.closes_at)
+    received_check(weifang_open, closing_day, now=weifang_open.closes_at)
 
 
 def test_department_staff_may_record_too(client, weifang_open):
