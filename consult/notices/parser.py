@@ -15,7 +15,11 @@ hosting-site footer marker (标签, 关注, 相关推荐 …) after the draft ha
 
 import datetime
 import re
+import zoneinfo
 from dataclasses import dataclass, field
+
+# Notices are written and dated in Beijing time.
+BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 # Full-width forms normalised for matching only; the text itself is kept as written.
 _HALF = str.maketrans(
@@ -317,29 +321,82 @@ def _contact(notice_lines: list[_Line]) -> Contact:
     return contact
 
 
-def _resolve_year(year, month, day, published_on, line):
+def _date_or_none(year: int, month: int, day: int) -> datetime.date | None:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _resolve_year(year, month, day, base: datetime.date, line) -> datetime.date:
+    """The day as written or, without a year, the first such day on or after `base`.
+
+    Only the year of `base` and the next can hold it: 2月29日 read on 2023-12-20 is in 2024.
+    """
+    month, day = int(month), int(day)
     if year:
-        return _make_date(int(year), int(month), int(day), line)
-    base = published_on or datetime.date.today()
-    candidate = _make_date(base.year, int(month), int(day), line)
-    if candidate < base:
-        candidate = _make_date(base.year + 1, int(month), int(day), line)
-    return candidate
+        return _make_date(int(year), month, day, line)
+    for candidate_year in (base.year, base.year + 1):
+        candidate = _date_or_none(candidate_year, month, day)
+        if candidate is not None and candidate >= base:
+            return candidate
+    raise NoticeParseError(
+        f"日期不存在：{base.year}年{base.month}月{base.day}日之后一年内没有{month}月{day}日。",
+        line.number,
+    )
 
 
-def _deadline(notice_lines, published_on):
+def _resolve_year_on_or_before(month, day, limit: datetime.date, line) -> datetime.date:
+    """The last such day on or before `limit`: the opening of a period whose close has a year."""
+    month, day = int(month), int(day)
+    for candidate_year in (limit.year, limit.year - 1):
+        candidate = _date_or_none(candidate_year, month, day)
+        if candidate is not None and candidate <= limit:
+            return candidate
+    raise NoticeParseError(
+        f"日期不存在：{limit.year}年{limit.month}月{limit.day}日之前一年内没有{month}月{day}日。",
+        line.number,
+    )
+
+
+def beijing_today() -> datetime.date:
+    """Today where notices are dated, whatever the time zone of the machine reading them."""
+    return datetime.datetime.now(BEIJING).date()
+
+
+def notice_deadline(
+    text: str,
+    *,
+    published_on: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> tuple[datetime.date | None, datetime.date | None]:
+    """(opens_on, closes_on) from the first line of `text` that states the comment period.
+
+    A day written without its year is the first such day on or after `published_on` or,
+    without one, on or after `today` (by default Beijing's, see `beijing_today`). A closing day
+    without a year follows its opening day; an opening day without a year, before a closing day
+    with one, is the last such day before it.
+    """
+    return _deadline(_lines(text), published_on or today or beijing_today())
+
+
+def _deadline(notice_lines, base: datetime.date):
     for line in notice_lines:
         text = line.norm.replace(" ", "")
         match = _DEADLINE_RANGE.search(text)
         if match and re.search(r"征求意见|反馈|公示|意见", text):
             y1, m1, d1, y2, m2, d2 = match.groups()
-            opens = _resolve_year(y1, m1, d1, published_on, line)
-            closes = _resolve_year(y2 or y1, m2, d2, opens, line)
-            return opens, closes
+            if y2 and not y1:
+                closes = _make_date(int(y2), int(m2), int(d2), line)
+                return _resolve_year_on_or_before(m1, d1, closes, line), closes
+            opens = _resolve_year(y1, m1, d1, base, line)
+            # "2024年12月20日至1月10日": the close's year is the one after the opening, not
+            # the opening's year written once for both.
+            return opens, _resolve_year(y2, m2, d2, opens, line)
         for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
             match = pattern.search(text)
             if match:
-                return None, _resolve_year(*match.groups(), published_on, line)
+                return None, _resolve_year(*match.groups(), base, line)
     return None, None
 
 

@@ -51,19 +51,36 @@ def local_day_at(day: datetime.date, hour: int) -> datetime.datetime:
     )
 
 
+def _later(moment: datetime.datetime, days: int) -> datetime.datetime:
+    """`moment` plus `days`, or the end of the calendar for an interval set beyond it."""
+    try:
+        return moment + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
 def _before(kind, deadline, days_list, not_before) -> list[Moment]:
-    deadline_day = timezone.localtime(deadline, zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+    """Reminders `days_list` days before `deadline`, none before `not_before`.
+
+    Each one matters until the next of the series, the last until the deadline itself.
+    """
+    local = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    deadline_day = timezone.localtime(deadline, local).date()
+    # A lead reaching back past `not_before` gives no reminder; leaving it out before any date
+    # arithmetic also keeps a huge configured lead from running off the calendar.
+    longest = (deadline_day - timezone.localtime(not_before, local).date()).days
     moments = sorted(
         (local_day_at(deadline_day - datetime.timedelta(days=days), settings.REMIND_AT_HOUR), days)
         for days in set(days_list)
-        if days > 0
+        if 0 < days <= longest
     )
-    moments = [(due_at, days) for due_at, days in moments if not_before <= due_at < deadline]
-    ends = [due_at for due_at, _days in moments[1:]] + [deadline]
-    return [
-        Moment(kind, due_at, until, deadline, days)
-        for (due_at, days), until in zip(moments, ends, strict=True)
-    ]
+    series = []
+    until = deadline
+    for due_at, days in reversed(moments):
+        if not_before <= due_at < deadline:
+            series.append(Moment(kind, due_at, until, deadline, days))
+            until = due_at
+    return series[::-1]
 
 
 def consultation_moments(consultation: Consultation, now: datetime.datetime) -> list[Moment]:
@@ -81,16 +98,21 @@ def consultation_moments(consultation: Consultation, now: datetime.datetime) -> 
         settings.REMIND_DAYS_BEFORE_ANSWER_DEADLINE,
         consultation.closes_at,
     )
-    # Overdue: the day after the answer deadline, then every week while anything is late.
-    every = datetime.timedelta(days=max(1, settings.REMIND_OVERDUE_EVERY_DAYS))
+    # Overdue: the day after the answer deadline, then every REMIND_OVERDUE_EVERY_DAYS days
+    # while anything is late. The series counts whole days from its first moment, so every run
+    # finds the same moments; it is walked back from the latest through the lookback only.
+    every_days = max(1, settings.REMIND_OVERDUE_EVERY_DAYS)
     deadline_day = timezone.localtime(answer_deadline, zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
     first = local_day_at(deadline_day + datetime.timedelta(days=1), settings.REMIND_AT_HOUR)
+    overdue = []
     if now >= first:
-        latest = first + (now - first) // every * every
-        due_at = max(first, latest - every)
-        while due_at <= latest:
-            moments.append(Moment(Reminder.Kind.OVERDUE, due_at, due_at + every, answer_deadline))
-            due_at += every
+        for number in range((now - first).days // every_days, -1, -1):
+            due_at = first + datetime.timedelta(days=number * every_days)
+            if due_at < now - LOOKBACK:
+                break
+            until = _later(first, (number + 1) * every_days)
+            overdue.append(Moment(Reminder.Kind.OVERDUE, due_at, until, answer_deadline))
+    moments += reversed(overdue)
     return [m for m in moments if now - LOOKBACK <= m.due_at <= now]
 
 
@@ -101,9 +123,7 @@ def consultations_with_deadlines_near(now: datetime.datetime):
     )
     anything_open = Exists(Comment.objects.open().filter(consultation=OuterRef("pk")))
     return (
-        Consultation.objects.filter(
-            opens_at__lte=now, closes_at__lte=now + datetime.timedelta(days=longest_lead + 1)
-        )
+        Consultation.objects.filter(opens_at__lte=now, closes_at__lte=_later(now, longest_lead + 1))
         .filter(Q(report_published_at__isnull=True) | anything_open)
         .select_related("issuer")
         .order_by("pk")

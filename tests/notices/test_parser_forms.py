@@ -160,6 +160,27 @@ def test_range_written_with_from_and_until():
     )
 
 
+def test_period_over_the_new_year_with_the_year_written_once():
+    parsed = parse_notice(notice("征求意见时间为2024年12月20日至1月10日。", "一、要求\n内容。"))
+    assert (parsed.opens_on, parsed.closes_on) == (
+        datetime.date(2024, 12, 20),
+        datetime.date(2025, 1, 10),
+    )
+
+
+def test_leap_day_without_a_year_in_the_december_before_is_next_years():
+    signature = "潍坊市财政局\n2023年12月20日"
+    parsed = parse_notice(notice("请于2月29日前反馈。", "一、要求\n内容。", signature))
+    assert parsed.closes_on == datetime.date(2024, 2, 29)
+
+
+def test_leap_day_without_a_year_and_none_within_a_year_is_refused():
+    signature = "潍坊市财政局\n2024年3月1日"
+    with pytest.raises(NoticeParseError) as error:
+        parse_notice(notice("请于2月29日前反馈。", "一、要求\n内容。", signature))
+    assert error.value.line == 3 and "2月29日" in error.value.message
+
+
 def test_signature_date_in_chinese_numerals():
     parsed = parse_notice(
         notice("请于12月31日前反馈。", "一、要求\n内容。", "潍坊市财政局\n二〇二四年十二月二十日")

@@ -14,13 +14,14 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 
-from consult.comments.models import Comment
+from consult.comments.models import Comment, CommentRouting
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department, Mailbox, Membership
 from consult.notifications.jobs import due_jobs_run
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.reminders import consultation_moments, reminders_send
 from tests.conftest import load_weifang
+from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -276,3 +277,27 @@ def test_two_runs_racing_send_each_reminder_once():
     assert errors == []
     assert Reminder.objects.count() == expected_departments
     assert Notification.objects.filter(kind="reminder").count() == expected_departments
+
+
+@pytest.mark.django_db
+def test_a_period_with_no_reminder_day_inside_it_sends_nothing_early_and_still_escalates():
+    """Open for one day, closed early, answers due at the close: no day is left for a 3- or
+    1-day reminder of either deadline; only the overdue escalation has a moment."""
+    issuer = DepartmentFactory(name="市海渔局")
+    owner = DepartmentFactory(name="市生态环境局")
+    short = ConsultationFactory(
+        issuer=issuer,
+        opens_at=at(2024, 11, 10, 0, 0),
+        closes_at=at(2024, 11, 10, 18, 0),
+        answer_days=0,
+    )
+    comment = CommentFactory(consultation=short)
+    CommentRouting.objects.create(
+        comment=comment, department=owner, role=CommentRouting.Role.LEAD, is_owner=True
+    )
+
+    for moment in (at(2024, 11, 10, 9, 0), at(2024, 11, 10, 20, 0), at(2024, 11, 11, 8, 59)):
+        assert consultation_moments(short, moment) == []
+        assert reminders_send(now=moment) == {"queued": 0, "missed": 0}
+    assert reminders_send(now=at(2024, 11, 11, 9, 0)) == {"queued": 1, "missed": 0}
+    assert Reminder.objects.get().department == issuer
