@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "consult.comments",
     "consult.notifications",
     "consult.reports",
+    "consult.jobs",
     "captcha",
     "axes",
     "consult.intake",
@@ -199,20 +200,27 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Mail has its own queue so a burst of exports or grouping never delays a notification.
 CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"}}
+# Periodic jobs (consult.jobs): each its own beat entry, so one that fails or runs long never
+# holds back another. `run_due_jobs` runs the same jobs from cron in the embedded mode.
+#   campaigns     group near-identical comments into form-letter campaigns
+#   reminders     deadline reminders to departments and the issuing bureau
+#   digests       hand on digests whose window has closed (daily digests in particular)
+#   outbox-sweep  re-send notifications a lost publish or a dead worker left pending
+PERIODIC_JOBS_EVERY_SECONDS = {
+    "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
+    "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
+    "digests": env.float("DIGESTS_EVERY_SECONDS", default=60.0),
+    "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
+}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {
-        "task": "consult.notifications.tasks.sweep_outbox",
-        "schedule": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
-    },
-    "group-campaigns": {
-        "task": "consult.comments.tasks.group_campaigns",
-        "schedule": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
-    },
-    # Reminders and digests; idempotent, so beat firing twice or two beats are harmless.
-    "due-jobs": {
-        "task": "consult.notifications.tasks.run_due_jobs",
-        "schedule": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
-    },
+    name: {
+        "task": "consult.jobs.tasks.run_job",
+        "args": (name,),
+        "schedule": every,
+        # A beat message that waited longer than an interval is dropped: the next does its work.
+        "options": {"expires": every},
+    }
+    for name, every in PERIODIC_JOBS_EVERY_SECONDS.items()
 }
 
 # Notifications ------------------------------------------------------------------------
@@ -267,6 +275,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# The load balancer asks /healthz over plain HTTP on the private side.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -1,12 +1,17 @@
 import datetime
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis keeps its examples and caches for the next run, outside the checkout.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "consult-hypothesis")
 
 # The clock is an input of the suite: CONSULT_TEST_CLOCK=2030-02-28T23:30:00+08:00 starts
 # every test at that instant, with the clock ticking from there. Unset, tests run at the

@@ -19,14 +19,6 @@ def route_comments_later(comment_ids) -> None:
         route_comments.delay(ids[start : start + ROUTING_BATCH])
 
 
-@shared_task(ignore_result=True)
-def group_campaigns():
-    """Beat runs this every CAMPAIGN_GROUP_EVERY_SECONDS: new comments join their campaigns."""
-    from .campaigns import campaigns_assign_pending
-
-    campaigns_assign_pending()
-
-
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def build_export(export_id):
     from .exports import export_build

@@ -120,7 +120,7 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
 DEPARTMENT_STAFF_GROUP = "部门工作人员"
 COORDINATOR_GROUP = "牵头统筹单位工作人员"
 # What each group may do; which comments its members see is decided by their departments.
-# The migrations comments 0004/0007 and reports 0002 create the same groups.
+# The migrations comments 0004/0007, reports 0002 and jobs 0002 create the same groups.
 GROUP_PERMISSIONS = {
     DEPARTMENT_STAFF_GROUP: [
         "comments.view_comment",
@@ -146,6 +146,7 @@ GROUP_PERMISSIONS[COORDINATOR_GROUP] = [
     "reports.change_adoptionreport",
     "reports.view_reportclause",
     "reports.change_reportclause",
+    "jobs.view_jobstatus",
 ]
 
 

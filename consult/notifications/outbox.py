@@ -17,6 +17,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from consult.consultations.models import Department, Mailbox
@@ -270,6 +271,26 @@ def _digest_has_earlier_member(notification: Notification) -> bool:
         email__isnull=True,
         pk__lt=notification.pk,
     ).exists()
+
+
+def digests_hand_on(*, now=None, chunk=100) -> int:
+    """Hand on the digests that are due and that no countdown task carries; returns how many
+    notifications. Those are the daily digests (their wait is longer than any countdown may be)
+    and, in the in-process mode, every digest. A window digest's own countdown task sends it
+    otherwise, and the sweep if that task was lost.
+    """
+    from .tasks import deliver_notifications
+
+    now = now or timezone.now()
+    due = Notification.objects.filter(
+        status=Notification.Status.PENDING, email__isnull=True, due_at__lte=now
+    ).exclude(digest_group="")
+    if not deliver_notifications.app.conf.task_always_eager:
+        due = due.filter(due_at__gt=F("created_at") + LONGEST_COUNTDOWN)
+    ids = list(due.order_by("due_at", "pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk):
+        deliver_notifications.apply_async(args=[ids[start : start + chunk]], retry=False)
+    return len(ids)
 
 
 def outbox_sweep(*, older_than: datetime.timedelta | None = None, now=None, chunk=100) -> int:

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import delivery, jobs, outbox
+from . import delivery
 
 logger = logging.getLogger(__name__)
 
@@ -21,19 +21,6 @@ def deliver_notifications(self, notification_ids):
     if result.retry_ids and not self.request.is_eager:
         # In-process (eager) mode cannot wait; `run_due_jobs` picks the rest up later.
         raise self.retry(args=[result.retry_ids], countdown=result.retry_in)
-
-
-@shared_task(ignore_result=True)
-def sweep_outbox():
-    handed_on = outbox.outbox_sweep()
-    if handed_on:
-        logger.info("Outbox sweep re-enqueued %s notifications", handed_on)
-
-
-@shared_task(ignore_result=True)
-def run_due_jobs():
-    for line in jobs.due_jobs_run():
-        logger.info("Due jobs: %s", line)
 
 
 @shared_task(ignore_result=True)

@@ -16,9 +16,9 @@ from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.notifications import delivery
 from consult.notifications.delivery import deliver, email_claim, email_resend, retry_delay
-from consult.notifications.jobs import due_jobs_run
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import digest_due_at, notification_queue, outbox_sweep
+from tests.support.jobs import due_jobs_run
 from tests.support.services import unavailable
 
 pytestmark = pytest.mark.django_db

@@ -17,11 +17,11 @@ from django.db import connection
 from consult.comments.models import Comment, CommentRouting
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department, Mailbox, Membership
-from consult.notifications.jobs import due_jobs_run
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.reminders import consultation_moments, reminders_send
 from tests.conftest import load_weifang
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
+from tests.support.jobs import due_jobs_run
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 

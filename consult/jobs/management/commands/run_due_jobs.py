@@ -1,0 +1,35 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from consult.jobs.services import jobs_run_all
+
+
+class Command(BaseCommand):
+    help = (
+        "Run every periodic job once, as Celery beat does on its schedule: campaign grouping, "
+        "reminders, digests and the outbox sweep. Safe to run from cron as often as you like. "
+        "A job that fails is logged and the others still run; the command then exits 1."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help="Keep running, once every SECONDS (the embedded mode's stand-in for beat); "
+            "a failing job is logged and tried again next time.",
+        )
+
+    def handle(self, *args, every=None, **options):
+        while True:
+            outcomes = jobs_run_all()
+            for outcome in outcomes:
+                write = self.stdout.write if outcome.ok else self.stderr.write
+                write(f"{outcome.name}: {outcome.summary}")
+            if not every:
+                failed = [outcome.name for outcome in outcomes if not outcome.ok]
+                if failed:
+                    raise CommandError(f"failed: {', '.join(failed)}")
+                return
+            time.sleep(every)

@@ -1,0 +1,171 @@
+"""The periodic jobs, listed in one place; each run on its own, each one's health kept.
+
+Celery beat gives every job its own schedule entry, every `PERIODIC_JOBS_EVERY_SECONDS[name]`
+seconds (settings); `run_due_jobs` (cron, or
+its `--every` loop in the embedded mode) runs them all in turn. Either way a job that raises is
+logged with its traceback and recorded, and the others still run: one broken consultation's
+reminders must never hold back every department's notifications.
+
+A job is overdue when it has not succeeded for `OVERDUE_AFTER_INTERVALS` of its intervals; the
+admin index, `check_workers` and `/healthz` say so.
+"""
+
+import dataclasses
+import datetime
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consult.comments.campaigns import campaigns_assign_pending
+from consult.notifications.outbox import digests_hand_on, outbox_sweep
+from consult.notifications.reminders import reminders_send
+
+from .models import JobStatus
+
+logger = logging.getLogger(__name__)
+
+OVERDUE_AFTER_INTERVALS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[datetime.datetime], str]  # takes "now", returns a one-line summary
+
+    @property
+    def every(self) -> datetime.timedelta:
+        return datetime.timedelta(seconds=settings.PERIODIC_JOBS_EVERY_SECONDS[self.name])
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOutcome:
+    name: str
+    ok: bool
+    summary: str
+
+
+def _campaigns(now) -> str:
+    return f"comments grouped into campaigns: {campaigns_assign_pending()}"
+
+
+def _reminders(now) -> str:
+    counts = reminders_send(now=now)
+    return f"reminders queued: {counts['queued']}, skipped as too late: {counts['missed']}"
+
+
+def _digests(now) -> str:
+    return f"digest notifications handed to delivery: {digests_hand_on(now=now)}"
+
+
+def _outbox_sweep(now) -> str:
+    return f"pending notifications handed to delivery again: {outbox_sweep(now=now)}"
+
+
+# In the order `run_due_jobs` runs them: the sweep last, after the others wrote their mail.
+JOBS = {
+    job.name: job
+    for job in [
+        Job("campaigns", _campaigns),
+        Job("reminders", _reminders),
+        Job("digests", _digests),
+        Job("outbox-sweep", _outbox_sweep),
+    ]
+}
+
+
+def jobs_registered() -> list[Job]:
+    return list(JOBS.values())
+
+
+def job_get(name: str) -> Job:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise LookupError(f"no periodic job named {name!r}") from None
+
+
+def job_run(name: str, *, now=None) -> JobOutcome:
+    """Run one job, record how it went, and never raise what the job raised."""
+    job = job_get(name)
+    now = now or timezone.now()
+    # Inside a caller's transaction (tests, a shell) a failed job is rolled back to a savepoint,
+    # so its outcome can still be recorded; outside, each job commits as it goes.
+    isolation = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with isolation:
+            summary = str(job.run(now))
+    except Exception as error:
+        logger.exception("Periodic job %s failed", name)
+        _record(name, now, error=error)
+        return JobOutcome(name, False, f"failed: {type(error).__name__}: {error}")
+    _record(name, now, summary=summary)
+    return JobOutcome(name, True, summary)
+
+
+def jobs_run_all(*, now=None) -> list[JobOutcome]:
+    """Every registered job in turn (the embedded mode's and cron's stand-in for beat)."""
+    return [job_run(job.name, now=now) for job in jobs_registered()]
+
+
+def _record(name, now, *, summary: str = "", error: BaseException | None = None) -> None:
+    status, _created = JobStatus.objects.get_or_create(
+        name=name, defaults={"first_run_at": now, "last_started_at": now}
+    )
+    status.last_started_at = now
+    if error is None:
+        status.last_succeeded_at = now
+        status.last_summary = summary[:500]
+        status.failures_in_a_row = 0
+    else:
+        status.last_failed_at = now
+        status.last_error = "".join(traceback.format_exception_only(error)).strip()[:2000]
+        status.failures_in_a_row += 1
+    status.save()
+
+
+@dataclasses.dataclass(frozen=True)
+class JobHealth:
+    name: str
+    every: datetime.timedelta
+    last_succeeded_at: datetime.datetime | None
+    last_failed_at: datetime.datetime | None
+    last_error: str
+    failures_in_a_row: int
+    has_run: bool
+    overdue: bool
+
+
+def jobs_health(*, now=None) -> list[JobHealth]:
+    """Each registered job's state. A job never run at all is not overdue (a new install, a
+    shell); one that ran once and then stopped succeeding is."""
+    now = now or timezone.now()
+    statuses = JobStatus.objects.in_bulk([job.name for job in jobs_registered()])
+    health = []
+    for job in jobs_registered():
+        status = statuses.get(job.name)
+        if status is None:
+            health.append(JobHealth(job.name, job.every, None, None, "", 0, False, False))
+            continue
+        last_good = status.last_succeeded_at or status.first_run_at
+        health.append(
+            JobHealth(
+                name=job.name,
+                every=job.every,
+                last_succeeded_at=status.last_succeeded_at,
+                last_failed_at=status.last_failed_at,
+                last_error=status.last_error,
+                failures_in_a_row=status.failures_in_a_row,
+                has_run=True,
+                overdue=now - last_good > OVERDUE_AFTER_INTERVALS * job.every,
+            )
+        )
+    return health
+
+
+def jobs_overdue(*, now=None) -> list[JobHealth]:
+    return [job for job in jobs_health(now=now) if job.overdue]
