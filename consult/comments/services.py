@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from consult.consultations.models import Clause, ClauseResponsibility
 
 from .models import Attachment, Comment, CommentRouting
+from .notifying import comment_notifications_queue, comments_notifications_queue
 from .routing import ClauseNode, route_comment
 from .tracking import new_tracking_number
 
@@ -111,8 +112,6 @@ def comments_route(comment_ids: list[int]) -> int:
 
     Safe to run twice or concurrently: comments are locked, and routed ones are skipped.
     """
-    from consult.notifications.comments import comments_notifications_queue
-
     with transaction.atomic():
         comments = list(
             Comment.objects.select_for_update(of=("self",), skip_locked=True)
@@ -149,9 +148,6 @@ def comment_store(*, comment: Comment) -> Comment:
     else:  # pragma: no cover - 28**10 numbers make five collisions in a row unheard of
         raise RuntimeError("could not allocate a unique tracking number")
     routes = comment_route(comment)
-    # Imported lazily: notifications depend on comments, not the other way round.
-    from consult.notifications.comments import comment_notifications_queue
-
     comment_notifications_queue(comment, routes)
     return comment
 

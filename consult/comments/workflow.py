@@ -25,6 +25,7 @@ from consult.consultations.models import Department
 
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
+from .notifying import comment_reply_queue, comment_routed_again_queue
 
 Status = Comment.Status
 
@@ -252,8 +253,6 @@ def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
     if work.note.strip():
         record(CommentEvent.Kind.NOTE, text=work.note.strip())
     CommentEvent.objects.bulk_create(events)
-
-    from consult.notifications.comments import comment_reply_queue, comment_routed_again_queue
 
     if answered_now and comment.email:
         comment_reply_queue(comment, key=f"reply:{comment.pk}:{now.isoformat()}")

@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from consult.reports.services import report_generate, report_publish
+
 from .models import (
     Clause,
     ClauseResponsibility,
@@ -17,7 +19,6 @@ from .models import (
     Mailbox,
     Membership,
 )
-from .services import report_publish
 
 
 class DepartmentAliasInline(admin.TabularInline):
@@ -146,8 +147,6 @@ class ConsultationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("生成意见采纳情况（草稿）"), permissions=["publish_report"])
     def generate_report(self, request, queryset):
-        from consult.reports.services import report_generate
-
         for consultation in queryset:
             report_generate(consultation)
         self.message_user(

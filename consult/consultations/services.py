@@ -2,10 +2,7 @@
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from .models import (
     Clause,
@@ -92,29 +89,6 @@ def clause_tree(consultation: Consultation) -> list[Clause]:
     for clause in clauses:
         clause.subclauses = by_parent.get(clause.pk, [])
     return by_parent.get(None, [])
-
-
-@transaction.atomic
-def report_publish(consultation: Consultation, *, now=None) -> int:
-    """Publish the adoption report (意见采纳情况) and tell the citizens who asked to know.
-
-    Returns how many citizens will be emailed. Publishing again keeps the first date.
-    """
-    from consult.notifications.comments import report_published_notifications_queue
-
-    now = now or timezone.now()
-    if now < consultation.closes_at:
-        raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
-    from consult.reports.models import AdoptionReport
-    from consult.reports.services import report_generate
-
-    if not AdoptionReport.objects.filter(consultation=consultation).exists():
-        report_generate(consultation, now=now)
-    Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(
-        report_published_at=now
-    )
-    consultation.refresh_from_db(fields=["report_published_at"])
-    return report_published_notifications_queue(consultation)
 
 
 DEPARTMENT_STAFF_GROUP = "部门工作人员"

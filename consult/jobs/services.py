@@ -22,8 +22,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign_pending
+from consult.comments.reminders import reminders_send
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
-from consult.notifications.reminders import reminders_send
 
 from .models import JobStatus
 

@@ -2,12 +2,15 @@
 
 from collections import Counter
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consult.comments.models import Comment
+from consult.comments.notifying import report_published_notifications_queue
+from consult.consultations.models import Consultation
 
 from .models import AdoptionReport, ReportClause
 
@@ -92,3 +95,21 @@ def report_generate(consultation, *, now=None) -> AdoptionReport:
         keep.append(line.pk)
     report.lines.exclude(pk__in=keep).delete()
     return report
+
+
+@transaction.atomic
+def report_publish(consultation: Consultation, *, now=None) -> int:
+    """Publish the adoption report (意见采纳情况) and tell the citizens who asked to know.
+
+    Returns how many citizens will be emailed. Publishing again keeps the first date.
+    """
+    now = now or timezone.now()
+    if now < consultation.closes_at:
+        raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
+    if not AdoptionReport.objects.filter(consultation=consultation).exists():
+        report_generate(consultation, now=now)
+    Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(
+        report_published_at=now
+    )
+    consultation.refresh_from_db(fields=["report_published_at"])
+    return report_published_notifications_queue(consultation)

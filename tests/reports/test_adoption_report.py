@@ -11,9 +11,9 @@ from consult.comments.campaigns import campaigns_assign
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
-from consult.consultations.services import report_publish, staff_join
+from consult.consultations.services import staff_join
 from consult.reports.models import AdoptionReport
-from consult.reports.services import report_generate
+from consult.reports.services import report_generate, report_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from consult.comments.models import Comment, CommentRouting
+from consult.comments.reminders import LOOKBACK, consultation_moments, reminders_send
 from consult.consultations.models import Consultation, Mailbox
 from consult.notifications.models import Notification, Reminder
-from consult.notifications.reminders import LOOKBACK, consultation_moments, reminders_send
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -1,18 +1,20 @@
 """The notifications a stored comment causes: one per routed department, a receipt to its author."""
 
+from django.urls import reverse
 from django.utils import translation
 
-from consult.comments.models import Comment, CommentRouting
 from consult.consultations.models import Department
-
-from .models import Notification
-from .outbox import (
+from consult.notifications.models import Notification
+from consult.notifications.outbox import (
     notification_build,
     notification_queue,
     notifications_enqueue_on_commit,
     recipients_by_department,
 )
-from .rendering import site_url
+from consult.notifications.rendering import site_url
+
+from .models import Comment, CommentRouting
+from .status_links import comment_status_url
 
 
 def comment_notifications_queue(comment: Comment, routes: list[CommentRouting]) -> None:
@@ -26,8 +28,6 @@ def comments_notifications_queue(routed: list[tuple[Comment, list[CommentRouting
 
     The comments are new, so their notification keys cannot exist yet: no conflict handling.
     """
-    from consult.comments.status_links import comment_status_url
-
     department_ids = {route.department_id for _comment, routes in routed for route in routes}
     departments = Department.objects.in_bulk(department_ids)
     recipients = recipients_by_department(department_ids)
@@ -74,8 +74,6 @@ def report_published_notifications_queue(consultation) -> int:
 
     Keyed per comment, so publishing twice (or correcting the report) never mails anyone twice.
     """
-    from consult.comments.status_links import comment_status_url
-
     comments = Comment.objects.filter(consultation=consultation, notify_on_report=True).exclude(
         email=""
     )
@@ -105,8 +103,6 @@ def report_published_notifications_queue(consultation) -> int:
 
 def comment_reply_queue(comment: Comment, *, key: str) -> None:
     """The department's answer, mailed to the citizen who left an email address."""
-    from consult.comments.status_links import comment_status_url
-
     notification_queue(
         kind=Notification.Kind.REPLY,
         key=key,
@@ -129,3 +125,26 @@ def comment_routed_again_queue(comment: Comment, route: CommentRouting, *, reaso
         comment=comment,
         context={"role": route.role, "is_owner": route.is_owner, "reason": reason},
     )
+
+
+def notification_items_with_comments(items: list[dict]) -> None:
+    """Before an email is rendered: each item's comment, its admin link, the department's role,
+    and whether contact details may be shown (only ever to the department that owns it)."""
+    comment_ids = [item["notification"].comment_id for item in items]
+    comments = Comment.objects.select_related("clause", "consultation").in_bulk(
+        [pk for pk in comment_ids if pk]
+    )
+    roles = dict(CommentRouting.Role.choices)
+    for item in items:
+        notification = item["notification"]
+        comment = comments.get(notification.comment_id)
+        if comment is None:
+            continue
+        item["comment"] = comment
+        item["consultation"] = comment.consultation
+        item["admin_url"] = site_url(reverse("admin:comments_comment_change", args=[comment.pk]))
+        item["role_label"] = roles.get(item.get("role"), "")
+        item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
+            Notification.Kind.COMMENT_ROUTED,
+            Notification.Kind.REASSIGNED,
+        )

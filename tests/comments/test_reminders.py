@@ -15,10 +15,10 @@ from django.core import mail
 from django.db import connection
 
 from consult.comments.models import Comment, CommentRouting
+from consult.comments.reminders import consultation_moments, reminders_send
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department, Mailbox, Membership
 from consult.notifications.models import Notification, Reminder
-from consult.notifications.reminders import consultation_moments, reminders_send
 from tests.conftest import load_weifang
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
 from tests.support.jobs import due_jobs_run
@@ -202,7 +202,7 @@ def test_a_reminder_missed_while_beat_was_down_is_skipped_with_a_log_line(
     comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
     mail.outbox.clear()
     # Down from before the three-day reminder until after the one-day reminder's moment.
-    with caplog.at_level(logging.WARNING, logger="consult.notifications.reminders"):
+    with caplog.at_level(logging.WARNING, logger="consult.comments.reminders"):
         sent = walk.run(at(2024, 11, 9, 14, 0))
     assert list(sent) == ["市生态环境局"]
     assert "还有 1 天截止" in sent["市生态环境局"][0]

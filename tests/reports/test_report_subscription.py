@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
-from consult.consultations.services import report_publish
 from consult.notifications.models import Notification
+from consult.reports.services import report_publish
 from tests.intake.test_form import post
 
 pytestmark = pytest.mark.django_db

@@ -24,11 +24,16 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from consult.comments.models import Comment, CommentRouting
-from consult.consultations.models import Consultation, Department
+from consult.consultations.models import Consultation, Department, Membership
+from consult.notifications.models import Notification, Reminder
+from consult.notifications.outbox import (
+    notification_build,
+    notifications_enqueue_on_commit,
+    recipients_by_department,
+)
+from consult.notifications.rendering import site_url
 
-from .models import Notification, Reminder
-from .outbox import notification_build, notifications_enqueue_on_commit, recipients_by_department
+from .models import Comment, CommentRouting
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +200,6 @@ def reminder_targets(consultation: Consultation, moment: Moment) -> dict[int, di
 
 def reminder_recipients(department_ids) -> dict[int, list[str]]:
     """The department's mailboxes and its staff's own addresses."""
-    from consult.consultations.models import Membership
-
     recipients = recipients_by_department(department_ids)
     staff = (
         Membership.objects.filter(
@@ -214,8 +217,6 @@ def reminder_recipients(department_ids) -> dict[int, list[str]]:
 
 
 def queue_url(consultation: Consultation, kind: str) -> str:
-    from .rendering import site_url
-
     status = "pending" if kind == Reminder.Kind.CLOSING else ""
     query = f"?consultation__id__exact={consultation.pk}"
     if status:
