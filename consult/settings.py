@@ -29,6 +29,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute links in emails (status pages, the admin) start with this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -224,8 +225,6 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Notifications ------------------------------------------------------------------------
-# Absolute links in emails (status pages, the admin) start with this.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 NOTIFY_MESSAGE_ID_DOMAIN = env.str("NOTIFY_MESSAGE_ID_DOMAIN", default="consult.localhost")
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
 NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)

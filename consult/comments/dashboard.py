@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from .access import comments_visible_to
 from .models import Comment, CommentRouting
 
-OPEN = [Comment.Status.PENDING, Comment.Status.IN_PROGRESS]
+OPEN = Comment.OPEN_STATUSES
 
 
 @dataclasses.dataclass
@@ -87,7 +87,7 @@ def dashboard(consultation, user, *, now=None) -> dict:
         .order_by("clause__path")
     ]
 
-    overdue = now > consultation.answer_deadline
+    overdue = consultation.is_past_answer_deadline(now)
     departments = [
         Bar(row["department__name"], row["open"], row["open"] if overdue else 0)
         for row in CommentRouting.objects.filter(comment__in=comments, is_owner=True)

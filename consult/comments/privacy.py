@@ -2,8 +2,7 @@
 
 import re
 
-_MOBILE = re.compile(r"^(?:\+?86[- ]?)?(1\d{2})(\d{4})(\d{4})$")
-_LANDLINE = re.compile(r"^(0\d{2,3})[- ]?(\d{4,5})(\d{3})(?:-\d{1,6})?$")
+from .phones import LANDLINE, MOBILE, phone_compact
 
 
 def mask_phone(phone: str) -> str:
@@ -11,10 +10,10 @@ def mask_phone(phone: str) -> str:
     value = (phone or "").strip()
     if not value:
         return ""
-    compact = re.sub(r"[\s()（）]", "", value)
-    if match := _MOBILE.match(compact):
+    compact = phone_compact(value)
+    if match := MOBILE.match(compact):
         return f"{match[1]}****{match[3]}"
-    if match := _LANDLINE.match(compact):
+    if match := LANDLINE.match(compact):
         return f"{match[1]}-****{match[3]}"
     digits = re.sub(r"\D", "", compact)
     return f"****{digits[-3:]}" if len(digits) > 3 else "****"

@@ -148,7 +148,7 @@ def outstanding_by_department(consultation: Consultation, kind: str) -> dict[int
     else:
         routes = routes.filter(
             is_owner=True,
-            comment__status__in=[Comment.Status.PENDING, Comment.Status.IN_PROGRESS],
+            comment__status__in=Comment.OPEN_STATUSES,
         )
     rows = (
         routes.values(

@@ -21,6 +21,7 @@ from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_queue, comments_notifications_queue
 from .routing import ClauseNode, route_comment
 from .tracking import new_tracking_number
+from .validation import clause_check
 
 
 class CommentPeriodClosed(Exception):
@@ -153,8 +154,10 @@ def comment_store(*, comment: Comment) -> Comment:
 
 
 def comment_check_clause(*, consultation, clause):
-    if clause is not None and clause.consultation_id != consultation.pk:
-        raise ValidationError({"clause": _("该条款不属于本次征求意见。")}, code="wrong_clause")
+    try:
+        clause_check(consultation, clause)
+    except ValidationError as error:
+        raise ValidationError({"clause": error}) from None
 
 
 DUPLICATE_WINDOW = datetime.timedelta(minutes=10)

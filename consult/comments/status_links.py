@@ -1,8 +1,9 @@
 """Signed links that open a comment's status page without asking for the phone or email again."""
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+
+from consult.notifications.rendering import site_url
 
 SALT = "consult.comments.status-link"
 # A citizen may look at an answer long after the consultation closed.
@@ -24,4 +25,4 @@ def tracking_number_from_token(token: str) -> str | None:
 def comment_status_url(comment) -> str:
     """Absolute URL of the comment's status page, for emails."""
     path = reverse("intake:comment_status_signed", kwargs={"token": status_token(comment)})
-    return f"{settings.SITE_URL}{path}"
+    return site_url(path)

@@ -1,17 +1,15 @@
 """Rules for what a citizen may submit, shared by the web form, the API and the admin."""
 
-import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .phones import LANDLINE, MOBILE, phone_compact
 
 BODY_MIN_LENGTH = 10
 BODY_MAX_LENGTH = 5000
-
-# Mainland mobile (with or without +86) and landlines with an area code, optional extension.
-_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}[- ]?\d{7,8}(?:-\d{1,6})?$")
 
 
 def _is_forbidden_control(char: str) -> bool:
@@ -63,10 +61,29 @@ def clean_phone(value: str) -> str:
     phone = clean_text(value, field="phone", max_length=30)
     if not phone:
         return ""
-    compact = re.sub(r"[\s()（）]", "", phone).replace("－", "-").replace("—", "-")
-    if not (_MOBILE.match(compact) or _LANDLINE.match(compact)):
+    compact = phone_compact(phone)
+    if not (MOBILE.match(compact) or LANDLINE.match(compact)):
         raise ValidationError(
             _("请填写有效的手机号（如 13812345678）或带区号的固定电话（如 0536-8888888）。"),
             code="invalid_phone",
         )
     return compact
+
+
+WRONG_CLAUSE = gettext_lazy("该条款不属于本次征求意见。")
+
+
+def clause_check(consultation, clause) -> None:
+    """A comment's clause is one of its consultation's own (None: the whole text)."""
+    if clause is not None and clause.consultation_id != consultation.pk:
+        raise ValidationError(WRONG_CLAUSE, code="wrong_clause")
+
+
+def clause_by_id(consultation, clause_id):
+    """The consultation's clause with this id (None: the whole text); any other id is refused."""
+    if clause_id is None:
+        return None
+    clause = consultation.clauses.filter(pk=clause_id).first()
+    if clause is None:
+        raise ValidationError(WRONG_CLAUSE, code="wrong_clause")
+    return clause

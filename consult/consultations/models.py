@@ -230,6 +230,10 @@ class Consultation(models.Model):
     def answer_deadline(self):
         return self.closes_at + datetime.timedelta(days=self.answer_days)
 
+    def is_past_answer_deadline(self, now) -> bool:
+        """Open comments are overdue from here on."""
+        return now > self.answer_deadline
+
 
 def _to_second(moment):
     return moment.replace(microsecond=0)

@@ -5,7 +5,6 @@ import datetime
 from django.db import transaction
 
 from .models import (
-    Clause,
     ClauseResponsibility,
     Consultation,
     Department,
@@ -76,19 +75,6 @@ def consultation_copy(
         responsibility.clause = new_by_old[responsibility.clause_id]
     ClauseResponsibility.objects.bulk_create(responsibilities)
     return copy
-
-
-def clause_tree(consultation: Consultation) -> list[Clause]:
-    """The consultation's top clauses, each with `.subclauses` and prefetched responsibilities."""
-    clauses = list(
-        consultation.clauses.prefetch_related("responsibilities__department").order_by("path")
-    )
-    by_parent = {}
-    for clause in clauses:
-        by_parent.setdefault(clause.parent_id, []).append(clause)
-    for clause in clauses:
-        clause.subclauses = by_parent.get(clause.pk, [])
-    return by_parent.get(None, [])
 
 
 DEPARTMENT_STAFF_GROUP = "部门工作人员"

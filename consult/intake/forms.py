@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.tracking import normalise_tracking_number
-from consult.comments.validation import clean_body, clean_phone, clean_text
+from consult.comments.validation import clause_by_id, clean_body, clean_phone, clean_text
 
 ORGANISATION_KINDS = {Comment.Kind.COMPANY, Comment.Kind.ORGANISATION}
 
@@ -92,13 +92,7 @@ class CommentForm(forms.Form):
     def clean_clause(self):
         if self.fixed_clause is not None:
             return self.fixed_clause
-        clause_id = self.cleaned_data.get("clause")
-        if clause_id is None:
-            return None
-        clause = self.consultation.clauses.filter(pk=clause_id).first()
-        if clause is None:
-            raise ValidationError(_("该条款不属于本次征求意见。"), code="wrong_clause")
-        return clause
+        return clause_by_id(self.consultation, self.cleaned_data.get("clause"))
 
     def clean_body(self):
         return clean_body(self.cleaned_data.get("body", ""))

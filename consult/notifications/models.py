@@ -62,7 +62,6 @@ class Notification(models.Model):
         REASSIGNED = "reassigned", _("转办通知")
         REMINDER = "reminder", _("提醒")
         REPORT_PUBLISHED = "report_published", _("采纳情况发布")
-        EXPORT_READY = "export_ready", _("导出完成")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待发送")

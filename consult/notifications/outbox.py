@@ -52,10 +52,6 @@ def digest_due_at(department: Department, now: datetime.datetime) -> datetime.da
     return datetime.datetime.fromtimestamp(start + window, tz=datetime.UTC)
 
 
-def department_recipients(department: Department) -> list[str]:
-    return recipients_by_department([department.pk]).get(department.pk, [])
-
-
 def recipients_by_department(department_ids) -> dict[int, list[str]]:
     recipients = {}
     mailboxes = Mailbox.objects.filter(department_id__in=department_ids, is_active=True)

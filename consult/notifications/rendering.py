@@ -9,7 +9,8 @@ from django.template.loader import render_to_string
 
 
 def site_url(path: str = "") -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    """An absolute URL on this site, for emails."""
+    return settings.SITE_URL + path
 
 
 # Functions that add to each item what a higher layer knows about it (comments add the comment,

@@ -29,9 +29,7 @@ def _counts(comments):
     return comments.aggregate(
         total=Count("pk"),
         invalid=Count("pk", filter=Q(status=Comment.Status.INVALID)),
-        unanswered=Count(
-            "pk", filter=Q(status__in=[Comment.Status.PENDING, Comment.Status.IN_PROGRESS])
-        ),
+        unanswered=Count("pk", filter=Q(status__in=Comment.OPEN_STATUSES)),
         campaigns=Count("campaign", distinct=True),
         campaign_letters=Count("pk", filter=Q(campaign__isnull=False)),
         **{
