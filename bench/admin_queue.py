@@ -165,7 +165,7 @@ def main():
     from django.core.management import call_command
     from django.test import Client
 
-    from consult.comments.routing import route_comment
+    from consult.comments.routing import routes_decide
     from consult.comments.services import clause_routing_tree
     from consult.consultations.models import Clause, Department
     from consult.consultations.services import staff_join
@@ -175,7 +175,7 @@ def main():
     consultation = load_weifang(slug="weifang-admin-bench")
     items = Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
     routes_by_clause = {
-        clause.pk: route_comment(clause_routing_tree(clause), issuer=consultation.issuer_id)
+        clause.pk: routes_decide(clause_routing_tree(clause), issuer=consultation.issuer_id)
         for clause in items.distinct()
     }
     user = User.objects.create_user("gxj-bench", password="x")

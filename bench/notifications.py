@@ -131,7 +131,7 @@ def bench_routing(args, env, work, redis):
     from django.utils import timezone
 
     from consult.comments.models import Comment, CommentRouting
-    from consult.comments.tasks import route_comments, route_comments_later
+    from consult.comments.tasks import route_unrouted, route_unrouted_later
     from consult.notifications.tasks import probe
 
     consultation = fresh_consultation()
@@ -166,7 +166,7 @@ def bench_routing(args, env, work, redis):
 
         half = len(ids) // 2
         started = time.perf_counter()
-        route_comments_later(ids[:half])
+        route_unrouted_later(ids[:half])
         wait_for(lambda: routed() >= half, timeout=900, interval=0.05)
         batched_seconds = time.perf_counter() - started
         results["routed_comments_per_second_batched"] = half / batched_seconds
@@ -175,7 +175,7 @@ def bench_routing(args, env, work, redis):
         single = ids[half : half + min(1000, len(ids) - half)]
         started = time.perf_counter()
         for comment_id in single:
-            route_comments.delay([comment_id])
+            route_unrouted.delay([comment_id])
         wait_for(lambda: routed() >= half + len(single), timeout=900, interval=0.05)
         results["routed_comments_per_second_one_per_task"] = len(single) / (
             time.perf_counter() - started
@@ -206,7 +206,7 @@ def bench_request_cost(args):
 
     from consult.notifications.tasks import deliver_notifications
 
-    real_enqueue = outbox.notifications_enqueue
+    real_enqueue = outbox.notifications_publish
     real_apply_async = deliver_notifications.apply_async
 
     def timed_apply_async(*args, **kwargs):
@@ -214,7 +214,7 @@ def bench_request_cost(args):
         real_apply_async(*args, **kwargs)
         broker.append(time.perf_counter() - started)
 
-    real_rows = notification_comments.comments_notifications_queue
+    real_rows = notification_comments.comments_notifications_write
 
     def timed_enqueue(notifications):
         started = time.perf_counter()
@@ -238,8 +238,8 @@ def bench_request_cost(args):
         )
 
     with (
-        mock.patch.object(outbox, "notifications_enqueue", timed_enqueue),
-        mock.patch.object(notification_comments, "comments_notifications_queue", timed_rows),
+        mock.patch.object(outbox, "notifications_publish", timed_enqueue),
+        mock.patch.object(notification_comments, "comments_notifications_write", timed_rows),
         mock.patch.object(deliver_notifications, "apply_async", timed_apply_async),
     ):
         for n in range(args.requests):
@@ -249,7 +249,7 @@ def bench_request_cost(args):
         assert outbox.publisher.flush(30), "the publisher thread did not catch up"
         assert len(broker) == args.requests, f"{len(broker)} publishes for {args.requests}"
     # Baseline: the same submissions with the outbox switched off.
-    with mock.patch.object(notification_comments, "comments_notifications_queue", lambda r: None):
+    with mock.patch.object(notification_comments, "comments_notifications_write", lambda r: None):
         for n in range(args.requests, 2 * args.requests):
             started = time.perf_counter()
             submit(n)

@@ -26,6 +26,15 @@ def user_department_ids(user) -> list[int]:
     return cached
 
 
+def routes_of_departments(department_ids):
+    """The routings of the outer query's comment (`OuterRef("pk")`) to any of these departments.
+
+    The subquery behind "routed to my departments": wrap it in `Exists`, or take a value of
+    its first row in `Subquery`, in a query over comments.
+    """
+    return CommentRouting.objects.filter(comment=OuterRef("pk"), department_id__in=department_ids)
+
+
 def comments_visible_to(user, comments=None):
     comments = Comment.objects.all() if comments is None else comments
     if not (user.is_authenticated and user.is_active and user.is_staff):
@@ -36,9 +45,9 @@ def comments_visible_to(user, comments=None):
     if not departments:
         return comments.none()
     issued = list(
-        Consultation.objects.filter(issuer_id__in=departments).values_list("pk", flat=True)
+        Consultation.objects.coordinated_by(departments).values_list("pk", flat=True)
     )
-    routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department_id__in=departments)
+    routed = routes_of_departments(departments)
     return comments.filter(Q(consultation_id__in=issued) | Q(Exists(routed)))
 
 

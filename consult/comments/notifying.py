@@ -7,8 +7,8 @@ from consult.consultations.models import Department
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
-    notification_queue,
-    notifications_enqueue_on_commit,
+    notification_write,
+    notifications_publish_on_commit,
     recipients_by_department,
 )
 from consult.notifications.rendering import site_url
@@ -17,12 +17,12 @@ from .models import Comment, CommentRouting
 from .status_links import comment_status_url
 
 
-def comment_notifications_queue(comment: Comment, routes: list[CommentRouting]) -> None:
+def comment_notifications_write(comment: Comment, routes: list[CommentRouting]) -> None:
     """Called inside the transaction that stores the comment."""
-    comments_notifications_queue([(comment, routes)])
+    comments_notifications_write([(comment, routes)])
 
 
-def comments_notifications_queue(routed: list[tuple[Comment, list[CommentRouting]]]) -> None:
+def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting]]]) -> None:
     """Write the notifications of freshly routed comments in one insert; one broker message
     after commit hands on everything that is due.
 
@@ -66,10 +66,10 @@ def comments_notifications_queue(routed: list[tuple[Comment, list[CommentRouting
                 )
             )
     Notification.objects.bulk_create(notifications)
-    notifications_enqueue_on_commit(notifications)
+    notifications_publish_on_commit(notifications)
 
 
-def report_published_notifications_queue(consultation) -> int:
+def report_published_notifications_write(consultation) -> int:
     """One email to every citizen who asked to hear when the adoption report is out.
 
     Keyed per comment, so publishing twice (or correcting the report) never mails anyone twice.
@@ -97,13 +97,13 @@ def report_published_notifications_queue(consultation) -> int:
             key__in=[n.key for n in notifications], status=Notification.Status.PENDING
         )
     )
-    notifications_enqueue_on_commit(queued)
+    notifications_publish_on_commit(queued)
     return len(queued)
 
 
-def comment_reply_queue(comment: Comment, *, key: str) -> None:
+def comment_reply_write(comment: Comment, *, key: str) -> None:
     """The department's answer, mailed to the citizen who left an email address."""
-    notification_queue(
+    notification_write(
         kind=Notification.Kind.REPLY,
         key=key,
         to=[comment.email],
@@ -113,10 +113,10 @@ def comment_reply_queue(comment: Comment, *, key: str) -> None:
     )
 
 
-def comment_routed_again_queue(comment: Comment, route: CommentRouting, *, reason: str) -> None:
+def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reason: str) -> None:
     """Tell a department that a comment has been passed to it (转办) or added to its queue."""
     department = route.department
-    notification_queue(
+    notification_write(
         kind=Notification.Kind.REASSIGNED,
         key=f"reassigned:{comment.pk}:{department.pk}:{route.role}:{route.is_owner}",
         to=recipients_by_department([department.pk]).get(department.pk, []),

@@ -28,7 +28,7 @@ from consult.consultations.models import Consultation, Department, Membership
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.outbox import (
     notification_build,
-    notifications_enqueue_on_commit,
+    notifications_publish_on_commit,
     recipients_by_department,
 )
 from consult.notifications.rendering import site_url
@@ -248,7 +248,7 @@ def reminder_record(
             return False
         raise
     if notification is not None:
-        notifications_enqueue_on_commit([notification])
+        notifications_publish_on_commit([notification])
     return True
 
 

@@ -45,7 +45,7 @@ class Route:
     is_owner: bool
 
 
-def route_comment(clause: ClauseNode | None, *, issuer) -> list[Route]:
+def routes_decide(clause: ClauseNode | None, *, issuer) -> list[Route]:
     """The routes for a comment on `clause` (None for the whole draft), owner first."""
     if clause is None:
         return [Route(issuer, Role.COORDINATOR, True)]

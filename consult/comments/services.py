@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from consult.consultations.models import Clause, ClauseResponsibility
 
 from .models import Attachment, Comment, CommentRouting
-from .notifying import comment_notifications_queue, comments_notifications_queue
-from .routing import ClauseNode, route_comment
+from .notifying import comment_notifications_write, comments_notifications_write
+from .routing import ClauseNode, routes_decide
 from .tracking import new_tracking_number
 from .validation import clause_check
 
@@ -75,20 +75,16 @@ def clause_routing_tree(clause: Clause) -> ClauseNode:
     return build(clause)
 
 
-def comment_route(comment: Comment) -> list[CommentRouting]:
-    """Decide and store the comment's routing; called once, inside the storing transaction."""
-    return comments_route_rows([comment])[comment.pk]
-
-
-def comments_route_rows(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
-    """Store the routing of many comments at once: one routing tree per clause, one insert."""
+def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
+    """Decide and store the routing of new comments (inside the transaction that stores them):
+    one routing tree per clause, one insert."""
     decided = {}
     rows = []
     for comment in comments:
         key = comment.clause_id
         if key not in decided:
             tree = clause_routing_tree(comment.clause) if comment.clause_id else None
-            decided[key] = route_comment(tree, issuer=comment.consultation.issuer_id)
+            decided[key] = routes_decide(tree, issuer=comment.consultation.issuer_id)
         rows += [
             CommentRouting(
                 comment=comment,
@@ -107,7 +103,7 @@ def comments_route_rows(comments: list[Comment]) -> dict[int, list[CommentRoutin
     return by_comment
 
 
-def comments_route(comment_ids: list[int]) -> int:
+def comments_route_unrouted(comment_ids: list[int]) -> int:
     """Route stored comments that have no routing yet — letters and emails recorded by staff,
     bulk imports — with their notifications, in one transaction; returns how many.
 
@@ -123,8 +119,8 @@ def comments_route(comment_ids: list[int]) -> int:
         )
         if not comments:
             return 0
-        routes = comments_route_rows(comments)
-        comments_notifications_queue([(comment, routes[comment.pk]) for comment in comments])
+        routes = routes_store(comments)
+        comments_notifications_write([(comment, routes[comment.pk]) for comment in comments])
     return len(comments)
 
 
@@ -148,8 +144,8 @@ def comment_store(*, comment: Comment) -> Comment:
             raise
     else:  # pragma: no cover - 28**10 numbers make five collisions in a row unheard of
         raise RuntimeError("could not allocate a unique tracking number")
-    routes = comment_route(comment)
-    comment_notifications_queue(comment, routes)
+    routes = routes_store([comment])[comment.pk]
+    comment_notifications_write(comment, routes)
     return comment
 
 
@@ -253,30 +249,36 @@ def comment_submit(
         )
         if repeat is not None:
             return Submission(comment=repeat, created=False)
-        comment = Comment(
-            consultation=consultation,
-            clause=clause,
-            body=body,
-            submitter_name=submitter_name,
-            submitter_kind=submitter_kind,
-            organisation=organisation,
-            phone=phone,
-            email=email,
-            wants_reply=wants_reply,
-            notify_on_report=notify_on_report and bool(email),
-            consent=True,
-            consent_at=now,
-            channel=channel,
-            submitted_at=now,
-            ip_hash=ip_hash,
-            user_agent=(user_agent or "")[:300],
-        )
-        comment_store(comment=comment)
-        if attachment is not None:
-            uploads.append(
-                attachment_store(comment=comment, upload=attachment, kind=attachment_type)
+        comment = comment_store(
+            comment=_comment_new(
+                consultation=consultation,
+                clause=clause,
+                body=body,
+                submitter_name=submitter_name,
+                submitter_kind=submitter_kind,
+                organisation=organisation,
+                phone=phone,
+                email=email,
+                wants_reply=wants_reply,
+                channel=channel,
+                now=now,
+                notify_on_report=notify_on_report and bool(email),
+                ip_hash=ip_hash,
+                user_agent=(user_agent or "")[:300],
             )
+        )
+        _attachment_keep(comment, attachment, attachment_type, uploads)
     return Submission(comment=comment, created=True)
+
+
+def _comment_new(*, now, **fields) -> Comment:
+    """An unsaved comment, its submitter's consent recorded now (sending it is the consent)."""
+    return Comment(consent=True, consent_at=now, submitted_at=now, **fields)
+
+
+def _attachment_keep(comment, attachment, attachment_type, uploads) -> None:
+    if attachment is not None:
+        uploads.append(attachment_store(comment=comment, upload=attachment, kind=attachment_type))
 
 
 @contextlib.contextmanager
@@ -367,7 +369,7 @@ def comment_record_received(
     received_check(consultation, received_on, now=now)
     with uploads_removed_on_failure() as uploads, transaction.atomic():
         comment = comment_store(
-            comment=Comment(
+            comment=_comment_new(
                 consultation=consultation,
                 clause=clause,
                 body=body,
@@ -377,17 +379,12 @@ def comment_record_received(
                 phone=phone,
                 email=email,
                 wants_reply=wants_reply,
-                consent=True,
-                consent_at=now,
                 channel=channel,
-                submitted_at=now,
+                now=now,
                 received_on=received_on,
             )
         )
-        if attachment is not None:
-            uploads.append(
-                attachment_store(comment=comment, upload=attachment, kind=attachment_type)
-            )
+        _attachment_keep(comment, attachment, attachment_type, uploads)
         CommentEvent.objects.create(
             comment=comment,
             kind=CommentEvent.Kind.NOTE,

@@ -2,21 +2,21 @@
 
 from celery import shared_task
 
-from .services import comments_route
+from .services import comments_route_unrouted
 
 ROUTING_BATCH = 200
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def route_comments(comment_ids):
+def route_unrouted(comment_ids):
     """Idempotent: comments routed already (or being routed elsewhere) are skipped."""
-    comments_route(list(comment_ids))
+    comments_route_unrouted(list(comment_ids))
 
 
-def route_comments_later(comment_ids) -> None:
+def route_unrouted_later(comment_ids) -> None:
     ids = list(comment_ids)
     for start in range(0, len(ids), ROUTING_BATCH):
-        route_comments.delay(ids[start : start + ROUTING_BATCH])
+        route_unrouted.delay(ids[start : start + ROUTING_BATCH])
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)

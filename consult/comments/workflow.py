@@ -25,7 +25,7 @@ from consult.consultations.models import Department
 
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
-from .notifying import comment_reply_queue, comment_routed_again_queue
+from .notifying import comment_reply_write, comment_routed_again_write
 
 Status = Comment.Status
 
@@ -79,7 +79,7 @@ def standing(user, comment: Comment) -> Standing:
     return Standing(
         superuser=user.is_superuser,
         owner=any(r.is_owner and r.department_id in member_of for r in routes),
-        coordinator=comment.consultation.issuer_id in member_of,
+        coordinator=comment.consultation.is_coordinated_by(member_of),
         cooperating_departments=tuple(
             r.department_id for r in routes if not r.is_owner and r.department_id in member_of
         ),
@@ -255,9 +255,9 @@ def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
     CommentEvent.objects.bulk_create(events)
 
     if answered_now and comment.email:
-        comment_reply_queue(comment, key=f"reply:{comment.pk}:{now.isoformat()}")
+        comment_reply_write(comment, key=f"reply:{comment.pk}:{now.isoformat()}")
     if route is not None:
-        comment_routed_again_queue(comment, route, reason=work.route_reason.strip())
+        comment_routed_again_write(comment, route, reason=work.route_reason.strip())
     return comment
 
 

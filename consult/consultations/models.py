@@ -136,6 +136,10 @@ class ConsultationQuerySet(models.QuerySet):
     def open_at(self, moment):
         return self.filter(opens_at__lte=moment, closes_at__gte=_to_second(moment))
 
+    def coordinated_by(self, department_ids):
+        """The consultations these departments issued: their staff are its coordinators."""
+        return self.filter(issuer_id__in=department_ids)
+
 
 class Consultation(models.Model):
     class Status(models.TextChoices):
@@ -229,6 +233,10 @@ class Consultation(models.Model):
     @property
     def answer_deadline(self):
         return self.closes_at + datetime.timedelta(days=self.answer_days)
+
+    def is_coordinated_by(self, department_ids) -> bool:
+        """Whether staff of these departments coordinate it (see `coordinated_by`)."""
+        return self.issuer_id in department_ids
 
     def is_past_answer_deadline(self, now) -> bool:
         """Open comments are overdue from here on."""

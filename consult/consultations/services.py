@@ -135,7 +135,7 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
     )
     group_name = (
         COORDINATOR_GROUP
-        if Consultation.objects.filter(issuer=department).exists()
+        if Consultation.objects.coordinated_by([department.pk]).exists()
         else DEPARTMENT_STAFF_GROUP
     )
     user.groups.add(staff_group(group_name))

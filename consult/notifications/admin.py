@@ -4,7 +4,7 @@ from django.utils.translation import ngettext
 
 from .delivery import email_resend
 from .models import Notification, OutgoingEmail, Reminder
-from .outbox import notification_enqueue
+from .outbox import notification_publish
 
 
 class NotificationInline(admin.TabularInline):
@@ -53,7 +53,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         count = 0
         for email in queryset.filter(status=OutgoingEmail.Status.FAILED):
             for notification in Notification.objects.filter(pk__in=email_resend(email))[:1]:
-                notification_enqueue(notification)
+                notification_publish(notification)
             count += 1
         self.message_user(
             request,

@@ -1,8 +1,9 @@
-"""Writing notifications into the outbox and handing them to Celery after commit.
+"""Writing notifications into the outbox and publishing them to Celery after commit.
 
-Everything that mails anybody calls `notification_queue` inside its own transaction; the
-delivery task is enqueued only once that transaction has committed, and if the broker cannot
-take it the row stays pending for `outbox_sweep` to pick up.
+Two words, two steps: *write* puts a notification row in the outbox, inside the caller's
+transaction (`notification_write`, `comment_notifications_write` …); *publish* hands committed
+rows to the broker (`notifications_publish`, `notifications_publish_on_commit`). If the broker
+cannot take them the rows stay pending for `outbox_sweep` to pick up.
 """
 
 import atexit
@@ -94,7 +95,7 @@ def notification_build(
     )
 
 
-def notification_queue(*, key: str, enqueue: bool = True, **fields) -> Notification | None:
+def notification_write(*, key: str, publish: bool = True, **fields) -> Notification | None:
     """Write one notification; None when one with this key exists already.
 
     The unique key is what makes "exactly once" hold when two processes race to write the
@@ -108,19 +109,19 @@ def notification_queue(*, key: str, enqueue: bool = True, **fields) -> Notificat
         if Notification.objects.filter(key=key).exists():
             return None
         raise
-    if enqueue:
-        notifications_enqueue_on_commit([notification])
+    if publish:
+        notifications_publish_on_commit([notification])
     return notification
 
 
-def notifications_enqueue_on_commit(notifications: list[Notification]) -> None:
+def notifications_publish_on_commit(notifications: list[Notification]) -> None:
     notifications = [n for n in notifications if n is not None]
     if notifications:
-        transaction.on_commit(partial(notifications_enqueue, notifications), robust=True)
+        transaction.on_commit(partial(notifications_publish, notifications), robust=True)
 
 
-def notification_enqueue(notification: Notification) -> None:
-    notifications_enqueue([notification])
+def notification_publish(notification: Notification) -> None:
+    notifications_publish([notification])
 
 
 class _BrokerBreaker:
@@ -140,7 +141,7 @@ class _BrokerBreaker:
 broker_breaker = _BrokerBreaker()
 
 
-def notifications_enqueue(notifications: list[Notification]) -> None:
+def notifications_publish(notifications: list[Notification]) -> None:
     """Hand committed notifications to Celery in as few messages as possible.
 
     Never raises: if the broker cannot take them they stay pending and the sweep sends them.

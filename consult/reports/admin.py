@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import user_department_ids
+from consult.consultations.models import Consultation
 
 from .models import AdoptionReport, ReportClause
 from .services import report_generate
@@ -24,7 +25,8 @@ def reports_editable_by(user, reports):
     """Superusers, and staff of the bureau that issued the consultation."""
     if user.is_superuser:
         return reports
-    return reports.filter(consultation__issuer_id__in=user_department_ids(user))
+    coordinated = Consultation.objects.coordinated_by(user_department_ids(user))
+    return reports.filter(consultation__in=coordinated)
 
 
 @admin.register(AdoptionReport)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consult.comments.models import Comment
-from consult.comments.notifying import report_published_notifications_queue
+from consult.comments.notifying import report_published_notifications_write
 from consult.consultations.models import Consultation
 
 from .models import AdoptionReport, ReportClause
@@ -110,4 +110,4 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
         report_published_at=now
     )
     consultation.refresh_from_db(fields=["report_published_at"])
-    return report_published_notifications_queue(consultation)
+    return report_published_notifications_write(consultation)

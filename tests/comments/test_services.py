@@ -122,7 +122,7 @@ def test_consent_time_and_hashed_ip_are_stored(consultation):
 
 
 def test_comments_recorded_without_routing_are_routed_in_bulk_once(db):
-    from consult.comments.services import comments_route
+    from consult.comments.services import comments_route_unrouted
     from consult.notifications.models import Notification
     from tests.conftest import load_weifang
 
@@ -140,8 +140,8 @@ def test_comments_recorded_without_routing_are_routed_in_bulk_once(db):
         )
         for n in range(6)
     ]
-    assert comments_route([c.pk for c in letters]) == 6
-    assert comments_route([c.pk for c in letters]) == 0  # already routed: nothing doubles
+    assert comments_route_unrouted([c.pk for c in letters]) == 6
+    assert comments_route_unrouted([c.pk for c in letters]) == 0  # already routed: nothing doubles
     on_item = [c for c in letters if c.clause_id]
     for comment in on_item:
         assert [r.department.name for r in comment.routes.order_by("position")][:2] == [

@@ -17,7 +17,7 @@ from consult.consultations.models import Department
 from consult.notifications import delivery
 from consult.notifications.delivery import deliver, email_claim, email_resend, retry_delay
 from consult.notifications.models import Notification, OutgoingEmail
-from consult.notifications.outbox import digest_due_at, notification_queue, outbox_sweep
+from consult.notifications.outbox import digest_due_at, notification_write, outbox_sweep
 from tests.support.jobs import due_jobs_run
 from tests.support.services import unavailable
 
@@ -80,8 +80,8 @@ def test_a_comment_writes_one_notification_per_routed_department_and_a_receipt(w
 
 
 def test_the_same_key_is_written_once(weifang_open):
-    first = notification_queue(kind="reminder", key="reminder:x", to=["a@example.cn"])
-    second = notification_queue(kind="reminder", key="reminder:x", to=["a@example.cn"])
+    first = notification_write(kind="reminder", key="reminder:x", to=["a@example.cn"])
+    second = notification_write(kind="reminder", key="reminder:x", to=["a@example.cn"])
     assert first is not None and second is None
     assert Notification.objects.filter(key="reminder:x").count() == 1
 
