@@ -44,9 +44,7 @@ def comments_visible_to(user, comments=None):
     departments = user_department_ids(user)
     if not departments:
         return comments.none()
-    issued = list(
-        Consultation.objects.coordinated_by(departments).values_list("pk", flat=True)
-    )
+    issued = list(Consultation.objects.coordinated_by(departments).values_list("pk", flat=True))
     routed = routes_of_departments(departments)
     return comments.filter(Q(consultation_id__in=issued) | Q(Exists(routed)))
 

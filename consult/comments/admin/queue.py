@@ -1,62 +1,40 @@
-"""The triage queue: department-scoped lists, working a comment, its history.
-
-Every change goes through `workflow.comment_work`; this module only presents it.
-"""
+"""The comment queue: department-scoped lists, working a comment (through `comment_work`)."""
 
 import io
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Subquery
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from consult.consultations.models import Clause, Department
-
-from .access import comments_visible_to, user_department_ids
-from .attachments import clean_attachment
-from .exports import CONTENT_TYPES, WRITERS, export_rows, export_start, may_export_personal
-from .models import (
+from consult.comments.access import comments_visible_to, routes_of_departments, user_department_ids
+from consult.comments.exports import (
+    CONTENT_TYPES,
+    WRITERS,
+    export_rows,
+    export_start,
+    may_export_personal,
+)
+from consult.comments.models import (
     Attachment,
-    Campaign,
     Comment,
     CommentEvent,
     CommentRouting,
     CooperatingOpinion,
-    Export,
 )
-from .privacy import mask_email, mask_name, mask_phone
-from .services import comment_record_received, received_check
-from .validation import clean_body, clean_phone
-from .workflow import Work, comment_work, standing, work_problems
+from consult.comments.privacy import mask_email, mask_name, mask_phone
+from consult.comments.services import comment_record_received
+from consult.comments.workflow import Work, comment_work, standing
 
-OPEN = [Comment.Status.PENDING, Comment.Status.IN_PROGRESS]
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most `cap` + 1 rows, so a list over a million comments never pays for a full
-    COUNT(*) on every page; beyond the cap people narrow the filters."""
-
-    cap = 1_000
-
-    @cached_property
-    def count(self):
-        # Only the ids, in no order: neither the list's per-row annotations nor its sort are
-        # worth computing to count (ordered, the database walks the date index to count).
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
-
-    @property
-    def count_capped(self):
-        return self.count > self.cap
+from .filters import ClauseFilter, ContactFilter, DepartmentFilter, RoleFilter, ScopeFilter
+from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm
+from .paginator import CappedCountPaginator
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -94,268 +72,6 @@ class AttachmentInline(ReadOnlyInline):
     def download(self, attachment):
         url = reverse("comments:attachment_download", args=[attachment.pk])
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
-
-
-class ScopeFilter(admin.SimpleListFilter):
-    """The queue opens on the user's own open comments; "all" shows everything visible."""
-
-    title = _("范围")
-    parameter_name = "scope"
-
-    def lookups(self, request, model_admin):
-        return [("mine", _("我的待办")), ("all", _("全部可见的意见"))]
-
-    def choices(self, changelist):
-        current = self.value() or "mine"
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
-    def queryset(self, request, queryset):
-        if (self.value() or "mine") != "mine":
-            return queryset
-        queryset = queryset.filter(status__in=OPEN)
-        if request.user.is_superuser:
-            return queryset
-        mine = CommentRouting.objects.filter(
-            comment=OuterRef("pk"), department_id__in=user_department_ids(request.user)
-        )
-        return queryset.filter(Exists(mine))
-
-
-class ClauseFilter(admin.SimpleListFilter):
-    """Clauses of the consultation chosen in the consultation filter (choose that first)."""
-
-    title = _("条款")
-    parameter_name = "clause"
-
-    def lookups(self, request, model_admin):
-        consultation = request.GET.get("consultation__id__exact")
-        if not (consultation or "").isdigit():
-            return []
-        return [
-            (str(pk), f"{label} {heading}".strip()[:40])
-            for pk, label, heading in Clause.objects.filter(consultation_id=consultation)
-            .order_by("path")
-            .values_list("pk", "label", "heading")
-        ]
-
-    def queryset(self, request, queryset):
-        if (self.value() or "").isdigit():
-            return queryset.filter(clause_id=self.value())
-        return queryset
-
-
-class DepartmentFilter(admin.SimpleListFilter):
-    title = _("部门")
-    parameter_name = "department"
-
-    def lookups(self, request, model_admin):
-        return list(Department.objects.active().values_list("pk", "name"))
-
-    def queryset(self, request, queryset):
-        if (self.value() or "").isdigit():
-            routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department=self.value())
-            return queryset.filter(Exists(routed))
-        return queryset
-
-
-class RoleFilter(admin.SimpleListFilter):
-    title = _("我的职责")
-    parameter_name = "role"
-
-    def lookups(self, request, model_admin):
-        return [("owner", _("负责答复")), *CommentRouting.Role.choices]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        routes = CommentRouting.objects.filter(
-            comment=OuterRef("pk"), department_id__in=user_department_ids(request.user)
-        )
-        routes = routes.filter(is_owner=True) if value == "owner" else routes.filter(role=value)
-        return queryset.filter(Exists(routes))
-
-
-class ContactFilter(admin.SimpleListFilter):
-    title = _("留有联系方式")
-    parameter_name = "contact"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("是")), ("no", _("否"))]
-
-    def queryset(self, request, queryset):
-        has_contact = ~Q(phone="") | ~Q(email="")
-        if self.value() == "yes":
-            return queryset.filter(has_contact)
-        if self.value() == "no":
-            return queryset.exclude(has_contact)
-        return queryset
-
-
-class CommentWorkForm(forms.ModelForm):
-    """The change form's editable part: the request to `comment_work`, not the model's fields."""
-
-    status = forms.ChoiceField(label=_("状态"), choices=Comment.Status.choices)
-    decision = forms.ChoiceField(
-        label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
-    )
-    decision_reason = forms.CharField(
-        label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    reply = forms.CharField(
-        label=_("答复"),
-        widget=forms.Textarea(attrs={"rows": 5}),
-        required=False,
-        help_text=_("给提交人的答复：答复后通过邮件发送（如留有邮箱），并在办理情况查询中显示。"),
-    )
-    invalid_reason = forms.CharField(label=_("无效原因"), required=False, max_length=300)
-    opinion = forms.CharField(
-        label=_("配合意见"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        help_text=_("配合单位填写，负责答复的单位可以看到。"),
-    )
-    waive_reason = forms.CharField(
-        label=_("不等待配合意见的理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    route_to = forms.ModelChoiceField(
-        label=_("转办或增加单位"), queryset=Department.objects.active(), required=False
-    )
-    make_owner = forms.BooleanField(label=_("由该单位负责答复（转办）"), required=False)
-    route_reason = forms.CharField(label=_("转办理由"), required=False, max_length=500)
-    note = forms.CharField(
-        label=_("内部备注"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        help_text=_("仅工作人员可见。"),
-    )
-
-    class Meta:
-        model = Comment
-        fields = []
-
-    user = None  # set by CommentAdmin.get_form
-    WORKED_FIELDS = ("status", "decision", "decision_reason", "reply", "invalid_reason")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The admin builds this form with these names as model fields, so the instance is
-        # overwritten when the form is validated: keep what they were to see what changed.
-        self.saved = {name: getattr(self.instance, name) for name in self.WORKED_FIELDS}
-        for name, value in self.saved.items():
-            self.fields[name].initial = value
-
-    def work(self) -> Work:
-        data = self.cleaned_data
-
-        def changed(name):
-            value = data.get(name) or ""
-            return value if value != self.saved[name] else ""
-
-        return Work(
-            status=changed("status"),
-            decision=changed("decision"),
-            decision_reason=changed("decision_reason"),
-            reply=changed("reply"),
-            invalid_reason=changed("invalid_reason"),
-            note=data.get("note", ""),
-            opinion=data.get("opinion", ""),
-            waive_reason=data.get("waive_reason", ""),
-            route_to=data.get("route_to"),
-            make_owner=bool(data.get("make_owner")),
-            route_reason=data.get("route_reason", ""),
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            comment = Comment.objects.get(pk=self.instance.pk)
-            for field, problems in work_problems(comment, self.user, self.work()).items():
-                self.add_error(field, problems)
-        return cleaned
-
-
-class ReceivedCommentForm(forms.ModelForm):
-    """A comment received by letter, email or at a meeting, typed in by staff."""
-
-    attachment = forms.FileField(
-        label=_("扫描件或原始邮件"),
-        required=False,
-        help_text=_("PDF、Word、JPG、PNG，或保存的邮件（.eml），不超过 10 MB。"),
-    )
-
-    class Meta:
-        model = Comment
-        fields = [
-            "consultation",
-            "clause",
-            "channel",
-            "received_on",
-            "body",
-            "submitter_name",
-            "submitter_kind",
-            "organisation",
-            "phone",
-            "email",
-            "wants_reply",
-        ]
-
-    user = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = [
-            (value, label)
-            for value, label in Comment.Channel.choices
-            if value in (Comment.Channel.LETTER, Comment.Channel.EMAIL, Comment.Channel.IMPORT)
-        ]
-        self.fields["received_on"].required = True
-        self.fields["clause"].queryset = Clause.objects.select_related("consultation").order_by(
-            "consultation", "path"
-        )
-        self.attachment_type = ""
-
-    def clean_body(self):
-        return clean_body(self.cleaned_data["body"])
-
-    def clean_phone(self):
-        return clean_phone(self.cleaned_data.get("phone", ""))
-
-    def clean_attachment(self):
-        upload = self.cleaned_data.get("attachment")
-        if upload:
-            self.attachment_type = clean_attachment(upload, allow_email=True)
-        return upload
-
-    def clean(self):
-        cleaned = super().clean()
-        consultation, clause = cleaned.get("consultation"), cleaned.get("clause")
-        if consultation and clause and clause.consultation_id != consultation.pk:
-            self.add_error("clause", _("这一条款不属于所选的征求意见。"))
-        if consultation and cleaned.get("received_on"):
-            try:
-                received_check(consultation, cleaned["received_on"])
-            except ValidationError as error:
-                self.add_error(None, error)
-        return cleaned
-
-    def _post_clean(self):
-        """The comment is created by the service, not by saving this form's instance."""
-
-
-class BulkActionForm(helpers.ActionForm):
-    decision = forms.ChoiceField(
-        label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
-    )
-    text = forms.CharField(label=_("答复或理由"), required=False)
-    department = forms.ModelChoiceField(
-        label=_("单位"), queryset=Department.objects.active(), required=False
-    )
 
 
 @admin.register(Comment)
@@ -488,9 +204,9 @@ class CommentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = comments_visible_to(request.user, super().get_queryset(request))
-        mine = CommentRouting.objects.filter(
-            comment=OuterRef("pk"), department_id__in=user_department_ids(request.user)
-        ).order_by("-is_owner", "position")
+        mine = routes_of_departments(user_department_ids(request.user)).order_by(
+            "-is_owner", "position"
+        )
         return queryset.annotate(
             my_role_value=Subquery(mine.values("role")[:1]),
             my_ownership=Subquery(mine.values("is_owner")[:1]),
@@ -558,7 +274,9 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description=_("已过天数"), ordering="submitted_at")
     def age(self, comment):
         days = (timezone.now() - comment.submitted_at).days
-        overdue = comment.status in OPEN and timezone.now() > comment.consultation.answer_deadline
+        overdue = comment.status in Comment.OPEN_STATUSES and (
+            comment.consultation.is_past_answer_deadline(timezone.now())
+        )
         if overdue:
             return format_html(
                 '<span class="overdue" style="color:#b00">{}（{}）</span>', days, _("逾期")
@@ -708,103 +426,3 @@ class CommentAdmin(admin.ModelAdmin):
                 ngettext("已为 %d 条意见增加配合单位。", "已为 %d 条意见增加配合单位。", n) % n
             ),
         )
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "consultation", "size", "first_excerpt", "created_at", "open_link"]
-    list_filter = ["consultation"]
-    list_select_related = ["consultation", "first_comment"]
-    readonly_fields = ["consultation", "first_comment", "size", "created_at"]
-    show_full_result_count = False
-
-    def get_queryset(self, request):
-        visible = comments_visible_to(request.user).filter(campaign=OuterRef("pk"))
-        return super().get_queryset(request).filter(Exists(visible))
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description=_("最早的一条"))
-    def first_excerpt(self, campaign):
-        body = campaign.first_comment.body if campaign.first_comment else ""
-        return body[:60] + ("…" if len(body) > 60 else "")
-
-    @admin.display(description=_("意见"))
-    def open_link(self, campaign):
-        url = reverse("admin:comments_comment_changelist")
-        return format_html(
-            '<a href="{}?scope=all&campaign__id__exact={}">{}</a>',
-            url,
-            campaign.pk,
-            _("查看并答复"),
-        )
-
-
-@admin.register(Export)
-class ExportAdmin(admin.ModelAdmin):
-    """The user's own exports, with progress while a task builds them."""
-
-    list_display = [
-        "__str__",
-        "status",
-        "progress_display",
-        "total",
-        "include_personal",
-        "download",
-    ]
-    list_filter = ["status", "format"]
-    readonly_fields = ["format", "status", "total", "rows_done", "include_personal", "error"]
-    fields = readonly_fields
-
-    def get_queryset(self, request):
-        exports = super().get_queryset(request)
-        return exports if request.user.is_superuser else exports.filter(user=request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    @admin.display(description=_("进度"))
-    def progress_display(self, export):
-        return format_html(
-            '<progress max="100" value="{}"></progress> {}%', export.progress, export.progress
-        )
-
-    @admin.display(description=_("下载"))
-    def download(self, export):
-        if export.status != Export.Status.DONE:
-            return ""
-        return format_html(
-            '<a href="{}">{}</a>', reverse("comments:export_download", args=[export.pk]), _("下载")
-        )
-
-
-@admin.register(CommentEvent)
-class CommentEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "comment", "kind", "actor", "department", "before", "after"]
-    list_filter = ["kind"]
-    list_select_related = ["comment", "actor", "department"]
-    search_fields = ["=comment__tracking_number"]
-    show_full_result_count = False
-
-    def get_queryset(self, request):
-        visible = comments_visible_to(request.user)
-        return super().get_queryset(request).filter(comment__in=visible)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

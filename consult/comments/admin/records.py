@@ -1,0 +1,110 @@
+"""The records around the queue: campaigns, the user's exports and the comments' history."""
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from consult.comments.access import comments_visible_to
+from consult.comments.models import Campaign, CommentEvent, Export
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "consultation", "size", "first_excerpt", "created_at", "open_link"]
+    list_filter = ["consultation"]
+    list_select_related = ["consultation", "first_comment"]
+    readonly_fields = ["consultation", "first_comment", "size", "created_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        visible = comments_visible_to(request.user).filter(campaign=OuterRef("pk"))
+        return super().get_queryset(request).filter(Exists(visible))
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("最早的一条"))
+    def first_excerpt(self, campaign):
+        body = campaign.first_comment.body if campaign.first_comment else ""
+        return body[:60] + ("…" if len(body) > 60 else "")
+
+    @admin.display(description=_("意见"))
+    def open_link(self, campaign):
+        url = reverse("admin:comments_comment_changelist")
+        return format_html(
+            '<a href="{}?scope=all&campaign__id__exact={}">{}</a>',
+            url,
+            campaign.pk,
+            _("查看并答复"),
+        )
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    """The user's own exports, with progress while a task builds them."""
+
+    list_display = [
+        "__str__",
+        "status",
+        "progress_display",
+        "total",
+        "include_personal",
+        "download",
+    ]
+    list_filter = ["status", "format"]
+    readonly_fields = ["format", "status", "total", "rows_done", "include_personal", "error"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        exports = super().get_queryset(request)
+        return exports if request.user.is_superuser else exports.filter(user=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    @admin.display(description=_("进度"))
+    def progress_display(self, export):
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}%', export.progress, export.progress
+        )
+
+    @admin.display(description=_("下载"))
+    def download(self, export):
+        if export.status != Export.Status.DONE:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a>', reverse("comments:export_download", args=[export.pk]), _("下载")
+        )
+
+
+@admin.register(CommentEvent)
+class CommentEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "comment", "kind", "actor", "department", "before", "after"]
+    list_filter = ["kind"]
+    list_select_related = ["comment", "actor", "department"]
+    search_fields = ["=comment__tracking_number"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        visible = comments_visible_to(request.user)
+        return super().get_queryset(request).filter(comment__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
