@@ -16,15 +16,39 @@ from consult.celery import app as celery_app
 from consult.consultations.models import Department
 from tests.support.services import CeleryProcess, RedisServer, SmtpSink, unavailable
 
-# Short clocks so retries, leases and the sweep play out in seconds, not hours.
+# The project's rule: a fault or load test runs on the production defaults, and says why any
+# setting differs. These clocks are shortened so retries, leases and the sweep play out in
+# seconds instead of hours, keeping the order production has between them (retry delays and
+# batches below the lease, everything far below the visibility timeout; the sweep leaving
+# fresh rows alone for a few of its own intervals). Production values in brackets.
 FAST_CLOCKS = {
+    # [30] First retry after a failed send: within a second, so a test sees several rounds.
     "NOTIFY_RETRY_BASE_SECONDS": "0.5",
+    # [1800] Longest backoff: a few seconds, well below the lease and the visibility timeout
+    # as production's 30 minutes are below its hour.
     "NOTIFY_RETRY_MAX_SECONDS": "2",
-    "NOTIFY_LEASE_SECONDS": "6",
+    # [120] A killed worker's claimed emails are free again after seconds, not two minutes.
+    # It must stay longer than sending one batch takes, as 120 s is in production: a batch
+    # is claimed at its start, and an email whose lease runs out before its turn can be
+    # claimed and sent by another process too. The sweep hands on 100 notifications at a
+    # time, and such a batch took up to 6 s here after the Redis outage: 15 s leaves room.
+    "NOTIFY_LEASE_SECONDS": "15",
+    # [120] The sweep leaves a fresh row to its own task this long before re-sending it.
     "NOTIFY_SWEEP_AFTER_SECONDS": "3",
+    # [60] Beat runs the outbox sweep every second, so lost publishes are found in seconds.
     "NOTIFY_SWEEP_EVERY_SECONDS": "1",
+    # [8] Not a clock. The sweep also re-sends a pending email whose lease was released after
+    # a failure, spending an attempt each time, so while the SMTP server is down attempts pile
+    # up unevenly: here some emails had 11 while others had 3. With 8, emails can fail for good
+    # before the server is back (the SMTP-down test did, waiting for three tries of each);
+    # 30 keeps the outage tests about delivery, not that accounting (its own issue). The test
+    # of giving up sets its own limit.
     "NOTIFY_MAX_ATTEMPTS": "30",
+    # [3600] A killed worker's unacknowledged tasks come back within the test; still above
+    # every retry delay (about 2.5 s at most), as an hour is above 30 minutes in production.
+    # A test whose countdowns are longer (the digest window) sets it back.
     "CELERY_VISIBILITY_TIMEOUT": "20",
+    # [30] An SMTP connection that hangs gives up well within the lease, as in production.
     "EMAIL_TIMEOUT": "5",
 }
 
@@ -52,15 +76,23 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 
-def worker_env(*, broker: str, smtp_port: int, database: str, **overrides) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CELERY_", "EMAIL_", "NOTIFY_", "DJANGO_"))
-    }
+# Settings of the developer's own shell that would change what the worker does.
+NOT_INHERITED = (
+    "CELERY_", "EMAIL_", "NOTIFY_", "DJANGO_", "CONSULT_", "REMIND_", "DUE_JOBS_", "DIGESTS_",
+    "CAMPAIGN_", "PRIVATE_MEDIA_ROOT", "CACHE_URL",
+)  # fmt: skip
+
+
+def worker_env(*, broker: str, smtp_port: int, database: str, var_dir: Path, **overrides) -> dict:
+    """The environment of the test's Celery processes. They run with the project's settings,
+    whose files (mail, uploads, exports, SQLite) go under `var_dir`, the test's own temporary
+    directory, never the checkout's var/."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(NOT_INHERITED)}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "consult.settings",
+            "CONSULT_VAR_DIR": str(var_dir),
+            "PRIVATE_MEDIA_ROOT": str(var_dir / "private"),
             "DEBUG": "false",
             "SECRET_KEY": "integration-tests-only",
             "SECURE_SSL_REDIRECT": "false",
@@ -85,12 +117,12 @@ def broker_for_this_process(settings):
         for key in ("broker_url", "task_always_eager", "broker_transport_options")
     }
 
-    def use(url: str):
+    def use(url: str, *, visibility_timeout: int):
         celery_app.conf.broker_url = url
         celery_app.conf.task_always_eager = False
         celery_app.conf.broker_transport_options = {
             **saved["broker_transport_options"],
-            "visibility_timeout": int(FAST_CLOCKS["CELERY_VISIBILITY_TIMEOUT"]),
+            "visibility_timeout": visibility_timeout,
         }
         _reset_pools()
         settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -113,9 +145,13 @@ def stack(request, transactional_db, tmp_path, broker_for_this_process):
     database = database_url()
     marker = request.node.get_closest_marker("worker_env")
     overrides = marker.kwargs if marker else {}
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
     with RedisServer(tmp_path / "redis") as redis, SmtpSink() as smtp:
-        env = worker_env(broker=redis.url, smtp_port=smtp.port, database=database, **overrides)
-        broker_for_this_process(redis.url)
+        env = worker_env(
+            broker=redis.url, smtp_port=smtp.port, database=database, var_dir=var_dir, **overrides
+        )
+        broker_for_this_process(redis.url, visibility_timeout=int(env["CELERY_VISIBILITY_TIMEOUT"]))
         worker = CeleryProcess(env, tmp_path / "worker.log", beat=True)
         worker.start()
         stack = Stack(redis=redis, smtp=smtp, worker=worker, env=env, directory=tmp_path)

@@ -3,6 +3,7 @@ with nothing lost or doubled when the broker, the worker or the mail server fall
 
 import collections
 import datetime
+import math
 import random
 import time
 
@@ -13,6 +14,7 @@ from consult.comments.models import Comment, CommentRouting
 from consult.comments.services import comment_submit
 from consult.consultations.models import Clause, Department
 from consult.notifications.models import Notification, OutgoingEmail
+from consult.notifications.outbox import digest_due_at
 from tests.support.services import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -82,7 +84,7 @@ def assert_each_email_arrived_exactly_once(stack, *, allowed_repeats=0):
 
 def test_200_comments_reach_exactly_the_departments_they_are_routed_to(stack, weifang_live):
     comments = submit_many(weifang_live, 200, email_every=5)
-    wait_until_everything_is_sent(stack)
+    wait_until_everything_is_sent(stack, timeout=180)
     received = assert_each_email_arrived_exactly_once(stack)
 
     routes = list(
@@ -132,7 +134,10 @@ def test_200_comments_reach_exactly_the_departments_they_are_routed_to(stack, we
 
 
 def test_redis_down_during_submissions_loses_nothing(stack, weifang_live):
-    submit_many(weifang_live, 80)
+    submit_many(weifang_live, 20)
+    started = time.monotonic()
+    submit_many(weifang_live, 60, start=20)
+    normal_seconds = time.monotonic() - started
     stack.redis.stop()
     started = time.monotonic()
     during = submit_many(weifang_live, 60, start=80)
@@ -143,10 +148,12 @@ def test_redis_down_during_submissions_loses_nothing(stack, weifang_live):
     stack.redis.start()
     submit_many(weifang_live, 60, start=140)
     assert Comment.objects.count() == 200
-    wait_until_everything_is_sent(stack, timeout=120)
+    wait_until_everything_is_sent(stack, timeout=180)
     assert_each_email_arrived_exactly_once(stack)
-    # A dead broker must not make citizens wait: 60 submissions well under a second each.
-    assert outage_seconds / 60 < 1.0
+    # A dead broker must not make citizens wait. Measured against the same 60 submissions with
+    # the broker up on this machine, not against a fixed speed: waiting on the broker at each
+    # submission (a refused connection costs about 0.7 s) would add some 40 s.
+    assert outage_seconds < 3 * normal_seconds + 5, (outage_seconds, normal_seconds)
 
 
 def test_worker_killed_mid_batch_then_restarted(stack, weifang_live):
@@ -163,7 +170,7 @@ def test_worker_killed_mid_batch_then_restarted(stack, weifang_live):
     replacement = stack.new_worker(beat=True)
     stack.worker = replacement
     replacement.start()
-    wait_until_everything_is_sent(stack, timeout=120)
+    wait_until_everything_is_sent(stack, timeout=180)
     # A message the server had accepted when the worker died, before the worker could record
     # it, is sent again with the same Message-ID (receivers drop the repeat); at most one per
     # pool process can be in that state.
@@ -173,11 +180,21 @@ def test_worker_killed_mid_batch_then_restarted(stack, weifang_live):
 def test_smtp_down_for_a_while_retries_then_delivers_everything(stack, weifang_live):
     stack.smtp.stop()
     submit_many(weifang_live, 40, email_every=4)
-    time.sleep(4)  # several retry rounds against a closed port
-    assert OutgoingEmail.objects.filter(attempts__gte=2).exists()
+
+    # Retries against the closed port: every notification built into an email, and every email
+    # tried and then retried at least once (attempts are counted on the row).
+    def every_email_retried():
+        return (
+            not Notification.objects.filter(email__isnull=True).exists()
+            and OutgoingEmail.objects.exists()
+            and not OutgoingEmail.objects.filter(attempts__lt=2).exists()
+        )
+
+    wait_for(every_email_retried, timeout=60, message="every email to be tried twice")
     assert not OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).exists()
+    assert not OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).exists()
     stack.smtp.start()
-    wait_until_everything_is_sent(stack, timeout=120)
+    wait_until_everything_is_sent(stack, timeout=180)
     assert_each_email_arrived_exactly_once(stack)
     assert not OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).exists()
 
@@ -211,8 +228,38 @@ def test_an_undeliverable_notification_fails_after_its_retries_and_spares_the_re
     assert len(others) == 6
 
 
+def digest_window_with_room(department, needed: datetime.timedelta):
+    """The clock-aligned digest window of 1 to 60 minutes that ends soonest with at least
+    `needed` of it still to come: the current window of some length, or the next one, whose
+    start this waits for. Returns its length in minutes and its end, when its digest is due."""
+    now = timezone.now()
+    choices = []
+    for minutes in range(1, max(60, math.ceil(needed.total_seconds() / 60)) + 1):
+        department.digest_window_minutes = minutes
+        end = digest_due_at(department, now)
+        length = datetime.timedelta(minutes=minutes)
+        if end - now < needed:
+            if length < needed:
+                continue
+            end += length  # the next window of this length, from its start
+        choices.append((end, minutes))
+    end, minutes = min(choices)
+    start = end - datetime.timedelta(minutes=minutes)
+    wait_for(
+        lambda: timezone.now() >= start,
+        timeout=(start - now).total_seconds() + 10,
+        interval=0.05,
+        message="the digest window to begin",
+    )
+    department.digest_window_minutes = minutes
+    assert digest_due_at(department, timezone.now()) == end
+    return minutes, end
+
+
+# The window's countdown task waits a minute or more in the worker; as in production (an hour
+# against at most 30 minutes), the broker must not redeliver it meanwhile.
+@pytest.mark.worker_env(CELERY_VISIBILITY_TIMEOUT="3600")
 def test_500_comments_in_one_window_make_one_digest(stack, weifang_live):
-    Department.objects.update(digest_mode=Department.DigestMode.WINDOW, digest_window_minutes=1)
     department = Department.objects.get(name="市卫健委")
     items = [
         item
@@ -220,25 +267,52 @@ def test_500_comments_in_one_window_make_one_digest(stack, weifang_live):
         if item.responsibilities.filter(department=department).exists()
     ]
     assert items
-
-    # Windows are aligned on the clock: start with at least 30 s of this window left.
-    now = timezone.now()
-    window_end = now.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
-    if (window_end - now).total_seconds() < 30:
-        time.sleep((window_end - now).total_seconds() + 0.1)
-        window_end += datetime.timedelta(minutes=1)
     rng = random.Random(500)
-    comments = [submit(weifang_live, rng.choice(items), n) for n in range(500)]
-    assert timezone.now() < window_end, "500 submissions took longer than the window"
-    assert not stack.smtp.received(), "something was sent before the window closed"
 
-    wait_until_everything_is_sent(stack, timeout=150)
+    # The 500 comments must all arrive inside one window, on any machine: the test measures
+    # what a submission costs here and now (40 of them, mailed at once as the departments are
+    # still "immediate"; the worker sending meanwhile makes that an overestimate), allows half
+    # as much again for the 500, and picks a window with that much left.
+    started = time.monotonic()
+    for n in range(40):
+        submit(weifang_live, rng.choice(items), 10_000 + n)
+    per_submission = (time.monotonic() - started) / 40
+    wait_until_everything_is_sent(stack)
+    before = {m.message_id for m in stack.smtp.received()}
+    needed = datetime.timedelta(seconds=1.5 * 500 * per_submission + 5)
+    Department.objects.update(digest_mode=Department.DigestMode.WINDOW)
+    department.refresh_from_db()
+    minutes, window_end = digest_window_with_room(department, needed)
+    Department.objects.update(digest_window_minutes=minutes)
+
+    started = time.monotonic()
+    comments = [submit(weifang_live, rng.choice(items), n) for n in range(500)]
+    took = time.monotonic() - started
+    print(
+        f"{per_submission * 1000:.0f} ms a submission in the warm-up, {needed.total_seconds():.0f}"
+        f" s allowed for 500, a {minutes}-minute window ending {window_end:%H:%M:%S} UTC;"
+        f" the 500 took {took:.1f} s"
+    )  # shown when the test fails
+    assert timezone.now() < window_end, (
+        f"setup: 500 submissions took {took:.0f} s, more than the {needed.total_seconds():.0f} s "
+        f"allowed after 40 took {per_submission * 1000:.0f} ms each; the window closed first"
+    )
+    notifications = Notification.objects.filter(comment__in=comments)
+    assert set(notifications.values_list("due_at", flat=True)) == {window_end}
+    early = [m for m in stack.smtp.received() if m.message_id not in before]
+    assert not early, "something was sent before the window closed"
+
+    left = (window_end - timezone.now()).total_seconds()
+    wait_until_everything_is_sent(stack, timeout=left + 150)
     assert_each_email_arrived_exactly_once(stack)
+    digests = [m for m in stack.smtp.received() if m.message_id not in before]
+    # Nothing left before the window closed: the sink notes when each message arrives.
+    assert min(m.received_at for m in digests) >= window_end.timestamp()
     mailboxes = set(department.mailboxes.values_list("email", flat=True))
-    [digest] = [m for m in stack.smtp.received() if set(m.to) & mailboxes]
+    [digest] = [m for m in digests if set(m.to) & mailboxes]
     for comment in comments:
         assert comment.tracking_number in digest.text
     assert "500" in digest.subject
     # Every department got one digest: emails bounded by departments × windows.
-    routed_departments = CommentRouting.objects.values("department").distinct().count()
-    assert len(stack.smtp.received()) == routed_departments
+    routings = CommentRouting.objects.filter(comment__in=comments)
+    assert len(digests) == routings.values("department").distinct().count()

@@ -105,6 +105,9 @@ class ReceivedMessage:
     text: str
     html: str
     raw: bytes = field(repr=False)
+    # When the sink accepted it (wall clock, seconds since the epoch): the worker and the test
+    # share this machine's clock, so a test can tell whether a message came before a moment.
+    received_at: float = 0.0
 
 
 class SmtpSink:
@@ -168,6 +171,7 @@ class SmtpSink:
             text=text_part.get_content() if text_part else "",
             html=html_part.get_content() if html_part else "",
             raw=envelope.content,
+            received_at=time.time(),
         )
         with self._lock:
             self.messages.append(message)
@@ -214,6 +218,8 @@ class CeleryProcess:
 
     def start(self):
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        # A replacement process appends to its predecessor's log: look only at what it writes.
+        started_at = self.log_path.stat().st_size
         self.process = subprocess.Popen(
             self.command(),
             cwd=ROOT,
@@ -222,11 +228,16 @@ class CeleryProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so the pool dies with it
         )
+        # A worker says "ready." once it consumes; beat alone says "beat: Starting..." once its
+        # scheduler runs. Waiting for that line (not a fixed pause) holds on any machine.
+        ready = b"ready." if self.worker else b"beat: Starting..."
         wait_for(
-            lambda: b"ready." in self.log_path.read_bytes() or self.process.poll() is not None,
+            lambda: (
+                ready in self.log_path.read_bytes()[started_at:] or self.process.poll() is not None
+            ),
             timeout=60,
-            message="the Celery worker to be ready",
-        ) if self.worker else time.sleep(1.0)
+            message=f"celery to log {ready.decode()!r}",
+        )
         if self.process.poll() is not None:
             raise AssertionError(f"celery exited at start:\n{self.log_tail()}")
 
@@ -246,6 +257,10 @@ class CeleryProcess:
         if self._log:
             self._log.close()
             self._log = None
+
+    def log_count(self, text: str) -> int:
+        """How often `text` occurs in this process's log so far (e.g. beat's "Sending due task")."""
+        return self.log_path.read_text(errors="replace").count(text)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
