@@ -195,7 +195,7 @@ def bench_request_cost(args):
 
     from consult.comments.services import comment_submit
     from consult.consultations.models import Department
-    from consult.notifications import comments as notification_comments
+    from consult.comments import notifying as notification_comments
     from consult.notifications import outbox
 
     consultation = fresh_consultation()
