@@ -193,9 +193,9 @@ def bench_routing(args, env, work, redis):
 def bench_request_cost(args):
     from unittest import mock
 
+    from consult.comments import notifying as notification_comments
     from consult.comments.services import comment_submit
     from consult.consultations.models import Department
-    from consult.comments import notifying as notification_comments
     from consult.notifications import outbox
 
     consultation = fresh_consultation()

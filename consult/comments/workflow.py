@@ -1,7 +1,7 @@
 """Working a comment: every change staff make, validated in one place and recorded as history.
 
-The admin's change form, its bulk actions and any future API all call `comment_work`, which
-checks who may do what (`work_problems`), applies the change under a row lock and writes a
+The admin's change form, its bulk actions and any future API all call `comment_change_apply`, which
+checks who may do what (`change_problems`), applies the change under a row lock and writes a
 `CommentEvent` per change. Mail (the citizen's reply, a department newly routed) goes through
 the notification outbox after commit.
 
@@ -39,7 +39,7 @@ TRANSITIONS = {
 
 
 @dataclasses.dataclass
-class Work:
+class CommentChange:
     """What a member of staff asks to change; empty fields change nothing."""
 
     status: str = ""
@@ -96,7 +96,7 @@ def opinions_missing(comment: Comment) -> list[str]:
     ]
 
 
-def work_problems(comment: Comment, user, work: Work, me=None) -> dict[str, list[str]]:
+def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dict[str, list[str]]:
     """Everything wrong with this change, by form field; empty when it may go ahead."""
     problems: dict[str, list[str]] = {}
 
@@ -170,20 +170,20 @@ def work_problems(comment: Comment, user, work: Work, me=None) -> dict[str, list
     return problems
 
 
-def work_check(comment: Comment, user, work: Work, me=None) -> None:
+def change_check(comment: Comment, user, work: CommentChange, me=None) -> None:
     if not comment_visible_to(user, comment):
         raise PermissionDenied
-    if problems := work_problems(comment, user, work, me):
+    if problems := change_problems(comment, user, work, me):
         raise ValidationError(problems)
 
 
 @transaction.atomic
-def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
+def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=None) -> Comment:
     """Apply one member of staff's change to a comment, or raise ValidationError."""
     now = now or timezone.now()
     comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
     me = standing(user, comment)
-    work_check(comment, user, work, me)
+    change_check(comment, user, work, me)
     events = []
 
     def record(kind, before="", after="", text="", department_id=None):
@@ -261,7 +261,7 @@ def comment_work(comment: Comment, user, work: Work, *, now=None) -> Comment:
     return comment
 
 
-def _route_to(comment: Comment, work: Work, now) -> CommentRouting:
+def _route_to(comment: Comment, work: CommentChange, now) -> CommentRouting:
     department = work.route_to
     if work.make_owner:
         # The previous owner keeps the comment as a cooperating department.

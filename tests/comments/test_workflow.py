@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from consult.comments.models import Comment, CommentEvent, CommentRouting
 from consult.comments.services import comment_submit
-from consult.comments.workflow import Work, comment_work
+from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department, Membership
 from consult.notifications.models import Notification
 
@@ -52,12 +52,12 @@ def comment(weifang_open, django_capture_on_commit_callbacks):
 
 
 def work(comment, user, capture=None, **changes):
-    return comment_work(comment, user, Work(**changes))
+    return comment_change_apply(comment, user, CommentChange(**changes))
 
 
 def problems(comment, user, **changes):
     with pytest.raises(ValidationError) as caught:
-        comment_work(comment, user, Work(**changes))
+        comment_change_apply(comment, user, CommentChange(**changes))
     return caught.value.message_dict
 
 

@@ -9,12 +9,12 @@ from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
 from consult.comments.validation import clause_check, clean_body, clean_phone
-from consult.comments.workflow import Work, work_problems
+from consult.comments.workflow import CommentChange, change_problems
 from consult.consultations.models import Clause, Department
 
 
 class CommentWorkForm(forms.ModelForm):
-    """The change form's editable part: the request to `comment_work`, not the model's fields."""
+    """The change form's editable part: a request to `comment_change_apply`, not model fields."""
 
     status = forms.ChoiceField(label=_("状态"), choices=Comment.Status.choices)
     decision = forms.ChoiceField(
@@ -66,14 +66,14 @@ class CommentWorkForm(forms.ModelForm):
         for name, value in self.saved.items():
             self.fields[name].initial = value
 
-    def work(self) -> Work:
+    def work(self) -> CommentChange:
         data = self.cleaned_data
 
         def changed(name):
             value = data.get(name) or ""
             return value if value != self.saved[name] else ""
 
-        return Work(
+        return CommentChange(
             status=changed("status"),
             decision=changed("decision"),
             decision_reason=changed("decision_reason"),
@@ -91,7 +91,7 @@ class CommentWorkForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             comment = Comment.objects.get(pk=self.instance.pk)
-            for field, problems in work_problems(comment, self.user, self.work()).items():
+            for field, problems in change_problems(comment, self.user, self.work()).items():
                 self.add_error(field, problems)
         return cleaned
 

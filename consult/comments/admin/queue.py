@@ -1,4 +1,4 @@
-"""The comment queue: department-scoped lists, working a comment (through `comment_work`)."""
+"""The comment queue: department-scoped lists; comments are worked via `comment_change_apply`."""
 
 import io
 
@@ -30,7 +30,7 @@ from consult.comments.models import (
 )
 from consult.comments.privacy import mask_email, mask_name, mask_phone
 from consult.comments.services import comment_record_received
-from consult.comments.workflow import Work, comment_work, standing
+from consult.comments.workflow import CommentChange, comment_change_apply, standing
 
 from .filters import ClauseFilter, ContactFilter, DepartmentFilter, RoleFilter, ScopeFilter
 from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm
@@ -214,7 +214,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            comment_work(obj, request.user, form.work())
+            comment_change_apply(obj, request.user, form.work())
             return
         data = form.cleaned_data
         comment = comment_record_received(
@@ -306,11 +306,11 @@ class CommentAdmin(admin.ModelAdmin):
         return " · ".join(value for value in (phone, email) if value) or "—"
 
     # Bulk actions ------------------------------------------------------------------------
-    def _bulk(self, request, queryset, work: Work, done_message):
+    def _bulk(self, request, queryset, work: CommentChange, done_message):
         done, refused = 0, []
         for comment in queryset:
             try:
-                comment_work(comment, request.user, work)
+                comment_change_apply(comment, request.user, work)
                 done += 1
             except (ValidationError, PermissionDenied) as error:
                 reason = "；".join(getattr(error, "messages", [str(error)]))
@@ -373,7 +373,7 @@ class CommentAdmin(admin.ModelAdmin):
         self._bulk(
             request,
             queryset,
-            Work(status=Comment.Status.IN_PROGRESS),
+            CommentChange(status=Comment.Status.IN_PROGRESS),
             lambda n: ngettext("%d 条意见改为处理中。", "%d 条意见改为处理中。", n) % n,
         )
 
@@ -386,7 +386,7 @@ class CommentAdmin(admin.ModelAdmin):
         self._bulk(
             request,
             queryset,
-            Work(decision=inputs["decision"], decision_reason=inputs["text"]),
+            CommentChange(decision=inputs["decision"], decision_reason=inputs["text"]),
             lambda n: (
                 ngettext("已为 %d 条意见设置处理意见。", "已为 %d 条意见设置处理意见。", n) % n
             ),
@@ -398,7 +398,9 @@ class CommentAdmin(admin.ModelAdmin):
         self._bulk(
             request,
             queryset,
-            Work(status=Comment.Status.ANSWERED, reply=inputs["text"], decision=inputs["decision"]),
+            CommentChange(
+                status=Comment.Status.ANSWERED, reply=inputs["text"], decision=inputs["decision"]
+            ),
             lambda n: ngettext("已答复 %d 条意见。", "已答复 %d 条意见。", n) % n,
         )
 
@@ -408,7 +410,7 @@ class CommentAdmin(admin.ModelAdmin):
         self._bulk(
             request,
             queryset,
-            Work(status=Comment.Status.INVALID, invalid_reason=text),
+            CommentChange(status=Comment.Status.INVALID, invalid_reason=text),
             lambda n: ngettext("已将 %d 条意见标记为无效。", "已将 %d 条意见标记为无效。", n) % n,
         )
 
@@ -421,7 +423,7 @@ class CommentAdmin(admin.ModelAdmin):
         self._bulk(
             request,
             queryset,
-            Work(route_to=inputs["department"], route_reason=inputs["text"]),
+            CommentChange(route_to=inputs["department"], route_reason=inputs["text"]),
             lambda n: (
                 ngettext("已为 %d 条意见增加配合单位。", "已为 %d 条意见增加配合单位。", n) % n
             ),
