@@ -169,7 +169,7 @@ def main():
     from consult.comments.services import clause_routing_tree
     from consult.consultations.models import Clause, Department
     from consult.consultations.services import staff_join
-    from tests.conftest import load_weifang
+    from consult.testing.weifang import load_weifang
 
     call_command("migrate", verbosity=0)
     consultation = load_weifang(slug="weifang-admin-bench")

@@ -49,8 +49,8 @@ def main():
     from consult.comments.campaigns import campaigns_assign_pending, signatures
     from consult.comments.models import Campaign, Comment
     from consult.consultations.models import Consultation, Department
-    from tests.conftest import load_weifang
-    from tests.support.campaign_data import labelled_comments, pair_scores
+    from consult.testing.campaign_data import labelled_comments, pair_scores
+    from consult.testing.weifang import load_weifang
 
     call_command("migrate", verbosity=0)
     Comment.objects.all().delete()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import ensure_database, results_report  # noqa: E402
-from tests.support.services import CeleryProcess, RedisServer, SmtpSink, wait_for  # noqa: E402
+from consult.testing.services import CeleryProcess, RedisServer, SmtpSink, wait_for  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench"
 
@@ -94,7 +94,7 @@ def fresh_consultation():
     from consult.comments.models import Comment
     from consult.consultations.models import Consultation, Department
     from consult.notifications.models import Notification, OutgoingEmail
-    from tests.conftest import load_weifang
+    from consult.testing.weifang import load_weifang
 
     # TRUNCATE, not DELETE: a previous part's hundreds of thousands of dead rows (and the
     # autovacuum they set off) would slow the next part down for reasons of its own.
@@ -284,7 +284,7 @@ def start_sink(kind: str, port: int, counts: Path):
     import shutil
     import subprocess
 
-    from tests.support.services import port_open
+    from consult.testing.services import port_open
 
     counts.write_text("")
     if kind == "smtp-sink":
@@ -322,7 +322,7 @@ def bench_smtp_batching(args, work):
     from consult.notifications.delivery import emails_build, emails_send
     from consult.notifications.models import Notification, OutgoingEmail
     from consult.notifications.outbox import notification_build
-    from tests.support.services import free_port
+    from consult.testing.services import free_port
 
     def build(label, count):
         notifications = Notification.objects.bulk_create(

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign, campaigns_assign_pending, normalise
 from consult.comments.models import Campaign, Comment
-from tests.support.campaign_data import labelled_comments, pair_scores
+from consult.testing.campaign_data import labelled_comments, pair_scores
 from tests.support.jobs import due_jobs_run
 
 pytestmark = pytest.mark.django_db

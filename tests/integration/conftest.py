@@ -14,7 +14,7 @@ from django.db import connection
 
 from consult.celery import app as celery_app
 from consult.consultations.models import Department
-from tests.support.services import CeleryProcess, RedisServer, SmtpSink, unavailable
+from consult.testing.services import CeleryProcess, RedisServer, SmtpSink, unavailable
 
 # The project's rule: a fault or load test runs on the production defaults, and says why any
 # setting differs. These clocks are shortened so retries, leases and the sweep play out in

@@ -15,7 +15,7 @@ from consult.comments.services import comment_submit
 from consult.consultations.models import Clause, Department
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import digest_due_at
-from tests.support.services import wait_for
+from consult.testing.services import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

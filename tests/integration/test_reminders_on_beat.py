@@ -11,7 +11,7 @@ from django.utils import timezone
 from consult.comments.services import comment_submit
 from consult.jobs.models import JobStatus
 from consult.notifications.models import Notification, Reminder
-from tests.support.services import wait_for
+from consult.testing.services import wait_for
 
 # A reminder "1 day before the close" falls at 00:00 today when the close is tomorrow, so it is
 # due the moment the test starts, whatever the hour, and still worth sending until the close;

@@ -14,7 +14,7 @@ from consult.comments.services import comment_submit
 from consult.consultations.models import Clause, ClauseResponsibility, Consultation, Department
 from consult.notices.importer import NoticeImportError, notice_import
 from consult.notices.parser import parse_notice
-from tests.support.services import unavailable
+from consult.testing.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 WEIFANG = ROOT / "fixtures" / "notices" / "weifang-marine-2024.txt"

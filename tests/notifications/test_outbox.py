@@ -18,8 +18,8 @@ from consult.notifications import delivery
 from consult.notifications.delivery import deliver, email_claim, email_resend, retry_delay
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import digest_due_at, notification_write, outbox_sweep
+from consult.testing.services import unavailable
 from tests.support.jobs import due_jobs_run
-from tests.support.services import unavailable
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
