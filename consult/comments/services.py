@@ -271,6 +271,11 @@ def comment_submit(
     return Submission(comment=comment, created=True)
 
 
+SUBMITTER_FIELDS = frozenset(
+    {"submitter_name", "submitter_kind", "organisation", "phone", "email", "wants_reply"}
+)
+
+
 def _comment_new(*, now, **fields) -> Comment:
     """An unsaved comment, its submitter's consent recorded now (sending it is the consent)."""
     return Comment(consent=True, consent_at=now, submitted_at=now, **fields)
@@ -347,21 +352,19 @@ def comment_record_received(
     channel: str,
     received_on,
     recorded_by,
-    submitter_name: str = "",
-    submitter_kind: str = Comment.Kind.INDIVIDUAL,
-    organisation: str = "",
-    phone: str = "",
-    email: str = "",
-    wants_reply: bool = False,
     attachment=None,
     attachment_type: str = "",
     now=None,
+    **submitter,
 ) -> Comment:
     """A comment that came by letter, email or at a meeting, typed in by staff.
 
-    It is routed and notified exactly like a web comment. Sending a comment to the bureau is
-    the consent to its processing; the time recorded is when staff entered it.
+    `submitter` holds what the letter says of its sender (any of `SUBMITTER_FIELDS`). It is
+    routed and notified exactly like a web comment. Sending a comment to the bureau is the
+    consent to its processing; the time recorded is when staff entered it.
     """
+    if unknown := submitter.keys() - SUBMITTER_FIELDS:
+        raise TypeError(f"not a submitter's field: {', '.join(sorted(unknown))}")
     from .models import CommentEvent
 
     now = now or timezone.now()
@@ -373,15 +376,10 @@ def comment_record_received(
                 consultation=consultation,
                 clause=clause,
                 body=body,
-                submitter_name=submitter_name,
-                submitter_kind=submitter_kind,
-                organisation=organisation,
-                phone=phone,
-                email=email,
-                wants_reply=wants_reply,
                 channel=channel,
                 now=now,
                 received_on=received_on,
+                **submitter,
             )
         )
         _attachment_keep(comment, attachment, attachment_type, uploads)
