@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consult.comments.lookup import comment_lookup
@@ -164,6 +165,7 @@ def _comment_context(comment):
     }
 
 
+@never_cache
 def comment_receipt(request, token):
     comment = _comment_for_token(token)
     context = _comment_context(comment)
@@ -172,6 +174,7 @@ def comment_receipt(request, token):
     return render(request, "intake/comment_receipt.html", context)
 
 
+@never_cache
 @require_POST
 def comment_notify_on_report(request, token):
     comment = _comment_for_token(token)
@@ -179,11 +182,13 @@ def comment_notify_on_report(request, token):
     return redirect("intake:comment_receipt", token=token)
 
 
+@never_cache
 def comment_status_signed(request, token):
     comment = _comment_for_token(token)
     return render(request, "intake/comment_status.html", _comment_context(comment))
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def comment_status_lookup(request):
     if request.method == "POST":

@@ -72,3 +72,21 @@ def test_lookups_are_rate_limited(client, comment, settings):
     response = look_up(client, comment.tracking_number, "5678")
     assert response.status_code == 429
     assert "过于频繁" in response.content.decode()
+
+
+def test_pages_with_a_comments_details_are_never_cached(client, comment):
+    """Receipt, status and lookup answers carry a citizen's comment and masked contact: no
+    shared cache or back button may keep them."""
+    from consult.comments.status_links import status_token
+
+    token = status_token(comment)
+    pages = [
+        client.get(f"/comments/{token}/receipt/"),
+        client.get(f"/comments/{token}/"),
+        client.get("/comments/status/"),
+        look_up(client, comment.tracking_number, "5678"),
+    ]
+    for response in pages:
+        assert response.status_code == 200, response.request["PATH_INFO"]
+        assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
+        assert "private" in response["Cache-Control"], response.request["PATH_INFO"]
