@@ -51,3 +51,17 @@ def comments_visible_to(user, comments=None):
 
 def comment_visible_to(user, comment) -> bool:
     return comments_visible_to(user, Comment.objects.filter(pk=comment.pk)).exists()
+
+
+def consultations_open_to_letters_from(user):
+    """Where a member of staff may record letters and emails received: the consultations their
+    bureau issued, and those with a clause their department is responsible for."""
+    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+        return Consultation.objects.none()
+    if user.is_superuser:
+        return Consultation.objects.all()
+    departments = user_department_ids(user)
+    return Consultation.objects.filter(
+        Q(pk__in=Consultation.objects.coordinated_by(departments))
+        | Q(clauses__responsibilities__department_id__in=departments)
+    ).distinct()

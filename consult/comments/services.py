@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from consult.consultations.models import Clause, ClauseResponsibility
 
+from .access import consultations_open_to_letters_from
 from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_write, comments_notifications_write
 from .routing import ClauseNode, routes_decide
@@ -367,6 +368,11 @@ def comment_record_received(
         raise TypeError(f"not a submitter's field: {', '.join(sorted(unknown))}")
     from .models import CommentEvent
 
+    if not consultations_open_to_letters_from(recorded_by).filter(pk=consultation.pk).exists():
+        raise ValidationError(
+            {"consultation": _("只有发布单位和负责其条款的部门可以登记这次征求意见的来信。")},
+            code="not_yours",
+        )
     now = now or timezone.now()
     comment_check_clause(consultation=consultation, clause=clause)
     received_check(consultation, received_on, now=now)

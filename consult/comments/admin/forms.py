@@ -5,6 +5,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from consult.comments.access import consultations_open_to_letters_from
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
@@ -131,8 +132,14 @@ class ReceivedCommentForm(forms.ModelForm):
             if value in (Comment.Channel.LETTER, Comment.Channel.EMAIL, Comment.Channel.IMPORT)
         ]
         self.fields["received_on"].required = True
-        self.fields["clause"].queryset = Clause.objects.select_related("consultation").order_by(
-            "consultation", "path"
+        # Only where this member of staff may record letters (comment_record_received checks
+        # the same rule); another consultation is "not one of the choices".
+        open_to_them = consultations_open_to_letters_from(self.user)
+        self.fields["consultation"].queryset = open_to_them
+        self.fields["clause"].queryset = (
+            Clause.objects.filter(consultation__in=open_to_them)
+            .select_related("consultation")
+            .order_by("consultation", "path")
         )
         self.attachment_type = ""
 
