@@ -42,24 +42,55 @@ _EMAIL_HEADERS = (
 def sniff_attachment_type(head: bytes, read_all) -> str | None:
     """The accepted type the bytes really are, or None.
 
-    `read_all` returns the whole file; it is only called for zip containers, which must hold a
-    Word document to count as docx (any zip, or an xlsx, is refused).
+    `read_all` returns the whole file; it is only called for containers. An OLE file (the
+    container of .doc, but also of .xls, .ppt and .msi) counts as doc only with a Word stream
+    and no macros; a zip counts as docx only when it holds a Word document and nothing else
+    (no macros, no embedded binaries, none of a .jar's or another format's parts).
     """
     for kind, signatures in _SIGNATURES.items():
         if any(head.startswith(signature) for signature in signatures):
             if kind == "docx":
-                return "docx" if _is_word_document(read_all()) else None
+                return "docx" if _is_plain_word_document(read_all()) else None
+            if kind == "doc":
+                return "doc" if _is_plain_word_97_document(read_all()) else None
             return kind
     return None
 
 
-def _is_word_document(data: bytes) -> bool:
+# Stream names in an OLE directory are UTF-16; a Word 97 file has a "WordDocument" stream,
+# and one with macros a "_VBA_PROJECT" stream (in its "Macros" storage).
+_OLE_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_OLE_MACRO_STREAM = "_VBA_PROJECT".encode("utf-16-le")
+# The parts a Word document (.docx) is made of; anything else in the zip is refused.
+_DOCX_PARTS = ("[Content_Types].xml", "_rels/", "docProps/", "word/", "customXml/")
+
+
+def _is_plain_word_97_document(data: bytes) -> bool:
+    return _OLE_WORD_STREAM in data and _OLE_MACRO_STREAM not in data
+
+
+def _is_plain_word_document(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError):
+            names = archive.namelist()
+            content_types = (
+                archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            )
+    except (zipfile.BadZipFile, ValueError, KeyError):
         return False
-    return "[Content_Types].xml" in names and "word/document.xml" in names
+    if "word/document.xml" not in names or not content_types:
+        return False
+    if b"macroEnabled" in content_types or b"vbaProject" in content_types:
+        return False
+    return all(name.startswith(_DOCX_PARTS) and not name.lower().endswith(".bin") for name in names)
+
+
+def download_name(original_name: str, kind_extension: str) -> str:
+    """The name a file is served under: the citizen's name, made safe, with the extension of
+    what the file really is (a "setup.msi" that is a Word file leaves as "setup.doc")."""
+    stem = original_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].rsplit(".", 1)[0]
+    safe = "".join(char if char.isalnum() or char in "-_（）() " else "_" for char in stem)
+    return f"{safe.strip()[:80] or 'attachment'}.{kind_extension}"
 
 
 def clean_attachment(upload, *, allow_email=False) -> str:

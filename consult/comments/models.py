@@ -230,6 +230,13 @@ class Attachment(models.Model):
     def __str__(self):
         return self.original_name
 
+    @property
+    def download_name(self) -> str:
+        """Served under the extension of what the file really is (stored as <random>.<kind>)."""
+        from .attachments import download_name
+
+        return download_name(self.original_name, self.file.name.rsplit(".", 1)[-1])
+
 
 class CooperatingOpinion(models.Model):
     """A cooperating department's view on a comment, for the owning department to weigh."""

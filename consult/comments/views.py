@@ -26,7 +26,7 @@ def attachment_download(request, pk):
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=attachment.download_name,
         content_type=attachment.content_type,
     )
     # Never rendered in the browser of staff: a sandbox in case a viewer ignores the download.

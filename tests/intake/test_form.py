@@ -335,7 +335,11 @@ def zip_bytes():
         ("意见.pdf", b"%PDF-1.7\n1 0 obj\n"),
         ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 20),
         ("photo.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 20),
-        ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 20),
+        # A Word 97 file: the OLE container with a WordDocument stream (UTF-16 name).
+        (
+            "old.doc",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 20 + "WordDocument".encode("utf-16-le"),
+        ),
         ("new.docx", docx_bytes()),
     ],
 )

@@ -1,0 +1,137 @@
+"""Attachments are judged by what they are: Word files without macros or foreign parts, served
+under the extension of their real type."""
+
+import io
+import zipfile
+
+import pytest
+
+from consult.comments.attachments import download_name, sniff_attachment_type
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+
+
+def ole(*streams: str) -> bytes:
+    """An OLE container whose directory names these streams (UTF-16, as OLE stores them)."""
+    return OLE + b"".join(name.encode("utf-16-le").ljust(64, b"\0") for name in streams)
+
+
+def zipped(parts: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+WORD_TYPES = (
+    '<Types><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+MACRO_TYPES = (
+    '<Types><Override PartName="/word/document.xml" '
+    'ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>'
+)
+
+
+def sniff(data: bytes):
+    return sniff_attachment_type(data[:16], lambda: data)
+
+
+def test_a_word_97_file_is_a_doc():
+    assert sniff(ole("Root Entry", "WordDocument", "1Table")) == "doc"
+
+
+@pytest.mark.parametrize(
+    "streams",
+    [
+        ("Root Entry", "\x05SummaryInformation", "!_StringPool"),  # an .msi installer
+        ("Root Entry", "Workbook"),  # an .xls spreadsheet
+        ("Root Entry", "PowerPoint Document"),  # a .ppt
+        ("Root Entry", "WordDocument", "Macros", "VBA", "_VBA_PROJECT"),  # a .doc with macros
+    ],
+)
+def test_other_ole_files_and_macros_are_refused(streams):
+    assert sniff(ole(*streams)) is None
+
+
+def test_a_plain_docx_is_a_docx():
+    data = zipped(
+        {
+            "[Content_Types].xml": WORD_TYPES,
+            "_rels/.rels": "<Relationships/>",
+            "word/document.xml": "<w:document/>",
+            "docProps/core.xml": "<cp:coreProperties/>",
+        }
+    )
+    assert sniff(data) == "docx"
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {  # .docm: macros
+            "[Content_Types].xml": MACRO_TYPES,
+            "word/document.xml": "<w:document/>",
+            "word/vbaProject.bin": b"\0" * 10,
+        },
+        {  # a .jar dressed as a Word document
+            "[Content_Types].xml": WORD_TYPES,
+            "word/document.xml": "<w:document/>",
+            "META-INF/MANIFEST.MF": "Main-Class: Tool",
+            "Tool.class": b"\xca\xfe\xba\xbe",
+        },
+        {  # an embedded OLE payload
+            "[Content_Types].xml": WORD_TYPES,
+            "word/document.xml": "<w:document/>",
+            "word/embeddings/oleObject1.bin": OLE,
+        },
+    ],
+)
+def test_macros_and_archives_posing_as_word_documents_are_refused(parts):
+    assert sniff(zipped(parts)) is None
+
+
+@pytest.mark.parametrize(
+    ("original", "kind", "served"),
+    [
+        ("setup.msi", "doc", "setup.doc"),
+        ("意见（修改稿）.docm", "docx", "意见（修改稿）.docx"),
+        ("../../etc/passwd", "pdf", "passwd.pdf"),
+        ('a"; filename="x.exe\r\n.pdf', "pdf", "a__ filename__x_exe__.pdf"),
+        ("", "png", "attachment.png"),
+    ],
+)
+def test_files_are_served_under_a_safe_name_with_their_real_extension(original, kind, served):
+    assert download_name(original, kind) == served
+
+
+@pytest.mark.django_db
+def test_a_download_carries_the_real_types_extension(client, weifang_open):
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consult.comments.models import Attachment
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.consultations.services import staff_join
+
+    word_97 = ole("Root Entry", "WordDocument", "1Table")
+    comment_submit(
+        consultation=weifang_open,
+        clause=None,
+        body="附件是我们协会的书面意见，请查收并答复。",
+        channel="web",
+        consent=True,
+        phone="13812345678",
+        attachment=SimpleUploadedFile("setup.msi", word_97),
+        attachment_type="doc",
+    )
+    attachment = Attachment.objects.get()
+    coordinator = User.objects.create_user("hyj", password="pw")
+    staff_join(coordinator, Department.objects.get(name="市海渔局"))
+    client.force_login(coordinator)
+    response = client.get(f"/staff/attachments/{attachment.pk}/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="setup.doc"'
+    assert b"".join(response.streaming_content) == word_97
