@@ -206,11 +206,13 @@ CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"
 #   campaigns     group near-identical comments into form-letter campaigns
 #   reminders     deadline reminders to departments and the issuing bureau
 #   digests       hand on digests whose window has closed (daily digests in particular)
+#   personal-data-retention  remove submitters' personal data past PERSONAL_DATA_RETENTION_DAYS
 #   outbox-sweep  re-send notifications a lost publish or a dead worker left pending
 PERIODIC_JOBS_EVERY_SECONDS = {
     "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
     "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
     "digests": env.float("DIGESTS_EVERY_SECONDS", default=60.0),
+    "personal-data-retention": env.float("RETENTION_EVERY_SECONDS", default=86400.0),
     "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
 }
 CELERY_BEAT_SCHEDULE = {

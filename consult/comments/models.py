@@ -88,6 +88,13 @@ class Comment(models.Model):
     )
     ip_hash = models.CharField(_("IP 摘要"), max_length=64, blank=True, editable=False)
     user_agent = models.CharField(_("浏览器"), max_length=300, blank=True, editable=False)
+    personal_data_removed_at = models.DateTimeField(
+        _("个人信息删除时间"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("保存期限届满后，姓名、电话、邮箱和附件已删除；意见和答复保留。"),
+    )
 
     status = models.CharField(
         _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
@@ -122,6 +129,12 @@ class Comment(models.Model):
             models.Index(fields=["consultation", "-submitted_at"], name="comment_by_consultation"),
             models.Index(fields=["clause", "status"], name="comment_by_clause_status"),
             models.Index(fields=["body_digest"], name="comment_by_body_digest"),
+            # The retention job looks only at comments still holding personal data.
+            models.Index(
+                fields=["consultation"],
+                name="comment_personal_data_kept",
+                condition=Q(personal_data_removed_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign_pending
 from consult.comments.reminders import reminders_send
+from consult.comments.retention import personal_data_purge
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
 
 from .models import JobStatus
@@ -62,6 +63,10 @@ def _digests(now) -> str:
     return f"digest notifications handed to delivery: {digests_hand_on(now=now)}"
 
 
+def _personal_data_retention(now) -> str:
+    return f"comments whose personal data was removed: {personal_data_purge(now=now)}"
+
+
 def _outbox_sweep(now) -> str:
     return f"pending notifications handed to delivery again: {outbox_sweep(now=now)}"
 
@@ -73,6 +78,7 @@ JOBS = {
         Job("campaigns", _campaigns),
         Job("reminders", _reminders),
         Job("digests", _digests),
+        Job("personal-data-retention", _personal_data_retention),
         Job("outbox-sweep", _outbox_sweep),
     ]
 }

@@ -270,6 +270,18 @@ def _digest_has_earlier_member(notification: Notification) -> bool:
     ).exists()
 
 
+def notifications_redact(notifications) -> int:
+    """Forget the addresses and texts of these notifications and of the emails that carried
+    them (personal data past its retention); returns how many emails were redacted."""
+    emails = OutgoingEmail.objects.filter(pk__in=notifications.exclude(email=None).values("email"))
+    redacted = emails.update(to=[], body_text=REDACTED, body_html="")
+    notifications.update(to=[], context={})
+    return redacted
+
+
+REDACTED = "（个人信息保存期限已满，正文已删除。）"
+
+
 def digests_hand_on(*, now=None, chunk=100) -> int:
     """Hand on the digests that are due and that no countdown task carries; returns how many
     notifications. Those are the daily digests (their wait is longer than any countdown may be)

@@ -1,0 +1,122 @@
+"""Personal data leaves when the form says it will; the comment, its answer and history stay."""
+
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from consult.comments.models import Attachment, Comment, CommentEvent
+from consult.comments.retention import comments_past_retention, personal_data_purge
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.notifications.models import Notification, OutgoingEmail
+from consult.notifications.outbox import REDACTED
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PDF = b"%PDF-1.7\n1 0 obj\n"
+
+
+@pytest.fixture
+def answered(weifang_open, settings, django_capture_on_commit_callbacks):
+    """A comment with contact details and an attachment, answered, its mail sent; the report
+    is published the day after the close."""
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(一)1"),
+            body="建议明确集聚区的评价指标，并按年度公开评估结果。",
+            channel="web",
+            consent=True,
+            submitter_name="张三",
+            phone="13812345678",
+            email="zhang@example.cn",
+            ip="203.0.113.9",
+            user_agent="Mozilla/5.0",
+            attachment=SimpleUploadedFile("意见.pdf", PDF),
+            attachment_type="pdf",
+        ).comment
+    Comment.objects.filter(pk=comment.pk).update(
+        status="answered", decision="adopted", reply="感谢您的意见，已采纳。"
+    )
+    weifang_open.report_published_at = weifang_open.closes_at + datetime.timedelta(days=1)
+    weifang_open.save(update_fields=["report_published_at"])
+    assert mail.outbox and OutgoingEmail.objects.filter(status="sent").exists()
+    return comment
+
+
+def days_after_report(consultation, days, settings):
+    return consultation.report_published_at + datetime.timedelta(
+        days=settings.PERSONAL_DATA_RETENTION_DAYS + days
+    )
+
+
+def test_nothing_is_removed_before_the_retention_ends(answered, settings):
+    moment = days_after_report(answered.consultation, -1, settings)
+    assert personal_data_purge(now=moment) == 0
+    answered.refresh_from_db()
+    assert (answered.phone, answered.email, answered.submitter_name) == (
+        "13812345678",
+        "zhang@example.cn",
+        "张三",
+    )
+
+
+def test_after_it_the_person_goes_and_the_comment_stays(answered, settings):
+    attachment = Attachment.objects.get(comment=answered)
+    storage, stored_name = attachment.file.storage, attachment.file.name
+    moment = days_after_report(answered.consultation, 1, settings)
+    with time_machine.travel(moment, tick=False):
+        dry_run = io.StringIO()
+        call_command("purge_personal_data", "--dry-run", stdout=dry_run)
+        assert dry_run.getvalue().startswith("1 comments would")
+        assert personal_data_purge() == 1
+    answered.refresh_from_db()
+    assert answered.personal_data_removed_at == moment
+    for field in ("submitter_name", "phone", "email", "ip_hash", "user_agent"):
+        assert getattr(answered, field) == "", field
+    assert answered.body.startswith("建议明确集聚区") and answered.reply == "感谢您的意见，已采纳。"
+    assert (answered.status, answered.decision) == ("answered", "adopted")
+    assert not Attachment.objects.filter(comment=answered).exists()
+    assert not storage.exists(stored_name)
+    for email in OutgoingEmail.objects.all():
+        assert email.to == [] and email.body_text == REDACTED
+        assert "13812345678" not in email.body_html and "zhang@" not in email.subject
+    assert not Notification.objects.exclude(to=[]).exists()
+    [event] = CommentEvent.objects.filter(comment=answered, text__contains="保存期限")
+    assert event.at == moment
+    # Again: nothing more to do, no second history event.
+    assert personal_data_purge(now=moment + datetime.timedelta(days=1)) == 0
+    assert comments_past_retention(now=moment).count() == 0
+    assert CommentEvent.objects.filter(comment=answered, text__contains="保存期限").count() == 1
+
+
+def test_without_a_report_the_retention_counts_from_the_close(answered, settings):
+    consultation = answered.consultation
+    consultation.report_published_at = None
+    consultation.save(update_fields=["report_published_at"])
+    retention = datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS)
+    assert personal_data_purge(now=consultation.closes_at + retention) == 1
+
+
+def test_the_dry_run_counts_what_the_purge_then_does(answered, weifang_open, settings):
+    for n in range(3):
+        comment_submit(
+            consultation=weifang_open,
+            clause=None,
+            body=f"第{n}条：建议明确集聚区的评价指标。",
+            channel="web",
+            consent=True,
+            phone=f"1381234{n:04d}",
+        )
+    moment = days_after_report(weifang_open, 1, settings)
+    expected = comments_past_retention(now=moment).count()
+    assert expected == 4
+    assert personal_data_purge(now=moment, batch=3) == expected
+    assert timezone.is_aware(Comment.objects.first().personal_data_removed_at)
