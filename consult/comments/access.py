@@ -65,3 +65,45 @@ def consultations_open_to_letters_from(user):
         Q(pk__in=Consultation.objects.coordinated_by(departments))
         | Q(clauses__responsibilities__department_id__in=departments)
     ).distinct()
+
+
+def comments_contact_visible_to(user, comments=None):
+    """Of the comments this user sees, those whose submitter's details it sees in full.
+
+    The name, phone, email and attached letters of a comment are shown to the department
+    that answers it (the owner), to the issuing bureau's staff (coordinators) and to
+    superusers; cooperating departments see them masked (`privacy.py`). The admin's change
+    page, its search and the attachment download all ask here.
+    """
+    comments = comments_visible_to(user, comments)
+    if user.is_superuser:
+        return comments
+    departments = user_department_ids(user)
+    issued = list(Consultation.objects.coordinated_by(departments).values_list("pk", flat=True))
+    answered = routes_of_departments(departments).filter(is_owner=True)
+    return comments.filter(Q(consultation_id__in=issued) | Q(Exists(answered)))
+
+
+def comment_contact_visible_to(user, comment) -> bool:
+    return comments_contact_visible_to(user, Comment.objects.filter(pk=comment.pk)).exists()
+
+
+def consultations_coordinated_by_user(user):
+    """The consultations whose reports, outbox and reminders this user may act on: those their
+    bureau issued (every one, for a superuser)."""
+    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+        return Consultation.objects.none()
+    if user.is_superuser:
+        return Consultation.objects.all()
+    return Consultation.objects.coordinated_by(user_department_ids(user))
+
+
+def notifications_visible_to(user, notifications):
+    """Notifications of the consultations the user coordinates, or addressed to one of their
+    departments; everything for a superuser."""
+    if user is not None and user.is_active and user.is_superuser:
+        return notifications
+    return notifications.filter(
+        Q(consultation__in=consultations_coordinated_by_user(user))
+        | Q(department_id__in=user_department_ids(user) if user else [])
+    )

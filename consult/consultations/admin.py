@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from consult.comments.access import consultations_coordinated_by_user
 from consult.reports.services import report_generate, report_publish
 
 from .models import (
@@ -145,9 +146,20 @@ class ConsultationAdmin(admin.ModelAdmin):
     def comment_count(self, consultation):
         return consultation.comment_total
 
+    def _coordinated(self, request, queryset):
+        """Actions touch only the consultations the user's bureau issued; say which were not."""
+        mine = queryset.filter(pk__in=consultations_coordinated_by_user(request.user))
+        for consultation in queryset.exclude(pk__in=mine):
+            self.message_user(
+                request,
+                _("《%(title)s》由其他单位发布，不能由您处理。") % {"title": consultation.title},
+                messages.ERROR,
+            )
+        return mine
+
     @admin.action(description=_("生成意见采纳情况（草稿）"), permissions=["publish_report"])
     def generate_report(self, request, queryset):
-        for consultation in queryset:
+        for consultation in self._coordinated(request, queryset):
             report_generate(consultation)
         self.message_user(
             request,
@@ -160,7 +172,7 @@ class ConsultationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("公布意见采纳情况"), permissions=["publish_report"])
     def publish_report(self, request, queryset):
-        for consultation in queryset:
+        for consultation in self._coordinated(request, queryset):
             try:
                 notified = report_publish(consultation)
             except ValidationError as error:

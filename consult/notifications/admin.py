@@ -1,6 +1,13 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from consult.comments.access import (
+    consultations_coordinated_by_user,
+    notifications_visible_to,
+    user_department_ids,
+)
 
 from .delivery import email_resend
 from .models import Notification, OutgoingEmail, Reminder
@@ -45,6 +52,12 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     def recipients(self, obj):
         return ", ".join(obj.to)
 
+    def get_queryset(self, request):
+        """Only emails carrying a notification the user may see (lists, change views and
+        actions alike)."""
+        visible = notifications_visible_to(request.user, Notification.objects.all())
+        return super().get_queryset(request).filter(pk__in=visible.values("email"))
+
     def has_add_permission(self, request):
         return False
 
@@ -84,6 +97,9 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     show_full_result_count = False
 
+    def get_queryset(self, request):
+        return notifications_visible_to(request.user, super().get_queryset(request))
+
     def has_add_permission(self, request):
         return False
 
@@ -106,6 +122,15 @@ class ReminderAdmin(admin.ModelAdmin):
         "notification",
         "created_at",
     )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            Q(consultation__in=consultations_coordinated_by_user(request.user))
+            | Q(department_id__in=user_department_ids(request.user))
+        )
 
     def has_add_permission(self, request):
         return False
