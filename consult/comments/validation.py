@@ -1,5 +1,6 @@
 """Rules for what a citizen may submit, shared by the web form, the API and the admin."""
 
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -17,9 +18,41 @@ def _is_forbidden_control(char: str) -> bool:
     return char not in "\n\r\t" and unicodedata.category(char) == "Cc"
 
 
+# Only surrogate code points (U+D800 to U+DFFF) make a Python string unencodable as UTF-8;
+# json.loads joins a well-formed pair into one character, so the ones left are lone.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def is_storable(value: str) -> bool:
+    """Whether the text can be encoded as UTF-8, and so stored and shown.
+
+    A lone surrogate ("\\ud800") passes json.loads and Django's form fields; PostgreSQL then
+    refuses it with UnicodeEncodeError (SQLite stores it), and a page showing it cannot be sent.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refuse_unstorable(value) -> None:
+    """Refuse text that cannot be encoded as UTF-8; every text a citizen submits is checked."""
+    if isinstance(value, str) and not is_storable(value):
+        raise ValidationError(
+            _("内容含有无法识别的无效字符，请删除后重新提交。"), code="invalid_character"
+        )
+
+
+def displayable(value: str) -> str:
+    """The text with each unencodable character replaced by U+FFFD: for showing input back."""
+    return _SURROGATES.sub("\ufffd", value)
+
+
 def clean_text(value: str, *, field: str, required: bool = False, max_length=None) -> str:
-    """Refuse NUL and other control characters; trim the ends, keep everything else exactly."""
+    """Refuse unencodable text, NUL and other control characters; trim the ends, keep the rest."""
     value = value or ""
+    refuse_unstorable(value)
     if any(_is_forbidden_control(char) for char in value):
         raise ValidationError(
             _("内容含有不可见的控制字符，请删除后重新提交。"), code="control_character"

@@ -4,6 +4,10 @@ Submissions go through the same CommentForm and comment_submit as the web page; 
 maps HTTP and JSON onto them.
 """
 
+import io
+import re
+from itertools import accumulate
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -16,13 +20,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
+from consult.comments.privacy import mask_phone
 from consult.comments.services import CommentPeriodClosed, comment_submit
+from consult.comments.validation import clean_text
 from consult.consultations.models import Consultation
 
 from .forms import CommentForm
@@ -36,6 +43,40 @@ from .presenters import clause_tree_with_counts
 
 STRING_FIELDS = ("body", "name", "kind", "organisation", "phone", "email")
 BOOLEAN_FIELDS = ("consent", "wants_reply", "notify_on_report")
+
+# Far more than a submission needs (its body is one object of plain values).
+MAX_JSON_DEPTH = 32
+# A JSON string, its closing quote optional (the text may be cut short): brackets inside it are
+# not nesting. Where the text stops being JSON, json.loads stops too, so what follows is moot.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEPS = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def json_depth(text: str) -> int:
+    """How deep the JSON text nests arrays and objects, found without parsing it."""
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEPS.__getitem__, brackets)), default=0)
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """JSON, refused with a 400 when nested too deep, before it is parsed.
+
+    json.loads recurses once per level: a thousand levels raise RecursionError, a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
+        encoding = get_encoding(parser_context or {})
+        try:
+            text = raw.decode(encoding)
+        except (UnicodeError, LookupError) as error:
+            raise ParseError(f"JSON parse error - {error}") from error
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise ParseError(
+                _("请求体的 JSON 嵌套层数过多（最多 %(limit)d 层）。") % {"limit": MAX_JSON_DEPTH}
+            )
+        return super().parse(io.BytesIO(raw), media_type, parser_context)
 
 
 class ConsultationSummarySerializer(serializers.ModelSerializer):
@@ -115,7 +156,7 @@ def consultation_detail(request, slug):
     data = ConsultationSummarySerializer(consultation, context={"request": request}).data
     data["contact"] = {
         "name": consultation.contact_name,
-        "phone": consultation.contact_phone,
+        "phone": mask_phone(consultation.contact_phone),  # as the consultation page shows it
         "email": consultation.contact_email,
     }
     data["comment_count"] = total
@@ -172,7 +213,7 @@ def _type_errors(payload) -> dict:
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
-@parser_classes([JSONParser])
+@parser_classes([DepthLimitedJSONParser])
 def comment_create(request, slug):
     now = timezone.now()
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
@@ -247,9 +288,18 @@ def _period_closed(consultation):
     )
 
 
-def _status_response(request, number, proof):
+def _status_response(request, number, proof, *, proof_field="proof"):
     if status_lookup_limited(request):
         return _too_many()
+    # The same rule as every text a citizen submits: a lone surrogate is a 400 naming the field.
+    errors = {}
+    for field, value in (("tracking_number", number), (proof_field, proof)):
+        try:
+            clean_text(value, field=field)
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        return Response(errors, status=status.HTTP_400_BAD_REQUEST)
     comment = comment_lookup(number, proof)
     if comment is None:
         return Response(
@@ -299,8 +349,9 @@ STATUS_RESPONSES = {
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def comment_status(request, tracking_number):
-    proof = request.query_params.get("phone_last4") or request.query_params.get("email") or ""
-    return _status_response(request, tracking_number, proof)
+    proof_field = "phone_last4" if request.query_params.get("phone_last4") else "email"
+    proof = request.query_params.get(proof_field) or ""
+    return _status_response(request, tracking_number, proof, proof_field=proof_field)
 
 
 @extend_schema(
@@ -313,7 +364,7 @@ def comment_status(request, tracking_number):
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
-@parser_classes([JSONParser])
+@parser_classes([DepthLimitedJSONParser])
 def comment_status_lookup(request):
     payload = request.data if isinstance(request.data, dict) else {}
     number, proof = payload.get("tracking_number"), payload.get("proof")

@@ -9,12 +9,68 @@ from django.utils.translation import gettext_lazy as _
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.tracking import normalise_tracking_number
-from consult.comments.validation import clause_by_id, clean_body, clean_phone, clean_text
+from consult.comments.validation import (
+    clause_by_id,
+    clean_body,
+    clean_phone,
+    clean_text,
+    displayable,
+    refuse_unstorable,
+)
 
 ORGANISATION_KINDS = {Comment.Kind.COMPANY, Comment.Kind.ORGANISATION}
 
 
-class CommentForm(forms.Form):
+def _texts(value) -> list:
+    """The text in what a widget read from the request: strings, lists of them, file names."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _texts(item)]
+    name = getattr(value, "name", None)
+    return [name] if isinstance(name, str) else []
+
+
+class StorableInputForm(forms.Form):
+    """Every field refuses text that cannot be stored (a lone surrogate), whatever its own rules.
+
+    The rule is validation.refuse_unstorable, which clean_text applies too; here it also covers
+    fields that never reach clean_text (an email, a choice, a file name), replaces whatever
+    else the field said with that one message, and keeps such text out of the page shown back,
+    which could not be encoded either.
+    """
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            return
+        refused = {}
+        for name, field in self.fields.items():
+            key = self.add_prefix(name)
+            value = field.widget.value_from_datadict(self.data, self.files, key)
+            try:
+                for text in _texts(value):
+                    refuse_unstorable(text)
+            except ValidationError as error:
+                refused[name] = (key, error)
+        if not refused:
+            return
+        data = self.data.copy()
+        for name, (key, error) in refused.items():
+            self._errors.pop(name, None)
+            self.add_error(name, error)
+            if hasattr(data, "setlist"):
+                data.setlist(key, [_displayable(item) for item in data.getlist(key)])
+            elif key in data:
+                data[key] = _displayable(data[key])
+        self.data = data
+
+
+def _displayable(value):
+    return displayable(value) if isinstance(value, str) else value
+
+
+class CommentForm(StorableInputForm):
     """Field names are the API's; the web page shows the same form with labels and legends."""
 
     clause = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -112,7 +168,7 @@ class CommentForm(forms.Form):
         return clean_phone(self.cleaned_data.get("phone", ""))
 
     def clean_email(self):
-        return (self.cleaned_data.get("email") or "").strip()
+        return clean_text(self.cleaned_data.get("email") or "", field="email")
 
     def clean_attachment(self):
         upload = self.cleaned_data.get("attachment")
@@ -179,7 +235,7 @@ class CommentForm(forms.Form):
         }
 
 
-class StatusLookupForm(forms.Form):
+class StatusLookupForm(StorableInputForm):
     tracking_number = forms.CharField(
         label=_("回执编号"),
         max_length=20,
@@ -192,7 +248,8 @@ class StatusLookupForm(forms.Form):
     )
 
     def clean_tracking_number(self):
-        return normalise_tracking_number(self.cleaned_data["tracking_number"])
+        number = clean_text(self.cleaned_data["tracking_number"], field="tracking_number")
+        return normalise_tracking_number(number)
 
     def clean_proof(self):
-        return self.cleaned_data["proof"].strip()
+        return clean_text(self.cleaned_data["proof"], field="proof")

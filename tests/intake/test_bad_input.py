@@ -1,0 +1,266 @@
+"""Hostile input that used to end in a 500: a 400 (or a form error) naming what is wrong.
+
+Deeply nested JSON made the parser raise RecursionError; a lone surrogate ("\\ud800") passes
+json.loads and Django's form fields, then PostgreSQL refuses it with UnicodeEncodeError (SQLite
+stores it silently, so these tests assert the 400 and that nothing was stored).
+"""
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+
+pytestmark = pytest.mark.django_db
+
+BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
+SURROGATE = "\ud800"
+EMAIL_WITH_SURROGATE = "office" + SURROGATE + "@example.org"
+UNREADABLE = "无法识别的无效字符"  # in the message every refused field gets
+DEPTH = 1000
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def item(weifang_open):
+    return weifang_open.clauses.get(label="二(一)1")
+
+
+@pytest.fixture
+def comment(weifang_open, item):
+    return comment_submit(
+        consultation=weifang_open,
+        clause=item,
+        body=BODY,
+        channel="api",
+        consent=True,
+        phone="13812345678",
+        email="office@example.org",
+    ).comment
+
+
+def submission(item, **overrides):
+    data = {
+        "clause": item.pk,
+        "body": BODY,
+        "name": "某某渔业协会",
+        "kind": "organisation",
+        "organisation": "潍坊市某某渔业协会",
+        "phone": "13812345678",
+        "email": "office@example.org",
+        "consent": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def post_json(api, url, text):
+    """The raw text as the request body: JSON escapes such as \\ud800 arrive as they are."""
+    return api.post(url, data=text.encode("ascii"), content_type="application/json")
+
+
+def comments_url(consultation):
+    return f"/api/consultations/{consultation.slug}/comments/"
+
+
+# Deeply nested JSON --------------------------------------------------------------------------
+
+
+def nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        nested(DEPTH),
+        '{"body": ' + nested(DEPTH) + "}",
+        '{"clause": ' + '{"a": ' * DEPTH + "1" + "}" * DEPTH + "}",
+    ],
+    ids=["array", "in-a-field", "objects"],
+)
+def test_deeply_nested_json_on_submit_is_a_400(api, weifang_open, text):
+    response = post_json(api, comments_url(weifang_open), text)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
+    assert Comment.objects.count() == 0
+
+
+def test_deeply_nested_json_on_status_lookup_is_a_400(api, comment):
+    text = '{"tracking_number": "' + comment.tracking_number + '", "proof": ' + nested(DEPTH) + "}"
+    response = post_json(api, "/api/comments/status/", text)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api, weifang_open, item):
+    body = BODY + "[" * 100 + "{" * 100
+    response = post_json(
+        api, comments_url(weifang_open), json.dumps(submission(item, body=body), ensure_ascii=True)
+    )
+    assert response.status_code == 201
+    assert Comment.objects.get().body == body
+
+
+def test_moderate_nesting_still_reaches_the_field_rules(api, weifang_open, item):
+    text = json.dumps(submission(item, body=json.loads(nested(10))))
+    response = post_json(api, comments_url(weifang_open), text)
+    assert response.status_code == 400
+    assert set(response.json()) == {"body"}
+
+
+# Lone surrogates through the API -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("body", BODY + SURROGATE),
+        ("name", "张" + SURROGATE),
+        ("organisation", "潍坊市" + SURROGATE + "协会"),
+        ("phone", "138" + SURROGATE + "12345678"),
+        ("email", "office" + SURROGATE + "@example.org"),
+        ("kind", SURROGATE),
+    ],
+)
+def test_a_lone_surrogate_in_a_field_is_a_400_naming_it(api, weifang_open, item, field, value):
+    text = json.dumps(submission(item, **{field: value}), ensure_ascii=True)
+    assert "\\ud800" in text
+    response = post_json(api, comments_url(weifang_open), text)
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {field}
+    assert UNREADABLE in errors[field][0]
+    assert Comment.objects.count() == 0
+
+
+def test_a_lone_surrogate_in_the_email_proof_is_a_400_naming_it(api, comment):
+    text = json.dumps(
+        {"tracking_number": comment.tracking_number, "proof": EMAIL_WITH_SURROGATE},
+        ensure_ascii=True,
+    )
+    response = post_json(api, "/api/comments/status/", text)
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"proof"}
+    assert UNREADABLE in errors["proof"][0]
+
+
+def test_a_lone_surrogate_in_the_tracking_number_is_a_400_naming_it(api, comment):
+    text = json.dumps(
+        {"tracking_number": comment.tracking_number + SURROGATE, "proof": "5678"},
+        ensure_ascii=True,
+    )
+    response = post_json(api, "/api/comments/status/", text)
+    assert response.status_code == 400
+    assert set(response.json()) == {"tracking_number"}
+
+
+def test_the_right_proof_still_finds_the_comment(api, comment):
+    text = json.dumps({"tracking_number": comment.tracking_number, "proof": "office@example.org"})
+    response = post_json(api, "/api/comments/status/", text)
+    assert response.status_code == 200
+
+
+# Lone surrogates through the web form --------------------------------------------------------
+# A browser cannot send one in UTF-8, but a multipart form posted in another charset can: UTF-7
+# decodes "+2AA-" to "\\ud800", and Django decodes multipart fields in the charset the request
+# names. (Django refuses urlencoded forms in any charset but UTF-8.)
+
+BOUNDARY = "BoUnDaRy"
+
+
+def post_utf7(client, url, data):
+    # Each value encoded on its own, so its UTF-7 shift sequence ends inside its own part.
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode("utf-7")
+        + b"\r\n"
+        for name, value in data.items()
+    ]
+    # generic(): post() would encode the body again in the charset the content type names.
+    return client.generic(
+        "POST",
+        url,
+        b"".join(parts) + f"--{BOUNDARY}--\r\n".encode(),
+        content_type=f"multipart/form-data; boundary={BOUNDARY}; charset=utf-7",
+    )
+
+
+def web_submission(**overrides):
+    data = {
+        "body": BODY,
+        "name": "张三",
+        "kind": "company",
+        "organisation": "潍坊某某公司",
+        "phone": "13812345678",
+        "email": "zhang@example.cn",
+        "consent": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("body", BODY + SURROGATE),
+        ("name", "张" + SURROGATE),
+        ("organisation", "潍坊" + SURROGATE + "公司"),
+        ("phone", "138" + SURROGATE + "12345678"),
+        ("email", "zhang" + SURROGATE + "@example.cn"),
+        ("kind", SURROGATE),
+    ],
+)
+def test_the_web_form_names_a_field_with_a_lone_surrogate(client, weifang_open, item, field, value):
+    url = f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/"
+    response = post_utf7(client, url, web_submission(**{field: value}))
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert set(form.errors) == {field}
+    assert UNREADABLE in form.errors[field][0]
+    page = response.content.decode()  # the page shows the value back, without the surrogate
+    assert UNREADABLE in page
+    assert Comment.objects.count() == 0
+
+
+def test_the_web_form_still_accepts_the_same_post_without_the_surrogate(client, weifang_open, item):
+    url = f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/"
+    response = post_utf7(client, url, web_submission())
+    assert response.status_code == 302
+    assert Comment.objects.get().organisation == "潍坊某某公司"
+
+
+def test_the_web_status_lookup_names_a_proof_with_a_lone_surrogate(client, comment):
+    response = post_utf7(
+        client,
+        "/comments/status/",
+        {"tracking_number": comment.tracking_number, "proof": EMAIL_WITH_SURROGATE},
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert set(form.errors) == {"proof"}
+    assert UNREADABLE in form.errors["proof"][0]
+
+
+# The contact phone, masked as the consultation page masks it ----------------------------------
+
+
+def test_the_api_masks_the_contact_phone_as_the_page_does(api, client, weifang_open, settings):
+    from consult.comments.privacy import mask_phone
+
+    weifang_open.contact_phone = "0536-8888688"
+    weifang_open.save(update_fields=["contact_phone"])
+    contact = api.get(f"/api/consultations/{weifang_open.slug}/").json()["contact"]
+    assert contact["phone"] == mask_phone("0536-8888688") == "0536-****688"
+    page = client.get(weifang_open.get_absolute_url()).content.decode()
+    assert "0536-****688" in page
+    assert "8888688" not in json.dumps(contact)
