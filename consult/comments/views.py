@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from consult.consultations.models import Consultation
 
-from .access import comments_visible_to
+from .access import comments_contact_visible_to
 from .dashboard import dashboard
 from .exports import CONTENT_TYPES
 from .models import Attachment, Export
@@ -16,9 +16,12 @@ from .models import Attachment, Export
 
 @staff_member_required
 def attachment_download(request, pk):
-    attachment = get_object_or_404(
-        Attachment.objects.filter(comment__in=comments_visible_to(request.user)), pk=pk
-    )
+    # Letters carry the submitter's name and address: like the contact details, they are for
+    # the department that answers, the coordinators and superusers. Everybody else is told
+    # "not found", as for another department's comment: the change page does not list the
+    # letter to them either, so the answer confirms nothing about it.
+    visible = comments_contact_visible_to(request.user)
+    attachment = get_object_or_404(Attachment.objects.filter(comment__in=visible), pk=pk)
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError as missing:

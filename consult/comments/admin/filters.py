@@ -1,6 +1,8 @@
-"""The queue's list filters: scope, clause, department, role and contact."""
+"""The queue's list filters (scope, clause, department, role and contact), and the rule that
+the query string accepts nothing else."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -55,7 +57,8 @@ class ClauseFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if (self.value() or "").isdigit():
+        # A str from the query string, the choice's own value (an int) when counting facets.
+        if str(self.value() or "").isdigit():
             return queryset.filter(clause_id=self.value())
         return queryset
 
@@ -68,7 +71,7 @@ class DepartmentFilter(admin.SimpleListFilter):
         return list(Department.objects.active().values_list("pk", "name"))
 
     def queryset(self, request, queryset):
-        if (self.value() or "").isdigit():
+        if str(self.value() or "").isdigit():
             routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department=self.value())
             return queryset.filter(Exists(routed))
         return queryset
@@ -104,3 +107,68 @@ class ContactFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(has_contact)
         return queryset
+
+
+class OfferedLookupsOnly:
+    """A ModelAdmin mixin: the list accepts only the parameters its own filters produce.
+
+    Django's `lookup_allowed` accepts any lookup on the model's own fields, offered or not:
+    `?phone__startswith=1390000` or `?phone__regex=^139` lists a comment or not, and so
+    unmasks, digit by digit, a number the page shows as 139****0001. Here a parameter is
+    accepted only when a list filter expects it (`expected_parameters()`, asked of the
+    filters themselves), when it is the date hierarchy's drill-down, or when the admin names
+    it in `link_lookups` (links elsewhere that no filter produces). Django answers any other
+    with 400 (`DisallowedModelAdminLookup`) and lists nothing.
+
+    No ForeignKey with `limit_choices_to` points at these models; one that did would need its
+    raw-id popup's parameters in `link_lookups`.
+    """
+
+    link_lookups: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        list_filter = tuple(
+            self.get_list_filter(request) if request is not None else self.list_filter
+        )
+        offered = lookup in self._plain_parameters(list_filter) or lookup in (
+            self._field_filter_parameters(request, list_filter)
+        )
+        return offered and super().lookup_allowed(lookup, value, request)
+
+    def _plain_parameters(self, list_filter) -> set[str]:
+        """What is known without building a filter: simple filters' names, the date
+        drill-down and the admin's links."""
+        names = set(self.link_lookups)
+        if self.date_hierarchy:
+            names |= {f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+        for item in list_filter:
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                names.add(item.parameter_name)
+        return names
+
+    def _field_filter_parameters(self, request, list_filter) -> frozenset[str]:
+        """The parameters of the field filters, as the filters name them (`status__exact`,
+        `consultation__id__exact`, `campaign__isempty`, `submitted_at__gte` ...).
+
+        They depend on the fields only, so they are built once per list of filters (building a
+        related-field filter reads its choices from the database).
+        """
+        cache = self.__dict__.setdefault("_field_filter_parameters_cache", {})
+        if list_filter not in cache:
+            names = set()
+            for item in list_filter:
+                if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                    continue
+                if callable(item):
+                    spec = item(request, {}, self.model, self)
+                else:
+                    path, filter_class = (
+                        item
+                        if isinstance(item, (list, tuple))
+                        else (item, admin.FieldListFilter.create)
+                    )
+                    field = get_fields_from_path(self.model, path)[-1]
+                    spec = filter_class(field, request, {}, self.model, self, field_path=path)
+                names.update(spec.expected_parameters())
+            cache[list_filter] = frozenset(names)
+        return cache[list_filter]

@@ -5,7 +5,7 @@ import io
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from consult.comments.access import comments_visible_to, routes_of_departments, user_department_ids
+from consult.comments.access import (
+    comment_contact_visible_to,
+    comments_contact_visible_to,
+    comments_visible_to,
+    routes_of_departments,
+    user_department_ids,
+)
 from consult.comments.exports import (
     CONTENT_TYPES,
     WRITERS,
@@ -28,11 +34,19 @@ from consult.comments.models import (
     CommentRouting,
     CooperatingOpinion,
 )
+from consult.comments.phones import phone_compact
 from consult.comments.privacy import mask_email, mask_name, mask_phone
 from consult.comments.services import comment_record_received
-from consult.comments.workflow import CommentChange, comment_change_apply, standing
+from consult.comments.workflow import CommentChange, comment_change_apply
 
-from .filters import ClauseFilter, ContactFilter, DepartmentFilter, RoleFilter, ScopeFilter
+from .filters import (
+    ClauseFilter,
+    ContactFilter,
+    DepartmentFilter,
+    OfferedLookupsOnly,
+    RoleFilter,
+    ScopeFilter,
+)
 from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm
 from .paginator import CappedCountPaginator
 
@@ -65,6 +79,9 @@ class CommentEventInline(ReadOnlyInline):
 
 
 class AttachmentInline(ReadOnlyInline):
+    """Letters carry names and addresses: listed only where the contact details are shown
+    (see `CommentAdmin.get_inlines`)."""
+
     model = Attachment
     fields = readonly_fields = ["download", "content_type", "size", "uploaded_at"]
 
@@ -74,8 +91,16 @@ class AttachmentInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
+def contact_search(term: str) -> Q | None:
+    """A whole search term as a phone number, an email address or a name; None when blank."""
+    term = term.strip()
+    if not term:
+        return None
+    return Q(phone__in={term, phone_compact(term)}) | Q(email__iexact=term) | Q(submitter_name=term)
+
+
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     form = CommentWorkForm
     action_form = BulkActionForm
     paginator = CappedCountPaginator
@@ -108,6 +133,9 @@ class CommentAdmin(admin.ModelAdmin):
     date_hierarchy = "submitted_at"
     list_per_page = 50
     show_full_result_count = False
+    # The campaign column's link; the reminder emails' and the dashboard's links
+    # (consultation__id__exact, status__exact) are the filters' own parameters.
+    link_lookups = ("campaign__id__exact",)
     inlines = [
         CommentRoutingInline,
         CooperatingOpinionInline,
@@ -187,7 +215,11 @@ class CommentAdmin(admin.ModelAdmin):
         return request.user.has_perm("comments.add_comment")
 
     def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
+        if obj is None:
+            return []
+        if getattr(obj, "contact_visible", False):
+            return self.inlines
+        return [inline for inline in self.inlines if inline is not AttachmentInline]
 
     def has_delete_permission(self, request, obj=None):
         # Comments are records of public participation: they are marked invalid, not deleted.
@@ -211,6 +243,16 @@ class CommentAdmin(admin.ModelAdmin):
             my_role_value=Subquery(mine.values("role")[:1]),
             my_ownership=Subquery(mine.values("is_owner")[:1]),
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Tracking number and text for all; the submitter's phone, email or name (the whole
+        term) only among the comments whose contact details the user sees in full."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        contact = contact_search(search_term)
+        if contact is None:
+            return found, may_have_duplicates
+        by_contact = comments_contact_visible_to(request.user, queryset.filter(contact))
+        return found | by_contact, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -287,8 +329,7 @@ class CommentAdmin(admin.ModelAdmin):
     def get_object(self, request, object_id, from_field=None):
         comment = super().get_object(request, object_id, from_field)
         if comment is not None:
-            me = standing(request.user, comment)
-            comment.contact_visible = me.superuser or me.owner or me.coordinator
+            comment.contact_visible = comment_contact_visible_to(request.user, comment)
         return comment
 
     @admin.display(description=_("提交人"))

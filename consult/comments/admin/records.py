@@ -9,9 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from consult.comments.access import comments_visible_to
 from consult.comments.models import Campaign, CommentEvent, Export
 
+from .filters import OfferedLookupsOnly
+
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     list_display = ["__str__", "consultation", "size", "first_excerpt", "created_at", "open_link"]
     list_filter = ["consultation"]
     list_select_related = ["consultation", "first_comment"]
@@ -42,7 +44,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Export)
-class ExportAdmin(admin.ModelAdmin):
+class ExportAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     """The user's own exports, with progress while a task builds them."""
 
     list_display = [
@@ -89,7 +91,7 @@ class ExportAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommentEvent)
-class CommentEventAdmin(admin.ModelAdmin):
+class CommentEventAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     list_display = ["at", "comment", "kind", "actor", "department", "before", "after"]
     list_filter = ["kind"]
     list_select_related = ["comment", "actor", "department"]
