@@ -1,17 +1,42 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import user_department_ids
 from consult.consultations.models import Consultation
 
 from .models import AdoptionReport, ReportClause
-from .services import report_generate
+from .services import (
+    introduction_where,
+    line_where,
+    personal_data_errors,
+    report_generate,
+    report_review,
+)
 
 COUNTS = ["comments", "adopted", "partly_adopted", "not_adopted", "explained", "campaign_letters"]
 
 
+class ReportClauseForm(forms.ModelForm):
+    def clean_gist(self):
+        gist = self.cleaned_data["gist"]
+        if errors := personal_data_errors(gist, line_where(self.instance)):
+            raise ValidationError(errors)
+        return gist
+
+
+class AdoptionReportForm(forms.ModelForm):
+    def clean_introduction(self):
+        introduction = self.cleaned_data["introduction"]
+        if errors := personal_data_errors(introduction, introduction_where()):
+            raise ValidationError(errors)
+        return introduction
+
+
 class ReportClauseInline(admin.TabularInline):
     model = ReportClause
+    form = ReportClauseForm
     fields = ["clause", *COUNTS, "gist"]
     readonly_fields = ["clause", *COUNTS]
     extra = 0
@@ -38,6 +63,7 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "partly_adopted",
         "not_adopted",
         "generated_at",
+        "reviewed_at",
     ]
     readonly_fields = [
         "consultation",
@@ -51,8 +77,11 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "campaigns",
         "campaign_letters",
         "generated_at",
+        "reviewed_at",
+        "reviewed_by",
     ]
     fields = ["consultation", "introduction", *readonly_fields[1:]]
+    form = AdoptionReportForm
     inlines = [ReportClauseInline]
     actions = ["regenerate"]
 
@@ -62,8 +91,15 @@ class AdoptionReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def save_related(self, request, form, formsets, change):
+        """Saving the report, its text checked for personal data, is the coordinator's review."""
+        super().save_related(request, form, formsets, change)
+        report_review(form.instance, by=request.user)
+
     @admin.action(description=_("重新统计（保留已填写的说明和要点）"))
     def regenerate(self, request, queryset):
         for report in queryset:
             report_generate(report.consultation)
-        self.message_user(request, _("已重新统计。"), messages.SUCCESS)
+        self.message_user(
+            request, _("已重新统计。统计有变化，请再次审阅并保存后公布。"), messages.SUCCESS
+        )

@@ -4,6 +4,7 @@ Generated from the comments after the close, edited by the coordinator, publishe
 page. It holds counts and staff-written summaries only, never anyone's personal data.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,23 @@ class AdoptionReport(models.Model):
     campaign_letters = models.PositiveIntegerField(_("模板意见条数"), default=0)
     generated_at = models.DateTimeField(_("统计时间"))
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    # Saving the report in the admin is the coordinator's review; a recount asks for another.
+    reviewed_at = models.DateTimeField(
+        _("审阅时间"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "协调人员在后台保存本报告即为审阅；未经审阅的报告不能公布，重新统计后需再次审阅。"
+        ),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审阅人"),
+    )
 
     class Meta:
         verbose_name = _("意见采纳情况")

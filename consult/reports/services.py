@@ -1,17 +1,22 @@
-"""Building the adoption report from the comments; the coordinator edits it, then publishes."""
+"""Building the adoption report from the comments; the coordinator edits it, then publishes.
 
-from collections import Counter
+The report is counts and the coordinator's own words: generating it never copies a reply (a
+reply is written to one citizen, often by name), publishing needs a coordinator's review, and
+text with personal data in it is refused (`redaction.personal_data_in`).
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from consult.comments.models import Comment
 from consult.comments.notifying import report_published_notifications_write
 from consult.consultations.models import Consultation
 
+from . import redaction
 from .models import AdoptionReport, ReportClause
 
 DECISIONS = {
@@ -20,8 +25,12 @@ DECISIONS = {
     "not_adopted": Comment.Decision.NOT_ADOPTED,
     "explained": Comment.Decision.EXPLAINED,
 }
-GIST_REPLIES = 3
-GIST_LENGTH = 120
+PERSONAL_DATA = {
+    redaction.PHONE: _lazy("电话号码"),
+    redaction.EMAIL: _lazy("电子邮箱"),
+    redaction.ID_NUMBER: _lazy("身份证号码"),
+    redaction.NAME: _lazy("姓名"),
+}
 
 
 def _counts(comments):
@@ -39,24 +48,52 @@ def _counts(comments):
     )
 
 
-def gist_of(replies: list[str]) -> str:
-    """The most frequent replies, shortened: a draft for the coordinator to rewrite."""
-    common = Counter(reply.strip() for reply in replies if reply.strip()).most_common(GIST_REPLIES)
-    parts = [
-        reply if len(reply) <= GIST_LENGTH else reply[:GIST_LENGTH] + "…" for reply, _n in common
+def personal_data_errors(text: str, where: str) -> list[str]:
+    """What personal data ``text`` holds, one message per finding, naming where it is."""
+    return [
+        _("%(where)s含有%(kind)s“%(found)s”，请改写后再保存或公布。")
+        % {"where": where, "kind": PERSONAL_DATA[finding.kind], "found": finding.text}
+        for finding in redaction.personal_data_in(text)
     ]
-    return "；".join(parts)
+
+
+def introduction_where() -> str:
+    return _("报告说明")
+
+
+def line_where(line: ReportClause) -> str:
+    place = line.clause.label if line.clause_id else _("全文")
+    return _("%(place)s 的答复要点") % {"place": place}
+
+
+def report_personal_data_errors(report: AdoptionReport) -> list[str]:
+    """Every piece of personal data in the text the report makes public."""
+    errors = personal_data_errors(report.introduction, introduction_where())
+    for line in report.lines.select_related("clause").order_by("position", "pk"):
+        errors += personal_data_errors(line.gist, line_where(line))
+    return errors
+
+
+def report_review(report: AdoptionReport, *, by, now=None) -> None:
+    """A coordinator has read the report and stands behind it: it may now be published."""
+    report.reviewed_at = now or timezone.now()
+    report.reviewed_by = by
+    report.save(update_fields=["reviewed_at", "reviewed_by"])
 
 
 @transaction.atomic
 def report_generate(consultation, *, now=None) -> AdoptionReport:
-    """Count everything again; gists the coordinator has written are kept."""
+    """Count everything again; gists the coordinator has written are kept.
+
+    No reply is copied into the report: new lines start with an empty gist for the coordinator
+    to write. The counts changed, so the report needs a review again before it is published.
+    """
     now = now or timezone.now()
     comments = Comment.objects.filter(consultation=consultation)
     totals = _counts(comments)
     report, created = AdoptionReport.objects.update_or_create(
         consultation=consultation,
-        defaults={**totals, "generated_at": now},
+        defaults={**totals, "generated_at": now, "reviewed_at": None, "reviewed_by": None},
     )
     if created or not report.introduction:
         report.introduction = _(
@@ -77,18 +114,11 @@ def report_generate(consultation, *, now=None) -> AdoptionReport:
     for clause_id in clause_ids:
         on_clause = valid.filter(clause_id=clause_id)
         counts = _counts(on_clause)
-        replies = list(
-            on_clause.filter(status=Comment.Status.ANSWERED)
-            .exclude(reply="")
-            .values_list("reply", flat=True)[:500]
-        )
         line = existing.get(clause_id) or ReportClause(report=report, clause_id=clause_id)
         line.position = clause_order.get(clause_id, 0)
         line.comments = counts["total"]
         for name in (*DECISIONS, "campaigns", "campaign_letters"):
             setattr(line, name, counts[name])
-        if not line.gist:
-            line.gist = gist_of(replies)
         line.save()
         keep.append(line.pk)
     report.lines.exclude(pk__in=keep).delete()
@@ -100,12 +130,20 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
     """Publish the adoption report (意见采纳情况) and tell the citizens who asked to know.
 
     Returns how many citizens will be emailed. Publishing again keeps the first date.
+    Refused before the close, without a report a coordinator reviewed, and while any of its
+    text holds personal data (one message naming every place).
     """
     now = now or timezone.now()
     if now < consultation.closes_at:
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
-    if not AdoptionReport.objects.filter(consultation=consultation).exists():
-        report_generate(consultation, now=now)
+    report = AdoptionReport.objects.filter(consultation=consultation).first()
+    if report is None or report.reviewed_at is None:
+        raise ValidationError(
+            _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
+            code="not_reviewed",
+        )
+    if errors := report_personal_data_errors(report):
+        raise ValidationError(" ".join(errors), code="personal_data")
     Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(
         report_published_at=now
     )

@@ -13,7 +13,7 @@ from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.reports.models import AdoptionReport
-from consult.reports.services import report_generate, report_publish
+from consult.reports.services import report_generate, report_publish, report_review
 
 pytestmark = pytest.mark.django_db
 
@@ -61,10 +61,10 @@ def test_generated_counts_per_clause_with_campaigns_and_gists(commented):
     lines = {str(line): line for line in report.lines.all()}
     ecology = next(line for name, line in lines.items() if name.startswith("二(四)2"))
     assert (ecology.comments, ecology.adopted, ecology.not_adopted) == (2, 1, 1)
-    assert "补偿标准" in ecology.gist
     industry = next(line for name, line in lines.items() if name.startswith("二(三)4"))
     assert (industry.comments, industry.campaign_letters) == (4, 4)  # the spam is left out
-    assert industry.gist == "传统渔市将在改造中予以保留。"
+    # No reply is copied: the gists are the coordinator's to write.
+    assert all(line.gist == "" for line in lines.values())
     assert any(line.clause_id is None and line.comments == 1 for line in lines.values())
     # The coordinator's edits survive a recount.
     ecology.gist = "采纳补偿标准的建议；近海养殖不宜一律取消。"
@@ -77,6 +77,9 @@ def test_the_published_page_shows_the_report_and_no_personal_data(client, commen
     consultation, _comments = commented
     url = reverse("intake:report", args=[consultation.slug])
     assert client.get(url).status_code == 404  # not before it is published
+    report = report_generate(consultation)
+    report.lines.filter(clause__label="二(四)2").update(gist="采纳补偿标准的建议。")
+    report_review(report, by=User.objects.create_user("hyj-reviewer"))
     after_close = consultation.closes_at + datetime.timedelta(days=16)
     with time_machine.travel(after_close):
         report_publish(consultation)
@@ -84,10 +87,11 @@ def test_the_published_page_shows_the_report_and_no_personal_data(client, commen
         page = client.get(url).content.decode()
         listing = client.get("/").content.decode()
         detail = client.get(consultation.get_absolute_url()).content.decode()
-    assert "意见采纳情况" in page and "已在第二(四)2项中补充补偿标准的要求。" in page
+    assert "意见采纳情况" in page and "采纳补偿标准的建议。" in page
     assert "模板意见" in page and "1 组，共 4 条" in page
     for personal in ("钱七", "1391234", "person1@example.cn", "养殖退出补偿标准"):
         assert personal not in page  # names, phones, emails and the comments' own text
+    assert "已在第二(四)2项中补充补偿标准的要求。" not in page  # nor the replies
     assert url in listing and url in detail
 
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
+from consult.consultations.services import staff_join
 from consult.notifications.models import Notification
-from consult.reports.services import report_publish
+from consult.reports.services import report_generate, report_publish, report_review
 from tests.intake.test_form import post
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,8 @@ def test_publishing_mails_exactly_the_subscribers_once(
         report_publish(weifang_open)
     mail.outbox.clear()
 
+    reviewer = get_user_model().objects.create_user("reviewer")
+    report_review(report_generate(weifang_open), by=reviewer)
     after_close = weifang_open.closes_at + datetime.timedelta(days=20)
     with time_machine.travel(after_close), django_capture_on_commit_callbacks(execute=True):
         assert report_publish(weifang_open) == 1
@@ -127,6 +130,9 @@ def test_only_users_allowed_to_publish_see_the_admin_action(client, weifang_open
     weifang_open.closes_at = timezone.now() - datetime.timedelta(days=1)
     weifang_open.opens_at = weifang_open.closes_at - datetime.timedelta(days=30)
     weifang_open.save()
+    # Only for the consultations their bureau issued (issue 15, item 2), once reviewed.
+    staff_join(user, weifang_open.issuer)
+    report_review(report_generate(weifang_open), by=user)
     response = client.post(
         changelist, {"action": "publish_report", "_selected_action": [weifang_open.pk]}
     )

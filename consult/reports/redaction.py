@@ -1,0 +1,114 @@
+"""Personal data in text going public: phone numbers, emails, ID numbers, people addressed by name.
+
+Pure: a string in, the findings out, each with where it is (``text[start:end] == finding.text``).
+It errs on the side of refusing: a coordinator who is told "姓名“张先生”" rewrites the sentence.
+What a phone number looks like is `consult.comments.phones`; this only finds candidates in prose.
+"""
+
+import re
+from dataclasses import dataclass
+
+from consult.comments.phones import LANDLINE, MOBILE, phone_compact
+
+PHONE = "phone"
+EMAIL = "email"
+ID_NUMBER = "id_number"
+NAME = "name"
+
+# Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+# Candidates only; MOBILE and LANDLINE decide. Digits may be grouped by a space or a dash.
+_MOBILE_CANDIDATE = re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+_LANDLINE_CANDIDATE = re.compile(
+    r"(?<![\d(（])(?:[(（](?P<bracketed>0\d{2,3})[)）] ?|(?P<area>0\d{2,3})[- ]?)"
+    r"(?P<local>\d{3,4}[- ]?\d{4})(?P<extension>-\d{1,6})?(?!\d)"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# An 18-digit resident ID: region, birth date, sequence, check digit (0-9 or X). A number that
+# fails the checksum is still somebody's (mistyped) ID, so the checksum is not asked for.
+_ID_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"\d{3}[0-9Xx](?![0-9A-Za-z])"
+)
+
+# The most common surnames (about nine in ten people), then a salutation: 赵六同志, 张先生.
+_COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|慕容|司徒|夏侯|皇甫|令狐|公孙|尉迟|长孙|宇文"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余"
+    "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙"
+    "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
+    "殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛"
+    "靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜"
+    "冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
+    "麻苑迟邝"
+)
+_SALUTATIONS = "同志|先生|女士|小姐"
+_NAME = re.compile(
+    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[\u4e00-\u9fff]{{0,2}}?(?:{_SALUTATIONS})(?!们)"
+)
+# Words before a salutation that address a group, not a person ("党员同志", "全体同志").
+_NOT_NAMES = {
+    "党员",
+    "全体",
+    "单位",
+    "有关",
+    "相关",
+    "广大",
+    "各位",
+    "基层",
+    "干部",
+    "青年",
+    "女",
+    "男",
+    "老",
+    "年轻",
+    "工作",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # PHONE, EMAIL, ID_NUMBER or NAME
+    text: str
+    start: int
+    end: int
+
+
+def _names(text: str):
+    for match in _NAME.finditer(text):
+        before = re.sub(rf"(?:{_SALUTATIONS})$", "", match.group())
+        if before in _NOT_NAMES or any(
+            before.endswith(word) for word in _NOT_NAMES if word != "老"
+        ):
+            continue
+        yield match.start(), match.end()
+
+
+def personal_data_in(text: str) -> list[Finding]:
+    """Every phone number, email, ID number and salutation by name in ``text``, in order."""
+    plain = (text or "").translate(_HALF_WIDTH)
+    spans: list[tuple[int, int, str]] = []
+
+    def add(start, end, kind):
+        if not any(start < other_end and other_start < end for other_start, other_end, _k in spans):
+            spans.append((start, end, kind))
+
+    for match in _ID_NUMBER.finditer(plain):
+        add(match.start(), match.end(), ID_NUMBER)
+    for match in _EMAIL.finditer(plain):
+        add(match.start(), match.end(), EMAIL)
+    for match in _MOBILE_CANDIDATE.finditer(plain):
+        if MOBILE.match(re.sub(r"[^\d+]", "", match.group())):
+            add(match.start(), match.end(), PHONE)
+    for match in _LANDLINE_CANDIDATE.finditer(plain):
+        area = match.group("bracketed") or match.group("area")
+        local = re.sub(r"\D", "", match.group("local"))
+        if LANDLINE.match(phone_compact(f"{area}-{local}{match.group('extension') or ''}")):
+            add(match.start(), match.end(), PHONE)
+    for start, end in _names(plain):
+        add(start, end, NAME)
+    return [
+        Finding(kind=kind, text=text[start:end], start=start, end=end)
+        for start, end, kind in sorted(spans)
+    ]

@@ -1,0 +1,221 @@
+"""No personal data in the public adoption report (issue 15, item 7).
+
+The report never copies a reply; the summaries are the coordinator's own words; a report nobody
+reviewed is not published; names, phone numbers, emails and ID numbers are refused, naming where.
+"""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.consultations.services import staff_join
+from consult.reports.models import AdoptionReport
+from consult.reports.services import report_generate, report_publish
+
+pytestmark = pytest.mark.django_db
+
+REPLY = "赵六同志：您反映的问题已转交市海渔局研究办理，联系电话13912345678。"
+CLEAN = "采纳补偿标准的建议；近海养殖不宜一律取消。"
+
+
+@pytest.fixture
+def answered(weifang_open):
+    clause = weifang_open.clauses.get(label="二(四)2")
+    for n in range(3):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=clause,
+            body=f"建议明确养殖退出补偿标准。{n}",
+            channel="web",
+            consent=True,
+            phone=f"1391234{n:04d}",
+            email=f"zhao{n}@example.cn",
+            submitter_name="赵六",
+        ).comment
+        Comment.objects.filter(pk=comment.pk).update(
+            status="answered", decision="adopted", reply=REPLY
+        )
+    return weifang_open
+
+
+@pytest.fixture
+def coordinator():
+    user = User.objects.create_user("hyj-coordinator", password="pw")
+    staff_join(user, Department.objects.get(name="市海渔局"))
+    return user
+
+
+def after_close(consultation):
+    return time_machine.travel(consultation.closes_at + datetime.timedelta(days=16))
+
+
+def review(report, user):
+    from consult.reports.services import report_review
+
+    report_review(report, by=user)
+
+
+def admin_save(client, report, *, introduction=None, gists=None):
+    """Save the report's change form in the admin, as a coordinator does."""
+    lines = list(report.lines.order_by("position", "pk"))
+    data = {
+        "introduction": report.introduction if introduction is None else introduction,
+        "lines-TOTAL_FORMS": len(lines),
+        "lines-INITIAL_FORMS": len(lines),
+        "lines-MIN_NUM_FORMS": 0,
+        "lines-MAX_NUM_FORMS": 1000,
+    }
+    for i, line in enumerate(lines):
+        data[f"lines-{i}-id"] = line.pk
+        data[f"lines-{i}-report"] = report.pk
+        data[f"lines-{i}-gist"] = (gists or {}).get(line.pk, line.gist)
+    return client.post(f"/admin/reports/adoptionreport/{report.pk}/change/", data)
+
+
+def ecology_line(report):
+    return report.lines.get(clause__label="二(四)2")
+
+
+def test_a_generated_report_copies_no_reply(answered):
+    report = report_generate(answered)
+    texts = [report.introduction, *report.lines.values_list("gist", flat=True)]
+    for text in texts:
+        assert "赵六" not in text
+        assert "您反映的问题" not in text
+        assert "13912345678" not in text
+
+
+def test_an_unreviewed_report_is_not_published(answered):
+    report_generate(answered)
+    with after_close(answered), pytest.raises(ValidationError) as refused:
+        report_publish(answered)
+    assert "审阅" in refused.value.messages[0]
+    answered.refresh_from_db()
+    assert answered.report_published_at is None
+
+
+def test_publishing_without_any_report_is_refused(answered):
+    with after_close(answered), pytest.raises(ValidationError):
+        report_publish(answered)
+    answered.refresh_from_db()
+    assert answered.report_published_at is None
+
+
+@pytest.mark.parametrize(
+    ("gist", "kind"),
+    [
+        ("详情请致电 139 1234 5678 咨询。", "电话号码"),
+        ("可拨打 0536-8231234 了解。", "电话号码"),
+        ("来信请寄 zhao.liu@example.cn。", "电子邮箱"),
+        ("经核实 37070219900101123X 的情况属实。", "身份证号码"),
+        ("赵六同志：您反映的问题已转交。", "姓名"),
+        ("采纳张先生关于补偿标准的建议。", "姓名"),
+        ("李女士的意见已采纳。", "姓名"),
+        ("欧阳小明先生的建议已采纳。", "姓名"),
+    ],
+)
+def test_a_summary_with_personal_data_is_refused_naming_the_place(
+    answered, coordinator, gist, kind
+):
+    report = report_generate(answered)
+    line = ecology_line(report)
+    line.gist = gist
+    line.save()
+    review(report, coordinator)
+    with after_close(answered), pytest.raises(ValidationError) as refused:
+        report_publish(answered)
+    message = " ".join(refused.value.messages)
+    assert "二(四)2" in message and "答复要点" in message and kind in message
+    answered.refresh_from_db()
+    assert answered.report_published_at is None
+
+
+def test_an_introduction_with_personal_data_is_refused(answered, coordinator):
+    report = report_generate(answered)
+    report.introduction = "如有疑问请联系王先生，电话 0536-8231234。"
+    report.save()
+    review(report, coordinator)
+    with after_close(answered), pytest.raises(ValidationError) as refused:
+        report_publish(answered)
+    message = " ".join(refused.value.messages)
+    assert "说明" in message and "电话号码" in message and "姓名" in message
+
+
+def test_the_admin_names_the_place_and_does_not_save(client, answered, coordinator):
+    report = report_generate(answered)
+    client.force_login(coordinator)
+    line = ecology_line(report)
+    response = admin_save(client, report, gists={line.pk: "请联系 zhao@example.cn。"})
+    assert response.status_code == 200  # the form again, with the error
+    assert "电子邮箱" in response.content.decode()
+    line.refresh_from_db()
+    assert line.gist == ""
+    report.refresh_from_db()
+    assert report.reviewed_at is None
+
+
+def test_a_clean_report_reviewed_in_the_admin_publishes(client, answered, coordinator):
+    report = report_generate(answered)
+    client.force_login(coordinator)
+    line = ecology_line(report)
+    assert admin_save(client, report, gists={line.pk: CLEAN}).status_code == 302
+    report.refresh_from_db()
+    assert report.reviewed_by == coordinator and report.reviewed_at is not None
+
+    with after_close(answered):
+        report_publish(answered)
+    answered.refresh_from_db()
+    assert answered.report_published_at is not None
+    page = client.get(reverse("intake:report", args=[answered.slug])).content.decode()
+    assert CLEAN in page
+    for personal in ("赵六", "13912345678", "zhao0@example.cn", "您反映的问题"):
+        assert personal not in page
+
+
+def test_a_recount_asks_for_review_again(answered, coordinator):
+    report = report_generate(answered)
+    review(report, coordinator)
+    report = report_generate(answered)
+    assert report.reviewed_at is None
+    with after_close(answered), pytest.raises(ValidationError):
+        report_publish(answered)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("电话：13912345678", ["phone"]),
+        ("+86 139-1234-5678", ["phone"]),
+        ("１３９１２３４５６７８", ["phone"]),
+        ("（0536）8231234", ["phone"]),
+        ("010-12345678-21", ["phone"]),
+        ("邮箱 a.b@example.com.cn", ["email"]),
+        ("身份证 370702199001011234", ["id_number"]),
+        ("赵六同志：您好", ["name"]),
+        ("张先生、李女士", ["name", "name"]),
+        # What the report does say: counts, dates, clause labels, hotlines, plural salutations.
+        ("共收到意见 8 条，采纳 3 条。", []),
+        ("2024年12月31日前完成，详见第二(四)2项。", []),
+        ("可拨打 12345 政务服务便民热线。", []),
+        ("感谢各位同志和广大群众的支持，党员同志要带头。", []),
+        ("同志们提出的意见", []),
+    ],
+)
+def test_personal_data_is_found_where_it_is(text, kinds):
+    from consult.reports.redaction import personal_data_in
+
+    findings = personal_data_in(text)
+    assert [finding.kind for finding in findings] == kinds
+    for finding in findings:
+        assert text[finding.start : finding.end] == finding.text
+
+
+def test_the_report_model_holds_who_reviewed_it():
+    assert {"reviewed_at", "reviewed_by"} <= {f.name for f in AdoptionReport._meta.get_fields()}
