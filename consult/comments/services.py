@@ -9,9 +9,10 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,28 +159,59 @@ def comment_check_clause(*, consultation, clause):
 
 
 DUPLICATE_WINDOW = datetime.timedelta(minutes=10)
+# How many of one submitter's recent tracking numbers are remembered.
+_REMEMBERED_PER_SCOPE = 50
 
 
-def comment_find_repeat(*, consultation, clause, body: str, phone, email, ip_hash, now):
-    """The same text from the same contact within ten minutes: a double click or a resend.
+def _repeat_scope_cache_key(repeat_scope: str) -> str:
+    return "comment-repeat-scope:" + hashlib.sha256(repeat_scope.encode("utf-8")).hexdigest()
 
-    Without phone or email, the (hashed) client address stands in for the contact.
+
+def submissions_remembered(repeat_scope: str) -> list[str]:
+    """The tracking numbers stored within the last ten minutes under this scope."""
+    if not repeat_scope:
+        return []
+    return list(cache.get(_repeat_scope_cache_key(repeat_scope)) or [])
+
+
+def submission_remember(repeat_scope: str, tracking_number: str) -> None:
+    """Remember that this scope submitted the comment, for ten minutes (in the shared cache).
+
+    Written before the transaction commits, under the lock that serialises identical
+    submissions, so the second post of a double click sees it. A number whose comment was
+    rolled back matches nothing; a lost entry only means a repeat is stored twice.
     """
-    same_contact = Q()
-    if phone:
-        same_contact |= Q(phone=phone)
-    if email:
-        same_contact |= Q(email__iexact=email)
-    if not same_contact and ip_hash:
-        same_contact = Q(ip_hash=ip_hash, phone="", email="")
-    if not same_contact:
+    if not repeat_scope:
+        return
+    numbers = [*submissions_remembered(repeat_scope), tracking_number]
+    cache.set(
+        _repeat_scope_cache_key(repeat_scope),
+        numbers[-_REMEMBERED_PER_SCOPE:],
+        timeout=int(DUPLICATE_WINDOW.total_seconds()),
+    )
+
+
+def comment_find_repeat(
+    *, consultation, clause, body: str, phone: str, email: str, earlier, now
+) -> Comment | None:
+    """The one rule for a repeat: among the submitter's own earlier submissions (`earlier`,
+    their tracking numbers), one to the same place with the same text and the same contact
+    details, sent within ten minutes — a double click, a resend, a client's retry.
+
+    Nobody else's comment is ever a repeat, however alike: the same text from another
+    session or client is a comment of its own (campaign letters are all stored).
+    """
+    earlier = list(earlier)
+    if not earlier:
         return None
     return (
         Comment.objects.filter(
-            same_contact,
+            tracking_number__in=earlier,
             consultation=consultation,
             clause=clause,
             body_digest=body_digest(body),
+            phone=phone or "",
+            email__iexact=email or "",
             submitted_at__gte=now - DUPLICATE_WINDOW,
         )
         .order_by("submitted_at", "pk")
@@ -201,7 +233,7 @@ def _serialise_same_submissions(key: str) -> None:
 @dataclass
 class Submission:
     comment: Comment
-    created: bool  # False: a repeat of a comment stored minutes ago, whose receipt is returned
+    created: bool  # False: a repeat of the submitter's own comment, whose receipt is returned
 
 
 def comment_submit(
@@ -222,13 +254,18 @@ def comment_submit(
     attachment_type: str = "",
     ip: str | None = None,
     user_agent: str = "",
+    repeat_scope: str = "",
     now=None,
 ) -> Submission:
     """Store a citizen's comment with its routing and notifications in one transaction.
 
     Raises CommentPeriodClosed outside the comment period and ValidationError for input that
-    breaks a rule; nothing is stored in either case. A repeat of a comment the same contact
-    sent within ten minutes stores nothing and returns the first one.
+    breaks a rule; nothing is stored in either case.
+
+    `repeat_scope` names who is submitting, as far as repeats go: the web edge passes the
+    browser session, the API the client's Idempotency-Key. A repeat (`comment_find_repeat`)
+    of a comment submitted under the same scope within ten minutes stores nothing and returns
+    the first one. Without a scope every submission is stored.
     """
     now = now or timezone.now()
     if not consultation.accepts_comments_at(now):
@@ -245,7 +282,7 @@ def comment_submit(
             body=body,
             phone=phone,
             email=email,
-            ip_hash=ip_hash,
+            earlier=submissions_remembered(repeat_scope),
             now=now,
         )
         if repeat is not None:
@@ -269,6 +306,7 @@ def comment_submit(
             )
         )
         _attachment_keep(comment, attachment, attachment_type, uploads)
+        submission_remember(repeat_scope, comment.tracking_number)
     return Submission(comment=comment, created=True)
 
 

@@ -164,6 +164,27 @@ def consultation_detail(request, slug):
     return Response(data)
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+COMMENT_CREATE_DESCRIPTION = """Submit a comment. Every request stores a comment (201), unless it \
+is a retry.
+
+Retries: send an `Idempotency-Key` header with a value of your own, unique to the comment (a \
+random UUID), and send it unchanged when you retry. A request with a key already used in the \
+last ten minutes, for the same consultation and clause, the same text and the same phone and \
+email, stores nothing and is answered with the first response's receipt: 200, the same \
+`tracking_number`, `repeat` true. Anything else is a new comment (201), with or without a key: \
+the same text from another key, or without one, is stored, however alike. Keys are kept, \
+hashed, for ten minutes; they are matched exactly and scoped to nothing else, so never reuse \
+one for a different comment or share it between clients. Retries count against the rate \
+limits like any request."""
+
+
+def _idempotency_scope(request) -> str:
+    """The repeat scope of an API request: its Idempotency-Key, or none."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    return f"idempotency-key:{key}" if key else ""
+
+
 def _type_errors(payload) -> dict:
     """JSON values of the wrong type, named per field (the form would coerce them silently)."""
     errors = {}
@@ -205,11 +226,29 @@ def _type_errors(payload) -> dict:
                 "routed_to": serializers.ListField(child=serializers.DictField()),
             },
         ),
-        200: OpenApiResponse(description="A repeat of a comment sent minutes ago: its receipt."),
+        200: OpenApiResponse(
+            description=(
+                "A retry with the Idempotency-Key of a comment sent in the last ten minutes: "
+                "the first response's receipt (the same tracking number), `repeat` true."
+            )
+        ),
         400: OpenApiResponse(description="{field: [messages]}"),
         409: OpenApiResponse(description="Outside the comment period."),
         429: OpenApiResponse(description="Too many submissions."),
     },
+    parameters=[
+        OpenApiParameter(
+            IDEMPOTENCY_HEADER,
+            str,
+            location=OpenApiParameter.HEADER,
+            required=False,
+            description=(
+                "A value unique to this comment (a random UUID), sent again unchanged when the "
+                "request is retried."
+            ),
+        )
+    ],
+    description=COMMENT_CREATE_DESCRIPTION,
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
@@ -246,6 +285,7 @@ def comment_create(request, slug):
             channel=Comment.Channel.API,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
+            repeat_scope=_idempotency_scope(request),
             now=now,
         )
     except CommentPeriodClosed:

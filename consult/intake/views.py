@@ -75,6 +75,17 @@ def too_many_requests(request, *, what):
     return render(request, "intake/too_many_requests.html", {"what": what}, status=429)
 
 
+def _browser_session(request) -> str:
+    """The repeat scope of this browser: its session, started on the form page if it has none,
+    so that both posts of a double click carry the same one."""
+    session = request.session
+    if not session.get("commenting"):  # loads it: a key the store does not know is dropped
+        session["commenting"] = True  # saved by the middleware, which sends the cookie
+    if session.session_key is None:
+        session.save()
+    return f"session:{session.session_key}"
+
+
 @require_http_methods(["GET", "POST"])
 def comment_create(request, slug, clause_id=None):
     now = timezone.now()
@@ -104,6 +115,7 @@ def comment_create(request, slug, clause_id=None):
                     channel=Comment.Channel.WEB,
                     ip=client_ip(request),
                     user_agent=request.headers.get("user-agent", ""),
+                    repeat_scope=_browser_session(request),
                     now=now,
                 )
             except CommentPeriodClosed:
@@ -116,6 +128,7 @@ def comment_create(request, slug, clause_id=None):
                 return redirect(url + ("" if submission.created else "?repeat=1"))
     else:
         form = CommentForm(**form_options)
+        _browser_session(request)
     status = 400 if form.is_bound else 200
     return render(
         request,

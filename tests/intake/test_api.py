@@ -158,13 +158,17 @@ def test_outside_the_period_is_409(api, weifang_open, item):
         assert submit(api, weifang_open, payload(item)).status_code == 201
 
 
-def test_a_repeat_returns_the_first_receipt(api, weifang_open, item):
-    first = submit(api, weifang_open, payload(item))
-    second = submit(api, weifang_open, payload(item))
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_receipt(api, weifang_open, item):
+    key = {"HTTP_IDEMPOTENCY_KEY": "3b0e8a52-6a55-4c1e-9f3e-5d2f0c8b7a61"}
+    first = submit(api, weifang_open, payload(item), **key)
+    second = submit(api, weifang_open, payload(item), **key)
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["tracking_number"] == first.json()["tracking_number"]
     assert second.json()["repeat"] is True
     assert Comment.objects.count() == 1
+    # Without the key, the same comment is stored again (see test_repeats.py).
+    assert submit(api, weifang_open, payload(item)).status_code == 201
+    assert Comment.objects.count() == 2
 
 
 def test_throttled_with_429(api, weifang_open, item, settings):
