@@ -6,11 +6,12 @@ checks who may do what (`change_problems`), applies the change under a row lock 
 the notification outbox after commit.
 
 Who may do what:
-* the owning department (牵头/统筹, `is_owner`) answers: status, decision, reply;
+* the owning department (牵头/统筹, `is_owner`) answers: status, decision and its reason, reply;
+  an answered or invalid comment is reopened before any of them changes;
 * cooperating departments give their opinion, which the owner sees; the owner's answer waits
   until every cooperating department has given one, or the owner says why it proceeds without;
-* the issuing bureau's staff (coordinators) route comments on, mark them invalid and reopen
-  them, but do not answer in a department's name;
+* the issuing bureau's staff (coordinators) route comments on, mark them invalid (the reason
+  goes only with that change) and reopen them, but do not answer in a department's name;
 * superusers may do everything.
 """
 
@@ -105,9 +106,11 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
 
     me = me or standing(user, comment)
     status = work.status or comment.status
+    finished = comment.status in (Status.ANSWERED, Status.INVALID)
+    moving = bool(work.status) and work.status != comment.status
     statuses = dict(Status.choices)
 
-    if work.status and work.status != comment.status:
+    if moving:
         if work.status not in TRANSITIONS.get(comment.status, set()):
             refuse(
                 "status",
@@ -118,11 +121,20 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
             refuse("status", _("只有负责答复的单位可以答复这条意见。"))
         elif not me.manages:
             refuse("status", _("只有负责答复的单位或牵头统筹单位可以改变这条意见的状态。"))
-    if (work.decision or work.reply) and not me.answers:
-        refuse(
-            "decision" if work.decision else "reply",
-            _("只有负责答复的单位可以填写处理意见和答复。"),
-        )
+    answer_fields = [
+        name for name in ("decision", "decision_reason", "reply") if getattr(work, name).strip()
+    ]
+    if answer_fields and not me.answers:
+        refuse(answer_fields[0], _("只有负责答复的单位可以填写处理意见和答复。"))
+    if work.invalid_reason.strip():
+        if not me.manages:
+            refuse(
+                "invalid_reason",
+                _("只有负责答复的单位或牵头统筹单位可以将意见标记为无效。"),
+            )
+        elif not (moving and work.status == Status.INVALID) and (moving or not finished):
+            # Given with marking the comment invalid, recorded by that status event.
+            refuse("invalid_reason", _("无效原因只在将意见标记为无效时填写。"))
 
     decision = work.decision or comment.decision
     reason = work.decision_reason or comment.decision_reason
@@ -145,8 +157,7 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
         and not (work.invalid_reason or comment.invalid_reason).strip()
     ):
         refuse("invalid_reason", _("标记为无效时请说明原因（如广告、与本草案无关）。"))
-    finished = comment.status in (Status.ANSWERED, Status.INVALID)
-    if finished and not work.status and (work.decision or work.reply):
+    if finished and not moving and (answer_fields or work.invalid_reason.strip()):
         refuse("status", _("这条意见已办结；如需修改答复，请先改回“处理中”。"))
 
     if work.opinion.strip():
@@ -211,15 +222,20 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     if work.waive_reason.strip():
         comment.opinions_waived_reason = work.waive_reason.strip()
         record(CommentEvent.Kind.WAIVED, text=comment.opinions_waived_reason)
+    reason = work.decision_reason.strip()
     if work.decision and work.decision != comment.decision:
-        record(CommentEvent.Kind.DECISION, comment.decision, work.decision, work.decision_reason)
+        record(CommentEvent.Kind.DECISION, comment.decision, work.decision, reason)
         comment.decision = work.decision
-    if work.decision_reason:
-        comment.decision_reason = work.decision_reason.strip()
-    if work.reply and work.reply.strip() != comment.reply:
+    elif reason and reason != comment.decision_reason:
+        # The same decision, a new reason: recorded like a decision, its reason as the text.
+        record(CommentEvent.Kind.DECISION, comment.decision, comment.decision, reason)
+    if reason:
+        comment.decision_reason = reason
+    if work.reply.strip() and work.reply.strip() != comment.reply:
         comment.reply = work.reply.strip()
         record(CommentEvent.Kind.REPLY, text=comment.reply)
-    if work.invalid_reason:
+    if work.invalid_reason.strip():
+        # Only with marking the comment invalid (change_problems), recorded by its status event.
         comment.invalid_reason = work.invalid_reason.strip()
     answered_now = False
     if work.status and work.status != comment.status:

@@ -61,8 +61,8 @@ class CommentWorkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The admin builds this form with these names as model fields, so the instance is
-        # overwritten when the form is validated: keep what they were to see what changed.
+        # What the fields were, to see what changed. The admin builds this form with these
+        # names as model fields; `_post_clean` keeps them off the instance.
         self.saved = {name: getattr(self.instance, name) for name in self.WORKED_FIELDS}
         for name, value in self.saved.items():
             self.fields[name].initial = value
@@ -95,6 +95,14 @@ class CommentWorkForm(forms.ModelForm):
             for field, problems in change_problems(comment, self.user, self.work()).items():
                 self.add_error(field, problems)
         return cleaned
+
+    def _post_clean(self):
+        """Write nothing onto the comment: `comment_change_apply` is its only writer.
+
+        ModelForm's `_post_clean` copies the cleaned fields onto the instance (construct_instance)
+        before `save_model` runs, so a save of that instance would bypass the workflow's checks
+        and its history.
+        """
 
 
 class ReceivedCommentForm(forms.ModelForm):
