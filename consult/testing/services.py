@@ -38,12 +38,12 @@ def free_port() -> int:
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
+    """Poll until `predicate()` holds; it is always asked at least once, whatever the timeout."""
+    deadline = time.monotonic() + max(timeout, 0)
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
 
 
 def port_open(port: int) -> bool:

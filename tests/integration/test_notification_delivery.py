@@ -247,7 +247,8 @@ def digest_window_with_room(department, needed: datetime.timedelta):
     start = end - datetime.timedelta(minutes=minutes)
     wait_for(
         lambda: timezone.now() >= start,
-        timeout=(start - now).total_seconds() + 10,
+        # The window may have begun already (the current one): then there is nothing to wait for.
+        timeout=max((start - now).total_seconds(), 0) + 10,
         interval=0.05,
         message="the digest window to begin",
     )
