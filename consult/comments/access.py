@@ -26,6 +26,11 @@ def user_department_ids(user) -> list[int]:
     return cached
 
 
+def acts_as_staff(user) -> bool:
+    """An active member of staff: the only users the rules below give anything to."""
+    return user is not None and user.is_authenticated and user.is_active and user.is_staff
+
+
 def routes_of_departments(department_ids):
     """The routings of the outer query's comment (`OuterRef("pk")`) to any of these departments.
 
@@ -37,7 +42,7 @@ def routes_of_departments(department_ids):
 
 def comments_visible_to(user, comments=None):
     comments = Comment.objects.all() if comments is None else comments
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+    if not acts_as_staff(user):
         return comments.none()
     if user.is_superuser:
         return comments
@@ -56,7 +61,7 @@ def comment_visible_to(user, comment) -> bool:
 def consultations_open_to_letters_from(user):
     """Where a member of staff may record letters and emails received: the consultations their
     bureau issued, and those with a clause their department is responsible for."""
-    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+    if not acts_as_staff(user):
         return Consultation.objects.none()
     if user.is_superuser:
         return Consultation.objects.all()
@@ -91,7 +96,7 @@ def comment_contact_visible_to(user, comment) -> bool:
 def consultations_coordinated_by_user(user):
     """The consultations whose reports, outbox and reminders this user may act on: those their
     bureau issued (every one, for a superuser)."""
-    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+    if not acts_as_staff(user):
         return Consultation.objects.none()
     if user.is_superuser:
         return Consultation.objects.all()
@@ -101,7 +106,7 @@ def consultations_coordinated_by_user(user):
 def notifications_visible_to(user, notifications):
     """Notifications of the consultations the user coordinates, or addressed to one of their
     departments; everything for a superuser."""
-    if user is not None and user.is_active and user.is_superuser:
+    if acts_as_staff(user) and user.is_superuser:
         return notifications
     return notifications.filter(
         Q(consultation__in=consultations_coordinated_by_user(user))

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from consult.consultations.models import Clause, Consultation, Department
 
+from .attachments import download_name
+
 
 class CommentQuerySet(models.QuerySet):
     def open(self):
@@ -246,8 +248,6 @@ class Attachment(models.Model):
     @property
     def download_name(self) -> str:
         """Served under the extension of what the file really is (stored as <random>.<kind>)."""
-        from .attachments import download_name
-
         return download_name(self.original_name, self.file.name.rsplit(".", 1)[-1])
 
 

@@ -16,6 +16,7 @@ from consult.comments.services import comment_submit
 from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
+from tests.comments.test_admin_queue import change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -76,20 +77,6 @@ def snapshot(comment):
         CommentEvent.objects.filter(comment=comment).values_list("kind", "before", "after", "text")
     )
     return row, events
-
-
-def change_form_data(client, comment, **changes):
-    """What the browser would post: the form as shown, with these fields changed."""
-    response = client.get(f"{QUEUE}{comment.pk}/change/")
-    assert response.status_code == 200
-    form = response.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
-    for inline in response.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        for name in management.fields:
-            data[f"{management.prefix}-{name}"] = management[name].value()
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not False}
 
 
 COOPERATING_WRITES = [

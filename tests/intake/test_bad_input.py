@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
+from tests.intake.test_api import BODY, payload
 
 pytestmark = pytest.mark.django_db
 
-BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
 SURROGATE = "\ud800"
 EMAIL_WITH_SURROGATE = "office" + SURROGATE + "@example.org"
 UNREADABLE = "无法识别的无效字符"  # in the message every refused field gets
@@ -43,21 +43,6 @@ def comment(weifang_open, item):
         phone="13812345678",
         email="office@example.org",
     ).comment
-
-
-def submission(item, **overrides):
-    data = {
-        "clause": item.pk,
-        "body": BODY,
-        "name": "某某渔业协会",
-        "kind": "organisation",
-        "organisation": "潍坊市某某渔业协会",
-        "phone": "13812345678",
-        "email": "office@example.org",
-        "consent": True,
-    }
-    data.update(overrides)
-    return data
 
 
 def post_json(api, url, text):
@@ -104,14 +89,14 @@ def test_deeply_nested_json_on_status_lookup_is_a_400(api, comment):
 def test_brackets_inside_strings_do_not_count_as_nesting(api, weifang_open, item):
     body = BODY + "[" * 100 + "{" * 100
     response = post_json(
-        api, comments_url(weifang_open), json.dumps(submission(item, body=body), ensure_ascii=True)
+        api, comments_url(weifang_open), json.dumps(payload(item, body=body), ensure_ascii=True)
     )
     assert response.status_code == 201
     assert Comment.objects.get().body == body
 
 
 def test_moderate_nesting_still_reaches_the_field_rules(api, weifang_open, item):
-    text = json.dumps(submission(item, body=json.loads(nested(10))))
+    text = json.dumps(payload(item, body=json.loads(nested(10))))
     response = post_json(api, comments_url(weifang_open), text)
     assert response.status_code == 400
     assert set(response.json()) == {"body"}
@@ -132,7 +117,7 @@ def test_moderate_nesting_still_reaches_the_field_rules(api, weifang_open, item)
     ],
 )
 def test_a_lone_surrogate_in_a_field_is_a_400_naming_it(api, weifang_open, item, field, value):
-    text = json.dumps(submission(item, **{field: value}), ensure_ascii=True)
+    text = json.dumps(payload(item, **{field: value}), ensure_ascii=True)
     assert "\\ud800" in text
     response = post_json(api, comments_url(weifang_open), text)
     assert response.status_code == 400
