@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
-from consult.consultations.models import Clause, Consultation, Department
+from consult.consultations.models import Consultation, Department, clause_or_whole_draft
 
 from .attachments import download_name
 
@@ -52,15 +52,7 @@ class Comment(models.Model):
     consultation = models.ForeignKey(
         Consultation, on_delete=models.PROTECT, related_name="comments", verbose_name=_("征求意见")
     )
-    clause = models.ForeignKey(
-        Clause,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="comments",
-        verbose_name=_("条款"),
-        help_text=_("为空表示对全文的意见。"),
-    )
+    clause = clause_or_whole_draft(on_delete=models.PROTECT, related_name="comments")
     tracking_number = models.CharField(_("回执编号"), max_length=10, unique=True, editable=False)
     body = models.TextField(_("意见内容"))
     body_digest = models.CharField(

@@ -306,6 +306,19 @@ class Clause(models.Model):
         return self.path.count(".")
 
 
+def clause_or_whole_draft(*, on_delete, related_name: str) -> models.ForeignKey:
+    """A link to the clause something is about; empty means the whole draft (全文)."""
+    return models.ForeignKey(
+        Clause,
+        on_delete=on_delete,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        verbose_name=_("条款"),
+        help_text=_("为空表示对全文的意见。"),
+    )
+
+
 class ClauseResponsibility(models.Model):
     """A name in a clause's responsibility parenthesis, in document order.
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from consult.consultations.models import Clause, Consultation
+from consult.consultations.models import Consultation, clause_or_whole_draft
 
 
 class AdoptionReport(models.Model):
@@ -64,15 +64,7 @@ class ReportClause(models.Model):
     report = models.ForeignKey(
         AdoptionReport, on_delete=models.CASCADE, related_name="lines", verbose_name=_("报告")
     )
-    clause = models.ForeignKey(
-        Clause,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("条款"),
-        help_text=_("为空表示对全文的意见。"),
-    )
+    clause = clause_or_whole_draft(on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField(_("次序"))
     comments = models.PositiveIntegerField(_("意见数"), default=0)
     adopted = models.PositiveIntegerField(_("采纳"), default=0)

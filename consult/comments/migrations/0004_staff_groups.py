@@ -4,49 +4,41 @@ Which comments a member of staff sees is decided by department membership (comme
 these groups decide what they may do with them.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from consult.consultations.group_grants import group_permissions_grant
 
 DEPARTMENT_STAFF = "部门工作人员"
 COORDINATORS = "牵头统筹单位工作人员"
 
 DEPARTMENT_PERMISSIONS = [
-    ("comments", "view_comment"),
-    ("comments", "change_comment"),
-    ("comments", "view_commentevent"),
-    ("comments", "view_cooperatingopinion"),
-    ("comments", "view_commentrouting"),
-    ("comments", "view_attachment"),
-    ("consultations", "view_consultation"),
-    ("consultations", "view_clause"),
-    ("notifications", "view_reminder"),
+    "comments.view_comment",
+    "comments.change_comment",
+    "comments.view_commentevent",
+    "comments.view_cooperatingopinion",
+    "comments.view_commentrouting",
+    "comments.view_attachment",
+    "consultations.view_consultation",
+    "consultations.view_clause",
+    "notifications.view_reminder",
 ]
 COORDINATOR_PERMISSIONS = DEPARTMENT_PERMISSIONS + [
-    ("consultations", "publish_report"),
-    ("notifications", "view_notification"),
-    ("notifications", "view_outgoingemail"),
-    ("notifications", "change_outgoingemail"),
+    "consultations.publish_report",
+    "notifications.view_notification",
+    "notifications.view_outgoingemail",
+    "notifications.change_outgoingemail",
 ]
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally created after all migrations; these groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, wanted in ((DEPARTMENT_STAFF, DEPARTMENT_PERMISSIONS), (COORDINATORS, COORDINATOR_PERMISSIONS)):
-        group, _created = Group.objects.get_or_create(name=name)
-        for app_label, codename in wanted:
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    group_permissions_grant(apps, DEPARTMENT_STAFF, DEPARTMENT_PERMISSIONS)
+    group_permissions_grant(apps, COORDINATORS, COORDINATOR_PERMISSIONS)
 
 
 def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=[DEPARTMENT_STAFF, COORDINATORS]).delete()
+    apps.get_model("auth", "Group").objects.filter(
+        name__in=[DEPARTMENT_STAFF, COORDINATORS]
+    ).delete()
 
 
 class Migration(migrations.Migration):

@@ -1,31 +1,19 @@
 """Coordinators see the periodic jobs' health (admin index warning, 定时任务状态)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
+from consult.consultations.group_grants import group_permissions_grant, group_permissions_revoke
+
 COORDINATORS = "牵头统筹单位工作人员"
+PERMISSIONS = ["jobs.view_jobstatus"]
 
 
 def grant(apps, schema_editor):
-    jobs = apps.get_app_config("jobs")
-    jobs.models_module = True
-    create_permissions(jobs, apps=apps, verbosity=0)
-    jobs.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name=COORDINATORS)
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="jobs", codename="view_jobstatus")
-    )
+    group_permissions_grant(apps, COORDINATORS, PERMISSIONS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name=COORDINATORS):
-        group.permissions.remove(
-            *Permission.objects.filter(content_type__app_label="jobs", codename="view_jobstatus")
-        )
+    group_permissions_revoke(apps, COORDINATORS, PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -1,21 +1,18 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
+from consult.consultations.group_grants import group_permissions_grant
+
 COORDINATORS = "牵头统筹单位工作人员"
-PERMISSIONS = ["view_adoptionreport", "change_adoptionreport", "view_reportclause", "change_reportclause"]
+PERMISSIONS = [
+    "reports.view_adoptionreport",
+    "reports.change_adoptionreport",
+    "reports.view_reportclause",
+    "reports.change_reportclause",
+]
 
 
 def grant(apps, schema_editor):
-    app_config = apps.get_app_config("reports")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name=COORDINATORS)
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="reports", codename__in=PERMISSIONS)
-    )
+    group_permissions_grant(apps, COORDINATORS, PERMISSIONS)
 
 
 class Migration(migrations.Migration):
