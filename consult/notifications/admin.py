@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Prefetch, Q
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -8,8 +9,10 @@ from consult.comments.access import (
     notifications_visible_to,
     user_department_ids,
 )
+from consult.consultations.models import Department
 
 from .delivery import email_resend
+from .health import emails_failed_recently, emails_long_pending
 from .models import Notification, OutgoingEmail, Reminder
 from .outbox import notification_publish
 
@@ -26,10 +29,74 @@ class NotificationInline(admin.TabularInline):
         return False
 
 
+class DeliveryFilter(admin.SimpleListFilter):
+    """The emails that need a person: given up on (lately or ever), or pending for too long."""
+
+    title = _("投递情况")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failed_recently", _("最近一天发送失败")),
+            ("failed", _("发送失败")),
+            ("long_pending", _("长时间未发出")),
+            ("retrying", _("等待重试")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "failed_recently":
+            return emails_failed_recently(queryset)
+        if value == "failed":
+            return queryset.filter(status=OutgoingEmail.Status.FAILED)
+        if value == "long_pending":
+            return emails_long_pending(queryset)
+        if value == "retrying":
+            return queryset.filter(
+                status=OutgoingEmail.Status.PENDING, next_attempt_at__isnull=False
+            )
+        return queryset
+
+
+class DepartmentFilter(admin.SimpleListFilter):
+    """The department an email was for; only departments whose mail the user may see."""
+
+    title = _("部门")
+    parameter_name = "department"
+
+    def lookups(self, request, model_admin):
+        visible = notifications_visible_to(request.user, Notification.objects.all())
+        departments = Department.objects.filter(pk__in=visible.values("department")).order_by(
+            "name"
+        )
+        return [(str(department.pk), department.name) for department in departments]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            department_id = int(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(
+            pk__in=Notification.objects.filter(department_id=department_id).values("email")
+        )
+
+
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
-    list_display = ("subject", "recipients", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "created_at")
+    list_display = (
+        "subject",
+        "recipients",
+        "departments",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "error",
+        "sent_at",
+    )
+    list_filter = (DeliveryFilter, DepartmentFilter, "status", "created_at")
     search_fields = ("subject", "message_id")
     readonly_fields = (
         "message_id",
@@ -38,7 +105,11 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "body_text",
         "status",
         "attempts",
+        "interrupted",
         "lease_until",
+        "next_attempt_at",
+        "failing_since",
+        "failed_at",
         "last_error",
         "created_at",
         "sent_at",
@@ -52,27 +123,58 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     def recipients(self, obj):
         return ", ".join(obj.to)
 
+    @admin.display(description=_("部门"))
+    def departments(self, obj):
+        names = {n.department.name for n in obj.notifications.all() if n.department_id}
+        return "、".join(sorted(names))
+
+    @admin.display(description=_("最近错误"))
+    def error(self, obj):
+        return Truncator(obj.last_error).chars(120)
+
     def get_queryset(self, request):
         """Only emails carrying a notification the user may see (lists, change views and
         actions alike)."""
         visible = notifications_visible_to(request.user, Notification.objects.all())
-        return super().get_queryset(request).filter(pk__in=visible.values("email"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible.values("email"))
+            .prefetch_related(
+                Prefetch(
+                    "notifications",
+                    queryset=Notification.objects.select_related("department"),
+                )
+            )
+        )
 
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("重新发送所选的失败邮件"), permissions=["change"])
+    @admin.action(description=_("重新发送所选邮件（失败的或未发出的）"), permissions=["change"])
     def resend(self, request, queryset):
-        count = 0
-        for email in queryset.filter(status=OutgoingEmail.Status.FAILED):
-            for notification in Notification.objects.filter(pk__in=email_resend(email))[:1]:
-                notification_publish(notification)
+        count = skipped = 0
+        for email in queryset.exclude(status=OutgoingEmail.Status.SENT):
+            ids = email_resend(email)
+            if not ids:  # being sent right now
+                skipped += 1
+                continue
+            notification_publish(Notification.objects.get(pk=ids[0]))
             count += 1
         self.message_user(
             request,
             ngettext("已重新发送 %d 封邮件。", "已重新发送 %d 封邮件。", count) % count,
             messages.SUCCESS,
         )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d 封邮件正在发送，未重复发送。", "%d 封邮件正在发送，未重复发送。", skipped
+                )
+                % skipped,
+                messages.WARNING,
+            )
 
 
 @admin.register(Notification)
@@ -93,6 +195,8 @@ class NotificationAdmin(admin.ModelAdmin):
         "digest_group",
         "due_at",
         "status",
+        "published_at",
+        "publications",
         "created_at",
     )
     show_full_result_count = False

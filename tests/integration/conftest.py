@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from consult.celery import app as celery_app
+from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.testing.services import CeleryProcess, RedisServer, SmtpSink, unavailable
 
@@ -27,26 +28,22 @@ FAST_CLOCKS = {
     # [1800] Longest backoff: a few seconds, well below the lease and the visibility timeout
     # as production's 30 minutes are below its hour.
     "NOTIFY_RETRY_MAX_SECONDS": "2",
-    # [120] A killed worker's claimed emails are free again after seconds, not two minutes.
-    # It must stay longer than sending one batch takes, as 120 s is in production: a batch
-    # is claimed at its start, and an email whose lease runs out before its turn can be
-    # claimed and sent by another process too. The sweep hands on 100 notifications at a
-    # time, and such a batch took up to 6 s here after the Redis outage: 15 s leaves room.
-    "NOTIFY_LEASE_SECONDS": "15",
+    # [120] A killed worker's claimed email is free again after seconds, not two minutes. An
+    # email is claimed just before its own send, so the lease has to outlast one send only
+    # (connect, then send, each up to EMAIL_TIMEOUT): 12 s against 2 × 5 s here, as 120 s is
+    # against 2 × 30 s in production.
+    "NOTIFY_LEASE_SECONDS": "12",
     # [120] The sweep leaves a fresh row to its own task this long before re-sending it.
     "NOTIFY_SWEEP_AFTER_SECONDS": "3",
-    # [60] Beat runs the outbox sweep every second, so lost publishes are found in seconds.
+    # [60] Beat runs the outbox sweep every second, so lost publishes are found in seconds
+    # (and a sweep that re-sent work still queued or waiting for a retry would show at once).
     "NOTIFY_SWEEP_EVERY_SECONDS": "1",
-    # [8] Not a clock. The sweep also re-sends a pending email whose lease was released after
-    # a failure, spending an attempt each time, so while the SMTP server is down attempts pile
-    # up unevenly: here some emails had 11 while others had 3. With 8, emails can fail for good
-    # before the server is back (the SMTP-down test did, waiting for three tries of each);
-    # 30 keeps the outage tests about delivery, not that accounting (its own issue). The test
-    # of giving up sets its own limit.
-    "NOTIFY_MAX_ATTEMPTS": "30",
-    # [3600] A killed worker's unacknowledged tasks come back within the test; still above
-    # every retry delay (about 2.5 s at most), as an hour is above 30 minutes in production.
-    # A test whose countdowns are longer (the digest window) sets it back.
+    # NOTIFY_MAX_ATTEMPTS and NOTIFY_GIVE_UP_AFTER keep their defaults (8 lost workers, 48 h of
+    # failure); the test of giving up sets its own give-up time.
+    # [3600] A killed worker's unacknowledged tasks come back within the test, and a hand-off
+    # lost with its message is re-sent by the sweep after it; still above every retry delay
+    # (2.5 s at most) and than any backlog of these tests, as an hour is above 30 minutes in
+    # production. A test whose countdowns are longer (the digest window) sets it back.
     "CELERY_VISIBILITY_TIMEOUT": "20",
     # [30] An SMTP connection that hangs gives up well within the lease, as in production.
     "EMAIL_TIMEOUT": "5",
@@ -170,4 +167,5 @@ def weifang_live(transactional_db):
 
     consultation = load_weifang()
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
     return consultation

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.notifications.models import Notification, OutgoingEmail
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.django_db
 def elsewhere(weifang_open, django_capture_on_commit_callbacks):
     """The same draft issued by 市生态环境局, with a citizen's comment and its sent receipt."""
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
     other = load_weifang(slug="sthj-draft", departments=False)
     other.issuer = Department.objects.get(name="市生态环境局")
     other.save(update_fields=["issuer"])

@@ -13,6 +13,7 @@ from django.core import mail
 from django.utils import timezone
 
 from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.notifications import delivery
 from consult.notifications.delivery import deliver, email_claim, email_resend, retry_delay
@@ -123,8 +124,7 @@ def test_only_the_owner_sees_the_contact_details(weifang_open, item):
         assert "牵头" in message.body or "配合" in message.body
 
 
-def test_message_ids_are_stable_across_retries(weifang_open, item, settings):
-    settings.NOTIFY_MAX_ATTEMPTS = 5
+def test_message_ids_are_stable_across_retries(weifang_open, item):
     submit(weifang_open, item, 1, email="citizen@example.cn")
     receipt = Notification.objects.get(kind="receipt")
     with mock.patch.object(
@@ -135,25 +135,50 @@ def test_message_ids_are_stable_across_retries(weifang_open, item, settings):
     email = OutgoingEmail.objects.get()
     assert (email.status, email.attempts) == ("pending", 1)
     assert "SMTPServerDisconnected" in email.last_error
+    assert result.retry_in == pytest.approx(
+        (email.next_attempt_at - timezone.now()).total_seconds(), abs=1
+    )
     mail.outbox.clear()
-    deliver([receipt.pk])
+    with time_machine.travel(email.next_attempt_at):
+        deliver([receipt.pk])
     email.refresh_from_db()
     assert email.status == "sent" and email.attempts == 2
     assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [email.message_id]
 
 
-def test_gives_up_after_the_last_attempt(weifang_open, item, settings):
-    settings.NOTIFY_MAX_ATTEMPTS = 3
+def test_gives_up_after_failing_for_the_give_up_time_not_after_a_count(
+    weifang_open, item, settings
+):
+    settings.NOTIFY_MAX_ATTEMPTS = 3  # counts lost workers, not failed sends
+    settings.NOTIFY_GIVE_UP_AFTER = 48 * 3600
     submit(weifang_open, item, 1, email="citizen@example.cn")
     receipt = Notification.objects.get(kind="receipt")
+    start = timezone.now()
     with mock.patch.object(
         delivery, "get_connection", side_effect=lambda **kw: FailingConnection()
     ):
-        for _attempt in range(3):
-            deliver([receipt.pk])
-    email = OutgoingEmail.objects.get()
+        deliver([receipt.pk], now=start)
+        email = OutgoingEmail.objects.get()
+        for _attempt in range(12):
+            email.refresh_from_db()
+            if email.status != "pending":
+                break
+            with time_machine.travel(email.next_attempt_at, tick=False):
+                deliver([receipt.pk])
+    email.refresh_from_db()
     receipt.refresh_from_db()
-    assert (email.status, email.attempts, receipt.status) == ("failed", 3, "failed")
+    # Thirteen failed sends over some hours, four times the "max attempts": still waiting.
+    assert (email.status, receipt.status) == ("pending", "pending"), "gave up too early"
+    assert email.attempts == 13 and email.failing_since is not None
+    with (
+        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: FailingConnection()),
+        time_machine.travel(email.failing_since + datetime.timedelta(hours=48), tick=False),
+    ):
+        deliver([receipt.pk])
+    email.refresh_from_db()
+    receipt.refresh_from_db()
+    assert (email.status, receipt.status) == ("failed", "failed")
+    assert email.failed_at is not None and "SMTPServerDisconnected" in email.last_error
     # The admin's resend puts it back, and it goes out.
     deliver(email_resend(email))
     email.refresh_from_db()
@@ -301,6 +326,7 @@ def test_with_a_broker_the_request_does_not_wait_for_the_publish(
 
     monkeypatch.setitem(tasks.deliver_notifications.app.conf, "task_always_eager", False)
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
     broker_answers = threading.Event()
     published = []
 
@@ -329,6 +355,7 @@ def test_one_broker_message_per_comment_and_none_while_the_broker_is_down(
     from consult.notifications import tasks
 
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
     with mock.patch.object(tasks.deliver_notifications, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             comment = submit(weifang_open, item, 1, email="citizen@example.cn")

@@ -1,19 +1,33 @@
+import datetime
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from consult.celery import app
 from consult.jobs.services import jobs_health
+from consult.notifications.health import emails_failed_recently, oldest_undelivered_due_at
 
 
 class Command(BaseCommand):
     help = (
-        "Health check: ping the Celery workers and look at the periodic jobs; exit 1 when no "
-        "worker answers or a job has not succeeded for three of its intervals."
+        "Health check: ping the Celery workers, look at the periodic jobs and the outbox; exit 1 "
+        "when no worker answers, a job has not succeeded for three of its intervals, or the "
+        "oldest undelivered email was due longer ago than --max-pending-age."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--timeout", type=float, default=3.0)
+        parser.add_argument(
+            "--max-pending-age",
+            type=float,
+            metavar="SECONDS",
+            default=None,
+            help="How long an email may wait undelivered after it was due "
+            "(default: NOTIFY_PENDING_ALERT_SECONDS).",
+        )
 
-    def handle(self, *args, timeout, **options):
+    def handle(self, *args, timeout, max_pending_age=None, **options):
         problems = []
         if app.conf.task_always_eager:
             self.stdout.write("tasks run in-process (no broker configured)")
@@ -32,8 +46,27 @@ class Command(BaseCommand):
                 self.stderr.write(f"{line} — OVERDUE")
             else:
                 self.stdout.write(line)
+        problems += self.outbox(max_pending_age)
         if problems:
             raise CommandError("; ".join(problems))
+
+    def outbox(self, max_pending_age) -> list[str]:
+        if max_pending_age is None:
+            max_pending_age = settings.NOTIFY_PENDING_ALERT_SECONDS
+        failed = emails_failed_recently().count()
+        if failed:
+            self.stderr.write(f"emails failed in the last day: {failed} (see the admin's outbox)")
+        oldest = oldest_undelivered_due_at()
+        if oldest is None:
+            self.stdout.write("outbox: nothing due is waiting")
+            return []
+        age = (timezone.now() - oldest).total_seconds()
+        line = f"outbox: oldest undelivered email due {age:.0f} s ago"
+        if age > max_pending_age:
+            self.stderr.write(f"{line} — more than {max_pending_age:.0f} s")
+            return [f"oldest pending email waiting {datetime.timedelta(seconds=round(age))}"]
+        self.stdout.write(line)
+        return []
 
     def workers(self, timeout) -> list[str]:
         try:
