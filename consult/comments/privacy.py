@@ -2,14 +2,25 @@
 
 import re
 
-from .phones import LANDLINE, MOBILE, phone_compact
+from .phones import LANDLINE, MOBILE, area_code_length, phone_compact, phone_parse
 
 
 def mask_phone(phone: str) -> str:
-    """138****5678 for a mobile, 0536-****688 for a landline; other forms keep the last 3."""
+    """138****5678 for a mobile, 0536-****688 for a landline; other forms keep the last 3.
+
+    Reads any spelling: the canonical +8613812345678 as well as 138-1234-5678.
+    """
     value = (phone or "").strip()
     if not value:
         return ""
+    number = phone_parse(value)
+    if number is not None and number.country_code == 86:
+        national = str(number.national_number)
+        if MOBILE.match(national):
+            return f"{national[:3]}****{national[-4:]}"
+        # The area code's length comes from the numbering plan (010, 0536), not a pattern.
+        if area := area_code_length(number):
+            return f"0{national[:area]}-****{national[-3:]}"
     compact = phone_compact(value)
     if match := MOBILE.match(compact):
         return f"{match[1]}****{match[3]}"
@@ -38,4 +49,7 @@ def mask_name(name: str) -> str:
 
 
 def phone_last_digits(phone: str, count: int = 4) -> str:
-    return re.sub(r"\D", "", phone or "")[-count:]
+    """The number's last digits, its extension left out (+865368123688;ext=12: 3688)."""
+    number = phone_parse(phone)
+    digits = str(number.national_number) if number is not None else phone or ""
+    return re.sub(r"\D", "", digits)[-count:]

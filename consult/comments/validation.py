@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .phones import LANDLINE, MOBILE, phone_compact
+from .directory import directory_of
+from .phones import phone_canonical
 
 BODY_MIN_LENGTH = 10
 BODY_MAX_LENGTH = 5000
@@ -91,16 +92,17 @@ def clean_body(value: str) -> str:
 
 
 def clean_phone(value: str) -> str:
+    """A valid number in any spelling, returned in its canonical form (+8613812345678)."""
     phone = clean_text(value, field="phone", max_length=30)
     if not phone:
         return ""
-    compact = phone_compact(phone)
-    if not (MOBILE.match(compact) or LANDLINE.match(compact)):
+    canonical = phone_canonical(phone)
+    if not canonical:
         raise ValidationError(
             _("请填写有效的手机号（如 13812345678）或带区号的固定电话（如 0536-8888888）。"),
             code="invalid_phone",
         )
-    return compact
+    return canonical
 
 
 WRONG_CLAUSE = gettext_lazy("该条款不属于本次征求意见。")
@@ -116,7 +118,8 @@ def clause_by_id(consultation, clause_id):
     """The consultation's clause with this id (None: the whole text); any other id is refused."""
     if clause_id is None:
         return None
-    clause = consultation.clauses.filter(pk=clause_id).first()
+    # From the consultation's directory, which the comment's routing reads anyway.
+    clause = directory_of(consultation).clauses.get(clause_id)
     if clause is None:
         raise ValidationError(WRONG_CLAUSE, code="wrong_clause")
     return clause

@@ -1,7 +1,20 @@
-"""Rate limits on submissions and status lookups, on the shared cache (Redis in production)."""
+"""Rate limits on submissions and status lookups, counted on the shared cache.
+
+All the counters a check touches are counted in one round trip (`consult.cache.counters_hit`);
+a cache that fails lets the request through, as if under every limit. A phone number is
+counted in its canonical form, so "+86 138-1234-5678" and "13812345678" share one budget.
+
+A check answers how many seconds are left until every exceeded window ends (0 when none is),
+so the refusal can say how long to wait.
+"""
+
+import math
+import time
 
 from django.conf import settings
-from django_fast_ratelimit import Action, get_ratelimit
+
+from consult.cache import counter_key, counters_hit, rate_parse
+from consult.comments.phones import phone_canonical
 
 
 def client_ip(request) -> str:
@@ -18,32 +31,59 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def limit_exceeded(group: str, value: str, rates: list[str]) -> bool:
-    """Count one more event for `value` in `group`; True when any of the rates is exceeded."""
-    if not value:
-        return False
-    exceeded = False
-    for rate in rates:
-        limit = get_ratelimit(
-            group=f"{group}:{rate}",
-            key=lambda _request, _group, _action, _rate: value.encode("utf-8"),
-            rate=rate,
-            action=Action.INCREASE,
-        )
-        exceeded = exceeded or limit.request_limit > 0
-    return exceeded
+def limits_exceeded(*checks: tuple[str, str, list[str]]) -> int:
+    """Count one more event for each (group, value, rates); the seconds until every exceeded
+    rate's window ends, 0 when none is exceeded.
+
+    Every counter is counted (in one round trip), even after one is found exceeded, as each
+    rate counts every attempt. An empty value is not counted.
+    """
+    now = time.time()
+    counters, limits = [], []
+    for group, value, rates in checks:
+        if not value:
+            continue
+        for rate in rates:
+            counters.append(counter_key(group, value, rate, now=now))
+            limits.append(rate_parse(rate))
+    counts = counters_hit(counters)
+    wait = max(
+        (
+            max(1, math.ceil(seconds - now % seconds))
+            for count, (limit, seconds) in zip(counts, limits, strict=True)
+            if count > limit
+        ),
+        default=0,
+    )
+    return wait
 
 
-def submission_limited_by_ip(request) -> bool:
-    return limit_exceeded("comment-ip", client_ip(request), settings.COMMENT_RATE_LIMITS_PER_IP)
+def _ip_check(request):
+    return ("comment-ip", client_ip(request), settings.COMMENT_RATE_LIMITS_PER_IP)
 
 
-def submission_limited_by_contact(*, phone: str, email: str) -> bool:
+def _contact_checks(phone: str, email: str):
     rates = settings.COMMENT_RATE_LIMITS_PER_CONTACT
-    by_phone = limit_exceeded("comment-phone", phone, rates)
-    by_email = limit_exceeded("comment-email", email.lower(), rates)
-    return by_phone or by_email
+    return (
+        ("comment-phone", phone_canonical(phone) or (phone or "").strip(), rates),
+        ("comment-email", (email or "").strip().lower(), rates),
+    )
 
 
-def status_lookup_limited(request) -> bool:
-    return limit_exceeded("status-ip", client_ip(request), settings.STATUS_LOOKUP_RATE_LIMITS)
+def submission_limited(request, *, phone: str, email: str) -> int:
+    """A submission's every limit (its address, phone and email) in one round trip."""
+    return limits_exceeded(_ip_check(request), *_contact_checks(phone, email))
+
+
+# The address before the form is read and the contacts after: two round trips where
+# `submission_limited` takes one.
+def submission_limited_by_ip(request) -> int:
+    return limits_exceeded(_ip_check(request))
+
+
+def submission_limited_by_contact(*, phone: str, email: str) -> int:
+    return limits_exceeded(*_contact_checks(phone, email))
+
+
+def status_lookup_limited(request) -> int:
+    return limits_exceeded(("status-ip", client_ip(request), settings.STATUS_LOOKUP_RATE_LIMITS))

@@ -53,7 +53,8 @@ def port_open(port: int) -> bool:
 
 
 class RedisServer:
-    """A private redis-server; stop() and start() keep the port so clients reconnect."""
+    """A private redis-server; stop() and start() keep the port so clients reconnect, and
+    freeze() and thaw() stop and resume it without closing anything (SIGSTOP, SIGCONT)."""
 
     def __init__(self, directory: Path):
         self.binary = shutil.which("redis-server")
@@ -85,9 +86,17 @@ class RedisServer:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.kill()
+            self.process.kill()  # SIGKILL ends a frozen server too
             self.process.wait(10)
         wait_for(lambda: not port_open(self.port), timeout=10, message="redis-server to stop")
+
+    def freeze(self):
+        """SIGSTOP: the port still accepts connections, and nothing is ever answered."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        """SIGCONT: the server answers again, with everything it held."""
+        self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self):
         self.start()

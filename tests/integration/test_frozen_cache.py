@@ -1,0 +1,222 @@
+"""The shared cache on real processes, against the machine's PostgreSQL.
+
+A frozen Redis never blocks a request: the test's own redis-server as the cache, stopped with
+SIGSTOP in the middle of a burst of comments. Found before: Redis stopped for 10 s during a
+burst of 200 comments with CACHE_URL set made 8 requests take over 5 s (up to 9.8 s) and 2 end
+in HTTP 500 (redis TimeoutError from the rate limits). The settings are the production
+defaults (100 ms cache timeout, 1 s before asking a failed cache again, 5/m and 50/d per
+address and per contact); each simulated citizen has an address, phone and email of their
+own, so no limit is reached.
+
+Every web process counts against one budget: gunicorn with two workers and the production
+settings. Found before: with 2 workers and 5/m, 10 of 20 API submissions were accepted.
+"""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from consult import cache as shared_cache
+from consult.cache import COUNTER_TABLE
+from consult.comments.models import Comment
+from consult.testing.services import RedisServer, free_port, port_open, unavailable, wait_for
+from tests.integration.conftest import NOT_INHERITED, database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BURST = 200
+THREADS = 4
+FROZEN_AT_LEAST = 3.0  # seconds; the freeze also lasts until a third of the burst went through it
+
+
+@pytest.fixture
+def frozen_cache_stack(settings, tmp_path, weifang_live):
+    if connection.vendor != "postgresql":
+        unavailable("integration tests need PostgreSQL (DATABASE_URL=postgres://…)")
+    locmem = settings.CACHES
+    with RedisServer(tmp_path / "redis") as redis_server:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "consult.cache.FailOpenRedisCache",
+                "LOCATION": redis_server.url,
+                "KEY_PREFIX": "consult",
+            }
+        }
+        shared_cache.breaker.reset()
+        try:
+            yield redis_server, weifang_live
+        finally:
+            redis_server.thaw()
+            settings.CACHES = locmem
+            for client in shared_cache._SHARED_CLIENTS.values():
+                client.connection_pool.disconnect()
+            shared_cache._SHARED_CLIENTS.clear()
+            shared_cache.breaker.reset()
+
+
+def post_comment(consultation, n: int, *, ip: str | None = None):
+    headers = {"REMOTE_ADDR": ip or f"10.{n // 250}.{n % 250}.7"}
+    if n % 2:  # half of them with an Idempotency-Key: the repeat check reads and writes Redis
+        headers["HTTP_IDEMPOTENCY_KEY"] = str(uuid.uuid4())
+    return APIClient().post(
+        f"/api/consultations/{consultation.slug}/comments/",
+        {
+            "clause": None,
+            "body": f"第{n}位市民：建议明确集聚区的评价指标，并公开评选结果。",
+            "phone": f"139{n:08d}",
+            "email": f"citizen{n}@example.cn",
+            "consent": True,
+        },
+        format="json",
+        **headers,
+    )
+
+
+def test_a_frozen_cache_costs_no_request_a_second_and_loses_no_comment(frozen_cache_stack):
+    redis_server, consultation = frozen_cache_stack
+    results = []  # (started, seconds, status), in the order they finished
+    lock = threading.Lock()
+    numbers = iter(range(BURST))
+
+    def citizen():
+        try:
+            while True:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                started = time.monotonic()
+                try:
+                    status = post_comment(consultation, n).status_code
+                except Exception as error:  # a 500 the test client raises
+                    status = repr(error)
+                with lock:
+                    results.append((started, time.monotonic() - started, status))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=citizen) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(results) >= BURST // 4, timeout=120, message="a quarter of the burst")
+    redis_server.freeze()
+    frozen_at = time.monotonic()
+    done_at_freeze = len(results)
+    wait_for(
+        lambda: (
+            time.monotonic() - frozen_at >= FROZEN_AT_LEAST
+            and len(results) - done_at_freeze >= BURST // 3
+        ),
+        timeout=120,
+        message="a third of the burst while Redis is frozen",
+    )
+    redis_server.thaw()
+    thawed_at = time.monotonic()
+    for thread in threads:
+        thread.join(120)
+
+    durations = sorted(seconds for _started, seconds, _status in results)
+    during = [r for r in results if frozen_at <= r[0] < thawed_at]
+    statuses = {status for _started, _seconds, status in results}
+    print(
+        f"{len(results)} requests, {len(during)} started while Redis was frozen for "
+        f"{thawed_at - frozen_at:.1f} s; slowest {durations[-1]:.3f} s, "
+        f"median {durations[len(durations) // 2]:.3f} s; statuses {statuses}"
+    )
+    assert len(results) == BURST
+    assert statuses == {201}
+    assert len(during) >= BURST // 3
+    assert durations[-1] < 1.0
+    assert Comment.objects.filter(consultation=consultation).count() == BURST
+
+    # Redis is counted on again once it answers: one address's sixth comment is refused.
+    wait_for(lambda: not shared_cache.breaker.is_open(), timeout=10, message="the cache again")
+    codes = [post_comment(consultation, BURST + n, ip="192.0.2.99").status_code for n in range(6)]
+    assert codes == [201] * 5 + [429]
+
+
+# Two web processes, one budget ----------------------------------------------------------------
+
+
+def gunicorn(env: dict, log_path: Path, workers: int = 2):
+    port = free_port()
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the server
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "consult.wsgi", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    wait_for(lambda: port_open(port) or server.poll() is not None, timeout=60, message="gunicorn")
+    if server.poll() is not None:
+        raise AssertionError(f"gunicorn exited at start:\n{log_path.read_text()}")
+    return server, port, log
+
+
+def post_json(port: int, path: str, payload: dict) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("cache", ["database", "redis"])
+def test_two_web_processes_share_one_budget(cache, tmp_path, weifang_live):
+    """20 comments from one address at 5/m: 5 accepted, whichever process takes each."""
+    database = database_url()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(NOT_INHERITED)}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "consult.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "integration-tests-only",
+            "SECURE_SSL_REDIRECT": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": database,
+            "CONSULT_VAR_DIR": str(tmp_path / "var"),
+            "PRIVATE_MEDIA_ROOT": str(tmp_path / "var" / "private"),
+            "WEB_CONCURRENCY": "2",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    with connection.cursor() as cursor:  # a run a moment ago counted this address too
+        cursor.execute(f"DELETE FROM {COUNTER_TABLE}")
+    with RedisServer(tmp_path / "redis") as redis_server:
+        if cache == "redis":
+            env["CACHE_URL"] = redis_server.url
+        server, port, log = gunicorn(env, tmp_path / "gunicorn.log")
+        try:
+            path = f"/api/consultations/{weifang_live.slug}/comments/"
+            payloads = [
+                {
+                    "clause": None,
+                    "body": f"第{n}位市民：建议明确集聚区的评价指标，并公开评选结果。",
+                    "email": f"citizen{n}@example.cn",
+                    "consent": True,
+                }
+                for n in range(20)
+            ]
+            with ThreadPoolExecutor(4) as pool:  # both workers busy at once
+                statuses = list(pool.map(lambda payload: post_json(port, path, payload), payloads))
+        finally:
+            server.terminate()
+            server.wait(30)
+            log.close()
+    assert sorted(statuses) == [201] * 5 + [429] * 15, (statuses, log_tail(tmp_path))
+    assert Comment.objects.filter(consultation=weifang_live).count() == 5
+
+
+def log_tail(tmp_path: Path) -> str:
+    return (tmp_path / "gunicorn.log").read_text(errors="replace")[-3000:]
