@@ -13,14 +13,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -29,23 +29,41 @@ from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
 from consult.comments.privacy import mask_phone
 from consult.comments.services import CommentPeriodClosed, comment_submit
-from consult.comments.validation import clean_text
+from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
 from consult.consultations.models import Consultation
 
+from .caching import shared_with_anonymous_visitors
 from .forms import CommentForm
 from .limits import (
     client_ip,
     status_lookup_limited,
-    submission_limited_by_contact,
-    submission_limited_by_ip,
+    submission_limited,
 )
 from .presenters import clause_tree_with_counts
 
 STRING_FIELDS = ("body", "name", "kind", "organisation", "phone", "email")
 BOOLEAN_FIELDS = ("consent", "wants_reply", "notify_on_report")
+# The longest text each field takes, as sent (before trimming): the OpenAPI document declares
+# the same limits. The form enforces them too (the body after trimming, in clean_body).
+MAX_LENGTHS = {
+    "body": BODY_MAX_LENGTH,
+    "name": 100,
+    "organisation": 200,
+    "phone": 40,
+    "email": 254,
+    "tracking_number": 20,
+    "proof": 254,
+}
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+# Clause ids are database keys: positive 64-bit integers.
+CLAUSE_ID_MAX = 2**63 - 1
 
 # Far more than a submission needs (its body is one object of plain values).
 MAX_JSON_DEPTH = 32
+# The largest request body the API reads. A submission at every limit, each character sent as a
+# \uXXXX escape pair (12 bytes), is about 65 KiB; four times that leaves room for any client's
+# spelling. Larger bodies are refused before they are read: parsing 10 MB of "[]" took 1.3 s.
+MAX_JSON_BODY_BYTES = 256 * 1024
 # A JSON string, its closing quote optional (the text may be cut short): brackets inside it are
 # not nesting. Where the text stops being JSON, json.loads stops too, so what follows is moot.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
@@ -59,14 +77,40 @@ def json_depth(text: str) -> int:
     return max(accumulate(map(_BRACKET_STEPS.__getitem__, brackets)), default=0)
 
 
-class DepthLimitedJSONParser(JSONParser):
-    """JSON, refused with a 400 when nested too deep, before it is parsed.
+class RequestBodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
 
-    json.loads recurses once per level: a thousand levels raise RecursionError, a 500.
+
+def _too_large():
+    return RequestBodyTooLarge(
+        _("请求体过大（最多 %(limit)d 字节）。") % {"limit": MAX_JSON_BODY_BYTES}
+    )
+
+
+def _declared_length(parser_context) -> int | None:
+    request = (parser_context or {}).get("request")
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+class BoundedJSONParser(JSONParser):
+    """JSON, refused before it is parsed when it is too large (413) or nested too deep (400).
+
+    json.loads recurses once per level: a thousand levels raise RecursionError, a 500. And DRF
+    reads a body of any size: the size is checked on the Content-Length header, and again on
+    what is read (never more than one byte past the limit), before any parsing.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read()
+        declared = _declared_length(parser_context)
+        if declared is not None and declared > MAX_JSON_BODY_BYTES:
+            raise _too_large()
+        raw = stream.read(MAX_JSON_BODY_BYTES + 1)
+        if len(raw) > MAX_JSON_BODY_BYTES:
+            raise _too_large()
         encoding = get_encoding(parser_context or {})
         try:
             text = raw.decode(encoding)
@@ -77,6 +121,39 @@ class DepthLimitedJSONParser(JSONParser):
                 _("请求体的 JSON 嵌套层数过多（最多 %(limit)d 层）。") % {"limit": MAX_JSON_DEPTH}
             )
         return super().parse(io.BytesIO(raw), media_type, parser_context)
+
+
+# The bodies of error responses, as the OpenAPI document describes them ---------------------
+
+DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Each field refused, with its messages; `non_field_errors` for the whole.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    "minProperties": 1,
+}
+# A 400 either names the fields (the values were read) or says why the body could not be read.
+BAD_REQUEST = {"oneOf": [FIELD_ERRORS, DETAIL]}
+
+
+def _error(description, schema=DETAIL):
+    return OpenApiResponse(response=schema, description=description)
+
+
+NOT_FOUND_CONSULTATION = _error("No consultation has this slug.")
+TOO_LARGE = _error(f"The request body is larger than {MAX_JSON_BODY_BYTES} bytes.")
+UNSUPPORTED_MEDIA_TYPE = _error("The request body is not `application/json`.")
+SLUG = OpenApiParameter(
+    "slug",
+    {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$", "maxLength": 100},
+    location=OpenApiParameter.PATH,
+    required=True,
+    description="The consultation's slug, as in its page's address.",
+)
 
 
 class ConsultationSummarySerializer(serializers.ModelSerializer):
@@ -118,12 +195,148 @@ def clause_dict(clause) -> dict:
     }
 
 
-def _too_many():
-    return Response(
-        {"detail": _("提交过于频繁，请稍后再试。")}, status=status.HTTP_429_TOO_MANY_REQUESTS
+class ClauseSerializer(serializers.Serializer):
+    """A clause of the draft, its subclauses nested the same way (for the OpenAPI document)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    label = serializers.CharField()
+    heading = serializers.CharField()
+    text = serializers.CharField()
+    lead = serializers.ListField(child=serializers.CharField())
+    cooperating = serializers.ListField(child=serializers.CharField())
+    comment_count = serializers.IntegerField()
+    children = serializers.ListField(
+        child=serializers.DictField(), help_text="Subclauses, each shaped like this clause."
     )
 
 
+class ContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(help_text="Masked, as the consultation page shows it.")
+    email = serializers.CharField()
+
+
+class ConsultationDetailSerializer(ConsultationSummarySerializer):
+    """The consultation with its contact and clause tree (for the OpenAPI document)."""
+
+    contact = ContactSerializer()
+    comment_count = serializers.IntegerField()
+    clauses = ClauseSerializer(many=True)
+
+    class Meta(ConsultationSummarySerializer.Meta):
+        fields = [*ConsultationSummarySerializer.Meta.fields, "contact", "comment_count", "clauses"]
+
+
+class RouteSerializer(serializers.Serializer):
+    department = serializers.CharField()
+    role = serializers.CharField()
+
+
+class CommentReceiptSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField()
+    clause = serializers.IntegerField(allow_null=True)
+    submitted_at = serializers.DateTimeField()
+    routed_to = RouteSerializer(many=True)
+    repeat = serializers.BooleanField(
+        help_text="True when this answers a retry: nothing new was stored."
+    )
+
+
+class PeriodClosedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+
+
+class CommentSubmissionSerializer(serializers.Serializer):
+    """The request body of a submission, with the limits the form enforces."""
+
+    clause = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=CLAUSE_ID_MAX,
+        help_text="A clause id of this consultation; null or absent: the whole draft.",
+    )
+    body = serializers.CharField(
+        min_length=BODY_MIN_LENGTH,
+        max_length=MAX_LENGTHS["body"],
+        help_text=f"{BODY_MIN_LENGTH} to {BODY_MAX_LENGTH} characters after trimming.",
+    )
+    name = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_LENGTHS["name"]
+    )
+    kind = serializers.ChoiceField(
+        choices=Comment.Kind.choices, required=False, allow_null=True, default="individual"
+    )
+    organisation = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_LENGTHS["organisation"],
+        help_text="Required when `kind` is company or organisation.",
+    )
+    phone = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_LENGTHS["phone"]
+    )
+    email = serializers.EmailField(
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_LENGTHS["email"]
+    )
+    wants_reply = serializers.BooleanField(required=False, allow_null=True)
+    notify_on_report = serializers.BooleanField(required=False, allow_null=True)
+    consent = serializers.BooleanField(help_text="Must be true.")
+
+
+class StatusLookupSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField(max_length=MAX_LENGTHS["tracking_number"])
+    proof = serializers.CharField(
+        max_length=MAX_LENGTHS["proof"],
+        help_text="The last four digits of the phone, or the email given with the comment.",
+    )
+
+
+class CommentStatusSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField()
+    consultation = serializers.CharField(help_text="The consultation's slug.")
+    clause = serializers.IntegerField(allow_null=True)
+    submitted_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    decision = serializers.CharField(allow_null=True)
+    decision_display = serializers.CharField(allow_null=True)
+    reply = serializers.CharField(allow_null=True)
+    replied_at = serializers.DateTimeField(allow_null=True)
+
+
+# The 429's body and header: how many seconds to wait, from the rate-limit check just made.
+TOO_MANY = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "retry_after": {
+            "type": "integer",
+            "description": "Seconds until the exceeded limit's window ends; also sent as the "
+            "`Retry-After` header.",
+        },
+    },
+    "required": ["detail", "retry_after"],
+}
+
+
+def _too_many(wait: int):
+    response = Response(
+        {
+            "detail": _("提交过于频繁，请在 %(seconds)d 秒后再试。") % {"seconds": wait},
+            "retry_after": wait,
+        },
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@shared_with_anonymous_visitors
 @extend_schema(responses=ConsultationSummarySerializer(many=True))
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -134,19 +347,10 @@ def consultation_list(request):
     )
 
 
+@shared_with_anonymous_visitors
 @extend_schema(
-    responses=inline_serializer(
-        "ConsultationDetail",
-        {
-            "slug": serializers.CharField(),
-            "title": serializers.CharField(),
-            "issuer": serializers.CharField(),
-            "opens_at": serializers.DateTimeField(),
-            "closes_at": serializers.DateTimeField(),
-            "is_open": serializers.BooleanField(),
-            "clauses": serializers.ListField(child=serializers.DictField()),
-        },
-    )
+    parameters=[SLUG],
+    responses={200: ConsultationDetailSerializer, 404: NOT_FOUND_CONSULTATION},
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -179,87 +383,118 @@ one for a different comment or share it between clients. Retries count against t
 limits like any request."""
 
 
+def _idempotency_key(request) -> str:
+    return request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+
+
 def _idempotency_scope(request) -> str:
     """The repeat scope of an API request: its Idempotency-Key, or none."""
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    key = _idempotency_key(request)
     return f"idempotency-key:{key}" if key else ""
 
 
+def _too_long(limit: int) -> list:
+    return [_("最多 %(limit)d 个字符。") % {"limit": limit}]
+
+
 def _type_errors(payload) -> dict:
-    """JSON values of the wrong type, named per field (the form would coerce them silently)."""
+    """JSON values of the wrong type or over the declared length, named per field.
+
+    The form would coerce other types silently; the lengths are those of the OpenAPI document,
+    on the text as sent.
+    """
     errors = {}
     for name in STRING_FIELDS:
         value = payload.get(name)
         if value is not None and not isinstance(value, str):
             errors[name] = [_("应为字符串。")]
+        elif value is not None and name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
+            errors[name] = _too_long(MAX_LENGTHS[name])
     for name in BOOLEAN_FIELDS:
         value = payload.get(name)
         if value is not None and not isinstance(value, bool):
             errors[name] = [_("应为 true 或 false。")]
     clause = payload.get("clause")
-    if clause is not None and (isinstance(clause, bool) or not isinstance(clause, int)):
-        errors["clause"] = [_("应为条款编号（整数）或 null。")]
+    if clause is not None and (
+        isinstance(clause, bool) or not isinstance(clause, int) or not 1 <= clause <= CLAUSE_ID_MAX
+    ):
+        errors["clause"] = [_("应为条款编号（正整数）或 null。")]
     return errors
 
 
+SUBMISSION_EXAMPLE = OpenApiExample(
+    "An organisation's comment on one clause",
+    value={
+        "clause": 12,
+        "body": "建议在第1项中明确集聚区的评价指标，并公开评选结果。",
+        "name": "王某",
+        "kind": "organisation",
+        "organisation": "潍坊市某某渔业协会",
+        "phone": "13812345678",
+        "email": "office@example.org",
+        "wants_reply": True,
+        "notify_on_report": False,
+        "consent": True,
+    },
+    request_only=True,
+)
+
+
 @extend_schema(
-    request=inline_serializer(
-        "CommentSubmission",
-        {
-            "clause": serializers.IntegerField(allow_null=True, required=False),
-            "body": serializers.CharField(),
-            "name": serializers.CharField(required=False),
-            "kind": serializers.ChoiceField(choices=Comment.Kind.choices, required=False),
-            "organisation": serializers.CharField(required=False),
-            "phone": serializers.CharField(required=False),
-            "email": serializers.EmailField(required=False),
-            "wants_reply": serializers.BooleanField(required=False),
-            "notify_on_report": serializers.BooleanField(required=False),
-            "consent": serializers.BooleanField(),
-        },
-    ),
+    request=CommentSubmissionSerializer,
+    examples=[SUBMISSION_EXAMPLE],
     responses={
-        201: inline_serializer(
-            "CommentReceipt",
-            {
-                "tracking_number": serializers.CharField(),
-                "routed_to": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        201: CommentReceiptSerializer,
         200: OpenApiResponse(
+            response=CommentReceiptSerializer,
             description=(
                 "A retry with the Idempotency-Key of a comment sent in the last ten minutes: "
                 "the first response's receipt (the same tracking number), `repeat` true."
-            )
+            ),
         ),
-        400: OpenApiResponse(description="{field: [messages]}"),
-        409: OpenApiResponse(description="Outside the comment period."),
-        429: OpenApiResponse(description="Too many submissions."),
+        400: _error(
+            "The fields refused, each with its messages; or `detail` when the body is not "
+            "readable JSON (malformed, nested too deep).",
+            BAD_REQUEST,
+        ),
+        404: NOT_FOUND_CONSULTATION,
+        409: _error("Outside the comment period.", PeriodClosedSerializer),
+        413: TOO_LARGE,
+        415: UNSUPPORTED_MEDIA_TYPE,
+        429: _error(
+            "Too many submissions: `retry_after` (and the `Retry-After` header) says how many "
+            "seconds to wait.",
+            TOO_MANY,
+        ),
     },
     parameters=[
+        SLUG,
         OpenApiParameter(
             IDEMPOTENCY_HEADER,
-            str,
+            {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
             location=OpenApiParameter.HEADER,
             required=False,
             description=(
                 "A value unique to this comment (a random UUID), sent again unchanged when the "
                 "request is retried."
             ),
-        )
+        ),
     ],
     description=COMMENT_CREATE_DESCRIPTION,
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
-@parser_classes([DepthLimitedJSONParser])
+@parser_classes([BoundedJSONParser])
 def comment_create(request, slug):
     now = timezone.now()
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
     if not consultation.accepts_comments_at(now):
         return _period_closed(consultation)
-    if submission_limited_by_ip(request):
-        return _too_many()
+    if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        return Response(
+            {IDEMPOTENCY_HEADER: _too_long(IDEMPOTENCY_KEY_MAX_LENGTH)},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     payload = request.data
     if not isinstance(payload, dict):
         return Response(
@@ -275,10 +510,10 @@ def comment_create(request, slug):
     if not form.is_valid():
         return Response(_form_errors(form), status=status.HTTP_400_BAD_REQUEST)
     submission_data = form.submission()
-    if submission_limited_by_contact(
-        phone=submission_data["phone"], email=submission_data["email"]
+    if wait := submission_limited(
+        request, phone=submission_data["phone"], email=submission_data["email"]
     ):
-        return _too_many()
+        return _too_many(wait)
     try:
         submission = comment_submit(
             **submission_data,
@@ -293,15 +528,12 @@ def comment_create(request, slug):
     except ValidationError as error:
         return Response(error.message_dict, status=status.HTTP_400_BAD_REQUEST)
     comment = submission.comment
-    routes = comment.routes.select_related("department").order_by("position")
     return Response(
         {
             "tracking_number": comment.tracking_number,
             "clause": comment.clause_id,
             "submitted_at": comment.submitted_at,
-            "routed_to": [
-                {"department": route.department.name, "role": route.role} for route in routes
-            ],
+            "routed_to": submission.routed_to(),
             "repeat": not submission.created,
         },
         status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
@@ -329,15 +561,21 @@ def _period_closed(consultation):
 
 
 def _status_response(request, number, proof, *, proof_field="proof"):
-    if status_lookup_limited(request):
-        return _too_many()
+    if wait := status_lookup_limited(request):
+        return _too_many(wait)
     # The same rule as every text a citizen submits: a lone surrogate is a 400 naming the field.
     errors = {}
-    for field, value in (("tracking_number", number), (proof_field, proof)):
+    for field, value, limit in (
+        ("tracking_number", number, MAX_LENGTHS["tracking_number"]),
+        (proof_field, proof, MAX_LENGTHS["proof"]),
+    ):
         try:
             clean_text(value, field=field)
         except ValidationError as error:
             errors[field] = error.messages
+        else:
+            if len(value) > limit:
+                errors[field] = _too_long(limit)
     if errors:
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
     comment = comment_lookup(number, proof)
@@ -365,24 +603,40 @@ def _status_response(request, number, proof, *, proof_field="proof"):
 
 
 STATUS_RESPONSES = {
-    200: inline_serializer(
-        "CommentStatus",
-        {
-            "tracking_number": serializers.CharField(),
-            "status": serializers.CharField(),
-            "decision": serializers.CharField(allow_null=True),
-            "reply": serializers.CharField(allow_null=True),
-        },
+    200: CommentStatusSerializer,
+    400: _error(
+        "A value that cannot be read (control characters, an unencodable character) or is too "
+        "long, named per field; or `detail` when the body is not readable JSON.",
+        BAD_REQUEST,
     ),
-    404: OpenApiResponse(description="Unknown number, or a proof that does not match."),
-    429: OpenApiResponse(description="Too many lookups."),
+    404: _error("Unknown number, or a proof that does not match: the same answer for both."),
+    429: _error(
+        "Too many lookups: `retry_after` (and the `Retry-After` header) says how many seconds "
+        "to wait.",
+        TOO_MANY,
+    ),
 }
 
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("phone_last4", str, description="The last four digits of the phone."),
-        OpenApiParameter("email", str, description="The email given with the comment."),
+        OpenApiParameter(
+            "tracking_number",
+            {"type": "string", "maxLength": MAX_LENGTHS["tracking_number"]},
+            location=OpenApiParameter.PATH,
+            required=True,
+            description="The tracking number on the receipt (case, spaces and dashes ignored).",
+        ),
+        OpenApiParameter(
+            "phone_last4",
+            {"type": "string", "pattern": "^[0-9]{4}$"},
+            description="The last four digits of the phone.",
+        ),
+        OpenApiParameter(
+            "email",
+            {"type": "string", "maxLength": MAX_LENGTHS["proof"]},
+            description="The email given with the comment.",
+        ),
     ],
     responses=STATUS_RESPONSES,
 )
@@ -395,16 +649,20 @@ def comment_status(request, tracking_number):
 
 
 @extend_schema(
-    request=inline_serializer(
-        "StatusLookup",
-        {"tracking_number": serializers.CharField(), "proof": serializers.CharField()},
-    ),
-    responses=STATUS_RESPONSES,
+    request=StatusLookupSerializer,
+    examples=[
+        OpenApiExample(
+            "By the last four digits of the phone",
+            value={"tracking_number": "7HK3-MP9Q-XA", "proof": "5678"},
+            request_only=True,
+        )
+    ],
+    responses={**STATUS_RESPONSES, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE},
     description="The same lookup with the proof in the body, which keeps it out of URL logs.",
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
-@parser_classes([DepthLimitedJSONParser])
+@parser_classes([BoundedJSONParser])
 def comment_status_lookup(request):
     payload = request.data if isinstance(request.data, dict) else {}
     number, proof = payload.get("tracking_number"), payload.get("proof")

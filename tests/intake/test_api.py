@@ -244,3 +244,168 @@ def test_schema_and_docs_are_served(api, db):
     docs = api.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+# Unknown paths, body size and the declared limits ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/consultations/not.a.slug/",  # no route takes it: Django's 404, not DRF's
+        "/api/consultations/不存在/",
+        "/api/comments/ABC/DEF/status",
+        "/api/nothing-here/",
+    ],
+)
+def test_an_api_path_that_matches_no_route_is_a_json_404(api, db, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+def test_pages_outside_the_api_keep_the_html_404(client, db):
+    response = client.get("/consultations/not.a.slug/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_body_over_the_size_cap_is_a_413_before_it_is_read(api, weifang_open, monkeypatch):
+    from consult.intake import api as api_module
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(api_module, "json_depth", no_parsing)
+    huge = b"[" + b"[]," * (10 * 1024 * 1024 // 3) + b"[]]"  # 10 MB of empty arrays
+    for url in (f"/api/consultations/{weifang_open.slug}/comments/", "/api/comments/status/"):
+        response = api.post(url, data=huge, content_type="application/json")
+        assert response.status_code == 413
+        assert response["Content-Type"] == "application/json"
+        assert str(api_module.MAX_JSON_BODY_BYTES) in response.json()["detail"]
+    assert not Comment.objects.exists()
+
+
+def test_the_size_cap_holds_without_a_content_length(rf):
+    """A chunked body has no Content-Length: the parser still reads at most one byte past it."""
+    import io
+
+    from consult.intake.api import MAX_JSON_BODY_BYTES, BoundedJSONParser, RequestBodyTooLarge
+
+    class Counting(io.BytesIO):
+        read_sizes = []
+
+        def read(self, size=-1):
+            self.read_sizes.append(size)
+            return super().read(size)
+
+    stream = Counting(b"[]" * MAX_JSON_BODY_BYTES)
+    with pytest.raises(RequestBodyTooLarge):
+        BoundedJSONParser().parse(stream, "application/json", {"request": rf.post("/")})
+    assert stream.read_sizes == [MAX_JSON_BODY_BYTES + 1]
+
+
+def test_the_largest_valid_submission_fits_under_the_size_cap(api, weifang_open, item):
+    import json
+
+    from consult.intake.api import MAX_JSON_BODY_BYTES
+
+    emoji = "\U0001f600"  # sent as a \\ud83d\\ude00 pair: twelve bytes a character
+    data = payload(
+        item,
+        body=emoji * 5000,
+        name=emoji * 100,
+        organisation=emoji * 200,
+        email="a" * 64 + "@" + "b" * 180 + ".org",
+    )
+    text = json.dumps(data, ensure_ascii=True)
+    assert len(text) < MAX_JSON_BODY_BYTES
+    response = api.post(
+        f"/api/consultations/{weifang_open.slug}/comments/",
+        data=text.encode(),
+        content_type="application/json",
+    )
+    assert response.status_code != 413
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"body": " " * 10 + "字" * 4995}, "body"),  # 5005 as sent, though 4995 once trimmed
+        ({"name": "张" * 101}, "name"),
+        ({"organisation": "会" * 201}, "organisation"),
+        ({"phone": "1" * 41}, "phone"),
+        ({"email": " " + "a" * 250 + "@b.cn"}, "email"),
+        ({"clause": 2**63}, "clause"),
+        ({"clause": 0}, "clause"),
+    ],
+)
+def test_the_declared_limits_hold_on_the_text_as_sent(api, weifang_open, item, overrides, field):
+    response = submit(api, weifang_open, payload(item, **overrides))
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Comment.objects.exists()
+
+
+def test_an_idempotency_key_over_its_declared_length_is_a_400(api, weifang_open, item):
+    response = submit(api, weifang_open, payload(item), HTTP_IDEMPOTENCY_KEY="k" * 201)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()
+    assert not Comment.objects.exists()
+
+
+def test_status_lookup_values_over_their_declared_length_are_a_400(api, db):
+    response = api.post(
+        "/api/comments/status/", {"tracking_number": "A" * 21, "proof": "5678"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"tracking_number"}
+
+
+def test_the_schema_declares_the_limits_and_every_error_response(api, db):
+    from consult.intake.api import MAX_LENGTHS
+
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    submission = schema["components"]["schemas"]["CommentSubmission"]["properties"]
+    assert submission["body"]["maxLength"] == 5000
+    assert submission["body"]["minLength"] == 10
+    for name in ("name", "organisation", "phone"):
+        assert submission[name]["maxLength"] == MAX_LENGTHS[name]
+    lookup = schema["components"]["schemas"]["StatusLookup"]["properties"]
+    assert lookup["tracking_number"]["maxLength"] == 20
+    paths = schema["paths"]
+    expected = {
+        ("/api/consultations/{slug}/", "get"): {"200", "404"},
+        ("/api/consultations/{slug}/comments/", "post"): {
+            "200",
+            "201",
+            "400",
+            "404",
+            "409",
+            "413",
+            "415",
+            "429",
+        },
+        ("/api/comments/{tracking_number}/status", "get"): {"200", "400", "404", "429"},
+        ("/api/comments/status/", "post"): {"200", "400", "404", "413", "415", "429"},
+    }
+    for (path, method), codes in expected.items():
+        responses = paths[path][method]["responses"]
+        assert set(responses) == codes, (path, method)
+        for code in codes:
+            assert "application/json" in responses[code]["content"], (path, method, code)
+
+
+def test_an_error_inside_the_api_is_a_json_500(db, monkeypatch):
+    from consult.intake import api as api_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(api_module, "comment_lookup", broken)
+    client = APIClient(raise_request_exception=False)
+    response = client.get("/api/comments/7HK3MP9QXA/status", {"phone_last4": "5678"})
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()

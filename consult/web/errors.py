@@ -1,0 +1,34 @@
+"""Error responses: JSON under /api/, where clients read JSON; Django's pages everywhere else.
+
+DRF answers the errors its own views raise in JSON already. These handlers cover what never
+reaches a DRF view: a path that matches no route (a slug with a dot, a tracking number with a
+slash), a request Django refuses before routing, and an error outside the view.
+"""
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def is_api_path(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request, exception):
+    if is_api_path(request):
+        return JsonResponse({"detail": _("请求无效。")}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    if is_api_path(request):
+        return JsonResponse({"detail": _("未找到。")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if is_api_path(request):
+        return JsonResponse({"detail": _("服务器内部错误。")}, status=500)
+    return defaults.server_error(request)
