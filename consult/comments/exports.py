@@ -5,6 +5,8 @@ Personal data (name, phone, email, organisation) is exported only for users hold
 """
 
 import csv
+import dataclasses
+import datetime
 import io
 import pickle
 import tempfile
@@ -20,28 +22,38 @@ from .models import Comment, Export
 PERSONAL = ("submitter_name", "organisation", "phone", "email")
 
 
-def export_columns(include_personal: bool) -> list[tuple[str, str]]:
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    width: int  # in the spreadsheet's character widths (a Chinese character takes two)
+
+
+def export_columns(include_personal: bool) -> list[Column]:
     columns = [
-        ("tracking_number", _("回执编号")),
-        ("consultation", _("征求意见")),
-        ("clause", _("条款")),
-        ("body", _("意见内容")),
-        ("submitter_kind", _("身份")),
-        ("channel", _("渠道")),
-        ("submitted_at", _("提交时间")),
-        ("status", _("状态")),
-        ("decision", _("处理意见")),
-        ("decision_reason", _("理由")),
-        ("reply", _("答复")),
-        ("departments", _("分办单位")),
-        ("campaign", _("模板意见")),
+        Column("tracking_number", _("回执编号"), 13),
+        Column("consultation", _("征求意见"), 30),
+        Column("clause", _("条款"), 22),
+        Column("body", _("意见内容"), 60),
+        Column("submitter_kind", _("身份"), 8),
+        Column("channel", _("渠道"), 8),
+        Column("submitted_at", _("提交时间"), 17),
+        Column("status", _("状态"), 8),
+        Column("owner", _("负责答复单位"), 16),
+        Column("cooperating", _("配合单位"), 28),
+        Column("opinions", _("配合意见"), 50),
+        Column("decision", _("处理意见"), 10),
+        Column("decision_reason", _("理由"), 30),
+        Column("reply", _("答复"), 50),
+        Column("replied_at", _("答复时间"), 17),
+        Column("campaign", _("模板意见"), 10),
     ]
     if include_personal:
         columns[4:4] = [
-            ("submitter_name", _("姓名")),
-            ("organisation", _("单位名称")),
-            ("phone", _("电话")),
-            ("email", _("电子邮箱")),
+            Column("submitter_name", _("姓名"), 10),
+            Column("organisation", _("单位名称"), 20),
+            Column("phone", _("电话"), 15),
+            Column("email", _("电子邮箱"), 24),
         ]
     return columns
 
@@ -50,16 +62,24 @@ def may_export_personal(user) -> bool:
     return user.has_perm("comments.export_personal_data")
 
 
+def _local(moment):
+    """A time as the reader's spreadsheet takes it: Beijing time, without a zone."""
+    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
+
+
 def export_rows(comments, include_personal: bool, *, chunk=2000):
-    """Header, then one row of plain strings per comment, reading the database in chunks."""
+    """Header, then one row per comment (text, and times as datetimes), reading the database
+    in chunks. The department that answers has a column of its own; the cooperating
+    departments' opinions another."""
     columns = export_columns(include_personal)
-    yield [label for _name, label in columns]
+    yield [column.label for column in columns]
     comments = (
         comments.select_related("consultation", "clause")
-        .prefetch_related("routes__department")
+        .prefetch_related("routes__department", "opinions__department")
         .order_by("pk")
     )
     for comment in comments.iterator(chunk_size=chunk):
+        routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
             "tracking_number": comment.tracking_number,
             "consultation": comment.consultation.title,
@@ -67,53 +87,99 @@ def export_rows(comments, include_personal: bool, *, chunk=2000):
             "body": comment.body,
             "submitter_kind": comment.get_submitter_kind_display(),
             "channel": comment.get_channel_display(),
-            "submitted_at": timezone.localtime(comment.submitted_at).strftime("%Y-%m-%d %H:%M:%S"),
+            "submitted_at": _local(comment.submitted_at),
             "status": comment.get_status_display(),
+            "owner": "、".join(r.department.name for r in routes if r.is_owner),
+            "cooperating": "、".join(r.department.name for r in routes if not r.is_owner),
+            "opinions": "\n".join(
+                f"{opinion.department.name}：{opinion.text}" for opinion in comment.opinions.all()
+            ),
             "decision": comment.get_decision_display(),
             "decision_reason": comment.decision_reason,
             "reply": comment.reply,
-            "departments": "、".join(
-                f"{r.department.name}（{r.get_role_display()}）" for r in comment.routes.all()
-            ),
+            "replied_at": _local(comment.replied_at),
             "campaign": f"#{comment.campaign_id}" if comment.campaign_id else "",
             "submitter_name": comment.submitter_name,
             "organisation": comment.organisation,
             "phone": comment.phone,
             "email": comment.email,
         }
-        yield [_spreadsheet_safe(values[name]) for name, _label in columns]
+        yield [_spreadsheet_safe(values[column.name]) for column in columns]
 
 
-def _spreadsheet_safe(value: str) -> str:
+def _spreadsheet_safe(value):
     """A cell a citizen wrote must never run as a formula in the reader's spreadsheet."""
+    if isinstance(value, datetime.datetime):
+        return value
     value = "" if value is None else str(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def write_csv(rows, handle) -> int:
+def _csv_text(value):
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def write_csv(rows, handle, columns=None) -> int:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")  # Excel reads the BOM
     writer = csv.writer(text)
     count = -1
     for count, row in enumerate(rows):  # noqa: B007 - the count is the point
-        writer.writerow(row)
+        writer.writerow([_csv_text(value) for value in row])
     text.flush()
     text.detach()
     return max(count, 0)
 
 
-def write_xlsx(rows, handle) -> int:
+def write_xlsx(rows, handle, columns=None) -> int:
+    """A sheet to work in: bold header frozen above a filter, set widths, real dates."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("意见"))
-    count = -1
-    for count, row in enumerate(rows):  # noqa: B007
-        sheet.append(row)
+    for number, column in enumerate(columns or [], start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = column.width
+    sheet.freeze_panes = "A2"
+    bold, top = Font(bold=True), Alignment(vertical="top")
+    count, width = -1, 0
+    for count, row in enumerate(rows):
+        if count == 0:
+            width = len(row)
+            header = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.font = bold
+                header.append(cell)
+            sheet.append(header)
+            continue
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.alignment = top
+            if isinstance(value, datetime.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            cells.append(cell)
+        sheet.append(cells)
+    if width:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(width)}{count + 1}"
     workbook.save(handle)
     return max(count, 0)
 
 
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx}
+
+
+def export_write(fmt: str, comments, include_personal: bool, handle) -> int:
+    """Write the comments to `handle` as CSV or XLSX; returns how many rows."""
+    return WRITERS[fmt](
+        export_rows(comments, include_personal), handle, export_columns(include_personal)
+    )
+
+
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -153,7 +219,9 @@ def export_build(export_id: int) -> Export:
     try:
         with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
             written = WRITERS[export.format](
-                counted(export_rows(comments, export.include_personal)), handle
+                counted(export_rows(comments, export.include_personal)),
+                handle,
+                export_columns(export.include_personal),
             )
             handle.seek(0)
             name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"

@@ -6,9 +6,13 @@ Pure Python on plain data, so the rule can be read and tested on its own:
   it) and then its cooperating departments;
 - a clause that lists departments but no lead is coordinated and owned by the issuing
   department, and every listed department cooperates;
-- a clause that names no department takes the lead departments of the clauses below
-  it; if they name none either, the issuing department;
+- a clause that names no department (a section heading) is answered by one department:
+  the issuing department, or, where the setting says so, the first lead of the clauses below
+  it; the other leads below it cooperate. If nobody below leads, the issuing department;
 - a comment on the whole draft goes to the issuing department.
+
+Exactly one route answers (`is_owner`). A clause that itself names several leads keeps them
+all as 牵头, as the document says; the first of them answers.
 
 Generic groups (各县市区人民政府, 市有关部门) have no mailbox and are left out before
 this rule sees a clause.
@@ -22,6 +26,13 @@ class Role(StrEnum):
     LEAD = "lead"
     COOPERATING = "cooperating"
     COORDINATOR = "coordinator"
+
+
+class HeadingOwner(StrEnum):
+    """Who answers a comment on a heading (a clause naming no department)."""
+
+    ISSUER = "issuer"
+    FIRST_LEAD = "first_lead"
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,9 @@ class Route:
     is_owner: bool
 
 
-def routes_decide(clause: ClauseNode | None, *, issuer) -> list[Route]:
+def routes_decide(
+    clause: ClauseNode | None, *, issuer, heading_owner: HeadingOwner = HeadingOwner.ISSUER
+) -> list[Route]:
     """The routes for a comment on `clause` (None for the whole draft), owner first."""
     if clause is None:
         return [Route(issuer, Role.COORDINATOR, True)]
@@ -59,10 +72,16 @@ def routes_decide(clause: ClauseNode | None, *, issuer) -> list[Route]:
             if department != issuer
         ]
         return routes
-    inherited = tuple(_unique(clause.descendant_leads()))
-    if inherited:
-        return _leads_then_cooperating(inherited, ())
-    return [Route(issuer, Role.COORDINATOR, True)]
+    inherited = list(_unique(clause.descendant_leads()))
+    if not inherited:
+        return [Route(issuer, Role.COORDINATOR, True)]
+    if heading_owner == HeadingOwner.FIRST_LEAD:
+        return _leads_then_cooperating(inherited[:1], inherited[1:])
+    return [Route(issuer, Role.COORDINATOR, True)] + [
+        Route(department, Role.COOPERATING, False)
+        for department in inherited
+        if department != issuer
+    ]
 
 
 def _leads_then_cooperating(leads, cooperating):

@@ -27,6 +27,7 @@ from consult.consultations.models import Department
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import comment_reply_write, comment_routed_again_write
+from .tallies import counts_publicly, tally_add
 
 Status = Comment.Status
 
@@ -241,6 +242,11 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     if work.status and work.status != comment.status:
         record(CommentEvent.Kind.STATUS, comment.status, work.status, work.invalid_reason.strip())
         answered_now = work.status == Status.ANSWERED
+        counted = counts_publicly(work.status) - counts_publicly(comment.status)
+        if counted:
+            tally_add(
+                consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=counted
+            )
         comment.status = work.status
         if answered_now:
             comment.replied_at = now
@@ -299,3 +305,104 @@ def _route_to(comment: Comment, work: CommentChange, now) -> CommentRouting:
         position=last + 1,
         created_at=now,
     )
+
+
+# What the change form offers each standing -----------------------------------------------
+
+# The change form's worked fields, in the order it shows them.
+FORM_FIELDS = (
+    "status",
+    "decision",
+    "decision_reason",
+    "reply",
+    "invalid_reason",
+    "opinion",
+    "waive_reason",
+    "route_to",
+    "make_owner",
+    "route_reason",
+    "note",
+)
+
+
+def fields_open_to(me: Standing, comment: Comment) -> list[str]:
+    """The worked fields this standing may use on this comment: the form shows only these.
+
+    The same rules as `change_problems`, read the other way round; that function still
+    decides, so a field posted by hand is refused there.
+    """
+    names = {"note"}
+    if me.answers:
+        names |= {"status", "decision", "decision_reason", "reply", "invalid_reason"}
+        if comment.routes.filter(is_owner=False).exists():
+            names.add("waive_reason")
+    if me.manages:
+        names |= {"status", "invalid_reason", "route_to", "make_owner", "route_reason"}
+    if me.cooperating_departments and comment.status in Comment.OPEN_STATUSES:
+        names.add("opinion")
+    return [name for name in FORM_FIELDS if name in names]
+
+
+def statuses_open_to(me: Standing, comment: Comment) -> list[str]:
+    """The comment's status and those this standing may move it to, in their usual order."""
+    allowed = {comment.status}
+    if me.manages:
+        allowed |= {
+            status
+            for status in TRANSITIONS.get(comment.status, set())
+            if status != Status.ANSWERED or me.answers
+        }
+    return [value for value, _label in Status.choices if value in allowed]
+
+
+def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> str:
+    """One line for staff: who answers this comment and by when, and what this user does."""
+    now = now or timezone.now()
+    owner = next((r.department.name for r in comment.routes.all() if r.is_owner), "—")
+    deadline = comment.consultation.answer_deadline
+    line = _("由%(owner)s负责答复，答复期限 %(deadline)s") % {
+        "owner": owner,
+        "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
+    }
+    if comment.status == Status.ANSWERED and comment.replied_at:
+        line += _("（已于 %(date)s 答复）") % {
+            "date": timezone.localtime(comment.replied_at).strftime("%Y-%m-%d")
+        }
+    elif comment.status in Comment.OPEN_STATUSES:
+        days = (deadline - now).days
+        line += (
+            _("（已逾期 %(days)d 天）") % {"days": -days}
+            if deadline < now
+            else _("（还有 %(days)d 天）") % {"days": days}
+        )
+    if me is None:
+        return line + "。"
+    if me.answers:
+        part = _("您的单位负责答复。")
+    elif me.coordinator:
+        part = _("您是发布单位（统筹）：可以转办、标记无效或退回，答复由负责单位填写。")
+    elif me.cooperating_departments:
+        part = _("您的单位是配合单位：请填写配合意见，负责答复的单位会参考。")
+    else:
+        part = ""
+    return f"{line}。{part}"
+
+
+def event_in_words(event: CommentEvent) -> str:
+    """A history entry as staff read it: “待处理 → 处理中”, not the stored values."""
+    Kind = CommentEvent.Kind
+    if event.kind == Kind.STATUS:
+        labels = dict(Status.choices)
+    elif event.kind == Kind.DECISION:
+        labels = dict(Comment.Decision.choices)
+    else:
+        labels = {}
+    before = labels.get(event.before, event.before) if event.before else ""
+    after = labels.get(event.after, event.after) if event.after else ""
+    if event.kind == Kind.DECISION and event.before == event.after:
+        return _("%(decision)s（理由已更新）") % {"decision": after}
+    if event.kind in (Kind.STATUS, Kind.DECISION):
+        return f"{before or '—'} → {after}"
+    if event.kind == Kind.ROUTED and after:
+        return _("职责：%(role)s") % {"role": after}
+    return ""

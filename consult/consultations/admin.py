@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from consult.comments.access import consultations_coordinated_by_user
+from consult.reports.admin import refusal_line
 from consult.reports.services import report_generate, report_publish
 
 from .models import (
@@ -176,7 +177,11 @@ class ConsultationAdmin(admin.ModelAdmin):
             try:
                 notified = report_publish(consultation)
             except ValidationError as error:
-                self.message_user(request, f"{consultation}：{error.messages[0]}", messages.ERROR)
+                self.message_user(
+                    request,
+                    format_html("{}：{}", consultation, refusal_line(error, consultation)),
+                    messages.ERROR,
+                )
                 continue
             self.message_user(
                 request,

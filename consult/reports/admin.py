@@ -1,7 +1,14 @@
+"""The adoption report in the admin: the coordinator edits, reviews, previews and publishes it."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from consult.comments.access import user_department_ids
 from consult.consultations.models import Consultation
@@ -11,11 +18,49 @@ from .services import (
     introduction_where,
     line_where,
     personal_data_errors,
+    report_counts_check,
     report_generate,
+    report_personal_data_errors,
+    report_publish,
     report_review,
+    unanswered_reason_where,
 )
 
 COUNTS = ["comments", "adopted", "partly_adopted", "not_adopted", "explained", "campaign_letters"]
+
+
+def unanswered_comments_url(consultation) -> str:
+    """The queue of this consultation's comments still to be answered."""
+    return (
+        reverse("admin:comments_comment_changelist")
+        + f"?scope=open&consultation__id__exact={consultation.pk}"
+    )
+
+
+def refusal_line(error: ValidationError, consultation):
+    """A refusal to publish as staff read it; unanswered comments come with a link to them."""
+    message = error.messages[0]
+    if getattr(error, "code", None) != "unanswered":
+        return message
+    count = error.params["count"]
+    return format_html(
+        '{} <a href="{}">{}</a>',
+        message,
+        unanswered_comments_url(consultation),
+        ngettext("查看这 %(count)d 条意见", "查看这 %(count)d 条意见", count) % {"count": count},
+    )
+
+
+def publish_problems(report: AdoptionReport) -> list:
+    """What stops the report going out now, one line each, for the preview."""
+    problems = []
+    try:
+        report_counts_check(report)
+    except ValidationError as error:
+        problems.append(refusal_line(error, report.consultation))
+    if report.reviewed_at is None:
+        problems.append(_("尚未审阅：保存本报告即为审阅。"))
+    return problems + report_personal_data_errors(report)
 
 
 class ReportClauseForm(forms.ModelForm):
@@ -32,6 +77,12 @@ class AdoptionReportForm(forms.ModelForm):
         if errors := personal_data_errors(introduction, introduction_where()):
             raise ValidationError(errors)
         return introduction
+
+    def clean_unanswered_reason(self):
+        reason = self.cleaned_data["unanswered_reason"]
+        if errors := personal_data_errors(reason, unanswered_reason_where()):
+            raise ValidationError(errors)
+        return reason
 
 
 class ReportClauseInline(admin.TabularInline):
@@ -62,11 +113,14 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "adopted",
         "partly_adopted",
         "not_adopted",
+        "unanswered",
         "generated_at",
         "reviewed_at",
+        "preview_link",
     ]
     readonly_fields = [
         "consultation",
+        "preview_link",
         "total",
         "invalid",
         "adopted",
@@ -80,10 +134,16 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "reviewed_at",
         "reviewed_by",
     ]
-    fields = ["consultation", "introduction", *readonly_fields[1:]]
+    fields = [
+        "consultation",
+        "preview_link",
+        "introduction",
+        "unanswered_reason",
+        *readonly_fields[2:],
+    ]
     form = AdoptionReportForm
     inlines = [ReportClauseInline]
-    actions = ["regenerate"]
+    actions = ["regenerate", "publish"]
 
     def get_queryset(self, request):
         return reports_editable_by(request.user, super().get_queryset(request))
@@ -91,10 +151,44 @@ class AdoptionReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_publish_report_permission(self, request):
+        return request.user.has_perm("consultations.publish_report")
+
     def save_related(self, request, form, formsets, change):
         """Saving the report, its text checked for personal data, is the coordinator's review."""
         super().save_related(request, form, formsets, change)
         report_review(form.instance, by=request.user)
+
+    def get_urls(self):
+        preview = path(
+            "<path:object_id>/preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="reports_adoptionreport_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request, object_id):
+        """The public page as it would go out, with what still stops it from going out."""
+        report = get_object_or_404(self.get_queryset(request), pk=object_id)
+        return TemplateResponse(
+            request,
+            "intake/consultation_report.html",
+            {
+                "consultation": report.consultation,
+                "report": report,
+                "lines": report.lines.select_related("clause").order_by("position"),
+                "preview": True,
+                "problems": publish_problems(report),
+                "change_url": reverse("admin:reports_adoptionreport_change", args=[report.pk]),
+            },
+        )
+
+    @admin.display(description=_("预览"))
+    def preview_link(self, report):
+        if report.pk is None:
+            return ""
+        url = reverse("admin:reports_adoptionreport_preview", args=[report.pk])
+        return format_html('<a href="{}">{}</a>', url, _("预览公布后的页面"))
 
     @admin.action(description=_("重新统计（保留已填写的说明和要点）"))
     def regenerate(self, request, queryset):
@@ -103,3 +197,27 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         self.message_user(
             request, _("已重新统计。统计有变化，请再次审阅并保存后公布。"), messages.SUCCESS
         )
+
+    @admin.action(description=_("公布意见采纳情况"), permissions=["publish_report"])
+    def publish(self, request, queryset):
+        """Publish each report, or say what stops it, with a link to the unanswered comments."""
+        for report in queryset.select_related("consultation"):
+            consultation = report.consultation
+            try:
+                notified = report_publish(consultation)
+            except ValidationError as error:
+                line = refusal_line(error, consultation)
+                self.message_user(
+                    request, format_html("{}：{}", consultation, line), messages.ERROR
+                )
+                continue
+            self.message_user(
+                request,
+                ngettext(
+                    "《%(title)s》的意见采纳情况已公布，将通知 %(count)d 位提交人。",
+                    "《%(title)s》的意见采纳情况已公布，将通知 %(count)d 位提交人。",
+                    notified,
+                )
+                % {"title": consultation.title, "count": notified},
+                messages.SUCCESS,
+            )

@@ -30,6 +30,14 @@ class AdoptionReport(models.Model):
     unanswered = models.PositiveIntegerField(_("尚未答复"), default=0)
     campaigns = models.PositiveIntegerField(_("模板意见组数"), default=0)
     campaign_letters = models.PositiveIntegerField(_("模板意见条数"), default=0)
+    unanswered_reason = models.TextField(
+        _("未答复的原因"),
+        blank=True,
+        help_text=_(
+            "仍有意见未答复时才需填写：说明为何先行公布，与未答复的条数一并公开。"
+            "不填写则须全部答复后才能公布。"
+        ),
+    )
     generated_at = models.DateTimeField(_("统计时间"))
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
     # Saving the report in the admin is the coordinator's review; a recount asks for another.
@@ -56,6 +64,18 @@ class AdoptionReport(models.Model):
 
     def __str__(self):
         return str(self.consultation)
+
+    @property
+    def accounted(self) -> int:
+        """Every comment received, counted once: decided, invalid or still unanswered."""
+        return (
+            self.adopted
+            + self.partly_adopted
+            + self.not_adopted
+            + self.explained
+            + self.invalid
+            + self.unanswered
+        )
 
 
 class ReportClause(models.Model):
@@ -87,3 +107,10 @@ class ReportClause(models.Model):
 
     def __str__(self):
         return str(self.clause) if self.clause_id else str(_("全文"))
+
+    @property
+    def unanswered(self) -> int:
+        """The line's valid comments without a decision yet (an answer always carries one)."""
+        return self.comments - (
+            self.adopted + self.partly_adopted + self.not_adopted + self.explained
+        )

@@ -66,9 +66,14 @@ def line_where(line: ReportClause) -> str:
     return _("%(place)s 的答复要点") % {"place": place}
 
 
+def unanswered_reason_where() -> str:
+    return _("未答复的原因")
+
+
 def report_personal_data_errors(report: AdoptionReport) -> list[str]:
     """Every piece of personal data in the text the report makes public."""
     errors = personal_data_errors(report.introduction, introduction_where())
+    errors += personal_data_errors(report.unanswered_reason, unanswered_reason_where())
     for line in report.lines.select_related("clause").order_by("position", "pk"):
         errors += personal_data_errors(line.gist, line_where(line))
     return errors
@@ -125,13 +130,41 @@ def report_generate(consultation, *, now=None) -> AdoptionReport:
     return report
 
 
+def report_counts_check(report: AdoptionReport) -> None:
+    """The report may go out as it stands: its counts are today's and account for every comment,
+    and any comment still unanswered is either answered first or explained in the report.
+
+    Raises ValidationError: code "stale" (recount first) or "unanswered", whose params carry
+    the counts (`count` open, `pending` of them untouched) for the edge to link to them.
+    """
+    comments = Comment.objects.filter(consultation_id=report.consultation_id)
+    today = _counts(comments)
+    if any(getattr(report, name) != value for name, value in today.items()) or (
+        report.accounted != report.total
+    ):
+        raise ValidationError(
+            _("意见的办理情况在统计后有变化：请先“重新统计”并审阅，再公布。"), code="stale"
+        )
+    if report.unanswered and not report.unanswered_reason.strip():
+        pending = comments.filter(status=Comment.Status.PENDING).count()
+        raise ValidationError(
+            _(
+                "还有 %(count)d 条意见尚未答复（其中 %(pending)d 条尚未处理）：请先答复，"
+                "或在报告中填写“未答复的原因”并审阅后再公布。"
+            ),
+            code="unanswered",
+            params={"count": report.unanswered, "pending": pending},
+        )
+
+
 @transaction.atomic
 def report_publish(consultation: Consultation, *, now=None) -> int:
     """Publish the adoption report (意见采纳情况) and tell the citizens who asked to know.
 
     Returns how many citizens will be emailed. Publishing again keeps the first date.
-    Refused before the close, without a report a coordinator reviewed, and while any of its
-    text holds personal data (one message naming every place).
+    Refused before the close, without a report a coordinator reviewed, with counts that are not
+    today's or comments unanswered without a reason (`report_counts_check`), and while any of
+    its text holds personal data (one message naming every place).
     """
     now = now or timezone.now()
     if now < consultation.closes_at:
@@ -142,6 +175,7 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
             _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
             code="not_reviewed",
         )
+    report_counts_check(report)
     if errors := report_personal_data_errors(report):
         raise ValidationError(" ".join(errors), code="personal_data")
     Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
+from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 
@@ -212,3 +213,75 @@ def test_the_count_is_capped_and_the_date_drill_down_does_not_scan(client, queue
         QUEUE, {"scope": "all", "submitted_at__year": year, "submitted_at__month": 1}
     ).content.decode()
     assert "submitted_at__day=31" in month_page
+
+
+def test_a_refused_bulk_answer_keeps_what_was_typed_and_names_the_refused(client, queue):
+    """Bulk 'answer with one reply' where cooperating departments exist: the comments whose
+    departments have all given their opinion are answered; the others are named with the
+    reason, stay selected, and the reply is shown again; a reason to go ahead answers them."""
+    _ecology, industry = queue
+    for department, username in (("市财政局", "czj"), ("市大数据局", "dsjj")):
+        comment_change_apply(
+            industry[0], member(username, department), CommentChange(opinion="同意。")
+        )
+    client.force_login(member("gxj", "市工信局"))
+    reply = "感谢关注，数字赋能的申报条件将在实施细则中明确。"
+    answer = {
+        "action": "bulk_answer",
+        "_selected_action": [c.pk for c in industry],
+        "decision": "explained",
+        "text": reply,
+    }
+    response = client.post(QUEUE, answer, follow=True)
+    statuses = dict(
+        Comment.objects.filter(pk__in=[c.pk for c in industry]).values_list("pk", "status")
+    )
+    assert statuses == {
+        industry[0].pk: "answered",
+        industry[1].pk: "pending",
+        industry[2].pk: "pending",
+    }
+    page = response.content.decode()
+    assert "已答复 1 条意见。" in page
+    assert "2 条意见未能处理" in page
+    for refused in industry[1:]:
+        assert f"{refused.tracking_number}：以下配合单位尚未回复意见：市财政局、市大数据局" in page
+    form = response.context["action_form"]
+    assert form["text"].value() == reply and form["decision"].value() == "explained"
+    assert form["action"].value() == "bulk_answer"
+    assert sorted(response.context["kept_selection"]) == sorted(c.pk for c in industry[1:])
+    # Shown once: the next visit to the queue starts empty.
+    assert client.get(QUEUE).context["action_form"]["text"].value() in (None, "")
+
+    answer["waive_reason"] = "配合单位逾期未回复，先行答复。"
+    answer["_selected_action"] = [c.pk for c in industry[1:]]
+    client.post(QUEUE, answer)
+    assert set(
+        Comment.objects.filter(pk__in=[c.pk for c in industry]).values_list("status", flat=True)
+    ) == {"answered"}
+    assert Comment.objects.get(pk=industry[1].pk).opinions_waived_reason == answer["waive_reason"]
+
+
+def test_a_tracking_number_finds_its_comment_from_any_view(client, queue):
+    """The default view is "my open comments"; a tracking number typed in any case, with or
+    without dashes, still finds an answered comment, from any filter, if the user may see it."""
+    ecology, industry = queue
+    answered = ecology[2]
+    Comment.objects.filter(pk=answered.pk).update(status="answered")
+    client.force_login(member("sthj", "市生态环境局"))
+    number = answered.tracking_number
+    link = f"{QUEUE}{answered.pk}/change/"
+    for typed in (
+        number,
+        number.lower(),
+        f"{number[:5]}-{number[5:]}",
+        f" {number[:3]} {number[3:]} ",
+    ):
+        for view in ({}, {"status__exact": "pending"}, {"scope": "all"}):
+            page = client.get(QUEUE, {**view, "q": typed}).content.decode()
+            assert link in page, (typed, view)
+            assert f"{QUEUE}{ecology[0].pk}/change/" not in page
+    # Only comments the user may see: another department's number finds nothing.
+    theirs = industry[0]
+    page = client.get(QUEUE, {"q": theirs.tracking_number.lower()}).content.decode()
+    assert f"{QUEUE}{theirs.pk}/change/" not in page

@@ -107,3 +107,42 @@ def test_personal_data_permission_is_explicit(comments):
     staff.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
     staff = User.objects.get(pk=staff.pk)
     assert staff.has_perm("comments.export_personal_data")
+
+
+def test_the_xlsx_is_a_sheet_to_work_in(client, comments):
+    """Widths set, the header bold and frozen above a filter, times as real dates, the
+    answering department in a column of its own and the cooperating departments' opinions."""
+    import datetime
+
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    industry = comments[2]  # 二(三)4: 市工信局 answers; 市财政局 and 市大数据局 cooperate
+    comment_change_apply(industry, member("czj", "市财政局"), CommentChange(opinion="同意补贴。"))
+    client.force_login(member("hyj", "市海渔局"))
+    response = export(client, comments, "export_xlsx", scope="all")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}4"
+    assert sheet["A1"].font.bold
+    body = header.index("意见内容") + 1
+    assert sheet.column_dimensions[sheet.cell(1, body).column_letter].width >= 40
+    assert all(
+        sheet.column_dimensions[sheet.cell(1, n).column_letter].width for n in range(1, len(header))
+    )
+    row = next(r for r in rows if r[0] == industry.tracking_number)
+    values = dict(zip(header, row, strict=True))
+    assert isinstance(values["提交时间"], datetime.datetime)
+    assert values["负责答复单位"] == "市工信局"
+    assert values["配合单位"] == "市财政局、市大数据局"
+    assert values["配合意见"] == "市财政局：同意补贴。"
+
+
+def test_the_csv_names_the_answering_department_and_writes_times_as_text(client, comments):
+    client.force_login(member("sthj", "市生态环境局"))
+    response = export(client, comments, "export_csv", scope="all")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    values = dict(zip(rows[0], rows[1], strict=True))
+    assert values["负责答复单位"] == "市生态环境局" and values["配合单位"] == ""
+    assert len(values["提交时间"]) == len("2026-12-02 12:00:00")

@@ -1,6 +1,6 @@
 """The routing rule on plain data: who receives a comment and who answers it."""
 
-from consult.comments.routing import ClauseNode, Role, Route, routes_decide
+from consult.comments.routing import ClauseNode, HeadingOwner, Role, Route, routes_decide
 
 ISSUER = "市海渔局"
 
@@ -44,20 +44,46 @@ def test_issuer_listed_without_a_lead_is_routed_once_as_coordinator():
     assert routes[0].role == Role.COORDINATOR
 
 
-def test_clause_naming_nobody_takes_the_leads_of_the_clauses_below_it():
-    section = ClauseNode(
-        children=(
-            ClauseNode(lead=("市发改委",), cooperating=("市科技局",)),
-            ClauseNode(lead=("市科技局",), cooperating=("市发改委",)),
-            ClauseNode(children=(ClauseNode(lead=("市委组织部",)),)),
-        )
+SECTION = ClauseNode(
+    children=(
+        ClauseNode(lead=("市发改委",), cooperating=("市科技局",)),
+        ClauseNode(lead=("市科技局",), cooperating=("市发改委",)),
+        ClauseNode(children=(ClauseNode(lead=("市委组织部",)),)),
     )
-    routes = routes_decide(section, issuer=ISSUER)
+)
+
+
+def test_a_heading_is_answered_by_the_issuer_and_the_leads_below_it_cooperate():
+    assert routes_decide(SECTION, issuer=ISSUER) == [
+        Route(ISSUER, Role.COORDINATOR, True),
+        Route("市发改委", Role.COOPERATING, False),
+        Route("市科技局", Role.COOPERATING, False),
+        Route("市委组织部", Role.COOPERATING, False),
+    ]
+
+
+def test_a_heading_can_be_answered_by_the_first_lead_below_it_the_others_cooperate():
+    routes = routes_decide(SECTION, issuer=ISSUER, heading_owner=HeadingOwner.FIRST_LEAD)
     assert routes == [
         Route("市发改委", Role.LEAD, True),
-        Route("市科技局", Role.LEAD, False),
-        Route("市委组织部", Role.LEAD, False),
+        Route("市科技局", Role.COOPERATING, False),
+        Route("市委组织部", Role.COOPERATING, False),
     ]
+
+
+def test_a_heading_whose_leads_below_include_the_issuer_routes_the_issuer_once():
+    section = ClauseNode(children=(ClauseNode(lead=("市发改委", ISSUER)),))
+    assert routes_decide(section, issuer=ISSUER) == [
+        Route(ISSUER, Role.COORDINATOR, True),
+        Route("市发改委", Role.COOPERATING, False),
+    ]
+
+
+def test_only_the_answering_department_of_a_heading_is_shown_as_lead():
+    for owner in HeadingOwner:
+        routes = routes_decide(SECTION, issuer=ISSUER, heading_owner=owner)
+        assert [r.is_owner for r in routes] == [True, False, False, False][: len(routes)]
+        assert all(r.role == Role.COOPERATING for r in routes[1:])
 
 
 def test_clause_naming_nobody_with_no_leads_below_goes_to_the_issuer():
@@ -80,7 +106,10 @@ def test_exactly_one_owner_whatever_the_clause():
         ClauseNode(lead=("a", "b")),
         ClauseNode(cooperating=("a",)),
         ClauseNode(children=(ClauseNode(lead=("a",)),)),
+        ClauseNode(children=(ClauseNode(lead=("a", "b")), ClauseNode(lead=("c",)))),
         ClauseNode(),
     ]
     for shape in shapes:
-        assert sum(r.is_owner for r in routes_decide(shape, issuer=ISSUER)) == 1
+        for owner in HeadingOwner:
+            routes = routes_decide(shape, issuer=ISSUER, heading_owner=owner)
+            assert sum(r.is_owner for r in routes) == 1

@@ -50,14 +50,24 @@ def test_comment_on_a_clause_is_routed_to_its_lead_and_cooperating_departments(c
     assert routes == [("市发改委", "lead", True), ("市科技局", "cooperating", False)]
 
 
-def test_comment_on_a_section_takes_the_leads_of_its_items(consultation):
+def test_comment_on_a_section_is_answered_by_the_issuer_its_items_leads_cooperate(
+    consultation, settings
+):
     section = ClauseFactory(consultation=consultation, number="(一)")
     item = ClauseFactory(consultation=consultation, parent=section)
     add_responsibility(item, LEAD, DepartmentFactory(name="市生态环境局"))
 
     comment = submit(consultation, section)
+    assert list(comment.routes.values_list("department__name", "role", "is_owner")) == [
+        ("市海渔局", "coordinator", True),
+        ("市生态环境局", "cooperating", False),
+    ]
 
-    assert list(comment.routes.values_list("department__name", flat=True)) == ["市生态环境局"]
+    settings.ROUTING_HEADING_OWNER = "first_lead"
+    comment = submit(consultation, section, body="另一条：建议公开评选流程和结果。")
+    assert list(comment.routes.values_list("department__name", "role", "is_owner")) == [
+        ("市生态环境局", "lead", True)
+    ]
 
 
 def test_comment_on_the_whole_draft_goes_to_the_issuer(consultation):

@@ -79,6 +79,8 @@ def test_the_published_page_shows_the_report_and_no_personal_data(client, commen
     assert client.get(url).status_code == 404  # not before it is published
     report = report_generate(consultation)
     report.lines.filter(clause__label="二(四)2").update(gist="采纳补偿标准的建议。")
+    report.unanswered_reason = "对全文的意见将在年度评估中一并研究答复。"
+    report.save(update_fields=["unanswered_reason"])
     report_review(report, by=User.objects.create_user("hyj-reviewer"))
     after_close = consultation.closes_at + datetime.timedelta(days=16)
     with time_machine.travel(after_close):
@@ -89,6 +91,10 @@ def test_the_published_page_shows_the_report_and_no_personal_data(client, commen
         detail = client.get(consultation.get_absolute_url()).content.decode()
     assert "意见采纳情况" in page and "采纳补偿标准的建议。" in page
     assert "模板意见" in page and "1 组，共 4 条" in page
+    # Every comment is accounted for: the invalid one, and the unanswered one with its reason.
+    assert "无效意见" in page and "未答复" in page
+    assert "对全文的意见将在年度评估中一并研究答复。" in page
+    assert "以上合计 8 条" in page
     for personal in ("钱七", "1391234", "person1@example.cn", "养殖退出补偿标准"):
         assert personal not in page  # names, phones, emails and the comments' own text
     assert "已在第二(四)2项中补充补偿标准的要求。" not in page  # nor the replies

@@ -94,13 +94,17 @@ def test_publishing_mails_exactly_the_subscribers_once(
     mail.outbox.clear()
 
     reviewer = get_user_model().objects.create_user("reviewer")
+    Comment.objects.filter(consultation=weifang_open).update(
+        status="answered", decision="explained", reply="感谢关注。"
+    )
     report_review(report_generate(weifang_open), by=reviewer)
     after_close = weifang_open.closes_at + datetime.timedelta(days=20)
     with time_machine.travel(after_close), django_capture_on_commit_callbacks(execute=True):
         assert report_publish(weifang_open) == 1
     (message,) = [m for m in mail.outbox if "采纳情况已公布" in m.subject]
     assert message.to == ["yes@example.cn"]
-    assert weifang_open.get_absolute_url() in message.body
+    # The link opens the report itself, not the consultation's page.
+    assert f"{weifang_open.get_absolute_url()}report/" in message.body
     assert subscribed.tracking_number in message.body
     assert "李四" in message.body
     weifang_open.refresh_from_db()

@@ -3,7 +3,7 @@ the query string accepts nothing else."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Q
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import routes_of_departments, user_department_ids
@@ -12,13 +12,18 @@ from consult.consultations.models import Clause, Department
 
 
 class ScopeFilter(admin.SimpleListFilter):
-    """The queue opens on the user's own open comments; "all" shows everything visible."""
+    """The queue opens on the user's own open comments; "open" shows every visible comment still
+    to be answered (the adoption report links there), "all" everything visible."""
 
     title = _("范围")
     parameter_name = "scope"
 
     def lookups(self, request, model_admin):
-        return [("mine", _("我的待办")), ("all", _("全部可见的意见"))]
+        return [
+            ("mine", _("我的待办")),
+            ("open", _("全部未办结的意见")),
+            ("all", _("全部可见的意见")),
+        ]
 
     def choices(self, changelist):
         current = self.value() or "mine"
@@ -30,9 +35,12 @@ class ScopeFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request, queryset):
-        if (self.value() or "mine") != "mine":
+        scope = self.value() or "mine"
+        if scope not in ("mine", "open"):
             return queryset
         queryset = queryset.filter(status__in=Comment.OPEN_STATUSES)
+        if scope == "open":
+            return queryset
         if request.user.is_superuser:
             return queryset
         mine = routes_of_departments(user_department_ids(request.user))
@@ -72,8 +80,7 @@ class DepartmentFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if str(self.value() or "").isdigit():
-            routed = CommentRouting.objects.filter(comment=OuterRef("pk"), department=self.value())
-            return queryset.filter(Exists(routed))
+            return queryset.filter(Exists(routes_of_departments([int(self.value())])))
         return queryset
 
 

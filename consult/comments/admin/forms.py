@@ -10,14 +10,22 @@ from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
 from consult.comments.validation import clause_check, clean_body, clean_phone
-from consult.comments.workflow import CommentChange, change_problems
+from consult.comments.workflow import (
+    FORM_FIELDS,
+    CommentChange,
+    change_problems,
+    fields_open_to,
+    standing,
+    statuses_open_to,
+)
 from consult.consultations.models import Clause, Department
 
 
 class CommentWorkForm(forms.ModelForm):
     """The change form's editable part: a request to `comment_change_apply`, not model fields."""
 
-    status = forms.ChoiceField(label=_("状态"), choices=Comment.Status.choices)
+    # Not required: a standing that may not change the status is not shown the field.
+    status = forms.ChoiceField(label=_("状态"), choices=Comment.Status.choices, required=False)
     decision = forms.ChoiceField(
         label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
     )
@@ -66,6 +74,15 @@ class CommentWorkForm(forms.ModelForm):
         self.saved = {name: getattr(self.instance, name) for name in self.WORKED_FIELDS}
         for name, value in self.saved.items():
             self.fields[name].initial = value
+        # What the admin shows (CommentAdmin.get_fieldsets asks the same rule); a field the
+        # user is not shown is still checked by the workflow if posted.
+        me = standing(self.user, self.instance)
+        self.shown = fields_open_to(me, self.instance)
+        if "status" in self.shown:
+            labels = dict(Comment.Status.choices)
+            self.fields["status"].choices = [
+                (value, labels[value]) for value in statuses_open_to(me, self.instance)
+            ]
 
     def work(self) -> CommentChange:
         data = self.cleaned_data
@@ -94,6 +111,10 @@ class CommentWorkForm(forms.ModelForm):
             comment = Comment.objects.get(pk=self.instance.pk)
             for field, problems in change_problems(comment, self.user, self.work()).items():
                 self.add_error(field, problems)
+        # An error on a field the page does not show is shown above the form.
+        for name in [name for name in self._errors if name in FORM_FIELDS]:
+            if name not in self.shown:
+                self.add_error(None, self._errors.pop(name))
         return cleaned
 
     def _post_clean(self):
@@ -103,6 +124,21 @@ class CommentWorkForm(forms.ModelForm):
         before `save_model` runs, so a save of that instance would bypass the workflow's checks
         and its history.
         """
+
+
+class ClauseSelect(forms.Select):
+    """Clause options marked with their consultation, for letter_entry.js to show the chosen
+    consultation's only."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.consultation_of: dict[str, int] = {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if (consultation := self.consultation_of.get(str(value))) is not None:
+            option["attrs"]["data-consultation"] = consultation
+        return option
 
 
 class ReceivedCommentForm(forms.ModelForm):
@@ -132,6 +168,9 @@ class ReceivedCommentForm(forms.ModelForm):
 
     user = None
 
+    class Media:
+        js = ["consult/letter_entry.js"]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [
@@ -144,12 +183,34 @@ class ReceivedCommentForm(forms.ModelForm):
         # the same rule); another consultation is "not one of the choices".
         open_to_them = consultations_open_to_letters_from(self.user)
         self.fields["consultation"].queryset = open_to_them
-        self.fields["clause"].queryset = (
-            Clause.objects.filter(consultation__in=open_to_them)
-            .select_related("consultation")
-            .order_by("consultation", "path")
-        )
+        self._clause_choices(open_to_them)
         self.attachment_type = ""
+
+    def _clause_choices(self, open_to_them):
+        """The chosen consultation's clauses only; before one is chosen, each consultation's
+        clauses under its own title (letter_entry.js then shows only the chosen one's)."""
+        chosen = str(self["consultation"].value() or "")
+        if not chosen and len(consultations := list(open_to_them[:2])) == 1:
+            chosen = str(consultations[0].pk)
+            self.initial["consultation"] = consultations[0].pk
+        clauses = Clause.objects.filter(consultation__in=open_to_them)
+        if chosen.isdigit() and open_to_them.filter(pk=chosen).exists():
+            clauses = clauses.filter(consultation_id=chosen)
+        field = self.fields["clause"]
+        field.queryset = clauses.select_related("consultation").order_by("consultation_id", "path")
+        field.empty_label = _("全文（不针对具体条款）")
+        field.widget = ClauseSelect()
+        groups: dict = {}
+        for clause in field.queryset:
+            groups.setdefault(clause.consultation, []).append((clause.pk, str(clause)))
+            field.widget.consultation_of[str(clause.pk)] = clause.consultation_id
+        if len(groups) == 1:
+            field.choices = [("", field.empty_label), *next(iter(groups.values()))]
+        else:
+            field.choices = [
+                ("", field.empty_label),
+                *[(consultation.title, options) for consultation, options in groups.items()],
+            ]
 
     def clean_body(self):
         return clean_body(self.cleaned_data["body"])
@@ -183,10 +244,30 @@ class ReceivedCommentForm(forms.ModelForm):
 
 
 class BulkActionForm(helpers.ActionForm):
+    """What the bulk actions take beside the action; a refused action shows it again as typed."""
+
     decision = forms.ChoiceField(
         label=_("处理意见"), choices=[("", "—"), *Comment.Decision.choices], required=False
     )
-    text = forms.CharField(label=_("答复或理由"), required=False)
+    text = forms.CharField(
+        label=_("答复或理由"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("答复、理由或原因")}),
+    )
+    waive_reason = forms.CharField(
+        label=_("不等待配合意见的理由"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("配合单位尚未全部回复时填写")}),
+    )
     department = forms.ModelChoiceField(
         label=_("单位"), queryset=Department.objects.active(), required=False
     )
+
+    KEPT = ("action", "decision", "text", "waive_reason", "department")
+
+    def kept(self) -> dict:
+        """The typed inputs, as plain values to show again (in the session) after a refusal."""
+        data = self.cleaned_data
+        kept = {name: data.get(name) or "" for name in self.KEPT}
+        kept["department"] = data["department"].pk if data.get("department") else ""
+        return kept

@@ -9,7 +9,7 @@ from django.db.models import Q, Subquery
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -22,22 +22,28 @@ from consult.comments.access import (
 )
 from consult.comments.exports import (
     CONTENT_TYPES,
-    WRITERS,
-    export_rows,
     export_start,
+    export_write,
     may_export_personal,
 )
 from consult.comments.models import (
     Attachment,
     Comment,
-    CommentEvent,
     CommentRouting,
     CooperatingOpinion,
 )
-from consult.comments.phones import phone_compact
+from consult.comments.phones import phone_spellings
 from consult.comments.privacy import mask_email, mask_name, mask_phone
 from consult.comments.services import comment_record_received
-from consult.comments.workflow import CommentChange, comment_change_apply
+from consult.comments.tracking import is_well_formed, normalise_tracking_number
+from consult.comments.workflow import (
+    CommentChange,
+    answer_duty,
+    comment_change_apply,
+    event_in_words,
+    fields_open_to,
+    standing,
+)
 
 from .filters import (
     ClauseFilter,
@@ -72,12 +78,6 @@ class CooperatingOpinionInline(ReadOnlyInline):
     fields = readonly_fields = ["department", "text", "author", "updated_at"]
 
 
-class CommentEventInline(ReadOnlyInline):
-    model = CommentEvent
-    verbose_name_plural = _("办理记录")
-    fields = readonly_fields = ["at", "actor", "kind", "department", "before", "after", "text"]
-
-
 class AttachmentInline(ReadOnlyInline):
     """Letters carry names and addresses: listed only where the contact details are shown
     (see `CommentAdmin.get_inlines`)."""
@@ -91,12 +91,16 @@ class AttachmentInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
+# The session key holding a refused bulk action's inputs until the queue is shown again.
+KEPT_ACTION = "comments_bulk_action_kept"
+
+
 def contact_search(term: str) -> Q | None:
     """A whole search term as a phone number, an email address or a name; None when blank."""
     term = term.strip()
     if not term:
         return None
-    return Q(phone__in={term, phone_compact(term)}) | Q(email__iexact=term) | Q(submitter_name=term)
+    return Q(phone__in=phone_spellings(term)) | Q(email__iexact=term) | Q(submitter_name=term)
 
 
 @admin.register(Comment)
@@ -112,7 +116,7 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         "decision",
         "my_role",
         "campaign_display",
-        "submitted_at",
+        "submitted_display",
         "age",
     ]
     list_filter = [
@@ -140,7 +144,6 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         CommentRoutingInline,
         CooperatingOpinionInline,
         AttachmentInline,
-        CommentEventInline,
     ]
     actions = [
         "export_csv",
@@ -174,7 +177,13 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
                 ),
                 (_("附件"), {"fields": ["attachment"]}),
             ]
-        return [
+        # Only the fields this user's standing allows (workflow.fields_open_to).
+        shown = fields_open_to(obj.standing, obj) if hasattr(obj, "standing") else []
+
+        def only(*names):
+            return [name for name in names if name in shown]
+
+        fieldsets = [
             (
                 _("意见"),
                 {
@@ -191,12 +200,19 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             (_("提交人"), {"fields": ["submitter", "contact", "submitter_kind", "consent_at"]}),
             (
                 _("办理"),
-                {"fields": ["status", "decision", "decision_reason", "reply", "invalid_reason"]},
+                {
+                    "fields": [
+                        "answer_duty",
+                        *only("status", "decision", "decision_reason", "reply", "invalid_reason"),
+                    ]
+                },
             ),
-            (_("配合意见"), {"fields": ["opinion", "waive_reason"]}),
-            (_("转办"), {"fields": ["route_to", "make_owner", "route_reason"]}),
-            (_("备注"), {"fields": ["note"]}),
+            (_("配合意见"), {"fields": only("opinion", "waive_reason")}),
+            (_("转办"), {"fields": only("route_to", "make_owner", "route_reason")}),
+            (_("备注"), {"fields": only("note")}),
+            (_("办理记录"), {"fields": ["history"]}),
         ]
+        return [(name, options) for name, options in fieldsets if options["fields"]]
 
     readonly_fields = [
         "tracking_number",
@@ -209,6 +225,8 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         "contact",
         "submitter_kind",
         "consent_at",
+        "answer_duty",
+        "history",
     ]
 
     def has_add_permission(self, request):
@@ -246,8 +264,16 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """Tracking number and text for all; the submitter's phone, email or name (the whole
-        term) only among the comments whose contact details the user sees in full."""
+        term) only among the comments whose contact details the user sees in full.
+
+        A tracking number (any case, with or without dashes or spaces) finds its comment from
+        whatever view the search starts in (my open comments, a status ...), among all the
+        comments the user may see.
+        """
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = normalise_tracking_number(search_term)
+        if is_well_formed(number):
+            found = found | self.get_queryset(request).filter(tracking_number=number)
         contact = contact_search(search_term)
         if contact is None:
             return found, may_have_duplicates
@@ -284,14 +310,28 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": ["workflow"]}}]
 
-    # Columns ---------------------------------------------------------------------------
+    # Columns: short, each readable in one or two lines (static/consult/queue.css) -----------
     @admin.display(description=_("条款"), ordering="clause__path")
     def clause_display(self, comment):
-        return comment.clause_label
+        if comment.clause_id is None:
+            return comment.clause_label
+        # The label alone ("二(三)4"); the heading as its tooltip.
+        return format_html('<span title="{}">{}</span>', comment.clause_label, comment.clause.label)
 
     @admin.display(description=_("摘要"))
     def excerpt(self, comment):
-        return comment.body[:40] + ("…" if len(comment.body) > 40 else "")
+        text = comment.body[:40] + ("…" if len(comment.body) > 40 else "")
+        return format_html('<span title="{}">{}</span>', comment.body[:300], text)
+
+    @admin.display(description=_("提交时间"), ordering="submitted_at")
+    def submitted_display(self, comment):
+        moment = timezone.localtime(comment.submitted_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            moment.isoformat(),
+            moment.strftime("%Y-%m-%d %H:%M:%S"),
+            moment.strftime("%m-%d %H:%M"),
+        )
 
     @admin.display(description=_("我的职责"))
     def my_role(self, comment):
@@ -330,7 +370,44 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         comment = super().get_object(request, object_id, from_field)
         if comment is not None:
             comment.contact_visible = comment_contact_visible_to(request.user, comment)
+            comment.standing = standing(request.user, comment)
         return comment
+
+    @admin.display(description=_("负责答复"))
+    def answer_duty(self, comment):
+        return answer_duty(comment, getattr(comment, "standing", None))
+
+    @admin.display(description=_("办理记录"))
+    def history(self, comment):
+        """Who did what and when, in words (workflow.event_in_words), oldest first."""
+        events = comment.events.select_related("actor", "department").order_by("at", "pk")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+                    event.actor or "—",
+                    event.get_kind_display(),
+                    event.department or "",
+                    event_in_words(event),
+                    event.text,
+                )
+                for event in events
+            ),
+        )
+        if not rows:
+            return "—"
+        head = format_html(
+            "<tr>" + "<th>{}</th>" * 6 + "</tr>",
+            _("时间"),
+            _("操作人"),
+            _("类型"),
+            _("部门"),
+            _("变化"),
+            _("说明"),
+        )
+        return format_html('<table class="comment-history">{}{}</table>', head, rows)
 
     @admin.display(description=_("提交人"))
     def submitter(self, comment):
@@ -348,17 +425,31 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 
     # Bulk actions ------------------------------------------------------------------------
     def _bulk(self, request, queryset, work: CommentChange, done_message):
+        """Apply one change to each selected comment on its own; the refused ones are named
+        with their reasons, stay selected, and what was typed is shown again."""
         done, refused = 0, []
         for comment in queryset:
             try:
                 comment_change_apply(comment, request.user, work)
                 done += 1
             except (ValidationError, PermissionDenied) as error:
-                reason = "；".join(getattr(error, "messages", [str(error)]))
-                refused.append(f"{comment.tracking_number}：{reason}")
+                reason = "；".join(getattr(error, "messages", None) or [_("无权处理这条意见。")])
+                refused.append((comment.pk, f"{comment.tracking_number}：{reason}"))
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
-        for line in refused[:20]:
+        if not refused:
+            return
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d 条意见未能处理（仍为选中状态，填写的内容已保留）：",
+                "%(count)d 条意见未能处理（仍为选中状态，填写的内容已保留）：",
+                len(refused),
+            )
+            % {"count": len(refused)},
+            messages.WARNING,
+        )
+        for _pk, line in refused[:20]:
             self.message_user(request, line, messages.WARNING)
         if len(refused) > 20:
             self.message_user(
@@ -366,17 +457,36 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
                 _("另有 %(count)d 条未能处理。") % {"count": len(refused) - 20},
                 messages.WARNING,
             )
+        request.session[KEPT_ACTION] = {
+            **self._action_form(request).kept(),
+            "selected": [pk for pk, _line in refused],
+        }
 
-    def _action_inputs(self, request) -> dict:
-        """The decision, text and department typed beside the action, validated once."""
+    def _action_form(self, request) -> BulkActionForm:
         form = self.action_form(request.POST)
         form.fields["action"].choices = self.get_action_choices(request)
-        inputs = form.cleaned_data if form.is_valid() else {}
+        form.is_valid()
+        return form
+
+    def _action_inputs(self, request) -> dict:
+        """The decision, texts and department typed beside the action, validated once."""
+        inputs = getattr(self._action_form(request), "cleaned_data", {})
         return {
             "decision": inputs.get("decision") or "",
             "text": inputs.get("text") or "",
+            "waive_reason": inputs.get("waive_reason") or "",
             "department": inputs.get("department"),
         }
+
+    def changelist_view(self, request, extra_context=None):
+        """After a refused bulk action: its inputs as typed, its refused comments selected."""
+        kept = request.session.pop(KEPT_ACTION, None) if request.method == "GET" else None
+        extra_context = {**(extra_context or {}), "kept_selection": (kept or {}).get("selected")}
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if kept and context.get("action_form") is not None:
+            context["action_form"].initial = kept
+        return response
 
     def _export(self, request, queryset, fmt):
         total = queryset.count()
@@ -394,7 +504,7 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             )
             return None
         buffer = io.BytesIO()
-        WRITERS[fmt](export_rows(queryset, may_export_personal(request.user)), buffer)
+        export_write(fmt, queryset, may_export_personal(request.user), buffer)
         response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES[fmt])
         name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -433,14 +543,21 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("以同一答复答复所选意见（答复填入文本框）"))
+    @admin.action(
+        description=_(
+            "以同一答复答复所选意见（答复填入文本框；配合单位未回复的，填写不等待的理由）"
+        )
+    )
     def bulk_answer(self, request, queryset):
         inputs = self._action_inputs(request)
         self._bulk(
             request,
             queryset,
             CommentChange(
-                status=Comment.Status.ANSWERED, reply=inputs["text"], decision=inputs["decision"]
+                status=Comment.Status.ANSWERED,
+                reply=inputs["text"],
+                decision=inputs["decision"],
+                waive_reason=inputs["waive_reason"],
             ),
             lambda n: ngettext("已答复 %d 条意见。", "已答复 %d 条意见。", n) % n,
         )

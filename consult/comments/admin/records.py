@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import comments_visible_to
 from consult.comments.models import Campaign, CommentEvent, Export
+from consult.comments.workflow import event_in_words
 
 from .filters import OfferedLookupsOnly
 
@@ -92,7 +93,7 @@ class ExportAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 
 @admin.register(CommentEvent)
 class CommentEventAdmin(OfferedLookupsOnly, admin.ModelAdmin):
-    list_display = ["at", "comment", "kind", "actor", "department", "before", "after"]
+    list_display = ["at", "comment", "kind", "actor", "department", "change"]
     list_filter = ["kind"]
     list_select_related = ["comment", "actor", "department"]
     search_fields = ["=comment__tracking_number"]
@@ -101,6 +102,10 @@ class CommentEventAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     def get_queryset(self, request):
         visible = comments_visible_to(request.user)
         return super().get_queryset(request).filter(comment__in=visible)
+
+    @admin.display(description=_("变化"))
+    def change(self, event):
+        return event_in_words(event)
 
     def has_add_permission(self, request):
         return False
