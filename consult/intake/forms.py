@@ -17,6 +17,7 @@ from consult.comments.validation import (
     displayable,
     refuse_unstorable,
 )
+from consult.consultations.models import Consultation, Department
 
 ORGANISATION_KINDS = {Comment.Kind.COMPANY, Comment.Kind.ORGANISATION}
 
@@ -39,6 +40,17 @@ class StorableInputForm(forms.Form):
     else the field said with that one message, and keeps such text out of the page shown back,
     which could not be encoded either.
     """
+
+    # Fields the citizen must fill in although the form field is not `required` (its own
+    # clean method words the message): the page marks them as required all the same.
+    marked_required = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.marked_required = field.required or name in self.marked_required
+            if name in self.marked_required:
+                field.widget.attrs["aria-required"] = "true"
 
     def full_clean(self):
         super().full_clean()
@@ -72,6 +84,8 @@ def _displayable(value):
 
 class CommentForm(StorableInputForm):
     """Field names are the API's; the web page shows the same form with labels and legends."""
+
+    marked_required = ("body",)
 
     clause = forms.IntegerField(required=False, widget=forms.HiddenInput)
     body = forms.CharField(
@@ -138,7 +152,7 @@ class CommentForm(StorableInputForm):
                 v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
             ]
         if consultation.real_names_required:
-            self.fields["name"].required = True
+            self.fields["name"].required = self.fields["name"].marked_required = True
             self.fields["name"].help_text = _("本次征求意见要求实名。")
         if clause is not None:
             self.fields["clause"].initial = clause.pk
@@ -253,3 +267,49 @@ class StatusLookupForm(StorableInputForm):
 
     def clean_proof(self):
         return clean_text(self.cleaned_data["proof"], field="proof")
+
+
+class ConsultationFilterForm(forms.Form):
+    """The list's search: words, open or closed, issuer and year; each one optional."""
+
+    STATUS_CHOICES = [
+        ("", _("全部")),
+        ("open", _("征求意见中")),
+        ("upcoming", _("未开始")),
+        ("closed", _("已截止")),
+    ]
+
+    q = forms.CharField(label=_("关键词"), required=False, max_length=100, strip=True)
+    status = forms.ChoiceField(label=_("状态"), choices=STATUS_CHOICES, required=False)
+    issuer = forms.ModelChoiceField(
+        label=_("发布单位"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("全部"),
+    )
+    year = forms.TypedChoiceField(label=_("年份"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = Department.objects.filter(
+            pk__in=Consultation.objects.values("issuer")
+        ).order_by("name")
+        years = sorted(
+            {moment.year for moment in Consultation.objects.dates("opens_at", "year")},
+            reverse=True,
+        )
+        self.fields["year"].choices = [("", _("全部"))] + [(y, str(y)) for y in years]
+
+    def clean_q(self):
+        return displayable(self.cleaned_data.get("q", ""))
+
+    def filters(self) -> dict:
+        """What `consultations_found` takes; an invalid value is left out, not an error page."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "words": data.get("q") or "",
+            "status": data.get("status") or "",
+            "issuer": data.get("issuer"),
+            "year": data.get("year"),
+        }

@@ -1,8 +1,13 @@
 """What the public pages show, computed in a fixed number of queries."""
 
-from django.db.models import Count, Prefetch, Q
+from dataclasses import dataclass
 
-from consult.comments.models import Comment
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from consult.comments.models import Comment, CommentEvent
+from consult.comments.tallies import tallies_of
 from consult.consultations.models import Clause, ClauseResponsibility, Consultation
 
 STATUS_ORDER = {
@@ -21,9 +26,11 @@ def time_left(consultation, now) -> tuple[int, int] | None:
     return seconds // 86400, seconds % 86400 // 3600
 
 
-def consultations_in_order(now) -> list[Consultation]:
+def consultations_in_order(now, consultations=None) -> list[Consultation]:
     """Open ones first (soonest close first), then upcoming, then closed (latest first)."""
-    consultations = list(Consultation.objects.select_related("issuer"))
+    if consultations is None:
+        consultations = Consultation.objects.all()
+    consultations = list(consultations.select_related("issuer"))
     for consultation in consultations:
         consultation.current_status = consultation.status_at(now)
         consultation.time_left = time_left(consultation, now)
@@ -37,28 +44,140 @@ def consultations_in_order(now) -> list[Consultation]:
     return consultations
 
 
-PUBLIC_COMMENTS = ~Q(comments__status=Comment.Status.INVALID)
+# The list's status filter: "closed" takes in those whose adoption report is published.
+STATUS_FILTER = {
+    "open": {Consultation.Status.OPEN},
+    "upcoming": {Consultation.Status.UPCOMING},
+    "closed": {Consultation.Status.CLOSED, Consultation.Status.REPORT_PUBLISHED},
+}
+
+
+def consultations_found(
+    now, *, words: str = "", status: str = "", issuer=None, year: int | None = None
+) -> list[Consultation]:
+    """The consultations matching every filter given, in the list's order.
+
+    Words are looked for in the title, the draft's title, the notice and the clauses.
+    """
+    found = Consultation.objects.all()
+    for word in words.split():
+        in_clauses = Clause.objects.filter(consultation=OuterRef("pk")).filter(
+            Q(heading__icontains=word) | Q(text__icontains=word)
+        )
+        found = found.filter(
+            Q(title__icontains=word)
+            | Q(draft_title__icontains=word)
+            | Q(preamble__icontains=word)
+            | Exists(in_clauses)
+        )
+    if issuer is not None:
+        found = found.filter(issuer=issuer)
+    if year is not None:
+        found = found.filter(opens_at__year=year)
+    consultations = consultations_in_order(now, found)
+    if status in STATUS_FILTER:
+        consultations = [c for c in consultations if c.current_status in STATUS_FILTER[status]]
+    return consultations
 
 
 def clause_tree_with_counts(consultation) -> tuple[list[Clause], int]:
-    """Top clauses with `.subclauses`, responsibilities and comment counts; and the total."""
+    """Top clauses with `.subclauses`, responsibilities and comment counts; and the total.
+
+    The counts are the maintained tallies: three queries however many comments there are.
+    """
+    counts, total = tallies_of(consultation.pk)
     clauses = list(
-        consultation.clauses.annotate(comment_count=Count("comments", filter=PUBLIC_COMMENTS))
-        .prefetch_related(
+        consultation.clauses.prefetch_related(
             Prefetch(
                 "responsibilities",
                 queryset=ClauseResponsibility.objects.order_by("position"),
             )
-        )
-        .order_by("path")
+        ).order_by("path")
     )
     by_parent = {}
     for clause in clauses:
+        clause.comment_count = counts.get(clause.pk, 0)
         by_parent.setdefault(clause.parent_id, []).append(clause)
     for clause in clauses:
         clause.subclauses = by_parent.get(clause.pk, [])
         responsibilities = list(clause.responsibilities.all())
         clause.lead_names = [r.name for r in responsibilities if r.role == "lead"]
         clause.cooperating_names = [r.name for r in responsibilities if r.role != "lead"]
-    total = consultation.comments.exclude(status=Comment.Status.INVALID).count()
     return by_parent.get(None, []), total
+
+
+# How the notice writes each level's number: "一、", "(一)", "1．"; chapters and articles
+# ("第一章", "第一条") carry their own words.
+def clause_number(clause) -> str:
+    """The clause's number as the notice prints it (`Clause.printed_number`)."""
+    return clause.printed_number
+
+
+def clause_body(clause) -> str:
+    """The clause's text without its heading, which the notice also writes as its first words."""
+    text = (clause.text or "").strip()
+    heading = (clause.heading or "").strip()
+    if not heading or not text.startswith(heading):
+        return text
+    rest = text[len(heading) :]
+    if rest[:1] in ("。", "．", ".", "：", ":", "；"):
+        return rest[1:].lstrip()
+    return text if rest and not rest[:1].isspace() else rest.lstrip()
+
+
+def wait_in_words(seconds: int) -> str:
+    """How long to wait, rounded up, as people say it: "45 秒", "2 分钟", "3 小时"."""
+    if seconds < 60:
+        return ngettext("%(n)d 秒", "%(n)d 秒", seconds) % {"n": seconds}
+    if seconds < 3600:
+        minutes = -(-seconds // 60)
+        return ngettext("%(n)d 分钟", "%(n)d 分钟", minutes) % {"n": minutes}
+    hours = -(-seconds // 3600)
+    return ngettext("%(n)d 小时", "%(n)d 小时", hours) % {"n": hours}
+
+
+@dataclass
+class Step:
+    """One step of a comment's way, as its status page shows it."""
+
+    key: str
+    label: str
+    done: bool
+    at: object = None  # when it happened, if known
+    detail: str = ""
+
+
+def status_timeline(comment, routes) -> list[Step]:
+    """Received → routed to … → in progress → answered (or marked invalid), with the moments
+    known; the steps still ahead are shown not done."""
+    Status = Comment.Status
+    routes = list(routes)
+    owners = [r.department.name for r in routes if r.is_owner]
+    others = [r.department.name for r in routes if not r.is_owner]
+    started = (
+        comment.events.filter(kind=CommentEvent.Kind.STATUS, after=Status.IN_PROGRESS)
+        .order_by("at", "pk")
+        .values_list("at", flat=True)
+        .first()
+    )
+    steps = [
+        Step("received", _("已收到"), True, comment.submitted_at),
+        Step(
+            "routed",
+            _("已转交") if routes else _("待转交"),
+            bool(routes),
+            min((r.created_at for r in routes), default=None),
+            _("由%(owner)s负责答复") % {"owner": owners[0]} if owners else "",
+        ),
+    ]
+    if others:
+        steps[-1].detail += _("；配合单位：%(others)s") % {"others": _("、").join(others)}
+    if comment.status == Status.INVALID:
+        steps.append(Step("invalid", _("无效意见，不作答复"), True))
+        return steps
+    answered = comment.status == Status.ANSWERED
+    steps.append(
+        Step("in_progress", _("办理中"), answered or comment.status == Status.IN_PROGRESS, started)
+    )
+    steps.append(Step("answered", _("已答复"), answered, comment.replied_at if answered else None))
+    return steps

@@ -3,7 +3,8 @@
   "use strict";
 
   // The error summary takes focus so screen readers announce what went wrong.
-  var summary = document.getElementById("error-summary");
+  var summary = document.getElementById("error-summary") ||
+    document.getElementById("rate-limited");
   if (summary) { summary.focus(); }
 
   // Countdown to the close of the comment period.

@@ -1,7 +1,7 @@
 """A citizen in real headless Chromium: read the Weifang draft, comment on 二(一)1, get the
 receipt and look the status up; an organisation's API call against the same running server.
 
-Screenshots land in var/screenshots/ for people to look at; they are not committed.
+Screenshots land in the suite's temporary folder (tests/browser/conftest.py), never in var/.
 """
 
 import re

@@ -1,0 +1,65 @@
+// The comment form: a character counter, and a draft of the comment kept in this browser
+// (localStorage) until it is sent. Only the comment's text is kept, never contact details:
+// the computer may be shared. The form works the same without this script.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("comment-form");
+  var body = document.getElementById("id_body");
+  var PENDING = "consult-draft-pending";
+
+  function storage() {
+    try { return window.localStorage; } catch (error) { return null; }
+  }
+
+  // The receipt page: the comment was stored, so its draft goes.
+  var store = storage();
+  if (!form) {
+    if (store && document.getElementById("tracking-number")) {
+      var sent = store.getItem(PENDING);
+      if (sent) { store.removeItem(sent); store.removeItem(PENDING); }
+    }
+    return;
+  }
+  if (!body) { return; }
+
+  var counter = document.getElementById("body-count");
+  var max = parseInt(counter.dataset.max, 10);
+  function count() {
+    // Characters as people count them: an emoji is one, not two UTF-16 units.
+    var length = Array.from(body.value).length;
+    counter.textContent = counter.dataset.template
+      .replace("{count}", length).replace("{max}", max);
+    counter.classList.toggle("over", length > max);
+  }
+  counter.hidden = false;
+  body.addEventListener("input", count);
+
+  var key = form.dataset.draftKey;
+  var note = document.getElementById("draft-note");
+  if (store && key) {
+    // A page that comes back with the text typed (errors, too many requests) keeps it;
+    // an empty form takes the draft.
+    var draft = store.getItem(key);
+    if (draft && !body.value) { body.value = draft; }
+    if (store.getItem(PENDING) === key) { store.removeItem(PENDING); }
+    var saving = null;
+    body.addEventListener("input", function () {
+      clearTimeout(saving);
+      saving = setTimeout(function () {
+        try {
+          if (body.value) { store.setItem(key, body.value); } else { store.removeItem(key); }
+          note.hidden = !body.value;
+        } catch (error) { /* storage full or refused: the form still works */ }
+      }, 300);
+    });
+    form.addEventListener("submit", function () {
+      try {
+        if (body.value) { store.setItem(key, body.value); }
+        store.setItem(PENDING, key);
+      } catch (error) { /* as above */ }
+    });
+    note.hidden = !body.value;
+  }
+  count();
+})();
