@@ -1,0 +1,205 @@
+"""The draft as published, for downloading and printing: the clause tree in document order,
+each clause numbered as the notice writes it (`Clause.printed_number`), and the .docx and
+PDF built from it.
+
+One outline feeds the printable page, the Word document and the PDF, so the three never
+disagree on a number or a department.
+"""
+
+import dataclasses
+import io
+from pathlib import Path
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consult.consultations.models import ClauseResponsibility, Consultation
+from consult.intake.templatetags.moments import moment
+
+
+@dataclasses.dataclass(frozen=True)
+class OutlineClause:
+    depth: int
+    number: str  # as printed
+    heading: str
+    body: str  # the text, without a heading it merely repeats
+    lead_names: list[str]
+    cooperating_names: list[str]
+
+    @property
+    def first_line(self) -> str:
+        return f"{self.number} {self.heading}".strip()
+
+
+def draft_outline(consultation: Consultation) -> list[OutlineClause]:
+    """Every clause in document order; two queries."""
+    responsibilities = Prefetch(
+        "responsibilities", queryset=ClauseResponsibility.objects.order_by("position")
+    )
+    clauses = list(consultation.clauses.prefetch_related(responsibilities).order_by("path"))
+    outline = []
+    for clause in clauses:
+        names = list(clause.responsibilities.all())
+        text = clause.text.strip()
+        heading = clause.heading.strip()
+        if heading and text.startswith(heading):
+            # The notice writes "1.分类推进…建设。坚持…": one paragraph, the heading its start.
+            heading, body = text, ""
+        else:
+            body = text if text != heading else ""
+        outline.append(
+            OutlineClause(
+                depth=clause.depth,
+                number=clause.printed_number,
+                heading=heading,
+                body=body,
+                lead_names=[r.name for r in names if r.role == r.Role.LEAD],
+                cooperating_names=[r.name for r in names if r.role != r.Role.LEAD],
+            )
+        )
+    return outline
+
+
+def draft_facts(consultation: Consultation) -> list[tuple[str, str]]:
+    """The lines under the title: issuer, reference number, period (Beijing time)."""
+    issuer = consultation.issuer
+    opens = moment(timezone.localtime(consultation.opens_at), "minute")
+    closes = moment(timezone.localtime(consultation.closes_at), "minute")
+    facts = [(_("发布单位"), issuer.full_name or issuer.name)]
+    if consultation.reference_number:
+        facts.append((_("文号"), consultation.reference_number))
+    facts.append((_("征求意见时间"), f"{opens} — {closes}（{_('北京时间')}）"))
+    return facts
+
+
+def responsibility_line(clause: OutlineClause) -> str:
+    parts = []
+    if clause.lead_names:
+        parts.append(f"{_('牵头单位')}：{'、'.join(clause.lead_names)}")
+    if clause.cooperating_names:
+        parts.append(f"{_('责任/配合单位')}：{'、'.join(clause.cooperating_names)}")
+    return "；".join(parts)
+
+
+def draft_filename(consultation: Consultation, extension: str) -> str:
+    return f"{consultation.title}.{extension}"
+
+
+# The Word document ------------------------------------------------------------------------
+
+
+def draft_docx(consultation: Consultation) -> bytes:
+    """Title, issuer, period, the preamble, then every clause with its number and departments."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    document = Document()
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(12)
+    # East Asian text needs a font of its own in Word; without one it falls back unpredictably.
+    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    document.core_properties.title = consultation.title
+    document.core_properties.author = consultation.issuer.full_name or consultation.issuer.name
+    document.add_heading(consultation.title, level=0)
+    if consultation.draft_title:
+        document.add_paragraph(f"《{consultation.draft_title}》（{_('征求意见稿')}）")
+    for label, value in draft_facts(consultation):
+        document.add_paragraph(f"{label}：{value}")
+    if consultation.preamble:
+        for line in consultation.preamble.splitlines():
+            if line.strip():
+                document.add_paragraph(line.strip())
+    if consultation.responsibility_remarks:
+        document.add_paragraph(consultation.responsibility_remarks)
+    for clause in draft_outline(consultation):
+        if clause.depth == 0:
+            document.add_heading(clause.first_line, level=1)
+        else:
+            paragraph = document.add_paragraph()
+            paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
+            paragraph.add_run(clause.first_line).bold = bool(clause.body)
+        if clause.body:
+            paragraph = document.add_paragraph(clause.body)
+            paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
+        responsibilities = responsibility_line(clause)
+        if responsibilities:
+            paragraph = document.add_paragraph()
+            paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
+            paragraph.add_run(f"（{responsibilities}）").italic = True
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+# The PDF ----------------------------------------------------------------------------------
+
+# A font with the Chinese characters, in Debian's packages (scripts/system-deps installs the
+# first); the first one present is used. Without any, no PDF: the printable page remains.
+CJK_FONTS = [
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+]
+
+
+def cjk_font() -> Path | None:
+    return next((path for path in CJK_FONTS if path.is_file()), None)
+
+
+class PdfUnavailable(Exception):
+    """No font with Chinese characters is installed."""
+
+
+def draft_pdf(consultation: Consultation) -> bytes:
+    """The same outline as the .docx, on A4, in the first CJK font installed."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
+
+    font = cjk_font()
+    if font is None:
+        raise PdfUnavailable
+    pdf = FPDF(format="A4")
+    pdf.set_title(consultation.title)
+    pdf.set_author(consultation.issuer.full_name or consultation.issuer.name)
+    pdf.set_creation_date(consultation.created_at)  # the same draft, the same bytes
+    pdf.add_font("cjk", fname=str(font))
+    pdf.set_margins(20, 20, 20)
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+
+    def write(text, *, size=11, indent=0.0, gap=1.5):
+        pdf.set_font("cjk", size=size)
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.multi_cell(
+            0,
+            size * 0.55,
+            text,
+            wrapmode=WrapMode.CHAR,
+            align="L",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        pdf.ln(gap)
+
+    write(consultation.title, size=17, gap=4)
+    if consultation.draft_title:
+        write(f"《{consultation.draft_title}》（{_('征求意见稿')}）", size=12)
+    for label, value in draft_facts(consultation):
+        write(f"{label}：{value}", size=10, gap=0.5)
+    pdf.ln(4)
+    for line in consultation.preamble.splitlines():
+        if line.strip():
+            write(line.strip())
+    if consultation.responsibility_remarks:
+        write(consultation.responsibility_remarks, size=10)
+    for clause in draft_outline(consultation):
+        indent = 6.0 * clause.depth
+        write(clause.first_line, size=13 if clause.depth == 0 else 11, indent=indent)
+        if clause.body:
+            write(clause.body, indent=indent)
+        responsibilities = responsibility_line(clause)
+        if responsibilities:
+            write(f"（{responsibilities}）", size=9, indent=indent)
+    return bytes(pdf.output())

@@ -1,0 +1,108 @@
+"""Atom and RSS feeds: consultations as they open, and adoption reports as they are published.
+
+Newest first, the latest `FEED_LENGTH` of each; anonymous readers share one cached copy
+(intake.caching), so a feed reader polling every minute costs the site nothing.
+"""
+
+from django.contrib.syndication.views import Feed
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from consult.consultations.models import Consultation
+
+from .caching import shared_with_anonymous_visitors
+from .drafts import draft_facts
+
+FEED_LENGTH = 50
+
+
+def _summary(consultation) -> str:
+    return "<br>".join(escape(f"{label}：{value}") for label, value in draft_facts(consultation))
+
+
+class ConsultationsFeed(Feed):
+    """Consultations whose comment period has begun, the most recently opened first."""
+
+    feed_type = Atom1Feed
+    title = gettext_lazy("公开征求意见")
+    subtitle = gettext_lazy("新发布的征求意见稿：标题、发布单位和征求意见时间。")
+    description = subtitle
+    link = reverse_lazy("intake:consultation_list")
+
+    def items(self):
+        return (
+            Consultation.objects.filter(opens_at__lte=timezone.now())
+            .select_related("issuer")
+            .order_by("-opens_at", "-pk")[:FEED_LENGTH]
+        )
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return _summary(item)
+
+    def item_link(self, item):
+        return item.get_absolute_url()
+
+    def item_guid(self, item):
+        return self.item_link(item)
+
+    def item_pubdate(self, item):
+        return item.opens_at
+
+    def item_author_name(self, item):
+        return item.issuer.full_name or item.issuer.name
+
+
+class ConsultationsRssFeed(ConsultationsFeed):
+    feed_type = Rss201rev2Feed
+
+
+class ReportsFeed(Feed):
+    """Published adoption reports, the most recently published first."""
+
+    feed_type = Atom1Feed
+    title = gettext_lazy("意见采纳情况")
+    subtitle = gettext_lazy("已公布的征求意见采纳情况。")
+    description = subtitle
+    link = reverse_lazy("intake:consultation_list")
+
+    def items(self):
+        return (
+            Consultation.objects.filter(report_published_at__isnull=False)
+            .select_related("issuer")
+            .order_by("-report_published_at", "-pk")[:FEED_LENGTH]
+        )
+
+    def item_title(self, item):
+        return _("《%(title)s》意见采纳情况") % {"title": item.title}
+
+    def item_description(self, item):
+        return _summary(item)
+
+    def item_link(self, item):
+        return reverse("intake:report", args=[item.slug])
+
+    def item_guid(self, item):
+        return self.item_link(item)
+
+    def item_pubdate(self, item):
+        return item.report_published_at
+
+    def item_author_name(self, item):
+        return item.issuer.full_name or item.issuer.name
+
+
+class ReportsRssFeed(ReportsFeed):
+    feed_type = Rss201rev2Feed
+
+
+consultations_atom = shared_with_anonymous_visitors(ConsultationsFeed())
+consultations_rss = shared_with_anonymous_visitors(ConsultationsRssFeed())
+reports_atom = shared_with_anonymous_visitors(ReportsFeed())
+reports_rss = shared_with_anonymous_visitors(ReportsRssFeed())

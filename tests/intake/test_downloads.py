@@ -1,0 +1,183 @@
+"""The draft as published: the original text, a .docx and a PDF with the clause numbering,
+and a printable page."""
+
+import io
+import urllib.parse
+
+import pytest
+from docx import Document
+
+from consult.consultations.models import Clause
+from consult.intake import drafts
+from tests.factories import (
+    ClauseFactory,
+    ConsultationFactory,
+    DepartmentFactory,
+    add_responsibility,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("level", "number", "written"),
+    [
+        (Clause.Level.CN, "一", "一、"),
+        (Clause.Level.CN, "二、", "二、"),
+        (Clause.Level.PAREN, "(一)", "（一）"),
+        (Clause.Level.PAREN, "（三）", "（三）"),
+        (Clause.Level.ARABIC, "1", "1．"),
+        (Clause.Level.ARABIC, "2.", "2."),
+        (Clause.Level.ARTICLE, "第一条", "第一条"),
+    ],
+)
+def test_numbers_are_written_as_the_notice_writes_them(level, number, written):
+    assert Clause(level=level, number=number).printed_number == written
+
+
+@pytest.fixture
+def draft():
+    """一、总体要求 / 二、主要任务 （一）… 1. … with a lead and a cooperating department."""
+    consultation = ConsultationFactory(
+        title="关于加快海洋特色产业集聚区建设的实施意见（征求意见稿）",
+        slug="marine",
+        source_text="潍坊市海洋发展和渔业局\n关于……公开征求意见的通知\n一、总体要求\n",
+    )
+    first = ClauseFactory(
+        consultation=consultation,
+        position=1,
+        number="一",
+        level=Clause.Level.CN,
+        heading="总体要求",
+        text="以习近平新时代中国特色社会主义思想为指导。",
+    )
+    second = ClauseFactory(
+        consultation=consultation,
+        position=2,
+        number="二",
+        level=Clause.Level.CN,
+        heading="主要任务",
+        text="",
+    )
+    paren = ClauseFactory(
+        consultation=consultation,
+        parent=second,
+        position=1,
+        number="(一)",
+        level=Clause.Level.PAREN,
+        heading="优化集聚区布局",
+        text="",
+    )
+    item = ClauseFactory(
+        consultation=consultation,
+        parent=paren,
+        position=1,
+        number="1",
+        level=Clause.Level.ARABIC,
+        heading="分类推进集聚区建设",
+        text="分类推进集聚区建设。坚持陆海统筹。",
+    )
+    add_responsibility(item, "lead", DepartmentFactory(name="市海渔局"))
+    add_responsibility(item, "cooperating", "各县市区人民政府")
+    return consultation, [first, second, paren, item]
+
+
+def test_the_original_text_is_served_as_utf8_text_with_its_title_as_filename(client, draft):
+    consultation, _clauses = draft
+    response = client.get(f"/consultations/{consultation.slug}/draft.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode("utf-8") == consultation.source_text
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert urllib.parse.quote(f"{consultation.title}.txt") in disposition
+    assert "public" in response["Cache-Control"]
+
+
+def test_a_draft_without_original_text_has_no_text_download(client):
+    consultation = ConsultationFactory(source_text="")
+    assert client.get(f"/consultations/{consultation.slug}/draft.txt").status_code == 404
+
+
+def test_an_unknown_draft_is_not_found(client):
+    for suffix in ("draft.txt", "draft.docx", "draft.pdf", "print/"):
+        assert client.get(f"/consultations/nope/{suffix}").status_code == 404
+
+
+def test_the_docx_has_title_issuer_period_and_numbered_clauses_with_departments(client, draft):
+    consultation, _clauses = draft
+    response = client.get(f"/consultations/{consultation.slug}/draft.docx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment;" in response["Content-Disposition"]
+    document = Document(io.BytesIO(response.content))
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    assert lines[0] == consultation.title
+    assert "发布单位：潍坊市海洋发展和渔业局" in lines
+    assert any(line.startswith("征求意见时间：") and "北京时间" in line for line in lines)
+    clauses = lines[lines.index("一、 总体要求") :]
+    assert clauses == [
+        "一、 总体要求",
+        "以习近平新时代中国特色社会主义思想为指导。",
+        "二、 主要任务",
+        "（一） 优化集聚区布局",
+        # The text that starts with its heading is one paragraph, as in the notice.
+        "1． 分类推进集聚区建设。坚持陆海统筹。",
+        "（牵头单位：市海渔局；责任/配合单位：各县市区人民政府）",
+    ]
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、 总体要求", "二、 主要任务"]
+
+
+def test_the_printable_page_has_the_numbered_tree_and_a_print_stylesheet(client, draft):
+    consultation, _clauses = draft
+    response = client.get(f"/consultations/{consultation.slug}/print/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "consult/print.css" in page
+    numbered = ("一、 总体要求", "（一） 优化集聚区布局", "1． 分类推进集聚区建设。坚持陆海统筹。")
+    for text in numbered:
+        assert text in page
+    assert "牵头单位：市海渔局" in page
+    assert page.index("一、 总体要求") < page.index("二、 主要任务") < page.index("（一）")
+
+
+@pytest.mark.skipif(drafts.cjk_font() is None, reason="no Chinese font installed")
+def test_the_pdf_is_a_pdf_with_the_draft(client, draft):
+    consultation, _clauses = draft
+    response = client.get(f"/consultations/{consultation.slug}/draft.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert urllib.parse.quote(f"{consultation.title}.pdf") in response["Content-Disposition"]
+
+
+def test_without_a_chinese_font_the_pdf_link_leads_to_the_printable_page(
+    client, draft, monkeypatch
+):
+    consultation, _clauses = draft
+    monkeypatch.setattr(drafts, "CJK_FONTS", [])
+    response = client.get(f"/consultations/{consultation.slug}/draft.pdf")
+    assert response.status_code == 302
+    assert response["Location"] == f"/consultations/{consultation.slug}/print/"
+
+
+def test_downloads_refuse_a_post(client, draft):
+    consultation, _clauses = draft
+    assert client.post(f"/consultations/{consultation.slug}/draft.docx").status_code == 405
+
+
+def test_the_imported_weifang_notice_downloads_whole(client, weifang_open):
+    """The real notice: every clause of the tree is in the .docx with its written number."""
+    response = client.get(f"/consultations/{weifang_open.slug}/draft.docx")
+    text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+    assert weifang_open.clauses.count() > 10
+    for start in (
+        "一、 总体要求",
+        "二、 主要任务",
+        "（一） 优化海洋特色产业集聚区布局",
+        "1． 分类推进",
+    ):
+        assert start in text
+    original = client.get(f"/consultations/{weifang_open.slug}/draft.txt")
+    assert original.content.decode("utf-8") == weifang_open.source_text
