@@ -4,11 +4,18 @@ Two steps, each safe to repeat:
 
 1. `emails_build` turns due, unbuilt notifications into OutgoingEmail rows — one per
    notification, or one digest for a whole digest group — in one transaction.
-2. `emails_send` claims each email with a lease (an atomic conditional UPDATE, so two workers
-   never both send it), sends the claimed ones over one SMTP connection and marks them sent.
+2. `emails_send` sends them over one SMTP connection, claiming each email with a lease (an
+   atomic conditional UPDATE, so two workers never both send it) just before its own send, and
+   marks it sent. One at a time: a lease never runs out while its email waits for its turn
+   behind a slow server, so no other process can claim and send it meanwhile.
 
-A worker killed mid-send leaves a lease that expires; the redelivered task then sends the same
-email with the same Message-ID.
+An email that could not be sent waits for its retry: `next_attempt_at` says when, and until
+then no task and no sweep tries it (a stray task for it does nothing). It is given up on after
+`NOTIFY_GIVE_UP_AFTER` seconds of continuous failure, or at once on a permanent (5xx) refusal.
+
+A worker killed mid-send leaves a lease that expires; the sweep (or the broker's redelivery)
+then sends the same email with the same Message-ID. An email whose sending was interrupted
+`NOTIFY_MAX_ATTEMPTS` times (a message that crashes the worker) is given up on.
 """
 
 import contextlib
@@ -19,12 +26,14 @@ import secrets
 import smtplib
 import socket
 from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as database
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import Case, F, Min, Q, When
 from django.utils import timezone, translation
 
 from .models import Notification, OutgoingEmail
@@ -42,19 +51,35 @@ class DeliveryResult:
     sent: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     # Notifications to try again, and how soon (seconds); empty when nothing is left to do.
+    # One per email that waits for its retry: the task hands them to the broker again.
     retry_ids: list[int] = field(default_factory=list)
     retry_in: float = 0.0
+
+
+# How early a retry may run before its email's next attempt time (clocks of two machines).
+RETRY_SLACK = datetime.timedelta(seconds=1)
 
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with full jitter, capped below the broker's visibility timeout."""
     base = settings.NOTIFY_RETRY_BASE_SECONDS
-    ceiling = min(settings.NOTIFY_RETRY_MAX_SECONDS, base * 2 ** max(0, attempts - 1))
+    growth = 2 ** min(max(0, attempts - 1), 30)
+    ceiling = min(settings.NOTIFY_RETRY_MAX_SECONDS, base * growth)
     return base + random.uniform(0, ceiling)  # noqa: S311 - jitter, not secrecy
+
+
+def give_up_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.NOTIFY_GIVE_UP_AFTER)
 
 
 def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
     now = now or timezone.now()
+    # Taken up (those this task will build or send, not those others hold or that wait for a
+    # retry): if this process dies before it is done with them, the sweep sees it after a
+    # lease, instead of waiting out the broker's visibility timeout.
+    Notification.objects.filter(pk__in=notification_ids, status=Notification.Status.PENDING).filter(
+        Q(email__isnull=True) | Q(email__in=_claimable(None, now=now))
+    ).update(taken_up_at=now)
     # Emails a killed worker sent but could not record for their notifications.
     Notification.objects.filter(
         pk__in=notification_ids,
@@ -68,10 +93,10 @@ def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
             pk__in=notification_ids, status=Notification.Status.PENDING, email__isnull=True
         ).values_list("pk", flat=True)
     )
-    if not_yet_due and not result.retry_ids:
+    if not_yet_due:
         # Only happens when a task runs early (a clock step); the sweep would catch it too.
-        result.retry_ids = not_yet_due
-        result.retry_in = settings.NOTIFY_SWEEP_AFTER_SECONDS
+        result.retry_ids += not_yet_due
+        result.retry_in = max(result.retry_in, settings.NOTIFY_SWEEP_AFTER_SECONDS)
     return result
 
 
@@ -123,38 +148,57 @@ def email_build(notifications: list[Notification]) -> OutgoingEmail:
     with translation.override(first.language):
         subject, body_text, body_html = notifications_render(notifications)
     domain = settings.NOTIFY_MESSAGE_ID_DOMAIN
+    issuer = first.consultation.issuer if first.consultation_id else None
+    headers = {}
+    if unsubscribe := first.context.get("unsubscribe_url"):
+        # RFC 8058: mail programs offer the one-click unsubscribe beside the sender's name.
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     return OutgoingEmail.objects.create(
         message_id=f"<consult.{first.kind}.{first.pk}.{secrets.token_hex(6)}@{domain}>",
         to=recipients,
         subject=" ".join(subject.split())[:300],
         body_text=body_text,
         body_html=body_html,
+        # Citizens and departments hear from the bureau that asked, not from "consult".
+        sender_name=(issuer.full_name or issuer.name)[:200] if issuer else "",
+        headers=headers,
     )
 
 
 def email_claim(email_id: int, *, now) -> bool:
-    """Take the email for sending until the lease ends; False if sent, failed or held."""
-    return email_id in emails_claim([email_id], now=now)
+    """Take the email for sending until the lease ends; False if sent, failed, held by another
+    process or waiting for its retry."""
+    return _email_claim(email_id, now=now) is not None
 
 
-def emails_claim(email_ids: list[int], *, now) -> list[int]:
-    """Take every free email among these for sending, in one transaction; returns their ids.
+def _email_claim(email_id: int, *, now) -> OutgoingEmail | None:
+    """The claimed email, or None. One conditional UPDATE: of two processes only one wins.
 
-    Rows another worker is claiming right now are skipped, not waited for.
+    A lease still set when the email is claimed again was never given back: the process that
+    held it died while sending. That is counted, and the email given up on after
+    `NOTIFY_MAX_ATTEMPTS` of those.
     """
     lease = datetime.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    with transaction.atomic():
-        free = list(
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=email_ids, status=OutgoingEmail.Status.PENDING)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-            .order_by("pk")
-            .values_list("pk", flat=True)
+    claimed = (
+        OutgoingEmail.objects.filter(pk=email_id, status=OutgoingEmail.Status.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + RETRY_SLACK))
+        .update(
+            lease_until=now + lease,
+            attempts=F("attempts") + 1,
+            interrupted=Case(
+                When(lease_until__isnull=False, then=F("interrupted") + 1),
+                default=F("interrupted"),
+                output_field=models.PositiveIntegerField(),
+            ),
         )
-        OutgoingEmail.objects.filter(pk__in=free).update(
-            lease_until=now + lease, attempts=F("attempts") + 1
-        )
-    return free
+    )
+    if not claimed:
+        return None
+    return OutgoingEmail.objects.get(pk=email_id)
 
 
 def email_mark_sent(email: OutgoingEmail) -> None:
@@ -207,23 +251,77 @@ def email_mark_failed(email: OutgoingEmail, error: str) -> None:
     logger.error("Email %s failed for good: %s", email.message_id, error)
     with transaction.atomic():
         OutgoingEmail.objects.filter(pk=email.pk).update(
-            status=OutgoingEmail.Status.FAILED, lease_until=None, last_error=error[:2000]
+            status=OutgoingEmail.Status.FAILED,
+            lease_until=None,
+            next_attempt_at=None,
+            last_error=error[:2000],
+            failed_at=timezone.now(),
         )
         Notification.objects.filter(email=email).update(status=Notification.Status.FAILED)
 
 
-def email_release(email: OutgoingEmail, error: str) -> None:
-    """Give the lease back after a transient error so the retry can claim it at once."""
-    OutgoingEmail.objects.filter(pk=email.pk).update(lease_until=None, last_error=error[:2000])
+def emails_postpone(email_ids, error: str, *, now, claimed: bool) -> DeliveryResult:
+    """After a transient error: each email waits for its retry, or is given up on once it has
+    failed for `NOTIFY_GIVE_UP_AFTER` without a break.
+
+    `claimed`: this process holds their leases (and counted the attempt when it claimed them).
+    Otherwise only emails nobody holds and that are not waiting already are touched (the
+    connection failed before their turn); the attempt is counted here.
+    """
+    result = DeliveryResult()
+    error = error[:2000]
+    with transaction.atomic():
+        emails = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(
+            pk__in=email_ids, status=OutgoingEmail.Status.PENDING
+        )
+        if not claimed:
+            emails = emails.filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now)).filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + RETRY_SLACK)
+            )
+        waiting = []
+        for email in emails.order_by("pk"):
+            attempts = email.attempts if claimed else email.attempts + 1
+            failing_since = email.failing_since or now
+            if now - failing_since >= give_up_after():
+                email_mark_failed(email, error)
+                result.failed.append(email.pk)
+                continue
+            delay = retry_delay(attempts)
+            OutgoingEmail.objects.filter(pk=email.pk).update(
+                attempts=attempts,
+                lease_until=None,
+                next_attempt_at=now + datetime.timedelta(seconds=delay),
+                failing_since=failing_since,
+                last_error=error,
+            )
+            logger.warning("Email %s not sent (attempt %s): %s", email.pk, attempts, error)
+            waiting.append(email.pk)
+            result.retry_in = max(result.retry_in, delay)
+        result.retry_ids = _first_notification_ids(waiting)
+    return result
+
+
+def email_sender(email: OutgoingEmail) -> str:
+    """DEFAULT_FROM_EMAIL's address under the name of the bureau the email speaks for."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if not email.sender_name or not address:
+        return settings.DEFAULT_FROM_EMAIL
+    # Unencoded: Django's mail encodes the header itself when it builds the message.
+    return str(Address(display_name=email.sender_name, addr_spec=address))
 
 
 def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
+        from_email=email_sender(email),
         to=email.to,
         connection=connection,
-        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+        headers={
+            **email.headers,
+            "Message-ID": email.message_id,
+            "Auto-Submitted": "auto-generated",
+        },
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -243,49 +341,51 @@ def is_permanent(error: Exception) -> bool:
 
 
 def emails_send(email_ids: list[int]) -> DeliveryResult:
-    """Send these emails over one connection; what cannot be sent now is scheduled again."""
+    """Send these emails over one connection, claiming each just before its own send.
+
+    Emails sent, failed, held by another process or waiting for their retry are left alone:
+    whoever holds them, or their own retry, finishes them. What fails now waits for its retry
+    (`result.retry_ids`, due in `result.retry_in` seconds).
+    """
     result = DeliveryResult()
     if not email_ids:
         return result
-    now = timezone.now()
-    claimed = emails_claim(email_ids, now=now)
-    claimed_set = set(claimed)
-    held = [email_id for email_id in email_ids if email_id not in claimed_set]
-    if held:
-        # Sent meanwhile, or held by a worker that may have died: look again after the lease.
-        still_pending = OutgoingEmail.objects.filter(
-            pk__in=held, status=OutgoingEmail.Status.PENDING
-        )
-        for email in still_pending:
-            if email.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-                email_mark_failed(email, email.last_error or "worker lost too many times")
-                continue
-            result.retry_ids += _notification_ids(email)
-            wait = (email.lease_until - now).total_seconds() if email.lease_until else 0
-            result.retry_in = max(result.retry_in, wait + 1)
-
-    emails = list(OutgoingEmail.objects.filter(pk__in=claimed).order_by("pk"))
-    if not emails:
-        return result
+    email_ids = sorted(email_ids)
+    if not _claimable(email_ids).exists():
+        return result  # a stray task: no connection to the server for nothing
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
     except TRANSIENT_ERRORS as error:
-        for email in emails:
-            _after_transient_error(email, error, result)
+        _merge(
+            result, emails_postpone(email_ids, _describe(error), now=timezone.now(), claimed=False)
+        )
         return result
     try:
         with sent_marks_flushed_lazily():
-            for email in emails:
+            for email_id in email_ids:
+                email = _email_claim(email_id, now=timezone.now())
+                if email is None:
+                    continue
+                if email.interrupted >= settings.NOTIFY_MAX_ATTEMPTS:
+                    email_mark_failed(
+                        email,
+                        f"sending was interrupted {email.interrupted} times (worker lost); "
+                        f"last error: {email.last_error or '-'}",
+                    )
+                    result.failed.append(email.pk)
+                    continue
                 try:
                     connection.send_messages([email_message(email, connection)])
                 except TRANSIENT_ERRORS as error:
                     if is_permanent(error):
                         email_mark_failed(email, _describe(error))
                         result.failed.append(email.pk)
-                        _reset_connection(connection)
-                        continue
-                    _after_transient_error(email, error, result)
+                    else:
+                        postponed = emails_postpone(
+                            [email.pk], _describe(error), now=timezone.now(), claimed=True
+                        )
+                        _merge(result, postponed)
                     _reset_connection(connection)
                     continue
                 email_mark_sent(email)
@@ -297,6 +397,24 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
     return result
 
 
+def _claimable(email_ids, *, now=None):
+    """Pending emails (among these ids, or all) that nobody holds and that are not waiting."""
+    now = now or timezone.now()
+    emails = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING)
+    if email_ids is not None:
+        emails = emails.filter(pk__in=email_ids)
+    return emails.filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now)).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + RETRY_SLACK)
+    )
+
+
+def _merge(result: DeliveryResult, other: DeliveryResult) -> None:
+    result.sent += other.sent
+    result.failed += other.failed
+    result.retry_ids += other.retry_ids
+    result.retry_in = max(result.retry_in, other.retry_in)
+
+
 def _reset_connection(connection) -> None:
     """After an error the SMTP session may be half-dead; the next message opens a fresh one."""
     with contextlib.suppress(TRANSIENT_ERRORS):
@@ -305,21 +423,18 @@ def _reset_connection(connection) -> None:
         connection.open()
 
 
-def _after_transient_error(email: OutgoingEmail, error: Exception, result: DeliveryResult):
-    described = _describe(error)
-    email.refresh_from_db(fields=["attempts"])
-    if email.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-        email_mark_failed(email, described)
-        result.failed.append(email.pk)
-        return
-    logger.warning("Email %s not sent (attempt %s): %s", email.pk, email.attempts, described)
-    email_release(email, described)
-    result.retry_ids += _notification_ids(email)
-    result.retry_in = max(result.retry_in, retry_delay(email.attempts))
-
-
-def _notification_ids(email: OutgoingEmail) -> list[int]:
-    return list(email.notifications.values_list("pk", flat=True)[:1])
+def _first_notification_ids(email_ids) -> list[int]:
+    """One notification per email, the first: what a retry hands to the broker (delivering one
+    notification of an email sends the whole email), and what the sweep looks at."""
+    if not email_ids:
+        return []
+    firsts = (
+        Notification.objects.filter(email_id__in=email_ids, status=Notification.Status.PENDING)
+        .values("email_id")
+        .annotate(first=Min("pk"))
+        .values_list("first", flat=True)
+    )
+    return sorted(firsts)
 
 
 def _describe(error: Exception) -> str:
@@ -327,13 +442,31 @@ def _describe(error: Exception) -> str:
 
 
 def email_resend(email: OutgoingEmail) -> list[int]:
-    """Put a failed email back in the queue (admin action); returns its notification ids."""
+    """Put a failed, or long pending, email back in the queue at once (admin action), with a
+    fresh count and clock; returns its notification ids. An email being sent right now (a live
+    lease) is left to its sender: []."""
+    now = timezone.now()
     with transaction.atomic():
-        OutgoingEmail.objects.filter(pk=email.pk).update(
-            status=OutgoingEmail.Status.PENDING, attempts=0, lease_until=None
+        reset = (
+            OutgoingEmail.objects.filter(pk=email.pk)
+            .exclude(status=OutgoingEmail.Status.SENT)
+            .exclude(lease_until__gt=now)
+            .update(
+                status=OutgoingEmail.Status.PENDING,
+                attempts=0,
+                interrupted=0,
+                lease_until=None,
+                next_attempt_at=None,
+                failing_since=None,
+                failed_at=None,
+            )
         )
-        email.notifications.update(status=Notification.Status.PENDING)
-        ids = list(email.notifications.values_list("pk", flat=True))
+        if not reset:
+            return []
+        email.notifications.exclude(status=Notification.Status.SENT).update(
+            status=Notification.Status.PENDING
+        )
+        ids = list(email.notifications.order_by("pk").values_list("pk", flat=True))
     return ids
 
 

@@ -1,0 +1,97 @@
+"""What the emails say: who sends them, what is asked of each department and by when, and
+the comment's state when the email is built, not when it was written."""
+
+import datetime
+from email.utils import parseaddr
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
+
+from consult.comments.services import comment_submit
+from consult.comments.workflow import CommentChange, comment_change_apply
+from consult.consultations.directory import directory_changed
+from consult.consultations.models import Department, Membership
+from tests.support.jobs import due_jobs_run
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(consultation, n, **extra):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label="二(三)4"),  # 市工信局 leads; two cooperate
+        body=f"第{n}条意见：建议在数字化转型专项中明确中小企业的申报条件。",
+        channel="web",
+        consent=True,
+        **extra,
+    ).comment
+
+
+def messages_to(department_name):
+    addresses = set(
+        Department.objects.get(name=department_name).mailboxes.values_list("email", flat=True)
+    )
+    return [m for m in mail.outbox if set(m.to) & addresses]
+
+
+@pytest.fixture
+def immediate(weifang_open):
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
+    return weifang_open
+
+
+def test_the_bureau_that_asked_is_the_sender(
+    immediate, settings, django_capture_on_commit_callbacks
+):
+    settings.DEFAULT_FROM_EMAIL = "consult <noreply@consult.example.gov.cn>"
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(immediate, 1, email="citizen@example.cn")
+    assert mail.outbox
+    bureau = immediate.issuer.full_name or immediate.issuer.name
+    for message in mail.outbox:
+        assert parseaddr(message.from_email) == (bureau, "noreply@consult.example.gov.cn")
+
+
+def test_each_department_is_told_what_is_asked_of_it_and_by_when(
+    immediate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(immediate, 2)
+    deadline = timezone.localtime(immediate.answer_deadline).strftime("%Y-%m-%d %H:%M")
+    [to_owner] = messages_to("市工信局")
+    assert f"请在 {deadline}（北京时间）前答复" in to_owner.body
+    cooperating = comment.routes.filter(is_owner=False).select_related("department")
+    assert cooperating
+    for route in cooperating:
+        [message] = messages_to(route.department.name)
+        assert f"请在 {deadline}（北京时间）前向负责答复的市工信局提出贵单位意见" in message.body
+
+
+def test_a_digest_says_what_became_of_a_comment_answered_meanwhile(weifang_open):
+    owner = get_user_model().objects.create_user("gxj", is_staff=True)
+    Membership.objects.create(user=owner, department=Department.objects.get(name="市工信局"))
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        answered, waiting = submit(weifang_open, 3), submit(weifang_open, 4)
+        comment_change_apply(
+            answered,
+            owner,
+            CommentChange(
+                status="answered",
+                decision="adopted",
+                reply="已采纳，将在细则中明确。",
+                waive_reason="急需答复",
+            ),
+        )
+    with time_machine.travel(start + datetime.timedelta(minutes=11), tick=False):
+        due_jobs_run()
+    [digest] = messages_to("市工信局")
+    text = digest.body
+    part_answered = text[text.index(answered.tracking_number) : text.index(waiting.tracking_number)]
+    assert "已办结，无需处理" in part_answered and "已答复" in part_answered
+    part_waiting = text[text.index(waiting.tracking_number) :]
+    assert "已办结" not in part_waiting and "前答复" in part_waiting
