@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
-DEV := DEBUG=true
+# Development: links in emails and pages point where `make run` serves (HOST).
+DEV := DEBUG=true SITE_URL=http://$(HOST)
 
 .PHONY: run test install system-deps lint check serve bench
 
@@ -33,8 +34,10 @@ test: install system-deps
 system-deps:
 	bash scripts/system-deps
 
-## make bench: every benchmark, on the PostgreSQL at 127.0.0.1:5432 (about an hour).
+## make bench: every benchmark, on the PostgreSQL at 127.0.0.1:5432 (about an hour; needs wrk).
 bench: install
 	$(BIN)/python bench/admin_queue.py
 	$(BIN)/python bench/campaigns.py
 	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/pages.py

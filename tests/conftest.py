@@ -66,10 +66,14 @@ def _suite_clock():
 
 @pytest.fixture(autouse=True)
 def _isolated_state(_suite_clock, settings, tmp_path):
-    """Every test starts with empty rate-limit counters and its own private file storage."""
+    """Every test starts with empty rate-limit counters, no kept directories and its own
+    private file storage."""
+    from consult.comments.directory import directories_forget
     from consult.notifications.outbox import broker_breaker
 
     cache.clear()
+    # Each test's database is new; a directory kept by an earlier test must not serve it.
+    directories_forget()
     broker_breaker.closed_until = 0.0
     settings.STORAGES = {
         **settings.STORAGES,

@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from consult.comments.models import Comment
+from consult.comments.tallies import counts_publicly, tally_add
 from consult.consultations.models import (
     Clause,
     ClauseResponsibility,
@@ -84,6 +85,7 @@ def add_responsibility(clause, role, department_or_name, position=None):
 class CommentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Comment
+        skip_postgeneration_save = True
 
     consultation = factory.SubFactory(ConsultationFactory)
     clause = None
@@ -92,3 +94,9 @@ class CommentFactory(factory.django.DjangoModelFactory):
     body_digest = "0" * 64
     consent = True
     consent_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def tallied(comment, create, extracted, **kwargs):
+        # comment_store keeps the public counts; a comment made here must be counted as well.
+        if create and counts_publicly(comment.status):
+            tally_add(consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=1)

@@ -428,3 +428,28 @@ class Export(models.Model):
             if self.status == self.Status.DONE
             else int(100 * self.rows_done / max(1, self.total))
         )
+
+
+class CommentTally(models.Model):
+    """How many comments (not counting invalid ones) a clause has, kept as the comments change.
+
+    The public pages read these instead of counting comments, so they cost the same at a
+    million comments as at none. Each clause's count is split over a few slots, each
+    submission adding to one at random, so that concurrent submissions on one clause do not
+    queue behind a single row's lock. `clause_key` is the clause's id, 0 for the whole draft.
+    """
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")
+    clause_key = models.PositiveIntegerField()
+    slot = models.PositiveSmallIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "clause_key", "slot"], name="one_tally_per_slot"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_id}/{self.clause_key}/{self.slot}: {self.count}"

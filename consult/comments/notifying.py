@@ -3,7 +3,6 @@
 from django.urls import reverse
 from django.utils import translation
 
-from consult.consultations.models import Department
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
@@ -13,6 +12,7 @@ from consult.notifications.outbox import (
 )
 from consult.notifications.rendering import site_url
 
+from .directory import directory_of
 from .models import Comment, CommentRouting
 from .status_links import comment_status_url
 
@@ -28,9 +28,13 @@ def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting
 
     The comments are new, so their notification keys cannot exist yet: no conflict handling.
     """
-    department_ids = {route.department_id for _comment, routes in routed for route in routes}
-    departments = Department.objects.in_bulk(department_ids)
-    recipients = recipients_by_department(department_ids)
+    # Routed by routes_store from their consultations' directories, which hold every department
+    # those routes name and its mailboxes: no query here.
+    departments, recipients = {}, {}
+    for comment in {comment.consultation_id: comment for comment, _routes in routed}.values():
+        directory = directory_of(comment.consultation)
+        departments.update(directory.departments)
+        recipients.update(directory.recipients)
     language = translation.get_language()
     notifications = []
     for comment, routes in routed:
@@ -85,7 +89,7 @@ def report_published_notifications_write(consultation) -> int:
             consultation=consultation,
             comment=comment,
             context={
-                "report_url": site_url(consultation.get_absolute_url()),
+                "report_url": site_url(reverse("intake:report", args=[consultation.slug])),
                 "status_url": comment_status_url(comment),
             },
         )
@@ -135,6 +139,11 @@ def notification_items_with_comments(items: list[dict]) -> None:
         [pk for pk in comment_ids if pk]
     )
     roles = dict(CommentRouting.Role.choices)
+    owners = dict(
+        CommentRouting.objects.filter(comment__in=comments, is_owner=True).values_list(
+            "comment_id", "department__name"
+        )
+    )
     for item in items:
         notification = item["notification"]
         comment = comments.get(notification.comment_id)
@@ -142,6 +151,13 @@ def notification_items_with_comments(items: list[dict]) -> None:
             continue
         item["comment"] = comment
         item["consultation"] = comment.consultation
+        # As it stands when the email is built: a digest goes out after its window, by when a
+        # comment may have been answered already.
+        item["finished"] = comment.status in (Comment.Status.ANSWERED, Comment.Status.INVALID)
+        item["status_label"] = comment.get_status_display()
+        # What is asked of the department, and by when.
+        item["owner_name"] = owners.get(comment.pk, "")
+        item["answer_by"] = comment.consultation.answer_deadline
         item["admin_url"] = site_url(reverse("admin:comments_comment_change", args=[comment.pk]))
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (

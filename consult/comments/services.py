@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from consult.consultations.models import Clause, ClauseResponsibility
 
 from .access import consultations_open_to_letters_from
+from .directory import clause_trees, directory_of
 from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_write, comments_notifications_write
-from .routing import ClauseNode, routes_decide
+from .routing import ClauseNode
+from .tallies import counts_publicly, tally_add
 from .tracking import new_tracking_number
 from .validation import clause_check
 
@@ -53,40 +55,20 @@ def clause_routing_tree(clause: Clause) -> ClauseNode:
             consultation_id=clause.consultation_id, path__startswith=clause.path
         ).order_by("path")
     )
-    names = (
+    named = (
         ClauseResponsibility.objects.filter(clause__in=subtree, department__isnull=False)
-        .order_by("clause_id", "position")
+        .order_by("clause__path", "position")
         .values_list("clause_id", "role", "department_id")
     )
-    lead, cooperating = {}, {}
-    for clause_id, role, department_id in names:
-        target = lead if role == ClauseResponsibility.Role.LEAD else cooperating
-        target.setdefault(clause_id, []).append(department_id)
-
-    children = {}
-    for node in subtree:
-        children.setdefault(node.parent_id, []).append(node)
-
-    def build(node):
-        return ClauseNode(
-            lead=tuple(lead.get(node.pk, ())),
-            cooperating=tuple(cooperating.get(node.pk, ())),
-            children=tuple(build(child) for child in children.get(node.pk, ())),
-        )
-
-    return build(clause)
+    return clause_trees(subtree, named)[clause.pk]
 
 
 def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
-    """Decide and store the routing of new comments (inside the transaction that stores them):
-    one routing tree per clause, one insert."""
-    decided = {}
+    """Store the routing of new comments (inside the transaction that stores them), as their
+    consultation's directory decides it: one insert."""
     rows = []
     for comment in comments:
-        key = comment.clause_id
-        if key not in decided:
-            tree = clause_routing_tree(comment.clause) if comment.clause_id else None
-            decided[key] = routes_decide(tree, issuer=comment.consultation.issuer_id)
+        decided = directory_of(comment.consultation).routes[comment.clause_id]
         rows += [
             CommentRouting(
                 comment=comment,
@@ -96,7 +78,7 @@ def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
                 position=position,
                 created_at=comment.submitted_at,
             )
-            for position, route in enumerate(decided[key])
+            for position, route in enumerate(decided)
         ]
     CommentRouting.objects.bulk_create(rows)
     by_comment = {comment.pk: [] for comment in comments}
@@ -130,22 +112,15 @@ def comment_store(*, comment: Comment) -> Comment:
     """Save a validated, unsaved comment with a fresh tracking number, its routing and its
     notifications (the outbox), all in the caller's transaction.
 
-    A tracking-number collision retries with a new one.
+    A tracking number already taken (one chance in 28**10) raises IntegrityError and spoils
+    the caller's transaction; `tracking_number_retried` runs that transaction again. No
+    savepoint per comment: this is the path every citizen's comment takes.
     """
     comment.body_digest = body_digest(comment.body)
-    for _attempt in range(5):
-        comment.tracking_number = new_tracking_number()
-        try:
-            with transaction.atomic():
-                comment.save(force_insert=True)
-            break
-        except IntegrityError:
-            comment.pk = None
-            if Comment.objects.filter(tracking_number=comment.tracking_number).exists():
-                continue
-            raise
-    else:  # pragma: no cover - 28**10 numbers make five collisions in a row unheard of
-        raise RuntimeError("could not allocate a unique tracking number")
+    comment.tracking_number = new_tracking_number()
+    comment.save(force_insert=True)
+    if counts_publicly(comment.status):
+        tally_add(consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=1)
     routes = routes_store([comment])[comment.pk]
     comment_notifications_write(comment, routes)
     return comment
@@ -174,16 +149,19 @@ def submissions_remembered(repeat_scope: str) -> list[str]:
     return list(cache.get(_repeat_scope_cache_key(repeat_scope)) or [])
 
 
-def submission_remember(repeat_scope: str, tracking_number: str) -> None:
+def submission_remember(repeat_scope: str, tracking_number: str, earlier=None) -> None:
     """Remember that this scope submitted the comment, for ten minutes (in the shared cache).
 
     Written before the transaction commits, under the lock that serialises identical
     submissions, so the second post of a double click sees it. A number whose comment was
-    rolled back matches nothing; a lost entry only means a repeat is stored twice.
+    rolled back matches nothing; a lost entry only means a repeat is stored twice. `earlier`:
+    what `submissions_remembered` said under the same lock, saving a second read.
     """
     if not repeat_scope:
         return
-    numbers = [*submissions_remembered(repeat_scope), tracking_number]
+    if earlier is None:
+        earlier = submissions_remembered(repeat_scope)
+    numbers = [*earlier, tracking_number]
     cache.set(
         _repeat_scope_cache_key(repeat_scope),
         numbers[-_REMEMBERED_PER_SCOPE:],
@@ -235,6 +213,18 @@ class Submission:
     comment: Comment
     created: bool  # False: a repeat of the submitter's own comment, whose receipt is returned
 
+    def routed_to(self) -> list[dict]:
+        """Who the comment went to, in order: {"department": name, "role": role}. A new
+        comment's come from the directory that routed it, with no query."""
+        if self.created:
+            directory = directory_of(self.comment.consultation)
+            return [
+                {"department": directory.departments[route.department].name, "role": route.role}
+                for route in directory.routes[self.comment.clause_id]
+            ]
+        routes = self.comment.routes.select_related("department").order_by("position")
+        return [{"department": route.department.name, "role": route.role} for route in routes]
+
 
 def comment_submit(
     *,
@@ -243,12 +233,6 @@ def comment_submit(
     body: str,
     channel: str,
     consent: bool,
-    submitter_name: str = "",
-    submitter_kind: str = Comment.Kind.INDIVIDUAL,
-    organisation: str = "",
-    phone: str = "",
-    email: str = "",
-    wants_reply: bool = False,
     notify_on_report: bool = False,
     attachment=None,
     attachment_type: str = "",
@@ -256,17 +240,20 @@ def comment_submit(
     user_agent: str = "",
     repeat_scope: str = "",
     now=None,
+    **submitter,
 ) -> Submission:
     """Store a citizen's comment with its routing and notifications in one transaction.
 
-    Raises CommentPeriodClosed outside the comment period and ValidationError for input that
-    breaks a rule; nothing is stored in either case.
+    `submitter` holds what the citizen says of themselves (any of `SUBMITTER_FIELDS`; the
+    model's defaults for the rest). Raises CommentPeriodClosed outside the comment period and
+    ValidationError for input that breaks a rule; nothing is stored in either case.
 
     `repeat_scope` names who is submitting, as far as repeats go: the web edge passes the
     browser session, the API the client's Idempotency-Key. A repeat (`comment_find_repeat`)
     of a comment submitted under the same scope within ten minutes stores nothing and returns
     the first one. Without a scope every submission is stored.
     """
+    _submitter_check(submitter)
     now = now or timezone.now()
     if not consultation.accepts_comments_at(now):
         raise CommentPeriodClosed(consultation, now)
@@ -274,45 +261,65 @@ def comment_submit(
     if not consent:
         raise ValidationError({"consent": _("请阅读并同意个人信息处理说明。")}, code="consent")
     ip_hash = hash_ip(ip)
-    with uploads_removed_on_failure() as uploads, transaction.atomic():
-        _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
-        repeat = comment_find_repeat(
-            consultation=consultation,
-            clause=clause,
-            body=body,
-            phone=phone,
-            email=email,
-            earlier=submissions_remembered(repeat_scope),
-            now=now,
-        )
-        if repeat is not None:
-            return Submission(comment=repeat, created=False)
-        comment = comment_store(
-            comment=_comment_new(
+
+    def stored() -> Submission:
+        with uploads_removed_on_failure() as uploads, transaction.atomic():
+            if repeat_scope:
+                # Only a submission that can be a repeat waits for its twin arriving alongside;
+                # what the scope sent before is read once the twin has had its turn.
+                _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
+            earlier = submissions_remembered(repeat_scope)
+            repeat = comment_find_repeat(
                 consultation=consultation,
                 clause=clause,
                 body=body,
-                submitter_name=submitter_name,
-                submitter_kind=submitter_kind,
-                organisation=organisation,
-                phone=phone,
-                email=email,
-                wants_reply=wants_reply,
-                channel=channel,
+                phone=submitter.get("phone", ""),
+                email=submitter.get("email", ""),
+                earlier=earlier,
                 now=now,
-                notify_on_report=notify_on_report and bool(email),
-                ip_hash=ip_hash,
-                user_agent=(user_agent or "")[:300],
             )
-        )
-        _attachment_keep(comment, attachment, attachment_type, uploads)
-        submission_remember(repeat_scope, comment.tracking_number)
-    return Submission(comment=comment, created=True)
+            if repeat is not None:
+                return Submission(comment=repeat, created=False)
+            comment = comment_store(
+                comment=_comment_new(
+                    consultation=consultation,
+                    clause=clause,
+                    body=body,
+                    channel=channel,
+                    now=now,
+                    notify_on_report=notify_on_report and bool(submitter.get("email")),
+                    ip_hash=ip_hash,
+                    user_agent=(user_agent or "")[:300],
+                    **submitter,
+                )
+            )
+            _attachment_keep(comment, attachment, attachment_type, uploads)
+            submission_remember(repeat_scope, comment.tracking_number, earlier)
+        return Submission(comment=comment, created=True)
+
+    return tracking_number_retried(stored)
 
 
 SUBMITTER_FIELDS = frozenset(
     {"submitter_name", "submitter_kind", "organisation", "phone", "email", "wants_reply"}
 )
+
+
+def tracking_number_retried(store):
+    """Run `store` — a whole transaction that stores a comment — again when the new tracking
+    number it drew was taken already (comment_store)."""
+    for _attempt in range(4):
+        try:
+            return store()
+        except IntegrityError as error:
+            if "tracking_number" not in str(error):
+                raise
+    return store()
+
+
+def _submitter_check(submitter: dict) -> None:
+    if unknown := submitter.keys() - SUBMITTER_FIELDS:
+        raise TypeError(f"not a submitter's field: {', '.join(sorted(unknown))}")
 
 
 def _comment_new(*, now, **fields) -> Comment:
@@ -402,8 +409,7 @@ def comment_record_received(
     routed and notified exactly like a web comment. Sending a comment to the bureau is the
     consent to its processing; the time recorded is when staff entered it.
     """
-    if unknown := submitter.keys() - SUBMITTER_FIELDS:
-        raise TypeError(f"not a submitter's field: {', '.join(sorted(unknown))}")
+    _submitter_check(submitter)
     from .models import CommentEvent
 
     if not consultations_open_to_letters_from(recorded_by).filter(pk=consultation.pk).exists():
@@ -414,25 +420,29 @@ def comment_record_received(
     now = now or timezone.now()
     comment_check_clause(consultation=consultation, clause=clause)
     received_check(consultation, received_on, now=now)
-    with uploads_removed_on_failure() as uploads, transaction.atomic():
-        comment = comment_store(
-            comment=_comment_new(
-                consultation=consultation,
-                clause=clause,
-                body=body,
-                channel=channel,
-                now=now,
-                received_on=received_on,
-                **submitter,
+
+    def stored():
+        with uploads_removed_on_failure() as uploads, transaction.atomic():
+            comment = comment_store(
+                comment=_comment_new(
+                    consultation=consultation,
+                    clause=clause,
+                    body=body,
+                    channel=channel,
+                    now=now,
+                    received_on=received_on,
+                    **submitter,
+                )
             )
-        )
-        _attachment_keep(comment, attachment, attachment_type, uploads)
-        CommentEvent.objects.create(
-            comment=comment,
-            kind=CommentEvent.Kind.NOTE,
-            actor=recorded_by,
-            text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
-            % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
-            at=now,
-        )
-    return comment
+            _attachment_keep(comment, attachment, attachment_type, uploads)
+            CommentEvent.objects.create(
+                comment=comment,
+                kind=CommentEvent.Kind.NOTE,
+                actor=recorded_by,
+                text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
+                % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
+                at=now,
+            )
+        return comment
+
+    return tracking_number_retried(stored)

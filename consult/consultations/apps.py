@@ -11,6 +11,10 @@ class ConsultationsConfig(AppConfig):
 
         from django.conf import settings
 
+        from .directory import directory_signals_connect
+
+        directory_signals_connect()
+
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logging.getLogger("consult").info(
                 "CELERY_BROKER_URL is not set: tasks run in-process (eager mode)."

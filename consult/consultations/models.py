@@ -188,6 +188,9 @@ class Consultation(models.Model):
     report_published_at = models.DateTimeField(_("采纳情况公布时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Raised whenever who is responsible for its clauses, or how to reach them, changes
+    # (consultations.directory): a web process keeps what routing needs keyed by it.
+    directory_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ConsultationQuerySet.as_manager()
 
@@ -300,6 +303,16 @@ class Clause(models.Model):
 
     def __str__(self):
         return f"{self.label} {self.heading}".strip()
+
+    @property
+    def printed_number(self) -> str:
+        """The number as an official document prints it (GB/T 9704): "一、", "（一）", "1．",
+        "第一条"; the importer keeps the bare number ("一", "(一)", "1")."""
+        number = (self.number or "").strip()
+        if self.level == self.Level.PAREN:
+            return "（" + number.strip("()（）") + "）"
+        suffix = {self.Level.CN: "、", self.Level.ARABIC: "．"}.get(self.level, "")
+        return number if not suffix or number.endswith(("、", ".", "．")) else number + suffix
 
     @property
     def depth(self):

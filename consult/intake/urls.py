@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, downloads, feeds, subscriptions_views, views
 
 app_name = "intake"
 
@@ -14,6 +14,34 @@ urlpatterns = [
         views.comment_create,
         name="clause_comment_create",
     ),
+    # The draft as published (16) and the feeds (17).
+    path("consultations/<slug:slug>/draft.txt", downloads.draft_source, name="draft_source"),
+    path("consultations/<slug:slug>/draft.docx", downloads.draft_word, name="draft_docx"),
+    path("consultations/<slug:slug>/draft.pdf", downloads.draft_pdf_file, name="draft_pdf"),
+    path("consultations/<slug:slug>/print/", downloads.draft_print, name="draft_print"),
+    path("feeds/consultations.atom", feeds.consultations_atom, name="feed_consultations"),
+    path("feeds/consultations.rss", feeds.consultations_rss, name="feed_consultations_rss"),
+    path("feeds/reports.atom", feeds.reports_atom, name="feed_reports"),
+    path("feeds/reports.rss", feeds.reports_rss, name="feed_reports_rss"),
+    path("subscriptions/", subscriptions_views.subscribe, name="subscribe"),
+    path(
+        "subscriptions/confirm/<str:token>/",
+        subscriptions_views.subscription_confirm_view,
+        name="subscription_confirm",
+    ),
+    path(
+        "subscriptions/unsubscribe/<str:token>/",
+        subscriptions_views.unsubscribe,
+        name="unsubscribe",
+    ),
+    path("privacy/", views.site_page, {"template": "pages/privacy.html"}, name="privacy"),
+    path(
+        "accessibility/",
+        views.site_page,
+        {"template": "pages/accessibility.html"},
+        name="accessibility",
+    ),
+    path("terms/", views.site_page, {"template": "pages/terms.html"}, name="terms"),
     path("comments/status/", views.comment_status_lookup, name="comment_status_lookup"),
     path("comments/<str:token>/receipt/", views.comment_receipt, name="comment_receipt"),
     path(

@@ -3,13 +3,16 @@ and status lookup. Views only translate HTTP; the rules live in consult.comments
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
@@ -23,24 +26,46 @@ from consult.comments.status_links import status_token, tracking_number_from_tok
 from consult.consultations.models import Clause, Consultation
 from consult.reports.models import AdoptionReport
 
-from .forms import CommentForm, StatusLookupForm
+from .caching import shared_with_anonymous_visitors
+from .forms import CommentForm, ConsultationFilterForm, StatusLookupForm
 from .limits import (
     client_ip,
     status_lookup_limited,
-    submission_limited_by_contact,
-    submission_limited_by_ip,
+    submission_limited,
 )
-from .presenters import clause_tree_with_counts, consultations_in_order
+from .presenters import (
+    clause_tree_with_counts,
+    consultations_found,
+    status_timeline,
+    wait_in_words,
+)
+
+CONSULTATIONS_PER_PAGE = 10
 
 
+@shared_with_anonymous_visitors
 def consultation_list(request):
+    """The consultations, searched and filtered by the query string, a page at a time."""
+    form = ConsultationFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else {}
+    found = consultations_found(timezone.now(), **filters)
+    page = Paginator(found, CONSULTATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "intake/consultation_list.html",
-        {"consultations": consultations_in_order(timezone.now())},
+        {
+            "form": form,
+            "page": page,
+            "consultations": page.object_list,
+            "filtered": any(filters.values()),
+            "query": query.urlencode(),
+        },
     )
 
 
+@shared_with_anonymous_visitors
 def consultation_detail(request, slug):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
     tree, total = clause_tree_with_counts(consultation)
@@ -57,6 +82,7 @@ def consultation_detail(request, slug):
     )
 
 
+@shared_with_anonymous_visitors
 def consultation_report(request, slug):
     """The published adoption report: counts and summaries, no personal data."""
     consultation = get_object_or_404(
@@ -71,8 +97,12 @@ def consultation_report(request, slug):
     )
 
 
-def too_many_requests(request, *, what):
-    return render(request, "intake/too_many_requests.html", {"what": what}, status=429)
+def too_many_requests(request, template, context, *, wait):
+    """The page the citizen was on, with what they typed and how long to wait (429)."""
+    context = {**context, "retry_after": wait, "wait_words": wait_in_words(wait)}
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _browser_session(request) -> str:
@@ -101,14 +131,20 @@ def comment_create(request, slug, clause_id=None):
         "clause": clause,
         "with_captcha": settings.COMMENT_CAPTCHA,
     }
+    context = {
+        "consultation": consultation,
+        "clause": clause,
+        "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS,
+    }
     if request.method == "POST":
-        if submission_limited_by_ip(request):
-            return too_many_requests(request, what="comment")
         form = CommentForm(request.POST, request.FILES, **form_options)
         if form.is_valid():
             data = form.submission()
-            if submission_limited_by_contact(phone=data["phone"], email=data["email"]):
-                return too_many_requests(request, what="comment")
+            # Counted only now, for a valid comment: a page of errors costs no budget.
+            wait = submission_limited(request, phone=data["phone"], email=data["email"])
+            if wait:
+                context["form"] = form
+                return too_many_requests(request, "intake/comment_form.html", context, wait=wait)
             try:
                 submission = comment_submit(
                     **data,
@@ -129,17 +165,9 @@ def comment_create(request, slug, clause_id=None):
     else:
         form = CommentForm(**form_options)
         _browser_session(request)
-    status = 400 if form.is_bound else 200
+    context["form"] = form
     return render(
-        request,
-        "intake/comment_form.html",
-        {
-            "consultation": consultation,
-            "clause": clause,
-            "form": form,
-            "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS,
-        },
-        status=status,
+        request, "intake/comment_form.html", context, status=400 if form.is_bound else 200
     )
 
 
@@ -162,11 +190,12 @@ def _comment_for_token(token):
 
 
 def _comment_context(comment):
-    routes = comment.routes.select_related("department").order_by("position")
+    routes = list(comment.routes.select_related("department").order_by("position"))
     return {
         "comment": comment,
         "consultation": comment.consultation,
         "routes": routes,
+        "timeline": status_timeline(comment, routes),
         "masked": {
             "name": mask_name(comment.submitter_name),
             "phone": mask_phone(comment.phone),
@@ -205,9 +234,12 @@ def comment_status_signed(request, token):
 @require_http_methods(["GET", "POST"])
 def comment_status_lookup(request):
     if request.method == "POST":
-        if status_lookup_limited(request):
-            return too_many_requests(request, what="status")
         form = StatusLookupForm(request.POST)
+        wait = status_lookup_limited(request)
+        if wait:
+            return too_many_requests(
+                request, "intake/status_lookup.html", {"form": form}, wait=wait
+            )
         if form.is_valid():
             comment = comment_lookup(
                 form.cleaned_data["tracking_number"], form.cleaned_data["proof"]
@@ -232,3 +264,36 @@ def comment_status_lookup(request):
         {"form": form},
         status=400 if form.is_bound else 200,
     )
+
+
+# Choosing a language only sets the language cookie, so a forged request can do no harm; without
+# a CSRF token in the header's form, the public pages carry nothing per visitor and a shared
+# cache may serve them (intake.caching).
+language_switch = csrf_exempt(set_language)
+
+
+@shared_with_anonymous_visitors
+def site_page(request, *, template):
+    """A page of the site's own: privacy, accessibility, terms of use."""
+    return render(
+        request,
+        template,
+        {"retention_days": settings.PERSONAL_DATA_RETENTION_DAYS},
+    )
+
+
+@shared_with_anonymous_visitors
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("sitemap"))
+    lines = [
+        "User-agent: *",
+        # Receipts and status pages are reached by a citizen's own link; forms are not content.
+        "Disallow: /comments/",
+        "Disallow: /admin/",
+        "Disallow: /staff/",
+        "Disallow: /api/",
+        "Disallow: /consultations/*/comment/",
+        "Disallow: /consultations/*/clauses/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

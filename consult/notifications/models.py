@@ -9,6 +9,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+def moment(verbose_name, help_text=""):
+    """A moment in a row's life that may not have come yet: empty until it does."""
+    return models.DateTimeField(verbose_name, null=True, blank=True, help_text=help_text)
+
+
 class OutgoingEmail(models.Model):
     """One email as it goes over the wire; a digest carries several notifications."""
 
@@ -22,19 +27,38 @@ class OutgoingEmail(models.Model):
     subject = models.CharField(_("主题"), max_length=300)
     body_text = models.TextField(_("正文"))
     body_html = models.TextField(_("HTML 正文"), blank=True)
+    sender_name = models.CharField(
+        _("发件人名称"),
+        max_length=200,
+        blank=True,
+        help_text=_("收件人看到的发件人：征求意见的发布单位；为空用系统默认。"),
+    )
+    headers = models.JSONField(_("附加邮件头"), default=dict, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
-    lease_until = models.DateTimeField(
+    lease_until = moment(
         _("占用至"),
-        null=True,
-        blank=True,
-        help_text=_("正在发送它的进程占用到此时；过期后其他进程可以接手。"),
+        _("正在发送它的进程占用到此时；过期后其他进程可以接手。"),
+    )
+    interrupted = models.PositiveIntegerField(
+        _("中断次数"),
+        default=0,
+        help_text=_("发送进程在发送途中失去联系（被终止）的次数；达到上限即不再重试。"),
+    )
+    next_attempt_at = moment(
+        _("下次尝试"),
+        _("发送失败后等待重试：此时之前任何进程都不会再试。"),
+    )
+    failing_since = moment(
+        _("连续失败起始"),
+        _("从这次失败起一直未能发出；持续失败超过设定时长后不再重试。"),
     )
     last_error = models.TextField(_("最近错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    sent_at = moment(_("发送时间"))
+    failed_at = moment(_("放弃时间"))
 
     class Meta:
         verbose_name = _("外发邮件")
@@ -62,6 +86,8 @@ class Notification(models.Model):
         REASSIGNED = "reassigned", _("转办通知")
         REMINDER = "reminder", _("提醒")
         REPORT_PUBLISHED = "report_published", _("采纳情况发布")
+        SUBSCRIPTION_CONFIRM = "subscription_confirm", _("订阅确认")
+        CONSULTATION_OPENED = "consultation_opened", _("新征求意见通知")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待发送")
@@ -119,6 +145,17 @@ class Notification(models.Model):
         related_name="notifications",
         verbose_name=_("外发邮件"),
     )
+    published_at = moment(
+        _("最近交给队列"),
+        _("最近一次把负责它的发送任务交给消息队列的时间；为空表示尚未交出。"),
+    )
+    taken_up_at = moment(
+        _("任务开始处理"),
+        _("负责它的发送任务最近一次开始处理它的时间。"),
+    )
+    publications = models.PositiveIntegerField(
+        _("交给队列次数"), default=0, help_text=_("含首次交出、重试和补发。")
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -172,8 +209,9 @@ class Reminder(models.Model):
         verbose_name=_("部门"),
     )
     due_at = models.DateTimeField(_("提醒时间"))
-    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome)
     outstanding = models.PositiveIntegerField(_("待办意见数"), default=0)
+    # What became of it: queued as this notification, or missed.
+    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome)
     notification = models.OneToOneField(
         Notification,
         on_delete=models.SET_NULL,

@@ -7,6 +7,7 @@ cannot take them the rows stay pending for `outbox_sweep` to pick up.
 """
 
 import atexit
+import contextlib
 import datetime
 import logging
 import os
@@ -15,10 +16,11 @@ import threading
 import time
 from collections.abc import Iterable
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from consult.consultations.models import Department, Mailbox
@@ -141,62 +143,144 @@ class _BrokerBreaker:
 broker_breaker = _BrokerBreaker()
 
 
+class Batch(NamedTuple):
+    """One delivery task: the notification ids it carries, its countdown (seconds), and the ids
+    it takes care of (a digest window's task builds the window's other members too)."""
+
+    ids: list[int]
+    countdown: float
+    covered: list[int]
+
+
+class Planned(NamedTuple):
+    """What publishing needs of a committed notification."""
+
+    pk: int
+    due_at: datetime.datetime
+    digest_group: str
+
+
 def notifications_publish(notifications: list[Notification]) -> None:
     """Hand committed notifications to Celery in as few messages as possible.
 
     Never raises: if the broker cannot take them they stay pending and the sweep sends them.
-    Due ones go in one task; a digest gets one task, at its due moment, per window.
+    Due ones go in one task; a digest gets one task, at its due moment, per window. What was
+    handed over is recorded on the rows (`published_at`), so the sweep leaves it alone.
+    Planning the tasks asks the database about digest windows: in the background, that too
+    happens on the publisher thread, not in the request.
     """
     from .tasks import deliver_notifications
 
-    now = timezone.now()
+    planned = [Planned(n.pk, n.due_at, n.digest_group) for n in notifications]
+    if not planned:
+        return
+    if (
+        deliver_notifications.app.conf.task_always_eager
+        or not settings.NOTIFY_PUBLISH_IN_BACKGROUND
+    ):
+        batches_publish(batches_plan(planned))
+    else:
+        publisher.submit(planned)
+
+
+def batches_plan(notifications: list[Planned], *, now=None) -> list[Batch]:
+    """The delivery tasks that hand these notifications on: one for all that are due, one per
+    digest window whose earlier members have none yet."""
+    from .tasks import deliver_notifications
+
+    now = now or timezone.now()
     eager = deliver_notifications.app.conf.task_always_eager
-    batches: list[tuple[list[int], float]] = []
+    batches: list[Batch] = []
     due_now = []
-    windows = {}
+    windows: dict[tuple, list[Planned]] = {}
     for notification in notifications:
         countdown = (notification.due_at - now).total_seconds()
         if countdown <= 0:
             due_now.append(notification.pk)
         elif countdown > LONGEST_COUNTDOWN.total_seconds():
-            continue  # a daily digest: the periodic sweep sends it when it is due
+            continue  # a daily digest: the digests job hands it on when it is due
         elif eager:
             continue  # in-process tasks cannot wait; `run_due_jobs` sends it when it is due
         else:
             window = (notification.digest_group or notification.pk, notification.due_at)
-            windows.setdefault(window, notification)
-    for notification in windows.values():
-        if not _digest_has_earlier_member(notification):  # one task per digest window
-            countdown = (notification.due_at - now).total_seconds()
-            batches.append(([notification.pk], countdown))
-    if due_now:
-        batches.insert(0, (due_now, 0))
-    if batches:
-        if eager or not settings.NOTIFY_PUBLISH_IN_BACKGROUND:
-            batches_publish(batches)
+            windows.setdefault(window, []).append(notification)
+    for members in windows.values():
+        first = members[0]
+        covered = [member.pk for member in members]
+        if _digest_has_earlier_member(first):
+            # One task per digest window: an earlier member's task builds these too.
+            batches.append(Batch([], 0, covered))
         else:
-            publisher.submit(batches)
+            countdown = (first.due_at - now).total_seconds()
+            batches.append(Batch([first.pk], countdown, covered))
+    if due_now:
+        batches.insert(0, Batch(due_now, 0, due_now))
+    return batches
 
 
-def batches_publish(batches: list[tuple[list[int], float]]) -> None:
-    """One delivery task per batch of notification ids, each after its countdown (seconds)."""
+def batches_publish(batches: list[Batch]) -> list[int]:
+    """One delivery task per batch, each after its countdown; returns the ids handed over, and
+    marks them (and those their tasks take care of) published."""
+    published, covered = _batches_publish(batches)
+    notifications_mark_published(published, covered)
+    return published
+
+
+def _batches_publish(batches: list[Batch]) -> tuple[list[int], list[int]]:
+    """Stops at the first broker error: the rest stay pending, unmarked, for the sweep."""
     from .tasks import deliver_notifications
 
-    for ids, countdown in batches:
-        if not broker_breaker.allows():
-            return
-        try:
-            deliver_notifications.apply_async(args=[ids], countdown=countdown, retry=False)
-        except Exception:  # the broker is down or hung: the rows stay pending for the sweep
-            broker_breaker.trip()
-            logger.warning(
-                "Could not enqueue notifications %s; they stay pending for the sweep "
-                "(not trying the broker again for %s s).",
-                ids,
-                settings.NOTIFY_BROKER_PAUSE_SECONDS,
-                exc_info=True,
-            )
-            return
+    published: list[int] = []
+    covered: list[int] = []
+    for batch in batches:
+        if batch.ids:
+            if not broker_breaker.allows():
+                break
+            try:
+                deliver_notifications.apply_async(
+                    args=[batch.ids], countdown=batch.countdown, retry=False
+                )
+            except Exception:  # the broker is down or hung: the rows stay pending for the sweep
+                broker_breaker.trip()
+                logger.warning(
+                    "Could not enqueue notifications %s; they stay pending for the sweep "
+                    "(not trying the broker again for %s s).",
+                    batch.ids,
+                    settings.NOTIFY_BROKER_PAUSE_SECONDS,
+                    exc_info=True,
+                )
+                break
+            published += batch.ids
+        covered += batch.covered
+    return published, covered
+
+
+def notifications_mark_published(published, covered=(), *, now=None) -> None:
+    """Record that these rows were handed to the broker (`published`, counted) or are taken care
+    of by a task that was (`covered`). Never raises: an unrecorded hand-off only means the sweep
+    may send the row once more, which delivery makes harmless."""
+    now = now or timezone.now()
+    counted = set(published)
+    uncounted = set(covered) - counted
+    try:
+        with transaction.atomic():  # a savepoint inside a caller's transaction
+            _mark_published(counted, uncounted, now)
+    except Exception:
+        logger.warning("Could not record the hand-off of notifications", exc_info=True)
+
+
+def _mark_published(counted, uncounted, now) -> None:
+    if counted:
+        Notification.objects.filter(pk__in=counted).update(
+            published_at=now, publications=F("publications") + 1
+        )
+    if uncounted:
+        Notification.objects.filter(pk__in=uncounted).update(published_at=now)
+
+
+def retry_publish(notification_ids: list[int], countdown: float) -> None:
+    """Hand the retry of emails that failed to the broker, due at their next attempt time."""
+    batches_publish([Batch(list(notification_ids), countdown, list(notification_ids))])
 
 
 class _Publisher:
@@ -205,7 +289,8 @@ class _Publisher:
     A Celery publish costs about a millisecond of Python on top of Redis's own round trip, more
     than everything else the hand-off does. Nothing is at stake while a batch waits here: its
     notifications are committed rows, and whatever a dying process never publishes is picked
-    up by `outbox_sweep`.
+    up by `outbox_sweep`. The thread records what it handed over with one UPDATE for whatever
+    has queued up meanwhile, and closes its database connection after each round.
     """
 
     def __init__(self):
@@ -215,11 +300,11 @@ class _Publisher:
         self._unpublished = 0
         self._published = threading.Condition()
 
-    def submit(self, batches) -> None:
+    def submit(self, planned: list[Planned]) -> None:
         self._started()
         with self._published:
             self._unpublished += 1
-        self._queue.put(batches)
+        self._queue.put(planned)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far is published; False on timeout."""
@@ -243,22 +328,36 @@ class _Publisher:
                 self._pid = os.getpid()
 
     def _run(self, batches_queue) -> None:
+        from django.db import connection
+
         while True:
-            batches = batches_queue.get()
-            try:
-                batches_publish(batches)
-            except Exception:  # never let the thread die; the sweep covers what was not sent
-                logger.exception("Publishing notifications failed")
-            with self._published:
-                self._unpublished -= 1
+            rounds = [batches_queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(rounds) < 100:
+                    rounds.append(batches_queue.get_nowait())
+            published: list[int] = []
+            covered: list[int] = []
+            for planned in rounds:
+                try:
+                    done, took_care = _batches_publish(batches_plan(planned))
+                except Exception:  # never let the thread die; the sweep covers what was not sent
+                    logger.exception("Publishing notifications failed")
+                    continue
+                published += done
+                covered += took_care
+            with self._published:  # published: `flush` waits for no database
+                self._unpublished -= len(rounds)
                 self._published.notify_all()
+            notifications_mark_published(published, covered)
+            with contextlib.suppress(Exception):
+                connection.close()
 
 
 publisher = _Publisher()
 atexit.register(publisher.flush, 2.0)
 
 
-def _digest_has_earlier_member(notification: Notification) -> bool:
+def _digest_has_earlier_member(notification: Planned) -> bool:
     if not notification.digest_group:
         return False
     return Notification.objects.filter(
@@ -282,6 +381,58 @@ def notifications_redact(notifications) -> int:
 REDACTED = "（个人信息保存期限已满，正文已删除。）"
 
 
+def visibility_timeout() -> datetime.timedelta:
+    """How long the broker keeps a message it handed to a worker before handing it out again:
+    a row handed over longer ago than this and still not taken up was lost with its message."""
+    from .tasks import deliver_notifications
+
+    options = deliver_notifications.app.conf.broker_transport_options or {}
+    return datetime.timedelta(seconds=options.get("visibility_timeout", 3600))
+
+
+def _lost_before(now) -> datetime.datetime:
+    """Hand-offs before this moment count as lost. In-process (eager) mode queues nothing: a
+    row still pending after its task ran inline waits for nobody."""
+    from .tasks import deliver_notifications
+
+    if deliver_notifications.app.conf.task_always_eager:
+        return now
+    lost_before = now - visibility_timeout()
+    epoch = broker_epoch(now)
+    if epoch is not None:
+        # Everything handed over before the broker's memory began is gone with it.
+        lost_before = max(lost_before, epoch - datetime.timedelta(microseconds=1))
+    return lost_before
+
+
+BROKER_EPOCH_KEY = "consult:outbox:broker-epoch"
+
+
+def broker_epoch(now) -> datetime.datetime | None:
+    """Since when the broker has kept its messages, or None if that cannot be told.
+
+    A Redis restarted without persistence, or wiped, has lost every message handed to it
+    before; waiting out the visibility timeout (an hour) would hold that mail back for nothing.
+    The sweep keeps a key in the broker's own database that goes with its messages: when the
+    key is missing, this sweep's moment becomes the new beginning, and all earlier hand-offs
+    count as lost.
+    """
+    from .tasks import deliver_notifications
+
+    app = deliver_notifications.app
+    if not str(app.conf.broker_url or "").startswith(("redis://", "rediss://")):
+        return None
+    try:
+        with app.connection_for_write() as connection:
+            client = connection.default_channel.client
+            client.set(BROKER_EPOCH_KEY, now.isoformat(), nx=True)
+            value = client.get(BROKER_EPOCH_KEY)
+        return datetime.datetime.fromisoformat(value.decode())
+    except Exception:  # the broker is unreachable: nothing can be handed over anyway
+        logger.warning("Could not read the broker's epoch", exc_info=True)
+        return None
+
+
 def digests_hand_on(*, now=None, chunk=100) -> int:
     """Hand on the digests that are due and that no countdown task carries; returns how many
     notifications. Those are the daily digests (their wait is longer than any countdown may be)
@@ -296,20 +447,25 @@ def digests_hand_on(*, now=None, chunk=100) -> int:
     ).exclude(digest_group="")
     if not deliver_notifications.app.conf.task_always_eager:
         due = due.filter(due_at__gt=F("created_at") + LONGEST_COUNTDOWN)
-    ids = list(due.order_by("due_at", "pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), chunk):
-        deliver_notifications.apply_async(args=[ids[start : start + chunk]], retry=False)
-    return len(ids)
+    due = due.filter(Q(published_at__isnull=True) | Q(published_at__lte=_lost_before(now)))
+    return len(_hand_on(due.order_by("due_at", "pk"), now=now, chunk=chunk))
 
 
 def outbox_sweep(*, older_than: datetime.timedelta | None = None, now=None, chunk=100) -> int:
-    """Re-enqueue what is due and still unsent; returns how many notifications were handed on.
+    """Re-send what is due and unsent and whose hand-off to the broker was lost; returns how
+    many notifications were handed on.
+
+    Lost means: never handed over (`older_than` after it was due, time for the publish that
+    follows the commit), or handed over longer ago than the broker's visibility timeout and not
+    taken up since, or taken up by a process that died (a lease ago, an email's lease run out,
+    or its task started a lease ago and left it neither done nor waiting). Never
+    an email waiting for its retry, an email being sent, or a row handed over since: the broker
+    still holds its task. Each row re-sent is marked, so sweeps running back to back, or twice
+    from one beat message, send it once.
 
     Runs from Celery beat and from `run_due_jobs` (cron in the embedded mode). Sending twice is
     impossible however often it runs: delivery claims each email before it sends it.
     """
-    from .tasks import deliver_notifications
-
     now = now or timezone.now()
     if older_than is None:
         older_than = datetime.timedelta(seconds=settings.NOTIFY_SWEEP_AFTER_SECONDS)
@@ -318,26 +474,97 @@ def outbox_sweep(*, older_than: datetime.timedelta | None = None, now=None, chun
     Notification.objects.filter(
         status=Notification.Status.PENDING, email__status=OutgoingEmail.Status.SENT
     ).update(status=Notification.Status.SENT)
-    stuck_emails = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING).exclude(
-        lease_until__gt=now
+    unbuilt = Notification.objects.filter(
+        status=Notification.Status.PENDING, email__isnull=True, due_at__lte=cutoff
     )
-    ids = list(
-        Notification.objects.filter(status=Notification.Status.PENDING, due_at__lte=cutoff)
-        .filter(
-            # Not yet built into an email, or built into one nobody is sending.
-            email__isnull=True
+    # Emails nobody is sending and that are not waiting for a retry; each is looked at through
+    # its first notification, the one its retries carry.
+    idle_emails = (
+        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING, created_at__lte=cutoff)
+        .exclude(lease_until__gt=now)
+        .exclude(next_attempt_at__gt=now)
+    )
+    firsts = (
+        Notification.objects.filter(status=Notification.Status.PENDING, email__in=idle_emails)
+        .values("email_id")
+        .annotate(first=Min("pk"))
+        .values_list("first", flat=True)
+    )
+    lost_before = _lost_before(now)
+    lease = datetime.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    lost = (
+        Q(published_at__isnull=True)
+        | Q(published_at__lte=lost_before)
+        # Taken up after its last hand-off by a process that died: the lease was never given
+        # back, and nothing was handed over since.
+        | Q(email__lease_until__lte=now, published_at__lt=F("email__lease_until"))
+        # Taken up by a task after its last hand-off, a lease ago, and neither done nor waiting
+        # nor being sent: that task's process died (or is slower than a lease, and then the
+        # second task finds the emails claimed or sent).
+        | Q(taken_up_at__lte=now - lease, taken_up_at__gte=F("published_at"))
+    )
+    # Asked again under the row locks: a task may have claimed or scheduled the email since.
+    candidates = (
+        Notification.objects.filter(Q(pk__in=unbuilt.values("pk")) | Q(pk__in=list(firsts)))
+        .filter(lost)
+        .exclude(email__lease_until__gt=now)
+        .exclude(email__next_attempt_at__gt=now)
+    )
+    previous = {}
+    handed_on = _hand_on(
+        candidates.order_by("due_at", "pk"), now=now, chunk=chunk, previous=previous
+    )
+    if handed_on:
+        logger.warning(
+            "Outbox sweep re-sent %s notifications whose hand-off was lost (before %s): %s",
+            len(handed_on),
+            f"{lost_before:%H:%M:%S.%f}",
+            _describe_lost(handed_on, previous),
         )
-        .order_by("due_at", "pk")
-        .values_list("pk", flat=True)
-    )
-    ids += list(
-        Notification.objects.filter(
-            status=Notification.Status.PENDING,
-            email__in=stuck_emails.filter(created_at__lte=cutoff),
+    return len(handed_on)
+
+
+def _describe_lost(ids, previous) -> str:
+    rows = Notification.objects.filter(pk__in=ids[:5]).select_related("email")
+    return "; ".join(
+        f"#{row.pk} handed over {row.publications}× (before: {previous.get(row.pk)})"
+        + (
+            f", email {row.email_id} attempts {row.email.attempts}, lease {row.email.lease_until}"
+            f", next attempt {row.email.next_attempt_at}"
+            if row.email_id
+            else ", not built"
         )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        for row in rows
     )
+
+
+def _hand_on(notifications, *, now, chunk, previous=None) -> list[int]:
+    """Mark these rows handed over, then hand them to the broker. The mark comes first, under
+    row locks that a concurrent sweep skips, so no two sweeps send one row; rows the broker
+    refuses are unmarked again for the next sweep."""
+    from .tasks import deliver_notifications
+
+    with transaction.atomic():
+        ids = list(
+            notifications.select_for_update(skip_locked=True, of=("self",)).values_list(
+                "pk", flat=True
+            )
+        )
+        previous = {} if previous is None else previous
+        previous.update(Notification.objects.filter(pk__in=ids).values_list("pk", "published_at"))
+        Notification.objects.filter(pk__in=ids).update(
+            published_at=now, publications=F("publications") + 1
+        )
     for start in range(0, len(ids), chunk):
-        deliver_notifications.apply_async(args=[ids[start : start + chunk]], retry=False)
-    return len(ids)
+        part = ids[start : start + chunk]
+        try:
+            deliver_notifications.apply_async(args=[part], retry=False)
+        except Exception:
+            left = ids[start:]
+            logger.warning("Could not hand %s notifications to the broker", len(left))
+            for pk in left:
+                Notification.objects.filter(pk=pk).update(
+                    published_at=previous.get(pk), publications=F("publications") - 1
+                )
+            return ids[:start]
+    return ids

@@ -1,0 +1,357 @@
+"""What a comment costs the web tier, beside a bare Django view doing one INSERT.
+
+    .venv/bin/python bench/intake.py                      # 2 rounds of 10 s at 8 connections
+    .venv/bin/python bench/intake.py --rounds 3 --seconds 20
+
+Two gunicorn servers side by side on loopback, the same settings (2 sync workers):
+
+- baseline: bench/baseline_site.py, Django with one view that parses the JSON and INSERTs a
+  row shaped like a comment (no middleware, no apps);
+- consult: `POST /api/consultations/{slug}/comments/` with the production settings (DEBUG off,
+  PostgreSQL, CACHE_URL and the broker on Redis servers of its own) and the worker stopped,
+  so the figure is the web tier's alone.
+
+wrk sends varied JSON bodies (a new phone, email and text each time, so no limit or repeat
+check is skipped) at 8 connections; the two servers take turns each round. Printed per
+round: comments/s of each and their ratio (target ≥ 0.5), p50/p99, CPU of each gunicorn per
+stored comment (target ≤ 6 ms for consult), Redis commands per comment on the cache and the
+broker, and wrk's own CPU. The per-address limit is raised for consult: every request comes
+from 127.0.0.1. Writes var/bench/intake.json. BENCH_INTAKE_DATABASE_URL (default database
+consult_bench_intake).
+
+    .venv/bin/python bench/intake.py --surge             # the surge, 60 s at twice saturation
+
+The surge runs consult under the README's production gunicorn settings (threaded workers,
+WEB_MAX_CONCURRENT_REQUESTS at its default), measures saturation with wrk (closed loop, 8
+connections, as many as the processes take in hand at once), then sends twice that rate for 60
+s from an open-loop client (bench/surge_client.py): goodput must stay ≥ 0.9× saturation, the
+excess must get 503 with Retry-After within 100 ms, nothing may time out or fail otherwise, and
+the tracking numbers answered 201 must be exactly the comments stored.
+"""
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database, results_report  # noqa: E402
+
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_intake"
+WORKERS = 2
+TICKS = os.sysconf("SC_CLK_TCK")
+
+WRK_SCRIPT = """
+local counter = 0
+local clauses = {%(clauses)s}
+local tid = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function request()
+  counter = counter + 1
+  local n = tid * 10000000 + counter
+  local clause = clauses[(n %% #clauses) + 1]
+  local body = string.format(
+    '{"clause": %%d, "body": "第%%d号意见：建议明确集聚区的评价指标、扶持政策和时间安排，' ..
+    '并公开评选结果。", ' ..
+    '"name": "市民%%d", "phone": "139%%08d", "email": "c%%d@example.cn", "consent": true}',
+    clause, n, n, n %% 100000000, n)
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def process_cpu_seconds(master_pid: int) -> float:
+    """CPU of a gunicorn master and its workers, from /proc."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master_pid or ppid == master_pid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def redis_calls(port: int) -> int:
+    output = subprocess.run(
+        ["redis-cli", "-p", str(port), "INFO", "commandstats"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sum(int(n) for n in re.findall(r"calls=(\d+)", output))
+
+
+def wrk(url: str, script: Path, *, connections: int, seconds: int) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    def latency(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        return round(float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)], 1)
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = int(bad.group(1)) if bad else 0
+    return {
+        "requests": requests,
+        "answered_2xx_per_second": round((requests - non_2xx) / seconds, 1),
+        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": non_2xx,
+        "wrk_cpu_percent_of_one_core": round(100 * cpu / wall, 1),
+    }
+
+
+def count_rows(database: str, table: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database) as connection:
+        return connection.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+SURGE_GUNICORN = ["--worker-class", "gthread", "--threads", "16", "--backlog", "2048",
+                  "--timeout", "30", "--keep-alive", "5"]  # fmt: skip
+
+
+def surge(args, database, consultation, clause_ids, script, consult_env) -> dict:
+    import json
+
+    from bench.surge_client import open_loop
+    from consult.testing.services import free_port, port_open, wait_for
+
+    port = free_port()
+    path = f"/api/consultations/{consultation.slug}/comments/"
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "consult.wsgi", "--workers", str(WORKERS),
+         *SURGE_GUNICORN, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT,
+        env=consult_env,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: port_open(port), timeout=60, message="gunicorn")
+        saturation = wrk(f"http://127.0.0.1:{port}{path}", script, connections=8, seconds=10)
+        # Saturation: what the server stores when pushed (503s are not stored comments).
+        saturation["per_second"] = saturation["answered_2xx_per_second"]
+        rate = 2 * saturation["per_second"]
+        count = int(rate * args.surge_seconds)
+        bodies = [
+            json.dumps(
+                {
+                    "clause": clause_ids[n % len(clause_ids)],
+                    "body": f"第{n}号意见：建议明确集聚区的评价指标、扶持政策和时间安排。",
+                    "name": f"市民{n}",
+                    "phone": f"137{n:08d}",
+                    "email": f"s{n}@surge.example.cn",
+                    "consent": True,
+                }
+            ).encode()
+            for n in range(count)
+        ]
+        answers, client = open_loop("127.0.0.1", port, path, bodies, rate=rate)
+    finally:
+        server.terminate()
+        server.wait(30)
+    import psycopg
+
+    with psycopg.connect(database) as connection:
+        stored = {
+            row[0]
+            for row in connection.execute(
+                "select tracking_number from comments_comment where email like %s",
+                ["%@surge.example.cn"],
+            )
+        }
+    created = {json.loads(a.body)["tracking_number"] for a in answers if a.status == 201}
+    shed = sorted(a.seconds for a in answers if a.status == 503)
+    others = [a for a in answers if a.status not in (201, 503)]
+    goodput = len(created) / client["wall_seconds"]
+    return {
+        "saturation_per_second": saturation["per_second"],
+        "offered_per_second": round(rate, 1),
+        "seconds": args.surge_seconds,
+        "client": client,
+        "answered_201": len(created),
+        "answered_503": len(shed),
+        "shed_p50_ms": round(1000 * shed[len(shed) // 2], 1) if shed else None,
+        "shed_p99_ms": round(1000 * shed[int(len(shed) * 0.99)], 1) if shed else None,
+        "other_answers": sorted({(a.status, a.error) for a in others}),
+        "other_answers_count": len(others),
+        "goodput_per_second": round(goodput, 1),
+        "goodput_over_saturation": round(goodput / saturation["per_second"], 3),
+        "stored_equals_answered_201": stored == created,
+        "stored": len(stored),
+        "holds": (
+            goodput >= 0.9 * saturation["per_second"]
+            and (not shed or shed[int(len(shed) * 0.99)] <= 0.1)
+            and not others
+            and stored == created
+        ),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--surge", action="store_true", help="run the surge instead")
+    parser.add_argument("--surge-seconds", type=int, default=60)
+    args = parser.parse_args()
+    for program in ("wrk", "redis-server", "redis-cli"):
+        if shutil.which(program) is None:
+            sys.exit(f"{program} is not installed")
+    database = os.environ.get("BENCH_INTAKE_DATABASE_URL", DEFAULT_DATABASE)
+    ensure_database(database, fresh=True)
+    production = {
+        "DJANGO_SETTINGS_MODULE": "consult.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 40,
+        "DATABASE_URL": database,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": str(WORKERS),
+    }
+    os.environ.update(production)
+    import django
+
+    django.setup()
+    import psycopg
+    from django.core.management import call_command
+
+    from consult.consultations.models import Clause
+    from consult.testing.services import RedisServer, free_port, port_open, wait_for
+    from consult.testing.weifang import load_weifang
+
+    call_command("migrate", verbosity=0)
+    consultation = load_weifang(slug="weifang-intake-bench")
+    clause_ids = list(
+        Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    with psycopg.connect(database, autocommit=True) as connection:
+        from bench.baseline_site import TABLE_SQL
+
+        connection.execute(TABLE_SQL)
+
+    results = {
+        "machine": os.uname().nodename,
+        "cpus": os.cpu_count(),
+        "gunicorn_workers": WORKERS,
+        "connections": args.connections,
+        "rounds": [],
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        with RedisServer(scratch / "cache") as cache, RedisServer(scratch / "broker") as broker:
+            path = f"/api/consultations/{consultation.slug}/comments/"
+            script = scratch / "comments.lua"
+            script.write_text(
+                WRK_SCRIPT % {"clauses": ", ".join(map(str, clause_ids)), "path": path}
+            )
+            consult_env = {
+                **os.environ,
+                "CACHE_URL": cache.url,
+                "CELERY_BROKER_URL": broker.url,
+                # One client address sends everything: its limit would stop the run at once.
+                "COMMENT_RATE_LIMITS_PER_IP": "1000000/m",
+            }
+            if args.surge:
+                results["surge"] = surge(
+                    args, database, consultation, clause_ids, script, consult_env
+                )
+                results["verdict"] = {"holds": results["surge"]["holds"]}
+                results_report("intake-surge", results)
+                return
+            gunicorn = str(ROOT / ".venv/bin/gunicorn")
+            ports = {"baseline": free_port(), "consult": free_port()}
+            servers = {
+                "baseline": subprocess.Popen(
+                    [gunicorn, "bench.baseline_site:application", "--workers", str(WORKERS),
+                     "--bind", f"127.0.0.1:{ports['baseline']}", "--log-level", "warning"],
+                    cwd=ROOT,
+                    env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline_site"},
+                ),
+                "consult": subprocess.Popen(
+                    [gunicorn, "consult.wsgi", "--workers", str(WORKERS),
+                     "--bind", f"127.0.0.1:{ports['consult']}", "--log-level", "warning"],
+                    cwd=ROOT,
+                    env=consult_env,
+                ),
+            }  # fmt: skip
+            tables = {"baseline": "bench_baseline_comment", "consult": "comments_comment"}
+            try:
+                for port in ports.values():
+                    wait_for(lambda port=port: port_open(port), timeout=60, message="gunicorn")
+                for _round in range(args.rounds):
+                    figures = {}
+                    for name in ("baseline", "consult"):
+                        url = f"http://127.0.0.1:{ports[name]}{path}"
+                        rows = count_rows(database, tables[name])
+                        cpu = process_cpu_seconds(servers[name].pid)
+                        calls = (redis_calls(cache.port), redis_calls(broker.port))
+                        run = wrk(url, script, connections=args.connections, seconds=args.seconds)
+                        stored = count_rows(database, tables[name]) - rows
+                        run["stored"] = stored
+                        run["web_cpu_ms_per_comment"] = round(
+                            1000 * (process_cpu_seconds(servers[name].pid) - cpu) / max(stored, 1),
+                            2,
+                        )
+                        if name == "consult":
+                            run["cache_redis_commands_per_comment"] = round(
+                                (redis_calls(cache.port) - calls[0]) / max(stored, 1), 2
+                            )
+                            run["broker_redis_commands_per_comment"] = round(
+                                (redis_calls(broker.port) - calls[1]) / max(stored, 1), 2
+                            )
+                        figures[name] = run
+                    figures["ratio"] = round(
+                        figures["consult"]["per_second"] / figures["baseline"]["per_second"], 3
+                    )
+                    results["rounds"].append(figures)
+            finally:
+                for server in servers.values():
+                    server.terminate()
+                    server.wait(30)
+    ratios = [figures["ratio"] for figures in results["rounds"]]
+    cpu = [figures["consult"]["web_cpu_ms_per_comment"] for figures in results["rounds"]]
+    results["verdict"] = {
+        "ratio_slowest_round": min(ratios),
+        "target_ratio_at_least": 0.5,
+        "web_cpu_ms_per_comment_worst_round": max(cpu),
+        "target_web_cpu_ms_at_most": 6,
+        "holds": min(ratios) >= 0.5 and max(cpu) <= 6,
+    }
+    results_report("intake", results)
+
+
+if __name__ == "__main__":
+    main()

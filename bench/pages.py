@@ -1,0 +1,212 @@
+"""The public consultation page and the API's consultation at 0 and at 1,000,000 comments.
+
+    .venv/bin/python bench/pages.py                  # 0, then 1,000,000 comments
+    .venv/bin/python bench/pages.py --large 100000   # a quicker look
+
+Production settings (DEBUG off, PostgreSQL, CACHE_URL on a Redis of its own) under gunicorn,
+two instances side by side on loopback:
+
+- "copy": the defaults, anonymous pages kept for PUBLIC_PAGES_MAX_AGE seconds;
+- "render": PUBLIC_PAGES_MAX_AGE=0, so every request renders the page (what a page costs).
+
+At each size, for each page: the median of sequential requests (one keep-alive connection)
+on "render" — the page's own time, which must not grow with the comments — and wrk at 32
+connections on both. Seeds with COPY (bench/admin_queue.py's seed) and then recounts the
+tallies, as a migration would. wrk's own CPU is printed, to show it is not the bottleneck.
+Writes var/bench/pages.json. BENCH_PAGES_DATABASE_URL (default database consult_bench_pages).
+"""
+
+import argparse
+import http.client
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.admin_queue import seed  # noqa: E402
+from bench.common import ensure_database, results_report  # noqa: E402
+
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_pages"
+WORKERS = 2
+
+
+def gunicorn(port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"), "consult.wsgi",
+            "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+
+
+def sequential_ms(port: int, path: str, runs: int = 60) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times = []
+    for n in range(runs + 5):
+        started = time.perf_counter()
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status}")
+        if n >= 5:  # the first few warm the workers
+            times.append(time.perf_counter() - started)
+    connection.close()
+    return round(statistics.median(times) * 1000, 2)
+
+
+def wrk(port: int, path: str, *, connections: int, seconds: int) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    output = subprocess.run(
+        [
+            "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    def latency(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return round(value * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+        "wrk_cpu_percent_of_one_core": round(100 * cpu / wall, 1),
+    }
+
+
+def measure(ports, paths, args) -> dict:
+    figures = {}
+    for name, path in paths.items():
+        figures[name] = {
+            "render_sequential_median_ms": sequential_ms(ports["render"], path),
+            "rounds": [
+                {
+                    mode: wrk(port, path, connections=args.connections, seconds=args.seconds)
+                    for mode, port in ports.items()
+                }
+                for _ in range(args.rounds)
+            ],
+        }
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian package wrk)")
+    database = os.environ.get("BENCH_PAGES_DATABASE_URL", DEFAULT_DATABASE)
+    ensure_database(database, fresh=True)
+    production = {
+        "DJANGO_SETTINGS_MODULE": "consult.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 40,
+        "DATABASE_URL": database,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": str(WORKERS),
+    }
+    os.environ.update(production)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from consult.comments.routing import routes_decide
+    from consult.comments.services import clause_routing_tree
+    from consult.comments.tallies import tallies_rebuild
+    from consult.consultations.models import Clause
+    from consult.testing.services import RedisServer, free_port, port_open, wait_for
+    from consult.testing.weifang import load_weifang
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    consultation = load_weifang(slug="weifang-pages-bench")
+    items = Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
+    routes_by_clause = {
+        clause.pk: routes_decide(clause_routing_tree(clause), issuer=consultation.issuer_id)
+        for clause in items.distinct()
+    }
+    paths = {
+        "consultation_page": f"/consultations/{consultation.slug}/",
+        "api_detail": f"/api/consultations/{consultation.slug}/",
+    }
+    results = {
+        "machine": os.uname().nodename,
+        "cpus": os.cpu_count(),
+        "gunicorn_workers": WORKERS,
+        "connections": args.connections,
+    }
+    with tempfile.TemporaryDirectory() as scratch, RedisServer(Path(scratch) / "redis") as redis:
+        ports = {"copy": free_port(), "render": free_port()}
+        servers = [
+            gunicorn(ports["copy"], {**os.environ, "CACHE_URL": redis.url}),
+            gunicorn(
+                ports["render"],
+                {**os.environ, "CACHE_URL": redis.url, "PUBLIC_PAGES_MAX_AGE": "0"},
+            ),
+        ]
+        try:
+            for port in ports.values():
+                wait_for(lambda port=port: port_open(port), timeout=30, message="gunicorn")
+            results["at_0"] = measure(ports, paths, args)
+            started = time.perf_counter()
+            seed(consultation, 0, args.large, routes_by_clause, random.Random(5))
+            tallies_rebuild([consultation.pk])
+            results["seed_seconds"] = round(time.perf_counter() - started, 1)
+            results[f"at_{args.large}"] = measure(ports, paths, args)
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(30)
+
+    small, large = results["at_0"], results[f"at_{args.large}"]
+    verdict = {}
+    for name in paths:
+        time_at = {size: figures[name]["render_sequential_median_ms"] for size, figures in
+                   (("small", small), ("large", large))}  # fmt: skip
+        ratio = time_at["large"] / time_at["small"]
+        slowest_copy = min(r["copy"]["requests_per_second"] for r in large[name]["rounds"])
+        verdict[name] = {
+            "time_at_large_over_time_at_0": round(ratio, 2),
+            "target_time_ratio_at_most": 1.2,
+            "requests_per_second_at_large_slowest_round": slowest_copy,
+            "target_requests_per_second_at_least": 300,
+            "holds": ratio <= 1.2 and slowest_copy >= 300,
+        }
+    results["verdict"] = verdict
+    results_report("pages", results)
+
+
+if __name__ == "__main__":
+    main()

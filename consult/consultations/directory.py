@@ -1,0 +1,50 @@
+"""Keeping `Consultation.directory_version` true: raised, in the changing transaction, by every
+change to what routing a comment reads — a consultation's clauses and who is responsible for
+them, and the departments and their mailboxes.
+
+A process may then keep that directory in memory keyed by (consultation, version) and never
+ask the database for it again until the version moves (comments.directory).
+"""
+
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+
+from .models import Clause, ClauseResponsibility, Consultation, Department, Mailbox
+
+
+def directory_changed(consultation_ids=None) -> None:
+    """Raise the version of these consultations (of all, when None)."""
+    consultations = Consultation.objects.all()
+    if consultation_ids is not None:
+        consultations = consultations.filter(pk__in=consultation_ids)
+    consultations.update(directory_version=F("directory_version") + 1)
+
+
+def _clause_changed(sender, instance, **kwargs):
+    directory_changed([instance.consultation_id])
+
+
+def _responsibility_changed(sender, instance, **kwargs):
+    consultation_id = (
+        Clause.objects.filter(pk=instance.clause_id).values_list("consultation_id", flat=True)
+    ).first()
+    if consultation_id is not None:
+        directory_changed([consultation_id])
+
+
+def _everyone_changed(sender, instance, **kwargs):
+    directory_changed()
+
+
+def directory_signals_connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_clause_changed, sender=Clause, dispatch_uid=f"directory-clause-{signal}")
+        signal.connect(
+            _responsibility_changed,
+            sender=ClauseResponsibility,
+            dispatch_uid=f"directory-responsibility-{signal}",
+        )
+        for model in (Department, Mailbox):
+            signal.connect(
+                _everyone_changed, sender=model, dispatch_uid=f"directory-{model.__name__}-{signal}"
+            )

@@ -1,0 +1,112 @@
+"""The public comment counts: kept with the comments, never counted on a page view."""
+
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
+
+from consult.comments.models import Comment, CommentTally
+from consult.comments.services import comment_submit
+from consult.comments.tallies import tallies_of, tallies_rebuild
+from consult.comments.workflow import CommentChange, comment_change_apply
+from consult.consultations.models import Department, Membership
+from consult.testing.weifang import load_weifang
+
+
+def submit(consultation, label, n):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label=label) if label else None,
+        body=f"第{n}条意见：建议明确集聚区的评价指标，并公开评选结果。",
+        channel="web",
+        consent=True,
+    ).comment
+
+
+def counted(consultation):
+    """What the tallies should say, counted from the comments themselves."""
+    rows = (
+        Comment.objects.filter(consultation=consultation)
+        .values("clause_id")
+        .annotate(n=Count("pk", filter=~Q(status="invalid")))
+    )
+    by_clause = {row["clause_id"]: row["n"] for row in rows if row["n"]}
+    return by_clause, sum(by_clause.values())
+
+
+def nonzero(tallies):
+    by_clause, total = tallies
+    return {key: n for key, n in by_clause.items() if n}, total
+
+
+@pytest.mark.django_db
+def test_counts_follow_submissions_and_invalid_marks(weifang_open, client):
+    coordinator = get_user_model().objects.create_user("hyj", is_staff=True)
+    Membership.objects.create(user=coordinator, department=Department.objects.get(name="市海渔局"))
+    comments = [
+        submit(weifang_open, label, n)
+        for n, label in enumerate(["二(三)4", "二(三)4", "二(三)4", "二(一)1", "二(一)1", None])
+    ]
+    a, b = weifang_open.clauses.get(label="二(三)4"), weifang_open.clauses.get(label="二(一)1")
+    assert nonzero(tallies_of(weifang_open.pk)) == ({a.pk: 3, b.pk: 2, None: 1}, 6)
+
+    comment_change_apply(
+        comments[0], coordinator, CommentChange(status="invalid", invalid_reason="与本草案无关。")
+    )
+    assert nonzero(tallies_of(weifang_open.pk)) == ({a.pk: 2, b.pk: 2, None: 1}, 5)
+    assert nonzero(tallies_of(weifang_open.pk)) == counted(weifang_open)
+
+    comment_change_apply(comments[0], coordinator, CommentChange(status="pending"))
+    assert nonzero(tallies_of(weifang_open.pk)) == ({a.pk: 3, b.pk: 2, None: 1}, 6)
+
+    # What the pages show is what the tallies say.
+    detail = weifang_open.get_absolute_url()
+    api = f"/api/consultations/{weifang_open.slug}/"
+    assert client.get(api).json()["comment_count"] == 6
+    assert client.get(detail).context["comment_total"] == 6
+
+    # A rebuild from the comments finds the same numbers.
+    before = nonzero(tallies_of(weifang_open.pk))
+    tallies_rebuild([weifang_open.pk])
+    assert nonzero(tallies_of(weifang_open.pk)) == before
+
+
+@pytest.mark.django_db
+def test_the_public_pages_never_count_comments(weifang_open, client):
+    for n in range(3):
+        submit(weifang_open, "二(三)4", n)
+    for url in (weifang_open.get_absolute_url(), f"/api/consultations/{weifang_open.slug}/"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        touching = [q["sql"] for q in queries if '"comments_comment"' in q["sql"]]
+        assert touching == [], url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_on_one_clause_are_each_counted_once():
+    weifang = load_weifang(slug="weifang-tally-race")
+    start = threading.Barrier(6)
+    errors = []
+
+    def run(worker):
+        try:
+            start.wait()
+            for n in range(5):
+                submit(weifang, "二(三)4", worker * 10 + n)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert nonzero(tallies_of(weifang.pk)) == counted(weifang)
+    assert counted(weifang)[1] == 30
+    assert CommentTally.objects.filter(consultation=weifang).count() > 1  # spread over slots

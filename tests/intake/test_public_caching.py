@@ -1,0 +1,81 @@
+"""Public pages a reverse proxy may share for a moment; everything personal stays private."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from consult.comments.services import comment_submit
+
+pytestmark = pytest.mark.django_db
+
+
+def public_urls(consultation):
+    return [
+        "/",
+        consultation.get_absolute_url(),
+        f"/api/consultations/{consultation.slug}/",
+        "/api/consultations/",
+    ]
+
+
+def test_anonymous_visitors_get_a_shared_copy_with_an_etag(weifang_open, settings):
+    settings.PUBLIC_PAGES_MAX_AGE = 30
+    visitor = Client(enforce_csrf_checks=True)
+    for url in public_urls(weifang_open):
+        response = visitor.get(url)
+        assert response.status_code == 200, url
+        cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+        assert {"public", "max-age=30"} <= cache_control, url
+        assert {"Cookie", "Accept-Language"} <= {
+            part.strip() for part in response["Vary"].split(",")
+        }, url
+        # Nothing of this visitor's own: no CSRF token in the page, no cookie set.
+        assert b"csrfmiddlewaretoken" not in response.content, url
+        assert not response.cookies, url
+        again = visitor.get(url, headers={"If-None-Match": response["ETag"]})
+        assert again.status_code == 304, url
+        assert again.content == b""
+
+
+def test_a_new_comment_shows_once_the_copy_expires(weifang_open, client, settings):
+    settings.PUBLIC_PAGES_MAX_AGE = 30
+    url = weifang_open.get_absolute_url()
+    first = client.get(url)
+    assert first.context["comment_total"] == 0
+    comment_submit(
+        consultation=weifang_open,
+        clause=None,
+        body="建议公开各项目的评选结果。",
+        channel="web",
+        consent=True,
+    )
+    # Within the 30 seconds everyone gets the same copy, rendered once.
+    within = client.get(url)
+    assert within.context is None  # served from the cache, not rendered
+    assert within["ETag"] == first["ETag"]
+    with time_machine.travel(datetime.timedelta(seconds=31)):
+        later = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert later.status_code == 200
+    assert later.context["comment_total"] == 1
+    assert later["ETag"] != first["ETag"]
+
+
+def test_staff_and_forms_stay_private(weifang_open):
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("root", "r@example.cn", "pw"))
+    response = staff.get(weifang_open.get_absolute_url())
+    assert "public" not in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    form = Client().get(f"{weifang_open.get_absolute_url()}comment/")
+    assert form.status_code == 200
+    assert "public" not in form.get("Cache-Control", "")
+
+
+def test_the_language_switch_needs_no_token(weifang_open):
+    visitor = Client(enforce_csrf_checks=True)
+    response = visitor.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    assert visitor.get("/").headers["Content-Language"] == "en"
