@@ -48,14 +48,20 @@ INSTALLED_APPS = [
     "consult.notifications",
     "consult.reports",
     "consult.jobs",
+    "consult.subscriptions",
     "captcha",
     "axes",
     "consult.intake",
 ]
 
 MIDDLEWARE = [
+    # Before SecurityMiddleware: a 503 and one log line, not a redirect loop, behind a TLS proxy
+    # that BEHIND_TLS_PROXY does not name (consult.web.proxy).
+    "consult.web.proxy.UnconfiguredTLSProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that reads the session or the database: a surge is shed at no cost.
+    "consult.web.load_shedding.LoadSheddingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -213,6 +219,9 @@ PERIODIC_JOBS_EVERY_SECONDS = {
     "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
     "digests": env.float("DIGESTS_EVERY_SECONDS", default=60.0),
     "personal-data-retention": env.float("RETENTION_EVERY_SECONDS", default=86400.0),
+    # Subscribers hear of a consultation within this long of its opening.
+    "new-consultations": env.float("NEW_CONSULTATIONS_EVERY_SECONDS", default=300.0),
+    "unconfirmed-subscriptions": env.float("UNCONFIRMED_EVERY_SECONDS", default=3600.0),
     "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
 }
 CELERY_BEAT_SCHEDULE = {
@@ -228,11 +237,25 @@ CELERY_BEAT_SCHEDULE = {
 
 # Notifications ------------------------------------------------------------------------
 NOTIFY_MESSAGE_ID_DOMAIN = env.str("NOTIFY_MESSAGE_ID_DOMAIN", default="consult.localhost")
-NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+# An email that cannot be sent waits for its retry (exponential backoff from the base, with
+# jitter, capped at the maximum, which must stay below the broker's visibility timeout) and is
+# given up on only after NOTIFY_GIVE_UP_AFTER seconds of continuous failure (48 hours: a relay
+# down over a night or a weekend day loses nothing), or at once on a permanent 5xx refusal.
+NOTIFY_GIVE_UP_AFTER = env.float("NOTIFY_GIVE_UP_AFTER", default=48 * 3600.0)
 NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
 NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
+# Not a count of SMTP failures (those are given up on by time): how many times sending one
+# email may be interrupted by a worker that died mid-send before it is given up on, so a
+# message that crashes the worker is not redelivered forever.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+# A process claims one email at a time, just before sending it, for this long; it must exceed
+# the longest one send can take (connect and send, each up to EMAIL_TIMEOUT).
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+# The sweep leaves a row this long to the publish that follows its commit before it takes the
+# hand-off as lost. A row handed to the broker is re-sent only after the visibility timeout.
 NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
+# The admin and check_workers flag an email still undelivered this long after it was due.
+NOTIFY_PENDING_ALERT_SECONDS = env.int("NOTIFY_PENDING_ALERT_SECONDS", default=3600)
 NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 # After the broker refuses a task, requests stop trying it for this long (the sweep resends).
 NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
@@ -300,31 +323,71 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Caches back the rate limits, so every web process must share one: Redis in production.
+# The cache holds the rate-limit counters and the repeat check, so every web process must
+# share one: Redis at CACHE_URL, else at a Redis broker's URL; without Redis the database, or
+# each process's memory in development (DEBUG). A per-process cache with several web
+# processes (WEB_CONCURRENCY, gunicorn's own variable) fails `check --deploy`.
 CACHE_URL = env.str("CACHE_URL", default="")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-        if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHE_URL = CELERY_BROKER_URL
+# A Redis that errors or stops answering costs a request at most this long (no retries); the
+# process then leaves it alone for CACHE_RETRY_AFTER_SECONDS, as if under every limit.
+CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.1)
+CACHE_RETRY_AFTER_SECONDS = env.float("CACHE_RETRY_AFTER_SECONDS", default=1.0)
+if CACHE_URL:
+    # Its keys start with "consult:", and its clear() deletes only those (a broker's database).
+    _CACHE = {
+        "BACKEND": "consult.cache.FailOpenRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "consult",
+    }
+elif DEBUG:
+    _CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+else:
+    # Its table comes with `migrate` (comments 0012); counters outlive a cull of old entries.
+    _CACHE = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "consult_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+CACHES = {"default": _CACHE}
+# How many web processes serve requests (gunicorn reads the same variable as its --workers).
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
 
 # Citizen intake -----------------------------------------------------------------------
+# Who runs the site, in the public pages' footer (a consultation's page names its issuer).
+SITE_CONTACT = {
+    key: env.str(f"SITE_CONTACT_{key.upper()}", default="")
+    for key in ("name", "address", "phone", "email")
+}
+# Who answers a comment on a section heading (which names no department itself): "issuer",
+# the issuing bureau, with the leads of the items below it cooperating; or "first_lead", the
+# first of those leads, the others cooperating.
+ROUTING_HEADING_OWNER = env.str("ROUTING_HEADING_OWNER", default="issuer")
+if ROUTING_HEADING_OWNER not in ("issuer", "first_lead"):
+    raise ImproperlyConfigured("ROUTING_HEADING_OWNER must be issuer or first_lead.")
 # Rate limits, as "count/period" (s, m, h, d); each list entry must hold.
 COMMENT_RATE_LIMITS_PER_IP = env.list("COMMENT_RATE_LIMITS_PER_IP", default=["5/m", "50/d"])
 COMMENT_RATE_LIMITS_PER_CONTACT = env.list(
     "COMMENT_RATE_LIMITS_PER_CONTACT", default=["5/m", "50/d"]
 )
 STATUS_LOOKUP_RATE_LIMITS = env.list("STATUS_LOOKUP_RATE_LIMITS", default=["10/m", "100/d"])
-RATELIMIT_ENABLED = True
 # Behind a reverse proxy, how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-RATELIMIT_KEY_PREFIX = "consult-rl:"
 # An offline image CAPTCHA on the comment form (django-simple-captcha); off by default.
 COMMENT_CAPTCHA = env.bool("COMMENT_CAPTCHA", default=False)
 CAPTCHA_IMAGE_SIZE = (120, 40)
 CAPTCHA_LENGTH = 5
+# How long a reverse proxy may serve an anonymous visitor's copy of a public page (the list,
+# a consultation, its report, the API's consultations): a flash crowd costs one render a page
+# per this many seconds. Comment counts on those pages lag by at most this much.
+PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30)
+# Shedding a surge (consult.web.load_shedding): under gunicorn's threaded workers, how many
+# requests a process works on at once; one that waits longer than WEB_QUEUE_WAIT_SECONDS for
+# a turn is answered 503 with Retry-After at once. 0 turns it off.
+WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=4)
+WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.05)
+WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5)
 # How long personal data of comments is kept after the consultation's report (PIPL notice).
 PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)
 # Upload size limit for the whole request: the 10 MB attachment plus the form.
@@ -334,15 +397,38 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Client IPs are kept only as a keyed hash (PIPL: collect the minimum).
 IP_HASH_KEY = env.str("IP_HASH_KEY", default=SECRET_KEY)
 
+# Every handler redacts the tokens of receipt and status links and the proofs in status-lookup
+# query strings (consult.web.log_redaction): a log line never opens a citizen's comment.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secret_links": {"()": "consult.web.log_redaction.RedactSecretLinks"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secret_links"],
+        },
+        # runserver's request lines, as Django prints them, redacted.
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact_secret_links"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django attaches its own console handler; let one handler print each line.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },
 }

@@ -25,6 +25,10 @@ from consult.comments.campaigns import campaigns_assign_pending
 from consult.comments.reminders import reminders_send
 from consult.comments.retention import personal_data_purge
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
+from consult.subscriptions.services import (
+    consultations_opened_notify,
+    subscriptions_unconfirmed_purge,
+)
 
 from .models import JobStatus
 
@@ -67,6 +71,15 @@ def _personal_data_retention(now) -> str:
     return f"comments whose personal data was removed: {personal_data_purge(now=now)}"
 
 
+def _new_consultations(now) -> str:
+    mailed = consultations_opened_notify(now=now)
+    return f"subscribers mailed of newly opened consultations: {mailed}"
+
+
+def _unconfirmed_subscriptions(now) -> str:
+    return f"unconfirmed subscriptions forgotten: {subscriptions_unconfirmed_purge(now=now)}"
+
+
 def _outbox_sweep(now) -> str:
     return f"pending notifications handed to delivery again: {outbox_sweep(now=now)}"
 
@@ -79,6 +92,8 @@ JOBS = {
         Job("reminders", _reminders),
         Job("digests", _digests),
         Job("personal-data-retention", _personal_data_retention),
+        Job("new-consultations", _new_consultations),
+        Job("unconfirmed-subscriptions", _unconfirmed_subscriptions),
         Job("outbox-sweep", _outbox_sweep),
     ]
 }
