@@ -20,8 +20,6 @@ import argparse
 import http.client
 import os
 import random
-import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -34,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.admin_queue import seed  # noqa: E402
-from bench.common import ensure_database, results_report  # noqa: E402
+from bench.common import ensure_database, production_setup, results_report, wrk  # noqa: E402
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_pages"
 WORKERS = 2
@@ -68,37 +66,6 @@ def sequential_ms(port: int, path: str, runs: int = 60) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
-def wrk(port: int, path: str, *, connections: int, seconds: int) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    output = subprocess.run(
-        [
-            "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-    def latency(label):
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return round(value * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    return {
-        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "",
-        "wrk_cpu_percent_of_one_core": round(100 * cpu / wall, 1),
-    }
-
-
 def measure(ports, paths, args) -> dict:
     figures = {}
     for name, path in paths.items():
@@ -106,7 +73,11 @@ def measure(ports, paths, args) -> dict:
             "render_sequential_median_ms": sequential_ms(ports["render"], path),
             "rounds": [
                 {
-                    mode: wrk(port, path, connections=args.connections, seconds=args.seconds)
+                    mode: wrk(
+                        f"http://127.0.0.1:{port}{path}",
+                        connections=args.connections,
+                        seconds=args.seconds,
+                    )
                     for mode, port in ports.items()
                 }
                 for _ in range(args.rounds)
@@ -126,20 +97,7 @@ def main():
         sys.exit("wrk is not installed (Debian package wrk)")
     database = os.environ.get("BENCH_PAGES_DATABASE_URL", DEFAULT_DATABASE)
     ensure_database(database, fresh=True)
-    production = {
-        "DJANGO_SETTINGS_MODULE": "consult.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + "x" * 40,
-        "DATABASE_URL": database,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        "WEB_CONCURRENCY": str(WORKERS),
-    }
-    os.environ.update(production)
-    import django
-
-    django.setup()
+    production_setup(database, workers=WORKERS)
     from django.core.management import call_command
 
     from consult.comments.routing import routes_decide
@@ -149,7 +107,6 @@ def main():
     from consult.testing.services import RedisServer, free_port, port_open, wait_for
     from consult.testing.weifang import load_weifang
 
-    call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     consultation = load_weifang(slug="weifang-pages-bench")
     items = Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
