@@ -165,8 +165,7 @@ def main():
     from django.core.management import call_command
     from django.test import Client
 
-    from consult.comments.routing import routes_decide
-    from consult.comments.services import clause_routing_tree
+    from consult.comments.directory import directory_of
     from consult.consultations.models import Clause, Department
     from consult.consultations.services import staff_join
     from consult.testing.weifang import load_weifang
@@ -174,10 +173,8 @@ def main():
     call_command("migrate", verbosity=0)
     consultation = load_weifang(slug="weifang-admin-bench")
     items = Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
-    routes_by_clause = {
-        clause.pk: routes_decide(clause_routing_tree(clause), issuer=consultation.issuer_id)
-        for clause in items.distinct()
-    }
+    routes = directory_of(consultation).routes
+    routes_by_clause = {clause.pk: routes[clause.pk] for clause in items.distinct()}
     user = User.objects.create_user("gxj-bench", password="x")
     staff_join(user, Department.objects.get(name="市工信局"))
     client = Client()

@@ -100,8 +100,7 @@ def main():
     production_setup(database, workers=WORKERS)
     from django.core.management import call_command
 
-    from consult.comments.routing import routes_decide
-    from consult.comments.services import clause_routing_tree
+    from consult.comments.directory import directory_of
     from consult.comments.tallies import tallies_rebuild
     from consult.consultations.models import Clause
     from consult.testing.services import RedisServer, free_port, port_open, wait_for
@@ -110,10 +109,8 @@ def main():
     call_command("collectstatic", interactive=False, verbosity=0)
     consultation = load_weifang(slug="weifang-pages-bench")
     items = Clause.objects.filter(consultation=consultation, responsibilities__isnull=False)
-    routes_by_clause = {
-        clause.pk: routes_decide(clause_routing_tree(clause), issuer=consultation.issuer_id)
-        for clause in items.distinct()
-    }
+    routes = directory_of(consultation).routes
+    routes_by_clause = {clause.pk: routes[clause.pk] for clause in items.distinct()}
     paths = {
         "consultation_page": f"/consultations/{consultation.slug}/",
         "api_detail": f"/api/consultations/{consultation.slug}/",

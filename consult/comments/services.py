@@ -16,13 +16,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consult.consultations.models import Clause, ClauseResponsibility
-
 from .access import consultations_open_to_letters_from
-from .directory import clause_trees, directory_of
+from .directory import directory_of
 from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_write, comments_notifications_write
-from .routing import ClauseNode
 from .tallies import counts_publicly, tally_add
 from .tracking import new_tracking_number
 from .validation import clause_check
@@ -46,21 +43,6 @@ def hash_ip(ip: str | None) -> str:
         return ""
     key = settings.IP_HASH_KEY.encode("utf-8")
     return hmac.new(key, ip.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def clause_routing_tree(clause: Clause) -> ClauseNode:
-    """The clause and everything below it as routing sees it, in two queries."""
-    subtree = list(
-        Clause.objects.filter(
-            consultation_id=clause.consultation_id, path__startswith=clause.path
-        ).order_by("path")
-    )
-    named = (
-        ClauseResponsibility.objects.filter(clause__in=subtree, department__isnull=False)
-        .order_by("clause__path", "position")
-        .values_list("clause_id", "role", "department_id")
-    )
-    return clause_trees(subtree, named)[clause.pk]
 
 
 def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:

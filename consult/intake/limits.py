@@ -75,15 +75,5 @@ def submission_limited(request, *, phone: str, email: str) -> int:
     return limits_exceeded(_ip_check(request), *_contact_checks(phone, email))
 
 
-# The address before the form is read and the contacts after: two round trips where
-# `submission_limited` takes one.
-def submission_limited_by_ip(request) -> int:
-    return limits_exceeded(_ip_check(request))
-
-
-def submission_limited_by_contact(*, phone: str, email: str) -> int:
-    return limits_exceeded(*_contact_checks(phone, email))
-
-
 def status_lookup_limited(request) -> int:
     return limits_exceeded(("status-ip", client_ip(request), settings.STATUS_LOOKUP_RATE_LIMITS))

@@ -108,11 +108,6 @@ def clause_tree_with_counts(consultation) -> tuple[list[Clause], int]:
 
 # How the notice writes each level's number: "一、", "(一)", "1．"; chapters and articles
 # ("第一章", "第一条") carry their own words.
-def clause_number(clause) -> str:
-    """The clause's number as the notice prints it (`Clause.printed_number`)."""
-    return clause.printed_number
-
-
 def clause_body(clause) -> str:
     """The clause's text without its heading, which the notice also writes as its first words."""
     text = (clause.text or "").strip()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from consult.comments.models import Comment
-from tests.intake.test_bad_input import BOUNDARY
+from tests.intake.test_bad_input import post_utf7
 from tests.intake.test_form import BODY, form_url
 
 pytestmark = pytest.mark.django_db
@@ -122,20 +122,8 @@ def storable(value: str) -> bool:
 def post(client, url, data):
     if all(storable(value) for value in data.values()):
         return client.post(url, data)
-    # A browser sends UTF-8, which cannot carry a lone surrogate; a multipart form in UTF-7 can
-    # (tests/intake/test_bad_input.py), each value its own part.
-    parts = [
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        + value.encode("utf-7")
-        + b"\r\n"
-        for name, value in data.items()
-    ]
-    return client.generic(
-        "POST",
-        url,
-        b"".join(parts) + f"--{BOUNDARY}--\r\n".encode(),
-        content_type=f"multipart/form-data; boundary={BOUNDARY}; charset=utf-7",
-    )
+    # A browser sends UTF-8, which cannot carry a lone surrogate; a multipart form in UTF-7 can.
+    return post_utf7(client, url, data)
 
 
 @pytest.fixture

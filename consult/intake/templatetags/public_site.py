@@ -3,7 +3,7 @@
 from django import template
 from django.conf import settings
 
-from consult.intake.presenters import clause_body, clause_number
+from consult.intake.presenters import clause_body
 
 register = template.Library()
 
@@ -14,5 +14,4 @@ def site_contact() -> dict:
     return settings.SITE_CONTACT
 
 
-register.filter("clause_number", clause_number)
 register.filter("clause_body", clause_body)
