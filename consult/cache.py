@@ -201,14 +201,31 @@ class FailOpenRedisCache(RedisCache):
 
     @_fail_open(None)
     def counters_hit(self, counters: list[tuple[str, int]]) -> list[int] | None:
-        """INCR each key and let it expire after its seconds, in one pipelined round trip."""
-        client = self._cache.get_client(write=True)
-        pipeline = client.pipeline(transaction=False)
-        for key, seconds in counters:
-            key = self.make_and_validate_key(key)
-            pipeline.incr(key)
-            pipeline.expire(key, seconds)
-        return [int(count) for count in pipeline.execute()[0::2]]
+        """INCR each key and let it expire after its seconds: one command, one round trip."""
+        keys = [self.make_and_validate_key(key) for key, _seconds in counters]
+        script = _counters_script(self._cache.get_client(write=True))
+        return [int(count) for count in script(keys=keys, args=[s for _k, s in counters])]
+
+
+# A window's counter is created with its expiry, in the same step, so it can never outlive it.
+_COUNTERS_LUA = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  counts[i] = count
+end
+return counts
+"""
+_COUNTERS_SCRIPTS: dict = {}
+
+
+def _counters_script(client):
+    """The counting script of this client (EVALSHA; redis-py loads it again after a restart)."""
+    script = _COUNTERS_SCRIPTS.get(id(client))
+    if script is None:
+        script = _COUNTERS_SCRIPTS[id(client)] = client.register_script(_COUNTERS_LUA)
+    return script
 
 
 # Rates --------------------------------------------------------------------------------

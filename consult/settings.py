@@ -60,8 +60,6 @@ MIDDLEWARE = [
     "consult.web.proxy.UnconfiguredTLSProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before anything that reads the session or the database: a surge is shed at no cost.
-    "consult.web.load_shedding.LoadSheddingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -261,6 +259,14 @@ NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
 # Publish delivery tasks from a background thread instead of the request's own (see outbox).
 NOTIFY_PUBLISH_IN_BACKGROUND = env.bool("NOTIFY_PUBLISH_IN_BACKGROUND", default=True)
+# The publisher thread keeps its database connection while work keeps coming; idle this long,
+# it gives it back.
+NOTIFY_PUBLISHER_IDLE_SECONDS = env.float("NOTIFY_PUBLISHER_IDLE_SECONDS", default=1.0)
+# Notifications due now travel to the workers in tasks of at most this many (one SMTP
+# connection per task); under load, one task carries what many requests stored.
+NOTIFY_DELIVERY_BATCH_SIZE = env.int("NOTIFY_DELIVERY_BATCH_SIZE", default=50)
+# How long the publisher thread waits for more after the first hand-off of a round.
+NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.1)
 
 # Reminders: days before the close and before the answer deadline, at this local hour;
 # overdue reminders to the issuing bureau the day after the answer deadline, then weekly.
@@ -384,9 +390,11 @@ CAPTCHA_LENGTH = 5
 PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30)
 # Shedding a surge (consult.web.load_shedding): under gunicorn's threaded workers, how many
 # requests a process works on at once; one that waits longer than WEB_QUEUE_WAIT_SECONDS for
-# a turn is answered 503 with Retry-After at once. 0 turns it off.
+# a turn, or finds WEB_MAX_WAITING_REQUESTS waiting already, is answered 503 with Retry-After.
+# 0 turns it off.
 WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=4)
-WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.05)
+WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.02)
+WEB_MAX_WAITING_REQUESTS = env.int("WEB_MAX_WAITING_REQUESTS", default=2)
 WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5)
 # How long personal data of comments is kept after the consultation's report (PIPL notice).
 PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)

@@ -4,6 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from consult.web.load_shedding import LoadShedding
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consult.settings")
 
-application = get_wsgi_application()
+# Around Django, not inside it: a request refused in a surge costs next to nothing.
+application = LoadShedding(get_wsgi_application())

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min, Q
+from django.db.models import Case, F, Min, Q, Value, When
 from django.utils import timezone
 
 from consult.consultations.models import Department, Mailbox
@@ -116,6 +116,22 @@ def notification_write(*, key: str, publish: bool = True, **fields) -> Notificat
     return notification
 
 
+def notifications_write_once(notifications: list[Notification]) -> int:
+    """Write these notifications, each unless one with its key exists already, and publish the
+    ones still pending after commit; returns how many that is. The keys make repeating the
+    call (publishing a report twice, a retried job) mail nobody twice."""
+    if not notifications:
+        return 0
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    queued = list(
+        Notification.objects.filter(
+            key__in=[n.key for n in notifications], status=Notification.Status.PENDING
+        )
+    )
+    notifications_publish_on_commit(queued)
+    return len(queued)
+
+
 def notifications_publish_on_commit(notifications: list[Notification]) -> None:
     notifications = [n for n in notifications if n is not None]
     if notifications:
@@ -183,9 +199,13 @@ def notifications_publish(notifications: list[Notification]) -> None:
         publisher.submit(planned)
 
 
-def batches_plan(notifications: list[Planned], *, now=None) -> list[Batch]:
-    """The delivery tasks that hand these notifications on: one for all that are due, one per
-    digest window whose earlier members have none yet."""
+def batches_plan(
+    notifications: list[Planned], *, now=None, windows_scheduled: "ScheduledWindows | None" = None
+) -> list[Batch]:
+    """The delivery tasks that hand these notifications on: tasks of at most
+    DELIVERY_BATCH_SIZE for all that are due, one per digest window whose earlier members have
+    none yet. `windows_scheduled` remembers the windows this process has sent a task for, so a
+    busy window is not looked up in the database for each of its members."""
     from .tasks import deliver_notifications
 
     now = now or timezone.now()
@@ -207,15 +227,51 @@ def batches_plan(notifications: list[Planned], *, now=None) -> list[Batch]:
     for members in windows.values():
         first = members[0]
         covered = [member.pk for member in members]
-        if _digest_has_earlier_member(first):
+        if (windows_scheduled and windows_scheduled.has_earlier(first, now)) or (
+            _digest_has_earlier_member(first)
+        ):
             # One task per digest window: an earlier member's task builds these too.
             batches.append(Batch([], 0, covered))
         else:
             countdown = (first.due_at - now).total_seconds()
             batches.append(Batch([first.pk], countdown, covered))
-    if due_now:
-        batches.insert(0, Batch(due_now, 0, due_now))
+    size = settings.NOTIFY_DELIVERY_BATCH_SIZE
+    for start in reversed(range(0, len(due_now), size)):
+        part = due_now[start : start + size]
+        batches.insert(0, Batch(part, 0, part))
     return batches
+
+
+class ScheduledWindows:
+    """The digest windows this process has handed a task to, until they fall due.
+
+    A window's task builds every member pending when it runs, so once this process has sent it,
+    a later member needs no task and no database lookup to learn that. Kept by the publisher
+    thread only; forgotten a little before the window is due, when its task may be running."""
+
+    MARGIN = datetime.timedelta(seconds=5)
+
+    def __init__(self):
+        self._first: dict[tuple[str, datetime.datetime], int] = {}
+
+    def has_earlier(self, notification: Planned, now) -> bool:
+        first = self._first.get((notification.digest_group, notification.due_at))
+        return (
+            first is not None
+            and first < notification.pk
+            and notification.due_at - now > self.MARGIN
+        )
+
+    def note(self, batches: list[Batch], planned: list[Planned], now) -> None:
+        by_pk = {p.pk: p for p in planned}
+        for batch in batches:
+            if batch.countdown > 0 and batch.ids:
+                first = by_pk.get(batch.ids[0])
+                if first is not None and first.digest_group:
+                    key = (first.digest_group, first.due_at)
+                    self._first[key] = min(self._first.get(key, first.pk), first.pk)
+        if len(self._first) > 1000:
+            self._first = {k: v for k, v in self._first.items() if k[1] - now > self.MARGIN}
 
 
 def batches_publish(batches: list[Batch]) -> list[int]:
@@ -263,19 +319,22 @@ def notifications_mark_published(published, covered=(), *, now=None) -> None:
     counted = set(published)
     uncounted = set(covered) - counted
     try:
-        with transaction.atomic():  # a savepoint inside a caller's transaction
-            _mark_published(counted, uncounted, now)
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint inside a caller's transaction
+                _mark_published(counted, uncounted, now)
+        else:
+            _mark_published(counted, uncounted, now)  # one statement: atomic on its own
     except Exception:
         logger.warning("Could not record the hand-off of notifications", exc_info=True)
 
 
 def _mark_published(counted, uncounted, now) -> None:
-    if counted:
-        Notification.objects.filter(pk__in=counted).update(
-            published_at=now, publications=F("publications") + 1
+    if counted or uncounted:
+        Notification.objects.filter(pk__in=counted | uncounted).update(
+            published_at=now,
+            publications=F("publications")
+            + Case(When(pk__in=counted, then=Value(1)), default=Value(0)),
         )
-    if uncounted:
-        Notification.objects.filter(pk__in=uncounted).update(published_at=now)
 
 
 def retry_publish(notification_ids: list[int], countdown: float) -> None:
@@ -330,27 +389,44 @@ class _Publisher:
     def _run(self, batches_queue) -> None:
         from django.db import connection
 
+        windows = ScheduledWindows()
         while True:
-            rounds = [batches_queue.get()]
+            try:
+                rounds = [batches_queue.get(timeout=settings.NOTIFY_PUBLISHER_IDLE_SECONDS)]
+            except queue.Empty:
+                # Idle: give the connection back; while busy, keep it (a connection per round
+                # cost more than all the rest of publishing).
+                with contextlib.suppress(Exception):
+                    connection.close()
+                continue
+            # Wait a moment for more: under load, many requests' notifications then share a
+            # broker message and a database round trip (an email a tenth of a second later
+            # costs nobody anything).
+            deadline = time.monotonic() + settings.NOTIFY_PUBLISH_LINGER_SECONDS
             with contextlib.suppress(queue.Empty):
                 while len(rounds) < 100:
-                    rounds.append(batches_queue.get_nowait())
+                    rounds.append(batches_queue.get(timeout=max(0, deadline - time.monotonic())))
+            # Everything that queued up meanwhile is planned together: the due ones of many
+            # requests travel in one task, and each digest window is looked up once.
+            planned = [notification for round_ in rounds for notification in round_]
             published: list[int] = []
             covered: list[int] = []
-            for planned in rounds:
-                try:
-                    done, took_care = _batches_publish(batches_plan(planned))
-                except Exception:  # never let the thread die; the sweep covers what was not sent
-                    logger.exception("Publishing notifications failed")
-                    continue
-                published += done
-                covered += took_care
+            try:
+                now = timezone.now()
+                batches = batches_plan(planned, now=now, windows_scheduled=windows)
+                published, covered = _batches_publish(batches)
+                windows.note([b for b in batches if set(b.ids) <= set(published)], planned, now)
+            except Exception:  # never let the thread die; the sweep covers what was not sent
+                logger.exception("Publishing notifications failed")
+                with contextlib.suppress(Exception):
+                    connection.close()
             with self._published:  # published: `flush` waits for no database
                 self._unpublished -= len(rounds)
                 self._published.notify_all()
             notifications_mark_published(published, covered)
+            # As at the end of a request: a broken connection, or one past CONN_MAX_AGE, goes.
             with contextlib.suppress(Exception):
-                connection.close()
+                connection.close_if_unusable_or_obsolete()
 
 
 publisher = _Publisher()

@@ -26,12 +26,25 @@ def notification_items_enricher_register(enrich) -> None:
 
 
 def notifications_render(notifications) -> tuple[str, str, str]:
-    first = notifications[0]
-    items = [
-        {**notification.context, "notification": notification} for notification in notifications
+    return emails_render([notifications])[0]
+
+
+def emails_render(emails: list[list]) -> list[tuple[str, str, str]]:
+    """(subject, text, HTML) of each email, given as its list of notifications. The enrichers
+    see the items of every email at once, so a batch of emails costs them a query or two, not
+    a few per email."""
+    items_of = [
+        [{**notification.context, "notification": notification} for notification in members]
+        for members in emails
     ]
+    every_item = [item for items in items_of for item in items]
     for enrich in _item_enrichers:
-        enrich(items)
+        enrich(every_item)
+    return [_render(members, items) for members, items in zip(emails, items_of, strict=True)]
+
+
+def _render(notifications, items) -> tuple[str, str, str]:
+    first = notifications[0]
     context = {
         "items": items,
         "count": len(items),

@@ -3,20 +3,23 @@
 Under gunicorn's threaded workers each process takes many connections but only
 WEB_MAX_CONCURRENT_REQUESTS requests do their work at a time (enough to keep the CPU and the
 database busy, few enough that each finishes quickly). A request that finds every slot taken
-for WEB_QUEUE_WAIT_SECONDS gets 503 with Retry-After, in well under the time a citizen would
-wait for a timeout, and the requests already in hand keep their pace. It touches nothing (no
-session, no database) before it knows the request will be served.
+waits up to WEB_QUEUE_WAIT_SECONDS for one, unless WEB_MAX_WAITING_REQUESTS are waiting
+already: then it gets 503 with Retry-After at once. So a slot that frees is taken without
+delay, the excess of a surge is told to come back within milliseconds, and the requests
+already in hand keep their pace. It touches nothing (no session, no database) before it knows
+the request will be served.
 """
 
+import json
 import logging
 import threading
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .errors import is_api_path
+from .errors import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -47,41 +50,90 @@ class ShedCount:
         )
 
 
-def busy_response(request):
-    retry_after = str(settings.WEB_RETRY_AFTER_SECONDS)
-    message = _("访问人数较多，请在 %(seconds)s 秒后重试。") % {"seconds": retry_after}
-    if is_api_path(request):
-        response = JsonResponse({"detail": message, "retry_after": int(retry_after)}, status=503)
+def busy_answer(path: str, start_response) -> list[bytes]:
+    """503 with Retry-After, in the shape the caller reads (JSON under /api/)."""
+    seconds = settings.WEB_RETRY_AFTER_SECONDS
+    # Outside Django's request cycle: in the site's language, not whatever this thread last used.
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("访问人数较多，请在 %(seconds)s 秒后重试。") % {"seconds": seconds}
+    if path.startswith(API_PREFIX):
+        content_type = "application/json"
+        body = json.dumps({"detail": message, "retry_after": seconds}, ensure_ascii=False)
     else:
-        response = HttpResponse(
+        content_type = "text/html; charset=utf-8"
+        body = (
             f'<!DOCTYPE html><html lang="zh-hans"><meta charset="utf-8"><title>503</title>'
-            f"<p>{message}</p></html>",
-            status=503,
+            f"<p>{message}</p></html>"
         )
-    response["Retry-After"] = retry_after
-    # Answered before CommonMiddleware would count it: without a length, a keep-alive client
-    # would have to read a chunked body.
-    response["Content-Length"] = str(len(response.content))
-    response["Cache-Control"] = "no-store"
-    # Counted by ShedCount; Django would log each 503 as an error, thousands in a surge.
-    response._has_been_logged = True
-    return response
+    content = body.encode("utf-8")
+    start_response(
+        "503 Service Unavailable",
+        [
+            ("Content-Type", content_type),
+            # With a length, a keep-alive client reads the answer and can send again at once.
+            ("Content-Length", str(len(content))),
+            ("Retry-After", str(seconds)),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [content]
 
 
-class LoadSheddingMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
+class ReleasedOnClose:
+    """A WSGI answer that calls `release` once the server closes it."""
+
+    def __init__(self, answer, release):
+        self.answer = answer
+        self.release = release
+
+    def __iter__(self):
+        return iter(self.answer)
+
+    def close(self):
+        try:
+            if hasattr(self.answer, "close"):
+                self.answer.close()
+        finally:
+            self.release()
+
+
+class LoadShedding:
+    """WSGI middleware around Django: a refused request costs no Django request, middleware,
+    signal or database connection check, so shedding a surge leaves the CPU to the requests
+    in hand. Counted per process (each gunicorn worker has its own slots)."""
+
+    def __init__(self, application):
+        self.application = application
         limit = settings.WEB_MAX_CONCURRENT_REQUESTS
         self.slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+        self.waiting = 0
+        self.waiting_lock = threading.Lock()
         self.shed = ShedCount()
 
-    def __call__(self, request):
-        if self.slots is None or request.path.startswith(NEVER_SHED):
-            return self.get_response(request)
-        if not self.slots.acquire(timeout=settings.WEB_QUEUE_WAIT_SECONDS):
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if self.slots is None or path.startswith(NEVER_SHED):
+            return self.application(environ, start_response)
+        if not (self.slots.acquire(blocking=False) or self._turn_waited_for()):
             self.shed.add()
-            return busy_response(request)
+            return busy_answer(path, start_response)
         try:
-            return self.get_response(request)
-        finally:
+            answer = self.application(environ, start_response)
+        except BaseException:
             self.slots.release()
+            raise
+        # The request holds its slot until the server has sent the body and closed it (a
+        # streamed file, Django's request_finished clean-up), as PEP 3333's close() marks.
+        return ReleasedOnClose(answer, self.slots.release)
+
+    def _turn_waited_for(self) -> bool:
+        with self.waiting_lock:
+            if self.waiting >= settings.WEB_MAX_WAITING_REQUESTS:
+                return False
+            self.waiting += 1
+        try:
+            return self.slots.acquire(timeout=settings.WEB_QUEUE_WAIT_SECONDS)
+        finally:
+            with self.waiting_lock:
+                self.waiting -= 1

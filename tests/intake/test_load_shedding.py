@@ -5,57 +5,149 @@ import threading
 import time
 
 import pytest
-from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, RequestFactory
 
-from consult.web.load_shedding import LoadSheddingMiddleware
+from consult.web.load_shedding import LoadShedding
+from consult.wsgi import application as site
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_request_without_a_turn_is_told_to_come_back_at_once(settings, rf, caplog):
+class SlowSite:
+    """A WSGI application whose requests wait until released."""
+
+    def __init__(self):
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, environ, start_response):
+        self.inside.set()
+        self.release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"done"]
+
+
+def call(application, method, path):
+    """(status, headers, body) of one request through a WSGI application."""
+    environ = getattr(RequestFactory(), method)(path).environ
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+
+    result = application(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()  # as a WSGI server does, which gives the slot back
+    return answer["status"], answer["headers"], body
+
+
+def test_a_request_without_a_turn_is_told_to_come_back_at_once(settings, caplog):
     settings.WEB_MAX_CONCURRENT_REQUESTS = 1
     settings.WEB_QUEUE_WAIT_SECONDS = 0.05
     settings.WEB_RETRY_AFTER_SECONDS = 7
-    inside, release = threading.Event(), threading.Event()
-
-    def slow_view(request):
-        inside.set()
-        release.wait(10)
-        return HttpResponse("done")
-
-    middleware = LoadSheddingMiddleware(slow_view)
+    slow = SlowSite()
+    shedding = LoadShedding(slow)
     results = {}
     first = threading.Thread(
-        target=lambda: results.setdefault("first", middleware(rf.get("/consultations/x/")))
+        target=lambda: results.setdefault("first", call(shedding, "get", "/consultations/x/"))
     )
     first.start()
-    assert inside.wait(10)
+    assert slow.inside.wait(10)
     started = time.monotonic()
-    api = middleware(rf.post("/api/consultations/x/comments/"))
-    page = middleware(rf.get("/consultations/x/"))
+    api = call(shedding, "post", "/api/consultations/x/comments/")
+    page = call(shedding, "get", "/consultations/x/")
     waited = time.monotonic() - started
-    release.set()
+    slow.release.set()
     first.join(10)
-    assert (api.status_code, api["Retry-After"]) == (503, "7")
-    assert json.loads(api.content)["retry_after"] == 7
-    assert page.status_code == 503 and "7" in page.content.decode()
+    assert (api[0], api[1]["Retry-After"]) == (503, "7")
+    assert api[1]["Content-Type"] == "application/json"
+    assert json.loads(api[2])["retry_after"] == 7
+    assert int(api[1]["Content-Length"]) == len(api[2])
+    assert page[0] == 503 and "7" in page[2].decode() and page[1]["Cache-Control"] == "no-store"
     assert waited < 0.5  # two refusals, each after its 50 ms wait, not after the slow request
-    assert results["first"].status_code == 200
+    assert results["first"][0] == 200
     # Two refusals, one log line: a surge does not flood the log.
     shed_lines = [r for r in caplog.records if r.name == "consult.web.load_shedding"]
     assert [r.levelname for r in shed_lines] == ["WARNING"]
     # With the slot free again, the next request is served.
-    assert middleware(rf.get("/consultations/x/")).status_code == 200
+    slow.release.set()
+    assert call(shedding, "get", "/consultations/x/")[0] == 200
 
 
-def test_health_checks_are_never_shed(settings, rf):
+def test_beyond_the_waiting_requests_the_excess_is_refused_without_waiting(settings):
+    """A slot that frees goes to a waiting request; the rest of a surge is not kept waiting."""
+    settings.WEB_MAX_CONCURRENT_REQUESTS = 1
+    settings.WEB_MAX_WAITING_REQUESTS = 1
+    settings.WEB_QUEUE_WAIT_SECONDS = 5  # long: a refusal that waited for it would show
+    slow = SlowSite()
+    shedding = LoadShedding(slow)
+    results = {}
+
+    def request(name):
+        results[name] = call(shedding, "get", "/consultations/x/")
+
+    first = threading.Thread(target=request, args=["first"])
+    first.start()
+    assert slow.inside.wait(10)
+    waiter = threading.Thread(target=request, args=["waiter"])
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while shedding.waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    started = time.monotonic()
+    refused = call(shedding, "get", "/consultations/x/")
+    assert time.monotonic() - started < 0.5
+    assert refused[0] == 503 and refused[1]["Retry-After"]
+    slow.release.set()
+    first.join(10)
+    waiter.join(10)
+    # The waiting request got the slot when it freed.
+    assert results["first"][0] == 200 and results["waiter"][0] == 200
+
+
+def test_health_checks_are_never_shed(settings):
     settings.WEB_MAX_CONCURRENT_REQUESTS = 1
     settings.WEB_QUEUE_WAIT_SECONDS = 0.01
-    middleware = LoadSheddingMiddleware(lambda request: None)
-    middleware.slots.acquire()  # the only slot is taken
-    assert middleware(rf.get("/healthz")) is None
+    slow = SlowSite()
+    slow.release.set()
+    shedding = LoadShedding(slow)
+    shedding.slots.acquire()  # the only slot is taken
+    assert call(shedding, "get", "/healthz")[0] == 200
 
 
-def test_the_site_serves_normally_under_the_limit(weifang_open):
+def test_the_site_s_wsgi_application_sheds(weifang_open):
+    """What gunicorn and runserver serve is wrapped; it serves normally under the limit."""
+    assert isinstance(site, LoadShedding)
     assert Client().get(weifang_open.get_absolute_url()).status_code == 200
+    status, _headers, _body = call(site, "get", weifang_open.get_absolute_url())
+    assert status == 200
+
+
+def test_a_request_keeps_its_slot_until_its_answer_is_closed(settings):
+    """A streamed body (a download) is sent within the limit, not after it."""
+    settings.WEB_MAX_CONCURRENT_REQUESTS = 1
+    settings.WEB_QUEUE_WAIT_SECONDS = 0.01
+    closed = []
+
+    class Streamed:
+        def __iter__(self):
+            yield b"part"
+
+        def close(self):
+            closed.append(True)
+
+    def streaming_site(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Streamed()
+
+    shedding = LoadShedding(streaming_site)
+    environ = RequestFactory().get("/consultations/x/draft.pdf").environ
+    answer = shedding(environ, lambda status, headers, exc_info=None: None)
+    assert list(answer) == [b"part"]
+    # Sent but not closed: the slot is still taken.
+    assert call(shedding, "get", "/consultations/x/")[0] == 503
+    answer.close()
+    assert closed == [True]
+    assert call(shedding, "get", "/consultations/x/")[0] == 200
