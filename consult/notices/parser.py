@@ -56,7 +56,9 @@ _FOOTER = re.compile(
     r"^(?:标签|关注|相关推荐|最近搜索|热门搜索|上一篇|下一篇|分享到|打印本页|关闭窗口|责任编辑|【打印】|【关闭】)"
 )
 _ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?::|$)")
-_DRAFT_MARK = re.compile(r"^\(?(?:草案)?征求意见稿\)?$")
+# "征求意见稿", "草案征求意见稿", and a later round's "二次征求意见稿" / "第三次征求意见稿".
+_DRAFT_WORD = r"(?:草案)?(?:第?[二三四五六七八九十]次)?征求意见稿"
+_DRAFT_MARK = re.compile(rf"^\(?{_DRAFT_WORD}\)?$")
 _REFERENCE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[(]\d{4}[〕\])]\s*\d+\s*号$")
 _ORG_SUFFIX = re.compile(r"(?:委员会|办公室|政府|局|委|办|厅|部|中心|院|会|行|处|所|站|馆)$")
 _SHORT_NAME = re.compile(r"[省市县区](?:[\u4e00-\u9fff]{1,8}?)(?:局|委|办|厅|部|中心)")
@@ -295,7 +297,7 @@ def _title(notice_lines: list[_Line]) -> str:
         match = re.search(r"《(.+?)》", line.text)
         if match:
             title = match.group(1).strip()
-            return re.sub(r"\s*[(（]?\s*(?:草案)?征求意见稿\s*[)）]?\s*$", "", title) or title
+            return re.sub(rf"\s*[(（]?\s*{_DRAFT_WORD}\s*[)）]?\s*$", "", title) or title
     first = notice_lines[0].text if notice_lines else ""
     return re.sub(r"^关于(?:对)?|征求意见的通知$|的通知$", "", first) or first
 
@@ -457,10 +459,10 @@ def _draft(lines: list[_Line], after_line: int):
             if _ATTACHMENT.match(line.norm):
                 continue
             mark = re.sub(r"\s", "", line.norm)
-            suffix = re.search(r"\((?:草案)?征求意见稿\)$", mark)
+            suffix = re.search(rf"\({_DRAFT_WORD}\)$", mark)
             if _DRAFT_MARK.match(mark) or suffix:
                 if suffix and suffix.start() > 0:
-                    draft_title = re.sub(r"\s*[(（](?:草案)?征求意见稿[)）]$", "", line.text)
+                    draft_title = re.sub(rf"\s*[(（]{_DRAFT_WORD}[)）]$", "", line.text)
                 elif draft_title is None and preamble:
                     draft_title = preamble.pop()
                 continue

@@ -291,3 +291,18 @@ def test_short_names_abbreviate_their_full_names_only():
     assert abbreviates("市发改委", "潍坊市发展和改革委员会")
     assert not abbreviates("市财政局", "潍坊市海洋发展和渔业局")
     assert not abbreviates("市发改委", "潍坊市海洋发展和渔业局")
+
+
+@pytest.mark.parametrize("mark", ["二次征求意见稿", "第三次征求意见稿", "草案征求意见稿"])
+def test_a_later_round_s_draft_mark_is_read_like_the_first(mark):
+    """A second draft says "(二次征求意见稿)" in its title and on its mark line."""
+    path = Path(__file__).resolve().parents[2] / "fixtures/notices/weifang-marine-2024-draft2.txt"
+    first_round = path.read_text(encoding="utf-8")
+    later = first_round.replace("(征求意见稿)", f"({mark})").replace(
+        "工作方案征求意见稿》", f"工作方案({mark})》"
+    )
+    assert later != first_round
+    expected, parsed = parse_notice(first_round), parse_notice(later)
+    assert parsed.title == expected.title
+    assert parsed.draft_title == expected.draft_title
+    assert [c.number for c in parsed.clauses] == [c.number for c in expected.clauses]
