@@ -48,7 +48,9 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
         "consultation_id, clause_id, tracking_number, body, body_digest, submitter_name, "
         "submitter_kind, organisation, phone, email, wants_reply, notify_on_report, consent, "
         "consent_at, channel, submitted_at, ip_hash, user_agent, status, decision, "
-        "decision_reason, reply, replied_at, invalid_reason, opinions_waived_reason"
+        "decision_reason, reply, replied_at, invalid_reason, opinions_waived_reason, "
+        "publish_consent, publication, publication_reason, published_body, published_reply, "
+        "published_decision_reason"
     )
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -84,6 +86,12 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
                             "已采纳。" if answered else "",
                             at if answered else None,
                             "重复" if status == "invalid" else "",
+                            "",
+                            False,
+                            "private",
+                            "",
+                            "",
+                            "",
                             "",
                         )
                     )

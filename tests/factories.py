@@ -14,6 +14,7 @@ from consult.consultations.models import (
     Department,
     Mailbox,
 )
+from consult.consultations.revisions import revision_first
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -53,6 +54,8 @@ class ClauseFactory(factory.django.DjangoModelFactory):
         model = Clause
 
     consultation = factory.SubFactory(ConsultationFactory)
+    # The consultation's first draft, made with it (consultations.revisions).
+    revision = factory.LazyAttribute(lambda c: revision_first(c.consultation))
     parent = None
     position = factory.Sequence(lambda n: n + 1)
     path = factory.LazyAttribute(

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .access import comments_visible_to
 from .models import Comment, CommentRouting
+from .revision_outcomes import comments_of_revision
 
 OPEN = Comment.OPEN_STATUSES
 
@@ -59,9 +60,25 @@ class Chart:
             }
 
 
-def dashboard(consultation, user, *, now=None) -> dict:
+def _clause_label(row, several: bool) -> str:
+    label = f"{row['clause__label'] or _('全文')} {(row['clause__heading'] or '')[:10]}".strip()
+    if several and row["clause__revision__number"]:
+        return _("第%(number)s稿 %(label)s") % {
+            "number": row["clause__revision__number"],
+            "label": label,
+        }
+    return label
+
+
+def dashboard(consultation, user, *, revision=None, now=None) -> dict:
+    """The numbers of the consultation's comments the user may see; of one revision's only
+    when `revision` is given (revision_outcomes.comments_of_revision)."""
     now = now or timezone.now()
     comments = comments_visible_to(user).filter(consultation=consultation)
+    if revision is not None:
+        comments = comments_of_revision(comments, revision)
+    # With several revisions, the same label names a clause of each: say which.
+    several = revision is None and consultation.revisions.published().count() > 1
     shanghai = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     per_day = dict(
@@ -78,13 +95,12 @@ def dashboard(consultation, user, *, now=None) -> dict:
             day += datetime.timedelta(days=1)
 
     clauses = [
-        Bar(
-            f"{row['clause__label'] or _('全文')} {(row['clause__heading'] or '')[:10]}".strip(),
-            row["n"],
+        Bar(_clause_label(row, several), row["n"])
+        for row in comments.values(
+            "clause__label", "clause__heading", "clause__path", "clause__revision__number"
         )
-        for row in comments.values("clause__label", "clause__heading", "clause__path")
         .annotate(n=Count("pk"))
-        .order_by("clause__path")
+        .order_by("clause__revision__number", "clause__path")
     ]
 
     overdue = consultation.is_past_answer_deadline(now)

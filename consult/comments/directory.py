@@ -30,7 +30,7 @@ KEPT = 64
 @dataclass(frozen=True)
 class Directory:
     key: tuple
-    clauses: dict[int, Clause]
+    clauses: dict[int, Clause]  # the current revision's: the only ones open to comment
     routes: dict[int | None, tuple[Route, ...]]  # clause id (None: the whole draft) → routes
     departments: dict[int, Department]
     recipients: dict[int, list[str]]
@@ -90,7 +90,9 @@ def clause_trees(clauses: list[Clause], named) -> dict[int, ClauseNode]:
 
 
 def _directory_load(consultation: Consultation) -> Directory:
-    current = Consultation.objects.only("directory_version").get(pk=consultation.pk)
+    current = Consultation.objects.only("directory_version", "current_revision_id").get(
+        pk=consultation.pk
+    )
     key = directory_key(consultation, version=current.directory_version)
     clauses = list(Clause.objects.filter(consultation=consultation).order_by("path"))
     named = (
@@ -110,7 +112,13 @@ def _directory_load(consultation: Consultation) -> Directory:
     department_ids = {route.department for decided in routes.values() for route in decided}
     return Directory(
         key=key,
-        clauses={clause.pk: clause for clause in clauses},
+        # Routes stay for every revision's clauses (comments already on them are re-routed);
+        # a new comment may name only a clause of the text as it now stands.
+        clauses={
+            clause.pk: clause
+            for clause in clauses
+            if clause.revision_id == current.current_revision_id
+        },
         routes=routes,
         departments=Department.objects.in_bulk(department_ids),
         recipients=recipients_by_department(department_ids),

@@ -43,6 +43,12 @@ class Comment(models.Model):
     # Still to be answered: what queues, reminders, dashboards and reports count as open.
     OPEN_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
 
+    class Publication(models.TextChoices):
+        PRIVATE = "private", _("不公开（未同意公开）")
+        AWAITING = "awaiting", _("待审核")
+        PUBLISHED = "published", _("已公开")
+        WITHHELD = "withheld", _("不予公开")
+
     class Decision(models.TextChoices):
         ADOPTED = "adopted", _("采纳")
         PARTLY_ADOPTED = "partly_adopted", _("部分采纳")
@@ -74,6 +80,54 @@ class Comment(models.Model):
     )
     consent = models.BooleanField(_("同意个人信息处理"), default=False)
     consent_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
+    publish_consent = models.BooleanField(
+        _("同意公开意见"),
+        default=False,
+        help_text=_("提交人另行同意在网站上公开意见内容（不含姓名、联系方式等个人信息）。"),
+    )
+    publish_consent_at = models.DateTimeField(_("同意公开时间"), null=True, blank=True)
+    publication = models.CharField(
+        _("公开状态"),
+        max_length=16,
+        choices=Publication,
+        default=Publication.PRIVATE,
+        help_text=_("提交人同意公开的意见，由发布单位审核后公开。"),
+    )
+    publication_reason = models.TextField(
+        _("不予公开的理由"), blank=True, help_text=_("只有工作人员能看到，不告知公众。")
+    )
+    publication_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("公开审核人"),
+    )
+    publication_decided_at = models.DateTimeField(
+        _("公开审核时间"), null=True, blank=True, editable=False
+    )
+    published_body = models.TextField(
+        _("公开的意见内容"),
+        blank=True,
+        editable=False,
+        help_text=_("公开时保存的意见内容，个人信息已遮盖：删除个人信息后仍按此公开。"),
+    )
+    # The masking of an answer needs the submitter's name, which the retention job deletes: it
+    # keeps the answer as masked until then (comments.publication.published_answers_freeze).
+    published_reply = models.TextField(
+        _("公开的答复"),
+        blank=True,
+        editable=False,
+        help_text=_("删除个人信息时保存的答复，个人信息已遮盖：此后按此公开。"),
+    )
+    published_decision_reason = models.TextField(
+        _("公开的处理理由"),
+        blank=True,
+        editable=False,
+        help_text=_("删除个人信息时保存的处理理由，个人信息已遮盖：此后按此公开。"),
+    )
 
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel, default=Channel.WEB)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
@@ -123,6 +177,12 @@ class Comment(models.Model):
             models.Index(fields=["consultation", "-submitted_at"], name="comment_by_consultation"),
             models.Index(fields=["clause", "status"], name="comment_by_clause_status"),
             models.Index(fields=["body_digest"], name="comment_by_body_digest"),
+            # The public lists: a clause's (or the draft's) published comments, newest first.
+            models.Index(
+                fields=["consultation", "clause", "-submitted_at"],
+                name="comment_published",
+                condition=Q(publication="published"),
+            ),
             # The retention job looks only at comments still holding personal data.
             models.Index(
                 fields=["consultation"],
@@ -139,6 +199,23 @@ class Comment(models.Model):
                 condition=~Q(status="invalid") | ~Q(invalid_reason=""),
                 name="comment_invalid_has_reason",
             ),
+            # Without the submitter's consent to publish, a comment is never even reviewed.
+            models.CheckConstraint(
+                condition=Q(publish_consent=False, publication="private")
+                | (
+                    Q(publish_consent=True, publish_consent_at__isnull=False)
+                    & ~Q(publication="private")
+                ),
+                name="comment_published_only_with_consent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(publication="withheld") | ~Q(publication_reason=""),
+                name="comment_withheld_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(publication="published") | Q(publication_decided_at__isnull=False),
+                name="comment_published_has_time",
+            ),
         ]
 
     def __str__(self):
@@ -151,8 +228,22 @@ class Comment(models.Model):
         return self.status == self.Status.ANSWERED
 
     @property
+    def is_published(self):
+        return self.publication == self.Publication.PUBLISHED
+
+    @property
     def clause_label(self):
         return str(self.clause) if self.clause_id else _("全文")
+
+
+class CommentForPublication(Comment):
+    """The comments whose submitters agreed to publish them, as the issuing bureau reviews them
+    (the admin's 公开意见审核; the rules are comments.publication)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("公开意见审核")
+        verbose_name_plural = _("公开意见审核")
 
 
 class CommentRouting(models.Model):
@@ -287,6 +378,7 @@ class CommentEvent(models.Model):
         OPINION = "opinion", _("配合意见")
         WAIVED = "waived", _("未等配合意见")
         ROUTED = "routed", _("转办/增加单位")
+        PUBLICATION = "publication", _("公开审核")
 
     comment = models.ForeignKey(
         Comment, on_delete=models.CASCADE, related_name="events", verbose_name=_("意见")
@@ -443,6 +535,8 @@ class CommentTally(models.Model):
     clause_key = models.PositiveIntegerField()
     slot = models.PositiveSmallIntegerField()
     count = models.IntegerField(default=0)
+    # Of those, how many are published (comments.publication) and shown on the public lists.
+    published = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

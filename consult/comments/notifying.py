@@ -73,38 +73,6 @@ def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting
     notifications_publish_on_commit(notifications)
 
 
-def report_published_notifications_write(consultation) -> int:
-    """One email to every citizen who asked to hear when the adoption report is out.
-
-    Keyed per comment, so publishing twice (or correcting the report) never mails anyone twice.
-    """
-    comments = Comment.objects.filter(consultation=consultation, notify_on_report=True).exclude(
-        email=""
-    )
-    notifications = [
-        notification_build(
-            kind=Notification.Kind.REPORT_PUBLISHED,
-            key=f"report:{comment.pk}",
-            to=[comment.email],
-            consultation=consultation,
-            comment=comment,
-            context={
-                "report_url": site_url(reverse("intake:report", args=[consultation.slug])),
-                "status_url": comment_status_url(comment),
-            },
-        )
-        for comment in comments.iterator()
-    ]
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    queued = list(
-        Notification.objects.filter(
-            key__in=[n.key for n in notifications], status=Notification.Status.PENDING
-        )
-    )
-    notifications_publish_on_commit(queued)
-    return len(queued)
-
-
 def comment_reply_write(comment: Comment, *, key: str) -> None:
     """The department's answer, mailed to the citizen who left an email address."""
     notification_write(

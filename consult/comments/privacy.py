@@ -53,3 +53,107 @@ def phone_last_digits(phone: str, count: int = 4) -> str:
     number = phone_parse(phone)
     digits = str(number.national_number) if number is not None else phone or ""
     return re.sub(r"\D", "", digits)[-count:]
+
+
+# Personal data in prose: the one set of patterns the public comment lists (masking, below) and
+# the adoption report's check (reports.redaction) share.
+PHONE = "phone"
+EMAIL = "email"
+ID_NUMBER = "id_number"
+NAME = "name"
+
+# Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# Digits may be grouped by a dash or any one space: ASCII, no-break or full-width (U+3000).
+_GAP = r"[-\s]"
+# Candidates only; MOBILE and LANDLINE decide. 0086 is +86 as dialled from abroad.
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
+)
+_LANDLINE_IN_TEXT = re.compile(
+    rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
+    rf"(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?(?!\d)"
+)
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A resident ID of 18 characters (region, birth date, sequence, check digit 0-9 or X) or the
+# older 15 digits (two-digit year, no check digit), perhaps written in groups. A number that
+# fails the checksum is still somebody's (mistyped) ID, so the checksum is not asked for.
+_ID_NUMBER_IN_TEXT = re.compile(
+    rf"(?<![0-9A-Za-z])[1-9](?:{_GAP}?\d){{14}}(?:(?:{_GAP}?\d){{2}}{_GAP}?[0-9Xx])?"
+    r"(?![0-9A-Za-z])"
+)
+_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_ID_NUMBER = re.compile(
+    rf"^[1-9]\d{{5}}(?:(?:18|19|20)\d{{2}}{_DAY}\d{{3}}[0-9Xx]|\d{{2}}{_DAY}\d{{3}})$"
+)
+
+
+def half_width(text: str) -> str:
+    """The text with full-width ASCII made plain, each character still where it was."""
+    return (text or "").translate(_HALF_WIDTH)
+
+
+def _dialled(candidate: str) -> str:
+    """A phone number candidate without its grouping, 0086 written +86."""
+    compact = re.sub(r"[^\d+]", "", candidate)
+    return "+" + compact[2:] if compact.startswith("0086") else compact
+
+
+def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
+    """Where `text` holds a phone number, email address or ID number: (start, end, kind) in
+    order, none overlapping; `also` adds the caller's own finds, (start, end, kind) each, unless
+    they overlap one of those."""
+    plain = half_width(text)
+    spans: list[tuple[int, int, str]] = []
+
+    def add(start, end, kind):
+        if not any(start < other_end and other_start < end for other_start, other_end, _k in spans):
+            spans.append((start, end, kind))
+
+    for match in _ID_NUMBER_IN_TEXT.finditer(plain):
+        if _ID_NUMBER.match(re.sub(r"[-\s]", "", match.group())):
+            add(match.start(), match.end(), ID_NUMBER)
+    for match in _EMAIL_IN_TEXT.finditer(plain):
+        add(match.start(), match.end(), EMAIL)
+    for match in _MOBILE_IN_TEXT.finditer(plain):
+        if MOBILE.match(_dialled(match.group())):
+            add(match.start(), match.end(), PHONE)
+    for match in _LANDLINE_IN_TEXT.finditer(plain):
+        area = match.group("bracketed") or match.group("area")
+        local = re.sub(r"\D", "", match.group("local"))
+        if LANDLINE.match(phone_compact(f"{area}-{local}{match.group('extension') or ''}")):
+            add(match.start(), match.end(), PHONE)
+    for start, end, kind in also:
+        add(start, end, kind)
+    return sorted(spans)
+
+
+def _masked_span(found: str, kind: str) -> str:
+    if kind == ID_NUMBER:
+        compact = re.sub(r"[-\s]", "", found)
+        return compact[:2] + "*" * (len(compact) - 2)
+    if kind == EMAIL:
+        return mask_email(found)
+    if kind == PHONE:
+        return mask_phone(re.sub(r"^00(?=86)", "+", found))
+    return "＊＊"
+
+
+def personal_data_masked(text: str, *, names=()) -> str:
+    """The text with every phone number, email address and ID number in it masked, and each of
+    `names` (the submitter's own name and organisation) replaced by ＊＊: what may go public.
+
+    Full-width digits and ＠ are read as plain ones; what is kept is the text as written.
+    """
+    text = text or ""
+    plain = half_width(text)
+    named = [
+        (match.start(), match.end(), NAME)
+        for name in {name.strip() for name in names if name and len(name.strip()) > 1}
+        for match in re.finditer(re.escape(half_width(name)), plain)
+    ]
+    masked, last = [], 0
+    for start, end, kind in personal_data_spans(text, also=named):
+        masked += [text[last:start], _masked_span(plain[start:end], kind)]
+        last = end
+    return "".join([*masked, text[last:]])

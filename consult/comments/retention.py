@@ -1,10 +1,12 @@
 """Personal data is kept only as long as the comment form promises (PERSONAL_DATA_RETENTION_DAYS).
 
-After that many days from the publication of the consultation's adoption report — or from its
-close, when no report was published — a comment keeps its text, routing, decisions and replies,
-and loses its submitter's name, phone number, email, IP hash, browser and attachments; the
-emails that carried them are redacted. Each comment gets one history event. Running it again
-finds nothing more to do.
+After that many days from the publication of the adoption report on the draft it commented
+on — or from that draft's close, when no report was published — a comment keeps its text,
+routing, decisions and replies, and loses its submitter's name, phone number, email, IP hash,
+browser and attachments; the emails that carried them are redacted. A published comment's
+answer is first kept as masked with the name (publication.published_answers_freeze), which the
+public lists show from then on.
+Each comment gets one history event. Running it again finds nothing more to do.
 """
 
 import datetime
@@ -15,22 +17,48 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consult.consultations.models import Consultation
+from consult.consultations.models import Revision
 from consult.notifications.models import Notification
 from consult.notifications.outbox import notifications_redact
 
 from .models import Attachment, Comment, CommentEvent
+from .publication import published_answers_freeze
+from .revision_outcomes import revision_comments_q
 
 
 def comments_past_retention(*, now=None):
-    """The comments whose personal data is due for removal at `now`."""
+    """The comments whose personal data is due for removal at `now`: counted per draft, so a
+    later draft out for comment does not keep an earlier draft's commenters' data longer."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS)
-    settled = Consultation.objects.filter(
-        Q(report_published_at__lte=cutoff)
-        | Q(report_published_at__isnull=True, closes_at__lte=cutoff)
-    )
-    return Comment.objects.filter(consultation__in=settled, personal_data_removed_at__isnull=True)
+    drafts: dict[int, list[Revision]] = {}
+    for revision in Revision.objects.filter(published_at__isnull=False).select_related(
+        "consultation"
+    ):
+        drafts.setdefault(revision.consultation_id, []).append(revision)
+    settled = Q(pk__in=[])
+    for revisions in drafts.values():
+        if len(revisions) == 1:  # the usual case: the whole consultation at once
+            if _settled(revisions[0], cutoff):
+                settled |= Q(consultation_id=revisions[0].consultation_id)
+            continue
+        for revision in revisions:
+            if _settled(revision, cutoff):
+                settled |= revision_comments_q(revision, revisions)
+    return Comment.objects.filter(settled, personal_data_removed_at__isnull=True)
+
+
+def _settled(revision: Revision, cutoff) -> bool:
+    """Its report out before `cutoff` — or, with none, its comment period over by then. The
+    draft now consulted on has its period and report date on the consultation."""
+    consultation = revision.consultation
+    if revision.pk == consultation.current_revision_id:
+        reported, closes_at = consultation.report_published_at, consultation.closes_at
+    else:
+        reported, closes_at = revision.report_published_at, revision.closes_at
+    if reported is not None:
+        return reported <= cutoff
+    return closes_at is not None and closes_at <= cutoff
 
 
 def personal_data_purge(*, now=None, batch: int = 500) -> int:
@@ -49,6 +77,7 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
                 return done
             attachments = list(Attachment.objects.filter(comment_id__in=ids))
             Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
+            published_answers_freeze(Comment.objects.filter(pk__in=ids))
             Comment.objects.filter(pk__in=ids).update(
                 submitter_name="",
                 phone="",

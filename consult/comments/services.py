@@ -20,6 +20,7 @@ from .access import consultations_open_to_letters_from
 from .directory import directory_of
 from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_write, comments_notifications_write
+from .publication import publication_for_new_comment
 from .tallies import counts_publicly, tally_add
 from .tracking import new_tracking_number
 from .validation import clause_check
@@ -215,6 +216,7 @@ def comment_submit(
     body: str,
     channel: str,
     consent: bool,
+    publish_consent: bool = False,
     notify_on_report: bool = False,
     attachment=None,
     attachment_type: str = "",
@@ -270,6 +272,8 @@ def comment_submit(
                     channel=channel,
                     now=now,
                     notify_on_report=notify_on_report and bool(submitter.get("email")),
+                    # Its own consent, apart from processing: the bureau reviews before publishing.
+                    **publication_for_new_comment(publish_consent=publish_consent, now=now),
                     ip_hash=ip_hash,
                     user_agent=(user_agent or "")[:300],
                     **submitter,

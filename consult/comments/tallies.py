@@ -3,9 +3,12 @@
 A comment counts once it is stored and stops counting while it is marked invalid. The rule
 lives here (`counts_publicly`); `comment_store` and the workflow call `tally_add` when it
 changes, and `tallies_rebuild` recounts from the comments themselves (migration, repair).
+Of the comments that count, the published ones (comments.publication) are counted apart:
+publishing and withholding add to `published` in the same transaction.
 """
 
 import random
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
@@ -16,34 +19,74 @@ from .models import Comment, CommentTally
 SLOTS = 8
 
 PUBLIC = ~Q(status=Comment.Status.INVALID)
+SHOWN = PUBLIC & Q(publication=Comment.Publication.PUBLISHED)
 
 
 def counts_publicly(status: str) -> bool:
     return status != Comment.Status.INVALID
 
 
-def tally_add(*, consultation_id: int, clause_id: int | None, delta: int) -> None:
-    """Add `delta` to the clause's count, in the caller's transaction."""
+def tally_add(
+    *, consultation_id: int, clause_id: int | None, delta: int = 0, published: int = 0
+) -> None:
+    """Add `delta` to the clause's count and `published` to its published count, in the
+    caller's transaction."""
     key = {"consultation_id": consultation_id, "clause_key": clause_id or 0}
     slot = random.randrange(SLOTS)  # noqa: S311 - spreading writes, not a secret
-    if CommentTally.objects.filter(**key, slot=slot).update(count=F("count") + delta):
+    change = {"count": F("count") + delta, "published": F("published") + published}
+    if CommentTally.objects.filter(**key, slot=slot).update(**change):
         return
     try:
         with transaction.atomic():
-            CommentTally.objects.create(**key, slot=slot, count=delta)
+            CommentTally.objects.create(**key, slot=slot, count=delta, published=published)
     except IntegrityError:  # another submission created the slot meanwhile
-        CommentTally.objects.filter(**key, slot=slot).update(count=F("count") + delta)
+        CommentTally.objects.filter(**key, slot=slot).update(**change)
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """One consultation's counts; clause id None is the whole draft."""
+
+    by_clause: dict[int | None, int]
+    published_by_clause: dict[int | None, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_clause.values())
+
+    @property
+    def published_total(self) -> int:
+        return sum(self.published_by_clause.values())
+
+
+def consultation_tallies(consultation_id: int) -> Tallies:
+    """Every count of one consultation, in one query."""
+    rows = list(
+        CommentTally.objects.filter(consultation_id=consultation_id)
+        .values("clause_key")
+        .annotate(total=Sum("count"), published_total=Sum("published"))
+        .order_by()
+    )
+    return Tallies(
+        by_clause={row["clause_key"] or None: row["total"] for row in rows},
+        published_by_clause={row["clause_key"] or None: row["published_total"] for row in rows},
+    )
+
+
+def consultations_with_published_comments():
+    """The ids of the consultations that have a published comment, as a subquery."""
+    return (
+        CommentTally.objects.values("consultation_id")
+        .annotate(published_total=Sum("published"))
+        .filter(published_total__gt=0)
+        .values("consultation_id")
+    )
 
 
 def tallies_of(consultation_id: int) -> tuple[dict[int | None, int], int]:
     """({clause id or None for the whole draft: count}, total) for one consultation."""
-    by_clause = {
-        row["clause_key"] or None: row["total"]
-        for row in CommentTally.objects.filter(consultation_id=consultation_id)
-        .values("clause_key")
-        .annotate(total=Sum("count"))
-    }
-    return by_clause, sum(by_clause.values())
+    tallies = consultation_tallies(consultation_id)
+    return tallies.by_clause, tallies.total
 
 
 def tallies_rebuild(consultation_ids=None) -> None:
@@ -61,8 +104,9 @@ def tallies_rebuild(consultation_ids=None) -> None:
                 clause_key=row["clause_id"] or 0,
                 slot=0,
                 count=row["total"],
+                published=row["published"],
             )
             for row in comments.values("consultation_id", "clause_id")
-            .annotate(total=Count("pk", filter=PUBLIC))
+            .annotate(total=Count("pk", filter=PUBLIC), published=Count("pk", filter=SHOWN))
             .order_by()
         )

@@ -60,11 +60,21 @@ def export_download(request, pk):
 
 @staff_member_required
 def consultation_dashboard(request, slug):
+    """The dashboard of every comment, or of one revision's (?revision=N, a published one)."""
     consultation = get_object_or_404(Consultation, slug=slug)
+    revisions = list(consultation.revisions.published().order_by("number"))
+    chosen = None
+    if "revision" in request.GET:
+        number = request.GET["revision"]
+        chosen = next((r for r in revisions if str(r.number) == number), None)
+        if chosen is None:
+            raise Http404(_("没有这一稿。"))
     context = {
         **admin.site.each_context(request),
         "title": _("%(title)s · 办理看板") % {"title": consultation.title},
         "consultation": consultation,
-        **dashboard(consultation, request.user),
+        "revisions": revisions if len(revisions) > 1 else [],
+        "chosen_revision": chosen,
+        **dashboard(consultation, request.user, revision=chosen),
     }
     return render(request, "staff/dashboard.html", context)

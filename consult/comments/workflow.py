@@ -244,8 +244,12 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
         answered_now = work.status == Status.ANSWERED
         counted = counts_publicly(work.status) - counts_publicly(comment.status)
         if counted:
+            # A published comment marked invalid leaves the public list, and its count.
             tally_add(
-                consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=counted
+                consultation_id=comment.consultation_id,
+                clause_id=comment.clause_id,
+                delta=counted,
+                published=counted if comment.is_published else 0,
             )
         comment.status = work.status
         if answered_now:
@@ -395,13 +399,15 @@ def event_in_words(event: CommentEvent) -> str:
         labels = dict(Status.choices)
     elif event.kind == Kind.DECISION:
         labels = dict(Comment.Decision.choices)
+    elif event.kind == Kind.PUBLICATION:
+        labels = dict(Comment.Publication.choices)
     else:
         labels = {}
     before = labels.get(event.before, event.before) if event.before else ""
     after = labels.get(event.after, event.after) if event.after else ""
     if event.kind == Kind.DECISION and event.before == event.after:
         return _("%(decision)s（理由已更新）") % {"decision": after}
-    if event.kind in (Kind.STATUS, Kind.DECISION):
+    if event.kind in (Kind.STATUS, Kind.DECISION, Kind.PUBLICATION):
         return f"{before or '—'} → {after}"
     if event.kind == Kind.ROUTED and after:
         return _("职责：%(role)s") % {"role": after}

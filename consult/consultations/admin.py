@@ -1,26 +1,36 @@
 """Admin for departments, consultations and their clause trees."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
-from django.urls import reverse
-from django.utils.html import format_html
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from consult.comments.access import consultations_coordinated_by_user
+from consult.comments.revision_outcomes import revision_publish
+from consult.notices.importer import NoticeImportError, notice_text_decode, revision_import
+from consult.notices.lineage import CONFIDENT
+from consult.notices.parser import NoticeParseError, parse_notice
 from consult.reports.admin import refusal_line
 from consult.reports.services import report_generate, report_publish
 
 from .models import (
     Clause,
+    ClauseLink,
     ClauseResponsibility,
     Consultation,
     Department,
     DepartmentAlias,
     Mailbox,
     Membership,
+    Revision,
 )
+from .revisions import link_correct, link_drop, links_confirm, revision_before
 
 
 class DepartmentAliasInline(admin.TabularInline):
@@ -74,8 +84,8 @@ def responsibility_summary(clause):
 
 class ClauseInline(admin.TabularInline):
     model = Clause
-    fields = ["label", "heading", "responsibilities_display"]
-    readonly_fields = ["label", "heading", "responsibilities_display"]
+    fields = ["revision_label", "label", "heading", "responsibilities_display"]
+    readonly_fields = ["revision_label", "label", "heading", "responsibilities_display"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -84,7 +94,17 @@ class ClauseInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("responsibilities")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("revision")
+            .prefetch_related("responsibilities")
+            .order_by("revision__number", "path")
+        )
+
+    @admin.display(description=_("所属文本"))
+    def revision_label(self, clause):
+        return clause.revision.label
 
     @admin.display(description=_("责任单位"))
     def responsibilities_display(self, clause):
@@ -105,7 +125,7 @@ class ConsultationAdmin(admin.ModelAdmin):
     list_filter = ["issuer"]
     search_fields = ["title", "slug", "reference_number"]
     prepopulated_fields = {}
-    readonly_fields = ["report_published_at", "created_at", "updated_at"]
+    readonly_fields = ["report_published_at", "created_at", "updated_at", "revisions_display"]
     date_hierarchy = "closes_at"
     inlines = [ClauseInline]
     actions = ["generate_report", "publish_report"]
@@ -113,6 +133,7 @@ class ConsultationAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "issuer", "reference_number", "draft_title"]}),
         (_("征求意见期"), {"fields": ["published_on", "opens_at", "closes_at", "answer_days"]}),
         (_("联系方式"), {"fields": ["contact_name", "contact_phone", "contact_email"]}),
+        (_("修改稿"), {"fields": ["revisions_display"]}),
         (
             _("内容"),
             {"fields": ["preamble", "responsibility_remarks", "real_names_required"]},
@@ -146,6 +167,157 @@ class ConsultationAdmin(admin.ModelAdmin):
     @admin.display(description=_("意见数"), ordering="comment_total")
     def comment_count(self, consultation):
         return consultation.comment_total
+
+    @admin.display(description=_("各稿"))
+    def revisions_display(self, consultation):
+        if consultation.pk is None:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<li>{} · {}{}</li>",
+            (
+                (
+                    revision.label,
+                    _("已发布") if revision.published_at else _("未发布"),
+                    format_html(
+                        ' · <a href="{}">{}</a>',
+                        reverse("admin:consultations_revision_links", args=[revision.pk]),
+                        _("条款对应关系"),
+                    )
+                    if revision.number > 1
+                    else "",
+                )
+                for revision in consultation.revisions.order_by("number")
+            ),
+        )
+        url = reverse("admin:consultations_consultation_import_revision", args=[consultation.pk])
+        return format_html(
+            '<ul>{}</ul><a class="button" href="{}">{}</a>', rows, url, _("导入修改稿")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/import-revision/",
+                self.admin_site.admin_view(self.revision_import_view),
+                name="consultations_consultation_import_revision",
+            ),
+            path(
+                "revisions/<int:revision_id>/links/",
+                self.admin_site.admin_view(self.revision_links_view),
+                name="consultations_revision_links",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _coordinated_or_denied(self, request):
+        if not self.has_publish_report_permission(request):
+            raise PermissionDenied
+        return consultations_coordinated_by_user(request.user)
+
+    def revision_import_view(self, request, object_id):
+        """导入修改稿: a later draft, pasted or uploaded, becomes the next unpublished revision."""
+        consultation = get_object_or_404(self._coordinated_or_denied(request), pk=object_id)
+        form = RevisionImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                revision = revision_import(
+                    parsed=parse_notice(form.cleaned_data["source"]),
+                    consultation=consultation,
+                    source_text=form.cleaned_data["source"],
+                    final=form.cleaned_data["final"],
+                )
+            except (NoticeParseError, NoticeImportError) as error:
+                form.add_error(None, ValidationError(str(error), code="import"))
+            else:
+                self.message_user(
+                    request,
+                    _("已导入%(label)s：请逐条确认条款对应关系，然后发布。")
+                    % {"label": revision.label},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:consultations_revision_links", revision.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("导入修改稿"),
+            "consultation": consultation,
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/consultations/revision_import.html", context)
+
+    def revision_links_view(self, request, revision_id):
+        """The proposed links, low scores flagged; confirm, correct, then 发布修改稿."""
+        revision = get_object_or_404(
+            Revision.objects.filter(
+                consultation__in=self._coordinated_or_denied(request), number__gt=1
+            ).select_related("consultation"),
+            pk=revision_id,
+        )
+        previous = revision_before(revision)
+        action = request.POST.get("action", "")
+        unbound = {
+            "confirm": lambda data=None: LinkConfirmForm(revision, data),
+            "correct": lambda data=None: LinkCorrectForm(revision, previous, data),
+            "drop": lambda data=None: LinkDropForm(previous, data),
+        }
+        acted = unbound[action](request.POST) if action in unbound else None
+        if request.method == "POST":
+            self._revision_act(request, revision, action, acted)
+            if acted is None or not acted.errors:
+                return redirect("admin:consultations_revision_links", revision.pk)
+        shown = {name: make() for name, make in unbound.items()}
+        if acted is not None:
+            shown[action] = acted
+        links = list(revision.links.select_related("old", "new", "confirmed_by"))
+        links.sort(key=lambda link: (link.new.path if link.new else "~", link.old_id or 0))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("条款对应关系：%(label)s") % {"label": revision.label},
+            "opts": self.opts,
+            "consultation": revision.consultation,
+            "revision": revision,
+            "previous": previous,
+            "links": links,
+            "confident": CONFIDENT,
+            "unconfirmed": sum(1 for link in links if not link.is_confirmed),
+            "forms": shown,
+        }
+        return TemplateResponse(request, "admin/consultations/revision_links.html", context)
+
+    def _revision_act(self, request, revision, action, form):
+        if action != "publish" and (form is None or not form.is_valid()):
+            if form is None:
+                self.message_user(request, _("未知的操作。"), messages.ERROR)
+            return
+        try:
+            if action == "confirm":
+                count = links_confirm(form.cleaned_data["links"], by=request.user)
+                self.message_user(
+                    request, _("已确认 %(count)d 条对应关系。") % {"count": count}, messages.SUCCESS
+                )
+            elif action == "correct":
+                link_correct(
+                    revision,
+                    new=form.cleaned_data["new"],
+                    olds=list(form.cleaned_data["olds"]),
+                    kind=form.cleaned_data["kind"],
+                    by=request.user,
+                )
+                self.message_user(request, _("已更正并确认。"), messages.SUCCESS)
+            elif action == "drop":
+                link_drop(revision, old=form.cleaned_data["old"], by=request.user)
+                self.message_user(request, _("已标为删除并确认。"), messages.SUCCESS)
+            elif action == "publish":
+                notified = revision_publish(revision)
+                self.message_user(
+                    request,
+                    _("%(label)s已发布，将通知 %(count)d 位提交人。")
+                    % {"label": revision.label, "count": notified},
+                    messages.SUCCESS,
+                )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
 
     def _coordinated(self, request, queryset):
         """Actions touch only the consultations the user's bureau issued; say which were not."""
@@ -195,6 +367,95 @@ class ConsultationAdmin(admin.ModelAdmin):
             )
 
 
+class RevisionImportForm(forms.Form):
+    text = forms.CharField(
+        label=_("粘贴全文"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text=_("修改稿的通知和正文，原样粘贴；或上传文件。"),
+    )
+    file = forms.FileField(label=_("或上传文本文件"), required=False)
+    final = forms.BooleanField(
+        label=_("正式文本"),
+        required=False,
+        help_text=_("正式印发的文本：作为最后一稿导入，不再征求意见。"),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        text = (cleaned.get("text") or "").strip()
+        upload = cleaned.get("file")
+        if upload and not text:
+            try:
+                text = notice_text_decode(upload.read()).strip()
+            except UnicodeDecodeError:
+                raise ValidationError(
+                    _("无法识别文件的编码：请上传 UTF-8 或 GB18030 编码的文本文件。"),
+                    code="encoding",
+                ) from None
+        if not text:
+            raise ValidationError(_("请粘贴修改稿全文或上传文件。"), code="required")
+        cleaned["source"] = text
+        return cleaned
+
+
+def clause_choice_label(clause):
+    return f"{clause.label} {clause.heading}".strip()
+
+
+class LinkConfirmForm(forms.Form):
+    links = forms.ModelMultipleChoiceField(queryset=ClauseLink.objects.none())
+
+    def __init__(self, revision, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["links"].queryset = revision.links.all()
+
+
+class LinkCorrectForm(forms.Form):
+    new = forms.ModelChoiceField(queryset=Clause.objects.none(), label=_("本稿条款"))
+    olds = forms.ModelMultipleChoiceField(
+        queryset=Clause.objects.none(),
+        required=False,
+        label=_("来自上一稿的条款"),
+        help_text=_("不选表示新增条款；选多条表示合并。"),
+    )
+    kind = forms.ChoiceField(
+        label=_("变化"),
+        required=False,
+        choices=[
+            ("", "—"),
+            *(
+                (value, label)
+                for value, label in ClauseLink.Kind.choices
+                if value not in (ClauseLink.Kind.NEW, ClauseLink.Kind.DROPPED)
+            ),
+        ],
+        help_text=_("选择了原条款时必填；合并时自动记为“合并”。"),
+    )
+
+    def __init__(self, revision, previous, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new"].queryset = revision.clauses.order_by("path")
+        self.fields["new"].label_from_instance = clause_choice_label
+        self.fields["olds"].queryset = previous.clauses.order_by("path")
+        self.fields["olds"].label_from_instance = clause_choice_label
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("olds") and not cleaned.get("kind") and len(cleaned["olds"]) == 1:
+            self.add_error("kind", ValidationError(_("请选择变化。"), code="required"))
+        return cleaned
+
+
+class LinkDropForm(forms.Form):
+    old = forms.ModelChoiceField(queryset=Clause.objects.none(), label=_("上一稿条款"))
+
+    def __init__(self, previous, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old"].queryset = previous.clauses.order_by("path")
+        self.fields["old"].label_from_instance = clause_choice_label
+
+
 class ClauseResponsibilityInline(admin.TabularInline):
     model = ClauseResponsibility
     extra = 0
@@ -203,13 +464,13 @@ class ClauseResponsibilityInline(admin.TabularInline):
 
 @admin.register(Clause)
 class ClauseAdmin(admin.ModelAdmin):
-    list_display = ["label", "heading", "consultation", "responsibilities_display"]
-    list_filter = ["consultation", "level"]
+    list_display = ["label", "heading", "consultation", "revision", "responsibilities_display"]
+    list_filter = ["consultation", "revision__number", "level"]
     search_fields = ["label", "heading", "text"]
-    list_select_related = ["consultation"]
-    readonly_fields = ["consultation", "parent", "path", "level"]
+    list_select_related = ["consultation", "revision__consultation"]
+    readonly_fields = ["consultation", "revision", "parent", "path", "level"]
     inlines = [ClauseResponsibilityInline]
-    ordering = ["consultation", "path"]
+    ordering = ["consultation", "revision__number", "path"]
 
     def get_queryset(self, request):
         return (

@@ -191,6 +191,16 @@ class Consultation(models.Model):
     # Raised whenever who is responsible for its clauses, or how to reach them, changes
     # (consultations.directory): a web process keeps what routing needs keyed by it.
     directory_version = models.PositiveIntegerField(default=0, editable=False)
+    # The draft citizens read and comment on: its latest published revision (revisions.py).
+    current_revision = models.ForeignKey(
+        "Revision",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("当前文本"),
+    )
 
     objects = ConsultationQuerySet.as_manager()
 
@@ -217,6 +227,8 @@ class Consultation(models.Model):
         return self.opens_at <= moment and _to_second(moment) <= self.closes_at
 
     def status_at(self, moment):
+        """The status of the draft now consulted on (`report_published_at` is its report's:
+        publishing a later draft for comment clears it)."""
         if self.report_published_at is not None:
             return self.Status.REPORT_PUBLISHED
         if moment < self.opens_at:
@@ -245,6 +257,108 @@ class Consultation(models.Model):
         """Open comments are overdue from here on."""
         return now > self.answer_deadline
 
+    def current_clauses(self):
+        """The clauses of the draft as it now stands; earlier revisions keep their own."""
+        return Clause.objects.filter(revision_id=self.current_revision_id)
+
+
+class RevisionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False)
+
+
+class Revision(models.Model):
+    """One text of a consultation: the first draft (1), a second draft (2), …, the final text.
+
+    Each revision has its own clause tree; a later one is linked clause by clause to the one
+    before it (ClauseLink) and becomes the consultation's current text once published.
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("征求意见")
+    )
+    number = models.PositiveIntegerField(_("稿次"), help_text=_("1 为首次征求意见稿，依次递增。"))
+    draft_title = models.CharField(
+        _("文本标题"),
+        max_length=300,
+        blank=True,
+        help_text=_("如“（二次征求意见稿）”或正式文本的标题。"),
+    )
+    preamble = models.TextField(_("前言"), blank=True, help_text=_("条款之前的通知和草案正文。"))
+    source_text = models.TextField(_("原文"), blank=True, help_text=_("导入时的原文，逐字保存。"))
+    opens_at = models.DateTimeField(
+        _("开始时间"), null=True, blank=True, help_text=_("不再征求意见的文本（如正式文本）为空。")
+    )
+    closes_at = models.DateTimeField(
+        _("截止时间"),
+        null=True,
+        blank=True,
+        help_text=_("最后一刻仍可提交意见的时间（北京时间）。"),
+    )
+    is_final = models.BooleanField(
+        _("正式文本"), default=False, help_text=_("正式印发的文本：最后一稿，不征求意见。")
+    )
+    published_at = models.DateTimeField(
+        _("发布时间"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("协调人员确认全部条款对应关系并发布后，公众才能看到本稿。"),
+    )
+    # Kept here, not only on reports.AdoptionReport, so that comments (a lower layer) can tell
+    # whether the answers to this revision's comments are public.
+    report_published_at = models.DateTimeField(
+        _("采纳情况公布时间"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "对本稿所提意见的采纳情况公布的时间；自此，对本稿意见的答复随公开的意见一并公开。"
+        ),
+    )
+    created_at = models.DateTimeField(_("导入时间"), default=timezone.now, editable=False)
+
+    objects = RevisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("修改稿")
+        verbose_name_plural = _("修改稿")
+        ordering = ["consultation", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "number"], name="revision_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(closes_at__gt=models.F("opens_at")),
+                name="revision_period_whole",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_final=False) | Q(opens_at__isnull=True),
+                name="revision_final_has_no_period",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation} · {self.label}"
+
+    def get_absolute_url(self):
+        return reverse(
+            "intake:revision", kwargs={"slug": self.consultation.slug, "number": self.number}
+        )
+
+    @property
+    def label(self) -> str:
+        if self.is_final:
+            return _("正式文本")
+        if self.number == 1:
+            return _("征求意见稿")
+        return _("第%(number)s稿") % {"number": self.number}
+
+    @property
+    def has_period(self) -> bool:
+        return self.opens_at is not None
+
 
 def _to_second(moment):
     return moment.replace(microsecond=0)
@@ -261,6 +375,9 @@ class Clause(models.Model):
 
     consultation = models.ForeignKey(
         Consultation, on_delete=models.CASCADE, related_name="clauses", verbose_name=_("征求意见")
+    )
+    revision = models.ForeignKey(
+        Revision, on_delete=models.CASCADE, related_name="clauses", verbose_name=_("所属文本")
     )
     parent = models.ForeignKey(
         "self",
@@ -296,9 +413,9 @@ class Clause(models.Model):
     class Meta:
         verbose_name = _("条款")
         verbose_name_plural = _("条款")
-        ordering = ["consultation", "path"]
+        ordering = ["consultation", "revision", "path"]
         constraints = [
-            models.UniqueConstraint(fields=["consultation", "path"], name="clause_unique_path"),
+            models.UniqueConstraint(fields=["revision", "path"], name="clause_unique_path"),
         ]
 
     def __str__(self):
@@ -375,3 +492,80 @@ class ClauseResponsibility(models.Model):
     @property
     def is_generic_group(self):
         return self.department_id is None
+
+
+class ClauseLink(models.Model):
+    """What became of a clause from one revision to the next: kept, reworded, renumbered,
+    split, merged, dropped, or new. Proposed with a score when the revision is imported;
+    confirmed (or corrected) by a coordinator before the revision is published.
+    """
+
+    class Kind(models.TextChoices):
+        KEPT = "kept", _("保留")
+        REWORDED = "reworded", _("修改")
+        RENUMBERED = "renumbered", _("调整序号")
+        SPLIT = "split", _("拆分")
+        MERGED = "merged", _("合并")
+        NEW = "new", _("新增")
+        DROPPED = "dropped", _("删除")
+
+    revision = models.ForeignKey(
+        Revision, on_delete=models.CASCADE, related_name="links", verbose_name=_("修改稿")
+    )
+    old = models.ForeignKey(
+        Clause,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="links_forward",
+        verbose_name=_("原条款"),
+        help_text=_("上一稿中的条款；新增条款为空。"),
+    )
+    new = models.ForeignKey(
+        Clause,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="links_back",
+        verbose_name=_("新条款"),
+        help_text=_("本稿中的条款；删除的条款为空。"),
+    )
+    kind = models.CharField(_("变化"), max_length=16, choices=Kind)
+    score = models.FloatField(
+        _("相似度"), default=1.0, help_text=_("自动比对的把握程度，0 到 1；人工指定为 1。")
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("确认人"),
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("条款对应关系")
+        verbose_name_plural = _("条款对应关系")
+        ordering = ["revision", "new__path", "old__path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(old__isnull=False) | Q(new__isnull=False), name="link_has_a_clause"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="new") & Q(old__isnull=True))
+                | (Q(kind="dropped") & Q(new__isnull=True))
+                | (~Q(kind__in=["new", "dropped"]) & Q(old__isnull=False, new__isnull=False)),
+                name="link_kind_matches_clauses",
+            ),
+            models.UniqueConstraint(fields=["revision", "old", "new"], name="link_unique"),
+        ]
+
+    def __str__(self):
+        old = self.old.label if self.old_id else "—"
+        new = self.new.label if self.new_id else "—"
+        return f"{old} → {new}（{self.get_kind_display()}）"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -12,6 +12,7 @@ from .models import (
     Mailbox,
     Membership,
 )
+from .revisions import revision_first
 
 
 @transaction.atomic
@@ -46,12 +47,11 @@ def consultation_copy(
     closes_at: datetime.datetime,
     title: str | None = None,
 ) -> Consultation:
-    """A new consultation with the same text and clause tree but its own period and comments."""
-    clauses = list(consultation.clauses.order_by("path"))
+    """A new consultation with the current text and clause tree but its own period and comments
+    (its first revision)."""
+    clauses = list(consultation.current_clauses().order_by("path"))
     responsibilities = list(
-        ClauseResponsibility.objects.filter(clause__consultation=consultation).order_by(
-            "clause__path", "position"
-        )
+        ClauseResponsibility.objects.filter(clause__in=clauses).order_by("clause__path", "position")
     )
     copy = Consultation.objects.get(pk=consultation.pk)
     copy.pk = None
@@ -60,13 +60,17 @@ def consultation_copy(
     copy.opens_at = opens_at
     copy.closes_at = closes_at
     copy.report_published_at = None
+    copy.current_revision = None
+    copy.directory_version = 0
     copy.save(force_insert=True)
+    revision = revision_first(copy)
 
     new_by_old = {}
     for clause in clauses:  # in path order, so every parent is copied before its children
         old_pk = clause.pk
         clause.pk = None
         clause.consultation = copy
+        clause.revision = revision
         clause.parent = new_by_old.get(clause.parent_id)
         clause.save(force_insert=True)
         new_by_old[old_pk] = clause

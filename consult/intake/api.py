@@ -9,6 +9,7 @@ import re
 from itertools import accumulate
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,9 +29,15 @@ from rest_framework.response import Response
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
 from consult.comments.privacy import mask_phone
+from consult.comments.publication import (
+    comment_as_published,
+    comments_published,
+    publication_for_submitter,
+)
+from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import CommentPeriodClosed, comment_submit
 from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
-from consult.consultations.models import Consultation
+from consult.consultations.models import Clause, Consultation
 
 from .caching import shared_with_anonymous_visitors
 from .forms import CommentForm
@@ -39,10 +46,10 @@ from .limits import (
     status_lookup_limited,
     submission_limited,
 )
-from .presenters import clause_tree_with_counts
+from .presenters import clause_tree_with_tallies
 
 STRING_FIELDS = ("body", "name", "kind", "organisation", "phone", "email")
-BOOLEAN_FIELDS = ("consent", "wants_reply", "notify_on_report")
+BOOLEAN_FIELDS = ("consent", "publish_consent", "wants_reply", "notify_on_report")
 # The longest text each field takes, as sent (before trimming): the OpenAPI document declares
 # the same limits. The form enforces them too (the body after trimming, in clean_body).
 MAX_LENGTHS = {
@@ -191,6 +198,7 @@ def clause_dict(clause) -> dict:
         "lead": clause.lead_names,
         "cooperating": clause.cooperating_names,
         "comment_count": clause.comment_count,
+        "published_comment_count": clause.published_count,
         "children": [clause_dict(child) for child in clause.subclauses],
     }
 
@@ -206,6 +214,9 @@ class ClauseSerializer(serializers.Serializer):
     lead = serializers.ListField(child=serializers.CharField())
     cooperating = serializers.ListField(child=serializers.CharField())
     comment_count = serializers.IntegerField()
+    published_comment_count = serializers.IntegerField(
+        help_text="Comments on this clause published with their submitters' consent."
+    )
     children = serializers.ListField(
         child=serializers.DictField(), help_text="Subclauses, each shaped like this clause."
     )
@@ -222,10 +233,19 @@ class ConsultationDetailSerializer(ConsultationSummarySerializer):
 
     contact = ContactSerializer()
     comment_count = serializers.IntegerField()
+    published_comment_count = serializers.IntegerField(
+        help_text="Comments published with their submitters' consent, on every clause."
+    )
     clauses = ClauseSerializer(many=True)
 
     class Meta(ConsultationSummarySerializer.Meta):
-        fields = [*ConsultationSummarySerializer.Meta.fields, "contact", "comment_count", "clauses"]
+        fields = [
+            *ConsultationSummarySerializer.Meta.fields,
+            "contact",
+            "comment_count",
+            "published_comment_count",
+            "clauses",
+        ]
 
 
 class RouteSerializer(serializers.Serializer):
@@ -285,7 +305,22 @@ class CommentSubmissionSerializer(serializers.Serializer):
     )
     wants_reply = serializers.BooleanField(required=False, allow_null=True)
     notify_on_report = serializers.BooleanField(required=False, allow_null=True)
-    consent = serializers.BooleanField(help_text="Must be true.")
+    consent = serializers.BooleanField(
+        help_text="Must be true: consent to processing the comment and the personal data."
+    )
+    publish_consent = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=False,
+        help_text=(
+            "Optional, false when absent: the submitter agrees that the comment be published on "
+            "the site once the issuing bureau has reviewed it. Published: the text (phone "
+            "numbers, email addresses, ID numbers and the submitter's name in it masked), the "
+            "date, the kind of submitter and, once the adoption report is published, the "
+            "answer. Never published: the name, organisation, phone, email, attachment and "
+            "tracking number."
+        ),
+    )
 
 
 class StatusLookupSerializer(serializers.Serializer):
@@ -293,6 +328,29 @@ class StatusLookupSerializer(serializers.Serializer):
     proof = serializers.CharField(
         max_length=MAX_LENGTHS["proof"],
         help_text="The last four digits of the phone, or the email given with the comment.",
+    )
+
+
+class ClauseOutcomeSerializer(serializers.Serializer):
+    """Where the comment's clause went in one later published revision of the draft."""
+
+    revision = serializers.IntegerField(help_text="The revision's number (1 is the first draft).")
+    revision_display = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["kept", "reworded", "renumbered", "split", "merged", "dropped"],
+        help_text=(
+            "kept: unchanged; reworded: its text changed; renumbered: it moved; split: it became "
+            "several clauses; merged: it was joined with others into one; dropped: it was removed."
+        ),
+    )
+    kind_display = serializers.CharField()
+    from_clause = serializers.IntegerField(help_text="The clause in the revision before.")
+    to_clauses = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Where it went; empty when dropped."
+    )
+    to_labels = serializers.ListField(child=serializers.CharField())
+    changes_url = serializers.CharField(
+        help_text="The public page comparing the two revisions, at this clause."
     )
 
 
@@ -307,6 +365,48 @@ class CommentStatusSerializer(serializers.Serializer):
     decision_display = serializers.CharField(allow_null=True)
     reply = serializers.CharField(allow_null=True)
     replied_at = serializers.DateTimeField(allow_null=True)
+    publication = serializers.ChoiceField(
+        choices=["private", "awaiting", "published", "withheld"],
+        help_text=(
+            "private: the submitter did not agree to publication; awaiting: the issuing bureau "
+            "has yet to review it; published: shown on the public list; withheld: the bureau "
+            "decided not to publish it (or it was marked invalid)."
+        ),
+    )
+    publication_display = serializers.CharField()
+    clause_outcomes = ClauseOutcomeSerializer(
+        many=True,
+        help_text="Once a later revision of the draft is published: what became of the clause.",
+    )
+
+
+class PublishedAnswerSerializer(serializers.Serializer):
+    decision = serializers.CharField(allow_null=True)
+    decision_display = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+    reply = serializers.CharField()
+    replied_at = serializers.DateTimeField(allow_null=True)
+
+
+class PublishedCommentSerializer(serializers.Serializer):
+    number = serializers.IntegerField(
+        help_text="The comment's public number (not its tracking number)."
+    )
+    clause = serializers.IntegerField(allow_null=True, help_text="null: the whole draft.")
+    clause_label = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    submitter_kind = serializers.CharField(help_text="公众, 企业, 社会组织 or 其他; never a name.")
+    body = serializers.CharField(help_text="Phone numbers, emails and ID numbers masked.")
+    answer = PublishedAnswerSerializer(
+        allow_null=True, help_text="Shown once the consultation's adoption report is published."
+    )
+
+
+class PublishedCommentsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = PublishedCommentSerializer(many=True)
 
 
 # The 429's body and header: how many seconds to wait, from the rate-limit check just made.
@@ -356,14 +456,15 @@ def consultation_list(request):
 @permission_classes([AllowAny])
 def consultation_detail(request, slug):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
-    tree, total = clause_tree_with_counts(consultation)
+    tree, tallies = clause_tree_with_tallies(consultation)
     data = ConsultationSummarySerializer(consultation, context={"request": request}).data
     data["contact"] = {
         "name": consultation.contact_name,
         "phone": mask_phone(consultation.contact_phone),  # as the consultation page shows it
         "email": consultation.contact_email,
     }
-    data["comment_count"] = total
+    data["comment_count"] = tallies.total
+    data["published_comment_count"] = tallies.published_total
     data["clauses"] = [clause_dict(clause) for clause in tree]
     return Response(data)
 
@@ -435,6 +536,7 @@ SUBMISSION_EXAMPLE = OpenApiExample(
         "wants_reply": True,
         "notify_on_report": False,
         "consent": True,
+        "publish_consent": True,
     },
     request_only=True,
 )
@@ -584,6 +686,7 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             {"detail": _("未找到与此回执编号和联系方式相符的意见。")},
             status=status.HTTP_404_NOT_FOUND,
         )
+    publication = publication_for_submitter(comment)
     return Response(
         {
             "tracking_number": comment.tracking_number,
@@ -598,6 +701,21 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             ),
             "reply": (comment.reply or None) if comment.is_answered else None,
             "replied_at": comment.replied_at if comment.is_answered else None,
+            "publication": publication[0],
+            "publication_display": publication[1],
+            "clause_outcomes": [
+                {
+                    "revision": outcome.revision.number,
+                    "revision_display": str(outcome.revision.label),
+                    "kind": outcome.kind,
+                    "kind_display": str(outcome.label),
+                    "from_clause": outcome.old.pk,
+                    "to_clauses": [clause.pk for clause in outcome.clauses],
+                    "to_labels": [clause.label for clause in outcome.clauses],
+                    "changes_url": request.build_absolute_uri(outcome.changes_url),
+                }
+                for outcome in comment_outcomes(comment)
+            ],
         }
     )
 
@@ -672,3 +790,86 @@ def comment_status_lookup(request):
             status=status.HTTP_400_BAD_REQUEST,
         )
     return _status_response(request, number, proof)
+
+
+PUBLISHED_PER_PAGE = 50
+
+
+def _published_dict(item) -> dict:
+    answer = item.answer
+    return {
+        "number": item.number,
+        "clause": item.clause_id,
+        "clause_label": item.clause_label,
+        "submitted_at": item.submitted_at,
+        "submitter_kind": item.kind,
+        "body": item.body,
+        "answer": None
+        if answer is None
+        else {
+            "decision": answer.decision_value or None,
+            "decision_display": answer.decision or None,
+            "reason": answer.reason,
+            "reply": answer.reply,
+            "replied_at": answer.replied_at,
+        },
+    }
+
+
+def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | None:
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 1 <= number <= limit else None
+
+
+@shared_with_anonymous_visitors
+@extend_schema(
+    parameters=[
+        SLUG,
+        OpenApiParameter(
+            "clause",
+            {"type": "integer", "minimum": 1},
+            description="A clause id of this consultation; absent: the whole consultation.",
+        ),
+        OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="From 1."),
+    ],
+    responses={
+        200: PublishedCommentsSerializer,
+        400: _error("`clause` or `page` is not a positive integer.", FIELD_ERRORS),
+        404: _error("No consultation has this slug, or the clause is not one of its own."),
+    },
+    description=(
+        "The comments published with their submitters' consent, newest first, "
+        f"{PUBLISHED_PER_PAGE} a page. No tracking numbers and no personal data."
+    ),
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def published_comments(request, slug):
+    consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
+    errors, clause = {}, None
+    clause_param = request.query_params.get("clause")
+    if clause_param is not None:
+        clause_id = _positive_integer(clause_param)
+        if clause_id is None:
+            errors["clause"] = [_("应为条款编号（正整数）。")]
+        else:
+            clause = get_object_or_404(Clause, pk=clause_id, consultation=consultation)
+    page_number = _positive_integer(request.query_params.get("page", "1"), limit=10**6)
+    if page_number is None:
+        errors["page"] = [_("应为页码（正整数）。")]
+    if errors:
+        return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+    comments = comments_published(consultation, clause, whole_consultation=clause is None)
+    page = Paginator(
+        comments.select_related("consultation", "clause"), PUBLISHED_PER_PAGE
+    ).get_page(page_number)
+    return Response(
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": [_published_dict(comment_as_published(c)) for c in page.object_list],
+        }
+    )

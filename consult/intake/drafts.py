@@ -37,7 +37,9 @@ def draft_outline(consultation: Consultation) -> list[OutlineClause]:
     responsibilities = Prefetch(
         "responsibilities", queryset=ClauseResponsibility.objects.order_by("position")
     )
-    clauses = list(consultation.clauses.prefetch_related(responsibilities).order_by("path"))
+    clauses = list(
+        consultation.current_clauses().prefetch_related(responsibilities).order_by("path")
+    )
     outline = []
     for clause in clauses:
         names = list(clause.responsibilities.all())

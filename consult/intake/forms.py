@@ -132,6 +132,17 @@ class CommentForm(StorableInputForm):
         required=True,
         error_messages={"required": _("请阅读并同意个人信息处理说明后再提交。")},
     )
+    # Apart from the consent above and never ticked for the citizen: publishing is their choice.
+    publish_consent = forms.BooleanField(
+        label=_("同意公开本条意见（不公开姓名、联系方式等个人信息）"),
+        required=False,
+        help_text=_(
+            "可选，不勾选不影响意见的办理和答复。勾选后，发布单位审核通过的，将在本网站公开"
+            "意见内容、提交日期、身份类别（公众、企业等）以及采纳情况公布后的答复；姓名、"
+            "单位名称、电话和电子邮箱一律不公开，意见中的电话号码、邮箱地址和身份证号会被"
+            "遮盖。附件不公开。"
+        ),
+    )
     attachment = forms.FileField(
         label=_("附件（可选）"),
         required=False,
@@ -244,6 +255,7 @@ class CommentForm(StorableInputForm):
             "wants_reply": data["wants_reply"],
             "notify_on_report": data["notify_on_report"],
             "consent": data["consent"],
+            "publish_consent": data["publish_consent"],
             "attachment": data.get("attachment"),
             "attachment_type": self.attachment_type,
         }

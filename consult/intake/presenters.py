@@ -7,8 +7,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from consult.comments.models import Comment, CommentEvent
-from consult.comments.tallies import tallies_of
-from consult.consultations.models import Clause, ClauseResponsibility, Consultation
+from consult.comments.tallies import Tallies, consultation_tallies
+from consult.consultations.models import (
+    Clause,
+    ClauseResponsibility,
+    Consultation,
+)
 
 STATUS_ORDER = {
     Consultation.Status.OPEN: 0,
@@ -61,7 +65,7 @@ def consultations_found(
     """
     found = Consultation.objects.all()
     for word in words.split():
-        in_clauses = Clause.objects.filter(consultation=OuterRef("pk")).filter(
+        in_clauses = Clause.objects.filter(revision=OuterRef("current_revision")).filter(
             Q(heading__icontains=word) | Q(text__icontains=word)
         )
         found = found.filter(
@@ -81,13 +85,23 @@ def consultations_found(
 
 
 def clause_tree_with_counts(consultation) -> tuple[list[Clause], int]:
-    """Top clauses with `.subclauses`, responsibilities and comment counts; and the total.
+    """Top clauses with `.subclauses`, responsibilities and comment counts; and the total."""
+    tree, tallies = clause_tree_with_tallies(consultation)
+    return tree, tallies.total
+
+
+def clause_tree_with_tallies(consultation, revision=None) -> tuple[list[Clause], Tallies]:
+    """Top clauses with `.subclauses`, responsibilities, comment counts (`.comment_count`) and
+    published comment counts (`.published_count`); and the consultation's tallies. The clauses
+    are the current text's, or the given revision's.
 
     The counts are the maintained tallies: three queries however many comments there are.
     """
-    counts, total = tallies_of(consultation.pk)
+    tallies = consultation_tallies(consultation.pk)
+    counts, published = tallies.by_clause, tallies.published_by_clause
+    in_revision = revision.clauses.all() if revision else consultation.current_clauses()
     clauses = list(
-        consultation.clauses.prefetch_related(
+        in_revision.prefetch_related(
             Prefetch(
                 "responsibilities",
                 queryset=ClauseResponsibility.objects.order_by("position"),
@@ -97,13 +111,14 @@ def clause_tree_with_counts(consultation) -> tuple[list[Clause], int]:
     by_parent = {}
     for clause in clauses:
         clause.comment_count = counts.get(clause.pk, 0)
+        clause.published_count = published.get(clause.pk, 0)
         by_parent.setdefault(clause.parent_id, []).append(clause)
     for clause in clauses:
         clause.subclauses = by_parent.get(clause.pk, [])
         responsibilities = list(clause.responsibilities.all())
         clause.lead_names = [r.name for r in responsibilities if r.role == "lead"]
         clause.cooperating_names = [r.name for r in responsibilities if r.role != "lead"]
-    return by_parent.get(None, []), total
+    return by_parent.get(None, []), tallies
 
 
 # How the notice writes each level's number: "一、", "(一)", "1．"; chapters and articles

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, downloads, feeds, subscriptions_views, views
+from . import api, downloads, feeds, revision_views, subscriptions_views, views
 
 app_name = "intake"
 
@@ -8,11 +8,37 @@ urlpatterns = [
     path("", views.consultation_list, name="consultation_list"),
     path("consultations/<slug:slug>/", views.consultation_detail, name="consultation"),
     path("consultations/<slug:slug>/report/", views.consultation_report, name="report"),
+    path(
+        "consultations/<slug:slug>/revisions/<int:number>/",
+        revision_views.revision_detail,
+        name="revision",
+    ),
+    path(
+        "consultations/<slug:slug>/revisions/<int:number>/report/",
+        views.revision_report,
+        name="revision_report",
+    ),
+    path(
+        "consultations/<slug:slug>/revisions/<int:number>/changes/",
+        revision_views.revision_changes_page,
+        name="revision_changes",
+    ),
     path("consultations/<slug:slug>/comment/", views.comment_create, name="comment_create"),
     path(
         "consultations/<slug:slug>/clauses/<int:clause_id>/comment/",
         views.comment_create,
         name="clause_comment_create",
+    ),
+    # The comments published with their submitters' consent (issue 18 item 18).
+    path(
+        "consultations/<slug:slug>/published-comments/",
+        views.published_comments,
+        name="published_comments",
+    ),
+    path(
+        "consultations/<slug:slug>/clauses/<int:clause_id>/published-comments/",
+        views.published_comments,
+        name="clause_published_comments",
     ),
     # The draft as published (16) and the feeds (17).
     path("consultations/<slug:slug>/draft.txt", downloads.draft_source, name="draft_source"),
@@ -57,6 +83,11 @@ urlpatterns = [
         "api/consultations/<slug:slug>/comments/",
         api.comment_create,
         name="api_comment_create",
+    ),
+    path(
+        "api/consultations/<slug:slug>/published-comments/",
+        api.published_comments,
+        name="api_published_comments",
     ),
     path("api/comments/status/", api.comment_status_lookup, name="api_comment_status_lookup"),
     path(

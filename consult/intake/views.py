@@ -17,6 +17,12 @@ from django.views.i18n import set_language
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
 from consult.comments.privacy import mask_email, mask_name, mask_phone
+from consult.comments.publication import (
+    comment_as_published,
+    comments_published,
+    publication_for_submitter,
+)
+from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import (
     CommentPeriodClosed,
     comment_submit,
@@ -25,6 +31,7 @@ from consult.comments.services import (
 from consult.comments.status_links import status_token, tracking_number_from_token
 from consult.consultations.models import Clause, Consultation
 from consult.reports.models import AdoptionReport
+from consult.reports.services import report_path
 
 from .caching import shared_with_anonymous_visitors
 from .forms import CommentForm, ConsultationFilterForm, StatusLookupForm
@@ -34,7 +41,7 @@ from .limits import (
     submission_limited,
 )
 from .presenters import (
-    clause_tree_with_counts,
+    clause_tree_with_tallies,
     consultations_found,
     status_timeline,
     wait_in_words,
@@ -68,32 +75,98 @@ def consultation_list(request):
 @shared_with_anonymous_visitors
 def consultation_detail(request, slug):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
-    tree, total = clause_tree_with_counts(consultation)
+    tree, tallies = clause_tree_with_tallies(consultation)
     return render(
         request,
         "intake/consultation_detail.html",
         {
             "consultation": consultation,
             "tree": tree,
-            "comment_total": total,
+            "comment_total": tallies.total,
+            "published_total": tallies.published_total,
+            "revisions": consultation.revisions.published().order_by("number"),
             "masked_contact_phone": mask_phone(consultation.contact_phone),
             "now": timezone.now(),
         },
     )
 
 
-@shared_with_anonymous_visitors
-def consultation_report(request, slug):
-    """The published adoption report: counts and summaries, no personal data."""
-    consultation = get_object_or_404(
-        Consultation.objects.select_related("issuer"), slug=slug, report_published_at__isnull=False
+def _report_page(request, report):
+    """A published adoption report: counts and summaries, no personal data; with links to the
+    reports on the consultation's other revisions."""
+    published = list(
+        AdoptionReport.objects.filter(consultation=report.consultation, published_at__isnull=False)
+        .select_related("consultation", "revision")
+        .order_by("revision__number")
     )
-    report = get_object_or_404(AdoptionReport, consultation=consultation)
-    lines = report.lines.select_related("clause").order_by("position")
     return render(
         request,
         "intake/consultation_report.html",
-        {"consultation": consultation, "report": report, "lines": lines},
+        {
+            "consultation": report.consultation,
+            "report": report,
+            "revision": report.revision,
+            "lines": report.lines.select_related("clause").order_by("position"),
+            # Each revision's report, this one marked; shown when there is more than one.
+            "revision_reports": [
+                (other.revision, report_path(other), other == report) for other in published
+            ]
+            if len(published) > 1
+            else [],
+        },
+    )
+
+
+@shared_with_anonymous_visitors
+def consultation_report(request, slug):
+    """The latest published adoption report of the consultation."""
+    report = (
+        AdoptionReport.objects.filter(consultation__slug=slug, published_at__isnull=False)
+        .select_related("consultation__issuer", "revision")
+        .order_by("-revision__number")
+        .first()
+    )
+    if report is None:
+        raise Http404
+    return _report_page(request, report)
+
+
+@shared_with_anonymous_visitors
+def revision_report(request, slug, number):
+    """The published adoption report on one revision of the draft."""
+    report = get_object_or_404(
+        AdoptionReport.objects.select_related("consultation__issuer", "revision"),
+        consultation__slug=slug,
+        revision__number=number,
+        published_at__isnull=False,
+    )
+    return _report_page(request, report)
+
+
+PUBLISHED_COMMENTS_PER_PAGE = 20
+
+
+@shared_with_anonymous_visitors
+def published_comments(request, slug, clause_id=None):
+    """The comments published on one clause, or on the whole consultation, newest first: no
+    tracking numbers, no personal data (comments.publication)."""
+    consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
+    clause = None
+    if clause_id is not None:
+        clause = get_object_or_404(Clause, pk=clause_id, consultation=consultation)
+    comments = comments_published(consultation, clause, whole_consultation=clause is None)
+    page = Paginator(
+        comments.select_related("consultation", "clause"), PUBLISHED_COMMENTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "intake/published_comments.html",
+        {
+            "consultation": consultation,
+            "clause": clause,
+            "page": page,
+            "published": [comment_as_published(comment) for comment in page.object_list],
+        },
     )
 
 
@@ -122,7 +195,8 @@ def comment_create(request, slug, clause_id=None):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
     clause = None
     if clause_id is not None:
-        clause = get_object_or_404(Clause, pk=clause_id, consultation=consultation)
+        # Only the current text is open to comments; earlier revisions are for reading.
+        clause = get_object_or_404(consultation.current_clauses(), pk=clause_id)
     if not consultation.accepts_comments_at(now):
         return comment_period_closed(request, consultation, now)
 
@@ -193,6 +267,7 @@ def _comment_context(comment):
     routes = list(comment.routes.select_related("department").order_by("position"))
     return {
         "comment": comment,
+        "outcomes": comment_outcomes(comment),
         "consultation": comment.consultation,
         "routes": routes,
         "timeline": status_timeline(comment, routes),
@@ -201,6 +276,7 @@ def _comment_context(comment):
             "phone": mask_phone(comment.phone),
             "email": mask_email(comment.email),
         },
+        "publication": publication_for_submitter(comment),
         "status_url": reverse(
             "intake:comment_status_signed", kwargs={"token": status_token(comment)}
         ),
@@ -294,6 +370,8 @@ def robots_txt(request):
         "Disallow: /api/",
         "Disallow: /consultations/*/comment/",
         "Disallow: /consultations/*/clauses/",
+        # The published comments are content, the forms under /clauses/ are not.
+        "Allow: /consultations/*/clauses/*/published-comments/",
         f"Sitemap: {sitemap}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -1,9 +1,12 @@
-"""Turning a parsed notice into a consultation with its clause tree and departments."""
+"""Turning a parsed notice into a consultation with its clause tree and departments, and a
+later draft into the consultation's next revision with its clauses linked to the last one's."""
 
 import datetime
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from consult.consultations.models import (
@@ -12,8 +15,16 @@ from consult.consultations.models import (
     Consultation,
     Department,
     DepartmentAlias,
+    Revision,
+)
+from consult.consultations.revisions import (
+    links_store,
+    revision_check_can_follow,
+    revision_create,
+    revision_first,
 )
 
+from .lineage import Passage, propose_links
 from .parser import ParsedClause, ParsedNotice, abbreviates, is_generic_group
 
 LAST_SECOND = datetime.time(23, 59, 59)
@@ -25,7 +36,11 @@ class NoticeImportError(Exception):
 
 def read_notice_file(path: Path) -> str:
     """Notices come in UTF-8 (with or without BOM) or, from older sites, GB18030."""
-    data = Path(path).read_bytes()
+    return notice_text_decode(Path(path).read_bytes())
+
+
+def notice_text_decode(data: bytes) -> str:
+    """A notice's bytes as text: UTF-8 (with or without BOM), else GB18030."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -96,6 +111,14 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
         contact_email=parsed.contact.email or "",
         source_text=source_text,
     )
+    clauses_create(parsed, revision_first(consultation))
+    return consultation
+
+
+def clauses_create(parsed: ParsedNotice, revision: Revision) -> None:
+    """The revision's clause tree as the notice numbers it, with the departments it names."""
+    consultation = revision.consultation
+    issuer = consultation.issuer
     departments = {}
 
     def resolve(name):
@@ -110,6 +133,7 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
             label = parent.label + parsed_clause.number
         clause = Clause.objects.create(
             consultation=consultation,
+            revision=revision,
             parent=parent,
             position=position,
             path=path,
@@ -137,4 +161,77 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
 
     for i, parsed_clause in enumerate(parsed.clauses, start=1):
         create(parsed_clause, None, i)
-    return consultation
+
+
+@transaction.atomic
+def revision_import(
+    *, parsed: ParsedNotice, consultation: Consultation, source_text: str = "", final=False
+) -> Revision:
+    """The next revision of the consultation (a second draft, or with `final` the final text,
+    which takes no comments), its clauses, and the links to the last revision's clauses
+    proposed with their scores for a coordinator to confirm. All or nothing; unpublished."""
+    try:
+        previous = revision_check_can_follow(consultation)
+    except ValidationError as error:
+        raise NoticeImportError(" ".join(error.messages)) from error
+    opens_at = closes_at = None
+    if not final:
+        if parsed.closes_on is None:
+            raise NoticeImportError(
+                "修改稿中没有找到截止日期（如“于11月10日前反馈”）；正式文本请用 --final。"
+            )
+        opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
+        if opens_on > parsed.closes_on:
+            raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
+        opens_at = _local_datetime(opens_on, datetime.time.min)
+        closes_at = _local_datetime(parsed.closes_on, LAST_SECOND)
+    revision = revision_create(
+        consultation,
+        draft_title=parsed.draft_title or "",
+        preamble=parsed.preamble,
+        source_text=source_text,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        is_final=final,
+    )
+    clauses_create(parsed, revision)
+    links_propose(previous, revision)
+    return revision
+
+
+def revision_passages(revision: Revision):
+    """The revision's clauses as the lineage module reads them (key: the clause's id)."""
+    clauses = revision.clauses.order_by("path").prefetch_related(
+        Prefetch(
+            "responsibilities",
+            queryset=ClauseResponsibility.objects.order_by("position"),
+        )
+    )
+    return [
+        Passage(
+            key=str(clause.pk),
+            number=clause.label,
+            heading=clause.heading,
+            text=clause.text,
+            departments=tuple(r.name for r in clause.responsibilities.all()),
+            parent=str(clause.parent_id) if clause.parent_id else None,
+        )
+        for clause in clauses
+    ]
+
+
+def links_propose(previous: Revision, revision: Revision) -> None:
+    """Which clause of `previous` each clause of `revision` comes from, with a score."""
+    links = propose_links(revision_passages(previous), revision_passages(revision))
+    links_store(
+        revision,
+        [
+            (
+                int(link.old) if link.old else None,
+                int(link.new) if link.new else None,
+                str(link.kind),
+                link.score,
+            )
+            for link in links
+        ],
+    )

@@ -88,6 +88,7 @@ class Notification(models.Model):
         REPORT_PUBLISHED = "report_published", _("采纳情况发布")
         SUBSCRIPTION_CONFIRM = "subscription_confirm", _("订阅确认")
         CONSULTATION_OPENED = "consultation_opened", _("新征求意见通知")
+        REVISION_PUBLISHED = "revision_published", _("修改稿发布")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待发送")

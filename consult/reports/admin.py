@@ -2,8 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from consult.comments.access import user_department_ids
-from consult.consultations.models import Consultation
+from consult.consultations.models import Consultation, Revision
 
 from .models import AdoptionReport, ReportClause
 from .services import (
@@ -29,15 +29,19 @@ from .services import (
 COUNTS = ["comments", "adopted", "partly_adopted", "not_adopted", "explained", "campaign_letters"]
 
 
-def unanswered_comments_url(consultation) -> str:
-    """The queue of this consultation's comments still to be answered."""
-    return (
+def unanswered_comments_url(consultation, revision=None) -> str:
+    """The queue of this consultation's comments still to be answered (on one revision's text
+    when the consultation has several)."""
+    url = (
         reverse("admin:comments_comment_changelist")
         + f"?scope=open&consultation__id__exact={consultation.pk}"
     )
+    if revision is not None and consultation.revisions.published().count() > 1:
+        url += f"&revision={revision.number}"
+    return url
 
 
-def refusal_line(error: ValidationError, consultation):
+def refusal_line(error: ValidationError, consultation, revision=None):
     """A refusal to publish as staff read it; unanswered comments come with a link to them."""
     message = error.messages[0]
     if getattr(error, "code", None) != "unanswered":
@@ -46,7 +50,7 @@ def refusal_line(error: ValidationError, consultation):
     return format_html(
         '{} <a href="{}">{}</a>',
         message,
-        unanswered_comments_url(consultation),
+        unanswered_comments_url(consultation, revision),
         ngettext("查看这 %(count)d 条意见", "查看这 %(count)d 条意见", count) % {"count": count},
     )
 
@@ -57,7 +61,7 @@ def publish_problems(report: AdoptionReport) -> list:
     try:
         report_counts_check(report)
     except ValidationError as error:
-        problems.append(refusal_line(error, report.consultation))
+        problems.append(refusal_line(error, report.consultation, report.revision))
     if report.reviewed_at is None:
         problems.append(_("尚未审阅：保存本报告即为审阅。"))
     return problems + report_personal_data_errors(report)
@@ -85,6 +89,28 @@ class AdoptionReportForm(forms.ModelForm):
         return reason
 
 
+class ReportGenerateForm(forms.Form):
+    revision = forms.ModelChoiceField(
+        label=_("征求意见稿"),
+        queryset=Revision.objects.none(),
+        help_text=_("已发布、征求过意见的各稿；已有报告的，重新统计并保留已填写的说明和要点。"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        consultations = Consultation.objects.all()
+        if not user.is_superuser:
+            consultations = consultations.coordinated_by(user_department_ids(user))
+        field = self.fields["revision"]
+        field.queryset = (
+            Revision.objects.published()
+            .filter(consultation__in=consultations, opens_at__isnull=False)
+            .select_related("consultation")
+            .order_by("-consultation__opens_at", "consultation_id", "number")
+        )
+        field.label_from_instance = lambda revision: f"《{revision.consultation}》{revision.label}"
+
+
 class ReportClauseInline(admin.TabularInline):
     model = ReportClause
     form = ReportClauseForm
@@ -109,6 +135,7 @@ def reports_editable_by(user, reports):
 class AdoptionReportAdmin(admin.ModelAdmin):
     list_display = [
         "consultation",
+        "revision_label",
         "total",
         "adopted",
         "partly_adopted",
@@ -116,10 +143,13 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "unanswered",
         "generated_at",
         "reviewed_at",
+        "published_at",
         "preview_link",
     ]
+    list_select_related = ["consultation", "revision"]
     readonly_fields = [
         "consultation",
+        "revision_label",
         "preview_link",
         "total",
         "invalid",
@@ -133,13 +163,15 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         "generated_at",
         "reviewed_at",
         "reviewed_by",
+        "published_at",
     ]
     fields = [
         "consultation",
+        "revision_label",
         "preview_link",
         "introduction",
         "unanswered_reason",
-        *readonly_fields[2:],
+        *readonly_fields[3:],
     ]
     form = AdoptionReportForm
     inlines = [ReportClauseInline]
@@ -159,13 +191,59 @@ class AdoptionReportAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         report_review(form.instance, by=request.user)
 
+    @admin.display(description=_("所属文本"), ordering="revision__number")
+    def revision_label(self, report):
+        return report.revision.label
+
     def get_urls(self):
         preview = path(
             "<path:object_id>/preview/",
             self.admin_site.admin_view(self.preview_view),
             name="reports_adoptionreport_preview",
         )
-        return [preview, *super().get_urls()]
+        generate = path(
+            "generate/",
+            self.admin_site.admin_view(self.generate_view),
+            name="reports_adoptionreport_generate",
+        )
+        return [preview, generate, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_generate": self.has_publish_report_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def generate_view(self, request):
+        """Make (or count again) the report on one revision of a consultation the user's bureau
+        issued: after a second draft, the first draft's report is made here."""
+        if not self.has_publish_report_permission(request):
+            raise PermissionDenied
+        form = ReportGenerateForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            revision = form.cleaned_data["revision"]
+            try:
+                report = report_generate(revision.consultation, revision=revision)
+            except ValidationError as error:
+                form.add_error("revision", error)
+            else:
+                self.message_user(
+                    request,
+                    _("已生成意见采纳情况草稿，请审阅、修改，然后公布。"),
+                    messages.SUCCESS,
+                )
+                return redirect("admin:reports_adoptionreport_change", report.pk)
+        return TemplateResponse(
+            request,
+            "admin/reports/adoptionreport/generate.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("生成某一稿的意见采纳情况"),
+                "form": form,
+            },
+        )
 
     def preview_view(self, request, object_id):
         """The public page as it would go out, with what still stops it from going out."""
@@ -176,6 +254,7 @@ class AdoptionReportAdmin(admin.ModelAdmin):
             {
                 "consultation": report.consultation,
                 "report": report,
+                "revision": report.revision,
                 "lines": report.lines.select_related("clause").order_by("position"),
                 "preview": True,
                 "problems": publish_problems(report),
@@ -192,8 +271,8 @@ class AdoptionReportAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("重新统计（保留已填写的说明和要点）"))
     def regenerate(self, request, queryset):
-        for report in queryset:
-            report_generate(report.consultation)
+        for report in queryset.select_related("consultation", "revision"):
+            report_generate(report.consultation, revision=report.revision)
         self.message_user(
             request, _("已重新统计。统计有变化，请再次审阅并保存后公布。"), messages.SUCCESS
         )
@@ -201,12 +280,12 @@ class AdoptionReportAdmin(admin.ModelAdmin):
     @admin.action(description=_("公布意见采纳情况"), permissions=["publish_report"])
     def publish(self, request, queryset):
         """Publish each report, or say what stops it, with a link to the unanswered comments."""
-        for report in queryset.select_related("consultation"):
+        for report in queryset.select_related("consultation", "revision"):
             consultation = report.consultation
             try:
-                notified = report_publish(consultation)
+                notified = report_publish(consultation, revision=report.revision)
             except ValidationError as error:
-                line = refusal_line(error, consultation)
+                line = refusal_line(error, consultation, report.revision)
                 self.message_user(
                     request, format_html("{}：{}", consultation, line), messages.ERROR
                 )

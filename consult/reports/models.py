@@ -2,21 +2,31 @@
 
 Generated from the comments after the close, edited by the coordinator, published as a public
 page. It holds counts and staff-written summaries only, never anyone's personal data.
+
+One report per revision of the draft: a draft consulted on twice has a report on the comments
+each draft received (comments.revision_outcomes.comments_of_revision).
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from consult.consultations.models import Consultation, clause_or_whole_draft
+from consult.consultations.models import Consultation, Revision, clause_or_whole_draft
 
 
 class AdoptionReport(models.Model):
-    consultation = models.OneToOneField(
+    consultation = models.ForeignKey(
         Consultation,
         on_delete=models.CASCADE,
-        related_name="report",
+        related_name="reports",
         verbose_name=_("征求意见"),
+    )
+    revision = models.OneToOneField(
+        Revision,
+        on_delete=models.CASCADE,
+        related_name="report",
+        verbose_name=_("所属文本"),
+        help_text=_("报告统计对这一稿提出的意见。"),
     )
     introduction = models.TextField(
         _("说明"), blank=True, help_text=_("报告开头的说明，公布前可以修改。")
@@ -39,6 +49,9 @@ class AdoptionReport(models.Model):
         ),
     )
     generated_at = models.DateTimeField(_("统计时间"))
+    published_at = models.DateTimeField(
+        _("公布时间"), null=True, blank=True, help_text=_("公布后公众即可查看本报告。")
+    )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
     # Saving the report in the admin is the coordinator's review; a recount asks for another.
     reviewed_at = models.DateTimeField(
@@ -61,9 +74,16 @@ class AdoptionReport(models.Model):
     class Meta:
         verbose_name = _("意见采纳情况")
         verbose_name_plural = _("意见采纳情况")
+        ordering = ["consultation", "revision__number"]
 
     def __str__(self):
-        return str(self.consultation)
+        if self.revision.number == 1:
+            return str(self.consultation)
+        return f"{self.consultation} · {self.revision.label}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
     @property
     def accounted(self) -> int:

@@ -2,35 +2,23 @@
 
 Pure: a string in, the findings out, each with where it is (``text[start:end] == finding.text``).
 It errs on the side of refusing: a coordinator who is told "姓名“张先生”" rewrites the sentence.
-What a phone number looks like is `consult.comments.phones`; this only finds candidates in prose.
+Phone numbers, emails and ID numbers are found as the public comment lists mask them
+(`consult.comments.privacy.personal_data_spans`); people addressed by name are this module's.
 """
 
 import re
 from dataclasses import dataclass
 
-from consult.comments.phones import LANDLINE, MOBILE, phone_compact
-
-PHONE = "phone"
-EMAIL = "email"
-ID_NUMBER = "id_number"
-NAME = "name"
-
-# Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
-_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-
-# Candidates only; MOBILE and LANDLINE decide. Digits may be grouped by a space or a dash.
-_MOBILE_CANDIDATE = re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
-_LANDLINE_CANDIDATE = re.compile(
-    r"(?<![\d(（])(?:[(（](?P<bracketed>0\d{2,3})[)）] ?|(?P<area>0\d{2,3})[- ]?)"
-    r"(?P<local>\d{3,4}[- ]?\d{4})(?P<extension>-\d{1,6})?(?!\d)"
+from consult.comments.privacy import (
+    EMAIL,
+    ID_NUMBER,
+    NAME,
+    PHONE,
+    half_width,
+    personal_data_spans,
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# An 18-digit resident ID: region, birth date, sequence, check digit (0-9 or X). A number that
-# fails the checksum is still somebody's (mistyped) ID, so the checksum is not asked for.
-_ID_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    r"\d{3}[0-9Xx](?![0-9A-Za-z])"
-)
+
+__all__ = ["EMAIL", "ID_NUMBER", "NAME", "PHONE", "Finding", "personal_data_in"]
 
 # The most common surnames (about nine in ten people), then a salutation: 赵六同志, 张先生.
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|慕容|司徒|夏侯|皇甫|令狐|公孙|尉迟|长孙|宇文"
@@ -87,28 +75,10 @@ def _names(text: str):
 
 def personal_data_in(text: str) -> list[Finding]:
     """Every phone number, email, ID number and salutation by name in ``text``, in order."""
-    plain = (text or "").translate(_HALF_WIDTH)
-    spans: list[tuple[int, int, str]] = []
-
-    def add(start, end, kind):
-        if not any(start < other_end and other_start < end for other_start, other_end, _k in spans):
-            spans.append((start, end, kind))
-
-    for match in _ID_NUMBER.finditer(plain):
-        add(match.start(), match.end(), ID_NUMBER)
-    for match in _EMAIL.finditer(plain):
-        add(match.start(), match.end(), EMAIL)
-    for match in _MOBILE_CANDIDATE.finditer(plain):
-        if MOBILE.match(re.sub(r"[^\d+]", "", match.group())):
-            add(match.start(), match.end(), PHONE)
-    for match in _LANDLINE_CANDIDATE.finditer(plain):
-        area = match.group("bracketed") or match.group("area")
-        local = re.sub(r"\D", "", match.group("local"))
-        if LANDLINE.match(phone_compact(f"{area}-{local}{match.group('extension') or ''}")):
-            add(match.start(), match.end(), PHONE)
-    for start, end in _names(plain):
-        add(start, end, NAME)
+    text = text or ""
+    spans = personal_data_spans(
+        text, also=[(start, end, NAME) for start, end in _names(half_width(text))]
+    )
     return [
-        Finding(kind=kind, text=text[start:end], start=start, end=end)
-        for start, end, kind in sorted(spans)
+        Finding(kind=kind, text=text[start:end], start=start, end=end) for start, end, kind in spans
     ]

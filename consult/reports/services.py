@@ -3,18 +3,27 @@
 The report is counts and the coordinator's own words: generating it never copies a reply (a
 reply is written to one citizen, often by name), publishing needs a coordinator's review, and
 text with personal data in it is refused (`redaction.personal_data_in`).
+
+A report is on one revision of the draft and counts the comments that revision received
+(`comments_of_revision`); unless told otherwise, on the draft now consulted on
+(`revision_consulted`). A consultation never revised has one report, on its first draft.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from consult.comments.models import Comment
-from consult.comments.notifying import report_published_notifications_write
-from consult.consultations.models import Consultation
+from consult.comments.revision_outcomes import (
+    comments_of_revision,
+    revision_report_notifications_write,
+)
+from consult.consultations.models import Consultation, Revision
+from consult.consultations.revisions import revision_first
 
 from . import redaction
 from .models import AdoptionReport, ReportClause
@@ -31,6 +40,56 @@ PERSONAL_DATA = {
     redaction.ID_NUMBER: _lazy("身份证号码"),
     redaction.NAME: _lazy("姓名"),
 }
+
+
+def revision_consulted(consultation: Consultation) -> Revision:
+    """The draft whose comment period the consultation now has: its latest published revision
+    with one (a final text has none), or its first draft."""
+    latest = (
+        consultation.revisions.published()
+        .filter(opens_at__isnull=False)
+        .order_by("-number")
+        .first()
+    )
+    return latest or revision_first(consultation)
+
+
+def report_revision(consultation: Consultation, revision: Revision | None) -> Revision:
+    """The revision a report is on: the one given, checked, or the draft now consulted on."""
+    if revision is None:
+        return revision_consulted(consultation)
+    if revision.consultation_id != consultation.pk:
+        raise ValidationError(_("所选文本不属于这一征求意见。"), code="wrong_revision")
+    if revision.published_at is None:
+        raise ValidationError(_("这一稿尚未发布，还没有意见可统计。"), code="unpublished_revision")
+    if not revision.has_period:
+        raise ValidationError(
+            _("这一稿没有征求意见（如正式文本），没有采纳情况可统计。"), code="no_period"
+        )
+    return revision
+
+
+def report_comments(revision: Revision):
+    """The comments a report on this revision counts."""
+    return comments_of_revision(
+        Comment.objects.filter(consultation_id=revision.consultation_id), revision
+    )
+
+
+def report_path(report: AdoptionReport) -> str:
+    """Where the public reads the report: the consultation's report page while it has a single
+    text, else the page of the report on this revision (the consultation's page shows the
+    latest report, which changes)."""
+    revision = report.revision
+    consultation = report.consultation
+    if (
+        revision.number == 1
+        and not consultation.revisions.published().filter(number__gt=1).exists()
+    ):
+        return reverse("intake:report", kwargs={"slug": consultation.slug})
+    return reverse(
+        "intake:revision_report", kwargs={"slug": consultation.slug, "number": revision.number}
+    )
 
 
 def _counts(comments):
@@ -86,24 +145,41 @@ def report_review(report: AdoptionReport, *, by, now=None) -> None:
     report.save(update_fields=["reviewed_at", "reviewed_by"])
 
 
+def _introduction(consultation, revision, total) -> str:
+    if revision.number == 1:
+        return _(
+            "%(title)s公开征求意见期间，共收到意见 %(total)s 条。现将意见采纳情况公布如下。"
+        ) % {"title": consultation.title, "total": total}
+    return _(
+        "%(title)s（%(label)s）公开征求意见期间，共收到意见 %(total)s 条。"
+        "现将意见采纳情况公布如下。"
+    ) % {"title": consultation.title, "label": revision.label, "total": total}
+
+
 @transaction.atomic
-def report_generate(consultation, *, now=None) -> AdoptionReport:
-    """Count everything again; gists the coordinator has written are kept.
+def report_generate(consultation, *, revision=None, now=None) -> AdoptionReport:
+    """Count everything again, for the report on `revision` (by default the draft now consulted
+    on); gists the coordinator has written are kept.
 
     No reply is copied into the report: new lines start with an empty gist for the coordinator
     to write. The counts changed, so the report needs a review again before it is published.
     """
     now = now or timezone.now()
-    comments = Comment.objects.filter(consultation=consultation)
+    revision = report_revision(consultation, revision)
+    comments = report_comments(revision)
     totals = _counts(comments)
     report, created = AdoptionReport.objects.update_or_create(
-        consultation=consultation,
-        defaults={**totals, "generated_at": now, "reviewed_at": None, "reviewed_by": None},
+        revision=revision,
+        defaults={
+            **totals,
+            "consultation": consultation,
+            "generated_at": now,
+            "reviewed_at": None,
+            "reviewed_by": None,
+        },
     )
     if created or not report.introduction:
-        report.introduction = _(
-            "%(title)s公开征求意见期间，共收到意见 %(total)s 条。现将意见采纳情况公布如下。"
-        ) % {"title": consultation.title, "total": totals["total"]}
+        report.introduction = _introduction(consultation, revision, totals["total"])
         report.save(update_fields=["introduction"])
 
     valid = comments.exclude(status=Comment.Status.INVALID)
@@ -112,7 +188,7 @@ def report_generate(consultation, *, now=None) -> AdoptionReport:
     clause_order = {
         pk: position
         for position, pk in enumerate(
-            consultation.clauses.order_by("path").values_list("pk", flat=True), start=1
+            revision.clauses.order_by("path").values_list("pk", flat=True), start=1
         )
     }
     keep = []
@@ -137,7 +213,7 @@ def report_counts_check(report: AdoptionReport) -> None:
     Raises ValidationError: code "stale" (recount first) or "unanswered", whose params carry
     the counts (`count` open, `pending` of them untouched) for the edge to link to them.
     """
-    comments = Comment.objects.filter(consultation_id=report.consultation_id)
+    comments = report_comments(report.revision)
     today = _counts(comments)
     if any(getattr(report, name) != value for name, value in today.items()) or (
         report.accounted != report.total
@@ -158,18 +234,30 @@ def report_counts_check(report: AdoptionReport) -> None:
 
 
 @transaction.atomic
-def report_publish(consultation: Consultation, *, now=None) -> int:
-    """Publish the adoption report (意见采纳情况) and tell the citizens who asked to know.
+def report_publish(consultation: Consultation, *, revision=None, now=None) -> int:
+    """Publish the adoption report (意见采纳情况) on `revision` (by default the draft now
+    consulted on) and tell the citizens who commented on it and asked to know.
 
     Returns how many citizens will be emailed. Publishing again keeps the first date.
-    Refused before the close, without a report a coordinator reviewed, with counts that are not
-    today's or comments unanswered without a reason (`report_counts_check`), and while any of
-    its text holds personal data (one message naming every place).
+    Refused before the revision's close, without a report a coordinator reviewed, with counts
+    that are not today's or comments unanswered without a reason (`report_counts_check`), and
+    while any of its text holds personal data (one message naming every place).
+
+    The consultation's `report_published_at` is the date of the report on the draft now
+    consulted on (its status, `Consultation.status_at`; publishing a later draft for comment
+    clears it); a report on an earlier draft leaves it. The revision's own
+    `report_published_at` is the date of the report on it, for good: from then on the answers
+    to its comments are public (comments.publication.answer_published).
     """
     now = now or timezone.now()
-    if now < consultation.closes_at:
+    revision = report_revision(consultation, revision)
+    consulted = revision.pk == revision_consulted(consultation).pk
+    # The consultation holds the period of the draft now consulted on (the coordinator may
+    # have moved its close); an earlier draft's period is on its own row.
+    closes_at = consultation.closes_at if consulted else revision.closes_at
+    if now < closes_at:
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
-    report = AdoptionReport.objects.filter(consultation=consultation).first()
+    report = AdoptionReport.objects.filter(revision=revision).first()
     if report is None or report.reviewed_at is None:
         raise ValidationError(
             _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
@@ -178,8 +266,15 @@ def report_publish(consultation: Consultation, *, now=None) -> int:
     report_counts_check(report)
     if errors := report_personal_data_errors(report):
         raise ValidationError(" ".join(errors), code="personal_data")
-    Consultation.objects.filter(pk=consultation.pk, report_published_at__isnull=True).update(
-        report_published_at=now
+    AdoptionReport.objects.filter(pk=report.pk, published_at__isnull=True).update(published_at=now)
+    report.refresh_from_db(fields=["published_at"])
+    # What the comments layer reads to make the answers to this revision's comments public.
+    Revision.objects.filter(pk=revision.pk, report_published_at__isnull=True).update(
+        report_published_at=report.published_at
     )
-    consultation.refresh_from_db(fields=["report_published_at"])
-    return report_published_notifications_write(consultation)
+    if consulted:
+        Consultation.objects.filter(pk=consultation.pk).update(
+            report_published_at=report.published_at
+        )
+        consultation.refresh_from_db(fields=["report_published_at"])
+    return revision_report_notifications_write(revision, report_path=report_path(report))

@@ -22,8 +22,8 @@ from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
     notification_write,
-    notifications_publish_on_commit,
     notifications_redact,
+    notifications_write_once,
 )
 from consult.notifications.rendering import site_url
 
@@ -210,14 +210,7 @@ def _consultation_opened_write(consultation: Consultation, *, now) -> int:
     ]
     if not notifications:
         return 0
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    queued = list(
-        Notification.objects.filter(
-            key__in=[n.key for n in notifications], status=Notification.Status.PENDING
-        )
-    )
-    notifications_publish_on_commit(queued)
-    return len(queued)
+    return notifications_write_once(notifications)
 
 
 def _opened_key(subscription: Subscription, consultation: Consultation) -> str:

@@ -3,17 +3,15 @@ hints and errors found by their ids, the skip links, the rate-limit page, the dr
 the browser, and axe-core finding nothing on the pages a citizen goes through."""
 
 import datetime
-import json
 import re
 import time
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from consult.comments.models import Comment
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, axe_findings
 from tests.conftest import load_weifang
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,47 +164,35 @@ def test_the_counter_and_the_draft_kept_until_sent(page, live_server):
 # axe-core on every page a citizen goes through ------------------------------------------
 
 
-def axe_violations(page, name: str) -> list[str]:
-    results = Axe().run(page)
-    page.screenshot(path=SCREENSHOTS / f"axe-{name}.png", full_page=True)
-    (SCREENSHOTS / f"axe-{name}.json").write_text(
-        json.dumps(results.response["violations"], ensure_ascii=False, indent=1)
-    )
-    return [
-        f"{name}: {v['id']} ({len(v['nodes'])}) {v['nodes'][0]['target']}"
-        for v in results.response["violations"]
-    ]
-
-
 def test_axe_finds_nothing_on_the_citizens_pages(page, live_server):
     consultation = load_weifang()
     item = consultation.clauses.get(label="二(一)1")
     found = []
     page.goto(live_server.url + "/")
-    found += axe_violations(page, "list")
+    found += axe_findings(page, "list")
     page.goto(live_server.url + consultation.get_absolute_url())
-    found += axe_violations(page, "consultation")
+    found += axe_findings(page, "consultation")
     page.goto(form_url(live_server, consultation, item))
     page.fill("#id_body", "太短了")
     page.fill("#id_phone", "12345")
     page.get_by_role("button", name="提交意见").click()
     page.locator("#error-summary").wait_for()
-    found += axe_violations(page, "form-errors")
+    found += axe_findings(page, "form-errors")
     page.fill("#id_body", BODY)
     page.fill("#id_phone", "13812345678")
     page.check("#id_consent")
     page.get_by_role("button", name="提交意见").click()
     page.wait_for_url(re.compile(r"/receipt/"))
-    found += axe_violations(page, "receipt")
+    found += axe_findings(page, "receipt")
     number = page.inner_text("#tracking-number").strip()
     page.get_by_role("link", name="本条意见的办理情况").click()
     page.wait_for_selector(".timeline")
-    found += axe_violations(page, "status")
+    found += axe_findings(page, "status")
     page.goto(live_server.url + "/comments/status/")
-    found += axe_violations(page, "lookup")
+    found += axe_findings(page, "lookup")
     page.fill("#id_tracking_number", number)
     page.fill("#id_proof", "0000")
     page.get_by_role("button", name="查询").click()
     page.locator("#error-summary").wait_for()
-    found += axe_violations(page, "lookup-errors")
+    found += axe_findings(page, "lookup-errors")
     assert found == []

@@ -2,31 +2,15 @@
 the admin, and the citizen's status lookup shows the reply; the dashboard draws its charts."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.comments.workflow import CommentChange, comment_change_apply
-from consult.consultations.models import Department
-from consult.consultations.services import staff_join
 from tests.browser.conftest import SCREENSHOTS
+from tests.browser.staff import log_in, queue_with_every_column, staff
 from tests.conftest import load_weifang
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page, live_server, username):
-    page.goto(live_server.url + "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "a-long-test-password")
-    page.locator("input[type=submit]").click()
-    page.wait_for_load_state()
-
-
-def staff(username, department):
-    user = User.objects.create_user(username, password="a-long-test-password")
-    staff_join(user, Department.objects.get(name=department))
-    return user
 
 
 def test_a_department_answers_a_comment_and_the_citizen_sees_the_reply(page, live_server):
@@ -141,41 +125,6 @@ def test_a_refused_bulk_answer_keeps_the_reply_and_answers_the_rest(page, live_s
     page.wait_for_load_state()
     assert "已答复 2 条意见。" in page.inner_text("ul.messagelist")
     assert set(Comment.objects.values_list("status", flat=True)) == {"answered"}
-
-
-def queue_with_every_column():
-    """Comments on long-headed clauses, a campaign, answered and open ones, for the layout."""
-    from consult.comments.campaigns import campaigns_assign
-
-    consultation = load_weifang()
-    labels = ["二(三)4", "二(二)3", "二(一)1", "二(四)2", "三(二)", None]
-    comments = [
-        comment_submit(
-            consultation=consultation,
-            clause=consultation.clauses.get(label=label) if label else None,
-            body=f"第{n}条：建议明确海洋特色产业集聚区的认定标准、评价指标和退出机制，"
-            "并在政府网站公开评选流程和结果，接受社会监督。",
-            channel="web",
-            consent=True,
-            phone=f"1381234{n:04d}",
-        ).comment
-        for n, label in enumerate(labels * 3)
-    ]
-    letters = [
-        comment_submit(
-            consultation=consultation,
-            clause=consultation.clauses.get(label="二(三)4"),
-            body="强烈建议保留老渔港的传统渔市，这是几代渔民的生计所在。" + "盼复" * n,
-            channel="web",
-            consent=True,
-        ).comment
-        for n in range(3)
-    ]
-    campaigns_assign([c.pk for c in letters])
-    Comment.objects.filter(pk=comments[0].pk).update(
-        status="answered", decision="partly_adopted", reply="部分采纳。"
-    )
-    return consultation
 
 
 def layout_problems(page):

@@ -13,6 +13,7 @@ from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
+from tests.support.revisions import weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,66 @@ def test_the_page_draws_svg_bars(client, spread):
     client.logout()
     response = client.get(f"/staff/consultations/{consultation.slug}/dashboard/")
     assert response.status_code == 302  # to the login page
+
+
+@pytest.fixture
+def two_drafts(spread):
+    """The five comments on the first draft, then two on the second draft's 二(四)1."""
+    consultation, _made = spread
+    first = consultation.current_revision
+    second = weifang_second_draft(consultation)
+    for n in range(2):
+        comment_submit(
+            consultation=consultation,
+            clause=second.clauses.get(label="二(四)1"),
+            body=f"对第二稿的第{n}条意见。",
+            channel="web",
+            consent=True,
+            phone=f"1390000{n:04d}",
+        )
+    return consultation, first, second
+
+
+def test_the_dashboard_counts_one_revision_s_comments_when_asked(two_drafts):
+    consultation, first, second = two_drafts
+    coordinator = member("hyj", "市海渔局")
+    assert dashboard(consultation, coordinator)["totals"]["total"] == 7
+    of_first = dashboard(consultation, coordinator, revision=first)
+    of_second = dashboard(consultation, coordinator, revision=second)
+    assert of_first["totals"] == {"total": 5, "open": 4, "answered": 1}
+    assert of_second["totals"] == {"total": 2, "open": 2, "answered": 0}
+    assert [bar.value for bar in of_second["charts"][1].bars] == [2]
+    # Over every revision, each clause says which draft it is from.
+    labels = list(bars(dashboard(consultation, coordinator)["charts"][1]))
+    assert any(label.startswith("第2稿 二(四)1") for label in labels)
+    assert any(label.startswith("第1稿 二(三)4") for label in labels)
+
+
+def test_the_page_offers_each_revision_and_marks_the_chosen_one(client, two_drafts):
+    consultation, _first, _second = two_drafts
+    client.force_login(member("hyj", "市海渔局"))
+    url = f"/staff/consultations/{consultation.slug}/dashboard/"
+    page = client.get(url).content.decode()
+    assert 'href="?" aria-current="page"' in page
+    assert 'href="?revision=2"' in page and 'href="?revision=1"' in page
+    assert "可见意见 7 条" in page
+
+    page = client.get(url, {"revision": 2}).content.decode()
+    assert 'href="?revision=2" aria-current="page"' in page
+    assert "可见意见 2 条" in page
+    assert f"consultation__id__exact={consultation.pk}&amp;revision=2" in page
+
+
+def test_an_unknown_revision_is_not_found(client, two_drafts):
+    consultation, _first, _second = two_drafts
+    client.force_login(member("hyj", "市海渔局"))
+    url = f"/staff/consultations/{consultation.slug}/dashboard/"
+    assert client.get(url, {"revision": 9}).status_code == 404
+    assert client.get(url, {"revision": "二"}).status_code == 404
+
+
+def test_one_draft_offers_no_choice(client, spread):
+    consultation, _made = spread
+    client.force_login(member("hyj", "市海渔局"))
+    page = client.get(f"/staff/consultations/{consultation.slug}/dashboard/").content.decode()
+    assert "revision-choice" not in page

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from tests.conftest import load_weifang
+from tests.support.revisions import weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,24 @@ def test_a_bureau_with_one_consultation_sees_its_clauses_at_once(client, weifang
     client.force_login(user)
     options = clause_options(client.get(ADD).content.decode())
     assert options.count("一 总体要求") == 1 and len(options) == weifang_open.clauses.count()
+
+
+def test_after_a_second_draft_only_its_clauses_are_offered(client, weifang_open):
+    user = User.objects.create_user("hyj", password="pw")
+    staff_join(user, Department.objects.get(name="市海渔局"))
+    client.force_login(user)
+    first = weifang_open.current_revision
+    second = weifang_second_draft(weifang_open)
+    page = client.get(ADD, {"consultation": weifang_open.pk}).content.decode()
+    select = re.search(r'<select name="clause".*?</select>', page, re.S).group()
+    offered = {int(pk) for pk in re.findall(r'<option value="(\d+)"', select)}
+    assert offered == set(second.clauses.values_list("pk", flat=True))
+    assert not offered & set(first.clauses.values_list("pk", flat=True))
+    # Posting an earlier revision's clause anyway is "not one of the choices".
+    old = first.clauses.get(label="一")
+    response = client.post(
+        ADD,
+        {"consultation": weifang_open.pk, "clause": old.pk, "channel": "letter", "body": "意见"},
+    )
+    assert response.status_code == 200
+    assert "clause" in response.context["adminform"].form.errors

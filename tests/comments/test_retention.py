@@ -120,3 +120,30 @@ def test_the_dry_run_counts_what_the_purge_then_does(answered, weifang_open, set
     assert expected == 4
     assert personal_data_purge(now=moment, batch=3) == expected
     assert timezone.is_aware(Comment.objects.first().personal_data_removed_at)
+
+
+def test_each_draft_s_commenters_are_forgotten_on_that_draft_s_schedule(answered, settings):
+    """A second draft out for comment does not keep the first draft's commenters' data past
+    the retention counted from the first draft's report; its own commenters keep theirs."""
+    from consult.consultations.models import Revision
+    from tests.support.revisions import clause, weifang_second_draft
+
+    consultation = answered.consultation
+    first = consultation.current_revision
+    reported = timezone.now() - datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS + 1)
+    Revision.objects.filter(pk=first.pk).update(report_published_at=reported)
+    second = weifang_second_draft(consultation)
+    later = comment_submit(
+        consultation=consultation,
+        clause=clause(second, "二(四)1"),
+        body="建议第二稿明确申报时间和评审标准。",
+        channel="web",
+        consent=True,
+        phone="13912345678",
+    ).comment
+    assert list(comments_past_retention()) == [answered]
+    personal_data_purge()
+    later.refresh_from_db()
+    assert later.phone == "13912345678"
+    answered.refresh_from_db()
+    assert answered.phone == ""

@@ -199,6 +199,13 @@ def test_a_recount_asks_for_review_again(answered, coordinator):
         ("邮箱 a.b@example.com.cn", ["email"]),
         ("身份证 370702199001011234", ["id_number"]),
         ("赵六同志：您好", ["name"]),
+        # Found as the public comment lists mask them (comments.privacy): one set of patterns.
+        ("电话 008613812345678", ["phone"]),
+        ("电话 +86 138 1234 5678", ["phone"]),
+        ("电话 138\u30001234\u30005678", ["phone"]),
+        ("电话 138\u00a01234\u00a05678", ["phone"]),
+        ("身份证 370702900101123", ["id_number"]),
+        ("身份证 370702 19900101 1234", ["id_number"]),
         ("张先生、李女士", ["name", "name"]),
         # What the report does say: counts, dates, clause labels, hotlines, plural salutations.
         ("共收到意见 8 条，采纳 3 条。", []),

@@ -8,7 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import routes_of_departments, user_department_ids
 from consult.comments.models import Comment, CommentRouting
-from consult.consultations.models import Clause, Department
+from consult.comments.revision_outcomes import comments_of_revision
+from consult.consultations.models import Clause, Department, Revision
+
+
+def _is_number(value) -> bool:
+    """A primary key or revision number from the query string; str.isdigit alone would take
+    "²" and the query would fail."""
+    value = str(value or "")
+    return value.isascii() and value.isdigit()
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -55,20 +63,49 @@ class ClauseFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         consultation = request.GET.get("consultation__id__exact")
-        if not (consultation or "").isdigit():
+        if not _is_number(consultation):
             return []
+        clauses = Clause.objects.filter(consultation_id=consultation)
+        revision = request.GET.get(RevisionFilter.parameter_name, "")
+        if _is_number(revision):
+            clauses = clauses.filter(revision__number=revision)
         return [
-            (str(pk), f"{label} {heading}".strip()[:40])
-            for pk, label, heading in Clause.objects.filter(consultation_id=consultation)
-            .order_by("path")
-            .values_list("pk", "label", "heading")
+            (str(pk), f"{label} {heading}".strip()[:40] + (f" · {number}" if number > 1 else ""))
+            for pk, label, heading, number in clauses.order_by(
+                "revision__number", "path"
+            ).values_list("pk", "label", "heading", "revision__number")
         ]
 
     def queryset(self, request, queryset):
         # A str from the query string, the choice's own value (an int) when counting facets.
-        if str(self.value() or "").isdigit():
+        if _is_number(self.value()):
             return queryset.filter(clause_id=self.value())
         return queryset
+
+
+class RevisionFilter(admin.SimpleListFilter):
+    """修改稿: the comments on one revision of the consultation chosen in the consultation
+    filter (on its clauses, or on the whole draft while it was the current text)."""
+
+    title = _("修改稿")
+    parameter_name = "revision"
+
+    def lookups(self, request, model_admin):
+        consultation = request.GET.get("consultation__id__exact")
+        if not _is_number(consultation):
+            return []
+        revisions = Revision.objects.published().filter(consultation_id=consultation)
+        return [(str(revision.number), revision.label) for revision in revisions.order_by("number")]
+
+    def queryset(self, request, queryset):
+        consultation = request.GET.get("consultation__id__exact")
+        if not (_is_number(self.value()) and _is_number(consultation)):
+            return queryset
+        revision = Revision.objects.filter(consultation_id=consultation, number=self.value())
+        revision = revision.first()
+        if revision is None:
+            return queryset.none()
+        return comments_of_revision(queryset, revision)
 
 
 class DepartmentFilter(admin.SimpleListFilter):
@@ -79,7 +116,7 @@ class DepartmentFilter(admin.SimpleListFilter):
         return list(Department.objects.active().values_list("pk", "name"))
 
     def queryset(self, request, queryset):
-        if str(self.value() or "").isdigit():
+        if _is_number(self.value()):
             return queryset.filter(Exists(routes_of_departments([int(self.value())])))
         return queryset
 

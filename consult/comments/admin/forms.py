@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import consultations_open_to_letters_from
@@ -193,7 +194,11 @@ class ReceivedCommentForm(forms.ModelForm):
         if not chosen and len(consultations := list(open_to_them[:2])) == 1:
             chosen = str(consultations[0].pk)
             self.initial["consultation"] = consultations[0].pk
-        clauses = Clause.objects.filter(consultation__in=open_to_them)
+        # Each consultation's text as it now stands: an earlier revision's clauses take no
+        # new comments (comments.directory refuses them the same way).
+        clauses = Clause.objects.filter(
+            consultation__in=open_to_them, revision_id=F("consultation__current_revision_id")
+        )
         if chosen.isdigit() and open_to_them.filter(pk=chosen).exists():
             clauses = clauses.filter(consultation_id=chosen)
         field = self.fields["clause"]

@@ -50,14 +50,18 @@ from .filters import (
     ContactFilter,
     DepartmentFilter,
     OfferedLookupsOnly,
+    RevisionFilter,
     RoleFilter,
     ScopeFilter,
 )
 from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm
 from .paginator import CappedCountPaginator
+from .references import ClauseReferencesAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
+    # A plain table: no empty "original" and "delete" headers, no inlines.js.
+    template = "admin/edit_inline/tabular_readonly.html"
     extra = 0
     can_delete = False
 
@@ -104,7 +108,7 @@ def contact_search(term: str) -> Q | None:
 
 
 @admin.register(Comment)
-class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
+class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
     form = CommentWorkForm
     action_form = BulkActionForm
     paginator = CappedCountPaginator
@@ -124,6 +128,7 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         "status",
         "decision",
         "consultation",
+        RevisionFilter,
         ClauseFilter,
         DepartmentFilter,
         RoleFilter,
@@ -360,9 +365,8 @@ class CommentAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             comment.consultation.is_past_answer_deadline(timezone.now())
         )
         if overdue:
-            return format_html(
-                '<span class="overdue" style="color:#b00">{}（{}）</span>', days, _("逾期")
-            )
+            # Coloured by queue.css: the CSP refuses inline style attributes.
+            return format_html('<span class="overdue">{}（{}）</span>', days, _("逾期"))
         return days
 
     # Personal data: in full for the owner, coordinators and superusers; masked otherwise.

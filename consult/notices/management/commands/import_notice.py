@@ -1,4 +1,5 @@
-"""import_notice: read a published notice and store it as a consultation."""
+"""import_notice: read a published notice and store it as a consultation, or a later draft
+(or the final text) as the next revision of one."""
 
 import json
 from pathlib import Path
@@ -6,7 +7,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
-from consult.notices.importer import NoticeImportError, notice_import, read_notice_file
+from consult.consultations.models import Consultation
+from consult.notices.importer import (
+    NoticeImportError,
+    notice_import,
+    read_notice_file,
+    revision_import,
+)
+from consult.notices.lineage import CONFIDENT
 from consult.notices.parser import NoticeParseError, parse_notice
 
 
@@ -20,8 +28,21 @@ class Command(BaseCommand):
             "--json", action="store_true", dest="as_json", help="Print the parse as JSON."
         )
         parser.add_argument("--slug", help="URL slug (default: from the file name).")
+        parser.add_argument(
+            "--revision-of",
+            metavar="SLUG",
+            help="Import as the next revision (修改稿) of this consultation, unpublished until "
+            "a coordinator confirms its clause links in the admin.",
+        )
+        parser.add_argument(
+            "--final",
+            action="store_true",
+            help="With --revision-of: the final text, the last revision, with no comment period.",
+        )
 
-    def handle(self, *args, path, dry_run, as_json, slug, **options):
+    def handle(self, *args, path, dry_run, as_json, slug, revision_of, final, **options):
+        if final and not revision_of:
+            raise CommandError("--final needs --revision-of SLUG.", returncode=2)
         try:
             source = read_notice_file(path)
         except OSError as error:
@@ -32,7 +53,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {error}", returncode=2) from error
 
         document = parsed.to_dict()
-        if not dry_run:
+        if revision_of and not dry_run:
+            document.update(self._revision(path, parsed, source, revision_of, final))
+        elif not dry_run:
             slug = slug or slugify(path.stem) or f"notice-{parsed.published_on or 'undated'}"
             try:
                 consultation = notice_import(parsed=parsed, slug=slug, source_text=source)
@@ -47,6 +70,25 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         elif dry_run:
             self.stderr.write(f"{path}: read {_count(parsed.clauses)} clauses; nothing written.")
+
+    def _revision(self, path, parsed, source, slug, final) -> dict:
+        consultation = Consultation.objects.filter(slug=slug).first()
+        if consultation is None:
+            raise CommandError(f"{path}: no consultation has the slug “{slug}”.", returncode=2)
+        try:
+            revision = revision_import(
+                parsed=parsed, consultation=consultation, source_text=source, final=final
+            )
+        except NoticeImportError as error:
+            raise CommandError(f"{path}: {error}", returncode=2) from error
+        links = revision.links.all()
+        unsure = sum(1 for link in links if link.score < CONFIDENT)
+        self.stderr.write(
+            f"Imported revision {revision.number} of {slug} ({revision.clauses.count()} clauses,"
+            f" {len(links)} proposed links, {unsure} with a low score). Confirm the links and"
+            " publish it in the admin."
+        )
+        return {"slug": slug, "revision": revision.number, "final": revision.is_final}
 
 
 def _count(clauses):

@@ -1,0 +1,390 @@
+"""Publishing comments with their submitters' consent: the bureau's review, the database's
+guarantee, the masking, the public counts and who may decide (comments.publication)."""
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consult.comments.models import Comment, CommentEvent
+from consult.comments.privacy import personal_data_masked
+from consult.comments.publication import (
+    answer_published,
+    comment_as_published,
+    comment_publish,
+    comment_withhold,
+    comments_moderated_by,
+    comments_published,
+    may_moderate,
+    publication_for_submitter,
+)
+from consult.comments.retention import personal_data_purge
+from consult.comments.services import comment_submit
+from consult.comments.tallies import consultation_tallies, tallies_rebuild
+from consult.comments.workflow import CommentChange, comment_change_apply
+from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.services import staff_join
+from tests.support.revisions import weifang_second_draft
+
+pytestmark = pytest.mark.django_db
+
+ISSUER = "市海渔局"  # issued the Weifang consultation
+NAME, PHONE, EMAIL, ORGANISATION = "王建国", "13812345678", "wjg@example.cn", "潍坊某某渔业协会"
+
+
+def member(username, department):
+    user = User.objects.create_user(username, password="pw")
+    staff_join(user, Department.objects.get(name=department))
+    return user
+
+
+def submit(consultation, *, label="二(三)4", publish_consent=True, body=None, **extra):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.current_clauses().get(label=label) if label else None,
+        body=body or "建议明确集聚区的评价指标，并公开评选结果。",
+        channel="web",
+        consent=True,
+        publish_consent=publish_consent,
+        submitter_name=NAME,
+        phone=PHONE,
+        email=EMAIL,
+        **extra,
+    ).comment
+
+
+def published_count(consultation, clause_id):
+    return consultation_tallies(consultation.pk).published_by_clause.get(clause_id, 0)
+
+
+def test_consent_to_publish_is_separate_and_off_unless_given(weifang_open):
+    without = submit(weifang_open, publish_consent=False)
+    assert (without.publish_consent, without.publish_consent_at) == (False, None)
+    assert without.publication == Comment.Publication.PRIVATE
+    given = submit(weifang_open)
+    assert given.publish_consent and given.publish_consent_at == given.submitted_at
+    assert given.publication == Comment.Publication.AWAITING
+    assert comments_published(weifang_open, given.clause).count() == 0
+
+
+def test_the_database_refuses_to_publish_without_consent(weifang_open):
+    comment = submit(weifang_open, publish_consent=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Comment.objects.filter(pk=comment.pk).update(
+            publication="published", publication_decided_at=timezone.now()
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Comment.objects.filter(pk=comment.pk).update(publication="awaiting")
+    consented = submit(weifang_open)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Comment.objects.filter(pk=consented.pk).update(publication="withheld")  # no reason
+
+
+def test_the_issuing_bureau_publishes_and_the_count_follows(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open)
+    assert may_moderate(bureau, weifang_open)
+    published = comment_publish(comment=comment, user=bureau)
+    assert published.publication == "published" and published.publication_decided_by == bureau
+    assert list(comments_published(weifang_open, comment.clause)) == [comment]
+    assert published_count(weifang_open, comment.clause_id) == 1
+    comment_publish(comment=comment, user=bureau)  # twice: counted once
+    assert published_count(weifang_open, comment.clause_id) == 1
+
+    comment_withhold(comment=comment, user=bureau, reason="文中含有他人姓名。")
+    comment.refresh_from_db()
+    assert comment.publication == "withheld" and comment.publication_reason == "文中含有他人姓名。"
+    assert published_count(weifang_open, comment.clause_id) == 0
+    assert comments_published(weifang_open, comment.clause).count() == 0
+    kinds = list(comment.events.filter(kind=CommentEvent.Kind.PUBLICATION).values_list("after"))
+    assert kinds == [("published",), ("published",), ("withheld",)]
+
+    tallies_rebuild([weifang_open.pk])
+    assert published_count(weifang_open, comment.clause_id) == 0
+
+
+def test_withholding_needs_a_reason(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open)
+    with pytest.raises(ValidationError) as refused:
+        comment_withhold(comment=comment, user=bureau, reason="  ")
+    assert "publication_reason" in refused.value.message_dict
+    comment.refresh_from_db()
+    assert comment.publication == "awaiting"
+
+
+def test_a_comment_without_consent_or_marked_invalid_is_never_published(weifang_open):
+    bureau = member("hyj", ISSUER)
+    private = submit(weifang_open, publish_consent=False)
+    with pytest.raises(ValidationError):
+        comment_publish(comment=private, user=bureau)
+    invalid = submit(weifang_open, body="广告：优惠出售渔具，欢迎来电。")
+    comment_change_apply(invalid, bureau, CommentChange(status="invalid", invalid_reason="广告。"))
+    with pytest.raises(ValidationError):
+        comment_publish(comment=invalid, user=bureau)
+    assert comments_published(weifang_open, whole_consultation=True).count() == 0
+    assert consultation_tallies(weifang_open.pk).published_total == 0
+
+
+def test_a_published_comment_marked_invalid_leaves_the_list(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = comment_publish(comment=submit(weifang_open), user=bureau)
+    comment_change_apply(comment, bureau, CommentChange(status="invalid", invalid_reason="重复。"))
+    comment.refresh_from_db()
+    assert comments_published(weifang_open, comment.clause).count() == 0
+    assert publication_for_submitter(comment)[0] == "withheld"
+    # Withholding it now takes nothing more off the public count.
+    comment_withhold(comment=comment, user=bureau, reason="无效意见。")
+    assert comments_published(weifang_open, comment.clause).count() == 0
+
+
+def test_marking_a_published_comment_invalid_takes_it_off_the_public_count(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = comment_publish(comment=submit(weifang_open), user=bureau)
+    assert published_count(weifang_open, comment.clause_id) == 1
+    comment_change_apply(comment, bureau, CommentChange(status="invalid", invalid_reason="重复。"))
+    assert published_count(weifang_open, comment.clause_id) == 0
+    comment_change_apply(comment, bureau, CommentChange(status="pending"))
+    assert published_count(weifang_open, comment.clause_id) == 1
+
+
+def test_only_the_issuing_bureau_and_superusers_moderate(weifang_open):
+    comment = submit(weifang_open)
+    lead = comment.routes.get(is_owner=True).department
+    assert lead.name != ISSUER
+    answering = member("lead", lead.name)
+    assert not may_moderate(answering, weifang_open)
+    assert comments_moderated_by(answering).count() == 0
+    with pytest.raises(PermissionDenied):
+        comment_publish(comment=comment, user=answering)
+    with pytest.raises(PermissionDenied):
+        comment_withhold(comment=comment, user=answering, reason="不同意。")
+    comment.refresh_from_db()
+    assert comment.publication == "awaiting"
+
+    root = User.objects.create_superuser("root", password="pw")
+    assert may_moderate(root, weifang_open)
+    assert comment_publish(comment=comment, user=root).is_published
+    inactive = member("gone", ISSUER)
+    inactive.is_active = False
+    assert not may_moderate(inactive, weifang_open)
+
+
+def test_what_is_published_carries_no_personal_data(weifang_open):
+    body = (
+        f"我是{NAME}，{ORGANISATION}会长。建议公开评选结果，有问题请打 138-1234-5678 "
+        f"或 0536-8123688，邮件 {EMAIL}，身份证 370702199001011234。"
+    )
+    comment = submit(
+        weifang_open, body=body, submitter_kind="organisation", organisation=ORGANISATION
+    )
+    shown = comment_as_published(comment)
+    for personal in (NAME, ORGANISATION, "138-1234-5678", "8123688", EMAIL, "370702199001011234"):
+        assert personal not in shown.body
+    assert "138****5678" in shown.body and "w***@example.cn" in shown.body
+    assert "建议公开评选结果" in shown.body
+    assert shown.kind == "社会组织" and comment.tracking_number not in repr(shown)
+    assert personal_data_masked("１３８１２３４５６７８") == "138****5678"
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("008613812345678", "138****5678"),
+        ("+86 138 1234 5678", "138****5678"),
+        ("138\u30001234\u30005678", "138****5678"),  # full-width spaces
+        ("138\u00a01234\u00a05678", "138****5678"),  # no-break spaces
+        ("370702900101123", "37*************"),  # the older 15-digit ID number
+        ("370702 19900101 1234", "37****************"),
+        ("3707 0219 9001 0112 34", "37****************"),
+    ],
+)
+def test_phone_and_id_numbers_are_masked_however_they_are_written(written, masked):
+    assert personal_data_masked(f"联系方式：{written}。谢谢") == f"联系方式：{masked}。谢谢"
+
+
+def test_the_text_stays_masked_as_reviewed_after_the_personal_data_is_deleted(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open, body=f"我是{NAME}，建议公开评选结果。")
+    comment_publish(comment=comment, user=bureau)
+    # What the retention job does once the period is over: the name goes, the text stays.
+    Comment.objects.filter(pk=comment.pk).update(
+        submitter_name="", phone="", email="", personal_data_removed_at=timezone.now()
+    )
+    (shown,) = [comment_as_published(c) for c in comments_published(weifang_open, comment.clause)]
+    assert NAME not in shown.body and "建议公开评选结果" in shown.body
+
+
+def _published_and_answered(consultation, reply, *, label="二(四)2", **extra):
+    bureau = member(f"hyj{Comment.objects.count()}", ISSUER)
+    # 市生态环境局 answers 二(四)2 alone: no cooperating opinions to wait for.
+    comment = submit(consultation, label=label, **extra)
+    comment = comment_publish(comment=comment, user=bureau)
+    owner_department = comment.routes.get(is_owner=True).department
+    owner = member(f"owner{comment.pk}", owner_department.name)
+    comment_change_apply(
+        comment,
+        owner,
+        CommentChange(
+            status="answered", decision="adopted", reply=reply, waive_reason="限时答复。"
+        ),
+    )
+    return Comment.objects.select_related("consultation").get(pk=comment.pk)
+
+
+def _report_published(revision):
+    Revision.objects.filter(pk=revision.pk).update(report_published_at=timezone.now())
+
+
+def test_the_answer_is_public_once_answered_and_the_report_published(weifang_open):
+    reply = f"感谢{NAME}的建议，评选结果将公开。如有疑问请致电 13912345678。"
+    comment = _published_and_answered(weifang_open, reply)
+    assert not answer_published(comment) and comment_as_published(comment).answer is None
+
+    _report_published(weifang_open.current_revision)
+    comment = Comment.objects.select_related("consultation").get(pk=comment.pk)
+    answer = comment_as_published(comment).answer
+    assert answer.decision == "采纳" and "评选结果将公开" in answer.reply
+    assert NAME not in answer.reply and "13912345678" not in answer.reply
+
+
+def test_the_answer_goes_public_with_the_report_on_the_comment_s_own_revision(weifang_open):
+    """Publishing a later draft for comment clears the consultation's report date: the answers
+    given on the first draft stay public, and a report on the first draft publishes none of
+    the answers to comments on the second."""
+    on_first = _published_and_answered(weifang_open, "已采纳。")
+    second = weifang_second_draft(weifang_open)
+    on_second = _published_and_answered(weifang_open, "已采纳。")
+    assert on_second.clause.revision == second
+    _report_published(weifang_open.revisions.get(number=1))
+    weifang_open.refresh_from_db()
+    assert weifang_open.report_published_at is None
+    shown = {
+        c.pk: comment_as_published(c).answer
+        for c in comments_published(weifang_open, whole_consultation=True)
+    }
+    assert shown[on_first.pk] is not None and shown[on_second.pk] is None
+    _report_published(second)
+    assert all(
+        comment_as_published(c).answer
+        for c in comments_published(weifang_open, whole_consultation=True)
+    )
+
+
+def _queries_listing(consultation, django_assert_max_num_queries, most):
+    with django_assert_max_num_queries(most) as queries:
+        answers = [
+            comment_as_published(c).answer
+            for c in comments_published(consultation, whole_consultation=True)
+        ]
+    assert all(answers)
+    return len(queries)
+
+
+def test_listing_published_answers_reads_the_report_dates_once(
+    weifang_open, django_assert_max_num_queries
+):
+    for _n in range(2):
+        _published_and_answered(weifang_open, "已采纳。")
+    _report_published(weifang_open.current_revision)
+    few = _queries_listing(weifang_open, django_assert_max_num_queries, 5)
+    for _n in range(4):
+        _published_and_answered(weifang_open, "已采纳。")
+    assert _queries_listing(weifang_open, django_assert_max_num_queries, 5) == few
+
+
+def test_the_answer_stays_masked_after_the_personal_data_is_deleted(weifang_open):
+    """The retention job deletes the name the masking needs: it keeps the answer as masked."""
+    comment = _published_and_answered(weifang_open, f"感谢{NAME}的建议。")
+    Comment.objects.filter(pk=comment.pk).update(decision_reason=f"{NAME}所提建议可行。")
+    _report_published(weifang_open.current_revision)
+    later = timezone.now() + datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS + 60)
+    Consultation.objects.filter(pk=weifang_open.pk).update(
+        report_published_at=timezone.now(), closes_at=timezone.now()
+    )
+    assert personal_data_purge(now=later) == 1
+    comment = Comment.objects.select_related("consultation").get(pk=comment.pk)
+    assert comment.submitter_name == ""
+    answer = comment_as_published(comment).answer
+    assert answer.reply == "感谢＊＊的建议。" and answer.reason == "＊＊所提建议可行。"
+
+
+def test_a_comment_whose_personal_data_is_deleted_is_not_published(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open, body=f"我是{NAME}，建议公开评选结果。")
+    Comment.objects.filter(pk=comment.pk).update(
+        submitter_name="", phone="", email="", personal_data_removed_at=timezone.now()
+    )
+    with pytest.raises(ValidationError) as refused:
+        comment_publish(comment=comment, user=bureau)
+    assert "publication" in refused.value.message_dict
+    comment.refresh_from_db()
+    assert comment.publication == Comment.Publication.AWAITING
+    comment_withhold(comment=comment, user=bureau, reason="个人信息已删除。")  # still possible
+
+
+def test_the_citizen_is_told_where_publication_stands(weifang_open):
+    bureau = member("hyj", ISSUER)
+    assert publication_for_submitter(submit(weifang_open, publish_consent=False))[0] == "private"
+    comment = submit(weifang_open)
+    assert publication_for_submitter(comment)[0] == "awaiting"
+    comment = comment_withhold(comment=comment, user=bureau, reason="含他人信息。")
+    state, words = publication_for_submitter(comment)
+    assert state == "withheld" and "含他人信息" not in words
+    assert publication_for_submitter(comment_publish(comment=comment, user=bureau))[0] == (
+        "published"
+    )
+
+
+# The admin's 公开意见审核 ------------------------------------------------------------------
+
+REVIEW = "/admin/comments/commentforpublication/"
+
+
+def test_the_review_list_shows_the_text_as_published_and_its_actions_decide(client, weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open, body=f"建议公开评选结果。联系人{NAME}，电话 {PHONE}。")
+    submit(weifang_open, publish_consent=False, body="不同意公开的意见，不在审核列表中。")
+    client.force_login(bureau)
+    page = client.get(REVIEW)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f">#{comment.pk}<" in text and "138****5678" in text
+    # Staff may see the tracking number (the checkbox's label names the row by it).
+    for personal in (NAME, PHONE, EMAIL, "不同意公开的意见"):
+        assert personal not in text
+
+    refused = client.post(
+        REVIEW, {"action": "withhold", "_selected_action": [comment.pk], "reason": ""}
+    )
+    assert refused.status_code == 302
+    comment.refresh_from_db()
+    assert comment.publication == "awaiting"
+
+    client.post(REVIEW, {"action": "publish", "_selected_action": [comment.pk]})
+    comment.refresh_from_db()
+    assert comment.publication == "published"
+    assert published_count(weifang_open, comment.clause_id) == 1
+    # Taken back from the list of published ones (the list shows those awaiting by default).
+    client.post(
+        REVIEW + "?publication=published",
+        {"action": "withhold", "_selected_action": [comment.pk], "reason": "含他人电话。"},
+    )
+    comment.refresh_from_db()
+    assert (comment.publication, comment.publication_reason) == ("withheld", "含他人电话。")
+    assert published_count(weifang_open, comment.clause_id) == 0
+
+
+def test_a_department_that_did_not_issue_the_draft_reviews_nothing(client, weifang_open):
+    comment = submit(weifang_open)
+    answering = member("lead", comment.routes.get(is_owner=True).department.name)
+    client.force_login(answering)
+    page = client.get(REVIEW, {"publication": "all"})
+    assert page.status_code == 200 and f">#{comment.pk}<" not in page.content.decode()
+    client.post(REVIEW, {"action": "publish", "_selected_action": [comment.pk]})
+    comment.refresh_from_db()
+    assert comment.publication == "awaiting"

@@ -1,0 +1,117 @@
+"""The admin's 导入修改稿: a coordinator imports a later draft, confirms or corrects each proposed
+link (low scores flagged), then publishes it (发布修改稿); nobody else can."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from consult.consultations.models import ClauseLink, Revision
+from consult.consultations.services import staff_join
+from tests.factories import DepartmentFactory
+from tests.support.revisions import DRAFT2
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(client, weifang_open):
+    user = get_user_model().objects.create_user("coordinator", password="pw-123456")
+    staff_join(user, weifang_open.issuer)
+    client.force_login(user)
+    return user
+
+
+def _import_url(consultation):
+    return reverse("admin:consultations_consultation_import_revision", args=[consultation.pk])
+
+
+def _links_url(revision):
+    return reverse("admin:consultations_revision_links", args=[revision.pk])
+
+
+def test_a_coordinator_imports_confirms_corrects_and_publishes(client, weifang_open, coordinator):
+    change = reverse("admin:consultations_consultation_change", args=[weifang_open.pk])
+    assert _import_url(weifang_open) in client.get(change).content.decode()
+    assert client.get(_import_url(weifang_open)).status_code == 200
+
+    response = client.post(
+        _import_url(weifang_open), {"text": DRAFT2.read_text("utf-8"), "final": ""}
+    )
+    revision = Revision.objects.get(consultation=weifang_open, number=2)
+    assert response.status_code == 302 and response["Location"] == _links_url(revision)
+
+    page = client.get(_links_url(revision)).content.decode()
+    low = [link for link in revision.links.all() if link.score < 0.75]
+    assert page.count('class="low-score"') == len(low)
+    assert "disabled" in page  # publishing waits for every link
+
+    # Refused while links are unconfirmed: nothing is published.
+    client.post(_links_url(revision), {"action": "publish"})
+    revision.refresh_from_db()
+    assert revision.published_at is None
+
+    # The coordinator corrects one link and confirms the rest.
+    first = weifang_open.current_revision
+    new = revision.clauses.get(label="二(一)2")
+    response = client.post(_links_url(revision), {"action": "correct", "new": new.pk, "olds": []})
+    assert response.status_code == 302
+    assert revision.links.get(new=new).kind == ClauseLink.Kind.NEW
+    assert (
+        client.post(
+            _links_url(revision), {"action": "drop", "old": first.clauses.get(label="二(三)3").pk}
+        ).status_code
+        == 302
+    )
+    client.post(
+        _links_url(revision),
+        {"action": "confirm", "links": list(revision.links.values_list("pk", flat=True))},
+    )
+    assert not revision.links.filter(confirmed_at__isnull=True).exists()
+    assert set(revision.links.values_list("confirmed_by", flat=True)) == {coordinator.pk}
+
+    client.post(_links_url(revision), {"action": "publish"})
+    revision.refresh_from_db()
+    weifang_open.refresh_from_db()
+    assert revision.published_at is not None
+    assert weifang_open.current_revision == revision
+
+
+def test_an_upload_is_read_in_its_encoding_and_bad_input_is_named(
+    client, weifang_open, coordinator
+):
+    response = client.post(_import_url(weifang_open), {"text": "", "final": ""})
+    assert response.status_code == 200
+    assert "请粘贴修改稿全文或上传文件。" in response.content.decode()
+
+    response = client.post(_import_url(weifang_open), {"text": "没有条款也没有截止日期的一段话。"})
+    assert response.status_code == 200
+    assert not Revision.objects.filter(number=2).exists()
+
+    upload = SimpleUploadedFile("draft2.txt", DRAFT2.read_text("utf-8").encode("gb18030"))
+    response = client.post(_import_url(weifang_open), {"file": upload, "final": "on"})
+    assert response.status_code == 302
+    revision = Revision.objects.get(consultation=weifang_open, number=2)
+    assert revision.is_final and revision.clauses.filter(label="二(四)1").exists()
+
+
+def test_a_correction_naming_another_revision_s_clause_is_a_form_error(
+    client, weifang_open, coordinator
+):
+    client.post(_import_url(weifang_open), {"text": DRAFT2.read_text("utf-8")})
+    revision = Revision.objects.get(consultation=weifang_open, number=2)
+    old = weifang_open.current_revision.clauses.first()
+    response = client.post(_links_url(revision), {"action": "correct", "new": old.pk})
+    assert response.status_code == 200
+    response = client.post(_links_url(revision), {"action": "drop", "old": "x"})
+    assert response.status_code == 200
+    response = client.post(_links_url(revision), {"action": "nonsense"})
+    assert response.status_code == 302
+
+
+def test_staff_of_another_bureau_cannot_import_or_publish(client, weifang_open):
+    user = get_user_model().objects.create_user("other", password="pw-123456")
+    staff_join(user, DepartmentFactory(name="市财政局"))
+    client.force_login(user)
+    assert client.get(_import_url(weifang_open)).status_code in (403, 404)
+    assert not Revision.objects.filter(number=2).exists()

@@ -1,0 +1,235 @@
+"""An adoption report per revision of the draft (issue 19, item 5): each counts the comments its
+revision received, is published on its own, and the consultation's status follows the draft now
+consulted on."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission, User
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from consult.comments.models import Comment
+from consult.comments.services import comment_submit
+from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.revisions import revision_create
+from consult.consultations.services import staff_join
+from consult.intake.presenters import consultations_in_order
+from consult.reports.models import AdoptionReport
+from consult.reports.services import report_generate, report_publish, report_review
+from tests.support.revisions import weifang_second_draft
+
+pytestmark = pytest.mark.django_db
+
+OPEN = Consultation.Status.OPEN
+REPORT_PUBLISHED = Consultation.Status.REPORT_PUBLISHED
+
+
+def submit(consultation, clause, n, **extra):
+    return comment_submit(
+        consultation=consultation,
+        clause=clause,
+        body=f"第{n}条意见：建议明确集聚区评价指标。",
+        channel="web",
+        consent=True,
+        phone=f"1381234{n:04d}",
+        **extra,
+    ).comment
+
+
+def answer_all():
+    Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
+
+
+@pytest.fixture
+def coordinator():
+    user = User.objects.create_user("hyj", password="pw")
+    staff_join(user, Department.objects.get(name="市海渔局"))
+    return user
+
+
+@pytest.fixture
+def first_closed(weifang_open):
+    """The first draft, its period over (it ended ten days ago), with three comments on its
+    clauses and one on the whole draft; two of their authors asked to hear of the report."""
+    first = weifang_open.current_revision
+    now = timezone.now().replace(microsecond=0)
+    submit(weifang_open, first.clauses.get(label="二(一)1"), 1, email="a@example.cn")
+    Comment.objects.update(notify_on_report=True)
+    submit(weifang_open, first.clauses.get(label="二(一)1"), 2)
+    submit(weifang_open, first.clauses.get(label="二(三)4"), 3)
+    submit(weifang_open, None, 4, email="whole@example.cn", notify_on_report=True)
+    answer_all()
+    period = {"opens_at": now - datetime.timedelta(days=40), "closes_at": now}
+    Revision.objects.filter(pk=first.pk).update(**period)
+    Consultation.objects.filter(pk=weifang_open.pk).update(**period)
+    weifang_open.refresh_from_db()
+    first.refresh_from_db()
+    return weifang_open, first
+
+
+@pytest.fixture
+def two_drafts(first_closed):
+    """…and the second draft, open now, with two comments on its clauses (one asking)."""
+    consultation, first = first_closed
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
+        second = weifang_second_draft(consultation)
+    later = timezone.now() + datetime.timedelta(minutes=2)
+    with time_machine.travel(later):
+        new = second.clauses.get(label="二(四)1")
+        submit(consultation, new, 5, email="b@example.cn", notify_on_report=True)
+        submit(consultation, new, 6)
+    consultation.refresh_from_db()
+    return consultation, first, second
+
+
+def reviewed(report, user):
+    report_review(report, by=user)
+    return report
+
+
+def test_each_revision_s_report_counts_its_own_comments(two_drafts, coordinator):
+    consultation, first, second = two_drafts
+    on_first = report_generate(consultation, revision=first)
+    on_second = report_generate(consultation)  # the draft now consulted on
+    assert (on_first.revision, on_second.revision) == (first, second)
+    assert (on_first.total, on_second.total) == (4, 2)
+    assert {line.clause.revision_id for line in on_first.lines.exclude(clause=None)} == {first.pk}
+    assert on_first.lines.filter(clause=None).get().comments == 1  # the whole draft, meanwhile
+    assert {line.clause.revision_id for line in on_second.lines.all()} == {second.pk}
+    assert "第2稿" in on_second.introduction and "共收到意见 2 条" in on_second.introduction
+    assert AdoptionReport.objects.filter(consultation=consultation).count() == 2
+    # Counting again keeps one report per revision.
+    report_generate(consultation, revision=first)
+    assert AdoptionReport.objects.filter(consultation=consultation).count() == 2
+
+
+def test_the_first_draft_s_report_goes_out_while_the_second_is_open(
+    client, two_drafts, coordinator, django_capture_on_commit_callbacks
+):
+    consultation, first, _second = two_drafts
+    reviewed(report_generate(consultation, revision=first), coordinator)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert report_publish(consultation, revision=first) == 2
+
+    consultation.refresh_from_db()
+    assert consultation.status == OPEN  # the second draft is what is consulted on now
+    assert consultation.report_published_at is None
+    # Each revision knows when the report on it went out: the answers to its comments with it.
+    first.refresh_from_db()
+    _second.refresh_from_db()
+    report = AdoptionReport.objects.get(revision=first)
+    assert first.report_published_at == report.published_at is not None
+    assert _second.report_published_at is None
+    first_url = reverse("intake:revision_report", args=[consultation.slug, 1])
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == ["a@example.cn", "whole@example.cn"]  # not b@, who commented on 2
+    assert all(first_url in message.body for message in mail.outbox)
+    # The consultation's report page is the latest published: the first draft's, for now.
+    page = client.get(reverse("intake:report", args=[consultation.slug])).content.decode()
+    assert "共收到意见 4 条" in page
+    assert client.get(first_url).status_code == 200
+    second_url = reverse("intake:revision_report", args=[consultation.slug, 2])
+    assert client.get(second_url).status_code == 404
+
+
+def test_the_second_draft_s_report_waits_for_its_close_and_then_sets_the_status(
+    client, two_drafts, coordinator
+):
+    consultation, first, second = two_drafts
+    reviewed(report_generate(consultation, revision=first), coordinator)
+    report_publish(consultation, revision=first)
+    reviewed(report_generate(consultation), coordinator)
+    with pytest.raises(ValidationError) as refused:
+        report_publish(consultation)
+    assert refused.value.code == "too_early"
+
+    after_close = second.closes_at + datetime.timedelta(days=1)
+    with time_machine.travel(after_close):
+        answer_all()
+        reviewed(report_generate(consultation), coordinator)
+        report_publish(consultation)
+        consultation.refresh_from_db()
+        assert consultation.status == REPORT_PUBLISHED
+        page = client.get(reverse("intake:report", args=[consultation.slug])).content.decode()
+    assert "第2稿征求意见采纳情况的说明" in page
+    first_url = reverse("intake:revision_report", args=[consultation.slug, 1])
+    second_url = reverse("intake:revision_report", args=[consultation.slug, 2])
+    assert f'href="{first_url}"' in page and f'href="{second_url}" aria-current="page"' in page
+
+
+def test_a_published_report_no_longer_sets_the_status_once_a_later_draft_is_out(
+    first_closed, coordinator
+):
+    consultation, _first = first_closed
+    reviewed(report_generate(consultation), coordinator)
+    report_publish(consultation)
+    consultation.refresh_from_db()
+    assert consultation.status == REPORT_PUBLISHED
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=1)):
+        weifang_second_draft(consultation)
+    consultation.refresh_from_db()
+    # The draft now consulted on has no report yet; the first draft's stays published.
+    assert consultation.report_published_at is None
+    assert consultation.reports.get(revision=_first).published_at is not None
+    assert consultation.status == OPEN
+    # The public list, which asks once for all consultations, agrees.
+    [listed] = consultations_in_order(timezone.now())
+    assert listed.current_status == OPEN
+
+
+def test_an_unpublished_revision_or_the_final_text_has_no_report(two_drafts):
+    consultation, _first, second = two_drafts
+    Revision.objects.filter(pk=second.pk).update(published_at=None)
+    second.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        report_generate(consultation, revision=second)
+    assert refused.value.code == "unpublished_revision"
+
+    Revision.objects.filter(pk=second.pk).update(published_at=timezone.now())
+    final = revision_create(consultation, is_final=True)
+    Revision.objects.filter(pk=final.pk).update(published_at=timezone.now())
+    final.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        report_generate(consultation, revision=final)
+    assert refused.value.code == "no_period"
+    assert not AdoptionReport.objects.exists()
+
+
+def test_the_coordinator_makes_the_report_on_a_chosen_revision_in_the_admin(
+    client, two_drafts, coordinator
+):
+    _consultation, first, second = two_drafts
+    coordinator.is_staff = True
+    coordinator.save()
+    coordinator.user_permissions.add(
+        Permission.objects.get(codename="publish_report"),
+        Permission.objects.get(codename="change_adoptionreport"),
+        Permission.objects.get(codename="view_adoptionreport"),
+    )
+    client.force_login(coordinator)
+    changelist = client.get("/admin/reports/adoptionreport/").content.decode()
+    generate = reverse("admin:reports_adoptionreport_generate")
+    assert generate in changelist
+    form = client.get(generate).content.decode()
+    assert f'value="{first.pk}"' in form and f'value="{second.pk}"' in form
+
+    response = client.post(generate, {"revision": first.pk})
+    report = AdoptionReport.objects.get(revision=first)
+    assert response.status_code == 302 and response["Location"].endswith(
+        f"/admin/reports/adoptionreport/{report.pk}/change/"
+    )
+    assert report.total == 4 and report.reviewed_at is None
+
+    other = User.objects.create_user("fgw", password="pw", is_staff=True)
+    staff_join(other, Department.objects.get(name="市发改委"))
+    other.user_permissions.add(Permission.objects.get(codename="publish_report"))
+    client.force_login(other)
+    response = client.post(generate, {"revision": second.pk})
+    assert response.status_code == 200  # not one of the choices
+    assert not AdoptionReport.objects.filter(revision=second).exists()
