@@ -6,6 +6,19 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parents[1] / "var" / "bench"
 
 
+def python_speed() -> float:
+    """CPU seconds this machine takes for a fixed pure-Python loop, right now: these VMs are
+    shared and their speed varies from hour to hour, so absolute CPU figures are read beside
+    it (ratios to a baseline of the same run need no such care)."""
+    import time
+
+    started = time.process_time()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return round(time.process_time() - started, 3)
+
+
 def results_report(name: str, results: dict) -> None:
     """Print a benchmark's figures and keep them in var/bench/<name>.json."""
     text = json.dumps(results, indent=2, ensure_ascii=False, default=str)

@@ -51,7 +51,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database, production_setup, results_report, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    ensure_database,
+    production_setup,
+    python_speed,
+    results_report,
+    wrk,
+)
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/consult_bench_intake"
 WORKERS = 2
@@ -311,6 +317,7 @@ def main():
     results = {
         "machine": os.uname().nodename,
         "cpus": os.cpu_count(),
+        "python_loop_cpu_seconds_at_start": python_speed(),
         "gunicorn_workers": WORKERS,
         "connections": args.connections,
         "rounds": [],
@@ -393,6 +400,13 @@ def main():
                         / figures["baseline"]["answered_2xx_per_second"],
                         3,
                     )
+                    # CPU per comment beside the bare view's in the same round: the machine's
+                    # speed drifts, this ratio does not.
+                    figures["web_cpu_over_bare_view"] = round(
+                        figures["consult"]["web_cpu_ms_per_comment"]
+                        / figures["baseline"]["web_cpu_ms_per_comment"],
+                        2,
+                    )
                     results["rounds"].append(figures)
             finally:
                 for server in servers.values():
@@ -400,6 +414,7 @@ def main():
                     server.wait(30)
                 if args.end_to_end:
                     worker.stop()
+    results["python_loop_cpu_seconds_at_end"] = python_speed()
     if args.end_to_end:
         results["verdict"] = end_to_end_verdict(results["rounds"])
         results_report("intake-end-to-end", results)

@@ -266,7 +266,7 @@ NOTIFY_PUBLISHER_IDLE_SECONDS = env.float("NOTIFY_PUBLISHER_IDLE_SECONDS", defau
 # connection per task); under load, one task carries what many requests stored.
 NOTIFY_DELIVERY_BATCH_SIZE = env.int("NOTIFY_DELIVERY_BATCH_SIZE", default=50)
 # How long the publisher thread waits for more after the first hand-off of a round.
-NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.1)
+NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.5)
 
 # Reminders: days before the close and before the answer deadline, at this local hour;
 # overdue reminders to the issuing bureau the day after the answer deadline, then weekly.

@@ -400,7 +400,7 @@ class _Publisher:
                     connection.close()
                 continue
             # Wait a moment for more: under load, many requests' notifications then share a
-            # broker message and a database round trip (an email a tenth of a second later
+            # broker message and a database round trip (an email half a second later
             # costs nobody anything).
             deadline = time.monotonic() + settings.NOTIFY_PUBLISH_LINGER_SECONDS
             with contextlib.suppress(queue.Empty):
