@@ -1,24 +1,17 @@
 """The clauses a whole-draft comment cites, on its admin change form, accepted with one click."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from consult.comments.models import CommentRouting
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
-from consult.consultations.services import staff_join
+from tests.support.people import member
 
 pytestmark = pytest.mark.django_db
 
 QUEUE = "/admin/comments/comment/"
 BODY = "建议将二（三）4中的“省级”改为“市级”；第三部分的保障措施也应细化。"
-
-
-def member(username, department_name):
-    user = User.objects.create_user(username, password="pw", email=f"{username}@gov.example")
-    staff_join(user, Department.objects.get(name=department_name))
-    return user
 
 
 @pytest.fixture

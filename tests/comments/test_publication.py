@@ -26,20 +26,14 @@ from consult.comments.retention import personal_data_purge
 from consult.comments.services import comment_submit
 from consult.comments.tallies import consultation_tallies, tallies_rebuild
 from consult.comments.workflow import CommentChange, comment_change_apply
-from consult.consultations.models import Consultation, Department, Revision
-from consult.consultations.services import staff_join
+from consult.consultations.models import Consultation, Revision
+from tests.support.people import member
 from tests.support.revisions import weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
 ISSUER = "市海渔局"  # issued the Weifang consultation
 NAME, PHONE, EMAIL, ORGANISATION = "王建国", "13812345678", "wjg@example.cn", "潍坊某某渔业协会"
-
-
-def member(username, department):
-    user = User.objects.create_user(username, password="pw")
-    staff_join(user, Department.objects.get(name=department))
-    return user
 
 
 def submit(consultation, *, label="二(三)4", publish_consent=True, body=None, **extra):

@@ -15,22 +15,13 @@ from consult.comments.references import (
 from consult.comments.services import comment_submit
 from consult.comments.tallies import consultation_tallies
 from consult.comments.workflow import CommentChange, comment_change_apply
-from consult.consultations.models import Department, Membership
 from consult.notifications.models import Notification
+from tests.comments.test_workflow import staff
 from tests.factories import ClauseFactory, ConsultationFactory
 
 pytestmark = pytest.mark.django_db
 
 BODY = "建议将二（三）4中的“省级”改为“市级”；第三部分的保障措施也应细化。"
-
-
-def staff(username, department_name=None, **extra):
-    user = get_user_model().objects.create_user(username, is_staff=True, **extra)
-    if department_name:
-        Membership.objects.create(
-            user=user, department=Department.objects.get(name=department_name)
-        )
-    return user
 
 
 @pytest.fixture
