@@ -1,6 +1,8 @@
 """What became of a comment's clause once a later revision is published, the one email per
 citizen and revision, and comments on a revision routed by its own clauses."""
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -164,7 +166,7 @@ def test_comments_of_a_revision_are_those_on_its_clauses_or_on_the_whole_draft_m
     new = submit(weifang_open, second.clauses.get(label="二(二)2"), 3)
     new_whole = submit(weifang_open, None, 4)
     Comment.objects.filter(pk=old_whole.pk).update(
-        submitted_at=second.published_at.replace(year=second.published_at.year - 1)
+        submitted_at=second.published_at - datetime.timedelta(days=1)
     )
     comments = Comment.objects.all()
     assert set(comments_of_revision(comments, first)) == {old, old_whole}
