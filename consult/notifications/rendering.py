@@ -25,10 +25,6 @@ def notification_items_enricher_register(enrich) -> None:
         _item_enrichers.append(enrich)
 
 
-def notifications_render(notifications) -> tuple[str, str, str]:
-    return emails_render([notifications])[0]
-
-
 def emails_render(emails: list[list]) -> list[tuple[str, str, str]]:
     """(subject, text, HTML) of each email, given as its list of notifications. The enrichers
     see the items of every email at once, so a batch of emails costs them a query or two, not
