@@ -3,6 +3,7 @@
 from django.urls import reverse
 from django.utils import translation
 
+from consult.bulk import rows_insert
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
@@ -69,7 +70,7 @@ def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting
                     now=comment.submitted_at,
                 )
             )
-    Notification.objects.bulk_create(notifications)
+    rows_insert(Notification, notifications)
     notifications_publish_on_commit(notifications)
 
 

@@ -16,6 +16,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consult.bulk import rows_insert
+
 from .access import consultations_open_to_letters_from
 from .directory import directory_of
 from .models import Attachment, Comment, CommentRouting
@@ -63,7 +65,7 @@ def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
             )
             for position, route in enumerate(decided)
         ]
-    CommentRouting.objects.bulk_create(rows)
+    rows_insert(CommentRouting, rows)
     by_comment = {comment.pk: [] for comment in comments}
     for row in rows:
         by_comment[row.comment_id].append(row)
@@ -101,7 +103,7 @@ def comment_store(*, comment: Comment) -> Comment:
     """
     comment.body_digest = body_digest(comment.body)
     comment.tracking_number = new_tracking_number()
-    comment.save(force_insert=True)
+    rows_insert(Comment, [comment])
     if counts_publicly(comment.status):
         tally_add(consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=1)
     routes = routes_store([comment])[comment.pk]

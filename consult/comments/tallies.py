@@ -10,8 +10,8 @@ publishing and withholding add to `published` in the same transaction.
 import random
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
 
 from .models import Comment, CommentTally
 
@@ -30,17 +30,19 @@ def tally_add(
     *, consultation_id: int, clause_id: int | None, delta: int = 0, published: int = 0
 ) -> None:
     """Add `delta` to the clause's count and `published` to its published count, in the
-    caller's transaction."""
-    key = {"consultation_id": consultation_id, "clause_key": clause_id or 0}
+    caller's transaction: one statement, whether or not the slot's row exists yet."""
     slot = random.randrange(SLOTS)  # noqa: S311 - spreading writes, not a secret
-    change = {"count": F("count") + delta, "published": F("published") + published}
-    if CommentTally.objects.filter(**key, slot=slot).update(**change):
-        return
-    try:
-        with transaction.atomic():
-            CommentTally.objects.create(**key, slot=slot, count=delta, published=published)
-    except IntegrityError:  # another submission created the slot meanwhile
-        CommentTally.objects.filter(**key, slot=slot).update(**change)
+    with connection.cursor() as cursor:
+        cursor.execute(_TALLY_ADD, [consultation_id, clause_id or 0, slot, delta, published])
+
+
+_TALLY_ADD = (
+    "INSERT INTO comments_commenttally (consultation_id, clause_key, slot, count, published)"
+    " VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (consultation_id, clause_key, slot) DO UPDATE"
+    " SET count = comments_commenttally.count + excluded.count,"
+    " published = comments_commenttally.published + excluded.published"
+)
 
 
 @dataclass(frozen=True)

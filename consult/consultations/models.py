@@ -132,9 +132,17 @@ class Membership(models.Model):
         return f"{self.user} @ {self.department}"
 
 
+# The notice's own text, kilobytes per consultation: left out where only its facts are needed.
+CONSULTATION_TEXTS = ("source_text", "preamble", "responsibility_remarks")
+
+
 class ConsultationQuerySet(models.QuerySet):
     def open_at(self, moment):
         return self.filter(opens_at__lte=moment, closes_at__gte=_to_second(moment))
+
+    def without_texts(self):
+        """Without the notice's own text (kilobytes each), which storing a comment never reads."""
+        return self.defer(*CONSULTATION_TEXTS)
 
     def coordinated_by(self, department_ids):
         """The consultations these departments issued: their staff are its coordinators."""

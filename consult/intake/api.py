@@ -589,7 +589,7 @@ SUBMISSION_EXAMPLE = OpenApiExample(
 @parser_classes([BoundedJSONParser])
 def comment_create(request, slug):
     now = timezone.now()
-    consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
+    consultation = get_object_or_404(Consultation.objects.without_texts(), slug=slug)
     if not consultation.accepts_comments_at(now):
         return _period_closed(consultation)
     if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:

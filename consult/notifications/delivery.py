@@ -36,6 +36,9 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone, translation
 
+from consult.bulk import rows_insert
+from consult.consultations.models import CONSULTATION_TEXTS
+
 from .models import Notification, OutgoingEmail
 from .rendering import emails_render
 
@@ -122,6 +125,8 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                 | (due_member & Q(digest_group__in=digests))
             )
             .select_related("department", "consultation__issuer")
+            # The notice's own text (kilobytes, once per row) is never in an email.
+            .defer(*(f"consultation__{name}" for name in CONSULTATION_TEXTS))
             .order_by("pk")
         )
         asked = set(notification_ids)
@@ -142,7 +147,7 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
             groups.append(members)
             handled.update(m.pk for m in members)
         if groups:
-            emails = OutgoingEmail.objects.bulk_create(emails_compose(groups))
+            emails = rows_insert(OutgoingEmail, emails_compose(groups))
             for members, email in zip(groups, emails, strict=True):
                 for member in members:
                     member.email = email

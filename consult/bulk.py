@@ -1,0 +1,118 @@
+"""INSERTs on the path every comment takes, passing all their rows as one JSON parameter.
+
+`QuerySet.bulk_create` compiles each value through the ORM and psycopg then quotes each one
+in Python (for PostgreSQL's UNNEST, each column as an array): about a third of a comment's
+CPU in the web process went there (bench/intake.py, issue 17). Here the statement is built
+once per model, the rows are one `json.dumps`, and PostgreSQL spreads them into columns
+itself (`jsonb_to_recordset`).
+
+What it does not do, like bulk_create: call `save()` or send signals. Fields are limited to
+the types listed in `_CONVERTERS`; a model with another kind of column fails at once, not
+with wrong data. Other databases (SQLite, the embedded default) go through bulk_create.
+"""
+
+import datetime
+import json
+from functools import cache
+
+from django.db import connections, router
+from django.utils.functional import Promise
+
+
+def _datetime(value):
+    return None if value is None else value.isoformat()
+
+
+def _as_is(value):
+    return value
+
+
+# By Field.get_internal_type(): how a model's value becomes JSON that PostgreSQL reads back
+# into the column's type unchanged (text as text, an aware datetime with its offset, JSON as
+# JSON).
+_CONVERTERS = {
+    "BooleanField": _as_is,
+    "CharField": _as_is,
+    "TextField": _as_is,
+    "IntegerField": _as_is,
+    "BigIntegerField": _as_is,
+    "PositiveIntegerField": _as_is,
+    "PositiveSmallIntegerField": _as_is,
+    "SmallIntegerField": _as_is,
+    "JSONField": _as_is,
+    "DateTimeField": _datetime,
+    "DateField": _datetime,
+}
+
+
+def _json_default(value):
+    if isinstance(value, Promise):  # a lazy translation
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    raise TypeError(f"not storable as JSON: {type(value).__name__}")
+
+
+@cache
+def _statement(model, alias: str):
+    """The INSERT for `model`'s concrete fields except its automatic primary key, and how
+    each field's value is converted."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    converters = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field
+        kind = target.get_internal_type()
+        if kind in ("AutoField", "BigAutoField", "SmallAutoField"):
+            kind = "IntegerField"
+        if kind not in _CONVERTERS or (
+            field.get_internal_type() == "JSONField" and field.encoder is not None
+        ):
+            raise TypeError(f"{model.__name__}.{field.name}: {kind} is not supported here")
+        converters.append(_CONVERTERS[kind])
+    columns = ", ".join(quote(field.column) for field in fields)
+    # The column definition takes the type without its length: the model has validated it.
+    definitions = ", ".join(
+        f"{quote(field.column)} {field.db_type(connection).split('(')[0]}" for field in fields
+    )
+    # Names from the model's meta, quoted; the rows go as a parameter.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS rows({definitions}) "
+        f"RETURNING {quote(model._meta.pk.column)}"
+    )
+    return sql, fields, converters
+
+
+def rows_insert(model, objs: list) -> list:
+    """Store new, unsaved `objs` of `model` in one INSERT and give them their primary keys,
+    in the caller's transaction. Returns `objs`."""
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs)
+        return objs
+    sql, fields, converters = _statement(model, alias)
+    names = [field.column for field in fields]
+    rows = [
+        {
+            name: convert(field.pre_save(obj, True))
+            for name, field, convert in zip(names, fields, converters, strict=True)
+        }
+        for obj in objs
+    ]
+    document = json.dumps(rows, ensure_ascii=False, default=_json_default)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document])
+        # INSERT … SELECT returns its rows in the order it inserted them, which is the
+        # array's (QuerySet.bulk_create's UNNEST relies on the same).
+        keys = [row[0] for row in cursor.fetchall()]
+    pk = model._meta.pk.attname
+    for obj, key in zip(objs, keys, strict=True):
+        setattr(obj, pk, key)
+        obj._state.adding = False
+        obj._state.db = alias
+    return objs
