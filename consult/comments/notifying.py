@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from consult.bulk import rows_insert
+from consult.consultations.models import CONSULTATION_TEXTS
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
@@ -104,8 +105,10 @@ def notification_items_with_comments(items: list[dict]) -> None:
     """Before an email is rendered: each item's comment, its admin link, the department's role,
     and whether contact details may be shown (only ever to the department that owns it)."""
     comment_ids = [item["notification"].comment_id for item in items]
-    comments = Comment.objects.select_related("clause", "consultation").in_bulk(
-        [pk for pk in comment_ids if pk]
+    comments = (
+        Comment.objects.select_related("clause", "consultation")
+        .defer(*(f"consultation__{name}" for name in CONSULTATION_TEXTS))
+        .in_bulk([pk for pk in comment_ids if pk])
     )
     roles = dict(CommentRouting.Role.choices)
     owners = dict(
