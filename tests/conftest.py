@@ -8,6 +8,7 @@ import time_machine
 from django.core.cache import cache
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from consult.notifications import outbox
 from consult.testing.weifang import load_weifang
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,15 @@ def var_snapshot() -> dict[str, tuple[int, int]]:
         for path in VAR.rglob("*")
         if path.is_file()
     }
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, with the notification publisher's thread stopped before the test
+    database is dropped: its connection, kept open for a second when idle, would stop the
+    DROP DATABASE ("being accessed by other users") and leave the database behind."""
+    yield
+    outbox.publisher.stop()
 
 
 def pytest_sessionstart(session):

@@ -370,6 +370,18 @@ class _Publisher:
         with self._published:
             return self._published.wait_for(lambda: self._unpublished == 0, timeout)
 
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Publish what was submitted, then end the thread and close its database connection
+        (the test suite does this before it drops its database); False on timeout. A later
+        `submit` starts a new thread."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            self._pid = None
+            stopped = threading.Event()
+            self._queue.put(stopped)
+        return stopped.wait(timeout)
+
     def _started(self) -> None:
         # Threads do not survive a fork (gunicorn, Celery's prefork pool): one per process.
         if self._pid == os.getpid():
@@ -390,22 +402,31 @@ class _Publisher:
         from django.db import connection
 
         windows = ScheduledWindows()
-        while True:
+        stopped = None  # set by `stop`: the thread ends once what came before is published
+        while stopped is None:
             try:
-                rounds = [batches_queue.get(timeout=settings.NOTIFY_PUBLISHER_IDLE_SECONDS)]
+                item = batches_queue.get(timeout=settings.NOTIFY_PUBLISHER_IDLE_SECONDS)
             except queue.Empty:
                 # Idle: give the connection back; while busy, keep it (a connection per round
                 # cost more than all the rest of publishing).
                 with contextlib.suppress(Exception):
                     connection.close()
                 continue
+            if isinstance(item, threading.Event):
+                stopped = item
+                break
+            rounds = [item]
             # Wait a moment for more: under load, many requests' notifications then share a
             # broker message and a database round trip (an email half a second later
             # costs nobody anything).
             deadline = time.monotonic() + settings.NOTIFY_PUBLISH_LINGER_SECONDS
             with contextlib.suppress(queue.Empty):
                 while len(rounds) < 100:
-                    rounds.append(batches_queue.get(timeout=max(0, deadline - time.monotonic())))
+                    item = batches_queue.get(timeout=max(0, deadline - time.monotonic()))
+                    if isinstance(item, threading.Event):
+                        stopped = item
+                        break
+                    rounds.append(item)
             # Everything that queued up meanwhile is planned together: the due ones of many
             # requests travel in one task, and each digest window is looked up once.
             planned = [notification for round_ in rounds for notification in round_]
@@ -427,6 +448,9 @@ class _Publisher:
             # As at the end of a request: a broken connection, or one past CONN_MAX_AGE, goes.
             with contextlib.suppress(Exception):
                 connection.close_if_unusable_or_obsolete()
+        with contextlib.suppress(Exception):
+            connection.close()
+        stopped.set()
 
 
 publisher = _Publisher()

@@ -371,3 +371,35 @@ def test_one_broker_message_per_comment_and_none_while_the_broker_is_down(
             submit(weifang_open, item, 3)
         # The first failure pauses the broker for this process: no timeout per request.
         assert apply_async.call_count == 1
+
+
+def test_stopping_the_publisher_publishes_first_and_closes_its_connection(
+    weifang_open, item, monkeypatch, django_capture_on_commit_callbacks
+):
+    import threading
+
+    from consult.notifications import outbox, tasks
+
+    monkeypatch.setitem(tasks.deliver_notifications.app.conf, "task_always_eager", False)
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    published = []
+    monkeypatch.setattr(
+        tasks.deliver_notifications,
+        "apply_async",
+        lambda *, args, countdown, retry: published.append(args[0]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(weifang_open, item, 1, email="citizen@example.cn")
+    threads = [t for t in threading.enumerate() if t.name == "notification-publisher"]
+    assert threads
+    assert outbox.publisher.stop(10) is True
+    assert published  # what was submitted before went out first
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+    # A later hand-off starts a new thread.
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(weifang_open, item, 2, email="other@example.cn")
+    assert outbox.publisher.flush(10) is True
+    assert len(published) >= 2
