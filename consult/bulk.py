@@ -13,13 +13,27 @@ with wrong data. Other databases (SQLite, the embedded default) go through bulk_
 
 import datetime
 import json
+import warnings
 from functools import cache
 
+from django.conf import settings
 from django.db import connections, router
+from django.utils import timezone
 from django.utils.functional import Promise
 
 
 def _datetime(value):
+    if value is None:
+        return None
+    if timezone.is_naive(value):  # as the ORM reads it (with its warning): in TIME_ZONE
+        warnings.warn(f"naive datetime {value} stored in {settings.TIME_ZONE}", stacklevel=4)
+        value = timezone.make_aware(value)
+    return value.isoformat()
+
+
+def _date(value):
+    if isinstance(value, datetime.datetime):  # as DateField.to_python: its date where it is
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return None if value is None else value.isoformat()
 
 
@@ -41,7 +55,7 @@ _CONVERTERS = {
     "SmallIntegerField": _as_is,
     "JSONField": _as_is,
     "DateTimeField": _datetime,
-    "DateField": _datetime,
+    "DateField": _date,
 }
 
 
@@ -70,6 +84,8 @@ def _statement(model, alias: str):
             field.get_internal_type() == "JSONField" and field.encoder is not None
         ):
             raise TypeError(f"{model.__name__}.{field.name}: {kind} is not supported here")
+        if field.has_db_default():
+            raise TypeError(f"{model.__name__}.{field.name}: a db_default is not supported here")
         converters.append(_CONVERTERS[kind])
     columns = ", ".join(quote(field.column) for field in fields)
     # The column definition takes the type without its length: the model has validated it.
@@ -90,6 +106,12 @@ def rows_insert(model, objs: list) -> list:
     in the caller's transaction. Returns `objs`."""
     if not objs:
         return objs
+    for obj in objs:
+        if obj.pk is not None:
+            raise ValueError(f"{obj!r} has a primary key already: rows_insert stores new rows")
+        # As save() and bulk_create do: a related object saved since it was assigned gives
+        # its key now, and an unsaved one is refused instead of stored as NULL.
+        obj._prepare_related_fields_for_save(operation_name="rows_insert")
     alias = router.db_for_write(model)
     connection = connections[alias]
     if connection.vendor != "postgresql":

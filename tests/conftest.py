@@ -1,6 +1,7 @@
 import datetime
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,8 @@ def django_db_setup(django_db_setup):
     database is dropped: its connection, kept open for a second when idle, would stop the
     DROP DATABASE ("being accessed by other users") and leave the database behind."""
     yield
-    outbox.publisher.stop()
+    if not outbox.publisher.stop(10):
+        warnings.warn("the notification publisher did not stop within 10 s", stacklevel=1)
 
 
 def pytest_sessionstart(session):

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from consult.bulk import _statement, rows_insert
 from consult.comments.models import Comment, CommentRouting
-from consult.notifications.models import Notification
+from consult.notifications.models import Notification, OutgoingEmail
 from consult.testing.weifang import load_weifang
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,50 @@ def test_an_unsupported_column_type_fails_before_storing_anything():
 
     with pytest.raises(TypeError, match="DecimalField"):
         _statement(WithDecimal, "default")
+
+
+@pytest.mark.parametrize("model", [Comment, CommentRouting, Notification, OutgoingEmail])
+def test_every_model_it_stores_is_one_it_can_store(model):
+    # On every database, so that a column it cannot take fails here and not on the comment
+    # path on PostgreSQL only.
+    sql, fields, _converters = _statement(model, "default")
+    assert "RETURNING" in sql
+    assert len(fields) == len(model._meta.concrete_fields) - 1
+
+
+def test_a_db_default_is_refused():
+    class WithDbDefault(models.Model):
+        count = models.IntegerField(db_default=0)
+
+        class Meta:
+            app_label = "comments"
+            managed = False
+
+    with pytest.raises(TypeError, match="db_default"):
+        _statement(WithDbDefault, "default")
+
+
+def test_a_naive_datetime_is_read_in_the_site_time_zone_as_the_orm_reads_it():
+    consultation = load_weifang(slug="bulk-naive")
+    naive = datetime.datetime(2031, 3, 4, 5, 6, 7)
+    [ours, theirs] = comments(consultation, None, 2)
+    theirs.tracking_number = "B000000001"
+    ours.submitted_at = theirs.submitted_at = naive
+    with pytest.warns(RuntimeWarning):
+        Comment.objects.bulk_create([theirs])
+    with pytest.warns(Warning, match="naive"):  # its own on PostgreSQL, Django's elsewhere
+        rows_insert(Comment, [ours])
+    expected = naive.replace(tzinfo=SHANGHAI)
+    assert Comment.objects.get(pk=theirs.pk).submitted_at == expected
+    assert Comment.objects.get(pk=ours.pk).submitted_at == expected
+
+
+def test_a_saved_row_or_an_unsaved_relation_is_refused():
+    consultation = load_weifang(slug="bulk-refused")
+    [comment] = rows_insert(Comment, comments(consultation, None, 1))
+    with pytest.raises(ValueError, match="primary key"):
+        rows_insert(Comment, [comment])
+    unsaved = comments(consultation, None, 1)[0]
+    routing = CommentRouting(comment=unsaved, department=consultation.issuer, role="lead")
+    with pytest.raises(ValueError, match="unsaved"):
+        rows_insert(CommentRouting, [routing])

@@ -10,7 +10,7 @@ publishing and withholding add to `published` in the same transaction.
 import random
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, Q, Sum
 
 from .models import Comment, CommentTally
@@ -32,16 +32,18 @@ def tally_add(
     """Add `delta` to the clause's count and `published` to its published count, in the
     caller's transaction: one statement, whether or not the slot's row exists yet."""
     slot = random.randrange(SLOTS)  # noqa: S311 - spreading writes, not a secret
+    connection = connections[router.db_for_write(CommentTally)]
     with connection.cursor() as cursor:
         cursor.execute(_TALLY_ADD, [consultation_id, clause_id or 0, slot, delta, published])
 
 
+_TABLE = CommentTally._meta.db_table
 _TALLY_ADD = (
-    "INSERT INTO comments_commenttally (consultation_id, clause_key, slot, count, published)"
+    f"INSERT INTO {_TABLE} (consultation_id, clause_key, slot, count, published)"  # noqa: S608
     " VALUES (%s, %s, %s, %s, %s)"
     " ON CONFLICT (consultation_id, clause_key, slot) DO UPDATE"
-    " SET count = comments_commenttally.count + excluded.count,"
-    " published = comments_commenttally.published + excluded.published"
+    f" SET count = {_TABLE}.count + excluded.count,"
+    f" published = {_TABLE}.published + excluded.published"
 )
 
 

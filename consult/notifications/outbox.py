@@ -342,6 +342,16 @@ def retry_publish(notification_ids: list[int], countdown: float) -> None:
     batches_publish([Batch(list(notification_ids), countdown, list(notification_ids))])
 
 
+class _PublisherLine:
+    """One publisher thread's own queue and count of what it has not published yet: a thread
+    stopped, or left behind by a fork, never touches the next one's."""
+
+    def __init__(self):
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.unpublished = 0
+        self.published = threading.Condition()
+
+
 class _Publisher:
     """Publishes delivery tasks from a thread of its own, so that no request waits on the broker.
 
@@ -355,57 +365,55 @@ class _Publisher:
     def __init__(self):
         self._lock = threading.Lock()
         self._pid = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._unpublished = 0
-        self._published = threading.Condition()
+        self._line = _PublisherLine()
 
     def submit(self, planned: list[Planned]) -> None:
-        self._started()
-        with self._published:
-            self._unpublished += 1
-        self._queue.put(planned)
+        # Under the lock: never onto the line of a thread that `stop` has just ended.
+        with self._lock:
+            line = self._started()
+            with line.published:
+                line.unpublished += 1
+            line.queue.put(planned)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far is published; False on timeout."""
-        with self._published:
-            return self._published.wait_for(lambda: self._unpublished == 0, timeout)
+        line = self._line
+        with line.published:
+            return line.published.wait_for(lambda: line.unpublished == 0, timeout)
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Publish what was submitted, then end the thread and close its database connection
         (the test suite does this before it drops its database); False on timeout. A later
-        `submit` starts a new thread."""
+        `submit` starts a new thread, on a line of its own."""
         with self._lock:
             if self._pid != os.getpid():
                 return True
             self._pid = None
             stopped = threading.Event()
-            self._queue.put(stopped)
+            self._line.queue.put(stopped)
         return stopped.wait(timeout)
 
-    def _started(self) -> None:
-        # Threads do not survive a fork (gunicorn, Celery's prefork pool): one per process.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._queue = queue.SimpleQueue()
-                self._unpublished = 0
-                self._published = threading.Condition()
-                thread = threading.Thread(
-                    target=self._run, args=(self._queue,), name="notification-publisher"
-                )
-                thread.daemon = True
-                thread.start()
-                self._pid = os.getpid()
+    def _started(self) -> "_PublisherLine":
+        """The running thread's line, starting the thread first if this process has none
+        (threads do not survive a fork: gunicorn, Celery's prefork pool). Under the lock."""
+        if self._pid != os.getpid():
+            self._line = _PublisherLine()
+            thread = threading.Thread(
+                target=self._run, args=(self._line,), name="notification-publisher"
+            )
+            thread.daemon = True
+            thread.start()
+            self._pid = os.getpid()
+        return self._line
 
-    def _run(self, batches_queue) -> None:
+    def _run(self, line: "_PublisherLine") -> None:
         from django.db import connection
 
         windows = ScheduledWindows()
         stopped = None  # set by `stop`: the thread ends once what came before is published
         while stopped is None:
             try:
-                item = batches_queue.get(timeout=settings.NOTIFY_PUBLISHER_IDLE_SECONDS)
+                item = line.queue.get(timeout=settings.NOTIFY_PUBLISHER_IDLE_SECONDS)
             except queue.Empty:
                 # Idle: give the connection back; while busy, keep it (a connection per round
                 # cost more than all the rest of publishing).
@@ -422,7 +430,7 @@ class _Publisher:
             deadline = time.monotonic() + settings.NOTIFY_PUBLISH_LINGER_SECONDS
             with contextlib.suppress(queue.Empty):
                 while len(rounds) < 100:
-                    item = batches_queue.get(timeout=max(0, deadline - time.monotonic()))
+                    item = line.queue.get(timeout=max(0, deadline - time.monotonic()))
                     if isinstance(item, threading.Event):
                         stopped = item
                         break
@@ -441,9 +449,9 @@ class _Publisher:
                 logger.exception("Publishing notifications failed")
                 with contextlib.suppress(Exception):
                     connection.close()
-            with self._published:  # published: `flush` waits for no database
-                self._unpublished -= len(rounds)
-                self._published.notify_all()
+            with line.published:  # published: `flush` waits for no database
+                line.unpublished -= len(rounds)
+                line.published.notify_all()
             notifications_mark_published(published, covered)
             # As at the end of a request: a broken connection, or one past CONN_MAX_AGE, goes.
             with contextlib.suppress(Exception):
