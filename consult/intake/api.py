@@ -720,6 +720,8 @@ def _status_response(request, number, proof, *, proof_field="proof"):
     )
 
 
+PHONE_LAST4 = re.compile("[0-9]{4}")
+
 STATUS_RESPONSES = {
     200: CommentStatusSerializer,
     400: _error(
@@ -747,7 +749,7 @@ STATUS_RESPONSES = {
         ),
         OpenApiParameter(
             "phone_last4",
-            {"type": "string", "pattern": "^[0-9]{4}$"},
+            {"type": "string", "pattern": f"^{PHONE_LAST4.pattern}$"},
             description="The last four digits of the phone.",
         ),
         OpenApiParameter(
@@ -761,7 +763,13 @@ STATUS_RESPONSES = {
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def comment_status(request, tracking_number):
-    proof_field = "phone_last4" if request.query_params.get("phone_last4") else "email"
+    last4 = request.query_params.get("phone_last4")
+    if last4 is not None and not PHONE_LAST4.fullmatch(last4):
+        # Named, not ignored: an empty or malformed proof beside an email is a client's error.
+        return Response(
+            {"phone_last4": [_("应为手机号的后四位数字。")]}, status=status.HTTP_400_BAD_REQUEST
+        )
+    proof_field = "phone_last4" if last4 else "email"
     proof = request.query_params.get(proof_field) or ""
     return _status_response(request, tracking_number, proof, proof_field=proof_field)
 

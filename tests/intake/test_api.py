@@ -217,6 +217,16 @@ class TestStatus:
         assert wrong.status_code == unknown.status_code == missing.status_code == 404
         assert wrong.json() == unknown.json() == missing.json()
 
+    @pytest.mark.parametrize("digits", ["", "567", "56789", "５６７８", "12a4"])
+    def test_phone_digits_that_are_not_four_digits_are_named_even_beside_an_email(
+        self, api, comment, digits
+    ):
+        # Found by schemathesis: an empty phone_last4 was ignored and the email answered.
+        url = f"/api/comments/{comment.tracking_number}/status"
+        response = api.get(url, {"phone_last4": digits, "email": "office@example.org"})
+        assert response.status_code == 400
+        assert list(response.json()) == ["phone_last4"]
+
     def test_the_post_form_keeps_the_proof_out_of_the_url(self, api, comment):
         response = api.post(
             "/api/comments/status/",
