@@ -6,7 +6,7 @@
 Two gunicorn servers side by side on loopback, the same settings (2 sync workers):
 
 - baseline: bench/baseline_site.py, Django with one view that parses the JSON and INSERTs a
-  row shaped like a comment (no middleware, no apps);
+  row shaped like a comment (no middleware, no apps), keeping its connection as consult does;
 - consult: `POST /api/consultations/{slug}/comments/` with the production settings (DEBUG off,
   PostgreSQL, CACHE_URL and the broker on Redis servers of its own) and the worker stopped,
   so the figure is the web tier's alone.
