@@ -104,13 +104,39 @@ def var_snapshot() -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
+def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's, with the notification publisher's thread stopped before the test
     database is dropped: its connection, kept open for a second when idle, would stop the
     DROP DATABASE ("being accessed by other users") and leave the database behind."""
     yield
     if not outbox.publisher.stop(10):
         warnings.warn("the notification publisher did not stop within 10 s", stacklevel=1)
+    try:
+        with django_db_blocker.unblock():
+            leftover = _other_sessions_ended()
+    except Exception as error:  # tidying up must not fail a run whose tests passed
+        leftover = [f"not checked: {error!r}"]
+    if leftover:
+        # Ended so that the database is dropped; named so that whatever left them is found.
+        warnings.warn(f"sessions still open on the test database: {leftover}", stacklevel=1)
+
+
+def _other_sessions_ended() -> list:
+    """End the other sessions still open on the test database (PostgreSQL), returning what
+    each was: a thread or process a test started and never closed."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT application_name, state, left(query, 120), pg_terminate_backend(pid)"
+            " FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        leftover = cursor.fetchall()
+    connections.close_all()
+    return leftover
 
 
 def pytest_sessionstart(session):
