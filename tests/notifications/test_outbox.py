@@ -373,6 +373,8 @@ def test_one_broker_message_per_comment_and_none_while_the_broker_is_down(
         assert apply_async.call_count == 1
 
 
+# Committed for real: on SQLite the thread's UPDATE would wait for the test's open transaction.
+@pytest.mark.django_db(transaction=True)
 def test_stopping_the_publisher_publishes_first_and_closes_its_connection(
     weifang_open, item, monkeypatch, django_capture_on_commit_callbacks
 ):
