@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from consult.bulk import rows_insert
-from consult.consultations.models import CONSULTATION_TEXTS
+from consult.consultations.models import consultation_texts
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     notification_build,
@@ -107,7 +107,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
     comment_ids = [item["notification"].comment_id for item in items]
     comments = (
         Comment.objects.select_related("clause", "consultation")
-        .defer(*(f"consultation__{name}" for name in CONSULTATION_TEXTS))
+        .defer(*consultation_texts("consultation"))
         .in_bulk([pk for pk in comment_ids if pk])
     )
     roles = dict(CommentRouting.Role.choices)

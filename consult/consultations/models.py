@@ -136,13 +136,19 @@ class Membership(models.Model):
 CONSULTATION_TEXTS = ("source_text", "preamble", "responsibility_remarks")
 
 
+def consultation_texts(via: str = "") -> list[str]:
+    """The notice's text fields, as `defer()` names them from a model that reaches the
+    consultation through `via` (a relation path), or from the consultation itself."""
+    return [f"{via}__{name}" if via else name for name in CONSULTATION_TEXTS]
+
+
 class ConsultationQuerySet(models.QuerySet):
     def open_at(self, moment):
         return self.filter(opens_at__lte=moment, closes_at__gte=_to_second(moment))
 
     def without_texts(self):
         """Without the notice's own text (kilobytes each), which storing a comment never reads."""
-        return self.defer(*CONSULTATION_TEXTS)
+        return self.defer(*consultation_texts())
 
     def coordinated_by(self, department_ids):
         """The consultations these departments issued: their staff are its coordinators."""

@@ -37,7 +37,7 @@ from django.db.models import Min, Q
 from django.utils import timezone, translation
 
 from consult.bulk import rows_insert
-from consult.consultations.models import CONSULTATION_TEXTS
+from consult.consultations.models import consultation_texts
 
 from .models import Notification, OutgoingEmail
 from .rendering import emails_render
@@ -126,7 +126,7 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
             )
             .select_related("department", "consultation__issuer")
             # The notice's own text (kilobytes, once per row) is never in an email.
-            .defer(*(f"consultation__{name}" for name in CONSULTATION_TEXTS))
+            .defer(*consultation_texts("consultation"))
             .order_by("pk")
         )
         asked = set(notification_ids)
