@@ -1,9 +1,10 @@
 """Departments, consultations and the clause tree of a draft with who answers for each clause."""
 
 import datetime
+import functools
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -372,6 +373,51 @@ class Revision(models.Model):
     @property
     def has_period(self) -> bool:
         return self.opens_at is not None
+
+
+def consultation_without_texts(slug: str) -> "Consultation | None":
+    """The consultation with this slug, without the notice's text (as `without_texts()`), or
+    None.
+
+    The comment API reads it on every submission: its SELECT is compiled once per process and
+    database, not by the ORM on each request (a tenth of a comment's CPU).
+    """
+    alias = router.db_for_read(Consultation)
+    connection = connections[alias]
+    sql, names, converters = _without_texts_statement(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for position, field_converters in converters:
+        for convert, expression in field_converters:
+            values[position] = convert(values[position], expression, connection)
+    return Consultation.from_db(alias, names, values)
+
+
+@functools.cache
+def _without_texts_statement(alias: str):
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = Consultation._meta
+    fields = [field for field in meta.concrete_fields if field.name not in CONSULTATION_TEXTS]
+    columns = ", ".join(quote(field.column) for field in fields)
+    table = quote(Consultation._meta.db_table)
+    slug = quote(Consultation._meta.get_field("slug").column)
+    # What the ORM's compiler would apply to each column read (SQLite's dates, for one).
+    converters = []
+    for position, field in enumerate(fields):
+        expression = field.get_col(Consultation._meta.db_table)
+        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if found:
+            converters.append((position, [(convert, expression) for convert in found]))
+    # Names from the model's meta, quoted; the slug goes as a parameter.
+    sql = f"SELECT {columns} FROM {table} WHERE {slug} = %s"  # noqa: S608
+    return sql, [field.attname for field in fields], converters
 
 
 def _to_second(moment):

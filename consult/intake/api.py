@@ -10,6 +10,7 @@ from itertools import accumulate
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +38,7 @@ from consult.comments.publication import (
 from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import CommentPeriodClosed, comment_submit
 from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
-from consult.consultations.models import Clause, Consultation
+from consult.consultations.models import Clause, Consultation, consultation_without_texts
 
 from .caching import shared_with_anonymous_visitors
 from .forms import CommentForm
@@ -589,7 +590,9 @@ SUBMISSION_EXAMPLE = OpenApiExample(
 @parser_classes([BoundedJSONParser])
 def comment_create(request, slug):
     now = timezone.now()
-    consultation = get_object_or_404(Consultation.objects.without_texts(), slug=slug)
+    consultation = consultation_without_texts(slug)
+    if consultation is None:
+        raise Http404
     if not consultation.accepts_comments_at(now):
         return _period_closed(consultation)
     if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:

@@ -62,3 +62,22 @@ def test_database_refuses_a_consultation_that_closes_before_it_opens():
 
     with pytest.raises(IntegrityError):
         ConsultationFactory(opens_at=CLOSE, closes_at=OPEN)
+
+
+def test_the_comment_apis_lookup_reads_what_the_orm_reads(consultation):
+    from consult.consultations.models import CONSULTATION_TEXTS, consultation_without_texts
+
+    consultation.report_published_at = CLOSE + datetime.timedelta(days=20, microseconds=7)
+    consultation.save()
+    expected = Consultation.objects.without_texts().get(pk=consultation.pk)
+    found = consultation_without_texts(consultation.slug)
+    assert found.get_deferred_fields() == expected.get_deferred_fields() == set(CONSULTATION_TEXTS)
+    for field in Consultation._meta.concrete_fields:
+        if field.name not in CONSULTATION_TEXTS:
+            value = getattr(found, field.attname)
+            assert value == getattr(expected, field.attname), field.name
+            assert type(value) is type(getattr(expected, field.attname)), field.name
+    assert found.closes_at == CLOSE and found.closes_at.utcoffset() is not None
+    # A deferred text is read when asked for, as the ORM's own instance would.
+    assert found.preamble == Consultation.objects.get(pk=consultation.pk).preamble
+    assert consultation_without_texts(consultation.slug + "-no") is None
