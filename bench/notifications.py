@@ -206,7 +206,7 @@ def bench_request_cost(args):
 
     from consult.notifications.tasks import deliver_notifications
 
-    real_enqueue = outbox.notifications_publish
+    real_enqueue = outbox.planned_publish
     real_apply_async = deliver_notifications.apply_async
 
     def timed_apply_async(*args, **kwargs):
@@ -216,9 +216,9 @@ def bench_request_cost(args):
 
     real_rows = notification_comments.comments_notifications_write
 
-    def timed_enqueue(notifications):
+    def timed_enqueue(planned):
         started = time.perf_counter()
-        real_enqueue(notifications)
+        real_enqueue(planned)
         handoff.append(time.perf_counter() - started)
 
     def timed_rows(routed):
@@ -238,7 +238,7 @@ def bench_request_cost(args):
         )
 
     with (
-        mock.patch.object(outbox, "notifications_publish", timed_enqueue),
+        mock.patch.object(outbox, "planned_publish", timed_enqueue),
         mock.patch.object(notification_comments, "comments_notifications_write", timed_rows),
         mock.patch.object(deliver_notifications, "apply_async", timed_apply_async),
     ):

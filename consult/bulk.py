@@ -113,28 +113,68 @@ def rows_insert(model, objs: list) -> list:
         # its key now, and an unsaved one is refused instead of stored as NULL.
         obj._prepare_related_fields_for_save(operation_name="rows_insert")
     alias = router.db_for_write(model)
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
+    if connections[alias].vendor != "postgresql":
         model._default_manager.bulk_create(objs)
         return objs
-    sql, fields, converters = _statement(model, alias)
-    names = [field.column for field in fields]
-    rows = [
-        {
-            name: convert(field.pre_save(obj, True))
-            for name, field, convert in zip(names, fields, converters, strict=True)
-        }
-        for obj in objs
-    ]
-    document = json.dumps(rows, ensure_ascii=False, default=_json_default)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [document])
-        # INSERT … SELECT returns its rows in the order it inserted them, which is the
-        # array's (QuerySet.bulk_create's UNNEST relies on the same).
-        keys = [row[0] for row in cursor.fetchall()]
+    _sql, fields, _converters = _statement(model, alias)
+    keys = _insert(model, alias, [[field.pre_save(obj, True) for field in fields] for obj in objs])
     pk = model._meta.pk.attname
     for obj, key in zip(objs, keys, strict=True):
         setattr(obj, pk, key)
         obj._state.adding = False
         obj._state.db = alias
     return objs
+
+
+def values_insert(model, rows: list[dict]) -> list:
+    """Store new rows of `model` given as {attname: value} (`department_id`, not `department`)
+    in one INSERT, in the caller's transaction; returns their primary keys in order.
+
+    For rows that nobody needs as model instances (a comment's routes and notifications): no
+    instance is built. A field left out takes its default, as the model would give it (now,
+    for `auto_now` and `auto_now_add`); a name that is not a column is refused.
+    """
+    if not rows:
+        return []
+    alias = router.db_for_write(model)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    names = {field.attname for field in fields}
+    for row in rows:
+        if unknown := row.keys() - names:
+            raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    if connections[alias].vendor != "postgresql":
+        objs = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in objs]
+    now = timezone.now()
+
+    def default(field):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return now
+        return field.get_default()
+
+    _sql, fields, _converters = _statement(model, alias)
+    missing = object()
+    values = []
+    for row in rows:
+        line = []
+        for field in fields:
+            value = row.get(field.attname, missing)
+            line.append(default(field) if value is missing else value)
+        values.append(line)
+    return _insert(model, alias, values)
+
+
+def _insert(model, alias: str, values: list[list]) -> list:
+    """INSERT rows of values in the order of the statement's fields; their primary keys."""
+    sql, fields, converters = _statement(model, alias)
+    names = [field.column for field in fields]
+    rows = [
+        {name: convert(value) for name, convert, value in zip(names, converters, line, strict=True)}
+        for line in values
+    ]
+    document = json.dumps(rows, ensure_ascii=False, default=_json_default)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [document])
+        # INSERT … SELECT returns its rows in the order it inserted them, which is the
+        # array's (QuerySet.bulk_create's UNNEST relies on the same).
+        return [row[0] for row in cursor.fetchall()]

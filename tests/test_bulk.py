@@ -1,4 +1,4 @@
-"""consult.bulk.rows_insert: the rows it stores are the ones bulk_create would store."""
+"""consult.bulk: rows_insert and values_insert store the rows bulk_create would store."""
 
 import datetime
 import zoneinfo
@@ -8,7 +8,7 @@ from django.db import connection, models
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from consult.bulk import _statement, rows_insert
+from consult.bulk import _statement, rows_insert, values_insert
 from consult.comments.models import Comment, CommentRouting
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.testing.weifang import load_weifang
@@ -168,3 +168,38 @@ def test_a_saved_row_or_an_unsaved_relation_is_refused():
     routing = CommentRouting(comment=unsaved, department=consultation.issuer, role="lead")
     with pytest.raises(ValueError, match="unsaved"):
         rows_insert(CommentRouting, [routing])
+
+
+def test_rows_given_as_values_are_stored_as_the_model_would_store_them():
+    consultation = load_weifang(slug="bulk-values")
+    comment = rows_insert(Comment, comments(consultation, None, 1))[0]
+    context = {"names": [AWKWARD], "n": 1}
+    given = {
+        "kind": Notification.Kind.RECEIPT,
+        "to": [AWKWARD],
+        "consultation_id": consultation.pk,
+        "comment_id": comment.pk,
+        "context": context,
+        "due_at": comment.submitted_at,
+    }
+    before = datetime.datetime.now(datetime.UTC)
+    with CaptureQueriesContext(connection) as queries:
+        keys = values_insert(Notification, [{**given, "key": "v:0"}, {**given, "key": "v:1"}])
+    assert len(queries) == 1
+    reference = Notification.objects.create(**given, key="v:2")
+    assert keys == sorted(keys)
+    for key in keys:
+        mine = stored(Notification, key)
+        theirs = stored(Notification, reference.pk)
+        assert {**mine, "key": None} == {**theirs, "key": None}
+        assert mine["department"] is None and mine["status"] == Notification.Status.PENDING
+        # Left out: auto_now_add takes the moment of the insert, as save() gives it.
+        assert Notification.objects.get(pk=key).created_at >= before
+    assert [Notification.objects.get(pk=k).key for k in keys] == ["v:0", "v:1"]
+
+
+def test_values_naming_no_column_are_refused_before_anything_is_stored():
+    with CaptureQueriesContext(connection) as queries, pytest.raises(TypeError, match="department"):
+        values_insert(CommentRouting, [{"comment_id": 1, "department": 2}])
+    assert not queries
+    assert values_insert(CommentRouting, []) == []

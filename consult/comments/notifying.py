@@ -3,32 +3,36 @@
 from django.urls import reverse
 from django.utils import translation
 
-from consult.bulk import rows_insert
+from consult.bulk import values_insert
 from consult.consultations.models import consultation_texts
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
-    notification_build,
+    Planned,
+    notification_values,
     notification_write,
-    notifications_publish_on_commit,
+    planned_publish_on_commit,
     recipients_by_department,
 )
 from consult.notifications.rendering import site_url
 
 from .directory import directory_of
 from .models import Comment, CommentRouting
+from .routing import Route
 from .status_links import comment_status_url
 
 
-def comment_notifications_write(comment: Comment, routes: list[CommentRouting]) -> None:
+def comment_notifications_write(comment: Comment, routes: "tuple[Route, ...]") -> None:
     """Called inside the transaction that stores the comment."""
     comments_notifications_write([(comment, routes)])
 
 
-def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting]]]) -> None:
+def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]]") -> None:
     """Write the notifications of freshly routed comments in one insert; one broker message
-    after commit hands on everything that is due.
+    after commit hands on everything that is due; `routed` pairs each comment with the routes
+    `routes_store` stored for it.
 
     The comments are new, so their notification keys cannot exist yet: no conflict handling.
+    On the path of every comment: rows, not model instances.
     """
     # Routed by routes_store from their consultations' directories, which hold every department
     # those routes name and its mailboxes: no query here.
@@ -38,41 +42,46 @@ def comments_notifications_write(routed: list[tuple[Comment, list[CommentRouting
         departments.update(directory.departments)
         recipients.update(directory.recipients)
     language = translation.get_language()
-    notifications = []
+    rows = []
     for comment, routes in routed:
-        for route in routes:
-            department = departments[route.department_id]
-            notifications.append(
-                notification_build(
+        routed_to = [departments[route.department] for route in routes]
+        for route, department in zip(routes, routed_to, strict=True):
+            rows.append(
+                notification_values(
                     kind=Notification.Kind.COMMENT_ROUTED,
                     key=f"routed:{comment.pk}:{department.pk}",
                     to=recipients.get(department.pk, []),
                     department=department,
                     consultation=comment.consultation,
                     comment=comment,
-                    context={"role": route.role, "is_owner": route.is_owner},
+                    context={"role": str(route.role), "is_owner": route.is_owner},
                     digest=True,
                     now=comment.submitted_at,
                 )
             )
         if comment.email:
-            notifications.append(
-                notification_build(
+            rows.append(
+                notification_values(
                     kind=Notification.Kind.RECEIPT,
                     key=f"receipt:{comment.pk}",
                     to=[comment.email],
                     consultation=comment.consultation,
                     comment=comment,
                     context={
-                        "departments": [departments[r.department_id].name for r in routes],
+                        "departments": [department.name for department in routed_to],
                         "status_url": comment_status_url(comment),
                     },
                     language=language,
                     now=comment.submitted_at,
                 )
             )
-    rows_insert(Notification, notifications)
-    notifications_publish_on_commit(notifications)
+    keys = values_insert(Notification, rows)
+    planned_publish_on_commit(
+        [
+            Planned(key, row["due_at"], row["digest_group"])
+            for key, row in zip(keys, rows, strict=True)
+        ]
+    )
 
 
 def comment_reply_write(comment: Comment, *, key: str) -> None:

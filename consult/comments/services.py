@@ -16,13 +16,14 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consult.bulk import rows_insert
+from consult.bulk import rows_insert, values_insert
 
 from .access import consultations_open_to_letters_from
 from .directory import directory_of
 from .models import Attachment, Comment, CommentRouting
 from .notifying import comment_notifications_write, comments_notifications_write
 from .publication import publication_for_new_comment
+from .routing import Route
 from .tallies import counts_publicly, tally_add
 from .tracking import new_tracking_number
 from .validation import clause_check
@@ -48,28 +49,29 @@ def hash_ip(ip: str | None) -> str:
     return hmac.new(key, ip.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def routes_store(comments: list[Comment]) -> dict[int, list[CommentRouting]]:
+def routes_store(comments: list[Comment]) -> dict[int, tuple[Route, ...]]:
     """Store the routing of new comments (inside the transaction that stores them), as their
-    consultation's directory decides it: one insert."""
-    rows = []
-    for comment in comments:
-        decided = directory_of(comment.consultation).routes[comment.clause_id]
-        rows += [
-            CommentRouting(
-                comment=comment,
-                department_id=route.department,
-                role=route.role.value,
-                is_owner=route.is_owner,
-                position=position,
-                created_at=comment.submitted_at,
-            )
-            for position, route in enumerate(decided)
-        ]
-    rows_insert(CommentRouting, rows)
-    by_comment = {comment.pk: [] for comment in comments}
-    for row in rows:
-        by_comment[row.comment_id].append(row)
-    return by_comment
+    consultation's directory decides it, in one insert; returns each comment's routes."""
+    decided = {
+        comment.pk: directory_of(comment.consultation).routes[comment.clause_id]
+        for comment in comments
+    }
+    values_insert(
+        CommentRouting,
+        [
+            {
+                "comment_id": comment.pk,
+                "department_id": route.department,
+                "role": route.role.value,
+                "is_owner": route.is_owner,
+                "position": position,
+                "created_at": comment.submitted_at,
+            }
+            for comment in comments
+            for position, route in enumerate(decided[comment.pk])
+        ],
+    )
+    return decided
 
 
 def comments_route_unrouted(comment_ids: list[int]) -> int:

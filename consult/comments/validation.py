@@ -1,7 +1,6 @@
 """Rules for what a citizen may submit, shared by the web form, the API and the admin."""
 
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -14,9 +13,10 @@ BODY_MIN_LENGTH = 10
 BODY_MAX_LENGTH = 5000
 
 
-def _is_forbidden_control(char: str) -> bool:
-    # Line breaks and tabs belong to ordinary text; every other control character does not.
-    return char not in "\n\r\t" and unicodedata.category(char) == "Cc"
+# Unicode's control characters (general category Cc, which its stability policy fixes at
+# U+0000–U+001F and U+007F–U+009F) but line breaks and tabs, which belong to ordinary text.
+# One regular expression, not a Python call per character: every comment's text goes through.
+_FORBIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # Only surrogate code points (U+D800 to U+DFFF) make a Python string unencodable as UTF-8;
@@ -54,7 +54,7 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     """Refuse unencodable text, NUL and other control characters; trim the ends, keep the rest."""
     value = value or ""
     refuse_unstorable(value)
-    if any(_is_forbidden_control(char) for char in value):
+    if _FORBIDDEN_CONTROLS.search(value):
         raise ValidationError(
             _("内容含有不可见的控制字符，请删除后重新提交。"), code="control_character"
         )

@@ -1,7 +1,7 @@
 """The REST API for organisations: read consultations, submit comments, look up their status.
 
-Submissions go through the same CommentForm and comment_submit as the web page; this module only
-maps HTTP and JSON onto them.
+Submissions go through the web page's CommentForm (as ApiCommentForm, without the page's own
+fields) and comment_submit; this module only maps HTTP and JSON onto them.
 """
 
 import io
@@ -41,7 +41,7 @@ from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_
 from consult.consultations.models import Clause, Consultation, consultation_without_texts
 
 from .caching import shared_with_anonymous_visitors
-from .forms import CommentForm
+from .forms import ApiCommentForm
 from .limits import (
     client_ip,
     status_lookup_limited,
@@ -610,8 +610,7 @@ def comment_create(request, slug):
     data = {key: value for key, value in payload.items() if value is not None}
     data.pop("website", None)
     data.setdefault("kind", Comment.Kind.INDIVIDUAL)
-    form = CommentForm(data=data, consultation=consultation)
-    del form.fields["attachment"]
+    form = ApiCommentForm(data=data, consultation=consultation)
     if not form.is_valid():
         return Response(_form_errors(form), status=status.HTTP_400_BAD_REQUEST)
     submission_data = form.submission()

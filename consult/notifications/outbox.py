@@ -63,7 +63,7 @@ def recipients_by_department(department_ids) -> dict[int, list[str]]:
     return recipients
 
 
-def notification_build(
+def notification_values(
     *,
     kind: str,
     key: str,
@@ -75,26 +75,38 @@ def notification_build(
     digest: bool = False,
     language: str | None = None,
     now: datetime.datetime | None = None,
-) -> Notification:
-    """An unsaved notification, due now or at the end of its department's digest window."""
+) -> dict:
+    """The row of a new notification ({attname: value}), due now or at the end of its
+    department's digest window."""
     now = now or timezone.now()
     # "Immediate" departments get one email per notification, never a digest.
     digest = digest and department is not None
     digest = digest and department.digest_mode != Department.DigestMode.IMMEDIATE
-    return Notification(
-        kind=kind,
-        key=key,
-        to=list(to),
-        department=department,
-        consultation=consultation,
-        comment=comment,
-        context=context or {},
-        digest_group=(
+    return {
+        "kind": kind,
+        "key": key,
+        "to": list(to),
+        "department_id": department.pk if department is not None else None,
+        "consultation_id": consultation.pk if consultation is not None else None,
+        "comment_id": comment.pk if comment is not None else None,
+        "context": context or {},
+        "digest_group": (
             f"{department.pk}:{consultation.pk if consultation else 0}:{kind}" if digest else ""
         ),
-        due_at=digest_due_at(department, now) if digest else now,
-        language=language or settings.LANGUAGE_CODE,
-    )
+        "due_at": digest_due_at(department, now) if digest else now,
+        "language": language or settings.LANGUAGE_CODE,
+    }
+
+
+_RELATIONS = ("department", "consultation", "comment")
+
+
+def notification_build(**fields) -> Notification:
+    """An unsaved notification (see `notification_values`), holding the objects it was given."""
+    values = notification_values(**fields)
+    for name in _RELATIONS:
+        del values[f"{name}_id"]
+    return Notification(**values, **{name: fields.get(name) for name in _RELATIONS})
 
 
 def notification_write(*, key: str, publish: bool = True, **fields) -> Notification | None:
@@ -133,9 +145,12 @@ def notifications_write_once(notifications: list[Notification]) -> int:
 
 
 def notifications_publish_on_commit(notifications: list[Notification]) -> None:
-    notifications = [n for n in notifications if n is not None]
-    if notifications:
-        transaction.on_commit(partial(notifications_publish, notifications), robust=True)
+    planned_publish_on_commit([planned_of(n) for n in notifications if n is not None])
+
+
+def planned_publish_on_commit(planned: list["Planned"]) -> None:
+    if planned:
+        transaction.on_commit(partial(planned_publish, planned), robust=True)
 
 
 def notification_publish(notification: Notification) -> None:
@@ -176,6 +191,10 @@ class Planned(NamedTuple):
     digest_group: str
 
 
+def planned_of(notification: Notification) -> Planned:
+    return Planned(notification.pk, notification.due_at, notification.digest_group)
+
+
 def notifications_publish(notifications: list[Notification]) -> None:
     """Hand committed notifications to Celery in as few messages as possible.
 
@@ -185,9 +204,13 @@ def notifications_publish(notifications: list[Notification]) -> None:
     Planning the tasks asks the database about digest windows: in the background, that too
     happens on the publisher thread, not in the request.
     """
+    planned_publish([planned_of(n) for n in notifications])
+
+
+def planned_publish(planned: list[Planned]) -> None:
+    """`notifications_publish` for what a writer that built no instances knows of its rows."""
     from .tasks import deliver_notifications
 
-    planned = [Planned(n.pk, n.due_at, n.digest_group) for n in notifications]
     if not planned:
         return
     if (

@@ -380,3 +380,26 @@ def test_oversize_attachment_is_refused(client, weifang_open, item):
     assert response.status_code == 400
     assert "不能超过 10 MB" in response.content.decode()
     assert not Comment.objects.exists()
+
+
+def test_the_apis_shared_fields_are_never_changed_by_one_submission(weifang_open, item):
+    # ApiCommentForm's fields are prepared once per process and shared by every instance: a
+    # consultation that asks for real names gets its own copy of the name field.
+    from consult.intake.forms import ApiCommentForm
+
+    data = {"clause": item.pk, "body": BODY, "consent": True, "kind": "individual"}
+    weifang_open.real_names_required = True
+    named = ApiCommentForm(data=data, consultation=weifang_open)
+    assert not named.is_valid() and "name" in named.errors
+    assert named.fields["name"] is not ApiCommentForm.base_fields["name"]
+    assert not ApiCommentForm.base_fields["name"].required
+
+    weifang_open.real_names_required = False
+    anonymous = ApiCommentForm(data=data, consultation=weifang_open)
+    assert anonymous.is_valid(), anonymous.errors
+    assert anonymous.fields["body"] is ApiCommentForm.base_fields["body"]
+    assert "attachment" not in anonymous.fields and "website" not in anonymous.fields
+    # The same rules as the page's form: NUL is refused by our rule's message, not Django's.
+    nul = ApiCommentForm(data={**data, "body": BODY + "\x00"}, consultation=weifang_open)
+    assert not nul.is_valid()
+    assert [e.code for e in nul.errors.as_data()["body"]] == ["control_character"]
