@@ -17,7 +17,7 @@ import warnings
 from functools import cache
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -73,6 +73,8 @@ def _statement(model, alias: str):
     each field's value is converted."""
     connection = connections[alias]
     quote = connection.ops.quote_name
+    if not isinstance(model._meta.pk, models.AutoField):  # its Big and Small kin included
+        raise TypeError(f"{model.__name__}: only a key from a sequence is supported here")
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     converters = []
     for field in fields:
@@ -92,10 +94,13 @@ def _statement(model, alias: str):
     definitions = ", ".join(
         f"{quote(field.column)} {field.db_type(connection).split('(')[0]}" for field in fields
     )
-    # Names from the model's meta, quoted; the rows go as a parameter.
+    # Names from the model's meta, quoted; the rows go as a parameter. Inserted in the order
+    # given, so the keys the sequence hands out rise in that order: sorted, they pair with the
+    # rows whatever order RETURNING lists them in (SQL promises none).
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS rows({definitions}) "
+        f"SELECT {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({definitions})) "
+        f"WITH ORDINALITY AS rows({columns}, consult_row_number) ORDER BY consult_row_number "
         f"RETURNING {quote(model._meta.pk.column)}"
     )
     return sql, fields, converters
@@ -175,6 +180,4 @@ def _insert(model, alias: str, values: list[list]) -> list:
     document = json.dumps(rows, ensure_ascii=False, default=_json_default)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, [document])
-        # INSERT … SELECT returns its rows in the order it inserted them, which is the
-        # array's (QuerySet.bulk_create's UNNEST relies on the same).
-        return [row[0] for row in cursor.fetchall()]
+        return sorted(row[0] for row in cursor.fetchall())

@@ -203,3 +203,26 @@ def test_values_naming_no_column_are_refused_before_anything_is_stored():
         values_insert(CommentRouting, [{"comment_id": 1, "department": 2}])
     assert not queries
     assert values_insert(CommentRouting, []) == []
+
+
+def test_each_key_returned_is_its_own_rows_however_many_rows():
+    consultation = load_weifang(slug="bulk-many")
+    rows = [
+        {"kind": Notification.Kind.RECEIPT, "key": f"many:{n}", "to": [], "due_at": moment}
+        for n, moment in enumerate([consultation.created_at] * 300)
+    ]
+    keys = values_insert(Notification, rows)
+    stored_keys = dict(Notification.objects.filter(pk__in=keys).values_list("pk", "key"))
+    assert [stored_keys[pk] for pk in keys] == [row["key"] for row in rows]
+
+
+def test_a_key_not_drawn_from_a_sequence_is_refused():
+    class WithTextKey(models.Model):
+        code = models.CharField(primary_key=True, max_length=5)
+
+        class Meta:
+            app_label = "comments"
+            managed = False
+
+    with pytest.raises(TypeError, match="sequence"):
+        _statement(WithTextKey, "default")
