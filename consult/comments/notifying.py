@@ -67,10 +67,8 @@ def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]
                     to=[comment.email],
                     consultation=comment.consultation,
                     comment=comment,
-                    context={
-                        "departments": [department.name for department in routed_to],
-                        "status_url": comment_status_url(comment),
-                    },
+                    # The signed link to its status page is made when the email is built.
+                    context={"departments": [department.name for department in routed_to]},
                     language=language,
                     now=comment.submitted_at,
                 )
@@ -92,7 +90,6 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
         to=[comment.email],
         consultation=comment.consultation,
         comment=comment,
-        context={"status_url": comment_status_url(comment)},
     )
 
 
@@ -108,6 +105,10 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
         comment=comment,
         context={"role": route.role, "is_owner": route.is_owner, "reason": reason},
     )
+
+
+# What the citizen who wrote the comment receives: with the signed link to its status page.
+CITIZENS_OWN = (Notification.Kind.RECEIPT, Notification.Kind.REPLY)
 
 
 def notification_items_with_comments(items: list[dict]) -> None:
@@ -145,3 +146,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
             Notification.Kind.COMMENT_ROUTED,
             Notification.Kind.REASSIGNED,
         )
+        if notification.kind in CITIZENS_OWN and "status_url" not in item:
+            # Made here, in the worker, not in the request that stored the comment (rows
+            # written before this change carry their own).
+            item["status_url"] = comment_status_url(comment)

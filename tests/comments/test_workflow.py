@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from consult.comments.models import Comment, CommentEvent, CommentRouting
 from consult.comments.services import comment_submit
+from consult.comments.status_links import tracking_number_from_token
 from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department, Membership
 from consult.notifications.models import Notification
@@ -87,6 +88,11 @@ def test_the_owner_answers_once_every_cooperating_department_has_spoken(
     assert "感谢建议，已在第三条中补充。" in reply.body
     assert "采纳" in reply.body
     assert Notification.objects.get(kind="reply").status == "sent"
+    # With the signed link to the comment's status page, made when the email was built.
+    link = next(line for line in reply.body.splitlines() if "/comments/" in line).strip()
+    assert tracking_number_from_token(link.rstrip("/").rsplit("/", 1)[1]) == (
+        comment.tracking_number
+    )
 
 
 def test_the_owner_may_proceed_without_an_opinion_with_a_reason(comment, people):
