@@ -17,7 +17,8 @@ client in the way), what the pieces under those targets cost:
   before rendering a template or touching the database; beside it, consult's worker delivering
   the receipts of as many comments (`deliver`, batches of 50, to the same sink).
 
-Writes var/bench/floors.json. BENCH_FLOORS_DATABASE_URL (default database consult_bench_floors).
+Writes var/bench/floors.json. BENCH_FLOORS_DATABASE_URL (default database consult_bench_floors)
+names the database it uses, which it drops and creates anew: never point it at one you keep.
 """
 
 import argparse

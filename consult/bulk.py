@@ -136,8 +136,9 @@ def values_insert(model, rows: list[dict]) -> list:
     in one INSERT, in the caller's transaction; returns their primary keys in order.
 
     For rows that nobody needs as model instances (a comment's routes and notifications): no
-    instance is built. A field left out takes its default, as the model would give it (now,
-    for `auto_now` and `auto_now_add`); a name that is not a column is refused.
+    instance is built. A field left out takes its default, as the model would give it; an
+    `auto_now` or `auto_now_add` field is always now, given or not, as `save()` makes it; a
+    name that is not a column is refused.
     """
     if not rows:
         return []
@@ -151,20 +152,19 @@ def values_insert(model, rows: list[dict]) -> list:
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
     now = timezone.now()
-
-    def default(field):
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            return now
-        return field.get_default()
-
     _sql, fields, _converters = _statement(model, alias)
+    stamped = {
+        field.attname
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    }
     missing = object()
     values = []
     for row in rows:
         line = []
         for field in fields:
-            value = row.get(field.attname, missing)
-            line.append(default(field) if value is missing else value)
+            value = now if field.attname in stamped else row.get(field.attname, missing)
+            line.append(field.get_default() if value is missing else value)
         values.append(line)
     return _insert(model, alias, values)
 

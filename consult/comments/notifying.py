@@ -18,7 +18,7 @@ from consult.notifications.rendering import site_url
 from .directory import directory_of
 from .models import Comment, CommentRouting
 from .routing import Route
-from .status_links import comment_status_url
+from .status_links import comment_status_urls
 
 
 def comment_notifications_write(comment: Comment, routes: "tuple[Route, ...]") -> None:
@@ -110,13 +110,15 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
 # Stands for a comment's key in a reversed admin URL, each email's own put in its place.
 _PK = "consult-comment-pk"
 
-# What the citizen who wrote the comment receives: with the signed link to its status page.
+# The emails about one comment sent to its author, which link to its status page. (Reports
+# and revisions reach citizens too, listing several comments, each link in the context.)
 CITIZENS_OWN = (Notification.Kind.RECEIPT, Notification.Kind.REPLY)
 
 
 def notification_items_with_comments(items: list[dict]) -> None:
     """Before an email is rendered: each item's comment, its admin link, the department's role,
-    and whether contact details may be shown (only ever to the department that owns it)."""
+    whether contact details may be shown (only ever to the department that owns it), and for
+    the author's own emails (`CITIZENS_OWN`) the signed link to the comment's status page."""
     comment_ids = [item["notification"].comment_id for item in items]
     comments = (
         Comment.objects.select_related("clause", "consultation")
@@ -151,7 +153,15 @@ def notification_items_with_comments(items: list[dict]) -> None:
             Notification.Kind.COMMENT_ROUTED,
             Notification.Kind.REASSIGNED,
         )
-        if notification.kind in CITIZENS_OWN and "status_url" not in item:
-            # Made here, in the worker, not in the request that stored the comment (rows
-            # written before this change carry their own).
-            item["status_url"] = comment_status_url(comment)
+    # Made here, in the worker, not in the request that stored the comment (rows written
+    # before that carry their own).
+    linked = [
+        item
+        for item in items
+        if "comment" in item
+        and item["notification"].kind in CITIZENS_OWN
+        and "status_url" not in item
+    ]
+    status_urls = comment_status_urls([item["comment"] for item in linked])
+    for item in linked:
+        item["status_url"] = status_urls[item["comment"].pk]

@@ -24,5 +24,14 @@ def tracking_number_from_token(token: str) -> str | None:
 
 def comment_status_url(comment) -> str:
     """Absolute URL of the comment's status page, for emails."""
-    path = reverse("intake:comment_status_signed", kwargs={"token": status_token(comment)})
-    return site_url(path)
+    return comment_status_urls([comment])[comment.pk]
+
+
+# Stands for the token in the reversed URL; a token is URL-safe, so each is put in its place.
+_PLACEHOLDER = "consult-status-placeholder"
+
+
+def comment_status_urls(comments) -> dict:
+    """`comment_status_url` of each comment, by key: one reverse() for a batch of emails."""
+    url = site_url(reverse("intake:comment_status_signed", kwargs={"token": _PLACEHOLDER}))
+    return {comment.pk: url.replace(_PLACEHOLDER, status_token(comment)) for comment in comments}

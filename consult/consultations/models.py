@@ -391,10 +391,16 @@ def consultation_without_texts(slug: str) -> "Consultation | None":
     if row is None:
         return None
     values = list(row)
-    for position, field_converters in converters:
-        for convert, expression in field_converters:
+    for position, expression in converters:
+        # This thread's connection's own, asked for only by the columns that need some.
+        for convert in _converters_of(expression, connection):
             values[position] = convert(values[position], expression, connection)
     return Consultation.from_db(alias, names, values)
+
+
+def _converters_of(expression, connection) -> list:
+    """What the ORM's compiler applies to a column it reads (SQLite's dates, for one)."""
+    return connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
 
 
 @functools.cache
@@ -406,15 +412,11 @@ def _without_texts_statement(alias: str):
     columns = ", ".join(quote(field.column) for field in fields)
     table = quote(Consultation._meta.db_table)
     slug = quote(Consultation._meta.get_field("slug").column)
-    # What the ORM's compiler would apply to each column read (SQLite's dates, for one).
     converters = []
     for position, field in enumerate(fields):
         expression = field.get_col(Consultation._meta.db_table)
-        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        )
-        if found:
-            converters.append((position, [(convert, expression) for convert in found]))
+        if _converters_of(expression, connection):
+            converters.append((position, expression))
     # Names from the model's meta, quoted; the slug goes as a parameter.
     sql = f"SELECT {columns} FROM {table} WHERE {slug} = %s"  # noqa: S608
     return sql, [field.attname for field in fields], converters

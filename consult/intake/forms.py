@@ -188,7 +188,7 @@ class CommentForm(StorableInputForm):
             name.required = name.marked_required = True
             name.help_text = _("本次征求意见要求实名。")
         if clause is not None:
-            self.fields["clause"].initial = clause.pk
+            self.initial.setdefault("clause", clause.pk)  # not on the field: it may be shared
         if with_captcha:
             self.fields["captcha"] = CaptchaField(label=_("验证码"))
 

@@ -14,7 +14,8 @@ def site_url(path: str = "") -> str:
 
 
 # Functions that add to each item what a higher layer knows about it (comments add the comment,
-# its admin link and whether contact details may be shown); registered by those apps' ready().
+# its admin link, whether contact details may be shown and the author's link to its status
+# page); registered by those apps' ready().
 _item_enrichers = []
 
 
