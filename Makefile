@@ -41,3 +41,4 @@ bench: install
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/floors.py
