@@ -1,6 +1,7 @@
 import datetime
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -117,8 +118,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     except Exception as error:  # tidying up must not fail a run whose tests passed
         leftover = [f"not checked: {error!r}"]
     if leftover:
-        # Ended so that the database is dropped; named so that whatever left them is found.
-        warnings.warn(f"sessions still open on the test database: {leftover}", stacklevel=1)
+        # Ended so that the database is dropped; named so that whatever left them is found,
+        # with the threads still alive in this process (one of them may hold it).
+        threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        warnings.warn(
+            f"sessions still open on the test database: {leftover}; threads alive: {threads}",
+            stacklevel=1,
+        )
 
 
 def _other_sessions_ended() -> list:
@@ -130,7 +136,8 @@ def _other_sessions_ended() -> list:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT application_name, state, left(query, 120), pg_terminate_backend(pid)"
+            "SELECT application_name, state, left(query, 120), backend_start, state_change,"
+            " client_port, pg_terminate_backend(pid)"
             " FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
