@@ -14,10 +14,11 @@ with wrong data. Other databases (SQLite, the embedded default) go through bulk_
 import datetime
 import json
 import warnings
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -68,9 +69,9 @@ def _json_default(value):
 
 
 @cache
-def _statement(model, alias: str):
-    """The INSERT for `model`'s concrete fields except its automatic primary key, and how
-    each field's value is converted."""
+def _shape(model, alias: str):
+    """`model`'s concrete fields except its automatic primary key, how each field's value is
+    converted, and their columns as a record definition for jsonb_to_recordset."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     if not isinstance(model._meta.pk, models.AutoField):  # its Big and Small kin included
@@ -89,17 +90,27 @@ def _statement(model, alias: str):
         if field.has_db_default():
             raise TypeError(f"{model.__name__}.{field.name}: a db_default is not supported here")
         converters.append(_CONVERTERS[kind])
-    columns = ", ".join(quote(field.column) for field in fields)
     # The column definition takes the type without its length: the model has validated it.
-    definitions = ", ".join(
-        f"{quote(field.column)} {field.db_type(connection).split('(')[0]}" for field in fields
-    )
+    definitions = {
+        field.attname: f"{quote(field.column)} {field.db_type(connection).split('(')[0]}"
+        for field in fields
+    }
+    return fields, converters, definitions
+
+
+@cache
+def _statement(model, alias: str):
+    """The INSERT for `model`'s rows (see `_shape`)."""
+    quote = connections[alias].ops.quote_name
+    fields, converters, definitions = _shape(model, alias)
+    columns = ", ".join(quote(field.column) for field in fields)
     # Names from the model's meta, quoted; the rows go as a parameter. Inserted in the order
     # given, so the keys the sequence hands out rise in that order: sorted, they pair with the
     # rows whatever order RETURNING lists them in (SQL promises none).
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({definitions})) "
+        f"SELECT {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS "
+        f"({', '.join(definitions.values())})) "
         f"WITH ORDINALITY AS rows({columns}, consult_row_number) ORDER BY consult_row_number "
         f"RETURNING {quote(model._meta.pk.column)}"
     )
@@ -143,16 +154,17 @@ def values_insert(model, rows: list[dict]) -> list:
     if not rows:
         return []
     alias = router.db_for_write(model)
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    names = {field.attname for field in fields}
-    for row in rows:
-        if unknown := row.keys() - names:
-            raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    _unknown_refused(model, rows)
     if connections[alias].vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
+    return _insert(model, alias, _values(model, alias, rows))
+
+
+def _values(model, alias: str, rows: list[dict]) -> list[list]:
+    """Each row's values in the order of the statement's fields, defaults and stamps filled."""
     now = timezone.now()
-    _sql, fields, _converters = _statement(model, alias)
+    fields, _converters, _definitions = _shape(model, alias)
     stamped = {
         field.attname
         for field in fields
@@ -166,18 +178,151 @@ def values_insert(model, rows: list[dict]) -> list:
             value = now if field.attname in stamped else row.get(field.attname, missing)
             line.append(field.get_default() if value is missing else value)
         values.append(line)
-    return _insert(model, alias, values)
+    return values
+
+
+def _unknown_refused(model, rows: list[dict]) -> None:
+    names = {field.attname for field in model._meta.concrete_fields if not field.primary_key}
+    for row in rows:
+        if unknown := row.keys() - names:
+            raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
 
 
 def _insert(model, alias: str, values: list[list]) -> list:
     """INSERT rows of values in the order of the statement's fields; their primary keys."""
-    sql, fields, converters = _statement(model, alias)
+    sql, _fields, _converters = _statement(model, alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [_document(model, alias, values)])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _document(model, alias: str, values: list[list]) -> str:
+    """Rows of values (in the order of the statement's fields) as the JSON parameter."""
+    fields, converters, _definitions = _shape(model, alias)
     names = [field.column for field in fields]
     rows = [
         {name: convert(value) for name, convert, value in zip(names, converters, line, strict=True)}
         for line in values
     ]
-    document = json.dumps(rows, ensure_ascii=False, default=_json_default)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [document])
-        return sorted(row[0] for row in cursor.fetchall())
+    return json.dumps(rows, ensure_ascii=False, default=_json_default)
+
+
+# Stands for the key of the row stored first in `rows_insert_with`, inside its dependents' text.
+PARENT_KEY = "{consult:parent-key}"
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """New rows of `model` ({attname: value}, as `values_insert` takes them) that belong to
+    the row stored with them: its key goes into `parent_column`, and into the text of the
+    columns named in `keyed` wherever it says PARENT_KEY (a notification's unique key)."""
+
+    model: type
+    rows: list[dict]
+    parent_column: str
+    keyed: tuple[str, ...] = ()
+
+
+def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[list]:
+    """Store a new, unsaved `obj` (as `rows_insert` does), the rows that belong to it and
+    further statements (`(sql, params)`, none of which reads what this writes): all or
+    nothing, in the caller's transaction if there is one; returns each `Dependents`' keys, in
+    the order of its rows.
+
+    The whole write of a citizen's comment: on PostgreSQL it is one statement (data-modifying
+    common table expressions), atomic by itself, one round trip to the database instead of
+    one per table; elsewhere a statement per table in a transaction.
+    """
+    model = type(obj)
+    if obj.pk is not None:
+        raise ValueError(f"{obj!r} has a primary key already: rows_insert_with stores new rows")
+    obj._prepare_related_fields_for_save(operation_name="rows_insert_with")
+    for dependent in dependents:
+        _unknown_refused(dependent.model, dependent.rows)
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=alias):
+            return _rows_insert_with_one_by_one(obj, dependents, statements, connection)
+    shape = tuple((d.model, d.parent_column, d.keyed) for d in dependents)
+    sql = _statement_with(model, shape, tuple(sql for sql, _params in statements), alias)
+    fields, _converters, _definitions = _shape(model, alias)
+    params = [_document(model, alias, [[field.pre_save(obj, True) for field in fields]])]
+    for dependent in dependents:
+        params.append(
+            _document(dependent.model, alias, _values(dependent.model, alias, dependent.rows))
+        )
+    for _sql, statement_params in statements:
+        params.extend(statement_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        parts = cursor.fetchall()
+    keys = [[] for _ in dependents]
+    for part, key in parts:
+        if part < 0:
+            setattr(obj, model._meta.pk.attname, key)
+        else:
+            keys[part].append(key)
+    obj._state.adding = False
+    obj._state.db = alias
+    return [sorted(part) for part in keys]
+
+
+def _rows_insert_with_one_by_one(obj, dependents, statements, connection) -> list[list]:
+    rows_insert(type(obj), [obj])
+    keys = []
+    for dependent in dependents:
+        rows = []
+        for row in dependent.rows:
+            row = {**row, dependent.parent_column: obj.pk}
+            for column in dependent.keyed:
+                row[column] = row[column].replace(PARENT_KEY, str(obj.pk))
+            rows.append(row)
+        keys.append(values_insert(dependent.model, rows))
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+    return keys
+
+
+@cache
+def _statement_with(model, shape, statements, alias):
+    """The one statement of `rows_insert_with`: a common table expression per table, their
+    keys in one list (-1 for the first row's, then each dependents' number)."""
+    quote = connections[alias].ops.quote_name
+    key = quote(model._meta.pk.column)
+    fields, _converters, definitions = _shape(model, alias)
+    columns = ", ".join(quote(field.column) for field in fields)
+    parts = [
+        f"consult_parent AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS rows("
+        f"{', '.join(definitions.values())}) RETURNING {key})"
+    ]
+    keys = [f"SELECT -1, {key} FROM consult_parent"]  # noqa: S608 - names from the meta
+    for number, (dependent, parent_column, keyed) in enumerate(shape):
+        fields, _converters, definitions = _shape(dependent, alias)
+        columns = ", ".join(quote(field.column) for field in fields)
+        values = []
+        for field in fields:
+            if field.attname == parent_column:
+                values.append(f"consult_parent.{key}")
+            elif field.attname in keyed:
+                # The marker is a constant without quotes: safe inside the literal.
+                values.append(
+                    f"replace(rows.{quote(field.column)}, '{PARENT_KEY}', "
+                    f"consult_parent.{key}::text)"
+                )
+            else:
+                values.append(f"rows.{quote(field.column)}")
+        dependent_key = quote(dependent._meta.pk.column)
+        parts.append(
+            f"consult_rows_{number} AS (INSERT INTO {quote(dependent._meta.db_table)} "  # noqa: S608
+            f"({columns}) SELECT {', '.join(values)} FROM consult_parent, ROWS FROM "
+            f"(jsonb_to_recordset(%s::jsonb) AS ({', '.join(definitions.values())})) "
+            f"WITH ORDINALITY AS rows({columns}, consult_row_number) "
+            f"ORDER BY consult_row_number RETURNING {dependent_key})"
+        )
+        keys.append(f"SELECT {number}, {dependent_key} FROM consult_rows_{number}")  # noqa: S608
+    for number, sql in enumerate(statements):
+        parts.append(f"consult_statement_{number} AS ({sql})")
+    return f"WITH {', '.join(parts)} {' UNION ALL '.join(keys)}"

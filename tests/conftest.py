@@ -69,12 +69,18 @@ def _suite_clock():
 
 @pytest.fixture(autouse=True)
 def _isolated_state(_suite_clock, settings, tmp_path):
-    """Every test starts with empty rate-limit counters, no kept directories and its own
-    private file storage."""
+    """Every test starts with empty rate-limit counters, no kept directories, its own
+    private file storage and the site's language."""
+    from django.utils import translation
+
     from consult.comments.directory import directories_forget
     from consult.notifications.outbox import broker_breaker
 
     cache.clear()
+    # LocaleMiddleware leaves the language of a test client's request active in the thread
+    # (as in a server, where the next request sets its own); what a later test writes in the
+    # site's language (a history event) must not come out in English.
+    translation.activate(settings.LANGUAGE_CODE)
     # Each test's database is new; a directory kept by an earlier test must not serve it.
     directories_forget()
     broker_breaker.closed_until = 0.0

@@ -1,15 +1,25 @@
-"""consult.bulk: rows_insert and values_insert store the rows bulk_create would store."""
+"""consult.bulk: rows_insert, values_insert and rows_insert_with store the rows bulk_create
+would store."""
 
 import datetime
 import zoneinfo
 
 import pytest
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from consult.bulk import _statement, rows_insert, values_insert
+from consult.bulk import (
+    PARENT_KEY,
+    Dependents,
+    _statement,
+    rows_insert,
+    rows_insert_with,
+    values_insert,
+)
 from consult.comments.models import Comment, CommentRouting
+from consult.comments.tallies import consultation_tallies, tally_statement
+from consult.consultations.models import Department
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.testing.weifang import load_weifang
 
@@ -236,3 +246,123 @@ def test_an_auto_now_add_column_is_the_moment_of_the_insert_even_when_given():
         [{"kind": "receipt", "key": "stamped", "to": [], "due_at": before, "created_at": long_ago}],
     )
     assert Notification.objects.get(pk=key).created_at >= before
+
+
+def _family(consultation, comment, departments, key_prefix):
+    routes = [
+        {"department_id": department.pk, "role": "lead", "position": n, "created_at": moment}
+        for n, (department, moment) in enumerate(
+            (department, comment.submitted_at) for department in departments
+        )
+    ]
+    notifications = [
+        {
+            "kind": Notification.Kind.COMMENT_ROUTED,
+            "key": f"{key_prefix}:{PARENT_KEY}:{department.pk}",
+            "to": [AWKWARD],
+            "department_id": department.pk,
+            "consultation_id": consultation.pk,
+            "context": {"n": n, "text": AWKWARD},
+            "due_at": comment.submitted_at,
+        }
+        for n, department in enumerate(departments)
+    ]
+    return [
+        Dependents(CommentRouting, routes, "comment_id"),
+        Dependents(Notification, notifications, "comment_id", keyed=("key",)),
+    ]
+
+
+def test_a_row_with_the_rows_that_belong_to_it_and_a_statement_in_one_go():
+    consultation = load_weifang(slug="bulk-with")
+    clause = consultation.clauses.order_by("path").last()
+    departments = list(
+        Department.objects.filter(responsibilities__clause__consultation=consultation)
+        .distinct()
+        .order_by("pk")[:3]
+    )
+    assert len(departments) == 3
+    (comment,), (reference,) = comments(consultation, clause, 1), comments(consultation, clause, 1)
+    reference.tracking_number = "R" + reference.tracking_number[1:]
+    before = consultation_tallies(consultation.pk).by_clause.get(clause.pk, 0)
+
+    with CaptureQueriesContext(connection) as queries:
+        route_keys, notification_keys = rows_insert_with(
+            comment,
+            _family(consultation, comment, departments, "with"),
+            [tally_statement(consultation_id=consultation.pk, clause_id=clause.pk, delta=1)],
+        )
+    # The rows as the one-table inserts store them, each in its own statement.
+    Comment.objects.bulk_create([reference])
+    ((routes, notifications),) = [_family(consultation, reference, departments, "ref")]
+    reference_routes = values_insert(
+        CommentRouting, [{**row, "comment_id": reference.pk} for row in routes.rows]
+    )
+    reference_notifications = values_insert(
+        Notification,
+        [
+            {**row, "comment_id": reference.pk, "key": row["key"].replace(PARENT_KEY, "x")}
+            for row in notifications.rows
+        ],
+    )
+
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1  # one round trip for four tables
+    assert comment.pk is not None and not comment._state.adding
+    assert stored(Comment, comment.pk) == stored(Comment, reference.pk)
+    assert Comment.objects.get(pk=comment.pk).tracking_number == comment.tracking_number
+    assert len(route_keys) == len(notification_keys) == 3
+    assert route_keys == sorted(route_keys) and notification_keys == sorted(notification_keys)
+    for mine, theirs in zip(route_keys, reference_routes, strict=True):
+        assert stored(CommentRouting, mine) == {
+            **stored(CommentRouting, theirs),
+            "comment": comment.pk,
+        }
+    for mine, theirs, department in zip(
+        notification_keys, reference_notifications, departments, strict=True
+    ):
+        row = stored(Notification, mine)
+        # Each key holds the new row's own key where the rows said PARENT_KEY.
+        assert row["key"] == f"with:{comment.pk}:{department.pk}"
+        assert {**row, "key": None, "created_at": None} == {
+            **stored(Notification, theirs),
+            "comment": comment.pk,
+            "key": None,
+            "created_at": None,
+        }
+    assert consultation_tallies(consultation.pk).by_clause[clause.pk] == before + 1
+
+
+def test_rows_insert_with_nothing_belonging_stores_the_row_alone():
+    consultation = load_weifang(slug="bulk-with-alone")
+    (comment,) = comments(consultation, None, 1)
+    assert rows_insert_with(comment, [Dependents(CommentRouting, [], "comment_id")]) == [[]]
+    assert Comment.objects.filter(pk=comment.pk).exists()
+    assert not CommentRouting.objects.filter(comment_id=comment.pk).exists()
+
+
+def test_rows_insert_with_a_failing_part_stores_nothing():
+    consultation = load_weifang(slug="bulk-with-fails")
+    department = consultation.issuer
+    (comment,) = comments(consultation, None, 1)
+    Notification.objects.create(kind="receipt", key="taken", to=[], due_at=comment.submitted_at)
+    family = _family(consultation, comment, [department], "fails")
+    family[1].rows.append({**family[1].rows[0], "key": "taken"})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert_with(comment, family)
+    assert not Comment.objects.filter(tracking_number=comment.tracking_number).exists()
+    assert not Notification.objects.filter(key__startswith="fails:").exists()
+
+
+def test_rows_insert_with_refuses_an_unknown_column_or_a_saved_row_before_any_sql():
+    consultation = load_weifang(slug="bulk-with-refused")
+    (comment,) = comments(consultation, None, 1)
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(TypeError, match="department"):
+            rows_insert_with(
+                comment, [Dependents(CommentRouting, [{"department": 1}], "comment_id")]
+            )
+        comment.pk = 1
+        with pytest.raises(ValueError, match="primary key"):
+            rows_insert_with(comment, [])
+    assert not queries

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils import translation
 
-from consult.bulk import values_insert
+from consult.bulk import PARENT_KEY, values_insert
 from consult.consultations.models import consultation_texts
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
@@ -21,21 +21,26 @@ from .routing import Route
 from .status_links import comment_status_urls
 
 
-def comment_notifications_write(comment: Comment, routes: "tuple[Route, ...]") -> None:
-    """Called inside the transaction that stores the comment."""
-    comments_notifications_write([(comment, routes)])
-
-
 def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]]") -> None:
     """Write the notifications of freshly routed comments in one insert; one broker message
     after commit hands on everything that is due; `routed` pairs each comment with the routes
     `routes_store` stored for it.
 
     The comments are new, so their notification keys cannot exist yet: no conflict handling.
+    """
+    rows = comments_notification_values(routed)
+    notifications_planned_publish(values_insert(Notification, rows), rows)
+
+
+def comments_notification_values(routed: "list[tuple[Comment, tuple[Route, ...]]]") -> list:
+    """The notification rows ({attname: value}) of new comments paired with their routes: one
+    per routed department, and the receipt to an author who gave an email address. A comment
+    not stored yet is named by `PARENT_KEY` in the keys, for `rows_insert_with` to fill in.
+
     On the path of every comment: rows, not model instances.
     """
-    # Routed by routes_store from their consultations' directories, which hold every department
-    # those routes name and its mailboxes: no query here.
+    # Routed by their consultations' directories, which hold every department those routes
+    # name and its mailboxes: no query here.
     departments, recipients = {}, {}
     for comment in {comment.consultation_id: comment for comment, _routes in routed}.values():
         directory = directory_of(comment.consultation)
@@ -44,12 +49,13 @@ def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]
     language = translation.get_language()
     rows = []
     for comment, routes in routed:
+        comment_key = PARENT_KEY if comment.pk is None else comment.pk
         routed_to = [departments[route.department] for route in routes]
         for route, department in zip(routes, routed_to, strict=True):
             rows.append(
                 notification_values(
                     kind=Notification.Kind.COMMENT_ROUTED,
-                    key=f"routed:{comment.pk}:{department.pk}",
+                    key=f"routed:{comment_key}:{department.pk}",
                     to=recipients.get(department.pk, []),
                     department=department,
                     consultation=comment.consultation,
@@ -63,7 +69,7 @@ def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]
             rows.append(
                 notification_values(
                     kind=Notification.Kind.RECEIPT,
-                    key=f"receipt:{comment.pk}",
+                    key=f"receipt:{comment_key}",
                     to=[comment.email],
                     consultation=comment.consultation,
                     comment=comment,
@@ -73,7 +79,11 @@ def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]
                     now=comment.submitted_at,
                 )
             )
-    keys = values_insert(Notification, rows)
+    return rows
+
+
+def notifications_planned_publish(keys: list, rows: list[dict]) -> None:
+    """After commit, hand the broker the notifications just stored from `rows` (their `keys`)."""
     planned_publish_on_commit(
         [
             Planned(key, row["due_at"], row["digest_group"])

@@ -16,15 +16,20 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consult.bulk import rows_insert, values_insert
+from consult.bulk import Dependents, rows_insert_with, values_insert
+from consult.notifications.models import Notification
 
 from .access import consultations_open_to_letters_from
 from .directory import directory_of
 from .models import Attachment, Comment, CommentRouting
-from .notifying import comment_notifications_write, comments_notifications_write
+from .notifying import (
+    comments_notification_values,
+    comments_notifications_write,
+    notifications_planned_publish,
+)
 from .publication import publication_for_new_comment
 from .routing import Route
-from .tallies import counts_publicly, tally_add
+from .tallies import counts_publicly, tally_statement
 from .tracking import new_tracking_number
 from .validation import clause_check
 
@@ -52,26 +57,31 @@ def hash_ip(ip: str | None) -> str:
 def routes_store(comments: list[Comment]) -> dict[int, tuple[Route, ...]]:
     """Store the routing of new comments (inside the transaction that stores them), as their
     consultation's directory decides it, in one insert; returns each comment's routes."""
-    decided = {
-        comment.pk: directory_of(comment.consultation).routes[comment.clause_id]
-        for comment in comments
-    }
+    decided = {comment.pk: comment_routes_decided(comment) for comment in comments}
     values_insert(
         CommentRouting,
-        [
-            {
-                "comment_id": comment.pk,
-                "department_id": route.department,
-                "role": route.role.value,
-                "is_owner": route.is_owner,
-                "position": position,
-                "created_at": comment.submitted_at,
-            }
-            for comment in comments
-            for position, route in enumerate(decided[comment.pk])
-        ],
+        [row for comment in comments for row in _route_values(comment, decided[comment.pk])],
     )
     return decided
+
+
+def comment_routes_decided(comment: Comment) -> "tuple[Route, ...]":
+    """Where a comment goes, as its consultation's directory decides it (no query)."""
+    return directory_of(comment.consultation).routes[comment.clause_id]
+
+
+def _route_values(comment: Comment, routes: "tuple[Route, ...]") -> list[dict]:
+    return [
+        {
+            "comment_id": comment.pk,
+            "department_id": route.department,
+            "role": route.role.value,
+            "is_owner": route.is_owner,
+            "position": position,
+            "created_at": comment.submitted_at,
+        }
+        for position, route in enumerate(routes)
+    ]
 
 
 def comments_route_unrouted(comment_ids: list[int]) -> int:
@@ -96,8 +106,9 @@ def comments_route_unrouted(comment_ids: list[int]) -> int:
 
 
 def comment_store(*, comment: Comment) -> Comment:
-    """Save a validated, unsaved comment with a fresh tracking number, its routing and its
-    notifications (the outbox), all in the caller's transaction.
+    """Save a validated, unsaved comment with a fresh tracking number, its routing, its
+    notifications (the outbox) and its count, in one atomic write (`rows_insert_with`), in
+    the caller's transaction if there is one.
 
     A tracking number already taken (one chance in 28**10) raises IntegrityError and spoils
     the caller's transaction; `tracking_number_retried` runs that transaction again. No
@@ -105,11 +116,27 @@ def comment_store(*, comment: Comment) -> Comment:
     """
     comment.body_digest = body_digest(comment.body)
     comment.tracking_number = new_tracking_number()
-    rows_insert(Comment, [comment])
-    if counts_publicly(comment.status):
-        tally_add(consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=1)
-    routes = routes_store([comment])[comment.pk]
-    comment_notifications_write(comment, routes)
+    routes = comment_routes_decided(comment)
+    notifications = comments_notification_values([(comment, routes)])
+    tally = (
+        [
+            tally_statement(
+                consultation_id=comment.consultation_id, clause_id=comment.clause_id, delta=1
+            )
+        ]
+        if counts_publicly(comment.status)
+        else []
+    )
+    # One statement on PostgreSQL: the comment, its routes, its notifications and its count.
+    _routes, notification_keys = rows_insert_with(
+        comment,
+        [
+            Dependents(CommentRouting, _route_values(comment, routes), "comment_id"),
+            Dependents(Notification, notifications, "comment_id", keyed=("key",)),
+        ],
+        tally,
+    )
+    notifications_planned_publish(notification_keys, notifications)
     return comment
 
 
@@ -250,8 +277,15 @@ def comment_submit(
         raise ValidationError({"consent": _("请阅读并同意个人信息处理说明。")}, code="consent")
     ip_hash = hash_ip(ip)
 
+    # Without a repeat to look for or a file to keep, storing is one atomic write
+    # (`comment_store`): no transaction around it to open and commit, two round trips fewer.
+    alone = not repeat_scope and attachment is None
+
     def stored() -> Submission:
-        with uploads_removed_on_failure() as uploads, transaction.atomic():
+        with (
+            uploads_removed_on_failure() as uploads,
+            contextlib.nullcontext() if alone else transaction.atomic(),
+        ):
             if repeat_scope:
                 # Only a submission that can be a repeat waits for its twin arriving alongside;
                 # what the scope sent before is read once the twin has had its turn.

@@ -31,10 +31,25 @@ def tally_add(
 ) -> None:
     """Add `delta` to the clause's count and `published` to its published count, in the
     caller's transaction: one statement, whether or not the slot's row exists yet."""
-    slot = random.randrange(SLOTS)  # noqa: S311 - spreading writes, not a secret
     connection = connections[router.db_for_write(CommentTally)]
     with connection.cursor() as cursor:
-        cursor.execute(_TALLY_ADD, [consultation_id, clause_id or 0, slot, delta, published])
+        cursor.execute(
+            *tally_statement(
+                consultation_id=consultation_id,
+                clause_id=clause_id,
+                delta=delta,
+                published=published,
+            )
+        )
+
+
+def tally_statement(
+    *, consultation_id: int, clause_id: int | None, delta: int = 0, published: int = 0
+) -> tuple[str, list]:
+    """`tally_add`'s statement and its parameters, for a caller that runs it together with
+    others (`comment_store`)."""
+    slot = random.randrange(SLOTS)  # noqa: S311 - spreading writes, not a secret
+    return _TALLY_ADD, [consultation_id, clause_id or 0, slot, delta, published]
 
 
 _TABLE = CommentTally._meta.db_table

@@ -1,7 +1,7 @@
 """Writing notifications into the outbox and publishing them to Celery after commit.
 
 Two words, two steps: *write* puts a notification row in the outbox, inside the caller's
-transaction (`notification_write`, `comment_notifications_write` …); *publish* hands committed
+transaction (`notification_write`, `comments_notifications_write` …); *publish* hands committed
 rows to the broker (`notifications_publish`, `notifications_publish_on_commit`). If the broker
 cannot take them the rows stay pending for `outbox_sweep` to pick up.
 """
