@@ -391,8 +391,11 @@ PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30)
 # Shedding a surge (consult.web.load_shedding): under gunicorn's threaded workers, how many
 # requests a process works on at once; one that waits longer than WEB_QUEUE_WAIT_SECONDS for
 # a turn, or finds WEB_MAX_WAITING_REQUESTS waiting already, is answered 503 with Retry-After.
-# 0 turns it off.
-WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=4)
+# 0 turns it off. Two: a comment's request mostly computes (its write is one statement), so two
+# in hand per process keep the CPU busy, and more only lengthen the queue for the interpreter
+# lock that a refusal waits in too (bench/intake.py --surge: the 503s' p99 108 ms with 4,
+# 50 ms with 2, at the same goodput).
+WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=2)
 WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.02)
 WEB_MAX_WAITING_REQUESTS = env.int("WEB_MAX_WAITING_REQUESTS", default=2)
 WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5)
