@@ -55,10 +55,18 @@ class Comment(models.Model):
         NOT_ADOPTED = "not_adopted", _("不予采纳")
         EXPLAINED = "explained", _("已说明")
 
+    # No index of their own: comment_by_consultation and comment_by_clause_status lead with
+    # them, and each index is one more write for every comment stored.
     consultation = models.ForeignKey(
-        Consultation, on_delete=models.PROTECT, related_name="comments", verbose_name=_("征求意见")
+        Consultation,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("征求意见"),
+        db_index=False,
     )
-    clause = clause_or_whole_draft(on_delete=models.PROTECT, related_name="comments")
+    clause = clause_or_whole_draft(
+        on_delete=models.PROTECT, related_name="comments", db_index=False
+    )
     tracking_number = models.CharField(_("回执编号"), max_length=10, unique=True, editable=False)
     body = models.TextField(_("意见内容"))
     body_digest = models.CharField(
@@ -254,14 +262,21 @@ class CommentRouting(models.Model):
         COOPERATING = "cooperating", _("配合")
         COORDINATOR = "coordinator", _("统筹")
 
+    # No index of their own: routing_unique and routing_by_department lead with them, and a
+    # comment writes several routes.
     comment = models.ForeignKey(
-        Comment, on_delete=models.CASCADE, related_name="routes", verbose_name=_("意见")
+        Comment,
+        on_delete=models.CASCADE,
+        related_name="routes",
+        verbose_name=_("意见"),
+        db_index=False,
     )
     department = models.ForeignKey(
         Department,
         on_delete=models.PROTECT,
         related_name="comment_routes",
         verbose_name=_("部门"),
+        db_index=False,
     )
     role = models.CharField(_("职责"), max_length=16, choices=Role)
     is_owner = models.BooleanField(

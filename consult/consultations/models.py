@@ -498,13 +498,17 @@ class Clause(models.Model):
         return self.path.count(".")
 
 
-def clause_or_whole_draft(*, on_delete, related_name: str) -> models.ForeignKey:
-    """A link to the clause something is about; empty means the whole draft (全文)."""
+def clause_or_whole_draft(
+    *, on_delete, related_name: str, db_index: bool = True
+) -> models.ForeignKey:
+    """A link to the clause something is about; empty means the whole draft (全文).
+    `db_index=False` when an index of the model leads with it already."""
     return models.ForeignKey(
         Clause,
         on_delete=on_delete,
         null=True,
         blank=True,
+        db_index=db_index,
         related_name=related_name,
         verbose_name=_("条款"),
         help_text=_("为空表示对全文的意见。"),
