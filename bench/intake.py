@@ -340,6 +340,10 @@ def main():
                 "CELERY_BROKER_URL": broker.url,
                 # One client address sends everything: its limit would stop the run at once.
                 "COMMENT_RATE_LIMITS_PER_IP": "1000000/m",
+                # wrk's counter starts again with each run: the warm-up and each round send the
+                # same contacts, and more rounds than the minute's limit would meet it. Still
+                # counted, in the same one round trip.
+                "COMMENT_RATE_LIMITS_PER_CONTACT": "1000000/m",
             }
             if args.surge:
                 results["surge"] = surge(

@@ -1,6 +1,7 @@
 """consult.bulk: rows_insert, values_insert and rows_insert_with store the rows bulk_create
 would store."""
 
+import contextlib
 import datetime
 import zoneinfo
 
@@ -341,14 +342,17 @@ def test_rows_insert_with_nothing_belonging_stores_the_row_alone():
     assert not CommentRouting.objects.filter(comment_id=comment.pk).exists()
 
 
-def test_rows_insert_with_a_failing_part_stores_nothing():
+@pytest.mark.django_db(transaction=True)  # in autocommit too: all or nothing by itself
+@pytest.mark.parametrize("in_a_transaction", [False, True])
+def test_rows_insert_with_a_failing_part_stores_nothing(in_a_transaction):
     consultation = load_weifang(slug="bulk-with-fails")
     department = consultation.issuer
     (comment,) = comments(consultation, None, 1)
     Notification.objects.create(kind="receipt", key="taken", to=[], due_at=comment.submitted_at)
     family = _family(consultation, comment, [department], "fails")
     family[1].rows.append({**family[1].rows[0], "key": "taken"})
-    with pytest.raises(IntegrityError), transaction.atomic():
+    outer = transaction.atomic() if in_a_transaction else contextlib.nullcontext()
+    with pytest.raises(IntegrityError), outer:
         rows_insert_with(comment, family)
     assert not Comment.objects.filter(tracking_number=comment.tracking_number).exists()
     assert not Notification.objects.filter(key__startswith="fails:").exists()

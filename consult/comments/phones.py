@@ -66,8 +66,26 @@ def phone_format(number: phonenumbers.PhoneNumber) -> str:
     return f"{canonical};ext={number.extension}" if number.extension else canonical
 
 
+# Spellings already read, per process: a comment's number is read by its form and again by
+# its rate limit, and parsing is most of what either costs.
+KNOWN = 4096
+_known: dict[str, str] = {}
+
+
 def phone_canonical(value: str) -> str:
     """The canonical form of the number in `value`; "" when it is not a valid number."""
+    canonical = _known.get(value)
+    if canonical is None:
+        canonical = _canonical_of(value)
+        if len(_known) >= KNOWN:
+            _known.clear()
+        _known[value] = canonical
+        if canonical:  # a canonical form reads as itself (tests/comments/test_phones.py)
+            _known[canonical] = canonical
+    return canonical
+
+
+def _canonical_of(value: str) -> str:
     number = phone_parse(value)
     return phone_format(number) if number is not None else ""
 

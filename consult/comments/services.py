@@ -279,7 +279,11 @@ def comment_submit(
 
     # Without a repeat to look for or a file to keep, storing is one atomic write
     # (`comment_store`): no transaction around it to open and commit, two round trips fewer.
-    alone = not repeat_scope and attachment is None
+    # Inside a caller's transaction, a transaction of its own (a savepoint) is what lets a
+    # tracking number already taken be drawn again without spoiling the caller's.
+    alone = (
+        not repeat_scope and attachment is None and not transaction.get_connection().in_atomic_block
+    )
 
     def stored() -> Submission:
         with (

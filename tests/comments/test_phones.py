@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from consult.comments.models import Comment
-from consult.comments.phones import phone_canonical, phone_spellings
+from consult.comments.phones import _canonical_of, phone_canonical, phone_spellings
 from consult.comments.privacy import mask_phone, phone_last_digits
 from consult.comments.services import comment_submit
 from consult.comments.validation import clean_phone
@@ -54,7 +54,17 @@ def test_every_spelling_of_a_mobile_has_one_canonical_form(spelling):
 )
 def test_landlines_and_foreign_numbers_are_canonical_too(spelling, canonical):
     assert clean_phone(spelling) == canonical
-    assert phone_canonical(canonical) == canonical  # the canonical form reads as itself
+    assert phone_canonical(canonical) == canonical
+    # Read afresh, not from what phone_canonical remembers (which counts on this).
+    assert _canonical_of(canonical) == canonical
+
+
+@pytest.mark.parametrize("spelling", [*SPELLINGS_OF_ONE_MOBILE, "0536-8123688转12", "12345"])
+def test_a_spelling_remembered_reads_as_it_did_afresh(spelling):
+    first = phone_canonical(spelling)
+    assert first == _canonical_of(spelling)
+    assert phone_canonical(spelling) == first
+    assert _canonical_of(first) == first or first == ""
 
 
 @pytest.mark.parametrize("value", ["12345", "13812345678-12", "1381234567", "0536-81", "电话"])

@@ -1,15 +1,21 @@
 """Storing a comment: the tracking number, the routing and the comment period."""
 
+import contextlib
 import datetime
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from consult.comments.models import Comment, CommentRouting
 from consult.comments.services import CommentPeriodClosed, comment_submit
+from consult.comments.tallies import consultation_tallies
 from consult.comments.tracking import ALPHABET, is_well_formed, normalise_tracking_number
 from consult.consultations.models import ClauseResponsibility
+from consult.notifications.models import Notification
+from consult.testing.weifang import load_weifang
 from tests.factories import (
     ClauseFactory,
     ConsultationFactory,
@@ -164,3 +170,40 @@ def test_comments_recorded_without_routing_are_routed_in_bulk_once(db):
             assert [(r.department.name, r.role) for r in comment.routes.all()] == [
                 ("市海渔局", "coordinator")
             ]
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as the API stores a comment
+@pytest.mark.parametrize("in_a_transaction", [False, True])
+def test_a_tracking_number_already_taken_is_drawn_again(in_a_transaction):
+    consultation = load_weifang()
+    clause = consultation.clauses.filter(responsibilities__isnull=False).first()
+
+    def submit():
+        return comment_submit(
+            consultation=consultation,
+            clause=clause,
+            body="建议公开进展。",
+            channel="api",
+            consent=True,
+            email="citizen@example.cn",
+        ).comment
+
+    taken = submit().tracking_number
+    with (
+        mock.patch(
+            "consult.comments.services.new_tracking_number", side_effect=[taken, "ABCDEFGHJK"]
+        ),
+        transaction.atomic() if in_a_transaction else contextlib.nullcontext(),
+    ):
+        second = submit()
+        # The caller's transaction is not spoilt by the first draw's failure.
+        assert Comment.objects.count() == 2
+    assert second.tracking_number == "ABCDEFGHJK"
+    assert Comment.objects.get(tracking_number="ABCDEFGHJK").pk == second.pk
+    assert (
+        CommentRouting.objects.filter(comment=second).count()
+        == len(CommentRouting.objects.filter(comment__tracking_number=taken))
+        > 0
+    )
+    assert Notification.objects.filter(key=f"receipt:{second.pk}").exists()
+    assert consultation_tallies(consultation.pk).by_clause[clause.pk] == 2
