@@ -249,7 +249,9 @@ def bench_request_cost(args):
             submit(n)
             total.append(time.perf_counter() - started)
         assert outbox.publisher.flush(30), "the publisher thread did not catch up"
-        assert len(broker) == args.requests, f"{len(broker)} publishes for {args.requests}"
+        # The publisher thread hands over what has fallen due since its last turn: one
+        # message per comment when they come slowly, fewer when they come fast.
+        assert 0 < len(broker) <= args.requests, f"{len(broker)} publishes for {args.requests}"
     # Baseline: the same submissions with the outbox switched off.
     with mock.patch.object(notification_comments, "comments_notification_values", lambda r: []):
         for n in range(args.requests, 2 * args.requests):
@@ -269,6 +271,7 @@ def bench_request_cost(args):
         "handoff_p95_ms": p95(handoff),
         # On the publisher thread, off the request's path (NOTIFY_PUBLISH_IN_BACKGROUND).
         "broker_publish_median_ms": ms(broker),
+        "broker_publishes": len(broker),
         # Building them; they are written in the comment's one statement (comment_store).
         "outbox_rows_built_median_ms": ms(rows),
         "submission_median_ms": ms(total),

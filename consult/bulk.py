@@ -276,7 +276,8 @@ def _rows_insert_with_one_by_one(obj, dependents, statements, connection) -> lis
         for row in dependent.rows:
             row = {**row, dependent.parent_column: obj.pk}
             for column in dependent.keyed:
-                row[column] = row[column].replace(PARENT_KEY, str(obj.pk))
+                if isinstance(row.get(column), str):  # as PostgreSQL's replace() leaves NULL
+                    row[column] = row[column].replace(PARENT_KEY, str(obj.pk))
             rows.append(row)
         keys.append(values_insert(dependent.model, rows))
     with connection.cursor() as cursor:
@@ -285,7 +286,7 @@ def _rows_insert_with_one_by_one(obj, dependents, statements, connection) -> lis
     return keys
 
 
-@cache
+@cache  # one per shape of call: the callers' statements are constants, not per-row SQL
 def _statement_with(model, shape, statements, alias):
     """The one statement of `rows_insert_with`: a common table expression per table, their
     keys in one list (-1 for the first row's, then each dependents' number)."""
