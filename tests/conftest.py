@@ -1,7 +1,9 @@
 import datetime
+import gc
 import os
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -120,9 +122,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         warnings.warn("the notification publisher did not stop within 10 s", stacklevel=1)
     try:
         with django_db_blocker.unblock():
+            collected = _sessions_closed_by_garbage_collection()
             leftover = _other_sessions_ended()
     except Exception as error:  # tidying up must not fail a run whose tests passed
-        leftover = [f"not checked: {error!r}"]
+        collected, leftover = 0, [f"not checked: {error!r}"]
+    if collected:
+        warnings.warn(
+            f"{collected} session(s) on the test database closed only by garbage collection:"
+            " a thread that used the database ended without closing its connection",
+            stacklevel=1,
+        )
     if leftover:
         # Ended so that the database is dropped; named so that whatever left them is found,
         # with the threads still alive in this process (one of them may hold it).
@@ -131,6 +140,33 @@ def django_db_setup(django_db_setup, django_db_blocker):
             f"sessions still open on the test database: {leftover}; threads alive: {threads}",
             stacklevel=1,
         )
+
+
+def _sessions_closed_by_garbage_collection() -> int:
+    """How many other sessions closed once unreachable objects were collected: a connection
+    of a thread that ended without closing it waits for the cyclic garbage collector (Django's
+    connection objects hold reference cycles)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+
+    before = count()
+    if not before:
+        return 0
+    gc.collect()
+    deadline = time.monotonic() + 2
+    while (after := count()) >= before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return before - after
 
 
 def _other_sessions_ended() -> list:
