@@ -103,6 +103,23 @@ def process_cpu_seconds(master_pid: int) -> float:
     return total / TICKS
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on the machine (its server is shared: nothing else
+    should use it during a round), from /proc."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "comm").read_text().startswith("postgres"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
 def redis_calls(port: int) -> int:
     output = subprocess.run(
         ["redis-cli", "-p", str(port), "INFO", "commandstats"],
@@ -394,6 +411,7 @@ def main():
                         url = f"http://127.0.0.1:{ports[name]}{path}"
                         rows = count_rows(database, tables[name])
                         cpu = process_cpu_seconds(servers[name].pid)
+                        database_cpu = postgres_cpu_seconds()
                         calls = (redis_calls(cache.port), redis_calls(broker.port))
                         if name == "consult" and args.end_to_end:
                             cpu_before = worker.cpu_seconds()
@@ -405,6 +423,11 @@ def main():
                         run["web_cpu_ms_per_comment"] = round(
                             1000 * (process_cpu_seconds(servers[name].pid) - cpu) / max(stored, 1),
                             2,
+                        )
+                        # Processes that ended during the round are not counted: PostgreSQL's
+                        # backends live as long as gunicorn's connections, which outlive it.
+                        run["postgres_cpu_ms_per_comment"] = round(
+                            1000 * (postgres_cpu_seconds() - database_cpu) / max(stored, 1), 2
                         )
                         if name == "consult" and args.end_to_end:
                             run.update(worker.round_figures(cpu_before, stored))

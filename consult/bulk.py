@@ -22,6 +22,8 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from consult.prepared import prepared_cursor
+
 
 def _datetime(value):
     if value is None:
@@ -254,7 +256,7 @@ def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[l
         )
     for _sql, statement_params in statements:
         params.extend(statement_params)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         parts = cursor.fetchall()
     keys = [[] for _ in dependents]
@@ -294,9 +296,11 @@ def _statement_with(model, shape, statements, alias):
     key = quote(model._meta.pk.column)
     fields, _converters, definitions = _shape(model, alias)
     columns = ", ".join(quote(field.column) for field in fields)
+    # Kept short: psycopg parses a statement of more than 4 KiB anew on every execution (the
+    # record definition is in column order, and WITH ORDINALITY's column is `ordinality`).
     parts = [
         f"consult_parent AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS rows("
+        f"SELECT * FROM jsonb_to_recordset(%s::jsonb) AS rows("
         f"{', '.join(definitions.values())}) RETURNING {key})"
     ]
     keys = [f"SELECT -1, {key} FROM consult_parent"]  # noqa: S608 - names from the meta
@@ -320,8 +324,7 @@ def _statement_with(model, shape, statements, alias):
             f"consult_rows_{number} AS (INSERT INTO {quote(dependent._meta.db_table)} "  # noqa: S608
             f"({columns}) SELECT {', '.join(values)} FROM consult_parent, ROWS FROM "
             f"(jsonb_to_recordset(%s::jsonb) AS ({', '.join(definitions.values())})) "
-            f"WITH ORDINALITY AS rows({columns}, consult_row_number) "
-            f"ORDER BY consult_row_number RETURNING {dependent_key})"
+            f"WITH ORDINALITY AS rows ORDER BY rows.ordinality RETURNING {dependent_key})"
         )
         keys.append(f"SELECT {number}, {dependent_key} FROM consult_rows_{number}")  # noqa: S608
     for number, sql in enumerate(statements):

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consult.prepared import prepared_cursor
+
 
 class DepartmentQuerySet(models.QuerySet):
     def active(self):
@@ -385,7 +387,7 @@ def consultation_without_texts(slug: str) -> "Consultation | None":
     alias = router.db_for_read(Consultation)
     connection = connections[alias]
     sql, names, converters = _without_texts_statement(alias)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [slug])
         row = cursor.fetchone()
     if row is None:
