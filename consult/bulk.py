@@ -135,7 +135,8 @@ def rows_insert(model, objs: list) -> list:
         model._default_manager.bulk_create(objs)
         return objs
     _sql, fields, _converters = _statement(model, alias)
-    keys = _insert(model, alias, [[field.pre_save(obj, True) for field in fields] for obj in objs])
+    values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
+    keys = _insert(model, alias, _document(model, alias, values))
     pk = model._meta.pk.attname
     for obj, key in zip(objs, keys, strict=True):
         setattr(obj, pk, key)
@@ -160,41 +161,64 @@ def values_insert(model, rows: list[dict]) -> list:
     if connections[alias].vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
-    return _insert(model, alias, _values(model, alias, rows))
+    return _insert(model, alias, _rows_document(model, alias, rows))
 
 
-def _values(model, alias: str, rows: list[dict]) -> list[list]:
-    """Each row's values in the order of the statement's fields, defaults and stamps filled."""
+def _rows_document(model, alias: str, rows: list[dict]) -> str:
+    """Rows given as {attname: value} as the JSON parameter: a field left out takes its
+    default, an `auto_now`/`auto_now_add` field is now (see `values_insert`)."""
     now = timezone.now()
-    fields, _converters, _definitions = _shape(model, alias)
-    stamped = {
-        field.attname
-        for field in fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    }
     missing = object()
-    values = []
+    documents = []
     for row in rows:
-        line = []
-        for field in fields:
-            value = now if field.attname in stamped else row.get(field.attname, missing)
-            line.append(field.get_default() if value is missing else value)
-        values.append(line)
-    return values
+        document = {}
+        for attname, column, convert, stamped, field in _row_plan(model, alias):
+            value = now if stamped else row.get(attname, missing)
+            if value is missing:
+                value = field.get_default()
+            if convert is not None:
+                value = convert(value)
+            if value is not None:  # a key left out is NULL to jsonb_to_recordset
+                document[column] = value
+        documents.append(document)
+    return json.dumps(documents, ensure_ascii=False, default=_json_default)
+
+
+@cache
+def _row_plan(model, alias: str) -> tuple:
+    """Per field of the statement: its attname, column, converter (None where the value goes
+    as it is), whether it is stamped with now, and the field (for its default)."""
+    fields, converters, _definitions = _shape(model, alias)
+    return tuple(
+        (
+            field.attname,
+            field.column,
+            None if convert is _as_is else convert,
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False),
+            field,
+        )
+        for field, convert in zip(fields, converters, strict=True)
+    )
 
 
 def _unknown_refused(model, rows: list[dict]) -> None:
-    names = {field.attname for field in model._meta.concrete_fields if not field.primary_key}
+    names = _attnames(model)
     for row in rows:
         if unknown := row.keys() - names:
             raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
 
 
-def _insert(model, alias: str, values: list[list]) -> list:
-    """INSERT rows of values in the order of the statement's fields; their primary keys."""
+@cache
+def _attnames(model) -> frozenset:
+    return frozenset(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def _insert(model, alias: str, document: str) -> list:
+    """INSERT the rows of a JSON parameter (`_document`, `_rows_document`); their primary
+    keys."""
     sql, _fields, _converters = _statement(model, alias)
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [_document(model, alias, values)])
+        cursor.execute(sql, [document])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -202,10 +226,13 @@ def _document(model, alias: str, values: list[list]) -> str:
     """Rows of values (in the order of the statement's fields) as the JSON parameter."""
     fields, converters, _definitions = _shape(model, alias)
     names = [field.column for field in fields]
-    rows = [
-        {name: convert(value) for name, convert, value in zip(names, converters, line, strict=True)}
-        for line in values
-    ]
+    rows = []
+    for line in values:
+        row = {}
+        for name, convert, value in zip(names, converters, line, strict=True):
+            if value is not None and (value := convert(value)) is not None:
+                row[name] = value  # a key left out is NULL to jsonb_to_recordset
+        rows.append(row)
     return json.dumps(rows, ensure_ascii=False, default=_json_default)
 
 
@@ -251,9 +278,7 @@ def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[l
     fields, _converters, _definitions = _shape(model, alias)
     params = [_document(model, alias, [[field.pre_save(obj, True) for field in fields]])]
     for dependent in dependents:
-        params.append(
-            _document(dependent.model, alias, _values(dependent.model, alias, dependent.rows))
-        )
+        params.append(_rows_document(dependent.model, alias, dependent.rows))
     for _sql, statement_params in statements:
         params.extend(statement_params)
     with prepared_cursor(connection) as cursor:

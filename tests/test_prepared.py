@@ -97,7 +97,12 @@ def test_without_a_threshold_nothing_is_prepared(weifang):
 
 @pytest.mark.parametrize(("value", "threshold"), [(None, 2), ("false", None), ("true", 2)])
 def test_database_prepared_statements_sets_the_threshold(value, threshold):
-    environment = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
+    environment = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-" + "x" * 50,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+    }
     environment.pop("DATABASE_PREPARED_STATEMENTS", None)
     if value is not None:
         environment["DATABASE_PREPARED_STATEMENTS"] = value
