@@ -116,7 +116,9 @@ def postgres_cpu_seconds() -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        # utime, stime; and cutime, cstime: the postmaster's hold its ended backends' CPU
+        # (Django closes a connection after CONN_MAX_AGE, which a run outlasts).
+        total += sum(int(n) for n in fields[11:15])
     return total / TICKS
 
 
@@ -424,8 +426,6 @@ def main():
                             1000 * (process_cpu_seconds(servers[name].pid) - cpu) / max(stored, 1),
                             2,
                         )
-                        # Processes that ended during the round are not counted: PostgreSQL's
-                        # backends live as long as gunicorn's connections, which outlive it.
                         run["postgres_cpu_ms_per_comment"] = round(
                             1000 * (postgres_cpu_seconds() - database_cpu) / max(stored, 1), 2
                         )

@@ -79,6 +79,8 @@ def _shape(model, alias: str):
     if not isinstance(model._meta.pk, models.AutoField):  # its Big and Small kin included
         raise TypeError(f"{model.__name__}: only a key from a sequence is supported here")
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    if any(field.column == "ordinality" for field in fields):  # WITH ORDINALITY's own column
+        raise TypeError(f"{model.__name__}: a column named ordinality is not supported here")
     converters = []
     for field in fields:
         target = field.target_field if field.is_relation else field

@@ -121,11 +121,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-    # The statements of consult/prepared.py (a comment's consultation and its one write) are
-    # prepared once they have run twice on a connection; Django's other queries never are.
-    # Off for a pooler that cannot keep prepared statements (see README, production).
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2)
+
+# PostgreSQL prepares the statements of consult/prepared.py (a comment's consultation and its
+# one write) on each connection; Django's other queries never. Off for a pooler that cannot
+# keep prepared statements, or connections that live one request (README, production).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
