@@ -105,20 +105,27 @@ def _shape(model, alias: str):
 @cache
 def _statement(model, alias: str):
     """The INSERT for `model`'s rows (see `_shape`)."""
+    fields, converters, _definitions = _shape(model, alias)
+    return _insert_sql(model, alias), fields, converters
+
+
+def _insert_sql(model, alias: str, values: str = "", joined: str = "") -> str:
+    """INSERT `model`'s rows, given as a JSON parameter, RETURNING their keys; `values`
+    (default: each column's own) may use `rows.<column>` and what `joined` adds to FROM.
+
+    Names come from the model's meta, quoted; the rows go as a parameter. Inserted in the order
+    given, so the keys the sequence hands out rise in that order: sorted, they pair with the rows
+    whatever order RETURNING lists them in (SQL promises none).
+    """
     quote = connections[alias].ops.quote_name
-    fields, converters, definitions = _shape(model, alias)
+    fields, _converters, definitions = _shape(model, alias)
     columns = ", ".join(quote(field.column) for field in fields)
-    # Names from the model's meta, quoted; the rows go as a parameter. Inserted in the order
-    # given, so the keys the sequence hands out rise in that order: sorted, they pair with the
-    # rows whatever order RETURNING lists them in (SQL promises none).
-    sql = (
+    return (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS "
-        f"({', '.join(definitions.values())})) "
-        f"WITH ORDINALITY AS rows({columns}, consult_row_number) ORDER BY consult_row_number "
-        f"RETURNING {quote(model._meta.pk.column)}"
+        f"SELECT {values or columns} FROM {joined}ROWS FROM (jsonb_to_recordset(%s::jsonb) AS "
+        f"({', '.join(definitions.values())})) WITH ORDINALITY AS rows "
+        f"ORDER BY rows.ordinality RETURNING {quote(model._meta.pk.column)}"
     )
-    return sql, fields, converters
 
 
 def rows_insert(model, objs: list) -> list:
@@ -127,11 +134,7 @@ def rows_insert(model, objs: list) -> list:
     if not objs:
         return objs
     for obj in objs:
-        if obj.pk is not None:
-            raise ValueError(f"{obj!r} has a primary key already: rows_insert stores new rows")
-        # As save() and bulk_create do: a related object saved since it was assigned gives
-        # its key now, and an unsaved one is refused instead of stored as NULL.
-        obj._prepare_related_fields_for_save(operation_name="rows_insert")
+        _ready_to_insert(obj, "rows_insert")
     alias = router.db_for_write(model)
     if connections[alias].vendor != "postgresql":
         model._default_manager.bulk_create(objs)
@@ -139,12 +142,24 @@ def rows_insert(model, objs: list) -> list:
     _sql, fields, _converters = _statement(model, alias)
     values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
     keys = _insert(model, alias, _document(model, alias, values))
-    pk = model._meta.pk.attname
     for obj, key in zip(objs, keys, strict=True):
-        setattr(obj, pk, key)
-        obj._state.adding = False
-        obj._state.db = alias
+        _inserted(obj, key, alias)
     return objs
+
+
+def _ready_to_insert(obj, operation: str) -> None:
+    if obj.pk is not None:
+        raise ValueError(f"{obj!r} has a primary key already: {operation} stores new rows")
+    # As save() and bulk_create do: a related object saved since it was assigned gives its
+    # key now, and an unsaved one is refused instead of stored as NULL.
+    obj._prepare_related_fields_for_save(operation_name=operation)
+
+
+def _inserted(obj, key, alias: str) -> None:
+    """`obj` as the ORM leaves a row it has just saved."""
+    setattr(obj, type(obj)._meta.pk.attname, key)
+    obj._state.adding = False
+    obj._state.db = alias
 
 
 def values_insert(model, rows: list[dict]) -> list:
@@ -265,9 +280,7 @@ def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[l
     one per table; elsewhere a statement per table in a transaction.
     """
     model = type(obj)
-    if obj.pk is not None:
-        raise ValueError(f"{obj!r} has a primary key already: rows_insert_with stores new rows")
-    obj._prepare_related_fields_for_save(operation_name="rows_insert_with")
+    _ready_to_insert(obj, "rows_insert_with")
     for dependent in dependents:
         _unknown_refused(dependent.model, dependent.rows)
     alias = router.db_for_write(model)
@@ -289,11 +302,9 @@ def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[l
     keys = [[] for _ in dependents]
     for part, key in parts:
         if part < 0:
-            setattr(obj, model._meta.pk.attname, key)
+            _inserted(obj, key, alias)
         else:
             keys[part].append(key)
-    obj._state.adding = False
-    obj._state.db = alias
     return [sorted(part) for part in keys]
 
 
@@ -323,8 +334,9 @@ def _statement_with(model, shape, statements, alias):
     key = quote(model._meta.pk.column)
     fields, _converters, definitions = _shape(model, alias)
     columns = ", ".join(quote(field.column) for field in fields)
-    # Kept short: psycopg parses a statement of more than 4 KiB anew on every execution (the
-    # record definition is in column order, and WITH ORDINALITY's column is `ordinality`).
+    # The one parent row needs no order, and its record definition is in column order: a
+    # `SELECT *` keeps the statement short, which psycopg parses anew on every execution
+    # beyond 4 KiB (tests/test_prepared.py).
     parts = [
         f"consult_parent AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT * FROM jsonb_to_recordset(%s::jsonb) AS rows("
@@ -332,8 +344,7 @@ def _statement_with(model, shape, statements, alias):
     ]
     keys = [f"SELECT -1, {key} FROM consult_parent"]  # noqa: S608 - names from the meta
     for number, (dependent, parent_column, keyed) in enumerate(shape):
-        fields, _converters, definitions = _shape(dependent, alias)
-        columns = ", ".join(quote(field.column) for field in fields)
+        fields, _converters, _definitions = _shape(dependent, alias)
         values = []
         for field in fields:
             if field.attname == parent_column:
@@ -346,13 +357,9 @@ def _statement_with(model, shape, statements, alias):
                 )
             else:
                 values.append(f"rows.{quote(field.column)}")
+        insert = _insert_sql(dependent, alias, ", ".join(values), "consult_parent, ")
+        parts.append(f"consult_rows_{number} AS ({insert})")
         dependent_key = quote(dependent._meta.pk.column)
-        parts.append(
-            f"consult_rows_{number} AS (INSERT INTO {quote(dependent._meta.db_table)} "  # noqa: S608
-            f"({columns}) SELECT {', '.join(values)} FROM consult_parent, ROWS FROM "
-            f"(jsonb_to_recordset(%s::jsonb) AS ({', '.join(definitions.values())})) "
-            f"WITH ORDINALITY AS rows ORDER BY rows.ordinality RETURNING {dependent_key})"
-        )
         keys.append(f"SELECT {number}, {dependent_key} FROM consult_rows_{number}")  # noqa: S608
     for number, sql in enumerate(statements):
         parts.append(f"consult_statement_{number} AS ({sql})")
