@@ -176,16 +176,94 @@ def _other_sessions_ended() -> list:
 
     if connection.vendor != "postgresql":
         return []
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT application_name, state, left(query, 120), backend_start, state_change,"
-            " client_port, pg_terminate_backend(pid)"
-            " FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid, application_name, state, left(query, 120), backend_start, state_change,"
+            f" client_port {others}"
         )
-        leftover = cursor.fetchall()
+        leftover = [
+            (*row[1:], _process_with_port(row[-1]), *_holders_here(row[0]))
+            for row in cursor.fetchall()
+        ]
+        if leftover:
+            cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
     connections.close_all()
     return leftover
+
+
+def _process_with_port(port) -> str:
+    """Which local process holds the client end of a session (by its TCP port): this one (a
+    thread or an object here) or a child some test started."""
+    if not port or port < 0:
+        return "not over TCP"
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        if _held_sockets(process) & inodes:
+            try:
+                command = (process / "cmdline").read_bytes().replace(b"\0", b" ")[:160]
+            except OSError:
+                command = b"?"
+            mine = " (this process)" if int(process.name) == os.getpid() else ""
+            return f"pid {process.name}{mine}: {command.decode(errors='replace')}"
+    return "no local process holds it"
+
+
+def _holders_here(backend_pid: int) -> list[str]:
+    """The Django connection in this process that holds the session, and its thread."""
+    import psycopg
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    raw = [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, psycopg.Connection)
+        and not obj.closed
+        and obj.info.backend_pid == backend_pid
+    ]
+    alive = {thread.ident: thread.name for thread in threading.enumerate()}
+    return [
+        f"Django's {wrapper.alias!r} of thread {wrapper._thread_ident}"
+        f" ({alive.get(wrapper._thread_ident, 'ended')})"
+        if wrapper is not None
+        else "a psycopg connection outside Django's"
+        for connection in raw
+        for wrapper in [
+            next(
+                (
+                    obj
+                    for obj in gc.get_objects()
+                    if isinstance(obj, BaseDatabaseWrapper) and obj.connection is connection
+                ),
+                None,
+            )
+        ]
+    ]
+
+
+def _held_sockets(process: Path) -> set:
+    held = set()
+    try:
+        descriptors = list((process / "fd").iterdir())
+    except OSError:
+        return held
+    for descriptor in descriptors:
+        try:  # one may close while they are read (this process's own directory listing)
+            held.add(os.readlink(descriptor))
+        except OSError:
+            continue
+    return held
 
 
 def pytest_sessionstart(session):
