@@ -85,7 +85,15 @@ def phone_canonical(value: str) -> str:
     return canonical
 
 
+# A mainland mobile in ASCII digits, as most are typed: `_parse` takes every number of this
+# shape, and its canonical form is +86 and the eleven digits. Read without phonenumbers, whose
+# parsing was the most of what a comment's form cost (a test holds the two to the same result).
+_ASCII_MOBILE = re.compile(r"(?:\+?86[- ]?)?(1[3-9][0-9]{9})")
+
+
 def _canonical_of(value: str) -> str:
+    if match := _ASCII_MOBILE.fullmatch(phone_compact(value)):
+        return f"+86{match[1]}"
     number = phone_parse(value)
     return phone_format(number) if number is not None else ""
 

@@ -11,10 +11,18 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from consult.comments.models import Comment
-from consult.comments.phones import _canonical_of, phone_canonical, phone_spellings
+from consult.comments.phones import (
+    _canonical_of,
+    phone_canonical,
+    phone_format,
+    phone_parse,
+    phone_spellings,
+)
 from consult.comments.privacy import mask_phone, phone_last_digits
 from consult.comments.services import comment_submit
 from consult.comments.validation import clean_phone
@@ -65,6 +73,19 @@ def test_a_spelling_remembered_reads_as_it_did_afresh(spelling):
     assert first == _canonical_of(spelling)
     assert phone_canonical(spelling) == first
     assert _canonical_of(first) == first or first == ""
+
+
+@given(
+    prefix=st.sampled_from(["", "+86", "86", "+86-", "86 ", "+86 "]),
+    digits=st.from_regex(r"1[0-9]{10}", fullmatch=True),
+    separator=st.sampled_from(["", " ", "-"]),
+)
+def test_a_mobile_read_without_phonenumbers_reads_as_phonenumbers_reads_it(
+    prefix, digits, separator
+):
+    spelling = prefix + separator.join([digits[:3], digits[3:7], digits[7:]])
+    number = phone_parse(spelling)
+    assert _canonical_of(spelling) == (phone_format(number) if number is not None else "")
 
 
 @pytest.mark.parametrize("value", ["12345", "13812345678-12", "1381234567", "0536-81", "电话"])
