@@ -87,18 +87,23 @@ end
 """
 
 
-def process_cpu_seconds(master_pid: int) -> float:
-    """CPU of a gunicorn master and its workers, from /proc."""
-    total = 0
+def processes():
+    """Each process's pid, name and the fields of its /proc stat after the name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            name, fields = (entry / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == master_pid or ppid == master_pid:
+        yield int(entry.name), name, fields.split()
+
+
+def process_cpu_seconds(master_pid: int) -> float:
+    """CPU of a gunicorn master and its workers, from /proc."""
+    total = 0
+    for pid, _name, fields in processes():
+        if pid == master_pid or int(fields[1]) == master_pid:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
 
@@ -107,18 +112,11 @@ def postgres_cpu_seconds() -> float:
     """CPU of every PostgreSQL process on the machine (its server is shared: nothing else
     should use it during a round), from /proc."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if not (entry / "comm").read_text().startswith("postgres"):
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # utime, stime; and cutime, cstime: the postmaster's hold its ended backends' CPU
-        # (Django closes a connection after CONN_MAX_AGE, which a run outlasts).
-        total += sum(int(n) for n in fields[11:15])
+    for _pid, name, fields in processes():
+        if name.startswith("postgres"):
+            # utime, stime; and cutime, cstime: the postmaster's hold its ended backends' CPU
+            # (Django closes a connection after CONN_MAX_AGE, which a run outlasts).
+            total += sum(int(n) for n in fields[11:15])
     return total / TICKS
 
 
