@@ -93,9 +93,11 @@ def processes():
         if not entry.name.isdigit():
             continue
         try:
-            name, fields = (entry / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
-        except (OSError, ValueError):
+            stat = (entry / "stat").read_text()
+        except OSError:
             continue
+        # "pid (name) state ppid ...": the name may hold spaces and brackets itself.
+        name, _, fields = stat.partition(" (")[2].rpartition(")")
         yield int(entry.name), name, fields.split()
 
 

@@ -182,14 +182,23 @@ def _other_sessions_ended() -> list:
             "SELECT pid, application_name, state, left(query, 120), backend_start, state_change,"
             f" client_port {others}"
         )
-        leftover = [
-            (*row[1:], _process_with_port(row[-1]), *_holders_here(row[0]))
-            for row in cursor.fetchall()
-        ]
-        if leftover:
-            cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        sessions = cursor.fetchall()
+        try:
+            leftover = [(*row[1:], *_holders_of(row[0], row[-1])) for row in sessions]
+        finally:  # ended whatever naming them found, or the test database is not dropped
+            if sessions:
+                cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
     connections.close_all()
     return leftover
+
+
+def _holders_of(backend_pid: int, port) -> list[str]:
+    """Who holds a session's client end, as far as can be told here (diagnostics only: a
+    failure to tell is said, not raised)."""
+    try:
+        return [_process_with_port(port), *_holders_here(backend_pid)]
+    except Exception as error:
+        return [f"not found: {error!r}"]
 
 
 def _process_with_port(port) -> str:
@@ -207,6 +216,8 @@ def _process_with_port(port) -> str:
             fields = line.split()
             if int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:  # no /proc (not Linux), or another network namespace than PostgreSQL's
+        return "no local socket has that port"
     for process in Path("/proc").iterdir():
         if not process.name.isdigit():
             continue
@@ -228,7 +239,8 @@ def _holders_here(backend_pid: int) -> list[str]:
     raw = [
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, psycopg.Connection)
+        # By type(): isinstance() would ask a lazy object for its __class__, and evaluate it.
+        if issubclass(type(obj), psycopg.Connection)
         and not obj.closed
         and obj.info.backend_pid == backend_pid
     ]
@@ -244,7 +256,7 @@ def _holders_here(backend_pid: int) -> list[str]:
                 (
                     obj
                     for obj in gc.get_objects()
-                    if isinstance(obj, BaseDatabaseWrapper) and obj.connection is connection
+                    if issubclass(type(obj), BaseDatabaseWrapper) and obj.connection is connection
                 ),
                 None,
             )

@@ -87,8 +87,10 @@ def phone_canonical(value: str) -> str:
 
 # A mainland mobile in ASCII digits, as most are typed: `_parse` takes every number of this
 # shape, and its canonical form is +86 and the eleven digits. Read without phonenumbers, whose
-# parsing was the most of what a comment's form cost (a test holds the two to the same result).
-_ASCII_MOBILE = re.compile(r"(?:\+?86[- ]?)?(1[3-9][0-9]{9})")
+# parsing was the most of what a comment's form cost (a test holds the two to the same result
+# for every block). Not 179: phonenumbers reads 179XX00 as a call abroad, and 179XX as a
+# carrier's prefix.
+_ASCII_MOBILE = re.compile(r"(?:\+?86[- ]?)?(1(?:[3-68-9][0-9]|7[0-8])[0-9]{8})")
 
 
 def _canonical_of(value: str) -> str:
