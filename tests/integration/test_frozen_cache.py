@@ -128,16 +128,20 @@ def test_a_frozen_cache_costs_no_request_a_second_and_loses_no_comment(frozen_ca
 
     durations = sorted(seconds for _started, seconds, _status in results)
     during = [r for r in results if frozen_at <= r[0] < thawed_at]
+    # From the freeze on: each thread's first request, before it, imports and connects (over a
+    # second on a slow machine) and is not what the freeze costs.
+    since_frozen = sorted(seconds for started, seconds, _status in results if started >= frozen_at)
     statuses = {status for _started, _seconds, status in results}
     print(
         f"{len(results)} requests, {len(during)} started while Redis was frozen for "
-        f"{thawed_at - frozen_at:.1f} s; slowest {durations[-1]:.3f} s, "
-        f"median {durations[len(durations) // 2]:.3f} s; statuses {statuses}"
+        f"{thawed_at - frozen_at:.1f} s; slowest {durations[-1]:.3f} s (from the freeze on "
+        f"{since_frozen[-1]:.3f} s), median {durations[len(durations) // 2]:.3f} s; "
+        f"statuses {statuses}"
     )
     assert len(results) == BURST
     assert statuses == {201}
     assert len(during) >= BURST // 3
-    assert durations[-1] < 1.0
+    assert since_frozen[-1] < 1.0
     assert Comment.objects.filter(consultation=consultation).count() == BURST
 
     # Redis is counted on again once it answers: one address's sixth comment is refused.
