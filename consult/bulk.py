@@ -103,10 +103,9 @@ def _shape(model, alias: str):
 
 
 @cache
-def _statement(model, alias: str):
+def _statement(model, alias: str) -> str:
     """The INSERT for `model`'s rows (see `_shape`)."""
-    fields, converters, _definitions = _shape(model, alias)
-    return _insert_sql(model, alias), fields, converters
+    return _insert_sql(model, alias)
 
 
 def _insert_sql(model, alias: str, values: str = "", joined: str = "") -> str:
@@ -139,7 +138,7 @@ def rows_insert(model, objs: list) -> list:
     if connections[alias].vendor != "postgresql":
         model._default_manager.bulk_create(objs)
         return objs
-    _sql, fields, _converters = _statement(model, alias)
+    fields, _converters, _definitions = _shape(model, alias)
     values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
     keys = _insert(model, alias, _document(model, alias, values))
     for obj, key in zip(objs, keys, strict=True):
@@ -174,7 +173,7 @@ def values_insert(model, rows: list[dict]) -> list:
     if not rows:
         return []
     alias = router.db_for_write(model)
-    _unknown_refused(model, rows)
+    _unknown_refused(model, alias, rows)
     if connections[alias].vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
@@ -186,19 +185,15 @@ def _rows_document(model, alias: str, rows: list[dict]) -> str:
     default, an `auto_now`/`auto_now_add` field is now (see `values_insert`)."""
     now = timezone.now()
     missing = object()
-    documents = []
+    plan = _row_plan(model, alias)
+    values = []
     for row in rows:
-        document = {}
-        for attname, column, convert, stamped, field in _row_plan(model, alias):
+        line = []
+        for attname, _column, _convert, stamped, field in plan:
             value = now if stamped else row.get(attname, missing)
-            if value is missing:
-                value = field.get_default()
-            if convert is not None:
-                value = convert(value)
-            if value is not None:  # a key left out is NULL to jsonb_to_recordset
-                document[column] = value
-        documents.append(document)
-    return json.dumps(documents, ensure_ascii=False, default=_json_default)
+            line.append(field.get_default() if value is missing else value)
+        values.append(line)
+    return _document(model, alias, values)
 
 
 @cache
@@ -218,37 +213,37 @@ def _row_plan(model, alias: str) -> tuple:
     )
 
 
-def _unknown_refused(model, rows: list[dict]) -> None:
-    names = _attnames(model)
+def _unknown_refused(model, alias: str, rows: list[dict]) -> None:
+    names = _attnames(model, alias)
     for row in rows:
         if unknown := row.keys() - names:
             raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
 
 
 @cache
-def _attnames(model) -> frozenset:
-    return frozenset(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+def _attnames(model, alias: str) -> frozenset:
+    return frozenset(attname for attname, *_rest in _row_plan(model, alias))
 
 
 def _insert(model, alias: str, document: str) -> list:
     """INSERT the rows of a JSON parameter (`_document`, `_rows_document`); their primary
     keys."""
-    sql, _fields, _converters = _statement(model, alias)
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [document])
+        cursor.execute(_statement(model, alias), [document])
         return sorted(row[0] for row in cursor.fetchall())
 
 
 def _document(model, alias: str, values: list[list]) -> str:
     """Rows of values (in the order of the statement's fields) as the JSON parameter."""
-    fields, converters, _definitions = _shape(model, alias)
-    names = [field.column for field in fields]
+    plan = _row_plan(model, alias)
     rows = []
     for line in values:
         row = {}
-        for name, convert, value in zip(names, converters, line, strict=True):
-            if value is not None and (value := convert(value)) is not None:
-                row[name] = value  # a key left out is NULL to jsonb_to_recordset
+        for (_attname, column, convert, _stamped, _field), value in zip(plan, line, strict=True):
+            if convert is not None and value is not None:
+                value = convert(value)
+            if value is not None:  # a key left out is NULL to jsonb_to_recordset
+                row[column] = value
         rows.append(row)
     return json.dumps(rows, ensure_ascii=False, default=_json_default)
 
@@ -281,9 +276,9 @@ def rows_insert_with(obj, dependents: list[Dependents], statements=()) -> list[l
     """
     model = type(obj)
     _ready_to_insert(obj, "rows_insert_with")
-    for dependent in dependents:
-        _unknown_refused(dependent.model, dependent.rows)
     alias = router.db_for_write(model)
+    for dependent in dependents:
+        _unknown_refused(dependent.model, alias, dependent.rows)
     connection = connections[alias]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=alias):

@@ -4,6 +4,7 @@ import os
 import tempfile
 import threading
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,35 @@ def suite_clock_start() -> datetime.datetime | None:
 
 
 SUITE_CLOCK_START = suite_clock_start()
+
+
+def pytest_configure(config):
+    _connections_traced()
+
+
+def _connections_traced():
+    """Each Django connection remembers the test, thread and code that opened it, so that the
+    teardown can name whatever left a session open (see `_holders_here`)."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    connect = BaseDatabaseWrapper.connect
+    if getattr(connect, "consult_traced", False):
+        return
+
+    def traced(self):
+        connect(self)
+        ours = [
+            f"{Path(frame.filename).relative_to(ROOT)}:{frame.lineno} {frame.name}"
+            for frame in traceback.extract_stack()[:-1]
+            if frame.filename.startswith(str(ROOT)) and "/.venv/" not in frame.filename
+        ]
+        self.consult_opened_by = (
+            f"opened in {os.environ.get('PYTEST_CURRENT_TEST', 'no test')}"
+            f" by thread {threading.current_thread().name} at {' < '.join(ours[::-1][:6])}"
+        )
+
+    traced.consult_traced = True
+    BaseDatabaseWrapper.connect = traced
 
 
 def pytest_report_header(config):
@@ -264,7 +294,8 @@ def _holders_here(backend_pid: int) -> list[str]:
     alive = {thread.ident: thread.name for thread in threading.enumerate()}
     return [
         f"Django's {wrapper.alias!r} of thread {wrapper._thread_ident}"
-        f" ({alive.get(wrapper._thread_ident, 'ended')})"
+        f" ({alive.get(wrapper._thread_ident, 'ended')}),"
+        f" {getattr(wrapper, 'consult_opened_by', 'opened before the suite traced it')}"
         if wrapper is not None
         else "a psycopg connection outside Django's"
         for connection in raw

@@ -2,6 +2,11 @@
 connection and give what Django's own cursor gives; Django's other queries are never prepared;
 with DATABASE_PREPARED_STATEMENTS off (or on SQLite) the cursor is Django's."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg
 import pytest
 from django.db import IntegrityError, connection
@@ -14,6 +19,8 @@ from consult.prepared import prepared_cursor
 from consult.testing.weifang import load_weifang
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CONSULTATION_SELECT = '"consultations_consultation" WHERE "slug" = $1'
 COMMENT_WRITE = 'WITH consult_parent AS (INSERT INTO "comments_comment"'
@@ -111,3 +118,17 @@ def test_the_comments_write_stays_short_enough_for_psycopgs_cache(postgresql, we
     assert writes
     limit = psycopg._queries.MAX_CACHED_STATEMENT_LENGTH
     assert all(len(sql.encode()) <= limit for sql in writes), [len(s.encode()) for s in writes]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("false", False), ("true", True)])
+def test_the_environment_sets_it(value, expected):
+    # As the README's table says: on unless DATABASE_PREPARED_STATEMENTS=false.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    env.update({"DEBUG": "false", "SECRET_KEY": "tests-only"})
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    code = "from consult import settings; print(settings.DATABASE_PREPARED_STATEMENTS)"
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip().splitlines()[-1] == str(expected)
