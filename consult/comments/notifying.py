@@ -125,6 +125,15 @@ _PK = "consult-comment-pk"
 CITIZENS_OWN = (Notification.Kind.RECEIPT, Notification.Kind.REPLY)
 
 
+def queue_url(consultation, *, pending: bool = False) -> str:
+    """The admin's list of a consultation's comments (each department's staff see their own),
+    only those still 待处理 when `pending`."""
+    query = f"?consultation__id__exact={consultation.pk}"
+    if pending:
+        query += f"&status__exact={Comment.Status.PENDING}"
+    return site_url(reverse("admin:comments_comment_changelist") + query)
+
+
 def notification_items_with_comments(items: list[dict]) -> None:
     """Before an email is rendered: each item's comment, its admin link, the department's role,
     whether contact details may be shown (only ever to the department that owns it), and for
@@ -143,6 +152,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
     )
     # reverse() once for the batch, not once per email (a tenth of the worker's CPU).
     admin_change = site_url(reverse("admin:comments_comment_change", args=[_PK]))
+    queue_urls = {}
     for item in items:
         notification = item["notification"]
         comment = comments.get(notification.comment_id)
@@ -158,6 +168,10 @@ def notification_items_with_comments(items: list[dict]) -> None:
         item["owner_name"] = owners.get(comment.pk, "")
         item["answer_by"] = comment.consultation.answer_deadline
         item["admin_url"] = admin_change.replace(_PK, str(comment.pk))
+        # Where a digest's comments it does not list are.
+        item["queue_url"] = queue_urls.get(comment.consultation_id) or queue_urls.setdefault(
+            comment.consultation_id, queue_url(comment.consultation, pending=True)
+        )
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
             Notification.Kind.COMMENT_ROUTED,

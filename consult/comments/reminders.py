@@ -21,7 +21,6 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from consult.consultations.models import Consultation, Department, Membership
@@ -31,9 +30,9 @@ from consult.notifications.outbox import (
     notifications_publish_on_commit,
     recipients_by_department,
 )
-from consult.notifications.rendering import site_url
 
 from .models import Comment, CommentRouting
+from .notifying import queue_url
 
 logger = logging.getLogger(__name__)
 
@@ -216,14 +215,6 @@ def reminder_recipients(department_ids) -> dict[int, list[str]]:
     return recipients
 
 
-def queue_url(consultation: Consultation, kind: str) -> str:
-    status = "pending" if kind == Reminder.Kind.CLOSING else ""
-    query = f"?consultation__id__exact={consultation.pk}"
-    if status:
-        query += f"&status__exact={status}"
-    return site_url(reverse("admin:comments_comment_changelist") + query)
-
-
 def reminder_record(
     consultation, department, moment: Moment, outcome, outstanding, notification=None
 ):
@@ -263,7 +254,7 @@ def reminder_notification(consultation, department, moment: Moment, content, to,
             "reminder": moment.kind,
             "deadline": moment.deadline.isoformat(),
             "days_left": moment.days_left,
-            "queue_url": queue_url(consultation, moment.kind),
+            "queue_url": queue_url(consultation, pending=moment.kind == Reminder.Kind.CLOSING),
             **content,
         },
         now=now,

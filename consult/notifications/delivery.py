@@ -106,9 +106,12 @@ def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
 def emails_build(notification_ids: list[int], *, now) -> list[int]:
     """Build emails for the due notifications among these; return every unsent email they're in.
 
-    The batch is built together: one query for the notifications (with what the emails name),
-    the templates' data looked up once for all of them, one INSERT of the emails and one
-    UPDATE pointing the notifications at them."""
+    The batch is built together: one query locks the notifications and the due members of
+    their digests (keys only), one loads what the emails list (with what they name), the
+    templates' data is looked up once for all of them, one INSERT stores the emails and one
+    UPDATE per email points its notifications at it. A digest lists its first
+    NOTIFY_DIGEST_MAX_ITEMS notifications and counts the rest, so that neither its size nor
+    its cost grows with a flood of comments in one window."""
     with transaction.atomic():
         due_member = Q(status=Notification.Status.PENDING, email__isnull=True, due_at__lte=now)
         digests = set(
@@ -119,39 +122,60 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
         # These notifications and the due members of their digests, locked in one query in
         # one order, so that two workers with overlapping batches cannot deadlock.
         locked = list(
-            Notification.objects.select_for_update(of=("self",))
+            Notification.objects.select_for_update()
             .filter(
                 Q(pk__in=notification_ids, status=Notification.Status.PENDING)
                 | (due_member & Q(digest_group__in=digests))
             )
-            .select_related("department", "consultation__issuer")
-            # The notice's own text (kilobytes, once per row) is never in an email.
-            .defer(*consultation_texts("consultation"))
             .order_by("pk")
+            .values_list("pk", "digest_group", "email_id", "due_at", "to", named=True)
         )
+        members_of: dict[str, list] = {}
+        for row in locked:
+            if row.digest_group and row.email_id is None and row.due_at <= now:
+                members_of.setdefault(row.digest_group, []).append(row)
         asked = set(notification_ids)
-        notifications = [n for n in locked if n.pk in asked]
-        members_of: dict[str, list[Notification]] = {}
-        for member in locked:
-            if member.digest_group and member.email_id is None and member.due_at <= now:
-                members_of.setdefault(member.digest_group, []).append(member)
-        built = {n.email_id for n in notifications if n.email_id}
+        built = set()
         handled = set()
         groups = []
-        for notification in notifications:
-            if notification.email_id or notification.pk in handled:
+        for row in locked:
+            if row.pk not in asked:
                 continue
-            if notification.due_at > now:
+            if row.email_id:
+                built.add(row.email_id)
+            if row.email_id or row.pk in handled or row.due_at > now:
                 continue
-            members = members_of.get(notification.digest_group, [notification])
+            members = members_of.get(row.digest_group, [row])
             groups.append(members)
-            handled.update(m.pk for m in members)
+            handled.update(member.pk for member in members)
         if groups:
-            emails = rows_insert(OutgoingEmail, emails_compose(groups))
+            listed = settings.NOTIFY_DIGEST_MAX_ITEMS
+            shown = (
+                Notification.objects.filter(
+                    pk__in=[member.pk for members in groups for member in members[:listed]]
+                )
+                .select_related("department", "consultation__issuer")
+                # The notice's own text (kilobytes, once per row) is never in an email.
+                .defer(*consultation_texts("consultation"))
+                .in_bulk()
+            )
+            emails = rows_insert(
+                OutgoingEmail,
+                emails_compose(
+                    [
+                        Digest(
+                            [shown[member.pk] for member in members[:listed]],
+                            count=len(members),
+                            to=sorted({address for member in members for address in member.to}),
+                        )
+                        for members in groups
+                    ]
+                ),
+            )
             for members, email in zip(groups, emails, strict=True):
-                for member in members:
-                    member.email = email
-            Notification.objects.bulk_update([m for ms in groups for m in ms], ["email"])
+                Notification.objects.filter(pk__in=[member.pk for member in members]).update(
+                    email=email
+                )
             built.update(email.pk for email in emails)
     return sorted(
         OutgoingEmail.objects.filter(pk__in=built, status=OutgoingEmail.Status.PENDING).values_list(
@@ -160,20 +184,32 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
     )
 
 
-def emails_compose(groups: list[list[Notification]]) -> list[OutgoingEmail]:
-    """An unsaved email for each group of notifications (a digest's members, or one)."""
-    rendered = []
-    for language in {group[0].language for group in groups}:
-        of_language = [group for group in groups if group[0].language == language]
+@dataclass
+class Digest:
+    """What one email says: the notifications it lists (a digest's first ones), how many it
+    stands for, and the addresses of them all."""
+
+    listed: list[Notification]
+    count: int
+    to: list[str]
+
+
+def emails_compose(digests: list[Digest]) -> list[OutgoingEmail]:
+    """An unsaved email for each (a digest's members, or one notification)."""
+    rendered = {}
+    for language in {digest.listed[0].language for digest in digests}:
+        of_language = [digest for digest in digests if digest.listed[0].language == language]
         with translation.override(language):
-            rendered += zip(of_language, emails_render(of_language), strict=True)
-    by_first = {group[0].pk: texts for group, texts in rendered}
-    return [_email_compose(group, *by_first[group[0].pk]) for group in groups]
+            texts = emails_render(
+                [digest.listed for digest in of_language],
+                counts=[digest.count for digest in of_language],
+            )
+        rendered.update(zip(map(id, of_language), texts, strict=True))
+    return [_email_compose(digest, *rendered[id(digest)]) for digest in digests]
 
 
-def _email_compose(notifications, subject, body_text, body_html) -> OutgoingEmail:
-    first = notifications[0]
-    recipients = sorted({address for n in notifications for address in n.to})
+def _email_compose(digest: Digest, subject, body_text, body_html) -> OutgoingEmail:
+    first = digest.listed[0]
     domain = settings.NOTIFY_MESSAGE_ID_DOMAIN
     issuer = first.consultation.issuer if first.consultation_id else None
     headers = {}
@@ -185,7 +221,7 @@ def _email_compose(notifications, subject, body_text, body_html) -> OutgoingEmai
         }
     return OutgoingEmail(
         message_id=f"<consult.{first.kind}.{first.pk}.{secrets.token_hex(6)}@{domain}>",
-        to=recipients,
+        to=digest.to,
         subject=" ".join(subject.split())[:300],
         body_text=body_text,
         body_html=body_html,

@@ -26,10 +26,13 @@ def notification_items_enricher_register(enrich) -> None:
         _item_enrichers.append(enrich)
 
 
-def emails_render(emails: list[list]) -> list[tuple[str, str, str]]:
-    """(subject, text, HTML) of each email, given as its list of notifications. The enrichers
-    see the items of every email at once, so a batch of emails costs them a query or two, not
-    a few per email."""
+def emails_render(
+    emails: list[list], counts: list[int] | None = None
+) -> list[tuple[str, str, str]]:
+    """(subject, text, HTML) of each email, given as the notifications it lists and how many it
+    stands for (`counts`; by default the ones listed: a digest may list only its first). The
+    enrichers see the items of every email at once, so a batch of emails costs them a query or
+    two, not a few per email."""
     items_of = [
         [{**notification.context, "notification": notification} for notification in members]
         for members in emails
@@ -37,15 +40,21 @@ def emails_render(emails: list[list]) -> list[tuple[str, str, str]]:
     every_item = [item for items in items_of for item in items]
     for enrich in _item_enrichers:
         enrich(every_item)
-    return [_render(members, items) for members, items in zip(emails, items_of, strict=True)]
+    counts = counts or [len(members) for members in emails]
+    return [
+        _render(members, items, count)
+        for members, items, count in zip(emails, items_of, counts, strict=True)
+    ]
 
 
-def _render(notifications, items) -> tuple[str, str, str]:
+def _render(notifications, items, count: int) -> tuple[str, str, str]:
     first = notifications[0]
     context = {
         "items": items,
-        "count": len(items),
-        "is_digest": len(items) > 1,
+        "count": count,
+        "is_digest": count > 1,
+        # Counted, not listed: the templates link to where they all are.
+        "unlisted": count - len(items),
         "kind": first.kind,
         "department": first.department,
         "consultation": first.consultation or items[0].get("consultation"),

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Outside the checkout (the suite writes nothing there); CONSULT_SCREENSHOTS keeps them elsewhere.
 SCREENSHOTS = Path(
@@ -47,6 +48,11 @@ def browser(monkeypatch):
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
         )
         yield browser
+        # While Playwright's loop runs in this thread, Django keeps the thread's connections
+        # per asyncio context (asgiref's Local): the ones the test opened are not the thread's
+        # own, which Django's test teardown closes. Closed here, or each stays open to the end
+        # of the run (and only ending it lets the test database be dropped).
+        connections.close_all()
         browser.close()
 
 

@@ -15,11 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from consult.comments.models import Comment
-from consult.comments.reminders import queue_url
+from consult.comments.notifying import queue_url
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
-from consult.notifications.models import Reminder
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +135,7 @@ def test_every_link_the_queue_offers_is_accepted(client, weifang_open, comments,
         assert client.get(QUEUE + href).status_code == 200, href
 
     links = [
-        *(queue_url(weifang_open, kind) for kind in Reminder.Kind.values),
+        *(queue_url(weifang_open, pending=pending) for pending in (True, False)),
         f"{QUEUE}?scope=all&campaign__id__exact=1",
         f"{QUEUE}?scope=all&consultation__id__exact={weifang_open.pk}",
     ]

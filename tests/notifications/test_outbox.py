@@ -113,6 +113,40 @@ def test_comments_in_one_window_become_one_digest_per_department(weifang_open, i
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
 
+def test_a_digest_lists_its_first_comments_and_counts_the_rest(weifang_open, item, settings):
+    # A lower cap than the default (50) so that five comments overflow it.
+    settings.NOTIFY_DIGEST_MAX_ITEMS = 3
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        comments = [submit(weifang_open, item, n) for n in range(5)]
+    department = comments[0].routes.get(is_owner=True).department
+    department.mailboxes.create(email="second-box@example.cn")  # after the first comments
+    with time_machine.travel(start, tick=False):
+        comments.append(submit(weifang_open, item, 5))
+    with time_machine.travel(start + datetime.timedelta(minutes=11), tick=False):
+        due_jobs_run()
+    mailboxes = set(department.mailboxes.values_list("email", flat=True))
+    [message] = [m for m in mail.outbox if set(m.to) & mailboxes]
+    # Every member's addresses, the unlisted ones' too.
+    assert "second-box@example.cn" in message.to
+    assert "6" in message.subject  # it stands for all of them
+    listed, unlisted = comments[:3], comments[3:]
+    for comment in listed:
+        assert comment.tracking_number in message.body
+    for comment in unlisted:
+        assert comment.tracking_number not in message.body
+    queue = reverse("admin:comments_comment_changelist")
+    link = f"{settings.SITE_URL}{queue}?consultation__id__exact={weifang_open.pk}"
+    assert "另有 3 条意见未在此列出" in message.body and link in message.body
+    [(html, _type)] = message.alternatives
+    assert link.replace("&", "&amp;") in html and "另有 3 条意见" in html
+    # All six are in that one email and sent with it; nothing is left to send.
+    email = OutgoingEmail.objects.get(message_id=message.extra_headers["Message-ID"])
+    members = Notification.objects.filter(department=department, kind="comment_routed")
+    assert set(members.values_list("email", "status")) == {(email.pk, "sent")}
+    assert members.count() == 6
+
+
 def test_only_the_owner_sees_the_contact_details(weifang_open, item):
     comment = submit(weifang_open, item, 7, email="citizen@example.cn")
     mail.outbox.clear()
