@@ -5,14 +5,16 @@ Newest first, the latest `FEED_LENGTH` of each; anonymous readers share one cach
 """
 
 from django.contrib.syndication.views import Feed
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consult.consultations.models import Consultation
+from consult.consultations.models import Consultation, consultation_texts
+from consult.reports.models import AdoptionReport
+from consult.reports.services import report_path
 
 from .caching import shared_with_anonymous_visitors
 from .drafts import draft_facts
@@ -64,7 +66,7 @@ class ConsultationsRssFeed(ConsultationsFeed):
 
 
 class ReportsFeed(Feed):
-    """Published adoption reports, the most recently published first."""
+    """Published adoption reports, one per draft, the most recently published first."""
 
     feed_type = Atom1Feed
     title = gettext_lazy("意见采纳情况")
@@ -74,28 +76,35 @@ class ReportsFeed(Feed):
 
     def items(self):
         return (
-            Consultation.objects.filter(report_published_at__isnull=False)
-            .select_related("issuer")
-            .order_by("-report_published_at", "-pk")[:FEED_LENGTH]
+            AdoptionReport.objects.filter(published_at__isnull=False)
+            .select_related("consultation__issuer", "revision")
+            .defer(*consultation_texts("consultation"))
+            .order_by("-published_at", "-pk")[:FEED_LENGTH]
         )
 
     def item_title(self, item):
-        return _("《%(title)s》意见采纳情况") % {"title": item.title}
+        if item.revision.number > 1:
+            return _("《%(title)s》%(label)s意见采纳情况") % {
+                "title": item.consultation.title,
+                "label": item.revision.label,
+            }
+        return _("《%(title)s》意见采纳情况") % {"title": item.consultation.title}
 
     def item_description(self, item):
-        return _summary(item)
+        return _summary(item.consultation)
 
     def item_link(self, item):
-        return reverse("intake:report", args=[item.slug])
+        return report_path(item)
 
     def item_guid(self, item):
         return self.item_link(item)
 
     def item_pubdate(self, item):
-        return item.report_published_at
+        return item.published_at
 
     def item_author_name(self, item):
-        return item.issuer.full_name or item.issuer.name
+        issuer = item.consultation.issuer
+        return issuer.full_name or issuer.name
 
 
 class ReportsRssFeed(ReportsFeed):

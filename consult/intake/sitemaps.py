@@ -1,12 +1,15 @@
 """The sitemap of the public pages (django.contrib.sitemaps): the list, each consultation, its
-published adoption report and published comments, and the site's own pages. Forms, receipts
-and status pages are left out: they are a citizen's own, not content to index."""
+published adoption reports (one per draft) and published comments, and the site's own pages.
+Forms, receipts and status pages are left out: they are a citizen's own, not content to
+index."""
 
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from consult.comments.tallies import consultations_with_published_comments
-from consult.consultations.models import Consultation
+from consult.consultations.models import Consultation, consultation_texts
+from consult.reports.models import AdoptionReport
+from consult.reports.services import report_path
 
 
 class ConsultationSitemap(Sitemap):
@@ -20,18 +23,23 @@ class ConsultationSitemap(Sitemap):
 
 
 class ReportSitemap(Sitemap):
+    """Each published adoption report, one per draft."""
+
     changefreq = "monthly"
 
     def items(self):
-        return Consultation.objects.filter(report_published_at__isnull=False).order_by(
-            "-report_published_at", "pk"
+        return (
+            AdoptionReport.objects.filter(published_at__isnull=False)
+            .select_related("consultation", "revision")
+            .defer(*consultation_texts("consultation"))
+            .order_by("-published_at", "pk")
         )
 
-    def location(self, consultation):
-        return reverse("intake:report", kwargs={"slug": consultation.slug})
+    def location(self, report):
+        return report_path(report)
 
-    def lastmod(self, consultation):
-        return consultation.report_published_at
+    def lastmod(self, report):
+        return report.published_at
 
 
 class PublishedCommentsSitemap(Sitemap):

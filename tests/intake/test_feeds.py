@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.utils import timezone
 
+from consult.consultations.revisions import revision_first
+from consult.reports.models import AdoptionReport
 from tests.factories import ConsultationFactory, DepartmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +39,13 @@ def consultations():
         issuer=issuer,
         opens_at=now - datetime.timedelta(hours=1),
         closes_at=now + datetime.timedelta(days=30),
+    )
+    # Published as report_publish leaves it: the report on its draft, and the date on both.
+    AdoptionReport.objects.create(
+        consultation=older,
+        revision=revision_first(older),
+        generated_at=older.report_published_at,
+        published_at=older.report_published_at,
     )
     upcoming = ConsultationFactory(
         title="尚未开始的征求意见稿",

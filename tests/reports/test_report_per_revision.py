@@ -162,6 +162,24 @@ def test_the_second_draft_s_report_waits_for_its_close_and_then_sets_the_status(
     assert f'href="{first_url}"' in page and f'href="{second_url}" aria-current="page"' in page
 
 
+def test_the_first_draft_s_report_is_found_while_the_second_is_open(
+    client, two_drafts, coordinator
+):
+    consultation, first, _second = two_drafts
+    reviewed(report_generate(consultation, revision=first), coordinator)
+    report_publish(consultation, revision=first)
+    first_url = reverse("intake:revision_report", args=[consultation.slug, 1])
+    # The consultation page (which shows the second draft) links it beside the first draft.
+    page = client.get(consultation.get_absolute_url()).content.decode()
+    assert f'href="{first_url}"' in page and "征求意见稿意见采纳情况" in page
+    assert client.get(first_url).status_code == 200
+    # So do the reports feed and the sitemap: one entry per draft's report.
+    feed = client.get("/feeds/reports.atom").content.decode()
+    assert f"http://testserver{first_url}" in feed
+    assert f"《{consultation.title}》意见采纳情况" in feed
+    assert f"http://testserver{first_url}</loc>" in client.get("/sitemap.xml").content.decode()
+
+
 def test_a_published_report_no_longer_sets_the_status_once_a_later_draft_is_out(
     first_closed, coordinator
 ):
