@@ -265,7 +265,8 @@ class EndToEndWorker:
             ),
         }
         # The round's digests fall due at the end of their window (a minute here): its worker
-        # CPU counts them too, built and sent.
+        # CPU counts them too, built and sent, and the idle worker's while it waits for them
+        # (an overcount, not an undercount).
         started = time.monotonic()
         everything_sent()
         figures["digests_sent_after_seconds"] = round(time.monotonic() - started, 1)
@@ -402,6 +403,7 @@ def main():
                 # digest emails per comment, not fewer: no gentler than production.
                 from consult.consultations.models import Department
 
+                # (No directory_changed(): the servers and their cache start after this.)
                 Department.objects.update(digest_window_minutes=1)
                 worker = end_to_end_worker(consult_env, scratch)
                 consult_env = worker.env

@@ -272,7 +272,8 @@ NOTIFY_PUBLISHER_IDLE_SECONDS = env.float("NOTIFY_PUBLISHER_IDLE_SECONDS", defau
 NOTIFY_DELIVERY_BATCH_SIZE = env.int("NOTIFY_DELIVERY_BATCH_SIZE", default=50)
 # A digest email lists at most this many comments, oldest first, and counts the rest with a
 # link to the queue: a flood in one window must not become an email no server will take.
-NOTIFY_DIGEST_MAX_ITEMS = env.int("NOTIFY_DIGEST_MAX_ITEMS", default=50)
+# At least one: an email lists what it is about.
+NOTIFY_DIGEST_MAX_ITEMS = max(1, env.int("NOTIFY_DIGEST_MAX_ITEMS", default=50))
 # How long the publisher thread waits for more after the first hand-off of a round.
 NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.5)
 

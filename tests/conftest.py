@@ -60,15 +60,18 @@ def _connections_traced():
 
     def traced(self):
         connect(self)
-        ours = [
-            f"{Path(frame.filename).relative_to(ROOT)}:{frame.lineno} {frame.name}"
-            for frame in traceback.extract_stack()[:-1]
-            if frame.filename.startswith(str(ROOT)) and "/.venv/" not in frame.filename
-        ]
-        self.consult_opened_by = (
-            f"opened in {os.environ.get('PYTEST_CURRENT_TEST', 'no test')}"
-            f" by thread {threading.current_thread().name} at {' < '.join(ours[::-1][:6])}"
-        )
+        try:  # diagnostics only: never the reason a connection fails
+            ours = [
+                f"{Path(frame.filename).relative_to(ROOT)}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_stack()[:-1]
+                if frame.filename.startswith(f"{ROOT}{os.sep}") and "/.venv/" not in frame.filename
+            ]
+            self.consult_opened_by = (
+                f"opened in {os.environ.get('PYTEST_CURRENT_TEST', 'no test')}"
+                f" by thread {threading.current_thread().name} at {' < '.join(ours[::-1][:6])}"
+            )
+        except Exception as error:
+            self.consult_opened_by = f"opened where the suite could not tell: {error!r}"
 
     traced.consult_traced = True
     BaseDatabaseWrapper.connect = traced

@@ -128,7 +128,8 @@ def test_the_environment_sets_it(value, expected):
     if value is not None:
         env["DATABASE_PREPARED_STATEMENTS"] = value
     code = "from consult import settings; print(settings.DATABASE_PREPARED_STATEMENTS)"
-    output = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    ).stdout
-    assert output.strip().splitlines()[-1] == str(expected)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(expected)

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Case, Min, Q, Value, When
 from django.utils import timezone, translation
 
 from consult.bulk import rows_insert
@@ -151,13 +151,11 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
         if groups:
             listed = settings.NOTIFY_DIGEST_MAX_ITEMS
             shown = (
-                Notification.objects.filter(
-                    pk__in=[member.pk for members in groups for member in members[:listed]]
-                )
-                .select_related("department", "consultation__issuer")
+                Notification.objects.select_related("department", "consultation__issuer")
                 # The notice's own text (kilobytes, once per row) is never in an email.
                 .defer(*consultation_texts("consultation"))
-                .in_bulk()
+                .order_by()
+                .in_bulk([member.pk for members in groups for member in members[:listed]])
             )
             emails = rows_insert(
                 OutgoingEmail,
@@ -172,16 +170,40 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                     ]
                 ),
             )
-            for members, email in zip(groups, emails, strict=True):
-                Notification.objects.filter(pk__in=[member.pk for member in members]).update(
-                    email=email
-                )
+            _notifications_point_at(
+                [
+                    (member.pk, email.pk)
+                    for members, email in zip(groups, emails, strict=True)
+                    for member in members
+                ]
+            )
             built.update(email.pk for email in emails)
     return sorted(
         OutgoingEmail.objects.filter(pk__in=built, status=OutgoingEmail.Status.PENDING).values_list(
             "pk", flat=True
         )
     )
+
+
+# Notifications pointed at their emails per statement: within SQLite's 999 parameters (each
+# key twice, each email once), whatever a digest's size.
+POINTED_PER_STATEMENT = 300
+
+
+def _notifications_point_at(pairs: list[tuple[int, int]]) -> None:
+    """Point each notification at its email, given as (notification, email) keys: a statement
+    per POINTED_PER_STATEMENT notifications, a CASE branch per email in it (a digest's members
+    share one), not one statement per email nor one branch per notification."""
+    for start in range(0, len(pairs), POINTED_PER_STATEMENT):
+        chunk = pairs[start : start + POINTED_PER_STATEMENT]
+        members_of: dict[int, list[int]] = {}
+        for notification_id, email_id in chunk:
+            members_of.setdefault(email_id, []).append(notification_id)
+        Notification.objects.filter(pk__in=[pk for pk, _email in chunk]).update(
+            email=Case(
+                *(When(pk__in=members, then=Value(email)) for email, members in members_of.items())
+            )
+        )
 
 
 @dataclass

@@ -47,13 +47,18 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
         )
-        yield browser
-        # While Playwright's loop runs in this thread, Django keeps the thread's connections
-        # per asyncio context (asgiref's Local): the ones the test opened are not the thread's
-        # own, which Django's test teardown closes. Closed here, or each stays open to the end
-        # of the run (and only ending it lets the test database be dropped).
-        connections.close_all()
-        browser.close()
+        try:
+            yield browser
+        finally:
+            # While Playwright's loop runs in this thread, Django keeps the thread's
+            # connections per asyncio context (asgiref's Local): the ones the test opened are
+            # not the thread's own, which Django's test teardown closes. Closed here, or each
+            # stays open to the end of the run (only ending it lets the test database be
+            # dropped).
+            try:
+                connections.close_all()
+            finally:
+                browser.close()
 
 
 @pytest.fixture

@@ -326,7 +326,7 @@ def test_500_comments_in_one_window_make_one_digest(stack, weifang_live):
     for comment in comments[listed:]:
         assert comment.tracking_number not in digest.text
     assert f"另有 {500 - listed} 条意见未在此列出" in digest.text
-    assert "500" in digest.subject
+    assert "500 条" in digest.subject
     members = Notification.objects.filter(comment__in=comments, department=department)
     assert members.count() == 500
     assert set(members.values_list("status", flat=True)) == {Notification.Status.SENT}

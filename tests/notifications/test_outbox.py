@@ -129,7 +129,7 @@ def test_a_digest_lists_its_first_comments_and_counts_the_rest(weifang_open, ite
     [message] = [m for m in mail.outbox if set(m.to) & mailboxes]
     # Every member's addresses, the unlisted ones' too.
     assert "second-box@example.cn" in message.to
-    assert "6" in message.subject  # it stands for all of them
+    assert "6 条" in message.subject  # it stands for all of them
     listed, unlisted = comments[:3], comments[3:]
     for comment in listed:
         assert comment.tracking_number in message.body
@@ -137,9 +137,9 @@ def test_a_digest_lists_its_first_comments_and_counts_the_rest(weifang_open, ite
         assert comment.tracking_number not in message.body
     queue = reverse("admin:comments_comment_changelist")
     link = f"{settings.SITE_URL}{queue}?consultation__id__exact={weifang_open.pk}"
-    assert "另有 3 条意见未在此列出" in message.body and link in message.body
+    assert f"另有 3 条意见未在此列出，请在管理后台查看：{link}\n" in message.body
     [(html, _type)] = message.alternatives
-    assert link.replace("&", "&amp;") in html and "另有 3 条意见" in html
+    assert f'<a href="{link}">本事项的全部意见</a>' in html and "另有 3 条意见" in html
     # All six are in that one email and sent with it; nothing is left to send.
     email = OutgoingEmail.objects.get(message_id=message.extra_headers["Message-ID"])
     members = Notification.objects.filter(department=department, kind="comment_routed")
@@ -444,3 +444,31 @@ def test_stopping_the_publisher_publishes_first_and_closes_its_connection(
         submit(weifang_open, item, 2, email="other@example.cn")
     assert outbox.publisher.flush(10) is True
     assert len(published) >= 2
+
+
+def test_a_digest_of_any_size_is_pointed_at_its_email_within_the_database_s_limits(db):
+    # More members than one statement takes (POINTED_PER_STATEMENT; SQLite binds at most 999
+    # parameters): a digest of 640 and two single emails, in one call.
+    from consult.bulk import rows_insert, values_insert
+    from consult.notifications.outbox import notification_values
+
+    ids = values_insert(
+        Notification,
+        [
+            notification_values(kind="reminder", key=f"pointed:{n}", to=["a@example.cn"])
+            for n in range(650)
+        ],
+    )
+    digest, first, second = rows_insert(
+        OutgoingEmail,
+        [
+            OutgoingEmail(message_id=f"<pointed.{n}@example.cn>", subject="s", body_text="b")
+            for n in range(3)
+        ],
+    )
+    assert len(ids) > delivery.POINTED_PER_STATEMENT * 2
+    pairs = [(pk, digest.pk) for pk in ids[:640]]
+    pairs += [(pk, first.pk) for pk in ids[640:645]] + [(pk, second.pk) for pk in ids[645:]]
+    delivery._notifications_point_at(pairs)
+    pointed = dict(Notification.objects.values_list("pk", "email_id"))
+    assert pointed == dict(pairs)
