@@ -91,16 +91,23 @@ def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
     ).update(status=Notification.Status.SENT)
     email_ids = emails_build(notification_ids, now=now)
     result = emails_send(email_ids)
-    not_yet_due = list(
+    not_yet_due = dict(
         Notification.objects.filter(
             pk__in=notification_ids, status=Notification.Status.PENDING, email__isnull=True
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "due_at")
     )
     if not_yet_due:
-        # Only happens when a task runs early (a clock step); the sweep would catch it too.
-        result.retry_ids += not_yet_due
-        result.retry_in = max(result.retry_in, settings.NOTIFY_SWEEP_AFTER_SECONDS)
+        # A task that ran before its moment (a timer firing a little early, a clock step) tries
+        # again at that moment, not minutes later: a digest window's members all wait for it.
+        result.retry_ids += list(not_yet_due)
+        wait = (min(not_yet_due.values()) - now).total_seconds() + NOT_YET_DUE_SLACK_SECONDS
+        longest = settings.NOTIFY_SWEEP_AFTER_SECONDS
+        result.retry_in = max(result.retry_in, min(max(wait, NOT_YET_DUE_SLACK_SECONDS), longest))
     return result
+
+
+# How long after its due moment a task that came early tries again.
+NOT_YET_DUE_SLACK_SECONDS = 0.5
 
 
 def emails_build(notification_ids: list[int], *, now) -> list[int]:

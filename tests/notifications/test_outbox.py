@@ -472,3 +472,21 @@ def test_a_digest_of_any_size_is_pointed_at_its_email_within_the_database_s_limi
     delivery._notifications_point_at(pairs)
     pointed = dict(Notification.objects.values_list("pk", "email_id"))
     assert pointed == dict(pairs)
+
+
+@pytest.mark.parametrize(("due_in", "retry_in"), [(3.0, 3.5), (0.001, 0.501), (3600.0, None)])
+def test_a_task_that_runs_before_its_moment_tries_again_at_that_moment(db, due_in, retry_in):
+    # A digest window's task whose timer fires a little early: the window waits half a second
+    # more, not the sweep's two minutes. One due far off is left to the sweep's pace.
+    now = timezone.now()
+    notification = notification_write(
+        kind="reminder", key=f"early:{due_in}", to=["a@example.cn"], now=now, publish=False
+    )
+    Notification.objects.filter(pk=notification.pk).update(
+        due_at=now + datetime.timedelta(seconds=due_in)
+    )
+    result = deliver([notification.pk], now=now)
+    assert result.retry_ids == [notification.pk] and result.sent == []
+    expected = settings.NOTIFY_SWEEP_AFTER_SECONDS if retry_in is None else retry_in
+    assert result.retry_in == pytest.approx(expected, abs=0.01)
+    assert Notification.objects.get(pk=notification.pk).email_id is None
