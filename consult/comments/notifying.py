@@ -169,9 +169,9 @@ def notification_items_with_comments(items: list[dict]) -> None:
         item["answer_by"] = comment.consultation.answer_deadline
         item["admin_url"] = admin_change.replace(_PK, str(comment.pk))
         # Where a digest's comments it does not list are.
-        item["queue_url"] = queue_urls.get(comment.consultation_id) or queue_urls.setdefault(
-            comment.consultation_id, queue_url(comment.consultation)
-        )
+        if comment.consultation_id not in queue_urls:
+            queue_urls[comment.consultation_id] = queue_url(comment.consultation)
+        item["queue_url"] = queue_urls[comment.consultation_id]
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
             Notification.Kind.COMMENT_ROUTED,

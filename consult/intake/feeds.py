@@ -12,9 +12,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consult.consultations.models import Consultation, consultation_texts
-from consult.reports.models import AdoptionReport
-from consult.reports.services import report_path
+from consult.consultations.models import Consultation
+from consult.reports.services import report_path, reports_published
 
 from .caching import shared_with_anonymous_visitors
 from .drafts import draft_facts
@@ -75,12 +74,7 @@ class ReportsFeed(Feed):
     link = reverse_lazy("intake:consultation_list")
 
     def items(self):
-        return (
-            AdoptionReport.objects.filter(published_at__isnull=False)
-            .select_related("consultation__issuer", "revision")
-            .defer(*consultation_texts("consultation"))
-            .order_by("-published_at", "-pk")[:FEED_LENGTH]
-        )
+        return reports_published()[:FEED_LENGTH]
 
     def item_title(self, item):
         if item.revision.number > 1:
@@ -94,7 +88,7 @@ class ReportsFeed(Feed):
         return _summary(item.consultation)
 
     def item_link(self, item):
-        return report_path(item)
+        return report_path(item, later_drafts=item.later_drafts)
 
     def item_guid(self, item):
         return self.item_link(item)

@@ -7,9 +7,8 @@ from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from consult.comments.tallies import consultations_with_published_comments
-from consult.consultations.models import Consultation, consultation_texts
-from consult.reports.models import AdoptionReport
-from consult.reports.services import report_path
+from consult.consultations.models import Consultation
+from consult.reports.services import report_path, reports_published
 
 
 class ConsultationSitemap(Sitemap):
@@ -28,15 +27,10 @@ class ReportSitemap(Sitemap):
     changefreq = "monthly"
 
     def items(self):
-        return (
-            AdoptionReport.objects.filter(published_at__isnull=False)
-            .select_related("consultation", "revision")
-            .defer(*consultation_texts("consultation"))
-            .order_by("-published_at", "pk")
-        )
+        return reports_published()
 
     def location(self, report):
-        return report_path(report)
+        return report_path(report, later_drafts=report.later_drafts)
 
     def lastmod(self, report):
         return report.published_at

@@ -100,9 +100,9 @@ def deliver(notification_ids: list[int], *, now=None) -> DeliveryResult:
         # A task that ran before its moment (a timer firing a little early, a clock step) tries
         # again at that moment, not minutes later: a digest window's members all wait for it.
         result.retry_ids += list(not_yet_due)
-        wait = (min(not_yet_due.values()) - now).total_seconds() + NOT_YET_DUE_SLACK_SECONDS
-        longest = settings.NOTIFY_SWEEP_AFTER_SECONDS
-        result.retry_in = max(result.retry_in, min(max(wait, NOT_YET_DUE_SLACK_SECONDS), longest))
+        wait = max((min(not_yet_due.values()) - now).total_seconds(), 0)
+        wait = min(wait + NOT_YET_DUE_SLACK_SECONDS, settings.NOTIFY_SWEEP_AFTER_SECONDS)
+        result.retry_in = max(result.retry_in, wait)
     return result
 
 
@@ -116,7 +116,7 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
     The batch is built together: one query locks the notifications and the due members of
     their digests (keys only), one loads what the emails list (with what they name), the
     templates' data is looked up once for all of them, one INSERT stores the emails and one
-    UPDATE per email points its notifications at it. A digest lists its first
+    UPDATE per few hundred notifications points them at their emails. A digest lists its first
     NOTIFY_DIGEST_MAX_ITEMS notifications and counts the rest, so that neither its size nor
     its cost grows with a flood of comments in one window."""
     with transaction.atomic():
@@ -225,16 +225,16 @@ class Digest:
 
 def emails_compose(digests: list[Digest]) -> list[OutgoingEmail]:
     """An unsaved email for each (a digest's members, or one notification)."""
-    rendered = {}
+    texts = [None] * len(digests)
     for language in {digest.listed[0].language for digest in digests}:
-        of_language = [digest for digest in digests if digest.listed[0].language == language]
+        places = [n for n, digest in enumerate(digests) if digest.listed[0].language == language]
         with translation.override(language):
-            texts = emails_render(
-                [digest.listed for digest in of_language],
-                counts=[digest.count for digest in of_language],
+            rendered = emails_render(
+                [digests[n].listed for n in places], counts=[digests[n].count for n in places]
             )
-        rendered.update(zip(map(id, of_language), texts, strict=True))
-    return [_email_compose(digest, *rendered[id(digest)]) for digest in digests]
+        for n, text in zip(places, rendered, strict=True):
+            texts[n] = text
+    return [_email_compose(digest, *text) for digest, text in zip(digests, texts, strict=True)]
 
 
 def _email_compose(digest: Digest, subject, body_text, body_html) -> OutgoingEmail:

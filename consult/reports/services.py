@@ -11,7 +11,7 @@ A report is on one revision of the draft and counts the comments that revision r
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from consult.comments.revision_outcomes import (
     comments_of_revision,
     revision_report_notifications_write,
 )
-from consult.consultations.models import Consultation, Revision
+from consult.consultations.models import Consultation, Revision, consultation_texts
 from consult.consultations.revisions import revision_first
 
 from . import redaction
@@ -76,19 +76,34 @@ def report_comments(revision: Revision):
     )
 
 
-def report_path(report: AdoptionReport) -> str:
+def report_path(report: AdoptionReport, *, later_drafts: bool | None = None) -> str:
     """Where the public reads the report: the consultation's report page while it has a single
     text, else the page of the report on this revision (the consultation's page shows the
-    latest report, which changes)."""
+    latest report, which changes). `later_drafts`, when the caller knows it (`reports_published`
+    annotates it), says whether the consultation has published a draft after the first."""
     revision = report.revision
     consultation = report.consultation
-    if (
-        revision.number == 1
-        and not consultation.revisions.published().filter(number__gt=1).exists()
-    ):
+    if later_drafts is None:
+        later_drafts = consultation.revisions.published().filter(number__gt=1).exists()
+    if revision.number == 1 and not later_drafts:
         return reverse("intake:report", kwargs={"slug": consultation.slug})
     return reverse(
         "intake:revision_report", kwargs={"slug": consultation.slug, "number": revision.number}
+    )
+
+
+def reports_published():
+    """The published adoption reports, one per draft, the most recently published first, with
+    their consultation, issuer and revision, and `later_drafts` for `report_path` (no query
+    per report in a feed or the sitemap)."""
+    later = Revision.objects.published().filter(consultation=OuterRef("consultation"), number__gt=1)
+    return (
+        AdoptionReport.objects.filter(published_at__isnull=False)
+        .select_related("consultation__issuer", "revision")
+        # The notice's own text (kilobytes) is on no report's link or summary.
+        .defer(*consultation_texts("consultation"))
+        .annotate(later_drafts=Exists(later))
+        .order_by("-published_at", "-pk")
     )
 
 
