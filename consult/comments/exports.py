@@ -2,6 +2,9 @@
 
 Personal data (name, phone, email, organisation) is exported only for users holding
 `comments.export_personal_data`; everybody else gets the same sheet without those columns.
+Even then a row shows them in full only where the exporter sees them in full in the admin
+(`access.comments_contact_visible_to`: the answering department, the issuing bureau): a
+coordinator of one bureau exporting comments on which it only cooperates gets them masked.
 """
 
 import csv
@@ -14,10 +17,13 @@ import tempfile
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .access import comments_contact_visible_to
 from .models import Comment, Export
+from .privacy import mask_email, mask_name, mask_phone
 
 PERSONAL = ("submitter_name", "organisation", "phone", "email")
 
@@ -67,10 +73,11 @@ def _local(moment):
     return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
 
 
-def export_rows(comments, include_personal: bool, *, chunk=2000):
+def export_rows(comments, include_personal: bool, user, *, chunk=2000):
     """Header, then one row per comment (text, and times as datetimes), reading the database
     in chunks. The department that answers has a column of its own; the cooperating
-    departments' opinions another."""
+    departments' opinions another. The personal columns are masked on the rows whose
+    submitter `user` sees masked in the admin."""
     columns = export_columns(include_personal)
     yield [column.label for column in columns]
     comments = (
@@ -78,6 +85,11 @@ def export_rows(comments, include_personal: bool, *, chunk=2000):
         .prefetch_related("routes__department", "opinions__department")
         .order_by("pk")
     )
+    if include_personal:
+        shown = comments_contact_visible_to(user).values("pk")
+        comments = comments.annotate(
+            contact_shown=ExpressionWrapper(Q(pk__in=shown), output_field=BooleanField())
+        )
     for comment in comments.iterator(chunk_size=chunk):
         routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
@@ -99,12 +111,23 @@ def export_rows(comments, include_personal: bool, *, chunk=2000):
             "reply": comment.reply,
             "replied_at": _local(comment.replied_at),
             "campaign": f"#{comment.campaign_id}" if comment.campaign_id else "",
-            "submitter_name": comment.submitter_name,
-            "organisation": comment.organisation,
-            "phone": comment.phone,
-            "email": comment.email,
         }
+        if include_personal:
+            values.update(_personal(comment, shown=comment.contact_shown))
         yield [_spreadsheet_safe(values[column.name]) for column in columns]
+
+
+def _personal(comment, *, shown: bool) -> dict:
+    if shown:
+        return {name: getattr(comment, name) for name in PERSONAL}
+    # As the admin shows a cooperating department the submitter (and the routed email leaves
+    # the organisation out).
+    return {
+        "submitter_name": mask_name(comment.submitter_name),
+        "organisation": "",
+        "phone": mask_phone(comment.phone),
+        "email": mask_email(comment.email),
+    }
 
 
 def _spreadsheet_safe(value):
@@ -173,10 +196,12 @@ def write_xlsx(rows, handle, columns=None) -> int:
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx}
 
 
-def export_write(fmt: str, comments, include_personal: bool, handle) -> int:
-    """Write the comments to `handle` as CSV or XLSX; returns how many rows."""
+def export_write(fmt: str, comments, user, handle) -> int:
+    """Write the comments to `handle` as CSV or XLSX, as `user` may see them; returns how
+    many rows."""
+    include_personal = may_export_personal(user)
     return WRITERS[fmt](
-        export_rows(comments, include_personal), handle, export_columns(include_personal)
+        export_rows(comments, include_personal, user), handle, export_columns(include_personal)
     )
 
 
@@ -219,7 +244,7 @@ def export_build(export_id: int) -> Export:
     try:
         with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
             written = WRITERS[export.format](
-                counted(export_rows(comments, export.include_personal)),
+                counted(export_rows(comments, export.include_personal, export.user)),
                 handle,
                 export_columns(export.include_personal),
             )

@@ -196,3 +196,16 @@ def test_the_change_page_still_masks_by_the_same_rule(client, comments, users):
         page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
         assert "13900000001" in page and "zhangsan@example.cn" in page, who
     assert Comment.objects.count() == 2
+
+
+def test_the_change_page_masks_the_submitters_organisation_with_the_name(client, comments, users):
+    """The routed email and the export leave a cooperating department without the
+    organisation; the change page used to print it beside the masked name."""
+    target, _other = comments
+    Comment.objects.filter(pk=target.pk).update(organisation="潍坊蓝海渔业合作社")
+    client.force_login(users["cooperating"])
+    page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
+    assert "张*丰" in page and "潍坊蓝海渔业合作社" not in page
+    client.force_login(users["owner"])
+    page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
+    assert "张三丰（潍坊蓝海渔业合作社）" in page

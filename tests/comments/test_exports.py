@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission, User
 from openpyxl import load_workbook
 
 from consult.comments.models import Export
+from consult.comments.privacy import mask_email, mask_name
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
@@ -99,6 +100,37 @@ def test_a_large_export_runs_as_a_task_with_progress_and_a_download(
     # Nobody else downloads it.
     client.force_login(member("sthj", "市生态环境局"))
     assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+
+
+def test_personal_columns_are_masked_on_rows_the_exporter_only_cooperates_on(client, comments):
+    """The permission says whether the sheet has personal columns; each row shows them as the
+    admin shows that comment to the exporter. 市财政局 only cooperates on 二(三)4, which
+    市工信局 answers: holding the permission (as the coordinators of a bureau that issues
+    consultations of its own do) must not unmask what its admin masks."""
+    comment = comments[2]
+
+    def row_for(department):
+        staff = member(f"export-{department}", department)
+        staff.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+        client.force_login(staff)
+        response = export(client, comments, "export_csv", scope="all")
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        by_number = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+        return by_number[comment.tracking_number], response.content.decode("utf-8-sig")
+
+    cooperating, content = row_for("市财政局")
+    assert cooperating["电话"] == "137****0003"
+    assert cooperating["电子邮箱"] == mask_email(comment.email) != comment.email
+    assert cooperating["姓名"] == mask_name("孙八") != "孙八"
+    assert "13712340003" not in content and "p3@example.cn" not in content
+
+    owner, _content = row_for("市工信局")
+    assert (owner["电话"], owner["电子邮箱"], owner["姓名"]) == (
+        "13712340003",
+        "p3@example.cn",
+        "孙八",
+    )
 
 
 def test_personal_data_permission_is_explicit(comments):

@@ -24,7 +24,6 @@ from consult.comments.exports import (
     CONTENT_TYPES,
     export_start,
     export_write,
-    may_export_personal,
 )
 from consult.comments.models import (
     Attachment,
@@ -415,9 +414,10 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     @admin.display(description=_("提交人"))
     def submitter(self, comment):
-        name = comment.submitter_name or "—"
         if not getattr(comment, "contact_visible", False):
-            name = mask_name(comment.submitter_name) or "—"
+            # Masked as in the routed email and the export: without the organisation either.
+            return mask_name(comment.submitter_name) or "—"
+        name = comment.submitter_name or "—"
         return f"{name}（{comment.organisation}）" if comment.organisation else name
 
     @admin.display(description=_("联系方式"))
@@ -508,7 +508,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             )
             return None
         buffer = io.BytesIO()
-        export_write(fmt, queryset, may_export_personal(request.user), buffer)
+        export_write(fmt, queryset, request.user, buffer)
         response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES[fmt])
         name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
