@@ -98,24 +98,15 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     )
     list_filter = (DeliveryFilter, DepartmentFilter, "status", "created_at")
     search_fields = ("subject", "message_id")
-    readonly_fields = (
-        "message_id",
-        "to",
-        "subject",
-        "body_text",
-        "status",
-        "attempts",
-        "interrupted",
-        "lease_until",
-        "next_attempt_at",
-        "failing_since",
-        "failed_at",
-        "last_error",
-        "created_at",
-        "sent_at",
-    )
     exclude = ("body_html",)
     inlines = [NotificationInline]
+    # A record of what is or was sent: nobody edits it. "Send again" resends it as it stands;
+    # an editable From or Reply-To header would let staff send official mail in another's name.
+    readonly_fields = tuple(
+        field.name
+        for field in OutgoingEmail._meta.concrete_fields
+        if not field.primary_key and field.name != "body_html"
+    )
     actions = ["resend"]
     show_full_result_count = False
 

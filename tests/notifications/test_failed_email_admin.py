@@ -139,3 +139,30 @@ def test_check_workers_fails_while_the_oldest_pending_email_waits_too_long(
         call_command("check_workers")
     assert "oldest undelivered email due" in capsys.readouterr().err
     call_command("check_workers", max_pending_age=3 * 3600)
+
+
+def test_nothing_of_an_email_can_be_edited_before_it_is_sent_again(client, failed_email):
+    """Its headers and sender name were editable: a coordinator could set From or Reply-To,
+    then send again, and a citizen would get official mail in another's name."""
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    url = f"/admin/notifications/outgoingemail/{failed_email.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.fields == {}
+    response = client.post(
+        url,
+        {
+            "sender_name": "别人",
+            "headers": '{"Reply-To": "x@evil.example"}',
+            "subject": "改过的主题",
+            "notifications-TOTAL_FORMS": "0",
+            "notifications-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code in (200, 302)
+    kept = OutgoingEmail.objects.get(pk=failed_email.pk)
+    assert (kept.sender_name, kept.headers, kept.subject) == (
+        failed_email.sender_name,
+        failed_email.headers,
+        failed_email.subject,
+    )
