@@ -103,23 +103,6 @@ def _suite_clock():
 
 
 @pytest.fixture(autouse=True)
-def _database_connection_kept(request):
-    """Names the test after which this thread's connection object is another one with the old
-    still open: the session CI found left on the test database was held by such an orphan of
-    the main thread (tests/conftest.py's teardown names its holder)."""
-    from django.db import connections
-
-    before = connections["default"]
-    yield
-    if connections["default"] is not before and before.connection is not None:
-        warnings.warn(
-            f"{request.node.nodeid} left this thread's earlier database connection open"
-            " and replaced it",
-            stacklevel=1,
-        )
-
-
-@pytest.fixture(autouse=True)
 def _isolated_state(_suite_clock, settings, tmp_path):
     """Every test starts with empty rate-limit counters, no kept directories, its own
     private file storage and the site's language."""
