@@ -198,7 +198,7 @@ class ConsultationAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/import-revision/",
+                "<int:object_id>/import-revision/",
                 self.admin_site.admin_view(self.revision_import_view),
                 name="consultations_consultation_import_revision",
             ),

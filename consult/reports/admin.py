@@ -197,7 +197,7 @@ class AdoptionReportAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         preview = path(
-            "<path:object_id>/preview/",
+            "<int:object_id>/preview/",
             self.admin_site.admin_view(self.preview_view),
             name="reports_adoptionreport_preview",
         )

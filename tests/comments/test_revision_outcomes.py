@@ -214,6 +214,23 @@ def test_the_queue_filters_ignore_numbers_that_are_not_plain_digits(client, weif
             assert comment.tracking_number in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        # `department_id IN (…)` with a number past any integer column: OverflowError on SQLite.
+        "/admin/comments/comment/?scope=all&department=99999999999999999999",
+        "/admin/comments/comment/add/?consultation=²",
+        "/admin/consultations/consultation/abc/import-revision/",
+        "/admin/reports/adoptionreport/abc/preview/",
+        "/admin/reports/adoptionreport/99999999999999999999/preview/",
+    ],
+)
+def test_admin_pages_take_odd_numbers_in_the_address_without_an_error(client, weifang_open, path):
+    """Each used to answer 500: "²" is a digit to str.isdigit, "abc" reached a primary key."""
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-123456"))
+    assert client.get(path).status_code in (200, 302, 404)
+
+
 def _queries_publishing(consultation, comments: int) -> int:
     first = consultation.current_revision
     clauses = list(first.clauses.order_by("path"))

@@ -11,12 +11,15 @@ from consult.comments.models import Comment, CommentRouting
 from consult.comments.revision_outcomes import comments_of_revision
 from consult.consultations.models import Clause, Department, Revision
 
+BIGGEST_KEY = 2**63 - 1  # SQLite's integers, and PostgreSQL's bigint
 
-def _is_number(value) -> bool:
+
+def is_number(value) -> bool:
     """A primary key or revision number from the query string; str.isdigit alone would take
-    "²" and the query would fail."""
+    "²" and the query would fail, and so would a number no database column holds (Django
+    guards an exact lookup against it, not `__in`)."""
     value = str(value or "")
-    return value.isascii() and value.isdigit()
+    return value.isascii() and value.isdigit() and int(value) <= BIGGEST_KEY
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -63,11 +66,11 @@ class ClauseFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         consultation = request.GET.get("consultation__id__exact")
-        if not _is_number(consultation):
+        if not is_number(consultation):
             return []
         clauses = Clause.objects.filter(consultation_id=consultation)
         revision = request.GET.get(RevisionFilter.parameter_name, "")
-        if _is_number(revision):
+        if is_number(revision):
             clauses = clauses.filter(revision__number=revision)
         return [
             (str(pk), f"{label} {heading}".strip()[:40] + (f" · {number}" if number > 1 else ""))
@@ -78,7 +81,7 @@ class ClauseFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         # A str from the query string, the choice's own value (an int) when counting facets.
-        if _is_number(self.value()):
+        if is_number(self.value()):
             return queryset.filter(clause_id=self.value())
         return queryset
 
@@ -92,14 +95,14 @@ class RevisionFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         consultation = request.GET.get("consultation__id__exact")
-        if not _is_number(consultation):
+        if not is_number(consultation):
             return []
         revisions = Revision.objects.published().filter(consultation_id=consultation)
         return [(str(revision.number), revision.label) for revision in revisions.order_by("number")]
 
     def queryset(self, request, queryset):
         consultation = request.GET.get("consultation__id__exact")
-        if not (_is_number(self.value()) and _is_number(consultation)):
+        if not (is_number(self.value()) and is_number(consultation)):
             return queryset
         revision = Revision.objects.filter(consultation_id=consultation, number=self.value())
         revision = revision.first()
@@ -116,7 +119,7 @@ class DepartmentFilter(admin.SimpleListFilter):
         return list(Department.objects.active().values_list("pk", "name"))
 
     def queryset(self, request, queryset):
-        if _is_number(self.value()):
+        if is_number(self.value()):
             return queryset.filter(Exists(routes_of_departments([int(self.value())])))
         return queryset
 

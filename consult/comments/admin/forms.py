@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import consultations_open_to_letters_from
+from consult.comments.admin.filters import is_number
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
@@ -199,7 +200,7 @@ class ReceivedCommentForm(forms.ModelForm):
         clauses = Clause.objects.filter(
             consultation__in=open_to_them, revision_id=F("consultation__current_revision_id")
         )
-        if chosen.isdigit() and open_to_them.filter(pk=chosen).exists():
+        if is_number(chosen) and open_to_them.filter(pk=chosen).exists():
             clauses = clauses.filter(consultation_id=chosen)
         field = self.fields["clause"]
         field.queryset = clauses.select_related("consultation").order_by("consultation_id", "path")
