@@ -95,3 +95,17 @@ def test_a_digest_says_what_became_of_a_comment_answered_meanwhile(weifang_open)
     assert "已办结，无需处理" in part_answered and "已答复" in part_answered
     part_waiting = text[text.index(waiting.tracking_number) :]
     assert "已办结" not in part_waiting and "前答复" in part_waiting
+
+
+def test_subjects_carry_the_title_as_written_not_html_escaped(
+    immediate, django_capture_on_commit_callbacks
+):
+    """A subject is plain text: "&" and "'" arrived as "&amp;" and "&#x27;"."""
+    immediate.title = "海洋牧场 & 渔港经济区建设 'A' 方案"
+    immediate.save(update_fields=["title"])
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(immediate, 1, email="citizen@example.cn")
+    subjects = {message.subject for message in mail.outbox}
+    assert len(subjects) >= 2  # the receipt and the departments' emails
+    for subject in subjects:
+        assert "海洋牧场 & 渔港经济区建设 'A' 方案" in subject, subject
