@@ -145,11 +145,16 @@ def notification_items_with_comments(items: list[dict]) -> None:
         .in_bulk([pk for pk in comment_ids if pk])
     )
     roles = dict(CommentRouting.Role.choices)
-    owners = dict(
-        CommentRouting.objects.filter(comment__in=comments, is_owner=True).values_list(
-            "comment_id", "department__name"
-        )
-    )
+    # Each department's part as the comment is routed now, not when the notification was
+    # written: a comment transferred meanwhile (转办) must not reach its former owner's digest
+    # with the submitter's details and "负责答复".
+    owners, parts = {}, {}
+    for comment_id, department_id, name, role, is_owner in CommentRouting.objects.filter(
+        comment__in=comments
+    ).values_list("comment_id", "department_id", "department__name", "role", "is_owner"):
+        parts[comment_id, department_id] = (role, is_owner)
+        if is_owner:
+            owners[comment_id] = name
     # reverse() once for the batch, not once per email (a tenth of the worker's CPU).
     admin_change = site_url(reverse("admin:comments_comment_change", args=[_PK]))
     queue_urls = {}
@@ -172,11 +177,18 @@ def notification_items_with_comments(items: list[dict]) -> None:
         if comment.consultation_id not in queue_urls:
             queue_urls[comment.consultation_id] = queue_url(comment.consultation)
         item["queue_url"] = queue_urls[comment.consultation_id]
-        item["role_label"] = roles.get(item.get("role"), "")
-        item["show_contact"] = bool(item.get("is_owner")) or notification.kind not in (
+        to_department = notification.kind in (
             Notification.Kind.COMMENT_ROUTED,
             Notification.Kind.REASSIGNED,
         )
+        if to_department:
+            # No longer routed to it at all: it keeps its role's words, not the details.
+            role, is_owner = parts.get(
+                (comment.pk, notification.department_id), (item.get("role"), False)
+            )
+            item["role"], item["is_owner"] = role, is_owner
+        item["role_label"] = roles.get(item.get("role"), "")
+        item["show_contact"] = bool(item.get("is_owner")) or not to_department
     # Made here, in the worker, not in the request that stored the comment (rows written
     # before that carry their own).
     linked = [

@@ -109,3 +109,37 @@ def test_subjects_carry_the_title_as_written_not_html_escaped(
     assert len(subjects) >= 2  # the receipt and the departments' emails
     for subject in subjects:
         assert "海洋牧场 & 渔港经济区建设 'A' 方案" in subject, subject
+
+
+def test_a_digest_tells_a_department_its_part_as_the_comment_is_routed_when_it_is_built(
+    weifang_open,
+):
+    """市工信局 answered 二(三)4's comment when it was routed; before its digest went out the
+    bureau transferred the comment to 市生态环境局. The digest used to print the submitter's
+    details and "负责答复" to the department that no longer answers it."""
+    from consult.consultations.services import staff_join
+
+    coordinator = get_user_model().objects.create_user("hyj", is_staff=True)
+    staff_join(coordinator, Department.objects.get(name="市海渔局"))
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        comment = submit(weifang_open, 5, email="citizen@example.cn", phone="13912345678")
+        comment_change_apply(
+            comment,
+            coordinator,
+            CommentChange(
+                route_to=Department.objects.get(name="市生态环境局"),
+                make_owner=True,
+                route_reason="涉及海洋生态保护，由市生态环境局牵头答复。",
+            ),
+        )
+    with time_machine.travel(start + datetime.timedelta(minutes=11), tick=False):
+        due_jobs_run()
+    [digest] = messages_to("市工信局")
+    html = digest.alternatives[0][0]
+    for text in (digest.body, html):
+        assert comment.tracking_number in text
+        assert "citizen@example.cn" not in text and "13912345678" not in text
+        assert "（负责答复）" not in text and "负责答复的市生态环境局" in text
+    new_owner = "\n".join(m.body for m in messages_to("市生态环境局"))
+    assert "citizen@example.cn" in new_owner
