@@ -215,7 +215,8 @@ CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"
 #   campaigns     group near-identical comments into form-letter campaigns
 #   reminders     deadline reminders to departments and the issuing bureau
 #   digests       hand on digests whose window has closed (daily digests in particular)
-#   personal-data-retention  remove submitters' personal data past PERSONAL_DATA_RETENTION_DAYS
+#   personal-data-retention  remove submitters' personal data past PERSONAL_DATA_RETENTION_DAYS,
+#                            and exports past EXPORT_KEEP_DAYS
 #   outbox-sweep  re-send notifications a lost publish or a dead worker left pending
 PERIODIC_JOBS_EVERY_SECONDS = {
     "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
@@ -288,6 +289,9 @@ REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
 
 # Exports of more rows than this are built by a task instead of inside the request.
 EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)
+# A built export file (names and phones, as its maker saw them) is downloadable for this many
+# days; the daily personal-data-retention job then deletes it.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
 CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)

@@ -211,6 +211,28 @@ CONTENT_TYPES = {
 }
 
 
+def exports_kept(*, now=None):
+    """The exports still kept at `now`: built less than EXPORT_KEEP_DAYS ago. A file of
+    personal data is a copy outside the comments, out of reach of their retention; it lives
+    only as long as it is needed to be downloaded."""
+    now = now or timezone.now()
+    return Export.objects.filter(
+        created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS)
+    )
+
+
+def exports_expire(*, now=None) -> int:
+    """Delete the exports past EXPORT_KEEP_DAYS and their files; returns how many."""
+    expired = Export.objects.exclude(pk__in=exports_kept(now=now).values("pk"))
+    with transaction.atomic():
+        files = [export.file for export in expired.select_for_update() if export.file]
+        count, _deleted = expired.delete()
+        # Files are not part of the transaction: they go once the rows are gone for good.
+        for file in files:
+            transaction.on_commit(lambda file=file: file.delete(save=False), robust=True)
+    return count
+
+
 def export_start(comments, user, fmt: str) -> Export:
     """Record a large export and hand it to the task after commit."""
     from .tasks import build_export

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign_pending
+from consult.comments.exports import exports_expire
 from consult.comments.reminders import reminders_send
 from consult.comments.retention import personal_data_purge
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
@@ -68,7 +69,10 @@ def _digests(now) -> str:
 
 
 def _personal_data_retention(now) -> str:
-    return f"comments whose personal data was removed: {personal_data_purge(now=now)}"
+    return (
+        f"comments whose personal data was removed: {personal_data_purge(now=now)},"
+        f" exports deleted: {exports_expire(now=now)}"
+    )
 
 
 def _new_consultations(now) -> str:

@@ -178,3 +178,36 @@ def test_the_csv_names_the_answering_department_and_writes_times_as_text(client,
     values = dict(zip(rows[0], rows[1], strict=True))
     assert values["负责答复单位"] == "市生态环境局" and values["配合单位"] == ""
     assert len(values["提交时间"]) == len("2026-12-02 12:00:00")
+
+
+def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    """A file of names and phones lay in storage for good, out of reach of the comments'
+    retention, downloadable by its maker whenever."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.jobs.services import JOBS
+
+    settings.EXPORT_INLINE_ROWS = 1
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        export(client, comments, "export_csv", scope="all")
+    job = Export.objects.get()
+    storage, name = job.file.storage, job.file.name
+    assert storage.exists(name)
+    kept = datetime.timedelta(days=settings.EXPORT_KEEP_DAYS)
+    with time_machine.travel(start + kept - datetime.timedelta(minutes=1), tick=False):
+        assert client.get(f"/staff/exports/{job.pk}/").status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            assert "exports deleted: 0" in JOBS["personal-data-retention"].run(timezone.now())
+    with time_machine.travel(start + kept + datetime.timedelta(minutes=1), tick=False):
+        assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+        with django_capture_on_commit_callbacks(execute=True):
+            assert "exports deleted: 1" in JOBS["personal-data-retention"].run(timezone.now())
+    assert not Export.objects.exists()
+    assert not storage.exists(name)
