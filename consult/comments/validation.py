@@ -91,13 +91,18 @@ def clean_body(value: str) -> str:
     return body
 
 
+PHONE_MAX_LENGTH = 30  # Comment.phone's column
+
+
 def clean_phone(value: str) -> str:
     """A valid number in any spelling, returned in its canonical form (+8613812345678)."""
-    phone = clean_text(value, field="phone", max_length=30)
+    phone = clean_text(value, field="phone", max_length=PHONE_MAX_LENGTH)
     if not phone:
         return ""
     canonical = phone_canonical(phone)
-    if not canonical:
+    # The canonical form can be longer than what was typed ("ext123" becomes ";ext=123"), and
+    # must still fit the column: PostgreSQL would refuse the row with an error, not a message.
+    if not canonical or len(canonical) > PHONE_MAX_LENGTH:
         raise ValidationError(
             _("请填写有效的手机号（如 13812345678）或带区号的固定电话（如 0536-8888888）。"),
             code="invalid_phone",

@@ -127,6 +127,24 @@ def test_a_lone_surrogate_in_a_field_is_a_400_naming_it(api, weifang_open, item,
     assert Comment.objects.count() == 0
 
 
+def test_a_phone_whose_canonical_form_outgrows_the_column_is_a_400_naming_it(
+    api, weifang_open, item
+):
+    """29 characters as typed, 31 once "ext" is written ";ext=": PostgreSQL refused the row
+    with an error (a 500) and SQLite stored it over the column's length."""
+    phone = "+16502530000ext12345678901234"
+    assert len(phone) <= 30
+    response = api.post(comments_url(weifang_open), payload(item, phone=phone), format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"phone"}
+    assert Comment.objects.count() == 0
+    shorter = api.post(
+        comments_url(weifang_open), payload(item, phone="+16502530000ext1234"), format="json"
+    )
+    assert shorter.status_code == 201
+    assert Comment.objects.get().phone == "+16502530000;ext=1234"
+
+
 def test_a_lone_surrogate_in_the_email_proof_is_a_400_naming_it(api, comment):
     text = json.dumps(
         {"tracking_number": comment.tracking_number, "proof": EMAIL_WITH_SURROGATE},
