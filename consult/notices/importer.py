@@ -88,6 +88,14 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
     """Create the consultation, its clauses and any unknown departments, all or nothing."""
     if parsed.closes_on is None:
         raise NoticeImportError("通知中没有找到截止日期（如“于11月10日前反馈”）。")
+    # As the admin's form would: a slug no URL can hold broke every page linking to it.
+    try:
+        Consultation._meta.get_field("slug").run_validators(slug)
+    except ValidationError as error:
+        raise NoticeImportError(
+            f"网址标识“{slug}”不可用（只能用字母、数字、连字符和下划线，最多 100 个字符）；"
+            "请用 --slug 指定另一个。"
+        ) from error
     if Consultation.objects.filter(slug=slug).exists():
         raise NoticeImportError(f"网址标识“{slug}”已被使用；请用 --slug 指定另一个。")
     opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()

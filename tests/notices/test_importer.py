@@ -179,6 +179,17 @@ def test_command_imports_weifang():
     assert consultation.clauses.count() == Clause.objects.count() > 18
 
 
+@pytest.mark.parametrize("slug", ["潍坊 海洋", "a/b", "x" * 101])
+def test_command_refuses_a_slug_no_address_can_hold(slug):
+    """It used to store it: every page linking to the consultation then failed to reverse its
+    URL (the list page, the API list, the feeds, the sitemap: 500 for every visitor)."""
+    with pytest.raises(CommandError) as error:
+        call_command("import_notice", str(WEIFANG), "--slug", slug)
+    assert error.value.returncode == 2
+    assert "网址标识" in str(error.value)
+    assert not Consultation.objects.exists()
+
+
 def test_command_dry_run_json_prints_one_document_and_writes_nothing():
     out = StringIO()
     call_command("import_notice", str(WEIFANG), "--dry-run", "--json", stdout=out)
