@@ -241,7 +241,7 @@ class Consultation(models.Model):
 
     def accepts_comments_at(self, moment):
         """Open from opens_at to closes_at inclusive, compared to the whole second."""
-        return self.opens_at <= moment and _to_second(moment) <= self.closes_at
+        return self.opens_at <= moment and not period_over_at(self.closes_at, moment)
 
     def status_at(self, moment):
         """The status of the draft now consulted on (`report_published_at` is its report's:
@@ -426,6 +426,12 @@ def _without_texts_statement(alias: str):
 
 def _to_second(moment):
     return moment.replace(microsecond=0)
+
+
+def period_over_at(closes_at, moment) -> bool:
+    """A comment period ends after the whole second of its close (23:59:59 takes comments
+    until 23:59:59.999…): what accepts comments and what waits for the close agree."""
+    return _to_second(moment) > closes_at
 
 
 class Clause(models.Model):

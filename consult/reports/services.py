@@ -9,11 +9,12 @@ A report is on one revision of the draft and counts the comments that revision r
 (`revision_consulted`). A consultation never revised has one report, on its first draft.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -22,7 +23,12 @@ from consult.comments.revision_outcomes import (
     comments_of_revision,
     revision_report_notifications_write,
 )
-from consult.consultations.models import Consultation, Revision, consultation_texts
+from consult.consultations.models import (
+    Consultation,
+    Revision,
+    consultation_texts,
+    period_over_at,
+)
 from consult.consultations.revisions import revision_first
 
 from . import redaction
@@ -161,6 +167,12 @@ def report_review(report: AdoptionReport, *, by, now=None) -> None:
 
 
 def _introduction(consultation, revision, total) -> str:
+    # Stored and published as the site's text, whatever language the coordinator's admin is in.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _introduction_text(consultation, revision, total)
+
+
+def _introduction_text(consultation, revision, total) -> str:
     if revision.number == 1:
         return _(
             "%(title)s公开征求意见期间，共收到意见 %(total)s 条。现将意见采纳情况公布如下。"
@@ -270,7 +282,7 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     # The consultation holds the period of the draft now consulted on (the coordinator may
     # have moved its close); an earlier draft's period is on its own row.
     closes_at = consultation.closes_at if consulted else revision.closes_at
-    if now < closes_at:
+    if not period_over_at(closes_at, now):
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
     report = AdoptionReport.objects.filter(revision=revision).first()
     if report is None or report.reviewed_at is None:

@@ -41,7 +41,11 @@ def two_drafts_first_reported():
         submit(consultation, first.clauses.get(label=label), n)
     Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
     now = timezone.now().replace(microsecond=0)
-    period = {"opens_at": now - datetime.timedelta(days=40), "closes_at": now}
+    # Closed a whole second before now at least: a report waits for the close's last second.
+    period = {
+        "opens_at": now - datetime.timedelta(days=40),
+        "closes_at": now - datetime.timedelta(days=10),
+    }
     Revision.objects.filter(pk=first.pk).update(**period)
     Consultation.objects.filter(pk=consultation.pk).update(**period)
     consultation.refresh_from_db()

@@ -63,7 +63,11 @@ def first_closed(weifang_open):
     submit(weifang_open, first.clauses.get(label="二(三)4"), 3)
     submit(weifang_open, None, 4, email="whole@example.cn", notify_on_report=True)
     answer_all()
-    period = {"opens_at": now - datetime.timedelta(days=40), "closes_at": now}
+    # Closed a whole second before now at least: a report waits for the close's last second.
+    period = {
+        "opens_at": now - datetime.timedelta(days=40),
+        "closes_at": now - datetime.timedelta(days=10),
+    }
     Revision.objects.filter(pk=first.pk).update(**period)
     Consultation.objects.filter(pk=weifang_open.pk).update(**period)
     weifang_open.refresh_from_db()

@@ -150,3 +150,27 @@ def test_a_reason_for_the_unanswered_with_personal_data_is_refused(client, three
         report_publish(consultation)
     assert refused.value.code == "personal_data"
     assert "未答复的原因" in refused.value.messages[0]
+
+
+def test_publishing_waits_for_the_whole_second_of_the_close(three):
+    """Comments are taken until 23:59:59.999; the report could go out at 23:59:59.4, and a
+    comment stored in that second was then left out of it."""
+    consultation, _comments = three
+    close = consultation.closes_at
+    assert consultation.accepts_comments_at(close + datetime.timedelta(milliseconds=400))
+    with pytest.raises(ValidationError) as refused:
+        report_publish(consultation, now=close + datetime.timedelta(milliseconds=400))
+    assert refused.value.code == "too_early"
+    assert not consultation.accepts_comments_at(close + datetime.timedelta(seconds=1))
+    with pytest.raises(ValidationError) as refused:  # on to the next rule: no report yet
+        report_publish(consultation, now=close + datetime.timedelta(seconds=1))
+    assert refused.value.code == "not_reviewed"
+
+
+def test_the_introduction_is_written_in_the_sites_language_whatever_the_admins(three):
+    from django.utils import translation
+
+    consultation, _comments = three
+    with after_close(consultation), translation.override("en"):
+        report = report_generate(consultation)
+    assert report.introduction.startswith(consultation.title + "公开征求意见期间")
