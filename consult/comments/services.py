@@ -416,6 +416,11 @@ def received_check(consultation, received_on, *, now=None) -> None:
         )
     if received_on > timezone.localtime(now, shanghai).date():
         raise ValidationError({"received_on": _("收到日期不能晚于今天。")}, code="future")
+    if received_on < timezone.localtime(consultation.opens_at, shanghai).date():
+        raise ValidationError(
+            {"received_on": _("收到日期早于征求意见开始日期，不能作为本次意见登记。")},
+            code="early",
+        )
 
 
 def comment_record_received(

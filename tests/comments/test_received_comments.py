@@ -92,6 +92,20 @@ def test_a_letter_received_after_the_close_is_refused(weifang_open, coordinator)
     received_check(weifang_open, closing_day, now=weifang_open.closes_at)
 
 
+def test_a_letter_received_before_the_opening_day_is_refused(weifang_open, coordinator):
+    """ "During the comment period" held at the close only: a letter dated the day before the
+    opening was recorded as a comment on the draft."""
+    from django.core.exceptions import ValidationError
+
+    from consult.comments.services import received_check
+
+    opening_day = timezone.localdate(weifang_open.opens_at)
+    with pytest.raises(ValidationError) as refused:
+        received_check(weifang_open, opening_day - datetime.timedelta(days=1))
+    assert "received_on" in refused.value.message_dict
+    received_check(weifang_open, opening_day)
+
+
 def test_department_staff_may_record_too(client, weifang_open):
     user = User.objects.create_user("fgw", password="pw")
     staff_join(user, Department.objects.get(name="市发改委"))
