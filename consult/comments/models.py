@@ -81,6 +81,8 @@ class Comment(models.Model):
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     email = models.EmailField(_("电子邮箱"), blank=True)
     wants_reply = models.BooleanField(_("希望得到答复"), default=False)
+    # The site's language the citizen wrote in: their receipt, reply and later emails use it.
+    language = models.CharField(_("语言"), max_length=16, default="zh-hans", editable=False)
     notify_on_report = models.BooleanField(
         _("采纳情况公布时通知"),
         default=False,

@@ -1,7 +1,6 @@
 """The notifications a stored comment causes: one per routed department, a receipt to its author."""
 
 from django.urls import reverse
-from django.utils import translation
 
 from consult.bulk import PARENT_KEY, values_insert
 from consult.consultations.models import consultation_texts
@@ -46,7 +45,6 @@ def comments_notification_values(routed: "list[tuple[Comment, tuple[Route, ...]]
         directory = directory_of(comment.consultation)
         departments.update(directory.departments)
         recipients.update(directory.recipients)
-    language = translation.get_language()
     rows = []
     for comment, routes in routed:
         comment_key = PARENT_KEY if comment.pk is None else comment.pk
@@ -75,7 +73,7 @@ def comments_notification_values(routed: "list[tuple[Comment, tuple[Route, ...]]
                     comment=comment,
                     # The signed link to its status page is made when the email is built.
                     context={"departments": [department.name for department in routed_to]},
-                    language=language,
+                    language=comment.language,
                     now=comment.submitted_at,
                 )
             )
@@ -100,6 +98,7 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
         to=[comment.email],
         consultation=comment.consultation,
         comment=comment,
+        language=comment.language,
     )
 
 

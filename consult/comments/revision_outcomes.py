@@ -238,6 +238,7 @@ def revision_published_notifications_write(revision: Revision) -> int:
                 to=[first.email],
                 consultation=revision.consultation,
                 comment=first,
+                language=first.language,
                 context={
                     "revision_number": revision.number,
                     "is_final": revision.is_final,
@@ -268,6 +269,7 @@ def revision_report_notifications_write(revision: Revision, *, report_path: str)
             to=[comment.email],
             consultation=consultation,
             comment=comment,
+            language=comment.language,
             context={
                 "report_url": site_url(report_path),
                 "status_url": comment_status_url(comment),

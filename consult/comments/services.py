@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consult.bulk import Dependents, rows_insert_with, values_insert
@@ -350,9 +350,11 @@ def _submitter_check(submitter: dict) -> None:
         raise TypeError(f"not a submitter's field: {', '.join(sorted(unknown))}")
 
 
-def _comment_new(*, now, **fields) -> Comment:
-    """An unsaved comment, its submitter's consent recorded now (sending it is the consent)."""
-    return Comment(consent=True, consent_at=now, submitted_at=now, **fields)
+def _comment_new(*, now, language=None, **fields) -> Comment:
+    """An unsaved comment, its submitter's consent recorded now (sending it is the consent), in
+    the language of the page or API request it came from (the site's, by default)."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    return Comment(consent=True, consent_at=now, submitted_at=now, language=language, **fields)
 
 
 def _attachment_keep(comment, attachment, attachment_type, uploads) -> None:
@@ -464,6 +466,9 @@ def comment_record_received(
                     channel=channel,
                     now=now,
                     received_on=received_on,
+                    # A letter's writer is answered in the site's language, not in that of the
+                    # staff member's admin.
+                    language=settings.LANGUAGE_CODE,
                     **submitter,
                 )
             )
