@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .access import comments_contact_visible_to
@@ -241,6 +241,7 @@ def export_start(comments, user, fmt: str) -> Export:
         user=user,
         format=fmt,
         include_personal=may_export_personal(user),
+        language=translation.get_language() or settings.LANGUAGE_CODE,
         query=pickle.dumps(comments.query),
         total=comments.count(),
     )
@@ -264,7 +265,10 @@ def export_build(export_id: int) -> Export:
             yield row
 
     try:
-        with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
+        with (
+            translation.override(export.language),
+            tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle,
+        ):
             written = WRITERS[export.format](
                 counted(export_rows(comments, export.include_personal, export.user)),
                 handle,

@@ -510,6 +510,8 @@ class Export(models.Model):
     )
     format = models.CharField(_("格式"), max_length=8, choices=Format)
     include_personal = models.BooleanField(_("含个人信息"), default=False)
+    # The admin's language of whoever asked: the task writes the headers and labels in it.
+    language = models.CharField(_("语言"), max_length=16, default="zh-hans", editable=False)
     # The admin's filtered queryset, pickled as Django documents for re-running a query later.
     query = models.BinaryField(editable=False)
     status = models.CharField(_("状态"), max_length=16, choices=Status, default=Status.PENDING)

@@ -211,3 +211,20 @@ def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
             assert "exports deleted: 1" in JOBS["personal-data-retention"].run(timezone.now())
     assert not Export.objects.exists()
     assert not storage.exists(name)
+
+
+def test_a_large_export_is_written_in_the_language_of_whoever_asked(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    """Built by a task, it came out in the site's language (Chinese) for an English admin,
+    while the same export under EXPORT_INLINE_ROWS came out in English."""
+    settings.EXPORT_INLINE_ROWS = 1
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        export(client, comments, "export_csv", scope="all")
+    job = Export.objects.get()
+    assert job.language == "en"
+    content = b"".join(client.get(f"/staff/exports/{job.pk}/").streaming_content)
+    header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert "回执编号" not in header and "Tracking number" in header
