@@ -37,9 +37,9 @@ The surge runs consult under the README's production gunicorn settings (threaded
 WEB_MAX_CONCURRENT_REQUESTS at its default), measures saturation — the comments/s stored
 when pushed well past it: the open-loop client at four times wrk's closed-loop estimate for
 10 s — then sends twice that rate for 60 s from an open-loop client (bench/surge_client.py),
-then measures saturation again as before. This VM's pace drifts by ±20 % from one 10 s to the
-next, so the baseline is the mean of the two measurements on either side of the surge (both
-printed, with the surge's goodput in each 10 s). Goodput must stay ≥ 0.9× saturation, the
+then measures saturation again as before. Goodput must stay ≥ 0.9× the saturation measured
+before the surge; the one after it, the ratio to their mean and the surge's goodput in each
+10 s are printed beside it, to show how far this VM's pace drifted within the run. Also: the
 excess must get 503 with Retry-After within 100 ms, nothing may time out or fail otherwise, and
 the tracking numbers answered 201 must be exactly the comments stored.
 """
@@ -214,10 +214,10 @@ def surge(args, database, consultation, clause_ids, script, consult_env) -> dict
         rate = 2 * before["stored_per_second"]
         bodies = surge_bodies(clause_ids, int(rate * args.surge_seconds), "s")
         answers, client = open_loop("127.0.0.1", port, path, bodies, rate=rate)
-        # Saturation again, after the surge: this VM's pace drifts by ±20 % from one 10 s to
-        # the next (see goodput_per_second_by_10_s), so the baseline is the mean of a
-        # measurement on each side of the surge, not one 10 s window that may fall on a
-        # fast or a slow moment. Both are printed.
+        # Saturation again, after the surge, printed beside the verdict: this VM's pace drifts
+        # by ±20 % from one 10 s window to the next (see goodput_per_second_by_10_s), and this
+        # shows by how much it did in this run. The verdict stays on the measurement before:
+        # a server the surge left slower must not lower its own bar.
         after = pushed("q")
     finally:
         server.terminate()
@@ -236,9 +236,9 @@ def surge(args, database, consultation, clause_ids, script, consult_env) -> dict
     shed = sorted(a.seconds for a in answers if a.status == 503)
     others = [a for a in answers if a.status not in (201, 503)]
     goodput = len(created) / client["wall_seconds"]
-    saturation = statistics.mean([before["stored_per_second"], after["stored_per_second"]])
+    saturation = before["stored_per_second"]
     return {
-        "saturation_per_second": round(saturation, 1),
+        "saturation_per_second": saturation,
         "saturation_measured": {
             "wrk_estimate": estimate,
             "pushed_per_second": pushed_rate,
@@ -257,8 +257,10 @@ def surge(args, database, consultation, clause_ids, script, consult_env) -> dict
         "goodput_per_second": round(goodput, 1),
         "goodput_per_second_by_10_s": created_per_10_s(answers, rate, args.surge_seconds),
         "goodput_over_saturation": round(goodput / saturation, 3),
-        "goodput_over_saturation_before": round(goodput / before["stored_per_second"], 3),
         "goodput_over_saturation_after": round(goodput / after["stored_per_second"], 3),
+        "goodput_over_mean_saturation": round(
+            goodput / statistics.mean([saturation, after["stored_per_second"]]), 3
+        ),
         "stored_equals_answered_201": stored == created,
         "stored": len(stored),
         "holds": (

@@ -3,7 +3,7 @@
 Personal data (name, phone, email, organisation) is exported only for users holding
 `comments.export_personal_data`; everybody else gets the same sheet without those columns.
 Even then a row shows them in full only where the exporter sees them in full in the admin
-(`access.comments_contact_visible_to`: the answering department, the issuing bureau): a
+(`access.contact_visible_expression`: the answering department, the issuing bureau): a
 coordinator of one bureau exporting comments on which it only cooperates gets them masked.
 """
 
@@ -16,12 +16,11 @@ import tempfile
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .access import comments_contact_visible_to
+from .access import contact_visible_expression
 from .models import Comment, Export
 from .privacy import mask_email, mask_name, mask_phone
 
@@ -86,10 +85,7 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
         .order_by("pk")
     )
     if include_personal:
-        shown = comments_contact_visible_to(user).values("pk")
-        comments = comments.annotate(
-            contact_shown=ExpressionWrapper(Q(pk__in=shown), output_field=BooleanField())
-        )
+        comments = comments.annotate(contact_shown=contact_visible_expression(user))
     for comment in comments.iterator(chunk_size=chunk):
         routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
@@ -211,14 +207,13 @@ CONTENT_TYPES = {
 }
 
 
-def exports_kept(*, now=None):
+def exports_kept(exports=None, *, now=None):
     """The exports still kept at `now`: built less than EXPORT_KEEP_DAYS ago. A file of
     personal data is a copy outside the comments, out of reach of their retention; it lives
     only as long as it is needed to be downloaded."""
     now = now or timezone.now()
-    return Export.objects.filter(
-        created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS)
-    )
+    exports = Export.objects.all() if exports is None else exports
+    return exports.filter(created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS))
 
 
 def exports_expire(*, now=None) -> int:
@@ -283,5 +278,10 @@ def export_build(export_id: int) -> Export:
     export.status = Export.Status.DONE
     export.rows_done = export.total = written
     export.finished_at = timezone.now()
-    export.save(update_fields=["file", "status", "rows_done", "total", "finished_at"])
+    try:
+        export.save(update_fields=["file", "status", "rows_done", "total", "finished_at"])
+    except DatabaseError:
+        # Its row went meanwhile (past EXPORT_KEEP_DAYS while it was built): so does the file.
+        export.file.delete(save=False)
+        raise
     return export

@@ -90,6 +90,8 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
         raise NoticeImportError("通知中没有找到截止日期（如“于11月10日前反馈”）。")
     # As the admin's form would: a slug no URL can hold broke every page linking to it.
     try:
+        if not slug:
+            raise ValidationError("empty")
         Consultation._meta.get_field("slug").run_validators(slug)
     except ValidationError as error:
         raise NoticeImportError(

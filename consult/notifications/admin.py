@@ -10,6 +10,7 @@ from consult.comments.access import (
     user_department_ids,
 )
 from consult.consultations.models import Department
+from consult.querystring import is_number
 
 from .delivery import email_resend
 from .health import emails_failed_recently, emails_long_pending
@@ -74,12 +75,10 @@ class DepartmentFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        try:
-            department_id = int(self.value())
-        except ValueError:
+        if not is_number(self.value()):
             return queryset.none()
         return queryset.filter(
-            pk__in=Notification.objects.filter(department_id=department_id).values("email")
+            pk__in=Notification.objects.filter(department_id=int(self.value())).values("email")
         )
 
 
@@ -109,6 +108,12 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     )
     actions = ["resend"]
     show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        """An email's page is for reading (the change permission keeps "send again" in the
+        list): saving it would write its status and lease, as they were read, over what a
+        sending worker wrote meanwhile."""
+        return obj is None and super().has_change_permission(request)
 
     @admin.display(description=_("收件人"))
     def recipients(self, obj):

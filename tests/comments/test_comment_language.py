@@ -93,15 +93,20 @@ def test_comments_stored_before_learn_their_language_from_their_receipts():
 
     consultation = load_weifang()
     english, chinese = submit(consultation, 1, "en"), submit(consultation, 2, "zh-hans")
+    # A letter typed in by staff in the English admin: its receipt was English before, and it
+    # is answered in the site's language now.
+    letter = submit(consultation, 3, "en")
+    Comment.objects.filter(pk=letter.pk).update(channel=Comment.Channel.LETTER)
     executor = MigrationExecutor(connection)
     try:
         executor.migrate([("comments", "0015_fewer_indexes")])
         executor = MigrationExecutor(connection)
-        executor.migrate([("comments", "0016_comment_language")])
+        executor.migrate([("comments", "0017_comment_language_from_receipts")])
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert dict(Comment.objects.values_list("pk", "language")) == {
         english.pk: "en",
         chinese.pk: "zh-hans",
+        letter.pk: "zh-hans",
     }

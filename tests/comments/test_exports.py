@@ -201,12 +201,15 @@ def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
     storage, name = job.file.storage, job.file.name
     assert storage.exists(name)
     kept = datetime.timedelta(days=settings.EXPORT_KEEP_DAYS)
+    listed = f"/staff/exports/{job.pk}/"
     with time_machine.travel(start + kept - datetime.timedelta(minutes=1), tick=False):
         assert client.get(f"/staff/exports/{job.pk}/").status_code == 200
+        assert listed in client.get("/admin/comments/export/").content.decode()
         with django_capture_on_commit_callbacks(execute=True):
             assert "exports deleted: 0" in JOBS["personal-data-retention"].run(timezone.now())
     with time_machine.travel(start + kept + datetime.timedelta(minutes=1), tick=False):
         assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+        assert listed not in client.get("/admin/comments/export/").content.decode()
         with django_capture_on_commit_callbacks(execute=True):
             assert "exports deleted: 1" in JOBS["personal-data-retention"].run(timezone.now())
     assert not Export.objects.exists()

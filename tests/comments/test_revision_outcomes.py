@@ -223,6 +223,9 @@ def test_the_queue_filters_ignore_numbers_that_are_not_plain_digits(client, weif
         "/admin/consultations/consultation/abc/import-revision/",
         "/admin/reports/adoptionreport/abc/preview/",
         "/admin/reports/adoptionreport/99999999999999999999/preview/",
+        "/admin/notifications/outgoingemail/?department=99999999999999999999",
+        # int() refuses a string of over 4,300 digits.
+        "/admin/comments/comment/add/?consultation=" + "9" * 5000,
     ],
 )
 def test_admin_pages_take_odd_numbers_in_the_address_without_an_error(client, weifang_open, path):

@@ -190,6 +190,13 @@ def test_command_refuses_a_slug_no_address_can_hold(slug):
     assert not Consultation.objects.exists()
 
 
+def test_an_empty_slug_is_refused():
+    source = WEIFANG.read_text("utf-8")
+    with pytest.raises(NoticeImportError):
+        notice_import(parsed=parse_notice(source), slug="", source_text=source)
+    assert not Consultation.objects.exists()
+
+
 def test_command_dry_run_json_prints_one_document_and_writes_nothing():
     out = StringIO()
     call_command("import_notice", str(WEIFANG), "--dry-run", "--json", stdout=out)

@@ -10,16 +10,7 @@ from consult.comments.access import routes_of_departments, user_department_ids
 from consult.comments.models import Comment, CommentRouting
 from consult.comments.revision_outcomes import comments_of_revision
 from consult.consultations.models import Clause, Department, Revision
-
-BIGGEST_KEY = 2**63 - 1  # SQLite's integers, and PostgreSQL's bigint
-
-
-def is_number(value) -> bool:
-    """A primary key or revision number from the query string; str.isdigit alone would take
-    "²" and the query would fail, and so would a number no database column holds (Django
-    guards an exact lookup against it, not `__in`)."""
-    value = str(value or "")
-    return value.isascii() and value.isdigit() and int(value) <= BIGGEST_KEY
+from consult.querystring import is_number
 
 
 class ScopeFilter(admin.SimpleListFilter):

@@ -7,7 +7,6 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import consultations_open_to_letters_from
-from consult.comments.admin.filters import is_number
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
@@ -21,6 +20,7 @@ from consult.comments.workflow import (
     statuses_open_to,
 )
 from consult.consultations.models import Clause, Department
+from consult.querystring import is_number
 
 
 class CommentWorkForm(forms.ModelForm):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("comments", "0016_comment_language"),
+        ("comments", "0017_comment_language_from_receipts"),
     ]
 
     operations = [
