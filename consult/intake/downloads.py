@@ -16,6 +16,7 @@ from .drafts import (
     draft_filename,
     draft_outline,
     draft_pdf,
+    in_brackets,
     responsibility_line,
 )
 
@@ -70,7 +71,10 @@ def draft_pdf_file(request, slug):
 @shared_with_anonymous_visitors
 def draft_print(request, slug):
     consultation = _consultation(slug)
-    outline = [(clause, responsibility_line(clause)) for clause in draft_outline(consultation)]
+    outline = [
+        (clause, in_brackets(line) if (line := responsibility_line(clause)) else "")
+        for clause in draft_outline(consultation)
+    ]
     return render(
         request,
         "intake/downloads/draft_print.html",

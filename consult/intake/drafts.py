@@ -71,17 +71,31 @@ def draft_facts(consultation: Consultation) -> list[tuple[str, str]]:
     facts = [(_("发布单位"), issuer.full_name or issuer.name)]
     if consultation.reference_number:
         facts.append((_("文号"), consultation.reference_number))
-    facts.append((_("征求意见时间"), f"{opens} — {closes}（{_('北京时间')}）"))
+    period = _("%(opens)s — %(closes)s（北京时间）") % {"opens": opens, "closes": closes}
+    facts.append((_("征求意见时间"), period))
     return facts
 
 
+# The punctuation around labels and lists is the language's: full-width in Chinese, "A: B",
+# "x, y" and "(…)" in English.
+
+
+def labelled(label, value) -> str:
+    return _("%(label)s：%(value)s") % {"label": label, "value": value}
+
+
+def in_brackets(text) -> str:
+    return _("（%(text)s）") % {"text": text}
+
+
 def responsibility_line(clause: OutlineClause) -> str:
+    names = _("、")
     parts = []
     if clause.lead_names:
-        parts.append(f"{_('牵头单位')}：{'、'.join(clause.lead_names)}")
+        parts.append(labelled(_("牵头单位"), names.join(clause.lead_names)))
     if clause.cooperating_names:
-        parts.append(f"{_('责任/配合单位')}：{'、'.join(clause.cooperating_names)}")
-    return "；".join(parts)
+        parts.append(labelled(_("责任/配合单位"), names.join(clause.cooperating_names)))
+    return _("；").join(parts)
 
 
 def draft_filename(consultation: Consultation, extension: str) -> str:
@@ -108,7 +122,7 @@ def draft_docx(consultation: Consultation) -> bytes:
     if consultation.draft_title:
         document.add_paragraph(f"《{consultation.draft_title}》（{_('征求意见稿')}）")
     for label, value in draft_facts(consultation):
-        document.add_paragraph(f"{label}：{value}")
+        document.add_paragraph(labelled(label, value))
     if consultation.preamble:
         for line in consultation.preamble.splitlines():
             if line.strip():
@@ -129,7 +143,7 @@ def draft_docx(consultation: Consultation) -> bytes:
         if responsibilities:
             paragraph = document.add_paragraph()
             paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
-            paragraph.add_run(f"（{responsibilities}）").italic = True
+            paragraph.add_run(in_brackets(responsibilities)).italic = True
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -189,7 +203,7 @@ def draft_pdf(consultation: Consultation) -> bytes:
     if consultation.draft_title:
         write(f"《{consultation.draft_title}》（{_('征求意见稿')}）", size=12)
     for label, value in draft_facts(consultation):
-        write(f"{label}：{value}", size=10, gap=0.5)
+        write(labelled(label, value), size=10, gap=0.5)
     pdf.ln(4)
     for line in consultation.preamble.splitlines():
         if line.strip():
@@ -203,5 +217,5 @@ def draft_pdf(consultation: Consultation) -> bytes:
             write(clause.body, indent=indent)
         responsibilities = responsibility_line(clause)
         if responsibilities:
-            write(f"（{responsibilities}）", size=9, indent=indent)
+            write(in_brackets(responsibilities), size=9, indent=indent)
     return bytes(pdf.output())

@@ -16,13 +16,13 @@ from consult.consultations.models import Consultation
 from consult.reports.services import report_path, reports_published
 
 from .caching import shared_with_anonymous_visitors
-from .drafts import draft_facts
+from .drafts import draft_facts, labelled
 
 FEED_LENGTH = 50
 
 
 def _summary(consultation) -> str:
-    return "<br>".join(escape(f"{label}：{value}") for label, value in draft_facts(consultation))
+    return "<br>".join(escape(labelled(label, value)) for label, value in draft_facts(consultation))
 
 
 class ConsultationsFeed(Feed):

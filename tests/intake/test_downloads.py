@@ -142,6 +142,16 @@ def test_the_printable_page_has_the_numbered_tree_and_a_print_stylesheet(client,
     assert page.index("一、 总体要求") < page.index("二、 主要任务") < page.index("（一）")
 
 
+def test_the_printable_page_in_english_punctuates_as_english_does(client, draft, settings):
+    """Labels and lists came out with Chinese full-width punctuation on the English page."""
+    consultation, _clauses = draft
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(f"/consultations/{consultation.slug}/print/").content.decode()
+    assert "(Lead department: 市海渔局; " in page
+    assert "（" + "Lead department" not in page and "Lead department：" not in page
+    assert "(Beijing time)" in page
+
+
 @pytest.mark.skipif(drafts.cjk_font() is None, reason="no Chinese font installed")
 def test_the_pdf_is_a_pdf_with_the_draft(client, draft):
     consultation, _clauses = draft
