@@ -250,7 +250,7 @@ class Consultation(models.Model):
             return self.Status.REPORT_PUBLISHED
         if moment < self.opens_at:
             return self.Status.UPCOMING
-        if _to_second(moment) <= self.closes_at:
+        if not period_over_at(self.closes_at, moment):
             return self.Status.OPEN
         return self.Status.CLOSED
 

@@ -90,9 +90,7 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
         raise NoticeImportError("通知中没有找到截止日期（如“于11月10日前反馈”）。")
     # As the admin's form would: a slug no URL can hold broke every page linking to it.
     try:
-        if not slug:
-            raise ValidationError("empty")
-        Consultation._meta.get_field("slug").run_validators(slug)
+        Consultation._meta.get_field("slug").clean(slug, None)  # blank, length and characters
     except ValidationError as error:
         raise NoticeImportError(
             f"网址标识“{slug}”不可用（只能用字母、数字、连字符和下划线，最多 100 个字符）；"

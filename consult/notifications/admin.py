@@ -99,20 +99,15 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     search_fields = ("subject", "message_id")
     exclude = ("body_html",)
     inlines = [NotificationInline]
-    # A record of what is or was sent: nobody edits it. "Send again" resends it as it stands;
-    # an editable From or Reply-To header would let staff send official mail in another's name.
-    readonly_fields = tuple(
-        field.name
-        for field in OutgoingEmail._meta.concrete_fields
-        if not field.primary_key and field.name != "body_html"
-    )
     actions = ["resend"]
     show_full_result_count = False
 
     def has_change_permission(self, request, obj=None):
-        """An email's page is for reading (the change permission keeps "send again" in the
-        list): saving it would write its status and lease, as they were read, over what a
-        sending worker wrote meanwhile."""
+        """An email's page is for reading, every field of it (the change permission keeps
+        "send again" in the list). "Send again" resends it as it stands: an editable From or
+        Reply-To header would let staff send official mail in another's name, and saving the
+        page would write its status and lease, as they were read, over what a sending worker
+        wrote meanwhile."""
         return obj is None and super().has_change_permission(request)
 
     @admin.display(description=_("收件人"))
