@@ -13,7 +13,12 @@ from django.utils.translation import ngettext
 
 from consult.comments.access import consultations_coordinated_by_user
 from consult.comments.revision_outcomes import revision_publish
-from consult.notices.importer import NoticeImportError, notice_text_decode, revision_import
+from consult.notices.importer import (
+    NoticeEncodingError,
+    NoticeImportError,
+    notice_text_decode,
+    revision_import,
+)
 from consult.notices.lineage import CONFIDENT
 from consult.notices.parser import NoticeParseError, parse_notice
 from consult.reports.admin import refusal_line
@@ -388,7 +393,7 @@ class RevisionImportForm(forms.Form):
         if upload and not text:
             try:
                 text = notice_text_decode(upload.read()).strip()
-            except UnicodeDecodeError:
+            except NoticeEncodingError:
                 raise ValidationError(
                     _("无法识别文件的编码：请上传 UTF-8 或 GB18030 编码的文本文件。"),
                     code="encoding",

@@ -39,12 +39,30 @@ def read_notice_file(path: Path) -> str:
     return notice_text_decode(Path(path).read_bytes())
 
 
+class NoticeEncodingError(NoticeImportError):
+    """The file is not text in an encoding notices come in."""
+
+
 def notice_text_decode(data: bytes) -> str:
-    """A notice's bytes as text: UTF-8 (with or without BOM), else GB18030."""
+    """A notice's bytes as text: UTF-8 (with or without BOM), else GB18030.
+
+    NUL is refused too: no text file holds one, UTF-16 read as UTF-8 is full of them, and
+    the database refuses to store it.
+    """
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("gb18030")
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise NoticeEncodingError(
+                "无法识别文件的编码：请使用 UTF-8 或 GB18030 编码的文本文件。"
+            ) from None
+    if "\x00" in text:
+        raise NoticeEncodingError(
+            "文件含有 NUL 字符，不是 UTF-8 或 GB18030 编码的文本文件（UTF-16 请另存为 UTF-8）。"
+        )
+    return text
 
 
 def department_resolve(name: str, *, issuer: Department | None = None) -> Department:
@@ -83,6 +101,13 @@ def _local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, at))
 
 
+def _closing_moment(parsed: ParsedNotice) -> datetime.datetime:
+    """The last second comments are taken: the second before "17:00前", else the day's last."""
+    if parsed.closes_before is None:
+        return _local_datetime(parsed.closes_on, LAST_SECOND)
+    return _local_datetime(parsed.closes_on, parsed.closes_before) - datetime.timedelta(seconds=1)
+
+
 @transaction.atomic
 def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> Consultation:
     """Create the consultation, its clauses and any unknown departments, all or nothing."""
@@ -113,7 +138,7 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
         responsibility_remarks="\n".join(parsed.remarks),
         published_on=parsed.published_on,
         opens_at=_local_datetime(opens_on, datetime.time.min),
-        closes_at=_local_datetime(parsed.closes_on, LAST_SECOND),
+        closes_at=_closing_moment(parsed),
         contact_name=parsed.contact.name or "",
         contact_phone=parsed.contact.phone or "",
         contact_email=parsed.contact.email or "",
@@ -192,7 +217,7 @@ def revision_import(
         if opens_on > parsed.closes_on:
             raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
         opens_at = _local_datetime(opens_on, datetime.time.min)
-        closes_at = _local_datetime(parsed.closes_on, LAST_SECOND)
+        closes_at = _closing_moment(parsed)
     revision = revision_create(
         consultation,
         draft_title=parsed.draft_title or "",

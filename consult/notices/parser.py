@@ -42,7 +42,10 @@ _SENTENCE_END = re.compile(r"[。；;！？!?:]")
 _DATE = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DEADLINE_RANGE = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE)
 _DEADLINE_LABELLED = re.compile(r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE)
-_DEADLINE_BEFORE = re.compile(_DATE + r"\s*(?:\d{1,2}\s*[:时]\s*\d{0,2}\s*分?)?\s*(?:之前|以前|前)")
+# "11月10日17:00前", "17时30分以前": the hour and minute, when given, are the closing moment.
+_DEADLINE_BEFORE = re.compile(
+    _DATE + r"\s*(?:(\d{1,2})\s*[:时]\s*(\d{0,2})\s*分?)?\s*(?:之前|以前|前)"
+)
 _SIGNATURE_DATE = re.compile(
     rf"^(?:(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日|([{_CN}]{{4}})年([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日)$"
 )
@@ -132,6 +135,9 @@ class ParsedNotice:
     preamble: str
     remarks: list[str]
     clauses: list[ParsedClause] = field(default_factory=list)
+    # The time of day on `closes_on` before which comments must arrive ("17:00前"); None
+    # when the notice gives the day alone (the whole day counts).
+    closes_before: datetime.time | None = None
 
     def to_dict(self) -> dict:
         def day(value):
@@ -143,6 +149,7 @@ class ParsedNotice:
             "published_on": day(self.published_on),
             "opens_on": day(self.opens_on),
             "closes_on": day(self.closes_on),
+            "closes_before": self.closes_before.isoformat() if self.closes_before else None,
             "contact": {
                 "name": self.contact.name,
                 "phone": self.contact.phone,
@@ -204,7 +211,7 @@ def parse_notice(text: str) -> ParsedNotice:
 
     title = _title(notice_lines)
     contact = _contact(notice_lines)
-    opens_on, closes_on = _deadline(notice_lines, published_on)
+    opens_on, closes_on, closes_before = _deadline(notice_lines, published_on)
     reference = next((ln.text for ln in notice_lines[1:6] if _REFERENCE.match(ln.norm)), None)
     notice_body = [
         ln
@@ -232,6 +239,7 @@ def parse_notice(text: str) -> ParsedNotice:
         published_on=published_on,
         opens_on=opens_on,
         closes_on=closes_on,
+        closes_before=closes_before,
         contact=contact,
         preamble=preamble,
         remarks=remarks,
@@ -379,10 +387,12 @@ def notice_deadline(
     without a year follows its opening day; an opening day without a year, before a closing day
     with one, is the last such day before it.
     """
-    return _deadline(_lines(text), published_on or today or beijing_today())
+    return _deadline(_lines(text), published_on or today or beijing_today())[:2]
 
 
 def _deadline(notice_lines, base: datetime.date):
+    """(opens_on, closes_on, closes_before): see `notice_deadline`; closes_before is the time
+    of day a "…前" deadline gives, if any."""
     for line in notice_lines:
         text = line.norm.replace(" ", "")
         match = _DEADLINE_RANGE.search(text)
@@ -390,16 +400,28 @@ def _deadline(notice_lines, base: datetime.date):
             y1, m1, d1, y2, m2, d2 = match.groups()
             if y2 and not y1:
                 closes = _make_date(int(y2), int(m2), int(d2), line)
-                return _resolve_year_on_or_before(m1, d1, closes, line), closes
+                return _resolve_year_on_or_before(m1, d1, closes, line), closes, None
             opens = _resolve_year(y1, m1, d1, base, line)
             # "2024年12月20日至1月10日": the close's year is the one after the opening, not
             # the opening's year written once for both.
-            return opens, _resolve_year(y2, m2, d2, opens, line)
-        for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
-            match = pattern.search(text)
-            if match:
-                return None, _resolve_year(*match.groups(), base, line)
-    return None, None
+            return opens, _resolve_year(y2, m2, d2, opens, line), None
+        if match := _DEADLINE_LABELLED.search(text):
+            return None, _resolve_year(*match.groups(), base, line), None
+        if match := _DEADLINE_BEFORE.search(text):
+            year, month, day, hour, minute = match.groups()
+            closes_before = _time_of_day(hour, minute, line) if hour is not None else None
+            return None, _resolve_year(year, month, day, base, line), closes_before
+    return None, None, None
+
+
+def _time_of_day(hour: str, minute: str, line) -> datetime.time | None:
+    """ "17:00", "17时30分"; None for "24:00" (the whole day, as a day alone is)."""
+    hour, minute = int(hour), int(minute or 0)
+    if (hour, minute) == (24, 0):
+        return None
+    if hour > 23 or minute > 59:
+        raise NoticeParseError(f"时间不存在：{hour}:{minute:02d}。", line.number)
+    return datetime.time(hour, minute)
 
 
 def _until_document_end(lines: list[_Line]) -> list[_Line]:

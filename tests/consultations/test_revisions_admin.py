@@ -88,6 +88,13 @@ def test_an_upload_is_read_in_its_encoding_and_bad_input_is_named(
     assert response.status_code == 200
     assert not Revision.objects.filter(number=2).exists()
 
+    # A NUL the database cannot store (UTF-16 read as UTF-8 is full of them): a 500 before.
+    nul = DRAFT2.read_text("utf-8").replace("。", "。\x00", 1).encode("utf-8")
+    response = client.post(_import_url(weifang_open), {"file": SimpleUploadedFile("d.txt", nul)})
+    assert response.status_code == 200
+    assert "无法识别文件的编码" in response.content.decode()
+    assert not Revision.objects.filter(number=2).exists()
+
     upload = SimpleUploadedFile("draft2.txt", DRAFT2.read_text("utf-8").encode("gb18030"))
     response = client.post(_import_url(weifang_open), {"file": upload, "final": "on"})
     assert response.status_code == 302

@@ -73,6 +73,8 @@ CLOSING_PHRASES = [
     "意见反馈截至{day}。",
     "征求意见截止时间：{day}。",
 ]
+# A notice's closing time of day: comments are taken until the second before it.
+CLOSING_SECONDS = {"17:00前": datetime.time(16, 59, 59), "17时30分以前": datetime.time(17, 29, 59)}
 PERIOD_PHRASES = [
     "征求意见时间为{opens}至{closes}。",
     "征求意见时间：自{opens}起至{closes}止。",
@@ -390,7 +392,8 @@ def beijing(day: datetime.date, at: datetime.time) -> datetime.datetime:
         False,
     )
 )
-def test_an_imported_period_runs_from_midnight_to_235959_beijing_time(case):
+def test_an_imported_period_runs_from_midnight_to_its_closing_second_beijing_time(case):
+    """To 23:59:59 of the closing day, or to the second before the time a notice gives."""
     sentence, published_on, opens, closes, opens_year, closes_year = case
     expected_opens, expected_closes = expected_period(
         published_on, opens, closes, opens_year, closes_year
@@ -411,6 +414,9 @@ def test_an_imported_period_runs_from_midnight_to_235959_beijing_time(case):
         consultation = notice_import(parsed=parsed, slug="property")
         consultation.refresh_from_db()
 
-    assert consultation.closes_at == beijing(expected_closes, datetime.time(23, 59, 59))
+    last_second = next(
+        (at for said, at in CLOSING_SECONDS.items() if said in sentence), datetime.time(23, 59, 59)
+    )
+    assert consultation.closes_at == beijing(expected_closes, last_second)
     assert consultation.opens_at == beijing(first_day, datetime.time(0, 0, 0))
     assert consultation.closes_at.microsecond == 0

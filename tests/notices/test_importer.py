@@ -13,7 +13,7 @@ from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.consultations.models import Clause, ClauseResponsibility, Consultation, Department
 from consult.notices.importer import NoticeImportError, notice_import
-from consult.notices.parser import parse_notice
+from consult.notices.parser import NoticeParseError, parse_notice
 from consult.testing.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,6 +160,29 @@ def test_weifang_comments_route_through_the_imported_tree(weifang):
     ]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "closes_at"),
+    [
+        ("11月10日17:00前", datetime.datetime(2024, 11, 10, 16, 59, 59, tzinfo=SHANGHAI)),
+        ("11月10日17时30分以前", datetime.datetime(2024, 11, 10, 17, 29, 59, tzinfo=SHANGHAI)),
+        ("11月10日24:00前", datetime.datetime(2024, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)),
+        ("11月10日前", datetime.datetime(2024, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)),
+    ],
+)
+def test_a_closing_time_in_the_notice_is_the_closing_moment(sentence, closes_at):
+    """ "17:00前" closes at 16:59:59, not at the day's end seven hours later."""
+    source = WEIFANG.read_text("utf-8").replace("11月10日前反馈", f"{sentence}反馈")
+    assert f"{sentence}反馈" in source
+    consultation = notice_import(parsed=parse_notice(source), slug="timed", source_text=source)
+    assert consultation.closes_at == closes_at
+
+
+def test_a_closing_time_that_does_not_exist_is_refused():
+    source = WEIFANG.read_text("utf-8").replace("11月10日前反馈", "11月10日25:00前反馈")
+    with pytest.raises(NoticeParseError, match="时间不存在"):
+        parse_notice(source)
+
+
 def test_import_without_deadline_is_refused_and_writes_nothing():
     source = WEIFANG.read_text("utf-8").replace(
         "请将修改意见于11月10日前反馈至市海渔局", "欢迎反馈"
@@ -235,6 +258,18 @@ def test_command_reads_a_gb18030_file(tmp_path):
     path.write_bytes(WEIFANG.read_text("utf-8").encode("gb18030"))
     call_command("import_notice", str(path), "--slug", "gbk", stderr=StringIO())
     assert Consultation.objects.get(slug="gbk").issuer.full_name == "潍坊市海洋发展和渔业局"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_file_in_another_encoding_exits_2_naming_it(tmp_path, encoding):
+    """UTF-16, with its byte-order mark or without: a traceback, or a 500 of the database
+    refusing NUL, before."""
+    path = tmp_path / "utf16.txt"
+    path.write_bytes(WEIFANG.read_text("utf-8").encode(encoding))
+    with pytest.raises(CommandError, match=r"utf16\.txt: ") as caught:
+        call_command("import_notice", str(path), "--slug", "u16", stderr=StringIO())
+    assert caught.value.returncode == 2
+    assert not Consultation.objects.exists()
 
 
 def test_same_slug_twice_is_refused_with_exit_2():

@@ -47,6 +47,8 @@ class Command(BaseCommand):
             source = read_notice_file(path)
         except OSError as error:
             raise CommandError(f"{path}: {error.strerror or error}", returncode=2) from error
+        except NoticeImportError as error:  # not text in an encoding notices come in
+            raise CommandError(f"{path}: {error}", returncode=2) from error
         try:
             parsed = parse_notice(source)
         except NoticeParseError as error:
