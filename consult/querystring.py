@@ -15,3 +15,29 @@ def is_number(value) -> bool:
         and len(value) <= len(str(BIGGEST_KEY))
         and int(value) <= BIGGEST_KEY
     )
+
+
+# The last year whose drill-down Django can bound: it computes the end of a year, month or day
+# outside its own check of the parameters, and datetime stops at 9999-12-31.
+LAST_DRILLABLE_YEAR = 9998
+
+
+def lookup_value_usable(lookup: str, value, date_hierarchy: str | None = None) -> bool:
+    """Whether an admin list's query-string value can reach the database without failing the
+    page: PostgreSQL refuses NUL in any text, and the date drill-down needs a year it can end."""
+    value = str(value)
+    if "\x00" in value:
+        return False
+    if date_hierarchy and lookup == f"{date_hierarchy}__year" and is_number(value):
+        return 1 <= int(value) <= LAST_DRILLABLE_YEAR
+    return True
+
+
+class UsableLookupValues:
+    """A ModelAdmin mixin: a list filter's value that would fail the query is a 400
+    (`DisallowedModelAdminLookup`), as an unknown parameter is, not a 500."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup_value_usable(lookup, value, self.date_hierarchy) and super().lookup_allowed(
+            lookup, value, request
+        )

@@ -21,6 +21,7 @@ from consult.notices.importer import (
 )
 from consult.notices.lineage import CONFIDENT
 from consult.notices.parser import NoticeParseError, parse_notice
+from consult.querystring import UsableLookupValues
 from consult.reports.admin import refusal_line
 from consult.reports.services import report_generate, report_publish
 
@@ -55,7 +56,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = ["name", "full_name", "mailbox_list", "digest_mode", "is_active"]
     list_filter = ["is_active", "digest_mode"]
     search_fields = ["name", "full_name", "aliases__name", "mailboxes__email"]
@@ -70,7 +71,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = ["user", "department", "role"]
     list_filter = ["role", "department"]
     search_fields = ["user__username", "department__name"]
@@ -117,7 +118,7 @@ class ClauseInline(admin.TabularInline):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(admin.ModelAdmin):
+class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = [
         "title",
         "issuer",
@@ -468,7 +469,7 @@ class ClauseResponsibilityInline(admin.TabularInline):
 
 
 @admin.register(Clause)
-class ClauseAdmin(admin.ModelAdmin):
+class ClauseAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = ["label", "heading", "consultation", "revision", "responsibilities_display"]
     list_filter = ["consultation", "revision__number", "level"]
     search_fields = ["label", "heading", "text"]

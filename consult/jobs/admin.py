@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from consult.querystring import UsableLookupValues
+
 from .models import JobStatus
 
 
 @admin.register(JobStatus)
-class JobStatusAdmin(admin.ModelAdmin):
+class JobStatusAdmin(UsableLookupValues, admin.ModelAdmin):
     """Read-only: the runner writes these rows; people only look."""
 
     list_display = [

@@ -10,7 +10,7 @@ from consult.comments.access import (
     user_department_ids,
 )
 from consult.consultations.models import Department
-from consult.querystring import is_number
+from consult.querystring import UsableLookupValues, is_number
 
 from .delivery import email_resend
 from .health import emails_failed_recently, emails_long_pending
@@ -83,7 +83,7 @@ class DepartmentFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = (
         "subject",
         "recipients",
@@ -169,7 +169,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = ("kind", "department", "consultation", "comment", "status", "due_at")
     list_filter = ("status", "kind", "department")
     search_fields = ("key", "comment__tracking_number")
@@ -200,7 +200,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(UsableLookupValues, admin.ModelAdmin):
     """What was reminded, to whom and when; written only by the due-jobs run."""
 
     list_display = ("due_at", "kind", "department", "consultation", "outstanding", "outcome")

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from consult.comments.access import user_department_ids
 from consult.consultations.models import Consultation, Revision
+from consult.querystring import UsableLookupValues
 
 from .models import AdoptionReport, ReportClause
 from .services import (
@@ -132,7 +133,7 @@ def reports_editable_by(user, reports):
 
 
 @admin.register(AdoptionReport)
-class AdoptionReportAdmin(admin.ModelAdmin):
+class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = [
         "consultation",
         "revision_label",

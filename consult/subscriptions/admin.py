@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from consult.querystring import UsableLookupValues
+
 from .models import Subscription
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(UsableLookupValues, admin.ModelAdmin):
     list_display = ["email", "department", "language", "created_at", "confirmed_at"]
     list_filter = [("confirmed_at", admin.EmptyFieldListFilter), "department"]
     search_fields = ["email"]

@@ -10,7 +10,7 @@ from consult.comments.access import routes_of_departments, user_department_ids
 from consult.comments.models import Comment, CommentRouting
 from consult.comments.revision_outcomes import comments_of_revision
 from consult.consultations.models import Clause, Department, Revision
-from consult.querystring import is_number
+from consult.querystring import UsableLookupValues, is_number
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -147,7 +147,7 @@ class ContactFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OfferedLookupsOnly:
+class OfferedLookupsOnly(UsableLookupValues):
     """A ModelAdmin mixin: the list accepts only the parameters its own filters produce.
 
     Django's `lookup_allowed` accepts any lookup on the model's own fields, offered or not:
