@@ -155,6 +155,7 @@ def write_xlsx(rows, handle, columns=None) -> int:
     """A sheet to work in: bold header frozen above a filter, set widths, real dates."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -177,6 +178,10 @@ def write_xlsx(rows, handle, columns=None) -> int:
             continue
         cells = []
         for value in row:
+            if isinstance(value, str):
+                # A control character the sheet's XML cannot hold (a form feed pasted from a
+                # PDF, stored before such text was refused) would fail the whole export.
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell = WriteOnlyCell(sheet, value=value)
             cell.alignment = top
             if isinstance(value, datetime.datetime):

@@ -28,6 +28,7 @@ from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import comment_reply_write, comment_routed_again_write
 from .tallies import counts_publicly, tally_add
+from .validation import clean_text
 
 Status = Comment.Status
 
@@ -55,6 +56,18 @@ class CommentChange:
     route_to: Department | None = None
     make_owner: bool = False
     route_reason: str = ""
+
+
+# The texts of a change, and their longest (None: a text column, as long as it likes).
+_TEXT_LIMITS = {
+    "decision_reason": None,
+    "reply": None,
+    "invalid_reason": Comment._meta.get_field("invalid_reason").max_length,
+    "note": None,
+    "opinion": None,
+    "waive_reason": None,
+    "route_reason": None,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +117,15 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
 
     def refuse(field, message):
         problems.setdefault(field, []).append(message)
+
+    for name, limit in _TEXT_LIMITS.items():
+        # The change page, the bulk actions and every other path that writes these texts.
+        try:
+            clean_text(getattr(work, name), field=name, max_length=limit)
+        except ValidationError as error:
+            problems[name] = error.messages
+    if problems:
+        return problems
 
     me = me or standing(user, comment)
     status = work.status or comment.status

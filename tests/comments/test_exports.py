@@ -231,3 +231,15 @@ def test_a_large_export_is_written_in_the_language_of_whoever_asked(
     content = b"".join(client.get(f"/staff/exports/{job.pk}/").streaming_content)
     header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert "回执编号" not in header and "Tracking number" in header
+
+
+def test_a_control_character_stored_in_a_reply_does_not_fail_the_xlsx(client, comments):
+    """Text stored before such characters were refused (a form feed pasted from a PDF):
+    the sheet's XML cannot hold it, and the whole export used to fail."""
+    Comment = type(comments[0])
+    Comment.objects.filter(pk=comments[0].pk).update(reply="第一页\x0c第二页")
+    client.force_login(member("hyj", "市海渔局"))
+    response = export(client, comments, "export_xlsx", scope="all")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert any(cell == "第一页第二页" for row in rows for cell in row)

@@ -71,6 +71,9 @@ def test_bad_input_is_refused_with_messages_and_nothing_stored(client, weifang_o
         ({"attachment": SimpleUploadedFile("x.pdf", b"MZ\x90\x00 not a pdf")}, "attachment"),
         ({"received_on": timezone.localdate() + datetime.timedelta(days=1)}, "received_on"),
         ({"clause": other.pk}, "clause"),  # a clause of another consultation
+        # Stored, they used to fail every later export to a spreadsheet.
+        ({"submitter_name": "张\x0c三"}, "submitter_name"),
+        ({"organisation": "潍坊\x01某协会"}, "organisation"),
     ]
     for changes, field in cases:
         response = client.post(ADD, letter(weifang_open, **changes))

@@ -10,6 +10,7 @@ from consult.comments.services import comment_submit
 from consult.comments.status_links import tracking_number_from_token
 from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department, Membership
+from consult.consultations.services import staff_join
 from consult.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +135,33 @@ def test_not_adopted_needs_a_reason_and_invalid_needs_a_reason(comment, people):
     comment.refresh_from_db()
     assert (comment.status, comment.invalid_reason) == ("invalid", "与本草案无关。")
     work(comment, people["coordinator"], status="pending")
+    comment.refresh_from_db()
+    assert (comment.status, comment.invalid_reason) == ("pending", "")
+
+
+def test_staff_texts_follow_the_citizens_rules_on_every_path(comment, people, client):
+    """Control characters are refused as in a citizen's comment, and an invalid reason over
+    its column's 300 characters is a message: the bulk action, whose text box has no limit of
+    its own, used to fail with a database error (a 500) on PostgreSQL."""
+    refused = problems(comment, people["owner"], reply="第一页\x0c第二页")
+    assert refused["reply"] == ["内容含有不可见的控制字符，请删除后重新提交。"]
+    refused = problems(comment, people["coordinator"], note="备注\x07")
+    assert list(refused) == ["note"]
+    too_long = "与本草案无关" * 51
+    refused = problems(comment, people["coordinator"], status="invalid", invalid_reason=too_long)
+    assert refused["invalid_reason"] == ["最多 300 个字符（现有 306 个）。"]
+
+    owner = get_user_model().objects.create_user("gxj-queue", password="pw")
+    staff_join(owner, Department.objects.get(name="市工信局"))  # as the queue's users join
+    client.force_login(owner)
+    response = client.post(
+        "/admin/comments/comment/",
+        {"action": "bulk_mark_invalid", "_selected_action": [comment.pk], "text": too_long},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"{comment.tracking_number}：最多 300 个字符（现有 306 个）。" in page
     comment.refresh_from_db()
     assert (comment.status, comment.invalid_reason) == ("pending", "")
 

@@ -10,7 +10,7 @@ from consult.comments.access import consultations_open_to_letters_from
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
-from consult.comments.validation import clause_check, clean_body, clean_phone
+from consult.comments.validation import clause_check, clean_body, clean_phone, clean_text
 from consult.comments.workflow import (
     FORM_FIELDS,
     CommentChange,
@@ -220,6 +220,12 @@ class ReceivedCommentForm(forms.ModelForm):
 
     def clean_body(self):
         return clean_body(self.cleaned_data["body"])
+
+    def clean_submitter_name(self):
+        return clean_text(self.cleaned_data.get("submitter_name", ""), field="submitter_name")
+
+    def clean_organisation(self):
+        return clean_text(self.cleaned_data.get("organisation", ""), field="organisation")
 
     def clean_phone(self):
         return clean_phone(self.cleaned_data.get("phone", ""))
