@@ -151,7 +151,7 @@ class Comment(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("保存期限届满后，姓名、电话、邮箱和附件已删除；意见和答复保留。"),
+        help_text=_("保存期限届满后，姓名、单位名称、电话、邮箱和附件已删除；意见和答复保留。"),
     )
 
     status = models.CharField(

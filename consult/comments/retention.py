@@ -80,6 +80,9 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
             published_answers_freeze(Comment.objects.filter(pk__in=ids))
             Comment.objects.filter(pk__in=ids).update(
                 submitter_name="",
+                # An individual's employer, a group's own name: the page promises neither is
+                # kept past the retention.
+                organisation="",
                 phone="",
                 email="",
                 ip_hash="",
@@ -92,7 +95,7 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
                 CommentEvent(
                     comment_id=pk,
                     kind=CommentEvent.Kind.NOTE,
-                    text=_("个人信息保存期限已满：姓名、电话、邮箱和附件已删除。"),
+                    text=_("个人信息保存期限已满：姓名、单位名称、电话、邮箱和附件已删除。"),
                     at=now,
                 )
                 for pk in ids

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -39,6 +40,7 @@ from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import CommentPeriodClosed, comment_submit
 from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
 from consult.consultations.models import Clause, Consultation, consultation_without_texts
+from consult.querystring import is_number
 
 from .caching import shared_with_anonymous_visitors
 from .forms import ApiCommentForm
@@ -740,6 +742,8 @@ STATUS_RESPONSES = {
 }
 
 
+# A citizen's decision and reply (and, by GET, the proof in the address): no shared cache keeps it.
+@never_cache
 @extend_schema(
     parameters=[
         OpenApiParameter(
@@ -776,6 +780,8 @@ def comment_status(request, tracking_number):
     return _status_response(request, tracking_number, proof, proof_field=proof_field)
 
 
+# A citizen's decision and reply (and, by GET, the proof in the address): no shared cache keeps it.
+@never_cache
 @extend_schema(
     request=StatusLookupSerializer,
     examples=[
@@ -827,7 +833,7 @@ def _published_dict(item) -> dict:
 
 
 def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | None:
-    if value is None or not value.isascii() or not value.isdigit():
+    if not is_number(value):
         return None
     number = int(value)
     return number if 1 <= number <= limit else None

@@ -263,7 +263,11 @@ def _comment_for_token(token):
     )
 
 
-def _comment_context(comment):
+def _comment_context(comment, *, by_proof=False):
+    """What the receipt and status pages show. Found by number and proof rather than by the
+    signed link the submitter was given, the page names the organisation masked and the
+    attachments by count: the proof's last four digits are what the masked number shows
+    every member of staff of the comment's departments."""
     routes = list(comment.routes.select_related("department").order_by("position"))
     return {
         "comment": comment,
@@ -275,7 +279,9 @@ def _comment_context(comment):
             "name": mask_name(comment.submitter_name),
             "phone": mask_phone(comment.phone),
             "email": mask_email(comment.email),
+            "organisation": mask_name(comment.organisation) if by_proof else comment.organisation,
         },
+        "attachments_by_count": by_proof,
         "publication": publication_for_submitter(comment),
         "status_url": reverse(
             "intake:comment_status_signed", kwargs={"token": status_token(comment)}
@@ -321,7 +327,9 @@ def comment_status_lookup(request):
                 form.cleaned_data["tracking_number"], form.cleaned_data["proof"]
             )
             if comment is not None:
-                return render(request, "intake/comment_status.html", _comment_context(comment))
+                return render(
+                    request, "intake/comment_status.html", _comment_context(comment, by_proof=True)
+                )
             form.add_error(
                 None,
                 ValidationError(

@@ -504,7 +504,8 @@ def notifications_redact(notifications) -> int:
     """Forget the addresses and texts of these notifications and of the emails that carried
     them (personal data past its retention); returns how many emails were redacted."""
     emails = OutgoingEmail.objects.filter(pk__in=notifications.exclude(email=None).values("email"))
-    redacted = emails.update(to=[], body_text=REDACTED, body_html="")
+    # An SMTP refusal's text names the refused address.
+    redacted = emails.update(to=[], body_text=REDACTED, body_html="", last_error="")
     notifications.update(to=[], context={})
     return redacted
 

@@ -1,10 +1,12 @@
 """Keep the secrets in links out of the log.
 
 A receipt or status link (/comments/<token>/, …/receipt/, …/notify-on-report/) carries a signed
-token that opens the comment to whoever holds it; the API's status lookup by GET carries the
-proof (the last phone digits or the email) in its query string. Django logs the path of every
-4xx answer (django.request), runserver logs each request line (django.server), and our own
-messages may quote a URL: the filter rewrites each record before any handler writes it.
+token that opens the comment to whoever holds it, as a subscription's confirm and unsubscribe
+links (/subscriptions/confirm/<token>/) open the subscription; the API's status lookup by GET
+carries the proof (the last phone digits or the email) in its query string. Django logs the
+path of every 4xx answer (django.request), runserver logs each request line (django.server),
+and our own messages may quote a URL: the filter rewrites each record before any handler
+writes it.
 """
 
 import logging
@@ -14,9 +16,12 @@ REDACTED = "[redacted]"
 
 # A path starting /comments/ (at the start, after a space, a quote, a bracket or a host): the
 # segment after it is a token, except the lookup form's own "status". The API's paths start
-# /api/comments/ and carry tracking numbers, which open nothing by themselves.
+# /api/comments/ and carry tracking numbers, which open nothing by themselves. A subscription's
+# confirm and unsubscribe links carry a token too, which shows the address and, to
+# unsubscribe, never expires.
 _TOKEN_IN_PATH = re.compile(
-    r"""(?P<before>(?:^|[\s"'(\[=]|://[^/\s"']*))(?P<path>/comments/)"""
+    r"""(?P<before>(?:^|[\s"'(\[=]|://[^/\s"']*))"""
+    r"""(?P<path>/comments/|/subscriptions/(?:confirm|unsubscribe)/)"""
     r"""(?!status(?:[/?#\s"']|$))(?P<token>[^/?#\s"']+)"""
 )
 _PROOF_IN_QUERY = re.compile(r"""(?P<name>[?&](?:phone_last4|email|proof)=)[^&#\s"']*""")

@@ -35,6 +35,7 @@ def answered(weifang_open, settings, django_capture_on_commit_callbacks):
             channel="web",
             consent=True,
             submitter_name="张三",
+            organisation="潍坊某海洋科技有限公司",
             phone="13812345678",
             email="zhang@example.cn",
             ip="203.0.113.9",
@@ -44,6 +45,10 @@ def answered(weifang_open, settings, django_capture_on_commit_callbacks):
         ).comment
     Comment.objects.filter(pk=comment.pk).update(
         status="answered", decision="adopted", reply="感谢您的意见，已采纳。"
+    )
+    # A receipt an SMTP server refused: its error names the address.
+    OutgoingEmail.objects.update(
+        last_error="{'zhang@example.cn': (550, b'5.1.1 mailbox unavailable')}"
     )
     weifang_open.report_published_at = weifang_open.closes_at + datetime.timedelta(days=1)
     weifang_open.save(update_fields=["report_published_at"])
@@ -79,14 +84,14 @@ def test_after_it_the_person_goes_and_the_comment_stays(answered, settings):
         assert personal_data_purge() == 1
     answered.refresh_from_db()
     assert answered.personal_data_removed_at == moment
-    for field in ("submitter_name", "phone", "email", "ip_hash", "user_agent"):
+    for field in ("submitter_name", "organisation", "phone", "email", "ip_hash", "user_agent"):
         assert getattr(answered, field) == "", field
     assert answered.body.startswith("建议明确集聚区") and answered.reply == "感谢您的意见，已采纳。"
     assert (answered.status, answered.decision) == ("answered", "adopted")
     assert not Attachment.objects.filter(comment=answered).exists()
     assert not storage.exists(stored_name)
     for email in OutgoingEmail.objects.all():
-        assert email.to == [] and email.body_text == REDACTED
+        assert email.to == [] and email.body_text == REDACTED and email.last_error == ""
         assert "13812345678" not in email.body_html and "zhang@" not in email.subject
     assert not Notification.objects.exclude(to=[]).exists()
     [event] = CommentEvent.objects.filter(comment=answered, text__contains="保存期限")

@@ -196,6 +196,22 @@ class TestStatus:
             assert data["status"] == comment.status
             assert data["decision"] is None and data["reply"] is None
 
+    def test_no_shared_cache_keeps_an_answer(self, api, comment):
+        """A proxy caching by default must not serve one citizen's answer to another."""
+        url = f"/api/comments/{comment.tracking_number}/status"
+        answers = [
+            api.get(url, {"phone_last4": "5678"}),
+            api.post(
+                "/api/comments/status/",
+                {"tracking_number": comment.tracking_number, "proof": "5678"},
+                format="json",
+            ),
+        ]
+        for response in answers:
+            assert response.status_code == 200
+            assert "no-store" in response["Cache-Control"]
+            assert "private" in response["Cache-Control"]
+
     def test_the_reply_is_shown_once_answered(self, api, comment):
         comment.reply = "感谢您的意见，已在修改稿中采纳。"
         comment.decision = "adopted"

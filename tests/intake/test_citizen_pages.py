@@ -157,6 +157,37 @@ def test_the_receipt_names_the_organisation_and_its_kind(client, weifang_open, i
     assert "单位名称" in page and "潍坊市某海洋产业协会" in page
 
 
+def test_found_by_number_and_proof_the_page_masks_the_organisation_and_file_names(
+    client, weifang_open, item
+):
+    """The proof (the last four digits) is what the masked number shows every member of staff
+    of the comment's departments, including those the admin does not show the organisation or
+    the attachments: found that way, the page names neither."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=item,
+        body="建议在集聚区评价中加入生态保护指标。",
+        channel="web",
+        consent=True,
+        organisation="潍坊某海洋科技有限公司",
+        phone="13812345678",
+        attachment=SimpleUploadedFile("张三丰的来信.pdf", b"%PDF-1.4\n%%EOF\n"),
+        attachment_type="pdf",
+    ).comment
+    found = client.post(
+        "/comments/status/", {"tracking_number": comment.tracking_number, "proof": "5678"}
+    ).content.decode()
+    assert comment.tracking_number in found
+    assert "潍坊某海洋科技有限公司" not in found and "张三丰" not in found
+    assert "潍*********司" in found and "1 个文件" in found
+    signed = client.get(
+        reverse("intake:comment_status_signed", kwargs={"token": status_token(comment)})
+    ).content.decode()
+    assert "潍坊某海洋科技有限公司" in signed and "张三丰的来信.pdf" in signed
+
+
 def test_the_privacy_notice_gives_the_contact_it_refers_to(client, weifang_open, item):
     page = client.get(form_url(weifang_open, item)).content.decode()
     notice = page[page.index('id="privacy-notice"') :]

@@ -119,6 +119,13 @@ def test_the_lookup_form_and_the_api_paths_keep_their_names():
         "see https://example.cn/comments/[redacted]"
     )
     assert redact("?phone_last4=5678&x=1") == "?phone_last4=[redacted]&x=1"
+    assert redact("Not Found: /subscriptions/unsubscribe/eyJz:1a:b/") == (
+        "Not Found: /subscriptions/unsubscribe/[redacted]/"
+    )
+    assert redact('"GET /subscriptions/confirm/eyJz:1a:b/ HTTP/1.1" 200') == (
+        '"GET /subscriptions/confirm/[redacted]/ HTTP/1.1" 200'
+    )
+    assert redact("Not Found: /subscriptions/") == "Not Found: /subscriptions/"
 
 
 def test_every_configured_handler_redacts(settings):
