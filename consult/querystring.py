@@ -22,14 +22,23 @@ def is_number(value) -> bool:
 LAST_DRILLABLE_YEAR = 9998
 
 
+# The date drill-down's parts, and the numbers each may be.
+_DRILL_DOWN_RANGES = {"year": (1, LAST_DRILLABLE_YEAR), "month": (1, 12), "day": (1, 31)}
+
+
 def lookup_value_usable(lookup: str, value, date_hierarchy: str | None = None) -> bool:
     """Whether an admin list's query-string value can reach the database without failing the
-    page: PostgreSQL refuses NUL in any text, and the date drill-down needs a year it can end."""
+    page: PostgreSQL refuses NUL in any text and reads a regular expression it cannot compile
+    as an error, and the date drill-down needs plain numbers in range (Django takes "+9999" and
+    overflows on a month of ten digits)."""
     value = str(value)
-    if "\x00" in value:
+    if "\x00" in value or lookup.endswith(("__regex", "__iregex")):
         return False
-    if date_hierarchy and lookup == f"{date_hierarchy}__year" and is_number(value):
-        return 1 <= int(value) <= LAST_DRILLABLE_YEAR
+    if date_hierarchy and lookup.startswith(f"{date_hierarchy}__"):
+        part = lookup.removeprefix(f"{date_hierarchy}__")
+        if part in _DRILL_DOWN_RANGES:
+            least, most = _DRILL_DOWN_RANGES[part]
+            return is_number(value) and least <= int(value) <= most
     return True
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "consult.subscriptions",
     "captcha",
     "axes",
+    # Last: its admin module puts the apps' admins above under consult's lookup rule.
     "consult.intake",
 ]
 

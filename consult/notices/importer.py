@@ -101,6 +101,15 @@ def _local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, at))
 
 
+def _period_check(opens_on: datetime.date, parsed: ParsedNotice) -> None:
+    """The period must end after it begins: "11月10日0:00前" on the opening day does not."""
+    if opens_on > parsed.closes_on:
+        raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
+    closing = timezone.localtime(_closing_moment(parsed))
+    if closing <= _local_datetime(opens_on, datetime.time.min):
+        raise NoticeImportError(f"截止时间 {closing:%Y-%m-%d %H:%M:%S} 早于开始日期 {opens_on}。")
+
+
 def _closing_moment(parsed: ParsedNotice) -> datetime.datetime:
     """The last second comments are taken: the second before "17:00前", else the day's last."""
     if parsed.closes_before is None:
@@ -124,8 +133,7 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
     if Consultation.objects.filter(slug=slug).exists():
         raise NoticeImportError(f"网址标识“{slug}”已被使用；请用 --slug 指定另一个。")
     opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
-    if opens_on > parsed.closes_on:
-        raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
+    _period_check(opens_on, parsed)
 
     issuer = issuer_resolve(parsed)
     consultation = Consultation.objects.create(
@@ -214,8 +222,7 @@ def revision_import(
                 "修改稿中没有找到截止日期（如“于11月10日前反馈”）；正式文本请用 --final。"
             )
         opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
-        if opens_on > parsed.closes_on:
-            raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
+        _period_check(opens_on, parsed)
         opens_at = _local_datetime(opens_on, datetime.time.min)
         closes_at = _closing_moment(parsed)
     revision = revision_create(

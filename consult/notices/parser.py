@@ -40,12 +40,11 @@ _HEADING_PATTERNS = [
 ]
 _SENTENCE_END = re.compile(r"[。；;！？!?:]")
 _DATE = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
-_DEADLINE_RANGE = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE)
-_DEADLINE_LABELLED = re.compile(r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE)
-# "11月10日17:00前", "17时30分以前": the hour and minute, when given, are the closing moment.
-_DEADLINE_BEFORE = re.compile(
-    _DATE + r"\s*(?:(\d{1,2})\s*[:时]\s*(\d{0,2})\s*分?)?\s*(?:之前|以前|前)"
-)
+# "17:00", "17时30分" after a closing day: the closing moment, however the day is introduced.
+_TIME = r"\s*(?:(\d{1,2})\s*[:时]\s*(\d{0,2})\s*分?)?"
+_DEADLINE_RANGE = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE + _TIME)
+_DEADLINE_LABELLED = re.compile(r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE + _TIME)
+_DEADLINE_BEFORE = re.compile(_DATE + _TIME + r"\s*(?:之前|以前|前)")
 _SIGNATURE_DATE = re.compile(
     rf"^(?:(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日|([{_CN}]{{4}})年([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日)$"
 )
@@ -397,25 +396,28 @@ def _deadline(notice_lines, base: datetime.date):
         text = line.norm.replace(" ", "")
         match = _DEADLINE_RANGE.search(text)
         if match and re.search(r"征求意见|反馈|公示|意见", text):
-            y1, m1, d1, y2, m2, d2 = match.groups()
+            y1, m1, d1, y2, m2, d2, hour, minute = match.groups()
+            closes_before = _time_of_day(hour, minute, line)
             if y2 and not y1:
                 closes = _make_date(int(y2), int(m2), int(d2), line)
-                return _resolve_year_on_or_before(m1, d1, closes, line), closes, None
+                return _resolve_year_on_or_before(m1, d1, closes, line), closes, closes_before
             opens = _resolve_year(y1, m1, d1, base, line)
             # "2024年12月20日至1月10日": the close's year is the one after the opening, not
             # the opening's year written once for both.
-            return opens, _resolve_year(y2, m2, d2, opens, line), None
-        if match := _DEADLINE_LABELLED.search(text):
-            return None, _resolve_year(*match.groups(), base, line), None
-        if match := _DEADLINE_BEFORE.search(text):
-            year, month, day, hour, minute = match.groups()
-            closes_before = _time_of_day(hour, minute, line) if hour is not None else None
-            return None, _resolve_year(year, month, day, base, line), closes_before
+            return opens, _resolve_year(y2, m2, d2, opens, line), closes_before
+        for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
+            if match := pattern.search(text):
+                year, month, day, hour, minute = match.groups()
+                closing = _resolve_year(year, month, day, base, line)
+                return None, closing, _time_of_day(hour, minute, line)
     return None, None, None
 
 
-def _time_of_day(hour: str, minute: str, line) -> datetime.time | None:
-    """ "17:00", "17时30分"; None for "24:00" (the whole day, as a day alone is)."""
+def _time_of_day(hour: str | None, minute: str, line) -> datetime.time | None:
+    """ "17:00", "17时30分"; None without a time or for "24:00" (the whole day, as a day alone
+    is)."""
+    if hour is None:
+        return None
     hour, minute = int(hour), int(minute or 0)
     if (hour, minute) == (24, 0):
         return None

@@ -167,6 +167,9 @@ def test_weifang_comments_route_through_the_imported_tree(weifang):
         ("11月10日17时30分以前", datetime.datetime(2024, 11, 10, 17, 29, 59, tzinfo=SHANGHAI)),
         ("11月10日24:00前", datetime.datetime(2024, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)),
         ("11月10日前", datetime.datetime(2024, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)),
+        # However the closing day is introduced, its time is kept.
+        ("截止时间为11月10日17:00", datetime.datetime(2024, 11, 10, 16, 59, 59, tzinfo=SHANGHAI)),
+        ("10月11日至11月10日17时", datetime.datetime(2024, 11, 10, 16, 59, 59, tzinfo=SHANGHAI)),
     ],
 )
 def test_a_closing_time_in_the_notice_is_the_closing_moment(sentence, closes_at):
@@ -175,6 +178,14 @@ def test_a_closing_time_in_the_notice_is_the_closing_moment(sentence, closes_at)
     assert f"{sentence}反馈" in source
     consultation = notice_import(parsed=parse_notice(source), slug="timed", source_text=source)
     assert consultation.closes_at == closes_at
+
+
+def test_a_period_closing_before_it_opens_is_refused_and_writes_nothing():
+    """ "0:00前" on the day the notice is published ends the period a second before it begins."""
+    source = WEIFANG.read_text("utf-8").replace("11月10日前反馈", "10月11日0:00前反馈")
+    with pytest.raises(NoticeImportError, match="早于开始日期 2024-10-11"):
+        notice_import(parsed=parse_notice(source), slug="backwards", source_text=source)
+    assert not Consultation.objects.exists()
 
 
 def test_a_closing_time_that_does_not_exist_is_refused():
