@@ -219,6 +219,7 @@ CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"
 #   personal-data-retention  remove submitters' personal data past PERSONAL_DATA_RETENTION_DAYS,
 #                            and exports past EXPORT_KEEP_DAYS
 #   outbox-sweep  re-send notifications a lost publish or a dead worker left pending
+#   export-sweep  hand on large exports a refused publish or a dead worker left unbuilt
 PERIODIC_JOBS_EVERY_SECONDS = {
     "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
     "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
@@ -228,6 +229,7 @@ PERIODIC_JOBS_EVERY_SECONDS = {
     "new-consultations": env.float("NEW_CONSULTATIONS_EVERY_SECONDS", default=300.0),
     "unconfirmed-subscriptions": env.float("UNCONFIRMED_EVERY_SECONDS", default=3600.0),
     "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
+    "export-sweep": env.float("EXPORT_SWEEP_EVERY_SECONDS", default=60.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -293,6 +295,11 @@ EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)
 # A built export file (names and phones, as its maker saw them) is downloadable for this many
 # days; the daily personal-data-retention job then deletes it.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+# A worker building an export reports progress every thousand rows; one silent this long died
+# with its worker, and the export-sweep job hands the export to another. An export not taken
+# by any worker within NOTIFY_SWEEP_AFTER_SECONDS of its request (the broker refused it) is
+# handed on again too.
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
 CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)

@@ -11,18 +11,22 @@ import csv
 import dataclasses
 import datetime
 import io
+import logging
 import pickle
 import tempfile
 
 from django.conf import settings
 from django.core.files import File
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .access import contact_visible_expression
 from .models import Comment, Export
 from .privacy import mask_email, mask_name, mask_phone
+
+logger = logging.getLogger(__name__)
 
 PERSONAL = ("submitter_name", "organisation", "phone", "email")
 
@@ -234,9 +238,7 @@ def exports_expire(*, now=None) -> int:
 
 
 def export_start(comments, user, fmt: str) -> Export:
-    """Record a large export and hand it to the task after commit."""
-    from .tasks import build_export
-
+    """Record a large export and hand it to a worker after commit."""
     export = Export.objects.create(
         user=user,
         format=fmt,
@@ -245,15 +247,111 @@ def export_start(comments, user, fmt: str) -> Export:
         query=pickle.dumps(comments.query),
         total=comments.count(),
     )
-    transaction.on_commit(lambda: build_export.delay(export.pk))
+    transaction.on_commit(lambda: export_hand_off(export.pk), robust=True)
     return export
 
 
-def export_build(export_id: int) -> Export:
-    """Run by the task: write the file, reporting progress on the row as it goes."""
+def export_hand_off(export_id: int) -> bool:
+    """Queue the export's task; False when the broker refused it. Never raises: the export is
+    recorded already, and the export-sweep job hands it on once the broker is back."""
+    from .tasks import build_export
+
+    try:
+        build_export.apply_async(args=[export_id], retry=False)
+    except Exception:
+        logger.warning(
+            "Could not enqueue export %s; the export sweep will hand it on.",
+            export_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def _lease_expired(now):
+    return now - datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+
+
+def exports_sweep(*, now=None) -> int:
+    """Hand on again the exports no worker has: never taken for NOTIFY_SWEEP_AFTER_SECONDS
+    since they were asked for (a refused or lost publish), or taken by a worker silent for
+    EXPORT_LEASE_SECONDS (it died mid-build). Returns how many were handed to the broker.
+
+    A copy queued twice is harmless: only one worker at a time can take an export
+    (`export_build`)."""
+    now = now or timezone.now()
+    unbuilt = exports_kept(now=now).filter(
+        Q(
+            status=Export.Status.PENDING,
+            created_at__lte=now - datetime.timedelta(seconds=settings.NOTIFY_SWEEP_AFTER_SECONDS),
+        )
+        | Q(status=Export.Status.RUNNING, claimed_at__lte=_lease_expired(now))
+    )
+    handed = 0
+    for export_id in unbuilt.values_list("pk", flat=True).order_by("created_at"):
+        if not export_hand_off(export_id):
+            break  # the broker is down: the next sweep tries again
+        handed += 1
+    return handed
+
+
+def export_claim(export_id: int, *, now=None) -> bool:
+    """Take the export for this worker: one waiting for a worker, or one whose worker has been
+    silent for EXPORT_LEASE_SECONDS. False when another worker has it, or it is finished."""
+    now = now or timezone.now()
+    return bool(
+        Export.objects.filter(pk=export_id)
+        .filter(
+            Q(status=Export.Status.PENDING)
+            | Q(status=Export.Status.RUNNING, claimed_at__lte=_lease_expired(now))
+        )
+        .update(status=Export.Status.RUNNING, claimed_at=now)
+    )
+
+
+def export_build(export_id: int) -> Export | None:
+    """Run by the task: write the file, reporting progress on the row as it goes. Returns None
+    when the export is not to be built here (see `export_claim`)."""
+    if not export_claim(export_id):
+        return None
     export = Export.objects.get(pk=export_id)
-    if export.status == Export.Status.DONE:
-        return export
+    comments = Comment.objects.all()
+    comments.query = pickle.loads(export.query)  # noqa: S301 - written by us, never by a user
+
+    def counted(rows):
+        for number, row in enumerate(rows):
+            if number and number % 1000 == 0:
+                Export.objects.filter(pk=export.pk).update(
+                    rows_done=number, claimed_at=timezone.now()
+                )
+            yield row
+
+    try:
+        with (
+            translation.override(export.language),
+            tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle,
+        ):
+            written = WRITERS[export.format](
+                counted(export_rows(comments, export.include_personal, export.user)),
+                handle,
+                export_columns(export.include_personal),
+            )
+            handle.seek(0)
+            name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"
+            export.file.save(name, File(handle), save=False)
+    except Exception as error:
+        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=str(error))
+        raise
+    export.status = Export.Status.DONE
+    export.rows_done = export.total = written
+    export.finished_at = timezone.now()
+    try:
+        export.save(update_fields=["file", "status", "rows_done", "total", "finished_at"])
+    except DatabaseError:
+        # Its row went meanwhile (past EXPORT_KEEP_DAYS while it was built): so does the file.
+        export.file.delete(save=False)
+        raise
+    return export
     Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING)
     comments = Comment.objects.all()
     comments.query = pickle.loads(export.query)  # noqa: S301 - written by us, never by a user

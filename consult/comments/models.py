@@ -522,6 +522,9 @@ class Export(models.Model):
     )
     error = models.TextField(_("错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    # When a worker took it or last reported progress: a build silent for EXPORT_LEASE_SECONDS
+    # died with its worker, and the sweep hands the export on again.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign_pending
-from consult.comments.exports import exports_expire
+from consult.comments.exports import exports_expire, exports_sweep
 from consult.comments.reminders import reminders_send
 from consult.comments.retention import personal_data_purge
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
@@ -84,6 +84,10 @@ def _unconfirmed_subscriptions(now) -> str:
     return f"unconfirmed subscriptions forgotten: {subscriptions_unconfirmed_purge(now=now)}"
 
 
+def _export_sweep(now) -> str:
+    return f"exports handed to a worker again: {exports_sweep(now=now)}"
+
+
 def _outbox_sweep(now) -> str:
     return f"pending notifications handed to delivery again: {outbox_sweep(now=now)}"
 
@@ -98,6 +102,7 @@ JOBS = {
         Job("personal-data-retention", _personal_data_retention),
         Job("new-consultations", _new_consultations),
         Job("unconfirmed-subscriptions", _unconfirmed_subscriptions),
+        Job("export-sweep", _export_sweep),
         Job("outbox-sweep", _outbox_sweep),
     ]
 }

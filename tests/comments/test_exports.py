@@ -2,12 +2,14 @@
 
 import csv
 import io
+import pickle
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from openpyxl import load_workbook
 
-from consult.comments.models import Export
+from consult.comments.models import Comment, Export
 from consult.comments.privacy import mask_email, mask_name
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
@@ -243,3 +245,87 @@ def test_a_control_character_stored_in_a_reply_does_not_fail_the_xlsx(client, co
     assert response.status_code == 200
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     assert any(cell == "第一页第二页" for row in rows for cell in row)
+
+
+def test_a_large_export_the_broker_refuses_is_kept_and_handed_on_by_the_sweep(
+    client, comments, settings, django_capture_on_commit_callbacks, caplog
+):
+    """The task's publish ran after commit, unguarded: with Redis down the admin answered 500
+    while the export stayed 'queued' until it expired, built by nobody."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+    from kombu.exceptions import OperationalError
+
+    from consult.comments.tasks import build_export
+    from consult.jobs.services import JOBS
+
+    settings.EXPORT_INLINE_ROWS = 1
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    start = timezone.now()
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with (
+        time_machine.travel(start, tick=False),
+        mock.patch.object(build_export, "apply_async", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = export(client, comments, "export_csv", scope="all")
+    assert response.status_code == 302
+    job = Export.objects.get()
+    assert job.status == Export.Status.PENDING
+    assert f"Could not enqueue export {job.pk}" in caplog.text
+    sweep = JOBS["export-sweep"]
+    after = datetime.timedelta(seconds=settings.NOTIFY_SWEEP_AFTER_SECONDS)
+    # Its task may still be on its way: the sweep leaves a fresh export alone.
+    with time_machine.travel(start + after - datetime.timedelta(seconds=1), tick=False):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"
+    # Still refused: nothing is lost, the next sweep tries again.
+    with (
+        time_machine.travel(start + after, tick=False),
+        mock.patch.object(build_export, "apply_async", side_effect=refused),
+    ):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"
+    assert Export.objects.get().status == Export.Status.PENDING
+    with time_machine.travel(start + after + datetime.timedelta(minutes=1), tick=False):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 1"
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == (Export.Status.DONE, 3)
+    content = b"".join(client.get(f"/staff/exports/{job.pk}/").streaming_content).decode()
+    assert all(c.tracking_number in content for c in comments)
+
+
+def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(
+    client, comments, settings
+):
+    """Handed on twice (the sweep and a late publish), an export is built once; a worker that
+    died mid-build leaves it 'running', and after EXPORT_LEASE_SECONDS the sweep hands it on."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.comments.exports import export_build, export_claim
+    from consult.jobs.services import JOBS
+
+    queue = Comment.objects.all()
+    user = User.objects.create_superuser("root", password="pw")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        job = Export.objects.create(
+            user=user, format="csv", query=pickle.dumps(queue.query), total=3
+        )
+        assert export_claim(job.pk)  # a worker took it, then died
+        assert export_build(job.pk) is None  # the other copy of its task leaves it alone
+    lease = datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+    sweep = JOBS["export-sweep"]
+    with time_machine.travel(start + lease - datetime.timedelta(seconds=1), tick=False):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"
+    assert Export.objects.get().status == Export.Status.RUNNING
+    with time_machine.travel(start + lease, tick=False):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 1"
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == (Export.Status.DONE, 3)
+    assert export_build(job.pk) is None  # built: a late copy does not build it again
+    with time_machine.travel(start + lease * 2, tick=False):
+        assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"

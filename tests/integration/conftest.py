@@ -38,6 +38,9 @@ FAST_CLOCKS = {
     # [60] Beat runs the outbox sweep every second, so lost publishes are found in seconds
     # (and a sweep that re-sent work still queued or waiting for a retry would show at once).
     "NOTIFY_SWEEP_EVERY_SECONDS": "1",
+    # [60] Likewise for the export sweep: an export the broker refused is built within seconds
+    # of the broker's return (it too leaves a fresh export NOTIFY_SWEEP_AFTER_SECONDS alone).
+    "EXPORT_SWEEP_EVERY_SECONDS": "1",
     # NOTIFY_MAX_ATTEMPTS and NOTIFY_GIVE_UP_AFTER keep their defaults (8 lost workers, 48 h of
     # failure); the test of giving up sets its own give-up time.
     # [3600] A killed worker's unacknowledged tasks come back within the test, and a hand-off

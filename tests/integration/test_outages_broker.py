@@ -44,3 +44,41 @@ def test_a_wiped_broker_loses_nothing_and_its_mail_goes_out_at_once(stack, weifa
     needed = Notification.objects.count()
     print(f"broker wiped: {needed} notifications re-sent by the sweep in {took:.1f} s")
     assert sweep_resent(stack) == needed
+
+
+def test_a_large_export_asked_for_while_redis_is_down_is_built_once_it_is_back(
+    stack, weifang_live, client, settings
+):
+    """The admin answered 500 (the task's publish raised after commit) and the export waited
+    as 'queued' until it expired, built by nobody."""
+    from django.contrib.auth.models import User
+
+    from consult.comments.models import Comment, Export
+
+    submit_many(weifang_live, 5)
+    settings.EXPORT_INLINE_ROWS = 1  # any export is built by a task, as over 5,000 rows are
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    stack.redis.stop()
+    response = client.post(
+        "/admin/comments/comment/?scope=all",
+        {
+            "action": "export_csv",
+            "_selected_action": list(Comment.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response.status_code == 302
+    job = Export.objects.get()
+    assert job.status == Export.Status.PENDING
+    stack.redis.start()
+    wait_for(
+        lambda: Export.objects.filter(status=Export.Status.DONE).exists(),
+        timeout=60,
+        message="the export sweep to hand the export to the worker, and the worker to build it",
+    )
+    job.refresh_from_db()
+    assert job.rows_done == 5
+    built = stack.directory / "var" / "private" / job.file.name
+    text = built.read_bytes().decode("utf-8-sig")
+    assert all(
+        number in text for number in Comment.objects.values_list("tracking_number", flat=True)
+    )

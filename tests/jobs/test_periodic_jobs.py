@@ -56,6 +56,7 @@ def test_every_job_has_its_own_beat_entry_on_its_own_interval():
     assert sorted(names) == [
         "campaigns",
         "digests",
+        "export-sweep",
         "new-consultations",
         "outbox-sweep",
         "personal-data-retention",
