@@ -352,39 +352,3 @@ def export_build(export_id: int) -> Export | None:
         export.file.delete(save=False)
         raise
     return export
-    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING)
-    comments = Comment.objects.all()
-    comments.query = pickle.loads(export.query)  # noqa: S301 - written by us, never by a user
-
-    def counted(rows):
-        for number, row in enumerate(rows):
-            if number and number % 1000 == 0:
-                Export.objects.filter(pk=export.pk).update(rows_done=number)
-            yield row
-
-    try:
-        with (
-            translation.override(export.language),
-            tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle,
-        ):
-            written = WRITERS[export.format](
-                counted(export_rows(comments, export.include_personal, export.user)),
-                handle,
-                export_columns(export.include_personal),
-            )
-            handle.seek(0)
-            name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"
-            export.file.save(name, File(handle), save=False)
-    except Exception as error:
-        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=str(error))
-        raise
-    export.status = Export.Status.DONE
-    export.rows_done = export.total = written
-    export.finished_at = timezone.now()
-    try:
-        export.save(update_fields=["file", "status", "rows_done", "total", "finished_at"])
-    except DatabaseError:
-        # Its row went meanwhile (past EXPORT_KEEP_DAYS while it was built): so does the file.
-        export.file.delete(save=False)
-        raise
-    return export
