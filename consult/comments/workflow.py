@@ -215,7 +215,13 @@ def change_check(comment: Comment, user, work: CommentChange, me=None) -> None:
 def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=None) -> Comment:
     """Apply one member of staff's change to a comment, or raise ValidationError."""
     now = now or timezone.now()
-    comment = Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
+    # Not the consultation row: citizens' comments on it would wait on every change (their
+    # foreign key checks share its lock), and the campaign job locks it before comments.
+    comment = (
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("consultation")
+        .get(pk=comment.pk)
+    )
     me = standing(user, comment)
     change_check(comment, user, work, me)
     events = []

@@ -244,3 +244,35 @@ def test_a_cooperating_department_added_does_not_see_contact_details(
     (message,) = [m for m in mail.outbox if "sthjj@weifang.example" in m.to]
     assert "citizen@example.cn" not in message.body and "王五" not in message.body
     assert "请提供生态方面意见。" in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_to_a_comment_does_not_hold_up_new_comments_on_its_consultation(comment, people):
+    """FOR UPDATE without OF locked the consultation's row too: every citizen's comment on the
+    consultation (its foreign key check takes FOR KEY SHARE) waited for the member of staff's
+    transaction, and against the campaign job's lock order it could deadlock."""
+    from django.db import OperationalError, connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database instead")
+    citizen = connections.create_connection("default")
+    try:
+        with transaction.atomic():
+            work(comment, people["owner"], reply="感谢您的建议，我们将研究。")
+            with citizen.cursor() as cursor:
+                try:
+                    cursor.execute(
+                        "SELECT 1 FROM consultations_consultation WHERE id = %s"
+                        " FOR KEY SHARE NOWAIT",
+                        [comment.consultation_id],
+                    )
+                except OperationalError as error:
+                    pytest.fail(f"a new comment would wait for the change: {error}")
+                # The comment's own row is locked, as it must be.
+                with pytest.raises(OperationalError):
+                    cursor.execute(
+                        "SELECT 1 FROM comments_comment WHERE id = %s FOR UPDATE NOWAIT",
+                        [comment.pk],
+                    )
+    finally:
+        citizen.close()
