@@ -33,6 +33,7 @@ from .models import Comment, CommentEvent
 from .privacy import personal_data_masked
 from .revision_outcomes import comment_revision
 from .tallies import counts_publicly, tally_add
+from .validation import clean_text
 
 Publication = Comment.Publication
 
@@ -96,7 +97,8 @@ def with_published_revisions(comments):
 
 def answer_published(comment: Comment) -> bool:
     """The answer goes public with the adoption report on the revision the comment was written
-    on, for comments answered by then (a later draft's report is about other comments).
+    on (a later draft's report is about other comments); one given after that report, as it is
+    given: the report holds counts and gists, never answers, so a later one waits for nothing.
 
     Reads the consultation's published revisions from `comments_published` (one query for a
     page) or, for a comment fetched alone, with one query."""
@@ -199,9 +201,28 @@ def publication_problems(comment: Comment, user, *, publish: bool, reason: str =
         problems["publication"] = [_("这条意见的个人信息已按保存期限删除，不能再公开。")]
     elif publish and not counts_publicly(comment.status):
         problems["publication"] = [_("无效意见不能公开。")]
-    if not publish and not reason.strip():
-        problems["publication_reason"] = [_("请填写不予公开的理由。")]
+    if not publish:
+        try:
+            withhold_reason_clean(reason)
+        except ValidationError as error:
+            problems["publication_reason"] = error.messages
     return problems
+
+
+WITHHOLD_REASON_MAX_LENGTH = 500
+
+
+def withhold_reason_clean(reason: str) -> str:
+    """The reason for withholding, as staff's other texts: required, no control characters, at
+    most WITHHOLD_REASON_MAX_LENGTH characters. Raises ValidationError."""
+    try:
+        return clean_text(
+            reason, field="publication_reason", required=True, max_length=WITHHOLD_REASON_MAX_LENGTH
+        )
+    except ValidationError as error:
+        if error.code == "required":
+            raise ValidationError(_("请填写不予公开的理由。"), code="required") from None
+        raise
 
 
 def _publication_set(comment, user, *, publish: bool, reason: str, now) -> Comment:
@@ -227,7 +248,7 @@ def _publication_set(comment, user, *, publish: bool, reason: str, now) -> Comme
         comment.publication = after
         # Kept as reviewed: the name it masks is deleted with the personal data later on.
         comment.published_body = _masked(comment, comment.body) if publish else ""
-        comment.publication_reason = "" if publish else reason.strip()
+        comment.publication_reason = "" if publish else withhold_reason_clean(reason)
         comment.publication_decided_by = user
         comment.publication_decided_at = now
         comment.save(

@@ -111,6 +111,32 @@ def test_withholding_needs_a_reason(weifang_open):
     assert comment.publication == "awaiting"
 
 
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [("含他人信息\x0c第二页", "控制字符"), ("理由" * 251, "最多 500 个字符")],
+)
+def test_a_reason_for_withholding_follows_the_rules_of_staff_texts(
+    client, weifang_open, reason, said
+):
+    """The bulk action read the reason raw: a control character (pasted from a PDF) was stored,
+    and one over 500 characters only got Django's "no action selected"."""
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open)
+    with pytest.raises(ValidationError) as refused:
+        comment_withhold(comment=comment, user=bureau, reason=reason)
+    assert said in refused.value.message_dict["publication_reason"][0]
+    client.force_login(bureau)
+    response = client.post(
+        REVIEW,
+        {"action": "withhold", "_selected_action": [comment.pk], "reason": reason},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "不予公开的理由" in page and said in page
+    comment.refresh_from_db()
+    assert (comment.publication, comment.publication_reason) == ("awaiting", "")
+
+
 def test_a_comment_without_consent_or_marked_invalid_is_never_published(weifang_open):
     bureau = member("hyj", ISSUER)
     private = submit(weifang_open, publish_consent=False)

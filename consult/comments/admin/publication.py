@@ -10,17 +10,20 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import linebreaksbr
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from consult.comments.access import acts_as_staff, user_department_ids
 from consult.comments.models import Comment, CommentForPublication
 from consult.comments.publication import (
+    WITHHOLD_REASON_MAX_LENGTH,
     comment_as_published,
     comment_publish,
     comment_withhold,
     comments_moderated_by,
     with_published_revisions,
+    withhold_reason_clean,
 )
 
 from .filters import OfferedLookupsOnly
@@ -32,8 +35,14 @@ class PublicationActionForm(helpers.ActionForm):
     reason = forms.CharField(
         label=_("不予公开的理由"),
         required=False,
-        max_length=500,
-        widget=forms.TextInput(attrs={"placeholder": _("不予公开时必填，只有工作人员能看到")}),
+        # Checked by the action (withhold_reason_clean): a form error here would only say
+        # "no action selected".
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("不予公开时必填，只有工作人员能看到"),
+                "maxlength": WITHHOLD_REASON_MAX_LENGTH,
+            }
+        ),
     )
 
 
@@ -167,11 +176,14 @@ class PublicationReviewAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     @admin.action(description=_("不予公开（须填写理由）"))
     def withhold(self, request, queryset):
         """Withhold the selected comments with the reason typed beside the action."""
-        reason = request.POST.get("reason", "").strip()
-        if not reason:
-            self.message_user(
-                request, _("请在“不予公开的理由”中填写理由后再执行。"), messages.ERROR
-            )
+        try:
+            reason = withhold_reason_clean(request.POST.get("reason", ""))
+        except ValidationError as error:
+            if error.code == "required":
+                message = _("请在“不予公开的理由”中填写理由后再执行。")
+            else:
+                message = format_html("{}：{}", _("不予公开的理由"), error.messages[0])
+            self.message_user(request, message, messages.ERROR)
             return
         self._decide(
             request,
