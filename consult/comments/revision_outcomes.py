@@ -257,10 +257,15 @@ def revision_report_notifications_write(revision: Revision, *, report_path: str)
     Keyed per comment (a comment belongs to one revision), so publishing twice never mails
     anyone twice. Returns how many emails were queued; they leave after commit.
     """
-    comments = comments_of_revision(
-        Comment.objects.filter(consultation_id=revision.consultation_id, notify_on_report=True),
-        revision,
-    ).exclude(email="")
+    comments = (
+        comments_of_revision(
+            Comment.objects.filter(consultation_id=revision.consultation_id, notify_on_report=True),
+            revision,
+        )
+        .exclude(email="")
+        # Not counted in the report (spam, off topic): their senders are not written to about it.
+        .exclude(status=Comment.Status.INVALID)
+    )
     consultation = revision.consultation
     notifications = [
         notification_build(

@@ -338,13 +338,22 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
 
     @admin.action(description=_("生成意见采纳情况（草稿）"), permissions=["publish_report"])
     def generate_report(self, request, queryset):
+        generated = 0
         for consultation in self._coordinated(request, queryset):
-            report_generate(consultation)
-        self.message_user(
-            request,
-            _("已生成意见采纳情况草稿，请在“意见采纳情况”中审阅、修改，然后公布。"),
-            messages.SUCCESS,
-        )
+            try:
+                report_generate(consultation)
+            except ValidationError as error:
+                self.message_user(
+                    request, format_html("{}：{}", consultation, error.messages[0]), messages.ERROR
+                )
+                continue
+            generated += 1
+        if generated:
+            self.message_user(
+                request,
+                _("已生成意见采纳情况草稿，请在“意见采纳情况”中审阅、修改，然后公布。"),
+                messages.SUCCESS,
+            )
 
     def has_publish_report_permission(self, request):
         return request.user.has_perm("consultations.publish_report")

@@ -123,6 +123,18 @@ class ReportClauseInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return report_editable(obj) and super().has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        # Each line names its clause: one query for them all, not one per line.
+        return super().get_queryset(request).select_related("clause")
+
+
+def report_editable(report) -> bool:
+    """A published report is what the public read: it is shown, never changed."""
+    return report is None or report.published_at is None
+
 
 def reports_editable_by(user, reports):
     """Superusers, and staff of the bureau that issued the consultation."""
@@ -183,6 +195,9 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return report_editable(obj) and super().has_change_permission(request, obj)
 
     def has_publish_report_permission(self, request):
         return request.user.has_perm("consultations.publish_report")
@@ -272,11 +287,22 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
 
     @admin.action(description=_("重新统计（保留已填写的说明和要点）"))
     def regenerate(self, request, queryset):
+        counted = 0
         for report in queryset.select_related("consultation", "revision"):
-            report_generate(report.consultation, revision=report.revision)
-        self.message_user(
-            request, _("已重新统计。统计有变化，请再次审阅并保存后公布。"), messages.SUCCESS
-        )
+            try:
+                report_generate(report.consultation, revision=report.revision)
+            except ValidationError as error:
+                self.message_user(
+                    request,
+                    format_html("{}：{}", report.consultation, error.messages[0]),
+                    messages.ERROR,
+                )
+                continue
+            counted += 1
+        if counted:
+            self.message_user(
+                request, _("已重新统计。统计有变化，请再次审阅并保存后公布。"), messages.SUCCESS
+            )
 
     @admin.action(description=_("公布意见采纳情况"), permissions=["publish_report"])
     def publish(self, request, queryset):

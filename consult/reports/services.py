@@ -113,19 +113,43 @@ def reports_published():
     )
 
 
-def _counts(comments):
+def _count_expressions() -> dict:
     answered = Q(status=Comment.Status.ANSWERED)
-    return comments.aggregate(
-        total=Count("pk"),
-        invalid=Count("pk", filter=Q(status=Comment.Status.INVALID)),
-        unanswered=Count("pk", filter=Q(status__in=Comment.OPEN_STATUSES)),
-        campaigns=Count("campaign", distinct=True),
-        campaign_letters=Count("pk", filter=Q(campaign__isnull=False)),
+    counted = ~Q(status=Comment.Status.INVALID)
+    return {
+        "total": Count("pk"),
+        "invalid": Count("pk", filter=Q(status=Comment.Status.INVALID)),
+        "unanswered": Count("pk", filter=Q(status__in=Comment.OPEN_STATUSES)),
+        # Like the lines, the form-letter groups leave out the letters marked invalid.
+        "campaigns": Count("campaign", filter=counted, distinct=True),
+        "campaign_letters": Count("pk", filter=counted & Q(campaign__isnull=False)),
         **{
             name: Count("pk", filter=answered & Q(decision=value))
             for name, value in DECISIONS.items()
         },
-    )
+    }
+
+
+def _counts(comments):
+    return comments.aggregate(**_count_expressions())
+
+
+LINE_COUNTS = ("comments", *DECISIONS, "campaigns", "campaign_letters")
+
+
+def _line_counts(comments) -> dict[int | None, dict]:
+    """Each line's counts, by clause (None: the whole draft), of the comments that count (not
+    invalid), in one query."""
+    lines = {}
+    for row in (
+        comments.exclude(status=Comment.Status.INVALID)
+        .order_by()
+        .values("clause_id")
+        .annotate(**_count_expressions())
+    ):
+        row["comments"] = row["total"]
+        lines[row["clause_id"]] = {name: row[name] for name in LINE_COUNTS}
+    return lines
 
 
 def personal_data_errors(text: str, where: str) -> list[str]:
@@ -193,6 +217,17 @@ def report_generate(consultation, *, revision=None, now=None) -> AdoptionReport:
     """
     now = now or timezone.now()
     revision = report_revision(consultation, revision)
+    earlier = (
+        AdoptionReport.objects.select_for_update(of=("self",))
+        .filter(revision=revision)
+        .only("total", "introduction", "published_at")
+        .first()
+    )
+    if earlier is not None and earlier.published_at is not None:
+        raise ValidationError(published_refusal(earlier), code="published")
+    earlier_introduction = (
+        _introduction(consultation, revision, earlier.total) if earlier is not None else None
+    )
     comments = report_comments(revision)
     totals = _counts(comments)
     report, created = AdoptionReport.objects.update_or_create(
@@ -205,12 +240,11 @@ def report_generate(consultation, *, revision=None, now=None) -> AdoptionReport:
             "reviewed_by": None,
         },
     )
-    if created or not report.introduction:
+    if created or not report.introduction or report.introduction == earlier_introduction:
+        # The sentence written for the earlier count, untouched, states the earlier total.
         report.introduction = _introduction(consultation, revision, totals["total"])
         report.save(update_fields=["introduction"])
 
-    valid = comments.exclude(status=Comment.Status.INVALID)
-    clause_ids = list(valid.order_by().values_list("clause_id", flat=True).distinct())
     existing = {line.clause_id: line for line in report.lines.all()}
     clause_order = {
         pk: position
@@ -219,18 +253,23 @@ def report_generate(consultation, *, revision=None, now=None) -> AdoptionReport:
         )
     }
     keep = []
-    for clause_id in clause_ids:
-        on_clause = valid.filter(clause_id=clause_id)
-        counts = _counts(on_clause)
+    for clause_id, counts in _line_counts(comments).items():
         line = existing.get(clause_id) or ReportClause(report=report, clause_id=clause_id)
         line.position = clause_order.get(clause_id, 0)
-        line.comments = counts["total"]
-        for name in (*DECISIONS, "campaigns", "campaign_letters"):
-            setattr(line, name, counts[name])
+        for name, value in counts.items():
+            setattr(line, name, value)
         line.save()
         keep.append(line.pk)
     report.lines.exclude(pk__in=keep).delete()
     return report
+
+
+def published_refusal(report: AdoptionReport) -> str:
+    """Why a published report is not published again, counted again or edited: what the public
+    has read stays as it was read."""
+    return _("意见采纳情况已于 %(date)s 公布，不能再公布、重新统计或修改。") % {
+        "date": timezone.localtime(report.published_at).strftime("%Y-%m-%d %H:%M:%S")
+    }
 
 
 def report_counts_check(report: AdoptionReport) -> None:
@@ -242,8 +281,15 @@ def report_counts_check(report: AdoptionReport) -> None:
     """
     comments = report_comments(report.revision)
     today = _counts(comments)
-    if any(getattr(report, name) != value for name, value in today.items()) or (
-        report.accounted != report.total
+    lines = {
+        line.clause_id: {name: getattr(line, name) for name in LINE_COUNTS}
+        for line in report.lines.all()
+    }
+    if (
+        any(getattr(report, name) != value for name, value in today.items())
+        or report.accounted != report.total
+        # A comment moved to another clause changes two lines and no total.
+        or lines != _line_counts(comments)
     ):
         raise ValidationError(
             _("意见的办理情况在统计后有变化：请先“重新统计”并审阅，再公布。"), code="stale"
@@ -265,7 +311,8 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     """Publish the adoption report (意见采纳情况) on `revision` (by default the draft now
     consulted on) and tell the citizens who commented on it and asked to know.
 
-    Returns how many citizens will be emailed. Publishing again keeps the first date.
+    Returns how many citizens will be emailed. A report is published once, with its emails; from
+    then on it is neither counted again nor edited (`published_refusal`).
     Refused before the revision's close, without a report a coordinator reviewed, with counts
     that are not today's or comments unanswered without a reason (`report_counts_check`), and
     while any of its text holds personal data (one message naming every place).
@@ -285,6 +332,8 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     if not period_over_at(closes_at, now):
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
     report = AdoptionReport.objects.filter(revision=revision).first()
+    if report is not None and report.published_at is not None:
+        raise ValidationError(published_refusal(report), code="published")
     if report is None or report.reviewed_at is None:
         raise ValidationError(
             _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
@@ -293,7 +342,10 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     report_counts_check(report)
     if errors := report_personal_data_errors(report):
         raise ValidationError(" ".join(errors), code="personal_data")
-    AdoptionReport.objects.filter(pk=report.pk, published_at__isnull=True).update(published_at=now)
+    if not AdoptionReport.objects.filter(pk=report.pk, published_at__isnull=True).update(
+        published_at=now
+    ):
+        return 0  # a coordinator published it at the same moment
     report.refresh_from_db(fields=["published_at"])
     # What the comments layer reads to make the answers to this revision's comments public.
     Revision.objects.filter(pk=revision.pk, report_published_at__isnull=True).update(
