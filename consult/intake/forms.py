@@ -6,6 +6,7 @@ from captcha.fields import CaptchaField
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.forms.boundfield import BoundField
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.attachments import clean_attachment
@@ -108,6 +109,17 @@ def _displayable(value):
     return displayable(value) if isinstance(value, str) else value
 
 
+class AttachmentBoundField(BoundField):
+    """The attachment's input, described also by the note that the file chosen was not kept."""
+
+    @property
+    def aria_describedby(self):
+        described = super().aria_describedby
+        if described is not None and self.form.unsaved_file_name:
+            described = f"{described} {self.auto_id}_unsaved".strip()
+        return described
+
+
 class CommentForm(StorableInputForm):
     """Field names are the API's; the web page shows the same form with labels and legends."""
 
@@ -174,6 +186,7 @@ class CommentForm(StorableInputForm):
         required=False,
         help_text=_("PDF、Word（doc、docx）、JPG 或 PNG，不超过 10 MB。"),
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.doc,.docx,.jpg,.jpeg,.png"}),
+        bound_field_class=AttachmentBoundField,
     )
     # A field people never see; software that fills in every field gives itself away.
     website = forms.CharField(label=_("网址（请勿填写）"), required=False)
@@ -191,6 +204,16 @@ class CommentForm(StorableInputForm):
             self.initial.setdefault("clause", clause.pk)  # not on the field: it may be shared
         if with_captcha:
             self.fields["captcha"] = CaptchaField(label=_("验证码"))
+
+    @property
+    def unsaved_file_name(self) -> str:
+        """The name of the file this post carried, when the form is shown again: a browser
+        cannot refill a file input, so the citizen must be told to choose it again. Empty when
+        the attachment itself was refused, as its own error says so."""
+        if not self.is_bound or "attachment" not in self.fields or "attachment" in self.errors:
+            return ""
+        upload = self.files.get(self.add_prefix("attachment"))
+        return getattr(upload, "name", "") or ""
 
     def _fields_prepare(self, fields) -> None:
         super()._fields_prepare(fields)

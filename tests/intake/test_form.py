@@ -404,3 +404,55 @@ def test_the_apis_shared_fields_are_never_changed_by_one_submission(weifang_open
     nul = ApiCommentForm(data={**data, "body": BODY + "\x00"}, consultation=weifang_open)
     assert not nul.is_valid()
     assert [e.code for e in nul.errors.as_data()["body"]] == ["control_character"]
+
+
+def test_a_file_chosen_is_named_as_not_saved_when_the_form_comes_back_with_errors(
+    client, weifang_open, item
+):
+    """A browser cannot refill a file input: the page with errors says the file chosen was not
+    kept, in the summary and beside the field, naming it escaped."""
+    name = "<i>方案&附件.pdf"
+    upload = SimpleUploadedFile(name, b"%PDF-1.7\n1 0 obj\n", content_type="application/pdf")
+    response = client.post(
+        form_url(weifang_open, item), {**valid(body="太短了"), "attachment": upload}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    escaped = "&lt;i&gt;方案&amp;附件.pdf"
+    assert name not in page
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert f'<a href="#id_attachment">您选择的文件 {escaped} 未保存，请重新选择。</a>' in summary
+    assert f'<p class="error" id="id_attachment_unsaved">您选择的文件 {escaped} 未保存' in page
+    field = str(response.context["form"]["attachment"])
+    assert 'aria-describedby="id_attachment_helptext id_attachment_unsaved"' in field
+    assert not Comment.objects.exists()
+
+
+def test_a_refused_file_is_not_also_named_as_not_saved(client, weifang_open, item):
+    upload = SimpleUploadedFile("page.pdf", b"<!DOCTYPE html>", content_type="application/pdf")
+    response = client.post(form_url(weifang_open, item), {**valid(), "attachment": upload})
+    page = response.content.decode()
+    assert "只接受 PDF" in page
+    assert "未保存" not in page and "id_attachment_unsaved" not in page
+
+
+def test_a_form_with_errors_and_no_file_says_nothing_of_one(client, weifang_open, item):
+    page = post(client, weifang_open, item, body="太短了").content.decode()
+    assert "未保存" not in page and "id_attachment_unsaved" not in page
+
+
+def test_over_the_rate_limit_the_file_chosen_is_named_as_not_saved(
+    client, weifang_open, item, settings
+):
+    settings.COMMENT_RATE_LIMITS_PER_IP = ["1/m"]
+    assert post(client, weifang_open, item, phone="", email="").status_code == 302
+    upload = SimpleUploadedFile("意见.pdf", b"%PDF-1.7\n1 0 obj\n", content_type="application/pdf")
+    response = client.post(
+        form_url(weifang_open, item),
+        {**valid(body=f"{BODY}再一条", phone="", email=""), "attachment": upload},
+    )
+    assert response.status_code == 429
+    page = response.content.decode()
+    notice = page.split('id="rate-limited"')[1].split("</div>")[0]
+    assert "您选择的文件 意见.pdf 未保存，请重新选择。" in notice
+    assert 'id="id_attachment_unsaved"' in page
