@@ -300,6 +300,13 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # by any worker within NOTIFY_SWEEP_AFTER_SECONDS of its request (the broker refused it) is
 # handed on again too.
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
+# How many workers may take one export before it is given up on as failed (one that kills its
+# worker, or outlasts its time limit, is not retried for ever).
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+# A large export may take longer than other tasks' CELERY_TASK_SOFT_TIME_LIMIT; it stays below
+# the broker's visibility timeout, after which Redis would hand the same message to another
+# worker.
+EXPORT_SOFT_TIME_LIMIT_SECONDS = env.int("EXPORT_SOFT_TIME_LIMIT_SECONDS", default=50 * 60)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
 CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)

@@ -18,7 +18,7 @@ import tempfile
 from django.conf import settings
 from django.core.files import File
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -280,6 +280,17 @@ def exports_sweep(*, now=None) -> int:
     A copy queued twice is harmless: only one worker at a time can take an export
     (`export_build`)."""
     now = now or timezone.now()
+    abandoned = exports_kept(now=now).filter(
+        status=Export.Status.RUNNING,
+        claimed_at__lte=_lease_expired(now),
+        attempts__gte=settings.EXPORT_MAX_ATTEMPTS,
+    )
+    abandoned.update(
+        status=Export.Status.FAILED,
+        error=_("生成中断 %(count)d 次（处理进程退出或超时），已放弃。")
+        % {"count": settings.EXPORT_MAX_ATTEMPTS},
+        finished_at=now,
+    )
     unbuilt = exports_kept(now=now).filter(
         Q(
             status=Export.Status.PENDING,
@@ -297,15 +308,16 @@ def exports_sweep(*, now=None) -> int:
 
 def export_claim(export_id: int, *, now=None) -> bool:
     """Take the export for this worker: one waiting for a worker, or one whose worker has been
-    silent for EXPORT_LEASE_SECONDS. False when another worker has it, or it is finished."""
+    silent for EXPORT_LEASE_SECONDS, taken fewer than EXPORT_MAX_ATTEMPTS times. False when
+    another worker has it, it is finished, or it has been given up on."""
     now = now or timezone.now()
     return bool(
-        Export.objects.filter(pk=export_id)
+        Export.objects.filter(pk=export_id, attempts__lt=settings.EXPORT_MAX_ATTEMPTS)
         .filter(
             Q(status=Export.Status.PENDING)
             | Q(status=Export.Status.RUNNING, claimed_at__lte=_lease_expired(now))
         )
-        .update(status=Export.Status.RUNNING, claimed_at=now)
+        .update(status=Export.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
     )
 
 

@@ -1,6 +1,7 @@
 """Routing comments recorded in bulk (letters, emails, imports) off the request path."""
 
 from celery import shared_task
+from django.conf import settings
 
 from .services import comments_route_unrouted
 
@@ -19,7 +20,13 @@ def route_unrouted_later(comment_ids) -> None:
         route_unrouted.delay(ids[start : start + ROUTING_BATCH])
 
 
-@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.EXPORT_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=settings.EXPORT_SOFT_TIME_LIMIT_SECONDS + 60,
+)
 def build_export(export_id):
     from .exports import export_build
 

@@ -329,3 +329,34 @@ def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(
     assert export_build(job.pk) is None  # built: a late copy does not build it again
     with time_machine.travel(start + lease * 2, tick=False):
         assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"
+
+
+def test_an_export_that_kills_its_worker_every_time_is_given_up_on(client, comments, settings):
+    """Its task came back after each lost worker (reject_on_worker_lost) and the sweep handed it
+    on after each lease, every ten minutes for the seven days the export is kept."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.comments.exports import export_claim
+    from consult.jobs.services import JOBS
+
+    user = User.objects.create_superuser("root", password="pw")
+    job = Export.objects.create(
+        user=user, format="csv", query=pickle.dumps(Comment.objects.all().query), total=3
+    )
+    lease = datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+    moment = timezone.now()
+    for _attempt in range(settings.EXPORT_MAX_ATTEMPTS):
+        moment += lease
+        with time_machine.travel(moment, tick=False):
+            assert export_claim(job.pk)  # and the worker dies
+    moment += lease
+    with time_machine.travel(moment, tick=False):
+        assert not export_claim(job.pk)
+        assert JOBS["export-sweep"].run(timezone.now()) == "exports handed to a worker again: 0"
+    job.refresh_from_db()
+    assert job.status == Export.Status.FAILED
+    assert f"生成中断 {settings.EXPORT_MAX_ATTEMPTS} 次" in job.error
+    assert job.attempts == settings.EXPORT_MAX_ATTEMPTS
