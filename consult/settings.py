@@ -209,8 +209,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Mail has its own queue so a burst of exports or grouping never delays a notification.
-CELERY_TASK_ROUTES = {"consult.notifications.tasks.*": {"queue": "notifications"}}
+# Mail has its own queue, and large exports theirs: a worker that consumes only `notifications`
+# is never taken up by exports or grouping, and exports that run for minutes never hold back
+# the periodic jobs (the outbox sweep, digests, reminders) on the default `celery` queue.
+CELERY_TASK_ROUTES = {
+    "consult.notifications.tasks.*": {"queue": "notifications"},
+    "consult.comments.tasks.build_export": {"queue": "exports"},
+}
 # Periodic jobs (consult.jobs): each its own beat entry, so one that fails or runs long never
 # holds back another. `run_due_jobs` runs the same jobs from cron in the embedded mode.
 #   campaigns     group near-identical comments into form-letter campaigns

@@ -217,7 +217,7 @@ class CeleryProcess:
                     "-s", str(schedule)]  # fmt: skip
         command = [
             sys.executable, "-m", "celery", "-A", "consult", "worker",
-            "-Q", "celery,notifications", "-l", "info", "-P", "prefork",
+            "-Q", "celery,notifications,exports", "-l", "info", "-P", "prefork",
             "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h",
         ]  # fmt: skip

@@ -360,3 +360,16 @@ def test_an_export_that_kills_its_worker_every_time_is_given_up_on(client, comme
     assert job.status == Export.Status.FAILED
     assert f"生成中断 {settings.EXPORT_MAX_ATTEMPTS} 次" in job.error
     assert job.attempts == settings.EXPORT_MAX_ATTEMPTS
+
+
+def test_exports_have_a_queue_of_their_own():
+    """Exports ran on the default queue beside the periodic jobs: a few large ones took every
+    worker process for minutes and the outbox sweep, digests and reminders waited."""
+    from consult.celery import app
+
+    def queue_of(task):
+        return app.amqp.router.route({}, task)["queue"].name
+
+    assert queue_of("consult.comments.tasks.build_export") == "exports"
+    assert queue_of("consult.jobs.tasks.run_job") == "celery"
+    assert queue_of("consult.notifications.tasks.deliver_notifications") == "notifications"
