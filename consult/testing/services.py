@@ -201,7 +201,8 @@ class CeleryProcess:
     """`celery worker` (optionally with embedded beat) or `celery beat` as a real subprocess."""
 
     def __init__(self, env: dict, log_path: Path, *, beat: bool = False, worker: bool = True,
-                 concurrency: int = 2):  # fmt: skip
+                 concurrency: int = 2, queues: str = "celery,notifications,exports"):  # fmt: skip
+        self.queues = queues
         self.env = env
         self.log_path = log_path
         self.beat = beat
@@ -217,7 +218,7 @@ class CeleryProcess:
                     "-s", str(schedule)]  # fmt: skip
         command = [
             sys.executable, "-m", "celery", "-A", "consult", "worker",
-            "-Q", "celery,notifications,exports", "-l", "info", "-P", "prefork",
+            "-Q", self.queues, "-l", "info", "-P", "prefork",
             "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h",
         ]  # fmt: skip

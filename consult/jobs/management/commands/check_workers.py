@@ -11,9 +11,10 @@ from consult.notifications.health import emails_failed_recently, oldest_undelive
 
 class Command(BaseCommand):
     help = (
-        "Health check: ping the Celery workers, look at the periodic jobs and the outbox; exit 1 "
-        "when no worker answers, a job has not succeeded for three of its intervals, or the "
-        "oldest undelivered email was due longer ago than --max-pending-age."
+        "Health check: ping the Celery workers, look at their queues, the periodic jobs and the "
+        "outbox; exit 1 when no worker answers, a queue tasks are sent to has no worker, a job "
+        "has not succeeded for three of its intervals, or the oldest undelivered email was due "
+        "longer ago than --max-pending-age."
     )
 
     def add_arguments(self, parser):
@@ -78,4 +79,19 @@ class Command(BaseCommand):
         for reply in replies:
             for name, answer in reply.items():
                 self.stdout.write(f"{name}: {answer.get('ok', answer)}")
-        return []
+        return self.queues(timeout)
+
+    def queues(self, timeout) -> list[str]:
+        """Every queue tasks are routed to has a worker taking from it: with a worker per queue
+        (the README's production example), one missing leaves its work waiting unseen."""
+        consumed = app.control.inspect(timeout=timeout).active_queues() or {}
+        taken = {queue["name"] for queues in consumed.values() for queue in queues}
+        needed = {app.conf.task_default_queue} | {
+            route["queue"] for route in settings.CELERY_TASK_ROUTES.values()
+        }
+        missing = sorted(needed - taken)
+        for queue in sorted(needed & taken):
+            self.stdout.write(f"queue {queue}: consumed")
+        for queue in missing:
+            self.stderr.write(f"queue {queue}: no worker takes from it")
+        return [f"no worker takes from the queue {queue!r}" for queue in missing]
