@@ -1,6 +1,8 @@
 """Public pages: the consultations, the draft clause by clause, the comment form, receipts
 and status lookup. Views only translate HTTP; the rules live in consult.comments."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -312,23 +314,35 @@ def comment_status_signed(request, token):
     return render(request, "intake/comment_status.html", _comment_context(comment))
 
 
+def _lookup_with_number(number: str) -> str:
+    """The lookup page with the tracking number filled in, never the proof: where switching
+    language leads from an answer to a lookup, a POST the browser cannot fetch again."""
+    url = reverse("intake:comment_status_lookup")
+    return f"{url}?{urlencode({'number': number})}" if number else url
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def comment_status_lookup(request):
     if request.method == "POST":
         form = StatusLookupForm(request.POST)
+        valid = form.is_valid()
+        # The number as cleaned, if it is one: what was typed may not even be encodable.
+        number = form.cleaned_data.get("tracking_number", "")
+        context = {"form": form, "language_next": _lookup_with_number(number)}
         wait = status_lookup_limited(request)
         if wait:
-            return too_many_requests(
-                request, "intake/status_lookup.html", {"form": form}, wait=wait
-            )
-        if form.is_valid():
-            comment = comment_lookup(
-                form.cleaned_data["tracking_number"], form.cleaned_data["proof"]
-            )
+            return too_many_requests(request, "intake/status_lookup.html", context, wait=wait)
+        if valid:
+            comment = comment_lookup(number, form.cleaned_data["proof"])
             if comment is not None:
                 return render(
-                    request, "intake/comment_status.html", _comment_context(comment, by_proof=True)
+                    request,
+                    "intake/comment_status.html",
+                    {
+                        **_comment_context(comment, by_proof=True),
+                        "language_next": _lookup_with_number(comment.tracking_number),
+                    },
                 )
             form.add_error(
                 None,
@@ -342,10 +356,11 @@ def comment_status_lookup(request):
             )
     else:
         form = StatusLookupForm(initial={"tracking_number": request.GET.get("number", "")})
+        context = {"form": form}
     return render(
         request,
         "intake/status_lookup.html",
-        {"form": form},
+        context,
         status=400 if form.is_bound else 200,
     )
 

@@ -62,4 +62,33 @@
     note.hidden = !body.value;
   }
   count();
+
+  // Switching language loads the form again, empty but for the draft of the text: contact
+  // details are never kept in the browser, and no browser refills a file input. Ask first
+  // when anything else was filled in (or the text, where there is no draft to keep it).
+  var switcher = document.querySelector("form.language-switch");
+  var warning = form.dataset.languageWarning;
+  function filledBeyondDraft() {
+    return Array.prototype.some.call(form.elements, function (field) {
+      if (field === body) { return !(store && key) && body.value.trim() !== ""; }
+      if (field.type === "hidden" || field.closest(".hp")) { return false; }
+      if (field.type === "file") { return field.files && field.files.length > 0; }
+      if (field.type === "checkbox") { return field.checked; }
+      if (field.type === "radio") { return field.checked !== field.defaultChecked; }
+      return /^(text|email|tel)$/.test(field.type) && field.value.trim() !== "" &&
+        !/captcha/.test(field.name);
+    });
+  }
+  if (switcher && warning) {
+    switcher.addEventListener("submit", function (event) {
+      if (filledBeyondDraft() && !window.confirm(warning)) {
+        event.preventDefault();
+        return;
+      }
+      // The draft is saved a moment after typing stops: save it now, the page is leaving.
+      try {
+        if (store && key && body.value) { store.setItem(key, body.value); }
+      } catch (error) { /* storage full or refused */ }
+    });
+  }
 })();

@@ -1,5 +1,7 @@
 """Looking a comment up on the web: tracking number plus a proof, no enumeration."""
 
+import re
+
 import pytest
 
 from consult.comments.services import comment_submit
@@ -90,3 +92,35 @@ def test_pages_with_a_comments_details_are_never_cached(client, comment):
         assert response.status_code == 200, response.request["PATH_INFO"]
         assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
         assert "private" in response["Cache-Control"], response.request["PATH_INFO"]
+
+
+def language_next(page: str) -> str:
+    return re.search(r'<input name="next" type="hidden" value="([^"]*)">', page).group(1)
+
+
+def test_switching_language_on_a_lookup_answer_keeps_the_number_but_never_the_proof(
+    client, comment
+):
+    """The answer to a lookup is a POST: the language switch leads back to the lookup with the
+    number filled in, and the proof is asked again."""
+    page = look_up(client, comment.tracking_number.lower(), "5678").content.decode()
+    target = language_next(page).replace("&amp;", "&")
+    assert target == f"/comments/status/?number={comment.tracking_number}"
+    assert "5678" not in target
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": target})
+    assert switched.status_code == 302 and switched["Location"] == target
+    again = client.get(target).content.decode()
+    assert f'value="{comment.tracking_number}"' in again
+    assert "Tracking number" in again
+
+
+def test_switching_language_on_a_failed_lookup_keeps_the_number_typed(client, comment):
+    page = look_up(client, "abcd efgh", "0000").content.decode()
+    assert language_next(page) == "/comments/status/?number=ABCDEFGH"
+
+
+def test_the_signed_status_page_switches_language_in_place(client, comment):
+    from consult.comments.status_links import status_token
+
+    path = f"/comments/{status_token(comment)}/"
+    assert language_next(client.get(path).content.decode()) == path

@@ -1,0 +1,55 @@
+"""Switching language in real Chromium: the comment form asks before it drops what was filled
+in besides the text (which comes back from the browser's draft)."""
+
+import re
+
+import pytest
+
+from tests.conftest import load_weifang
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BODY = "建议公开海洋特色产业集聚区的评选标准和结果。"
+
+
+def test_switching_language_on_a_filled_in_form_asks_first(page, live_server):
+    consultation = load_weifang()
+    item = consultation.clauses.get(label="二(一)1")
+    url = f"{live_server.url}/consultations/{consultation.slug}/clauses/{item.pk}/comment/"
+    page.goto(url)
+    page.fill("#id_body", BODY)
+    page.fill("#id_name", "王五")
+    page.select_option("#language-select", "en")
+
+    asked = []
+
+    def refuse(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", refuse)
+    page.get_by_role("button", name="切换").click()
+    page.wait_for_timeout(300)
+    assert asked and "重新填写" in asked[0]
+    assert page.input_value("#id_name") == "王五"
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="切换").click()
+    page.wait_for_url(re.compile(rf"/clauses/{item.pk}/comment/$"))
+    page.wait_for_selector("html[lang=en]")
+    assert page.input_value("#id_body") == BODY  # the browser's draft
+    assert page.input_value("#id_name") == ""
+
+
+def test_switching_language_on_an_untouched_form_does_not_ask(page, live_server):
+    consultation = load_weifang()
+    page.goto(f"{live_server.url}/consultations/{consultation.slug}/comment/")
+    page.fill("#id_body", BODY)  # the text alone is kept as a draft
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.select_option("#language-select", "en")
+    page.get_by_role("button", name="切换").click()
+    page.wait_for_selector("html[lang=en]")
+    assert asked == []
+    assert page.input_value("#id_body") == BODY
