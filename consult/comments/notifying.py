@@ -103,11 +103,18 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
 
 
 def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reason: str) -> None:
-    """Tell a department that a comment has been passed to it (转办) or added to its queue."""
+    """Tell a department that a comment has been passed to it (转办) or added to its queue.
+
+    Once per transfer: a comment passed back to a department, or moved to another clause and
+    back, tells it again; the same transfer written twice (a retried write) tells it once.
+    """
     department = route.department
+    # The route's moment is the transfer's own (written with it, by workflow and by a move to
+    # another clause), so the key tells one transfer from the next to the same department.
+    transferred = route.created_at.isoformat()
     notification_write(
         kind=Notification.Kind.REASSIGNED,
-        key=f"reassigned:{comment.pk}:{department.pk}:{route.role}:{route.is_owner}",
+        key=f"reassigned:{comment.pk}:{department.pk}:{route.role}:{route.is_owner}:{transferred}",
         to=recipients_by_department([department.pk]).get(department.pk, []),
         department=department,
         consultation=comment.consultation,

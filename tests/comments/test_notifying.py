@@ -1,0 +1,91 @@
+"""The notifications a comment causes after it is stored: a department told each time a comment
+is passed (back) to it, and once only for one transfer written twice."""
+
+import pytest
+from django.core import mail
+
+from consult.comments.models import CommentRouting
+from consult.comments.notifying import comment_routed_again_write
+from consult.comments.references import comment_move_to_clause
+from consult.comments.services import comment_submit
+from consult.consultations.models import Department
+from consult.notifications.models import Notification
+from tests.comments.test_workflow import staff, work
+
+pytestmark = pytest.mark.django_db
+
+GXJ, STHJJ = "gxj@weifang.example", "sthjj@weifang.example"
+
+
+@pytest.fixture
+def people(weifang_open):
+    return {
+        "gxj": staff("gxj-handler", "市工信局"),  # leads 二(三)4
+        "sthj": staff("sthj-handler", "市生态环境局"),
+        "coordinator": staff("hyj-handler", "市海渔局"),  # issued the notice
+    }
+
+
+def submit(consultation, clause=None):
+    return comment_submit(
+        consultation=consultation,
+        clause=clause,
+        body="建议在数字化转型专项中明确中小企业的申报条件。",
+        channel="web",
+        consent=True,
+        submitter_name="王五",
+    ).comment
+
+
+def told(address) -> int:
+    return sum(address in message.to for message in mail.outbox)
+
+
+def test_a_department_is_told_each_time_a_comment_is_passed_back_to_it(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    """A passes to B, B passes back to A, A passes to B again: B is told twice, A once."""
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(weifang_open, weifang_open.clauses.get(label="二(三)4"))
+    mail.outbox.clear()
+    gxj, sthj = Department.objects.get(name="市工信局"), Department.objects.get(name="市生态环境局")
+    passes = [(people["gxj"], sthj), (people["sthj"], gxj), (people["gxj"], sthj)]
+    for by, to in passes:
+        with django_capture_on_commit_callbacks(execute=True):
+            work(comment, by, route_to=to, make_owner=True, route_reason=f"请{to.name}牵头答复。")
+    assert CommentRouting.objects.get(comment=comment, is_owner=True).department == sthj
+    assert (told(STHJJ), told(GXJ)) == (2, 1)
+    assert Notification.objects.filter(comment=comment, kind="reassigned").count() == 3
+
+
+def test_a_comment_moved_to_another_clause_and_back_tells_the_clauses_departments_again(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(weifang_open)  # on the whole draft
+    mail.outbox.clear()
+    for label in ("二(三)4", "二(一)1", "二(三)4"):
+        with django_capture_on_commit_callbacks(execute=True):
+            comment_move_to_clause(
+                comment, weifang_open.clauses.get(label=label), by=people["coordinator"]
+            )
+    # 市工信局 leads 二(三)4, cooperates on 二(一)1, and leads again when the comment is back.
+    assert told(GXJ) == 3
+
+
+def test_one_transfer_written_twice_tells_the_department_once(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(weifang_open, weifang_open.clauses.get(label="二(三)4"))
+        route = CommentRouting.objects.create(
+            comment=comment,
+            department=Department.objects.get(name="市生态环境局"),
+            role=CommentRouting.Role.COOPERATING,
+            position=9,
+        )
+        mail.outbox.clear()
+        for _retry in range(2):
+            comment_routed_again_write(comment, route, reason="请提供生态方面意见。")
+    assert told(STHJJ) == 1
+    assert Notification.objects.filter(comment=comment, kind="reassigned").count() == 1
