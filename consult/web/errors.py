@@ -1,4 +1,6 @@
-"""Error responses: JSON under /api/, where clients read JSON; Django's pages everywhere else.
+"""Error responses: JSON under /api/, where clients read JSON; the site's own pages everywhere
+else (templates/404.html and 400.html in the site's layout, 500.html standalone: Django renders
+it without a request, and it must show when the database is what failed).
 
 DRF answers the errors its own views raise in JSON already. These handlers cover what never
 reaches a DRF view: a path that matches no route (a slug with a dot, a tracking number with a

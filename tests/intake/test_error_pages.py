@@ -1,0 +1,93 @@
+"""The site's own error pages, in the visitor's language, with a way back: 404 and 400 in the
+site's layout, 500 standalone (no request, no database). Under /api/ errors stay JSON."""
+
+import pytest
+from django.core.exceptions import SuspiciousOperation
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.utils import translation
+
+from consult.web import errors
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_links_home_and_to_the_lookup(page: str):
+    assert '<a href="/">' in page
+    assert '<a href="/comments/status/">' in page
+
+
+def test_an_unknown_page_is_a_chinese_404_in_the_sites_layout(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<html lang="zh-hans">' in page
+    assert "<h1>页面不存在</h1>" in page
+    assert 'class="language-switch"' in page  # base.html
+    assert_links_home_and_to_the_lookup(page)
+    assert "Not Found" not in page
+
+
+def test_an_unknown_page_speaks_english_to_an_english_visitor(client):
+    response = client.get("/consultations/no-such-slug/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<html lang="en">' in page
+    assert "<h1>Page not found</h1>" in page
+    assert "Look up a comment's status" in page
+    assert "页面不存在" not in page
+    assert_links_home_and_to_the_lookup(page)
+
+
+def test_the_api_still_answers_its_404_in_json(client):
+    response = client.get("/api/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_a_bad_request_is_a_translated_400(rf_en):
+    response = errors.bad_request(rf_en, SuspiciousOperation("bad"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<html lang="en">' in page and "<h1>Bad request</h1>" in page
+    assert_links_home_and_to_the_lookup(page)
+
+
+def test_a_request_for_another_host_gets_the_400_page(client):
+    response = client.get("/", HTTP_HOST="elsewhere.example")
+    assert response.status_code == 400
+    assert "<h1>请求无效</h1>" in response.content.decode()
+
+
+def test_a_server_error_is_a_translated_standalone_500(client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr("consult.intake.views.render", broken)
+    client.raise_request_exception = False
+    response = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert '<html lang="en">' in page and "<h1>Something went wrong</h1>" in page
+    assert_links_home_and_to_the_lookup(page)
+
+
+def test_the_500_page_asks_nothing_of_the_database(rf_en, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = errors.server_error(rf_en)
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+
+
+def test_the_500_page_renders_without_a_request():
+    with translation.override("zh-hans"):
+        page = render_to_string("500.html")
+    assert '<html lang="zh-hans">' in page and "<h1>网站出错</h1>" in page
+    assert '<link rel="stylesheet" href="/static/consult/site.css">' in page
+
+
+@pytest.fixture
+def rf_en():
+    request = RequestFactory().get("/somewhere/")
+    with translation.override("en"):
+        yield request
