@@ -284,6 +284,8 @@ def _comment_context(comment, *, by_proof=False):
             "organisation": mask_name(comment.organisation) if by_proof else comment.organisation,
         },
         "attachments_by_count": by_proof,
+        # Past it, "expected by <date>" would send the citizen to wait for a day gone by.
+        "answer_overdue": comment.consultation.is_past_answer_deadline(timezone.now()),
         "publication": publication_for_submitter(comment),
         "status_url": reverse(
             "intake:comment_status_signed", kwargs={"token": status_token(comment)}

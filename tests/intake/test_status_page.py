@@ -1,8 +1,10 @@
 """Looking a comment up on the web: tracking number plus a proof, no enumeration."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 
 from consult.comments.services import comment_submit
 
@@ -124,3 +126,39 @@ def test_the_signed_status_page_switches_language_in_place(client, comment):
 
     path = f"/comments/{status_token(comment)}/"
     assert language_next(client.get(path).content.decode()) == path
+
+
+def status_page_at(client, comment, moment, **extra):
+    from consult.comments.status_links import status_token
+
+    with time_machine.travel(moment, tick=False):
+        return client.get(f"/comments/{status_token(comment)}/", **extra).content.decode()
+
+
+def test_before_the_answer_deadline_the_page_says_when_to_look_again(client, comment):
+    deadline = comment.consultation.answer_deadline
+    page = status_page_at(client, comment, deadline - datetime.timedelta(hours=1))
+    assert "预计在" in page and "请届时再查" in page
+    assert "已逾期" not in page and "已过" not in page
+
+
+def test_past_the_answer_deadline_the_page_says_the_answer_is_overdue(client, comment):
+    """The consultation's own rule (is_past_answer_deadline) decides: a second after it, the
+    page no longer asks the citizen to look again on a day gone by."""
+    deadline = comment.consultation.answer_deadline
+    page = status_page_at(client, comment, deadline + datetime.timedelta(seconds=1))
+    assert "预计在" not in page and "请届时再查" not in page
+    assert "已逾期" in page
+    assert "已过，负责单位尚未答复" in page and "潍坊市海洋发展和渔业局" in page
+    english = status_page_at(
+        client, comment, deadline + datetime.timedelta(days=3), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "overdue" in english and "look again" not in english
+
+
+def test_an_answered_comment_says_nothing_of_the_deadline(client, comment):
+    comment.status = "answered"
+    comment.reply = "已采纳。"
+    comment.save()
+    page = status_page_at(client, comment, comment.consultation.answer_deadline.replace(year=2100))
+    assert "已逾期" not in page and "预计在" not in page
