@@ -300,8 +300,11 @@ class ScheduledWindows:
 def batches_publish(batches: list[Batch]) -> list[int]:
     """One delivery task per batch, each after its countdown; returns the ids handed over, and
     marks them (and those their tasks take care of) published."""
+    # Taken before the hand-off: an idle worker may start the task before this process records
+    # it, and the sweep tells a task that died after starting by a start at or after this.
+    now = timezone.now()
     published, covered = _batches_publish(batches)
-    notifications_mark_published(published, covered)
+    notifications_mark_published(published, covered, now=now)
     return published
 
 
@@ -463,8 +466,9 @@ class _Publisher:
             planned = [notification for round_ in rounds for notification in round_]
             published: list[int] = []
             covered: list[int] = []
+            # Before the hand-off, and recorded as its moment (see `batches_publish`).
+            now = timezone.now()
             try:
-                now = timezone.now()
                 batches = batches_plan(planned, now=now, windows_scheduled=windows)
                 published, covered = _batches_publish(batches)
                 windows.note([b for b in batches if set(b.ids) <= set(published)], planned, now)
@@ -475,7 +479,7 @@ class _Publisher:
             with line.published:  # published: `flush` waits for no database
                 line.unpublished -= len(rounds)
                 line.published.notify_all()
-            notifications_mark_published(published, covered)
+            notifications_mark_published(published, covered, now=now)
             # As at the end of a request: a broken connection, or one past CONN_MAX_AGE, goes.
             with contextlib.suppress(Exception):
                 connection.close_if_unusable_or_obsolete()

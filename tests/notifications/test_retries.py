@@ -3,6 +3,7 @@ email is claimed just before its own send; give-up is by time (issue 16)."""
 
 import datetime
 import smtplib
+import time
 from unittest import mock
 
 import pytest
@@ -15,6 +16,7 @@ from consult.notifications import delivery, outbox, tasks
 from consult.notifications.delivery import deliver, email_claim, emails_build, emails_send
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import notification_write, outbox_sweep
+from consult.testing.services import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +211,52 @@ def test_rows_a_task_took_up_and_never_finished_are_resent_after_a_lease(
     assert outbox_sweep(now=start + datetime.timedelta(seconds=122)) == 1
     assert handed(broker) == [row.pk]
     assert outbox_sweep(now=start + datetime.timedelta(seconds=200)) == 0
+
+
+def worker_takes_it_up_at_once(*, args, **options):
+    """An idle worker starts the task before the publisher goes on (then its process dies)."""
+    Notification.objects.filter(pk__in=args[0]).update(taken_up_at=timezone.now())
+    time.sleep(0.005)  # the publisher records the hand-off a moment later
+
+
+def assert_resent_a_lease_after_it_was_taken_up(row, broker):
+    row.refresh_from_db()
+    assert row.published_at <= row.taken_up_at
+    handed(broker)
+    lease_later = row.taken_up_at + datetime.timedelta(seconds=121)
+    assert outbox_sweep(now=lease_later) == 1
+    assert handed(broker) == [row.pk]
+
+
+def test_a_task_that_died_before_finishing_is_resent_after_a_lease_however_soon_it_started(
+    weifang_open, broker, settings
+):
+    """The hand-off is recorded with the moment before the publish: the sweep's "taken up since
+    its hand-off" holds for a task started before the publisher recorded it, and the rows are
+    re-sent after a lease, not after the broker's visibility timeout (an hour)."""
+    settings.NOTIFY_LEASE_SECONDS = 120
+    settings.NOTIFY_PUBLISH_IN_BACKGROUND = False
+    row = notification_write(kind="reminder", key="r", to=["a@example.cn"], publish=False)
+    broker.side_effect = worker_takes_it_up_at_once
+    outbox.notification_publish(row)
+    assert_resent_a_lease_after_it_was_taken_up(row, broker)
+
+
+# Committed for real: the publisher thread reads and writes the rows on its own connection.
+@pytest.mark.django_db(transaction=True)
+def test_the_publisher_thread_records_the_moment_before_its_hand_off(
+    weifang_open, broker, settings
+):
+    settings.NOTIFY_LEASE_SECONDS = 120
+    settings.NOTIFY_PUBLISH_IN_BACKGROUND = True
+    settings.NOTIFY_PUBLISH_LINGER_SECONDS = 0
+    row = notification_write(kind="reminder", key="r", to=["a@example.cn"], publish=False)
+    broker.side_effect = worker_takes_it_up_at_once
+    outbox.notification_publish(row)
+    # The thread records the hand-off after `flush` is answered.
+    wait_for(
+        lambda: Notification.objects.filter(pk=row.pk, published_at__isnull=False).exists(),
+        timeout=10,
+        message="the hand-off to be recorded",
+    )
+    assert_resent_a_lease_after_it_was_taken_up(row, broker)
