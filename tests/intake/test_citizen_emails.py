@@ -5,6 +5,7 @@ the time a comment was received labelled as Beijing time."""
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.template.loader import render_to_string
@@ -164,3 +165,17 @@ def test_the_opening_email_in_english(weifang_open):
     for part in (text, html):
         assert "10 November 2030 23:59 (Beijing time)" in part
         assert not FULL_WIDTH.findall(part), part
+
+
+EMAILS = settings.BASE_DIR / "templates" / "notifications" / "email"
+
+
+@pytest.mark.parametrize("path", sorted(EMAILS.glob("*.html")), ids=lambda path: path.name)
+def test_no_html_email_assumes_chinese(path):
+    """Rendered without a request, an email has no LANGUAGE_CODE unless it asks for it: a
+    default of "zh-hans" marked every English email Chinese."""
+    source = path.read_text()
+    if "<html" not in source:
+        return  # a fragment another email includes
+    assert "{% get_current_language as LANGUAGE_CODE %}" in source
+    assert '<html lang="{{ LANGUAGE_CODE }}">' in source
