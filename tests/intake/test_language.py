@@ -1,6 +1,7 @@
 """Chinese first, English complete."""
 
 import gettext
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -65,3 +66,39 @@ def test_english_dates_are_written_the_english_way(client, weifang_open):
     assert local.strftime("%B %Y") in page
     # The Weifang draft itself names years (到2027年), so look for the whole Chinese date.
     assert f"{local.year}年{local.month}月{local.day}日" not in page
+
+
+def test_imported_chinese_is_marked_as_such_on_english_pages(client, weifang_open):
+    """Titles, clauses and department names come from the notice, in Chinese: on an English
+    page they say so, for screen readers and hyphenation; on a Chinese page nothing needs to."""
+    from consult.comments.services import comment_submit
+    from consult.comments.status_links import status_token
+
+    item = weifang_open.clauses.get(label="二(一)1")
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=item,
+        body="建议公开集聚区评选的标准和结果。",
+        channel="web",
+        consent=True,
+    ).comment
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    detail = client.get(weifang_open.get_absolute_url(), **english).content.decode()
+    assert '<h1 lang="zh-Hans">' in detail
+    assert f'<li id="clause-{item.pk}" class="clause level-{item.level}">' in detail
+    heading = re.search(rf'id="clause-{item.pk}"[^>]*>\s*<h3 class="clause-heading"([^>]*)', detail)
+    assert heading and heading.group(1) == ' lang="zh-Hans">'
+    assert '<div class="clause-text" lang="zh-Hans">' in detail
+    assert '<span lang="zh-Hans">市发改委</span>' in detail
+    assert f'<a href="#clause-{item.pk}" lang="zh-Hans">' in detail  # the table of contents
+    listing = client.get("/", **english).content.decode()
+    assert '<h2 lang="zh-Hans"><a href="/consultations/' in listing
+    assert '<span class="issuer" lang="zh-Hans">' in listing
+    status = client.get(f"/comments/{status_token(comment)}/", **english).content.decode()
+    assert f'<a href="{weifang_open.get_absolute_url()}" lang="zh-Hans">' in status
+    assert '<span lang="zh-Hans">市发改委</span> (' in status
+    assert "（" not in status.split("Routed to")[1].split("</dd>")[0]
+
+    for path in (weifang_open.get_absolute_url(), "/", f"/comments/{status_token(comment)}/"):
+        chinese = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert 'lang="zh-Hans"' not in chinese, path

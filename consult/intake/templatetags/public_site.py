@@ -1,7 +1,10 @@
-"""What every public page shows: the site's contact, and a clause's number and text as written."""
+"""What every public page shows: the site's contact, a clause's number and text as written, and
+the language of what was imported."""
 
 from django import template
 from django.conf import settings
+from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from consult.intake.presenters import clause_body
 
@@ -15,3 +18,15 @@ def site_contact() -> dict:
 
 
 register.filter("clause_body", clause_body)
+
+
+# What a notice brings (titles, clauses, department names) is Chinese whatever the page's
+# language: marked so, a screen reader reads it as Chinese on an English page.
+IMPORTED_LANG = mark_safe(' lang="zh-Hans"')
+
+
+@register.simple_tag
+def imported_lang() -> str:
+    """` lang="zh-Hans"` for an element holding imported text, unless the page is Chinese."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return "" if language.lower().startswith("zh") else IMPORTED_LANG
