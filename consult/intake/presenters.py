@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from consult.comments.models import Comment, CommentEvent
+from consult.comments.publication import comments_published
 from consult.comments.tallies import Tallies, consultation_tallies
 from consult.consultations.models import (
     Clause,
@@ -133,6 +134,20 @@ def clause_body(clause) -> str:
     if rest[:1] in ("。", "．", ".", "：", ":", "；"):
         return rest[1:].lstrip()
     return text if rest and not rest[:1].isspace() else rest.lstrip()
+
+
+def published_page_of(comment, *, per_page: int) -> int:
+    """The page on which a published comment stands in the public list its status page links
+    to: its clause's, or the whole consultation's for a comment on the whole draft."""
+    listed = comments_published(
+        comment.consultation, comment.clause, whole_consultation=comment.clause_id is None
+    )
+    # The lists run newest first, as comments_published orders them (submitted_at, then pk).
+    newer = listed.filter(
+        Q(submitted_at__gt=comment.submitted_at)
+        | Q(submitted_at=comment.submitted_at, pk__gt=comment.pk)
+    ).count()
+    return newer // per_page + 1
 
 
 def wait_in_words(seconds: int) -> str:

@@ -45,6 +45,7 @@ from .limits import (
 from .presenters import (
     clause_tree_with_tallies,
     consultations_found,
+    published_page_of,
     status_timeline,
     wait_in_words,
 )
@@ -265,12 +266,24 @@ def _comment_for_token(token):
     )
 
 
+def _published_url(comment) -> str:
+    """Where the submitter finds their own published comment: the page of the list it is on."""
+    if comment.clause_id:
+        args = [comment.consultation.slug, comment.clause_id]
+        url = reverse("intake:clause_published_comments", args=args)
+    else:
+        url = reverse("intake:published_comments", args=[comment.consultation.slug])
+    page = published_page_of(comment, per_page=PUBLISHED_COMMENTS_PER_PAGE)
+    return f"{url}{f'?page={page}' if page > 1 else ''}#comment-{comment.pk}"
+
+
 def _comment_context(comment, *, by_proof=False):
     """What the receipt and status pages show. Found by number and proof rather than by the
     signed link the submitter was given, the page names the organisation masked and the
     attachments by count: the proof's last four digits are what the masked number shows
     every member of staff of the comment's departments."""
     routes = list(comment.routes.select_related("department").order_by("position"))
+    publication = publication_for_submitter(comment)
     return {
         "comment": comment,
         "outcomes": comment_outcomes(comment),
@@ -286,7 +299,8 @@ def _comment_context(comment, *, by_proof=False):
         "attachments_by_count": by_proof,
         # Past it, "expected by <date>" would send the citizen to wait for a day gone by.
         "answer_overdue": comment.consultation.is_past_answer_deadline(timezone.now()),
-        "publication": publication_for_submitter(comment),
+        "publication": publication,
+        "published_url": _published_url(comment) if publication[0] == "published" else "",
         "status_url": reverse(
             "intake:comment_status_signed", kwargs={"token": status_token(comment)}
         ),

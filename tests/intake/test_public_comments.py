@@ -3,6 +3,7 @@ clause and for the whole consultation, their API, caching, escaping and the abse
 personal data or tracking number."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -133,6 +134,49 @@ def test_the_status_page_says_whether_the_comment_is_published(client, weifang_o
     )
     assert page.context["publication"][0] == "published"
     assert "已公开" in page.content.decode()
+
+
+def status_link_to_published(client, comment) -> str:
+    from consult.comments.status_links import status_token
+
+    page = client.get(f"/comments/{status_token(comment)}/").content.decode()
+    return re.search(r'<dd id="publication"[^>]*>[^<]*<a href="([^"]+)"', page).group(1)
+
+
+def test_the_status_page_links_to_the_page_of_the_list_the_comment_is_on(
+    client, weifang_open, bureau, item
+):
+    """The lists run newest first, 20 a page: an older comment is on a later page, and two
+    received in the same second are ordered as the list orders them."""
+    start = datetime.datetime.now(datetime.UTC)
+    comments = []
+    for n in range(21):
+        moment = start + datetime.timedelta(minutes=max(n, 1))  # 0 and 1 share a second
+        with time_machine.travel(moment, tick=False):
+            body = f"第{n}条：建议公开评选结果。"
+            comments.append(published(weifang_open, bureau, clause=item, body=body))
+    oldest, tied, newest = comments[0], comments[1], comments[-1]
+    base = clause_list(weifang_open, item)
+    assert status_link_to_published(client, oldest) == f"{base}?page=2#comment-{oldest.pk}"
+    assert status_link_to_published(client, tied) == f"{base}#comment-{tied.pk}"
+    assert status_link_to_published(client, newest) == f"{base}#comment-{newest.pk}"
+    for comment in (oldest, tied):
+        link = status_link_to_published(client, comment)
+        listed = client.get(link.split("#")[0]).content.decode()
+        assert f'id="comment-{comment.pk}"' in listed
+
+
+def test_a_comment_on_the_whole_draft_links_to_its_page_of_the_whole_list(
+    client, weifang_open, bureau, item
+):
+    start = datetime.datetime.now(datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        whole = published(weifang_open, bureau, clause=None, body="对全文：建议公开评选结果。")
+    for n in range(20):  # on a clause, newer: they push it to the second page of the whole list
+        with time_machine.travel(start + datetime.timedelta(minutes=n + 1), tick=False):
+            published(weifang_open, bureau, clause=item, body=f"第{n}条：建议公开评选结果。")
+    whole_list = reverse("intake:published_comments", args=[weifang_open.slug])
+    assert status_link_to_published(client, whole) == f"{whole_list}?page=2#comment-{whole.pk}"
 
 
 # The public lists ---------------------------------------------------------------------------
