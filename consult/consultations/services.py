@@ -2,7 +2,10 @@
 
 import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .models import (
     ClauseResponsibility,
@@ -19,8 +22,12 @@ from .revisions import revision_first
 def departments_load(rows) -> list[Department]:
     """Create or update departments from plain rows: name, full_name, aliases, mailboxes.
 
-    Idempotent: loading the same rows twice changes nothing.
+    Idempotent: loading the same rows twice changes nothing. Raises ValidationError, naming
+    each department and value, when a mailbox is not one email address; loads nothing then.
     """
+    rows = list(rows)
+    if problems := mailbox_problems(rows):
+        raise ValidationError(problems)
     departments = []
     for row in rows:
         department = Department.objects.named(row["name"]).first()
@@ -36,6 +43,25 @@ def departments_load(rows) -> list[Department]:
             Mailbox.objects.get_or_create(department=department, email=email)
         departments.append(department)
     return departments
+
+
+def mailbox_problems(rows) -> list[str]:
+    """What is wrong with the rows' mailboxes: each must be one address as the admin's form
+    takes it. Delivery cannot address "a@x.cn;b@x.cn", and would fail that department's mail."""
+    problems = []
+    for row in rows:
+        for email in row.get("mailboxes", []):
+            try:
+                validate_email(email)
+            except ValidationError:
+                problems.append(
+                    _(
+                        "部门“%(department)s”的通知邮箱“%(email)s”不是一个有效的邮箱地址；"
+                        "多个邮箱请分别列出。"
+                    )
+                    % {"department": row["name"], "email": email}
+                )
+    return problems
 
 
 @transaction.atomic

@@ -11,7 +11,8 @@ Two steps, each safe to repeat:
 
 An email that could not be sent waits for its retry: `next_attempt_at` says when, and until
 then no task and no sweep tries it (a stray task for it does nothing). It is given up on after
-`NOTIFY_GIVE_UP_AFTER` seconds of continuous failure, or at once on a permanent (5xx) refusal.
+`NOTIFY_GIVE_UP_AFTER` seconds of continuous failure, or at once on a permanent (5xx) refusal,
+on an email that cannot be built or addressed, or on one with nobody to send it to.
 
 A worker killed mid-send leaves a lease that expires; the sweep (or the broker's redelivery)
 then sends the same email with the same Message-ID. An email whose sending was interrupted
@@ -26,6 +27,7 @@ import secrets
 import smtplib
 import socket
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import parseaddr
 
@@ -35,6 +37,7 @@ from django.db import connection as database
 from django.db import transaction
 from django.db.models import Case, Min, Q, Value, When
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from consult.bulk import rows_insert
 from consult.consultations.models import consultation_texts
@@ -422,6 +425,10 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
 
 
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
+# An email that cannot be built or addressed fails the same way however often it is tried: an
+# address Django cannot sanitize ("x@y.cn;z@w.cn"), text or a header the message cannot carry
+# (UnicodeError and Django's BadHeaderError are ValueErrors), an unknown charset (LookupError).
+UNSENDABLE_ERRORS = (ValueError, LookupError, MessageError)
 
 
 def is_permanent(error: Exception) -> bool:
@@ -469,7 +476,14 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     result.failed.append(email.pk)
                     continue
                 try:
-                    connection.send_messages([email_message(email, connection)])
+                    message = email_message(email, connection)
+                    if not message.recipients():
+                        # Django's SMTP backend would send nothing and only return 0; the file
+                        # and memory backends would keep a message that went to nobody.
+                        email_mark_failed(email, no_recipient_error(email))
+                        result.failed.append(email.pk)
+                        continue
+                    connection.send_messages([message])
                 except TRANSIENT_ERRORS as error:
                     if is_permanent(error):
                         email_mark_failed(email, _describe(error))
@@ -479,6 +493,12 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                             [email.pk], _describe(error), now=timezone.now(), claimed=True
                         )
                         _merge(result, postponed)
+                    _reset_connection(connection)
+                    continue
+                except UNSENDABLE_ERRORS as error:
+                    # This email's own fault: the rest of the batch goes on.
+                    email_mark_failed(email, _describe(error))
+                    result.failed.append(email.pk)
                     _reset_connection(connection)
                     continue
                 email_mark_sent(email)
@@ -514,6 +534,25 @@ def _reset_connection(connection) -> None:
         connection.close()
     with contextlib.suppress(TRANSIENT_ERRORS):
         connection.open()
+
+
+def no_recipient_error(email: OutgoingEmail) -> str:
+    """What an admin reads on an email that had nobody to go to: whose addresses were missing
+    when its notifications were written (adding a mailbox afterwards does not readdress it)."""
+    rows = list(
+        email.notifications.exclude(department=None).values_list("kind", "department__name")
+    )
+    names = "、".join(sorted({name for _kind, name in rows}))
+    if not names:
+        return gettext("没有收件人，邮件未发出。")
+    if any(kind == Notification.Kind.REMINDER for kind, _name in rows):
+        return gettext(
+            "没有收件人，邮件未发出：写入提醒时，%(departments)s既没有启用的通知邮箱，"
+            "也没有留有邮箱的工作人员。"
+        ) % {"departments": names}
+    return gettext("没有收件人，邮件未发出：写入通知时，%(departments)s没有启用的通知邮箱。") % {
+        "departments": names
+    }
 
 
 def _first_notification_ids(email_ids) -> list[int]:

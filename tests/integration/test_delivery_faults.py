@@ -1,0 +1,64 @@
+"""One email's own fault, through a real Redis, Celery worker and SMTP server: an address that
+cannot be sanitized, a department with nobody to mail. That email ends as it must, at once;
+the rest of its batch goes out once, undelayed."""
+
+import collections
+
+import pytest
+
+from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
+from consult.consultations.models import Department, Mailbox
+from consult.notifications.models import Notification, OutgoingEmail
+from consult.testing.services import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def submit(consultation, label, n, *, email=""):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label=label),
+        body=f"第{n}号意见：建议进一步明确评价指标、扶持政策和时间安排。",
+        channel="web",
+        consent=True,
+        email=email,
+    ).comment
+
+
+def emails_of(name):
+    return OutgoingEmail.objects.filter(notifications__department__name=name).distinct()
+
+
+def test_an_unaddressable_and_an_unaddressed_email_fail_at_once_and_spare_their_batch(
+    stack, weifang_live
+):
+    # Stored before mailboxes were checked on loading: two addresses in one.
+    fgw = Department.objects.get(name="市发改委")
+    Mailbox.objects.create(department=fgw, email="x@y.cn;z@w.cn")
+    Mailbox.objects.filter(department__name="市生态环境局").update(is_active=False)
+    directory_changed()
+    for n in range(3):
+        # 市发改委 leads, six departments cooperate; the citizen's receipt too.
+        submit(weifang_live, "二(一)1", n, email=f"citizen{n}@example.cn")
+    submit(weifang_live, "二(四)2", 3)  # 市生态环境局 alone
+
+    wait_for(
+        lambda: not Notification.objects.filter(status=Notification.Status.PENDING).exists(),
+        timeout=30,
+        interval=0.25,
+        message="every notification to be sent or given up on (a batch held up would wait "
+        "for leases to run out)",
+    )
+    unaddressable, unaddressed = emails_of("市发改委"), emails_of("市生态环境局")
+    assert unaddressable.count() == 3 and unaddressed.count() == 1
+    for email in [*unaddressable, *unaddressed]:
+        assert (email.status, email.lease_until, email.next_attempt_at) == ("failed", None, None)
+        assert (email.attempts, email.interrupted) == (1, 0)
+    assert all("ValueError: Invalid address" in e.last_error for e in unaddressable)
+    assert "没有收件人" in unaddressed.get().last_error
+
+    sent = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT)
+    assert sent.count() == 3 * (6 + 1)
+    arrived = collections.Counter(message.message_id for message in stack.smtp.received())
+    assert arrived == dict.fromkeys(sent.values_list("message_id", flat=True), 1)

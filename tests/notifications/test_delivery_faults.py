@@ -1,0 +1,195 @@
+"""Faults of one email in a batch: it cannot be built or addressed, or it has nobody to go to.
+Each is that email's own outcome; the batch goes on.
+
+Django's SMTP backend talks here to a relay in the test process through smtplib's own command
+code (no socket), so addresses are sanitized and messages built as they are for a real server.
+"""
+
+import datetime
+import smtplib
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail.backends.smtp import EmailBackend
+
+from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
+from consult.consultations.models import Department, Mailbox
+from consult.notifications import delivery
+from consult.notifications.delivery import emails_send
+from consult.notifications.models import Notification, OutgoingEmail, Reminder
+from consult.notifications.outbox import notification_write
+from consult.testing.weifang import load_weifang
+from tests.support.jobs import due_jobs_run
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+class Relay:
+    """What the relay accepted (recipients and data of each message), and `on_rcpt(address)`,
+    run as each recipient is given (a slow relay, another worker meanwhile)."""
+
+    def __init__(self, on_rcpt=None):
+        self.delivered: list[tuple[list[str], bytes]] = []
+        self.on_rcpt = on_rcpt or (lambda address: None)
+
+
+class RelaySession(smtplib.SMTP):
+    """smtplib's client with the wire replaced: each command is answered at once."""
+
+    def __init__(self, relay: Relay):
+        super().__init__(local_hostname="consult.test")  # no host: no connection
+        self.relay = relay
+        self.recipients: list[str] = []
+        self.reading_data = False
+        self.reply = (250, b"OK")
+
+    def send(self, s):
+        data = s.encode() if isinstance(s, str) else s
+        if self.reading_data:
+            self.relay.delivered.append((self.recipients, data))
+            self.reading_data, self.recipients = False, []
+            self.reply = (250, b"queued")
+            return
+        command, _space, argument = data.strip().decode().partition(" ")
+        self.reply = (250, b"OK")
+        if command.lower() == "rcpt":
+            address = argument.partition("<")[2].partition(">")[0]
+            self.recipients.append(address)
+            self.relay.on_rcpt(address)
+        elif command.lower() == "data":
+            self.reading_data, self.reply = True, (354, b"go ahead")
+        elif command.lower() == "quit":
+            self.reply = (221, b"bye")
+
+    def getreply(self):
+        return self.reply
+
+
+class RelayBackend(EmailBackend):
+    """Django's SMTP backend, connected to the relay instead of a server."""
+
+    def __init__(self, relay: Relay):
+        super().__init__(host="relay.test", fail_silently=False)
+        self.relay = relay
+
+    def open(self):
+        if self.connection:
+            return False
+        self.connection = RelaySession(self.relay)
+        return True
+
+
+@contextmanager
+def relay_used(relay: Relay):
+    with mock.patch.object(
+        delivery, "get_connection", side_effect=lambda **kw: RelayBackend(relay)
+    ):
+        yield
+
+
+def outgoing(to: list[str], n: int, **fields) -> OutgoingEmail:
+    """A built email carrying one notification, as `emails_build` leaves it."""
+    notification = notification_write(kind="reminder", key=f"faults:{n}", to=to, publish=False)
+    email = OutgoingEmail.objects.create(
+        message_id=f"<faults.{n}@consult.test>",
+        to=to,
+        subject=f"第{n}封",
+        body_text="正文",
+        **fields,
+    )
+    Notification.objects.filter(pk=notification.pk).update(email=email)
+    return email
+
+
+# --- an email that cannot be built or addressed ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        # Two addresses in one mailbox, as a department file could hold them.
+        ({"to": ["x@y.cn;z@w.cn"]}, "ValueError: Invalid address; only x@y.cn could be parsed"),
+        ({"headers": {"List-Unsubscribe": "<https://a.example>\n<https://b.example>"}}, "newline"),
+    ],
+)
+def test_an_email_that_cannot_be_built_fails_alone_and_the_batch_goes_on(fields, error):
+    first = outgoing(["a@example.cn"], 1)
+    broken = outgoing(fields.pop("to", ["b@example.cn"]), 2, **fields)
+    last = outgoing(["c@example.cn"], 3)
+    relay = Relay()
+    with relay_used(relay):
+        result = emails_send([first.pk, broken.pk, last.pk])
+    assert [to for to, _data in relay.delivered] == [["a@example.cn"], ["c@example.cn"]]
+    assert (result.sent, result.failed, result.retry_ids) == ([first.pk, last.pk], [broken.pk], [])
+    broken.refresh_from_db()
+    # Given up on at once with its own error: no lease left behind, no retry waiting.
+    assert (broken.status, broken.lease_until, broken.next_attempt_at) == ("failed", None, None)
+    assert error in broken.last_error and broken.attempts == 1
+    assert broken.notifications.get().status == "failed"
+
+
+# --- an email with nobody to go to -------------------------------------------------------------
+
+
+def without_mailbox(name):
+    Mailbox.objects.filter(department__name=name).update(is_active=False)
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()  # an update() sends no signal
+
+
+def test_a_department_without_an_active_mailbox_is_not_recorded_as_told(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    without_mailbox("市生态环境局")
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 leads alone
+            body="建议加快建立蓝碳交易的测算评估标准体系。",
+            channel="web",
+            consent=True,
+        )
+    notification = Notification.objects.get(kind="comment_routed")
+    assert notification.to == [] and notification.status == "failed"
+    email = notification.email
+    assert (email.status, email.sent_at, email.lease_until) == ("failed", None, None)
+    assert (
+        email.last_error == "没有收件人，邮件未发出：写入通知时，市生态环境局没有启用的通知邮箱。"
+    )
+    assert mail.outbox == []
+
+
+def test_a_reminder_with_nobody_to_go_to_is_recorded_and_fails_with_the_reason(
+    db, django_capture_on_commit_callbacks
+):
+    weifang = load_weifang(slug="weifang", open_now=False)
+    without_mailbox("市生态环境局")  # and it has no staff with an address
+    with (
+        time_machine.travel(datetime.datetime(2024, 10, 20, 10, tzinfo=SHANGHAI), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        comment_submit(
+            consultation=weifang,
+            clause=weifang.clauses.get(label="二(四)2"),
+            body="建议加快建立蓝碳交易的测算评估标准体系。",
+            channel="web",
+            consent=True,
+        )
+    with (
+        time_machine.travel(datetime.datetime(2024, 11, 9, 9, tzinfo=SHANGHAI), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        due_jobs_run()
+    # Decided and queued once (the next run does not try again); the email says why it failed.
+    reminder = Reminder.objects.get(department__name="市生态环境局", outcome="queued")
+    assert reminder.notification.status == "failed"
+    assert (
+        "既没有启用的通知邮箱，也没有留有邮箱的工作人员" in reminder.notification.email.last_error
+    )
+    assert not OutgoingEmail.objects.filter(status="sent", to=[]).exists()
