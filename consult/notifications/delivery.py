@@ -7,7 +7,8 @@ Two steps, each safe to repeat:
 2. `emails_send` sends them over one SMTP connection, claiming each email with a lease (an
    atomic conditional UPDATE, so two workers never both send it) just before its own send, and
    marks it sent. One at a time: a lease never runs out while its email waits for its turn
-   behind a slow server, so no other process can claim and send it meanwhile.
+   behind a slow server, so no other process can claim and send it meanwhile; during its own
+   send it is renewed before each SMTP command (`lease_kept_while_sending`).
 
 An email that could not be sent waits for its retry: `next_attempt_at` says when, and until
 then no task and no sweep tries it (a stray task for it does nothing). It is given up on after
@@ -50,6 +51,11 @@ logger = logging.getLogger(__name__)
 
 class PermanentDeliveryError(Exception):
     """The server refused the message for good (5xx): retrying will not help."""
+
+
+class LeaseLost(Exception):
+    """The email's lease ran out during its send and another process holds it now: this one
+    stops before the message is complete, and leaves the email to that process."""
 
 
 @dataclass
@@ -297,6 +303,53 @@ def _email_claim(email_id: int, *, now) -> OutgoingEmail | None:
     return next(iter(claimed), None)
 
 
+def email_lease_renew(email: OutgoingEmail, *, now=None) -> None:
+    """Extend the lease of an email this process is sending, once half of it has gone; raises
+    LeaseLost when the email is no longer this process's (its lease ran out and another took it).
+
+    A statement only in a send slower than half a lease; `email.lease_until` is the lease held.
+    """
+    now = now or timezone.now()
+    lease = datetime.timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    if email.lease_until - now > lease / 2:
+        return
+    renewed = now + lease
+    # Ours while it still carries the lease this process last set: a claim sets another.
+    held = OutgoingEmail.objects.filter(
+        pk=email.pk, status=OutgoingEmail.Status.PENDING, lease_until=email.lease_until
+    ).update(lease_until=renewed)
+    if not held:
+        raise LeaseLost(f"email {email.pk}: its lease ran out at {email.lease_until}")
+    email.lease_until = renewed
+
+
+@contextlib.contextmanager
+def lease_kept_while_sending(connection, email: OutgoingEmail):
+    """Renew the email's lease before each SMTP command of its send (`email_lease_renew`).
+
+    EMAIL_TIMEOUT bounds each socket operation, not a send: a message to 15 addresses over a
+    relay that takes 10 s per answer needs longer than a lease, and the sweep would then let
+    another worker send it too. Renewed between commands, the lease runs out only when the
+    process stops making progress (each wait is bounded by EMAIL_TIMEOUT, below half a lease).
+    Only smtplib connections have commands; other backends' sends are not held up anywhere.
+    """
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        yield
+        return
+    send = smtp.send  # every command and the message's data go through it
+
+    def send_holding_the_lease(data):
+        email_lease_renew(email)
+        return send(data)
+
+    smtp.send = send_holding_the_lease
+    try:
+        yield
+    finally:
+        vars(smtp).pop("send", None)
+
+
 def email_mark_sent(email: OutgoingEmail) -> None:
     """One statement per message, so a long batch is not slowed by a transaction per send.
 
@@ -483,7 +536,9 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                         email_mark_failed(email, no_recipient_error(email))
                         result.failed.append(email.pk)
                         continue
-                    connection.send_messages([message])
+                    connection.open()  # a no-op unless an earlier reset failed to reopen it
+                    with lease_kept_while_sending(connection, email):
+                        connection.send_messages([message])
                 except TRANSIENT_ERRORS as error:
                     if is_permanent(error):
                         email_mark_failed(email, _describe(error))
@@ -500,6 +555,10 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     email_mark_failed(email, _describe(error))
                     result.failed.append(email.pk)
                     _reset_connection(connection)
+                    continue
+                except LeaseLost as error:
+                    logger.warning("Stopped sending, another process holds it now: %s", error)
+                    _drop_connection(connection)
                     continue
                 email_mark_sent(email)
                 result.sent.append(email.pk)
@@ -534,6 +593,16 @@ def _reset_connection(connection) -> None:
         connection.close()
     with contextlib.suppress(TRANSIENT_ERRORS):
         connection.open()
+
+
+def _drop_connection(connection) -> None:
+    """Close the socket without a QUIT, so that the server discards the message left incomplete
+    (a QUIT in the middle of DATA would be read as part of it), then open a fresh one."""
+    smtp = getattr(connection, "connection", None)
+    if isinstance(smtp, smtplib.SMTP):
+        smtp.close()
+        connection.connection = None
+    _reset_connection(connection)
 
 
 def no_recipient_error(email: OutgoingEmail) -> str:

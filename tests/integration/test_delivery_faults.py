@@ -1,7 +1,8 @@
 """One email's own fault, through a real Redis, Celery worker and SMTP server: an address that
-cannot be sanitized, a department with nobody to mail. That email ends as it must, at once;
-the rest of its batch goes out once, undelayed."""
+cannot be sanitized, a department with nobody to mail, a relay slower than a lease. That email
+ends as it must, at once; the rest of its batch goes out once, undelayed."""
 
+import asyncio
 import collections
 
 import pytest
@@ -62,3 +63,39 @@ def test_an_unaddressable_and_an_unaddressed_email_fail_at_once_and_spare_their_
     assert sent.count() == 3 * (6 + 1)
     arrived = collections.Counter(message.message_id for message in stack.smtp.received())
     assert arrived == dict.fromkeys(sent.values_list("message_id", flat=True), 1)
+
+
+RCPT_SECONDS = 1.0
+
+
+def test_a_send_slower_than_a_lease_is_sent_once(stack, weifang_live):
+    """Sixteen addresses at a second each: 16 s of sending against the 12 s lease (EMAIL_TIMEOUT
+    is 5 s, each answer well within it). The sweep, every second, sees no lease run out."""
+    lease = float(stack.env["NOTIFY_LEASE_SECONDS"])
+    assert lease < 16 * RCPT_SECONDS
+    ecology = Department.objects.get(name="市生态环境局")
+    Mailbox.objects.bulk_create(
+        Mailbox(department=ecology, email=f"staff{n}@sthj.example") for n in range(15)
+    )
+    directory_changed()
+    handler = stack.smtp._controller.handler  # read by each new SMTP session
+    answer = handler.handle_RCPT
+
+    async def slow_answer(*args):
+        await asyncio.sleep(RCPT_SECONDS)
+        return await answer(*args)
+
+    handler.handle_RCPT = slow_answer
+    submit(weifang_live, "二(四)2", 1)  # 市生态环境局 alone
+    wait_for(
+        lambda: OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).exists(),
+        timeout=60,
+        interval=0.25,
+        message="the email to be sent",
+    )
+    email = OutgoingEmail.objects.get()
+    # Claimed once: no other process took it while it was being sent (a second claim, after a
+    # lease of 12 s, would have come before the first send ended).
+    assert (email.attempts, email.interrupted, email.lease_until) == (1, 0, None)
+    [message] = stack.smtp.received()
+    assert len(message.to) == 16

@@ -1,5 +1,5 @@
-"""Faults of one email in a batch: it cannot be built or addressed, or it has nobody to go to.
-Each is that email's own outcome; the batch goes on.
+"""Faults of one email in a batch: it cannot be built or addressed, it has nobody to go to, or
+its send is slower than a lease. Each is that email's own outcome; the batch goes on.
 
 Django's SMTP backend talks here to a relay in the test process through smtplib's own command
 code (no socket), so addresses are sanitized and messages built as they are for a real server.
@@ -14,12 +14,13 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.smtp import EmailBackend
+from django.utils import timezone
 
 from consult.comments.services import comment_submit
 from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department, Mailbox
 from consult.notifications import delivery
-from consult.notifications.delivery import emails_send
+from consult.notifications.delivery import email_claim, emails_send
 from consult.notifications.models import Notification, OutgoingEmail, Reminder
 from consult.notifications.outbox import notification_write
 from consult.testing.weifang import load_weifang
@@ -193,3 +194,54 @@ def test_a_reminder_with_nobody_to_go_to_is_recorded_and_fails_with_the_reason(
         "既没有启用的通知邮箱，也没有留有邮箱的工作人员" in reminder.notification.email.last_error
     )
     assert not OutgoingEmail.objects.filter(status="sent", to=[]).exists()
+
+
+# --- a send slower than a lease ----------------------------------------------------------------
+
+
+def test_a_send_slower_than_a_lease_keeps_its_email_from_other_workers(settings):
+    """A reminder to 15 addresses over a relay that takes 10 s per answer: 150 s of sending
+    against a 120 s lease. Another worker (the sweep's task) tries to claim the email after
+    every answer, and never may."""
+    settings.NOTIFY_LEASE_SECONDS = 120
+    addresses = [f"staff{n}@weifang.example" for n in range(15)]
+    email = outgoing(addresses, 1)
+    taken_by_another = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def slow_answer(address):
+            clock.shift(10)
+            if email_claim(email.pk, now=timezone.now()):
+                taken_by_another.append(address)
+
+        relay = Relay(on_rcpt=slow_answer)
+        with relay_used(relay):
+            result = emails_send([email.pk])
+    assert taken_by_another == []
+    assert [to for to, _data in relay.delivered] == [addresses]
+    assert result.sent == [email.pk]
+    email.refresh_from_db()
+    assert (email.status, email.lease_until, email.attempts) == ("sent", None, 1)
+
+
+def test_a_send_that_lost_its_lease_stops_before_its_message_is_complete(settings):
+    """One answer took longer than a lease (beyond what EMAIL_TIMEOUT allows) and another
+    worker took the email meanwhile: this one leaves it to that worker, unsent, and goes on."""
+    settings.NOTIFY_LEASE_SECONDS = 120
+    stalled, after = outgoing(["a@example.cn"], 1), outgoing(["b@example.cn"], 2)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def stall(address):
+            if address == "a@example.cn":
+                clock.shift(130)
+                assert email_claim(stalled.pk, now=timezone.now())
+
+        relay = Relay(on_rcpt=stall)
+        with relay_used(relay):
+            result = emails_send([stalled.pk, after.pk])
+        now = timezone.now()
+    assert [to for to, _data in relay.delivered] == [["b@example.cn"]]
+    assert (result.sent, result.failed, result.retry_ids) == ([after.pk], [], [])
+    stalled.refresh_from_db()
+    # The other worker's, untouched: its lease, its attempt.
+    assert stalled.status == "pending" and stalled.lease_until > now and stalled.attempts == 2
