@@ -31,6 +31,18 @@ def time_left(consultation, now) -> tuple[int, int] | None:
     return seconds // 86400, seconds % 86400 // 3600
 
 
+def time_left_in_words(days: int, hours: int) -> str:
+    """What is left of a comment period, as people say it: "还剩 3 天 4 小时", "3 days and 4
+    hours left", "1 hour left"."""
+    day_words = ngettext("%(n)d 天", "%(n)d 天", days) % {"n": days}
+    hour_words = ngettext("%(n)d 小时", "%(n)d 小时", hours) % {"n": hours}
+    if days and hours:
+        return _("还剩 %(days)s %(hours)s") % {"days": day_words, "hours": hour_words}
+    if days or hours:
+        return _("还剩 %(time)s") % {"time": day_words if days else hour_words}
+    return _("还剩不到 1 小时")
+
+
 def consultations_in_order(now, consultations=None) -> list[Consultation]:
     """Open ones first (soonest close first), then upcoming, then closed (latest first)."""
     if consultations is None:
@@ -39,6 +51,9 @@ def consultations_in_order(now, consultations=None) -> list[Consultation]:
     for consultation in consultations:
         consultation.current_status = consultation.status_at(now)
         consultation.time_left = time_left(consultation, now)
+        consultation.time_left_words = (
+            time_left_in_words(*consultation.time_left) if consultation.time_left else ""
+        )
 
     def order(c):
         rank = STATUS_ORDER[c.current_status]

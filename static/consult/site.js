@@ -15,8 +15,9 @@
       if (left < 0) { node.textContent = node.dataset.labelClosed; return; }
       var days = Math.floor(left / 86400), hours = Math.floor(left % 86400 / 3600),
           minutes = Math.floor(left % 3600 / 60);
-      node.textContent = "（" + days + node.dataset.labelDays + hours + node.dataset.labelHours +
-        minutes + node.dataset.labelMinutes + "）";
+      // The words and brackets are the page's language's, from the template.
+      node.textContent = node.dataset.template.replace("{days}", days)
+        .replace("{hours}", hours).replace("{minutes}", minutes);
       setTimeout(tick, 30000);
     }
     tick();

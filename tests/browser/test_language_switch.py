@@ -1,5 +1,6 @@
-"""Switching language in real Chromium: the comment form asks before it drops what was filled
-in besides the text (which comes back from the browser's draft)."""
+"""Languages in real Chromium: the comment form asks before switching drops what was filled in
+besides the text (which comes back from the browser's draft); the countdown speaks the page's
+language."""
 
 import re
 
@@ -53,3 +54,15 @@ def test_switching_language_on_an_untouched_form_does_not_ask(page, live_server)
     page.wait_for_selector("html[lang=en]")
     assert asked == []
     assert page.input_value("#id_body") == BODY
+
+
+def test_the_countdown_speaks_the_pages_language(browser, live_server):
+    consultation = load_weifang()
+    context = browser.new_context(locale="en-GB", extra_http_headers={"Accept-Language": "en"})
+    page = context.new_page()
+    page.goto(live_server.url + consultation.get_absolute_url())
+    countdown = page.locator(".countdown")
+    countdown.wait_for()
+    text = countdown.inner_text()
+    context.close()
+    assert re.fullmatch(r"\(\d+d \d+h \d+min left\)", text), text
