@@ -301,16 +301,15 @@ EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)
 # days; the daily personal-data-retention job then deletes it.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # A worker building an export reports progress every thousand rows; one silent this long died
-# with its worker, and the export-sweep job hands the export to another. An export not taken
-# by any worker within NOTIFY_SWEEP_AFTER_SECONDS of its request (the broker refused it) is
-# handed on again too.
+# with its worker, and the export-sweep job gives the export to another. An export whose task
+# the broker refused is handed on again NOTIFY_SWEEP_AFTER_SECONDS after it was asked for.
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
 # How many workers may take one export before it is given up on as failed (one that kills its
-# worker, or outlasts its time limit, is not retried for ever).
+# worker is not retried for ever). An export that outlasts its time limit fails at once.
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
-# A large export may take longer than other tasks' CELERY_TASK_SOFT_TIME_LIMIT; it stays below
-# the broker's visibility timeout, after which Redis would hand the same message to another
-# worker.
+# A large export may take longer than other tasks' CELERY_TASK_SOFT_TIME_LIMIT. Its hard limit
+# (a minute later) stays below the broker's visibility timeout, after which Redis would hand the
+# same message to another worker (harmless, the claim refuses it, but wasted).
 EXPORT_SOFT_TIME_LIMIT_SECONDS = env.int("EXPORT_SOFT_TIME_LIMIT_SECONDS", default=50 * 60)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.

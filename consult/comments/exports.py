@@ -17,7 +17,7 @@ import tempfile
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -251,9 +251,10 @@ def export_start(comments, user, fmt: str) -> Export:
     return export
 
 
-def export_hand_off(export_id: int) -> bool:
-    """Queue the export's task; False when the broker refused it. Never raises: the export is
-    recorded already, and the export-sweep job hands it on once the broker is back."""
+def export_hand_off(export_id: int, *, now=None) -> bool:
+    """Queue the export's task and note when; False when the broker refused it. Never raises:
+    the export is recorded already, and the export-sweep job hands it on once the broker is
+    back."""
     from .tasks import build_export
 
     try:
@@ -265,77 +266,93 @@ def export_hand_off(export_id: int) -> bool:
             exc_info=True,
         )
         return False
+    Export.objects.filter(pk=export_id).update(handed_at=now or timezone.now())
     return True
 
 
-def _lease_expired(now):
-    return now - datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+class ExportTakenOver(Exception):
+    """This worker's claim on the export lapsed and the sweep gave it to another."""
 
 
 def exports_sweep(*, now=None) -> int:
-    """Hand on again the exports no worker has: never taken for NOTIFY_SWEEP_AFTER_SECONDS
-    since they were asked for (a refused or lost publish), or taken by a worker silent for
-    EXPORT_LEASE_SECONDS (it died mid-build). Returns how many were handed to the broker.
+    """Hand on the exports no worker will build, and give up on those that keep dying. Returns
+    how many were handed to the broker.
 
-    A copy queued twice is harmless: only one worker at a time can take an export
-    (`export_build`)."""
+    - A build silent for EXPORT_LEASE_SECONDS died with its worker: the export waits again
+      (PENDING), or, taken EXPORT_MAX_ATTEMPTS times already, is given up on as failed. A
+      worker still building it after all finds it gone and stops (`export_build`).
+    - A waiting export whose task the broker refused (never handed on) is handed on once it is
+      NOTIFY_SWEEP_AFTER_SECONDS old; one handed on is left to its task in the queue, however
+      long the exports before it take, for the broker's visibility timeout (after which a
+      wiped broker's loss is made good).
+    """
     now = now or timezone.now()
-    abandoned = exports_kept(now=now).filter(
-        status=Export.Status.RUNNING,
-        claimed_at__lte=_lease_expired(now),
-        attempts__gte=settings.EXPORT_MAX_ATTEMPTS,
+    lease_expired = now - datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+    silent = exports_kept(now=now).filter(
+        status=Export.Status.RUNNING, claimed_at__lte=lease_expired
     )
-    abandoned.update(
-        status=Export.Status.FAILED,
-        error=_("生成中断 %(count)d 次（处理进程退出或超时），已放弃。")
-        % {"count": settings.EXPORT_MAX_ATTEMPTS},
-        finished_at=now,
+    for export in silent.filter(attempts__gte=settings.EXPORT_MAX_ATTEMPTS):
+        with translation.override(export.language):
+            error = _("生成中断 %(count)d 次（处理进程退出或超时），已放弃。") % {
+                "count": export.attempts
+            }
+        Export.objects.filter(pk=export.pk, attempts=export.attempts).update(
+            status=Export.Status.FAILED, error=error, finished_at=now
+        )
+    silent.filter(attempts__lt=settings.EXPORT_MAX_ATTEMPTS).update(
+        status=Export.Status.PENDING, handed_at=None
     )
-    unbuilt = exports_kept(now=now).filter(
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    waiting = exports_kept(now=now).filter(status=Export.Status.PENDING)
+    unqueued = waiting.filter(
         Q(
-            status=Export.Status.PENDING,
+            handed_at__isnull=True,
             created_at__lte=now - datetime.timedelta(seconds=settings.NOTIFY_SWEEP_AFTER_SECONDS),
         )
-        | Q(status=Export.Status.RUNNING, claimed_at__lte=_lease_expired(now))
+        | Q(handed_at__lte=now - datetime.timedelta(seconds=visibility))
     )
     handed = 0
-    for export_id in unbuilt.values_list("pk", flat=True).order_by("created_at"):
-        if not export_hand_off(export_id):
+    for export_id in unqueued.values_list("pk", flat=True).order_by("created_at"):
+        if not export_hand_off(export_id, now=now):
             break  # the broker is down: the next sweep tries again
         handed += 1
     return handed
 
 
-def export_claim(export_id: int, *, now=None) -> bool:
-    """Take the export for this worker: one waiting for a worker, or one whose worker has been
-    silent for EXPORT_LEASE_SECONDS, taken fewer than EXPORT_MAX_ATTEMPTS times. False when
-    another worker has it, it is finished, or it has been given up on."""
+def export_claim(export_id: int, *, now=None) -> int | None:
+    """Take a waiting export for this worker, unless it was taken EXPORT_MAX_ATTEMPTS times
+    already. Returns the claim (the attempt's number), which the worker's every later write
+    names; None when another worker has it, it is finished, or it has been given up on."""
     now = now or timezone.now()
-    return bool(
-        Export.objects.filter(pk=export_id, attempts__lt=settings.EXPORT_MAX_ATTEMPTS)
-        .filter(
-            Q(status=Export.Status.PENDING)
-            | Q(status=Export.Status.RUNNING, claimed_at__lte=_lease_expired(now))
-        )
-        .update(status=Export.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+    claimed = Export.objects.filter(
+        pk=export_id, status=Export.Status.PENDING, attempts__lt=settings.EXPORT_MAX_ATTEMPTS
+    ).update(status=Export.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return Export.objects.values_list("attempts", flat=True).get(pk=export_id)
 
 
 def export_build(export_id: int) -> Export | None:
     """Run by the task: write the file, reporting progress on the row as it goes. Returns None
-    when the export is not to be built here (see `export_claim`)."""
-    if not export_claim(export_id):
+    when the export is not built here: another worker has it, or it is finished (see
+    `export_claim`), or this worker's claim lapsed meanwhile (its file is then deleted)."""
+    claim = export_claim(export_id)
+    if claim is None:
         return None
     export = Export.objects.get(pk=export_id)
+    mine = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING, attempts=claim)
     comments = Comment.objects.all()
     comments.query = pickle.loads(export.query)  # noqa: S301 - written by us, never by a user
+
+    def still_mine(**progress) -> None:
+        # Reported progress renews the claim; a claim the sweep took back stops the build.
+        if not mine.update(claimed_at=timezone.now(), **progress):
+            raise ExportTakenOver
 
     def counted(rows):
         for number, row in enumerate(rows):
             if number and number % 1000 == 0:
-                Export.objects.filter(pk=export.pk).update(
-                    rows_done=number, claimed_at=timezone.now()
-                )
+                still_mine(rows_done=number)
             yield row
 
     try:
@@ -349,18 +366,28 @@ def export_build(export_id: int) -> Export | None:
                 export_columns(export.include_personal),
             )
             handle.seek(0)
+            still_mine()  # the file's upload may take a while of its own
             name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"
             export.file.save(name, File(handle), save=False)
+    except ExportTakenOver:
+        return None
     except Exception as error:
-        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=str(error))
+        mine.update(status=Export.Status.FAILED, error=str(error))
         raise
+    finished_at = timezone.now()
+    done = mine.update(
+        file=export.file.name,
+        status=Export.Status.DONE,
+        rows_done=written,
+        total=written,
+        finished_at=finished_at,
+    )
+    if not done:
+        # Taken over, or past EXPORT_KEEP_DAYS and deleted, while the file was written: this
+        # copy of personal data belongs to no export, so it goes.
+        export.file.delete(save=False)
+        return None
     export.status = Export.Status.DONE
     export.rows_done = export.total = written
-    export.finished_at = timezone.now()
-    try:
-        export.save(update_fields=["file", "status", "rows_done", "total", "finished_at"])
-    except DatabaseError:
-        # Its row went meanwhile (past EXPORT_KEEP_DAYS while it was built): so does the file.
-        export.file.delete(save=False)
-        raise
+    export.finished_at = finished_at
     return export

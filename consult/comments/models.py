@@ -525,8 +525,11 @@ class Export(models.Model):
     # When a worker took it or last reported progress: a build silent for EXPORT_LEASE_SECONDS
     # died with its worker, and the sweep hands the export on again.
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # How many workers have taken it: one that kills its worker is not taken forever.
+    # How many workers have taken it: one that kills its worker is not taken forever. A
+    # worker's claim is its attempt's number, which its every write names.
     attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When its task was last queued: the sweep leaves a queued export to its task.
+    handed_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:

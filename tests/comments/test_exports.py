@@ -295,9 +295,14 @@ def test_a_large_export_the_broker_refuses_is_kept_and_handed_on_by_the_sweep(
     assert all(c.tracking_number in content for c in comments)
 
 
-def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(
-    client, comments, settings
-):
+def _export(settings_total=3):
+    user = User.objects.create_superuser("root", password="pw")
+    return Export.objects.create(
+        user=user, format="csv", query=pickle.dumps(Comment.objects.all().query), total=3
+    )
+
+
+def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(comments, settings):
     """Handed on twice (the sweep and a late publish), an export is built once; a worker that
     died mid-build leaves it 'running', and after EXPORT_LEASE_SECONDS the sweep hands it on."""
     import datetime
@@ -308,14 +313,10 @@ def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(
     from consult.comments.exports import export_build, export_claim
     from consult.jobs.services import JOBS
 
-    queue = Comment.objects.all()
-    user = User.objects.create_superuser("root", password="pw")
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        job = Export.objects.create(
-            user=user, format="csv", query=pickle.dumps(queue.query), total=3
-        )
-        assert export_claim(job.pk)  # a worker took it, then died
+        job = _export()
+        assert export_claim(job.pk) == 1  # a worker took it, then died
         assert export_build(job.pk) is None  # the other copy of its task leaves it alone
     lease = datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
     sweep = JOBS["export-sweep"]
@@ -325,13 +326,57 @@ def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(
     with time_machine.travel(start + lease, tick=False):
         assert sweep.run(timezone.now()) == "exports handed to a worker again: 1"
     job.refresh_from_db()
-    assert (job.status, job.rows_done) == (Export.Status.DONE, 3)
+    assert (job.status, job.rows_done, job.attempts) == (Export.Status.DONE, 3, 2)
     assert export_build(job.pk) is None  # built: a late copy does not build it again
     with time_machine.travel(start + lease * 2, tick=False):
         assert sweep.run(timezone.now()) == "exports handed to a worker again: 0"
 
 
-def test_an_export_that_kills_its_worker_every_time_is_given_up_on(client, comments, settings):
+def test_a_worker_whose_claim_lapsed_leaves_the_export_to_its_successor(comments, settings):
+    """A worker silent past the lease (a slow upload, a stalled database) went on writing: its
+    DONE replaced the successor's file, whose copy of personal data then belonged to no export
+    and outlived the retention; or its failure marked FAILED an export being built."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.comments import exports
+    from consult.comments.exports import export_build
+    from consult.comments.tasks import build_export
+    from consult.jobs.services import JOBS
+
+    job = _export()
+    storage = Export._meta.get_field("file").storage
+    start = timezone.now()
+    lease = datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
+    saved, uploads = [], []
+    real_save = exports.File
+
+    def slow_upload(handle):
+        if uploads:  # the successor's upload
+            return real_save(handle)
+        uploads.append(handle)
+        # While this worker writes its file, its lease runs out and the sweep hands the export
+        # to another worker, which builds it.
+        with (
+            time_machine.travel(start + lease, tick=False),
+            mock.patch.object(build_export, "apply_async", lambda args, **kw: export_build(*args)),
+        ):
+            assert JOBS["export-sweep"].run(timezone.now()) == "exports handed to a worker again: 1"
+        saved.append(Export.objects.get(pk=job.pk).file.name)
+        return real_save(handle)
+
+    with time_machine.travel(start, tick=False), mock.patch.object(exports, "File", slow_upload):
+        assert export_build(job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.file.name) == (Export.Status.DONE, 2, saved[0])
+    assert storage.exists(job.file.name)
+    kept = set(storage.listdir(job.file.name.rsplit("/", 1)[0])[1])
+    assert kept == {job.file.name.rsplit("/", 1)[1]}  # the first worker's file is gone
+
+
+def test_an_export_that_kills_its_worker_every_time_is_given_up_on(comments, settings):
     """Its task came back after each lost worker (reject_on_worker_lost) and the sweep handed it
     on after each lease, every ten minutes for the seven days the export is kept."""
     import datetime
@@ -340,26 +385,51 @@ def test_an_export_that_kills_its_worker_every_time_is_given_up_on(client, comme
     from django.utils import timezone
 
     from consult.comments.exports import export_claim
+    from consult.comments.tasks import build_export
     from consult.jobs.services import JOBS
 
-    user = User.objects.create_superuser("root", password="pw")
-    job = Export.objects.create(
-        user=user, format="csv", query=pickle.dumps(Comment.objects.all().query), total=3
-    )
+    job = _export()
     lease = datetime.timedelta(seconds=settings.EXPORT_LEASE_SECONDS)
     moment = timezone.now()
-    for _attempt in range(settings.EXPORT_MAX_ATTEMPTS):
-        moment += lease
-        with time_machine.travel(moment, tick=False):
-            assert export_claim(job.pk)  # and the worker dies
-    moment += lease
-    with time_machine.travel(moment, tick=False):
-        assert not export_claim(job.pk)
-        assert JOBS["export-sweep"].run(timezone.now()) == "exports handed to a worker again: 0"
+    with mock.patch.object(build_export, "apply_async"):  # queued, and taken by each worker
+        for attempt in range(1, settings.EXPORT_MAX_ATTEMPTS + 1):
+            with time_machine.travel(moment, tick=False):
+                assert export_claim(job.pk) == attempt  # and the worker dies
+            moment += lease
+            with time_machine.travel(moment, tick=False):
+                JOBS["export-sweep"].run(timezone.now())
     job.refresh_from_db()
     assert job.status == Export.Status.FAILED
     assert f"生成中断 {settings.EXPORT_MAX_ATTEMPTS} 次" in job.error
-    assert job.attempts == settings.EXPORT_MAX_ATTEMPTS
+    assert export_claim(job.pk) is None
+
+
+def test_a_queued_export_is_left_to_its_task(comments, settings):
+    """The sweep re-sent every waiting export each minute: one waiting behind a long build on
+    the exports worker gathered a copy of its task per minute."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.comments.exports import export_hand_off
+    from consult.comments.tasks import build_export
+    from consult.jobs.services import JOBS
+
+    job = _export()
+    start = timezone.now()
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    with mock.patch.object(build_export, "apply_async") as publish:
+        with time_machine.travel(start, tick=False):
+            assert export_hand_off(job.pk)
+        for minutes in range(1, visibility // 60):
+            with time_machine.travel(start + datetime.timedelta(minutes=minutes), tick=False):
+                JOBS["export-sweep"].run(timezone.now())
+        assert publish.call_count == 1
+        # Past the visibility timeout, a task still not taken is taken for lost (a wiped broker).
+        with time_machine.travel(start + datetime.timedelta(seconds=visibility), tick=False):
+            JOBS["export-sweep"].run(timezone.now())
+        assert publish.call_count == 2
 
 
 def test_exports_have_a_queue_of_their_own():

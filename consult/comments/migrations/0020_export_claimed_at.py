@@ -19,10 +19,5 @@ class Migration(migrations.Migration):
             name="claimed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
-        migrations.AddField(
-            model_name="export",
-            name="attempts",
-            field=models.PositiveSmallIntegerField(default=0, editable=False),
-        ),
         migrations.RunPython(running_exports_claimed_when_created, migrations.RunPython.noop),
     ]
