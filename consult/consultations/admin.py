@@ -344,7 +344,9 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
                 report_generate(consultation)
             except ValidationError as error:
                 self.message_user(
-                    request, format_html("{}：{}", consultation, error.messages[0]), messages.ERROR
+                    request,
+                    format_html("{}{}{}", consultation, _("："), error.messages[0]),
+                    messages.ERROR,
                 )
                 continue
             generated += 1
@@ -366,7 +368,7 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(
                     request,
-                    format_html("{}：{}", consultation, refusal_line(error, consultation)),
+                    format_html("{}{}{}", consultation, _("："), refusal_line(error, consultation)),
                     messages.ERROR,
                 )
                 continue

@@ -21,6 +21,7 @@ from .services import (
     personal_data_errors,
     report_counts_check,
     report_generate,
+    report_lock_unpublished,
     report_personal_data_errors,
     report_publish,
     report_review,
@@ -77,6 +78,15 @@ class ReportClauseForm(forms.ModelForm):
 
 
 class AdoptionReportForm(forms.ModelForm):
+    def clean(self):
+        # The change page was opened before a publication that has happened since: the saved
+        # text would change a published report. Locked until this save commits.
+        try:
+            report_lock_unpublished(self.instance)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        return super().clean()
+
     def clean_introduction(self):
         introduction = self.cleaned_data["introduction"]
         if errors := personal_data_errors(introduction, introduction_where()):
@@ -199,6 +209,15 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return report_editable(obj) and super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        return report_editable(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # Deleting a selection would take published reports with it: a report is not deleted.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def has_publish_report_permission(self, request):
         return request.user.has_perm("consultations.publish_report")
 
@@ -294,7 +313,7 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(
                     request,
-                    format_html("{}：{}", report.consultation, error.messages[0]),
+                    format_html("{}{}{}", report.consultation, _("："), error.messages[0]),
                     messages.ERROR,
                 )
                 continue
@@ -314,7 +333,7 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
             except ValidationError as error:
                 line = refusal_line(error, consultation, report.revision)
                 self.message_user(
-                    request, format_html("{}：{}", consultation, line), messages.ERROR
+                    request, format_html("{}{}{}", consultation, _("："), line), messages.ERROR
                 )
                 continue
             self.message_user(

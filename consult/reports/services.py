@@ -183,8 +183,24 @@ def report_personal_data_errors(report: AdoptionReport) -> list[str]:
     return errors
 
 
+def report_lock_unpublished(report: AdoptionReport) -> None:
+    """Lock the report's row for the caller's transaction, refusing a published one: what
+    changes the report waits for a publication under way, and a publication waits for it
+    (`report_publish` takes the same lock)."""
+    locked = (
+        AdoptionReport.objects.select_for_update(of=("self",))
+        .filter(pk=report.pk)
+        .only("published_at")
+        .first()
+    )
+    if locked is not None and locked.published_at is not None:
+        raise ValidationError(published_refusal(locked), code="published")
+
+
+@transaction.atomic
 def report_review(report: AdoptionReport, *, by, now=None) -> None:
     """A coordinator has read the report and stands behind it: it may now be published."""
+    report_lock_unpublished(report)
     report.reviewed_at = now or timezone.now()
     report.reviewed_by = by
     report.save(update_fields=["reviewed_at", "reviewed_by"])
@@ -331,7 +347,11 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     closes_at = consultation.closes_at if consulted else revision.closes_at
     if not period_over_at(closes_at, now):
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
-    report = AdoptionReport.objects.filter(revision=revision).first()
+    # Locked: a recount or a save under way finishes first (and resets the review, or is
+    # reviewed), and none starts before this publication is done.
+    report = (
+        AdoptionReport.objects.select_for_update(of=("self",)).filter(revision=revision).first()
+    )
     if report is not None and report.published_at is not None:
         raise ValidationError(published_refusal(report), code="published")
     if report is None or report.reviewed_at is None:
@@ -342,9 +362,9 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     report_counts_check(report)
     if errors := report_personal_data_errors(report):
         raise ValidationError(" ".join(errors), code="personal_data")
-    if not AdoptionReport.objects.filter(pk=report.pk, published_at__isnull=True).update(
-        published_at=now
-    ):
+    if not AdoptionReport.objects.filter(
+        pk=report.pk, published_at__isnull=True, reviewed_at__isnull=False
+    ).update(published_at=now):
         return 0  # a coordinator published it at the same moment
     report.refresh_from_db(fields=["published_at"])
     # What the comments layer reads to make the answers to this revision's comments public.

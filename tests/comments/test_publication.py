@@ -113,7 +113,11 @@ def test_withholding_needs_a_reason(weifang_open):
 
 @pytest.mark.parametrize(
     ("reason", "said"),
-    [("含他人信息\x0c第二页", "控制字符"), ("理由" * 251, "最多 500 个字符")],
+    [
+        ("含他人信息\x0c第二页", "控制字符"),
+        ("含他人信息\x00", "控制字符"),
+        ("理由" * 251, "最多 500 个字符"),
+    ],
 )
 def test_a_reason_for_withholding_follows_the_rules_of_staff_texts(
     client, weifang_open, reason, said

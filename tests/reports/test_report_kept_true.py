@@ -8,6 +8,7 @@ the submitters of invalid comments were emailed about the report.
 """
 
 import datetime
+from unittest import mock
 
 import pytest
 import time_machine
@@ -24,6 +25,7 @@ from consult.comments.references import comment_move_to_clause
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
+from consult.reports.models import AdoptionReport
 from consult.reports.services import report_generate, report_publish, report_review
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +187,54 @@ def test_the_reports_change_page_reads_its_lines_clauses_in_one_query(
     one = queries_with_lines(["二(四)2"])
     several = queries_with_lines(["二(三)4", "二(三)1", "二(三)2", "二(三)3"])
     assert several == one
+
+
+def test_a_change_page_opened_before_the_publication_saves_nothing(
+    client, weifang_open, coordinator
+):
+    """The admin's check of published_at ran when the page was opened: a save posted after the
+    publication changed the published text and the lines' gists."""
+    comment = submit(weifang_open, "二(四)2", "建议公开资金使用情况。", 1)
+    answered(comment)
+    report = reviewed(weifang_open, coordinator)
+    line = report.lines.get()
+    with after_close(weifang_open):
+        client.force_login(coordinator)
+        # Opened, then published by a colleague (the permission check already passed).
+        with mock.patch("consult.reports.admin.report_editable", return_value=True):
+            report_publish(weifang_open)
+            response = client.post(
+                f"{REPORTS}{report.pk}/change/",
+                {
+                    "introduction": "改过的说明",
+                    "unanswered_reason": "",
+                    "lines-TOTAL_FORMS": 1,
+                    "lines-INITIAL_FORMS": 1,
+                    "lines-MIN_NUM_FORMS": 0,
+                    "lines-MAX_NUM_FORMS": 1000,
+                    "lines-0-id": line.pk,
+                    "lines-0-report": report.pk,
+                    "lines-0-gist": "改过的要点",
+                },
+            )
+    assert response.status_code == 200
+    assert "不能再公布、重新统计或修改" in response.content.decode()
+    report.refresh_from_db()
+    line.refresh_from_db()
+    assert report.introduction != "改过的说明" and line.gist == ""
+    with pytest.raises(ValidationError):
+        report_review(report, by=coordinator)
+
+
+def test_a_published_report_is_not_deleted(client, weifang_open, coordinator):
+    comment = submit(weifang_open, "二(四)2", "建议公开资金使用情况。", 1)
+    answered(comment)
+    report = reviewed(weifang_open, coordinator)
+    root = User.objects.create_superuser("root", password="pw")
+    with after_close(weifang_open):
+        report_publish(weifang_open)
+        client.force_login(root)
+        assert client.post(f"{REPORTS}{report.pk}/delete/", {"post": "yes"}).status_code == 403
+        listing = client.get(REPORTS).content.decode()
+    assert "delete_selected" not in listing
+    assert AdoptionReport.objects.filter(pk=report.pk).exists()

@@ -32,6 +32,11 @@ Publication = Comment.Publication
 
 
 class PublicationActionForm(helpers.ActionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not even Django's own refusal of NUL: any error here is "no action selected".
+        self.fields["reason"].validators = []
+
     reason = forms.CharField(
         label=_("不予公开的理由"),
         required=False,
@@ -182,7 +187,7 @@ class PublicationReviewAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             if error.code == "required":
                 message = _("请在“不予公开的理由”中填写理由后再执行。")
             else:
-                message = format_html("{}：{}", _("不予公开的理由"), error.messages[0])
+                message = format_html("{}{}{}", _("不予公开的理由"), _("："), error.messages[0])
             self.message_user(request, message, messages.ERROR)
             return
         self._decide(
