@@ -29,6 +29,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "consult.web.errors.csrf_failure"
 # Absolute links in emails (status pages, the admin) start with this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -260,8 +261,10 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
 # email may be interrupted by a worker that died mid-send before it is given up on, so a
 # message that crashes the worker is not redelivered forever.
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
-# A process claims one email at a time, just before sending it, for this long; it must exceed
-# the longest one send can take (connect and send, each up to EMAIL_TIMEOUT).
+# A process claims one email at a time, just before sending it, for this long, and renews the
+# claim between SMTP commands once half of it has gone (a slow relay answering a reminder's
+# many recipients one by one); it must exceed twice EMAIL_TIMEOUT, the longest wait for one
+# answer.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # The sweep leaves a row this long to the publish that follows its commit before it takes the
 # hand-off as lost. A row handed to the broker is re-sent only after the visibility timeout.
