@@ -23,6 +23,7 @@ admin.site.index_title = _("办理工作台")
 
 # Under /api/ an unknown path (a slug no route takes, say) is a JSON 404, as the API documents.
 handler400 = "consult.web.errors.bad_request"
+handler403 = "consult.web.errors.permission_denied"
 handler404 = "consult.web.errors.page_not_found"
 handler500 = "consult.web.errors.server_error"
 

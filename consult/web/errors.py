@@ -1,6 +1,7 @@
 """Error responses: JSON under /api/, where clients read JSON; the site's own pages everywhere
-else (templates/404.html and 400.html in the site's layout, 500.html standalone: Django renders
-it without a request, and it must show when the database is what failed).
+else (templates/404.html, 403.html, 403_csrf.html and 400.html in the site's layout, 500.html
+standalone: Django renders it without a request, and it must show when the database is what
+failed).
 
 DRF answers the errors its own views raise in JSON already. These handlers cover what never
 reaches a DRF view: a path that matches no route (a slug with a dot, a tracking number with a
@@ -8,6 +9,7 @@ slash), a request Django refuses before routing, and an error outside the view.
 """
 
 from django.http import JsonResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -22,6 +24,21 @@ def bad_request(request, exception):
     if is_api_path(request):
         return JsonResponse({"detail": _("请求无效。")}, status=400)
     return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if is_api_path(request):
+        return JsonResponse({"detail": _("没有权限。")}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: a form posted after its token expired (the session ran out
+    while the citizen was typing) or without the cookie. Says how to send it again instead of
+    Django's bare English page; the comment's text is still in the browser's draft."""
+    if is_api_path(request):
+        return JsonResponse({"detail": _("请求已过期，请重新载入后再试。")}, status=403)
+    return TemplateResponse(request, "403_csrf.html", status=403).render()
 
 
 def page_not_found(request, exception):

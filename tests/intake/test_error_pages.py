@@ -1,6 +1,8 @@
 """The site's own error pages, in the visitor's language, with a way back: 404 and 400 in the
 site's layout, 500 standalone (no request, no database). Under /api/ errors stay JSON."""
 
+import json
+
 import pytest
 from django.core.exceptions import SuspiciousOperation
 from django.template.loader import render_to_string
@@ -91,3 +93,42 @@ def rf_en():
     request = RequestFactory().get("/somewhere/")
     with translation.override("en"):
         yield request
+
+
+def test_a_forbidden_page_is_a_translated_403_in_the_sites_layout(rf_en):
+    from django.core.exceptions import PermissionDenied
+
+    response = errors.permission_denied(rf_en, PermissionDenied("secret detail"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert '<html lang="en">' in page and "<h1>Access denied</h1>" in page
+    assert "secret detail" not in page
+    assert_links_home_and_to_the_lookup(page)
+
+
+def test_a_form_posted_with_an_expired_token_says_how_to_send_it_again(weifang_open):
+    """A citizen whose session ran out mid-form gets the site's page, in their language, not
+    Django's bare English 'CSRF verification failed'."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    url = f"/consultations/{weifang_open.slug}/comment/"
+    for language, heading, words in (
+        ("en", "<h1>The form has expired</h1>", "Reload the page."),
+        ("zh-hans", "<h1>表单已过期</h1>", "重新载入页面。"),
+    ):
+        response = client.post(url, {"body": "x"}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert f'<html lang="{language}">' in page and heading in page and words in page
+        assert 'class="language-switch"' in page  # base.html
+        # Switching language leads back to the form.
+        assert f'name="next" type="hidden" value="{url}"' in page
+        assert "CSRF verification failed" not in page
+
+
+def test_the_api_answers_a_csrf_failure_in_json():
+    request = RequestFactory().post("/api/comments/")
+    response = errors.csrf_failure(request, reason="CSRF cookie not set.")
+    assert response.status_code == 403
+    assert json.loads(response.content) == {"detail": "请求已过期，请重新载入后再试。"}
