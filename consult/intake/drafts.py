@@ -66,8 +66,10 @@ def draft_outline(consultation: Consultation) -> list[OutlineClause]:
 def draft_facts(consultation: Consultation) -> list[tuple[str, str]]:
     """The lines under the title: issuer, reference number, period (Beijing time)."""
     issuer = consultation.issuer
-    opens = moment(timezone.localtime(consultation.opens_at), "minute")
-    closes = moment(timezone.localtime(consultation.closes_at), "minute")
+    # To the second, as the pages give it: a period closing at 16:59:59 does not read 16:59.
+    beijing = timezone.get_default_timezone()
+    opens = moment(timezone.localtime(consultation.opens_at, beijing), "second")
+    closes = moment(timezone.localtime(consultation.closes_at, beijing), "second")
     facts = [(_("发布单位"), issuer.full_name or issuer.name)]
     if consultation.reference_number:
         facts.append((_("文号"), consultation.reference_number))
@@ -86,6 +88,12 @@ def labelled(label, value) -> str:
 
 def in_brackets(text) -> str:
     return _("（%(text)s）") % {"text": text}
+
+
+def draft_title_line(consultation: Consultation) -> str:
+    """《draft title》（征求意见稿）, or “draft title” (draft for comment) in English."""
+    title = _("《%(title)s》") % {"title": consultation.draft_title}
+    return title + _("（征求意见稿）")
 
 
 def responsibility_line(clause: OutlineClause) -> str:
@@ -120,7 +128,7 @@ def draft_docx(consultation: Consultation) -> bytes:
     document.core_properties.author = consultation.issuer.full_name or consultation.issuer.name
     document.add_heading(consultation.title, level=0)
     if consultation.draft_title:
-        document.add_paragraph(f"《{consultation.draft_title}》（{_('征求意见稿')}）")
+        document.add_paragraph(draft_title_line(consultation))
     for label, value in draft_facts(consultation):
         document.add_paragraph(labelled(label, value))
     if consultation.preamble:
@@ -201,7 +209,7 @@ def draft_pdf(consultation: Consultation) -> bytes:
 
     write(consultation.title, size=17, gap=4)
     if consultation.draft_title:
-        write(f"《{consultation.draft_title}》（{_('征求意见稿')}）", size=12)
+        write(draft_title_line(consultation), size=12)
     for label, value in draft_facts(consultation):
         write(labelled(label, value), size=10, gap=0.5)
     pdf.ln(4)

@@ -219,10 +219,12 @@ def _opened_key(subscription: Subscription, consultation: Consultation) -> str:
 
 def _opened_context(consultation: Consultation, subscription: Subscription) -> dict:
     with translation.override(subscription.language):
-        # The format the public pages use (intake's `moment` filter, to the minute).
-        minute = pgettext("date format", "Y年n月j日 H:i")
+        # The format the public pages use (intake's `moment` filter, to the second: a period
+        # closing at 16:59:59 does not read 16:59), in Beijing time as the email says.
+        second = pgettext("date format", "Y年n月j日 H:i:s")
+        beijing = timezone.get_default_timezone()
         period = " — ".join(
-            dateformat.format(timezone.localtime(moment), minute)
+            dateformat.format(timezone.localtime(moment, beijing), second)
             for moment in (consultation.opens_at, consultation.closes_at)
         )
     return {

@@ -4,6 +4,7 @@ the language of what was imported."""
 from django import template
 from django.conf import settings
 from django.utils import translation
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from consult.intake.presenters import clause_body
@@ -30,3 +31,11 @@ def imported_lang() -> str:
     """` lang="zh-Hans"` for an element holding imported text, unless the page is Chinese."""
     language = translation.get_language() or settings.LANGUAGE_CODE
     return "" if language.lower().startswith("zh") else IMPORTED_LANG
+
+
+@register.filter
+def imported(value) -> str:
+    """Imported text (a title, a department's name) wrapped in a span marked as Chinese, unless
+    the page is Chinese: for where it sits inside a translated sentence or beside site text."""
+    marker = imported_lang()
+    return format_html("<span{}>{}</span>", marker, value) if marker else conditional_escape(value)
