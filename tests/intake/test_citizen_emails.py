@@ -179,3 +179,15 @@ def test_no_html_email_assumes_chinese(path):
         return  # a fragment another email includes
     assert "{% get_current_language as LANGUAGE_CODE %}" in source
     assert '<html lang="{{ LANGUAGE_CODE }}">' in source
+
+
+def test_a_label_ending_a_line_leaves_no_trailing_space_in_english(comment):
+    """'Your comment:' then a newline, not 'Your comment: ' (a full-width '：' in Chinese)."""
+    english = mail.outbox[0].body
+    assert not [line for line in english.splitlines() if line.endswith(" ")], english
+    with translation.override("zh-hans"):
+        chinese = render_to_string(
+            "notifications/email/receipt.txt",
+            {"items": [{"comment": comment, "departments": [], "status_url": "http://x/s/"}]},
+        )
+    assert "您的意见：\n" in chinese
