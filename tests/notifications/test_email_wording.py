@@ -14,6 +14,7 @@ from consult.comments.services import comment_submit
 from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department, Membership
+from consult.intake.templatetags.moments import moment
 from tests.support.jobs import due_jobs_run
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,8 @@ def test_each_department_is_told_what_is_asked_of_it_and_by_when(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         comment = submit(immediate, 2)
-    deadline = timezone.localtime(immediate.answer_deadline).strftime("%Y-%m-%d %H:%M")
+    # To the second, as the site writes a moment (a deadline is exact to the second).
+    deadline = moment(timezone.localtime(immediate.answer_deadline), "second")
     [to_owner] = messages_to("市工信局")
     assert f"请在 {deadline}（北京时间）前答复" in to_owner.body
     cooperating = comment.routes.filter(is_owner=False).select_related("department")
