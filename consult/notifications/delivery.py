@@ -34,8 +34,9 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import sanitize_address
+from django.db import DatabaseError, transaction
 from django.db import connection as database
-from django.db import transaction
 from django.db.models import Case, Min, Q, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -315,9 +316,14 @@ def email_lease_renew(email: OutgoingEmail, *, now=None) -> None:
         return
     renewed = now + lease
     # Ours while it still carries the lease this process last set: a claim sets another.
-    held = OutgoingEmail.objects.filter(
-        pk=email.pk, status=OutgoingEmail.Status.PENDING, lease_until=email.lease_until
-    ).update(lease_until=renewed)
+    try:
+        held = OutgoingEmail.objects.filter(
+            pk=email.pk, status=OutgoingEmail.Status.PENDING, lease_until=email.lease_until
+        ).update(lease_until=renewed)
+    except DatabaseError as error:
+        # Not knowing whether it is still ours, stop: the email waits for its lease to run out
+        # and is sent then (once: this send never completed), and the batch goes on.
+        raise LeaseLost(f"email {email.pk}: its lease could not be renewed ({error})") from error
     if not held:
         raise LeaseLost(f"email {email.pk}: its lease ran out at {email.lease_until}")
     email.lease_until = renewed
@@ -350,7 +356,7 @@ def lease_kept_while_sending(connection, email: OutgoingEmail):
         vars(smtp).pop("send", None)
 
 
-def email_mark_sent(email: OutgoingEmail) -> None:
+def email_mark_sent(email: OutgoingEmail, note: str = "") -> None:
     """One statement per message, so a long batch is not slowed by a transaction per send.
 
     The email row is the record of what went out; its notifications follow in
@@ -361,9 +367,9 @@ def email_mark_sent(email: OutgoingEmail) -> None:
     table = OutgoingEmail._meta.db_table
     with database.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, last_error = ''"  # noqa: S608 - the table name is the model's
+            f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, last_error = %s"  # noqa: S608 - the table name is the model's
             " WHERE id = %s",
-            [OutgoingEmail.Status.SENT, timezone.now(), email.pk],
+            [OutgoingEmail.Status.SENT, timezone.now(), note[:2000], email.pk],
         )
 
 
@@ -477,6 +483,29 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
     return message
 
 
+def addresses_unusable_removed(message: EmailMultiAlternatives) -> list[str]:
+    """Take out of the message's recipients the addresses no SMTP server could be given (one
+    Django cannot sanitize, such as "x@y.cn;z@w.cn"), and return them: a department's one bad
+    mailbox must not keep its email from the others."""
+    unusable = []
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    for field_name in ("to", "cc", "bcc"):
+        usable = []
+        for address in getattr(message, field_name):
+            try:
+                sanitize_address(address, encoding)
+            except UNSENDABLE_ERRORS:
+                unusable.append(address)
+            else:
+                usable.append(address)
+        setattr(message, field_name, usable)
+    return unusable
+
+
+def unusable_addresses_note(addresses: list[str]) -> str:
+    return gettext("以下地址无效，未发往：%(addresses)s") % {"addresses": "、".join(addresses)}
+
+
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
 # An email that cannot be built or addressed fails the same way however often it is tried: an
 # address Django cannot sanitize ("x@y.cn;z@w.cn"), text or a header the message cannot carry
@@ -530,10 +559,16 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     continue
                 try:
                     message = email_message(email, connection)
+                    unusable = addresses_unusable_removed(message)
                     if not message.recipients():
                         # Django's SMTP backend would send nothing and only return 0; the file
                         # and memory backends would keep a message that went to nobody.
-                        email_mark_failed(email, no_recipient_error(email))
+                        email_mark_failed(
+                            email,
+                            unusable_addresses_note(unusable)
+                            if unusable
+                            else no_recipient_error(email),
+                        )
                         result.failed.append(email.pk)
                         continue
                     connection.open()  # a no-op unless an earlier reset failed to reopen it
@@ -560,7 +595,7 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     logger.warning("Stopped sending, another process holds it now: %s", error)
                     _drop_connection(connection)
                     continue
-                email_mark_sent(email)
+                email_mark_sent(email, unusable_addresses_note(unusable) if unusable else "")
                 result.sent.append(email.pk)
     finally:
         with contextlib.suppress(TRANSIENT_ERRORS):

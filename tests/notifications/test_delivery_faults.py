@@ -114,8 +114,8 @@ def outgoing(to: list[str], n: int, **fields) -> OutgoingEmail:
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
-        # Two addresses in one mailbox, as a department file could hold them.
-        ({"to": ["x@y.cn;z@w.cn"]}, "ValueError: Invalid address; only x@y.cn could be parsed"),
+        # Two addresses in one mailbox, as a department file could hold them, and nothing else.
+        ({"to": ["x@y.cn;z@w.cn"]}, "以下地址无效，未发往：x@y.cn;z@w.cn"),
         ({"headers": {"List-Unsubscribe": "<https://a.example>\n<https://b.example>"}}, "newline"),
     ],
 )
@@ -133,6 +133,20 @@ def test_an_email_that_cannot_be_built_fails_alone_and_the_batch_goes_on(fields,
     assert (broken.status, broken.lease_until, broken.next_attempt_at) == ("failed", None, None)
     assert error in broken.last_error and broken.attempts == 1
     assert broken.notifications.get().status == "failed"
+
+
+def test_a_bad_address_beside_good_ones_does_not_keep_the_email_from_them():
+    """One bad mailbox of a department failed the whole email: its good mailboxes, and every
+    staff address of a reminder, heard nothing."""
+    email = outgoing(["office@example.cn", "x@y.cn;z@w.cn", "chief@example.cn"], 1)
+    relay = Relay()
+    with relay_used(relay):
+        result = emails_send([email.pk])
+    assert [to for to, _data in relay.delivered] == [["office@example.cn", "chief@example.cn"]]
+    assert result.sent == [email.pk]
+    email.refresh_from_db()
+    assert email.status == "sent"
+    assert email.last_error == "以下地址无效，未发往：x@y.cn;z@w.cn"
 
 
 # --- an email with nobody to go to -------------------------------------------------------------
@@ -245,3 +259,21 @@ def test_a_send_that_lost_its_lease_stops_before_its_message_is_complete(setting
     stalled.refresh_from_db()
     # The other worker's, untouched: its lease, its attempt.
     assert stalled.status == "pending" and stalled.lease_until > now and stalled.attempts == 2
+
+
+def test_a_lease_that_cannot_be_renewed_stops_that_send_only(settings):
+    """A database error while renewing escaped the send loop: the rest of the batch was left
+    untried, with this email's lease still set."""
+    from django.db import OperationalError
+
+    email = outgoing(["a@example.cn"], 1)
+    email.lease_until = timezone.now() + datetime.timedelta(seconds=1)  # half of it is gone
+    failing = mock.Mock()
+    failing.filter.return_value.update.side_effect = OperationalError(
+        "server closed the connection"
+    )
+    with (
+        mock.patch.object(delivery.OutgoingEmail, "objects", failing),
+        pytest.raises(delivery.LeaseLost, match="could not be renewed"),
+    ):
+        delivery.email_lease_renew(email)
