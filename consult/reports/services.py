@@ -183,18 +183,19 @@ def report_personal_data_errors(report: AdoptionReport) -> list[str]:
     return errors
 
 
-def report_lock_unpublished(report: AdoptionReport) -> None:
-    """Lock the report's row for the caller's transaction, refusing a published one: what
-    changes the report waits for a publication under way, and a publication waits for it
-    (`report_publish` takes the same lock)."""
-    locked = (
-        AdoptionReport.objects.select_for_update(of=("self",))
-        .filter(pk=report.pk)
-        .only("published_at")
-        .first()
-    )
+def _report_locked_unpublished(**lookup) -> AdoptionReport | None:
+    """The report (if there is one) locked for the caller's transaction, refusing a published
+    one: whatever changes or publishes a report takes this lock first, so a change waits for a
+    publication under way and a publication for a change."""
+    locked = AdoptionReport.objects.select_for_update(of=("self",)).filter(**lookup).first()
     if locked is not None and locked.published_at is not None:
         raise ValidationError(published_refusal(locked), code="published")
+    return locked
+
+
+def report_lock_unpublished(report: AdoptionReport) -> None:
+    """Lock the report's row for the caller's transaction, refusing a published one."""
+    _report_locked_unpublished(pk=report.pk)
 
 
 @transaction.atomic
@@ -233,14 +234,7 @@ def report_generate(consultation, *, revision=None, now=None) -> AdoptionReport:
     """
     now = now or timezone.now()
     revision = report_revision(consultation, revision)
-    earlier = (
-        AdoptionReport.objects.select_for_update(of=("self",))
-        .filter(revision=revision)
-        .only("total", "introduction", "published_at")
-        .first()
-    )
-    if earlier is not None and earlier.published_at is not None:
-        raise ValidationError(published_refusal(earlier), code="published")
+    earlier = _report_locked_unpublished(revision=revision)
     earlier_introduction = (
         _introduction(consultation, revision, earlier.total) if earlier is not None else None
     )
@@ -349,11 +343,7 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
     # Locked: a recount or a save under way finishes first (and resets the review, or is
     # reviewed), and none starts before this publication is done.
-    report = (
-        AdoptionReport.objects.select_for_update(of=("self",)).filter(revision=revision).first()
-    )
-    if report is not None and report.published_at is not None:
-        raise ValidationError(published_refusal(report), code="published")
+    report = _report_locked_unpublished(revision=revision)
     if report is None or report.reviewed_at is None:
         raise ValidationError(
             _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
