@@ -483,6 +483,13 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
     return message
 
 
+TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
+# An email that cannot be built or addressed fails the same way however often it is tried: an
+# address Django cannot sanitize ("x@y.cn;z@w.cn"), text or a header the message cannot carry
+# (UnicodeError and Django's BadHeaderError are ValueErrors), an unknown charset (LookupError).
+UNSENDABLE_ERRORS = (ValueError, LookupError, MessageError)
+
+
 def addresses_unusable_removed(message: EmailMultiAlternatives) -> list[str]:
     """Take out of the message's recipients the addresses no SMTP server could be given (one
     Django cannot sanitize, such as "x@y.cn;z@w.cn"), and return them: a department's one bad
@@ -504,13 +511,6 @@ def addresses_unusable_removed(message: EmailMultiAlternatives) -> list[str]:
 
 def unusable_addresses_note(addresses: list[str]) -> str:
     return gettext("以下地址无效，未发往：%(addresses)s") % {"addresses": "、".join(addresses)}
-
-
-TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
-# An email that cannot be built or addressed fails the same way however often it is tried: an
-# address Django cannot sanitize ("x@y.cn;z@w.cn"), text or a header the message cannot carry
-# (UnicodeError and Django's BadHeaderError are ValueErrors), an unknown charset (LookupError).
-UNSENDABLE_ERRORS = (ValueError, LookupError, MessageError)
 
 
 def is_permanent(error: Exception) -> bool:

@@ -1,12 +1,15 @@
 """CSV and XLSX exports of the filtered queue, personal data only with the permission."""
 
 import csv
+import datetime
 import io
 import pickle
 from unittest import mock
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission, User
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from consult.comments.models import Comment, Export
@@ -146,8 +149,6 @@ def test_personal_data_permission_is_explicit(comments):
 def test_the_xlsx_is_a_sheet_to_work_in(client, comments):
     """Widths set, the header bold and frozen above a filter, times as real dates, the
     answering department in a column of its own and the cooperating departments' opinions."""
-    import datetime
-
     from consult.comments.workflow import CommentChange, comment_change_apply
 
     industry = comments[2]  # 二(三)4: 市工信局 answers; 市财政局 and 市大数据局 cooperate
@@ -187,10 +188,6 @@ def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
 ):
     """A file of names and phones lay in storage for good, out of reach of the comments'
     retention, downloadable by its maker whenever."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
 
     from consult.jobs.services import JOBS
 
@@ -252,10 +249,6 @@ def test_a_large_export_the_broker_refuses_is_kept_and_handed_on_by_the_sweep(
 ):
     """The task's publish ran after commit, unguarded: with Redis down the admin answered 500
     while the export stayed 'queued' until it expired, built by nobody."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
     from kombu.exceptions import OperationalError
 
     from consult.comments.tasks import build_export
@@ -295,7 +288,7 @@ def test_a_large_export_the_broker_refuses_is_kept_and_handed_on_by_the_sweep(
     assert all(c.tracking_number in content for c in comments)
 
 
-def _export(settings_total=3):
+def _export():
     user = User.objects.create_superuser("root", password="pw")
     return Export.objects.create(
         user=user, format="csv", query=pickle.dumps(Comment.objects.all().query), total=3
@@ -305,10 +298,6 @@ def _export(settings_total=3):
 def test_one_worker_builds_an_export_and_a_silent_one_loses_it_to_the_sweep(comments, settings):
     """Handed on twice (the sweep and a late publish), an export is built once; a worker that
     died mid-build leaves it 'running', and after EXPORT_LEASE_SECONDS the sweep hands it on."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
 
     from consult.comments.exports import export_build, export_claim
     from consult.jobs.services import JOBS
@@ -336,10 +325,6 @@ def test_a_worker_whose_claim_lapsed_leaves_the_export_to_its_successor(comments
     """A worker silent past the lease (a slow upload, a stalled database) went on writing: its
     DONE replaced the successor's file, whose copy of personal data then belonged to no export
     and outlived the retention; or its failure marked FAILED an export being built."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
 
     from consult.comments import exports
     from consult.comments.exports import export_build
@@ -379,10 +364,6 @@ def test_a_worker_whose_claim_lapsed_leaves_the_export_to_its_successor(comments
 def test_an_export_that_kills_its_worker_every_time_is_given_up_on(comments, settings):
     """Its task came back after each lost worker (reject_on_worker_lost) and the sweep handed it
     on after each lease, every ten minutes for the seven days the export is kept."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
 
     from consult.comments.exports import export_claim
     from consult.comments.tasks import build_export
@@ -407,10 +388,6 @@ def test_an_export_that_kills_its_worker_every_time_is_given_up_on(comments, set
 def test_a_queued_export_is_left_to_its_task(comments, settings):
     """The sweep re-sent every waiting export each minute: one waiting behind a long build on
     the exports worker gathered a copy of its task per minute."""
-    import datetime
-
-    import time_machine
-    from django.utils import timezone
 
     from consult.comments.exports import export_hand_off
     from consult.comments.tasks import build_export
