@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from consult.consultations.models import Consultation, Department, Membership
+from consult.consultations.models import Consultation, Department
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.outbox import (
     notification_build,
@@ -197,24 +197,6 @@ def reminder_targets(consultation: Consultation, moment: Moment) -> dict[int, di
     return {consultation.issuer_id: {"departments": late, "total": sum(r["count"] for r in late)}}
 
 
-def reminder_recipients(department_ids) -> dict[int, list[str]]:
-    """The department's mailboxes and its staff's own addresses."""
-    recipients = recipients_by_department(department_ids)
-    staff = (
-        Membership.objects.filter(
-            department_id__in=department_ids, user__is_active=True, user__is_staff=True
-        )
-        .exclude(user__email="")
-        .order_by("pk")
-        .values_list("department_id", "user__email")
-    )
-    for department_id, email in staff:
-        addresses = recipients.setdefault(department_id, [])
-        if email not in addresses:
-            addresses.append(email)
-    return recipients
-
-
 def reminder_record(
     consultation, department, moment: Moment, outcome, outstanding, notification=None
 ):
@@ -298,7 +280,7 @@ def reminders_send(*, now=None) -> dict[str, int]:
                             consultation.slug,
                         )
                 continue
-            recipients = reminder_recipients(list(targets))
+            recipients = recipients_by_department(list(targets), staff=True)
             for department_id, content in targets.items():
                 department = departments[department_id]
                 if not department.is_active:

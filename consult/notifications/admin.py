@@ -12,7 +12,7 @@ from consult.comments.access import (
 from consult.consultations.models import Department
 from consult.querystring import UsableLookupValues, is_number
 
-from .delivery import email_resend
+from .delivery import EmailUnrenderable, email_resend
 from .health import emails_failed_recently, emails_long_pending
 from .models import Notification, OutgoingEmail, Reminder
 from .outbox import notification_publish
@@ -146,7 +146,15 @@ class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
     def resend(self, request, queryset):
         count = skipped = 0
         for email in queryset.exclude(status=OutgoingEmail.Status.SENT):
-            ids = email_resend(email)
+            try:
+                ids = email_resend(email)
+            except EmailUnrenderable as error:
+                self.message_user(
+                    request,
+                    _("一封邮件仍无法生成，未重新发送：%(error)s") % {"error": error},
+                    messages.ERROR,
+                )
+                continue
             if not ids:  # being sent right now
                 skipped += 1
                 continue
@@ -199,13 +207,31 @@ class NotificationAdmin(UsableLookupValues, admin.ModelAdmin):
         return False
 
 
+class DeliveryStatusFilter(admin.ChoicesFieldListFilter):
+    title = _("邮件状态")
+
+
 @admin.register(Reminder)
 class ReminderAdmin(UsableLookupValues, admin.ModelAdmin):
     """What was reminded, to whom and when; written only by the due-jobs run."""
 
-    list_display = ("due_at", "kind", "department", "consultation", "outstanding", "outcome")
-    list_filter = ("kind", "outcome", "consultation", "department")
-    list_select_related = ("department", "consultation")
+    list_display = (
+        "due_at",
+        "kind",
+        "department",
+        "consultation",
+        "outstanding",
+        "outcome",
+        "delivery",
+    )
+    list_filter = (
+        "kind",
+        "outcome",
+        ("notification__status", DeliveryStatusFilter),
+        "consultation",
+        "department",
+    )
+    list_select_related = ("department", "consultation", "notification")
     date_hierarchy = "due_at"
     readonly_fields = (
         "kind",
@@ -215,8 +241,17 @@ class ReminderAdmin(UsableLookupValues, admin.ModelAdmin):
         "outcome",
         "outstanding",
         "notification",
+        "delivery",
         "created_at",
     )
+
+    @admin.display(description=_("邮件状态"), ordering="notification__status")
+    def delivery(self, obj):
+        """Whether the reminder's email went out: queued is not sent (it may have failed, or
+        found no address)."""
+        if obj.notification is None:
+            return "—"
+        return obj.notification.get_status_display()
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

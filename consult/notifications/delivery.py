@@ -38,6 +38,7 @@ from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, transaction
 from django.db import connection as database
 from django.db.models import Case, Min, Q, Value, When
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -45,6 +46,7 @@ from consult.bulk import rows_insert
 from consult.consultations.models import consultation_texts
 
 from .models import Notification, OutgoingEmail
+from .outbox import notifications_readdress
 from .rendering import emails_render
 
 logger = logging.getLogger(__name__)
@@ -194,6 +196,11 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                     for member in members
                 ]
             )
+            unrenderable = [e.pk for e in emails if e.status == OutgoingEmail.Status.FAILED]
+            if unrenderable:
+                Notification.objects.filter(email_id__in=unrenderable).update(
+                    status=Notification.Status.FAILED
+                )
             built.update(email.pk for email in emails)
     return sorted(
         OutgoingEmail.objects.filter(pk__in=built, status=OutgoingEmail.Status.PENDING).values_list(
@@ -233,18 +240,54 @@ class Digest:
     to: list[str]
 
 
+# What rendering an email can raise because of what one email holds or names: a template
+# missing for its kind (a notification written by a newer release, read by a worker of an older
+# one during a rolling upgrade), or a filter or tag refusing a value from its context.
+UNRENDERABLE_ERRORS = (
+    TemplateDoesNotExist,
+    TemplateSyntaxError,
+    ValueError,
+    TypeError,
+    LookupError,
+)
+
+
 def emails_compose(digests: list[Digest]) -> list[OutgoingEmail]:
-    """An unsaved email for each (a digest's members, or one notification)."""
-    texts = [None] * len(digests)
+    """An unsaved email for each (a digest's members, or one notification). One that cannot be
+    rendered comes back failed, with the reason, instead of keeping the batch's other emails
+    from being built: rendered together first, and one by one only when that fails."""
+    composed = [None] * len(digests)
     for language in {digest.listed[0].language for digest in digests}:
         places = [n for n, digest in enumerate(digests) if digest.listed[0].language == language]
         with translation.override(language):
-            rendered = emails_render(
-                [digests[n].listed for n in places], counts=[digests[n].count for n in places]
-            )
-        for n, text in zip(places, rendered, strict=True):
-            texts[n] = text
-    return [_email_compose(digest, *text) for digest, text in zip(digests, texts, strict=True)]
+            try:
+                emails = _emails_render([digests[n] for n in places])
+            except UNRENDERABLE_ERRORS:
+                for n in places:
+                    try:
+                        (composed[n],) = _emails_render([digests[n]])
+                    except UNRENDERABLE_ERRORS as error:
+                        composed[n] = _email_unrenderable(digests[n], error)
+            else:
+                for n, email in zip(places, emails, strict=True):
+                    composed[n] = email
+    return composed
+
+
+def _emails_render(digests: list[Digest]) -> list[OutgoingEmail]:
+    rendered = emails_render(
+        [digest.listed for digest in digests], counts=[digest.count for digest in digests]
+    )
+    return [_email_compose(digest, *text) for digest, text in zip(digests, rendered, strict=True)]
+
+
+def _email_unrenderable(digest: Digest, error: Exception) -> OutgoingEmail:
+    logger.exception("Email for notification %s could not be rendered", digest.listed[0].pk)
+    email = _email_compose(digest, gettext("（邮件无法生成）"), "", "")
+    email.status = OutgoingEmail.Status.FAILED
+    email.failed_at = timezone.now()
+    email.last_error = (gettext("邮件无法生成：") + _describe(error))[:2000]
+    return email
 
 
 def _email_compose(digest: Digest, subject, body_text, body_html) -> OutgoingEmail:
@@ -642,7 +685,8 @@ def _drop_connection(connection) -> None:
 
 def no_recipient_error(email: OutgoingEmail) -> str:
     """What an admin reads on an email that had nobody to go to: whose addresses were missing
-    when its notifications were written (adding a mailbox afterwards does not readdress it)."""
+    when its notifications were written (a mailbox added afterwards is used when it is sent
+    again)."""
     rows = list(
         email.notifications.exclude(department=None).values_list("kind", "department__name")
     )
@@ -680,25 +724,37 @@ def _describe(error: Exception) -> str:
 def email_resend(email: OutgoingEmail) -> list[int]:
     """Put a failed, or long pending, email back in the queue at once (admin action), with a
     fresh count and clock; returns its notification ids. An email being sent right now (a live
-    lease) is left to its sender: []."""
+    lease) is left to its sender: [].
+
+    An email to departments goes to their addresses as they are now: a mailbox added or
+    corrected after it failed is what "send again" is for. A citizen's email keeps its
+    address. One that could not be rendered is rendered again (the release that reads it may
+    have changed); if it still cannot be, `EmailUnrenderable` says why and nothing changes."""
     now = timezone.now()
     with transaction.atomic():
-        reset = (
-            OutgoingEmail.objects.filter(pk=email.pk)
+        resettable = (
+            OutgoingEmail.objects.select_for_update()
+            .filter(pk=email.pk)
             .exclude(status=OutgoingEmail.Status.SENT)
             .exclude(lease_until__gt=now)
-            .update(
-                status=OutgoingEmail.Status.PENDING,
-                attempts=0,
-                interrupted=0,
-                lease_until=None,
-                next_attempt_at=None,
-                failing_since=None,
-                failed_at=None,
-            )
         )
-        if not reset:
+        if not resettable:
             return []
+        fresh = {
+            "status": OutgoingEmail.Status.PENDING,
+            "attempts": 0,
+            "interrupted": 0,
+            "lease_until": None,
+            "next_attempt_at": None,
+            "failing_since": None,
+            "failed_at": None,
+        }
+        addresses = notifications_readdress(email.notifications.order_by("pk"))
+        if addresses is not None:
+            fresh["to"] = addresses
+        if not email.body_text:  # never rendered: see _email_unrenderable
+            fresh.update(_email_rendered_again(email, fresh.get("to", email.to)))
+        OutgoingEmail.objects.filter(pk=email.pk).update(**fresh)
         email.notifications.exclude(status=Notification.Status.SENT).update(
             status=Notification.Status.PENDING
         )
@@ -706,8 +762,32 @@ def email_resend(email: OutgoingEmail) -> list[int]:
     return ids
 
 
+class EmailUnrenderable(Exception):
+    pass
+
+
+def _email_rendered_again(email: OutgoingEmail, to: list[str]) -> dict:
+    members = list(
+        email.notifications.select_related("department", "consultation__issuer")
+        .defer(*consultation_texts("consultation"))
+        .order_by("pk")
+    )
+    listed = members[: settings.NOTIFY_DIGEST_MAX_ITEMS]
+    (rendered,) = emails_compose([Digest(listed, count=len(members), to=to)])
+    if rendered.status == OutgoingEmail.Status.FAILED:
+        raise EmailUnrenderable(rendered.last_error)
+    return {
+        "subject": rendered.subject,
+        "body_text": rendered.body_text,
+        "body_html": rendered.body_html,
+        "headers": rendered.headers,
+        "sender_name": rendered.sender_name,
+    }
+
+
 __all__ = [
     "DeliveryResult",
+    "EmailUnrenderable",
     "deliver",
     "email_resend",
     "emails_build",

@@ -193,7 +193,9 @@ class Reminder(models.Model):
         OVERDUE = "overdue", _("逾期提醒")
 
     class Outcome(models.TextChoices):
-        QUEUED = "queued", _("已发出")
+        # Queued, not sent: whether its email went out is the notification's status, which
+        # the admin shows beside it.
+        QUEUED = "queued", _("已排队发送")
         MISSED = "missed", _("错过时间，已跳过")
 
     kind = models.CharField(_("类型"), max_length=16, choices=Kind)

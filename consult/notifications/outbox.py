@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Min, Q, Value, When
 from django.utils import timezone
 
-from consult.consultations.models import Department, Mailbox
+from consult.consultations.models import Department, Mailbox, Membership
 
 from .models import Notification, OutgoingEmail
 
@@ -55,12 +55,61 @@ def digest_due_at(department: Department, now: datetime.datetime) -> datetime.da
     return datetime.datetime.fromtimestamp(start + window, tz=datetime.UTC)
 
 
-def recipients_by_department(department_ids) -> dict[int, list[str]]:
+def recipients_by_department(department_ids, *, staff=False) -> dict[int, list[str]]:
+    """Each department's active mailboxes; with `staff`, its active staff's own addresses too
+    (reminders go to the people who must act, not only to the office's mailbox)."""
     recipients = {}
     mailboxes = Mailbox.objects.filter(department_id__in=department_ids, is_active=True)
     for department_id, email in mailboxes.order_by("pk").values_list("department_id", "email"):
         recipients.setdefault(department_id, []).append(email)
+    if staff:
+        members = (
+            Membership.objects.filter(
+                department_id__in=department_ids, user__is_active=True, user__is_staff=True
+            )
+            .exclude(user__email="")
+            .order_by("pk")
+            .values_list("department_id", "user__email")
+        )
+        for department_id, email in members:
+            addresses = recipients.setdefault(department_id, [])
+            if email not in addresses:
+                addresses.append(email)
     return recipients
+
+
+# Kinds written to a department's addresses (and, for reminders, its staff's), as opposed to a
+# citizen's own address: sent again, they go to whoever the department's addresses are now.
+DEPARTMENT_ADDRESSED_KINDS = {
+    Notification.Kind.COMMENT_ROUTED: False,
+    Notification.Kind.REASSIGNED: False,
+    Notification.Kind.REMINDER: True,
+}
+
+
+def notifications_readdress(notifications) -> list[str] | None:
+    """Give department notifications their departments' current addresses; returns the
+    addresses of them all, or None (nothing changed) when any of them is not addressed to a
+    department."""
+    notifications = list(notifications)
+    if not notifications or any(
+        n.kind not in DEPARTMENT_ADDRESSED_KINDS or n.department_id is None for n in notifications
+    ):
+        return None
+    current = {}
+    for staff in (False, True):
+        ids = {
+            n.department_id for n in notifications if DEPARTMENT_ADDRESSED_KINDS[n.kind] == staff
+        }
+        if ids:
+            current[staff] = recipients_by_department(ids, staff=staff)
+    addresses = set()
+    for notification in notifications:
+        staff = DEPARTMENT_ADDRESSED_KINDS[notification.kind]
+        notification.to = current[staff].get(notification.department_id, [])
+        addresses.update(notification.to)
+    Notification.objects.bulk_update(notifications, ["to"])
+    return sorted(addresses)
 
 
 def notification_values(

@@ -18,7 +18,8 @@ from consult.comments.models import Comment, CommentRouting
 from consult.comments.reminders import consultation_moments, reminders_send
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department, Mailbox, Membership
-from consult.notifications.models import Notification, Reminder
+from consult.notifications.delivery import deliver, email_resend
+from consult.notifications.models import Notification, OutgoingEmail, Reminder
 from tests.conftest import load_weifang
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
 from tests.support.jobs import due_jobs_run
@@ -301,3 +302,55 @@ def test_a_period_with_no_reminder_day_inside_it_sends_nothing_early_and_still_e
         assert reminders_send(now=moment) == {"queued": 0, "missed": 0}
     assert reminders_send(now=at(2024, 11, 11, 9, 0)) == {"queued": 1, "missed": 0}
     assert Reminder.objects.get().department == issuer
+
+
+def test_the_reminder_list_shows_whether_its_email_went_out(
+    weifang, walk, django_capture_on_commit_callbacks, client
+):
+    """ "Queued" is not "sent": a department with no address left gets no email, and the
+    coordinator reading the reminders must see that it failed."""
+    ecology = Department.objects.get(name="市生态环境局")
+    Mailbox.objects.filter(department=ecology).delete()
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    comment_on(weifang, "二(三)4", 2, django_capture_on_commit_callbacks)
+    walk.run(at(2024, 11, 9, 9, 0))
+    failed = Reminder.objects.get(department=ecology, outcome=Reminder.Outcome.QUEUED)
+    assert failed.notification.status == Notification.Status.FAILED
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.cn", "pw"))
+
+    page = client.get("/admin/notifications/reminder/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    rows = [row for row in page.content.decode().split("<tr")[1:] if "已排队发送" in row]
+    assert "发送失败" in next(row for row in rows if "市生态环境局" in row)
+    assert "已发送" in next(row for row in rows if "市工信局" in row)
+
+    only_failed = client.get(
+        "/admin/notifications/reminder/?notification__status__exact=failed",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert only_failed.context["cl"].result_count == 1
+    assert list(only_failed.context["cl"].result_list) == [failed]
+
+
+def test_a_reminder_that_found_no_address_goes_to_the_people_added_since_when_sent_again(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    ecology = Department.objects.get(name="市生态环境局")
+    Mailbox.objects.filter(department=ecology).delete()
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    walk.run(at(2024, 11, 9, 9, 0))
+    reminder = Reminder.objects.get(department=ecology, outcome=Reminder.Outcome.QUEUED)
+    assert reminder.notification.email.status == OutgoingEmail.Status.FAILED
+    Mailbox.objects.create(department=ecology, email="sthj-office@weifang.example")
+    handler = get_user_model().objects.create_user(
+        "sthj-handler", email="handler@sthj.example", is_staff=True
+    )
+    Membership.objects.create(user=handler, department=ecology)
+
+    with time_machine.travel(at(2024, 11, 9, 10, 0), tick=False):
+        email_resend(reminder.notification.email)
+        mail.outbox.clear()
+        deliver([reminder.notification.pk])
+
+    (message,) = mail.outbox
+    assert set(message.to) == {"sthj-office@weifang.example", "handler@sthj.example"}
+    assert "还有 1 天截止，1 条意见待处理" in message.subject

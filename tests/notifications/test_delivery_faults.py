@@ -12,6 +12,7 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.mail.backends.smtp import EmailBackend
 from django.utils import timezone
@@ -208,6 +209,62 @@ def test_a_reminder_with_nobody_to_go_to_is_recorded_and_fails_with_the_reason(
         "既没有启用的通知邮箱，也没有留有邮箱的工作人员" in reminder.notification.email.last_error
     )
     assert not OutgoingEmail.objects.filter(status="sent", to=[]).exists()
+
+
+# --- an email that cannot be rendered ----------------------------------------------------------
+
+
+def test_an_email_that_cannot_be_rendered_fails_alone_and_its_batch_is_sent(weifang_open, client):
+    """A notification of a kind this worker has no template for (written by a newer release
+    during a rolling upgrade) used to abort the whole batch's build, every retry: the other
+    departments' emails of the batch waited with it."""
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(三)4"),  # 市工信局 leads, two cooperate
+        body="建议明确海洋产业集聚区的认定标准。",
+        channel="web",
+        consent=True,
+    )
+    ids = sorted(Notification.objects.values_list("pk", flat=True))
+    assert len(ids) == 3
+    newer = Notification.objects.get(department__name="市财政局")
+    Notification.objects.filter(pk=newer.pk).update(kind="a_kind_of_a_newer_release")
+
+    delivery.deliver(ids)
+
+    newer.refresh_from_db()
+    assert newer.status == "failed"
+    assert newer.email.status == "failed" and newer.email.failed_at is not None
+    assert newer.email.last_error.startswith("邮件无法生成：TemplateDoesNotExist")
+    others = Notification.objects.exclude(pk=newer.pk)
+    assert set(others.values_list("status", flat=True)) == {"sent"}
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(
+        address for n in others for address in n.to
+    )
+    delivery.deliver(ids)  # nothing left to do, and nothing raises
+    assert len(mail.outbox) == 2
+
+    # Sent again before the release that knows the kind: refused, nothing changed.
+    with pytest.raises(delivery.EmailUnrenderable, match="TemplateDoesNotExist"):
+        delivery.email_resend(newer.email)
+    assert OutgoingEmail.objects.get(pk=newer.email_id).status == "failed"
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    page = client.post(
+        "/admin/notifications/outgoingemail/",
+        {"action": "resend", "_selected_action": [newer.email_id]},
+        follow=True,
+    ).content.decode()
+    assert "一封邮件仍无法生成，未重新发送：邮件无法生成：TemplateDoesNotExist" in page
+    assert "已重新发送 0 封邮件" in page
+    # Sent again once the worker can render it (here: the kind it knows): rendered and sent.
+    Notification.objects.filter(pk=newer.pk).update(kind="comment_routed")
+    delivery.deliver(delivery.email_resend(newer.email))
+    newer.refresh_from_db()
+    assert (newer.status, newer.email.status) == ("sent", "sent")
+    (message,) = mail.outbox[2:]
+    assert message.to == newer.to and "海洋产业集聚区" in message.body
 
 
 # --- a send slower than a lease ----------------------------------------------------------------

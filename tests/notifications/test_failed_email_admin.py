@@ -102,6 +102,48 @@ def test_send_again_puts_failed_and_long_pending_email_back_and_it_goes_out(clie
     assert sent_ids == {failed_email.message_id, stuck.message_id}
 
 
+def test_send_again_goes_to_the_departments_addresses_as_they_are_now(client, failed_email):
+    """The mailbox that refused the email is corrected, then the email is sent again: it must
+    go to the corrected mailbox, not to the one that refused it. A citizen's receipt sent
+    again keeps the citizen's own address."""
+    industry = Department.objects.get(name="市工信局")
+    industry.mailboxes.update(email="gongxin@weifang.example")
+    directory_changed()
+    routed = failed_email.notifications.get()
+    citizen = comment_submit(
+        consultation=routed.consultation,
+        clause=routed.comment.clause,
+        body="建议按年度公开集聚区的评估结果。",
+        channel="web",
+        consent=True,
+        phone="13812345679",
+        email="citizen@example.cn",
+    ).comment
+    receipt = Notification.objects.get(kind="receipt", comment=citizen)
+    emails_build([receipt.pk], now=timezone.now())
+    receipt.refresh_from_db()
+    OutgoingEmail.objects.filter(pk=receipt.email_id).update(status="failed", attempts=30)
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    mail.outbox.clear()
+
+    client.post(
+        "/admin/notifications/outgoingemail/",
+        {"action": "resend", "_selected_action": [failed_email.pk, receipt.email_id]},
+        follow=True,
+    )
+
+    failed_email.refresh_from_db()
+    assert failed_email.status == "sent", failed_email.last_error
+    assert failed_email.to == ["gongxin@weifang.example"]
+    assert failed_email.notifications.get().to == ["gongxin@weifang.example"]
+    (to_department,) = [
+        m for m in mail.outbox if m.extra_headers["Message-ID"] == failed_email.message_id
+    ]
+    assert to_department.to == ["gongxin@weifang.example"]
+    (to_citizen,) = [m for m in mail.outbox if m is not to_department]
+    assert to_citizen.to == ["citizen@example.cn"]
+
+
 def test_the_admin_index_warns_while_email_failed_in_the_last_day(client, failed_email):
     marker = 'id="email-health"'
     for user, warned in [
