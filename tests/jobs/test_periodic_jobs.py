@@ -17,6 +17,7 @@ from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.jobs import services as jobs
+from consult.jobs.checks import task_timings_fit_the_broker
 from consult.jobs.models import JobStatus
 from consult.notifications.models import Notification
 
@@ -218,3 +219,30 @@ def test_check_workers_fails_while_a_job_is_overdue(overdue_sweep, capsys):
     with pytest.raises(CommandError, match="outbox-sweep overdue"):
         call_command("check_workers")
     assert "OVERDUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "names"),
+    [
+        ("NOTIFY_RETRY_MAX_SECONDS", 3600.0, "NOTIFY_RETRY_MAX_SECONDS"),
+        ("CELERY_TASK_TIME_LIMIT", 4000, "CELERY_TASK_TIME_LIMIT"),
+        ("EXPORT_SOFT_TIME_LIMIT_SECONDS", 3550, "EXPORT_SOFT_TIME_LIMIT_SECONDS"),
+    ],
+)
+def test_the_deploy_check_refuses_a_task_time_past_the_visibility_timeout(
+    settings, setting, value, names
+):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    assert task_timings_fit_the_broker(None) == []  # the defaults fit
+    setattr(settings, setting, value)
+    (error,) = task_timings_fit_the_broker(None)
+    assert error.id == "jobs.E003" and names in error.msg and "3600" in error.msg
+
+
+def test_the_deploy_check_refuses_a_send_lease_shorter_than_two_smtp_waits(settings):
+    settings.EMAIL_TIMEOUT = 30
+    settings.NOTIFY_LEASE_SECONDS = 120
+    assert task_timings_fit_the_broker(None) == []
+    settings.NOTIFY_LEASE_SECONDS = 60
+    (error,) = task_timings_fit_the_broker(None)
+    assert error.id == "jobs.E004"
