@@ -5,16 +5,24 @@ Every email goes through the notifications outbox, written inside the caller's t
 and published after commit: nothing is sent from a request. The links are signed
 (`django.core.signing`): a confirmation link expires after `CONFIRM_LINK_MAX_AGE`, an
 unsubscribe link never does, and both name the subscription and a digest of its address, so a
-link outlives neither an unsubscription nor a change of owner of the row's id.
+link outlives neither an unsubscription nor a change of owner of the row's id. The digest is
+keyed with SECRET_KEY: a signed payload is readable, and a plain hash in a forwarded link
+would confirm a guessed address.
+
+The address, not the subscription, is the unit: an address subscribed to all bureaus and to
+one gets one email per opening, and unsubscribing deletes every subscription of the address.
 """
 
 import datetime
 import hashlib
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import pgettext
 
 from consult.consultations.models import Consultation, Department
@@ -37,6 +45,8 @@ KIND_OPENED = "consultation_opened"
 CONFIRM_LINK_MAX_AGE = datetime.timedelta(days=3)
 _CONFIRM_SALT = "consult.subscriptions.confirm"
 _UNSUBSCRIBE_SALT = "consult.subscriptions.unsubscribe"
+_ADDRESS_SALT = "consult.subscriptions.address"
+_CHUNK = 1000
 
 
 class SubscriptionLinkInvalid(Exception):
@@ -47,7 +57,20 @@ class SubscriptionLinkExpired(SubscriptionLinkInvalid):
     """A confirmation link older than CONFIRM_LINK_MAX_AGE."""
 
 
-def _address_digest(email: str) -> str:
+def _address_digest(email: str, secret: str | None = None) -> str:
+    return salted_hmac(_ADDRESS_SALT, email, secret=secret, algorithm="sha256").hexdigest()[:16]
+
+
+def _address_digests(email: str) -> list[str]:
+    """The address's digest under SECRET_KEY, then under each of SECRET_KEY_FALLBACKS: what
+    was written before a key rotation still counts while the old key is a fallback."""
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return list(dict.fromkeys(_address_digest(email, secret) for secret in secrets))
+
+
+def _address_digest_unkeyed(email: str) -> str:
+    """The digest links carried before it was keyed: unsubscribe links in emails already sent
+    never expire, so it is still accepted (it reveals nothing the link did not already)."""
     return hashlib.sha256(email.encode("utf-8")).hexdigest()[:16]
 
 
@@ -69,7 +92,11 @@ def _payload(token: str, salt: str, max_age=None) -> dict:
 
 def _subscription_named(payload: dict) -> Subscription | None:
     subscription = Subscription.objects.filter(pk=payload.get("s")).first()
-    if subscription is None or _address_digest(subscription.email) != payload.get("e"):
+    if subscription is None:
+        return None
+    named = str(payload.get("e", ""))
+    accepted = [*_address_digests(subscription.email), _address_digest_unkeyed(subscription.email)]
+    if not any(constant_time_compare(named, digest) for digest in accepted):
         return None
     return subscription
 
@@ -89,6 +116,11 @@ def _key_prefix(subscription: Subscription) -> str:
     return f"subscription:{subscription.pk}:"
 
 
+def _address_key_prefixes(email: str) -> list[str]:
+    """The outbox keys of mail to an address rather than to one of its subscriptions."""
+    return [f"subscriber:{digest}:" for digest in _address_digests(email)]
+
+
 def address_normalize(email: str) -> str:
     return email.strip().lower()
 
@@ -98,11 +130,15 @@ def subscription_request(
     *, email: str, department: Department | None, language: str, now=None
 ) -> Subscription:
     """Record the wish and mail a confirmation link, in the caller's transaction (the mail
-    leaves after commit); an address already confirmed for this bureau is left as it is and
-    mailed nothing (the page says the same either way, so the
-    form tells nobody who subscribes to what)."""
+    leaves after commit); an address already confirmed for this bureau, or for all bureaus
+    (which covers this one), is left as it is and mailed nothing (the page says the same
+    either way, so the form tells nobody who subscribes to what)."""
     now = now or timezone.now()
     email = address_normalize(email)
+    if department is not None:
+        covering = Subscription.objects.confirmed().filter(email=email, department=None).first()
+        if covering is not None:
+            return covering
     try:
         with transaction.atomic():
             subscription, _created = Subscription.objects.get_or_create(
@@ -158,23 +194,42 @@ def subscription_for_unsubscribe(token: str) -> Subscription | None:
 
 @transaction.atomic
 def subscription_cancel(subscription: Subscription) -> None:
-    """Unsubscribe: the row goes, mail not yet built for it is dropped, and the address is
-    forgotten in every outbox row and email that carried it (an email still waiting to be sent
-    is left with no recipient, so it goes nowhere)."""
-    mail = Notification.objects.filter(key__startswith=_key_prefix(subscription))
+    """Unsubscribe the address, as the page says: every subscription of it goes (to one bureau
+    or to all), mail not yet built for it is dropped, and the address is forgotten in every
+    outbox row and email that carried it (an email still waiting to be sent is left with no
+    recipient, so it goes nowhere). The rows are locked first: the job, writing mail to them at
+    the same moment, either finds them gone or has committed mail that is dropped here."""
+    rows = list(
+        Subscription.objects.select_for_update().filter(email=subscription.email).order_by("pk")
+    )
+    _subscriptions_forget(rows, address=subscription.email)
+
+
+def _subscriptions_forget(rows: list[Subscription], *, address: str | None = None) -> None:
+    """Delete these subscriptions and their mail; with an address, its mail as well."""
+    Subscription.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    prefixes = [_key_prefix(row) for row in rows]
+    if address is not None:
+        prefixes += _address_key_prefixes(address)
+    if not prefixes:
+        return
+    named = Q()
+    for prefix in prefixes:
+        named |= Q(key__startswith=prefix)
+    mail = Notification.objects.filter(named)
     mail.filter(status=Notification.Status.PENDING, email__isnull=True).delete()
     notifications_redact(mail)
-    subscription.delete()
 
 
 def consultations_opened_notify(*, now=None) -> int:
-    """The periodic job: each confirmed subscriber of a consultation's issuer (or of all
-    bureaus) is mailed once when it opens; returns how many emails were queued.
+    """The periodic job: each address confirmed for a consultation's issuer or for all
+    bureaus (or both) is mailed once when it opens; returns how many emails were queued.
 
-    Idempotent: one notification per subscriber and consultation (its unique outbox key), and
-    the rows already written are skipped, so running it again, or twice at once, queues
-    nothing more. Only consultations open now, and only subscribers confirmed before the
-    consultation opened: a new subscriber hears of what opens next, not of everything open.
+    Idempotent: one notification per address and consultation (its unique outbox key, on the
+    address's digest), and the rows already written are skipped, so running it again, or twice
+    at once, queues nothing more. Only consultations open now, and only subscriptions confirmed
+    before the consultation opened: a new subscriber hears of what opens next, not of
+    everything open.
     """
     now = now or timezone.now()
     queued = 0
@@ -185,35 +240,63 @@ def consultations_opened_notify(*, now=None) -> int:
 
 @transaction.atomic
 def _consultation_opened_write(consultation: Consultation, *, now) -> int:
-    subscribers = Subscription.objects.confirmed().of_issuer(consultation.issuer_id)
-    subscribers = list(subscribers.filter(confirmed_at__lte=consultation.opens_at).order_by("pk"))
+    subscribed = Subscription.objects.confirmed().of_issuer(consultation.issuer_id)
+    subscribed = subscribed.filter(confirmed_at__lte=consultation.opens_at).order_by("pk")
+    addresses = _by_address(subscribed)
+    # Written already: the address's key (under this SECRET_KEY or a fallback), or, from before
+    # mail went per address, the key of any of its subscriptions.
     keys = {
-        subscription.pk: _opened_key(subscription, consultation) for subscription in subscribers
+        address: [
+            *(f"{prefix}opened:{consultation.pk}" for prefix in _address_key_prefixes(address)),
+            *(_legacy_opened_key(row, consultation) for row in rows),
+        ]
+        for address, rows in addresses.items()
     }
+    every_key = [key for address_keys in keys.values() for key in address_keys]
     written = set()
-    for start in range(0, len(subscribers), 1000):
-        chunk = [keys[subscription.pk] for subscription in subscribers[start : start + 1000]]
+    for start in range(0, len(every_key), _CHUNK):
+        chunk = every_key[start : start + _CHUNK]
         written.update(Notification.objects.filter(key__in=chunk).values_list("key", flat=True))
-    notifications = [
-        notification_build(
-            kind=KIND_OPENED,
-            key=keys[subscription.pk],
-            to=[subscription.email],
-            # No link to the consultation: its coordinators, who see its outbox rows, must
-            # not learn who subscribes. What the email says travels in the context.
-            context=_opened_context(consultation, subscription),
-            language=subscription.language,
-            now=now,
-        )
-        for subscription in subscribers
-        if keys[subscription.pk] not in written
-    ]
-    if not notifications:
+    due = [address for address in addresses if written.isdisjoint(keys[address])]
+    if not due:
         return 0
+    # Locked, and read again: an address unsubscribed meanwhile is mailed nothing.
+    pks = sorted(row.pk for address in due for row in addresses[address])
+    locked: dict[str, list[Subscription]] = {}
+    for start in range(0, len(pks), _CHUNK):
+        chunk = subscribed.select_for_update().filter(pk__in=pks[start : start + _CHUNK])
+        for address, rows in _by_address(chunk).items():
+            locked.setdefault(address, []).extend(rows)
+    notifications = []
+    for address in due:
+        if address not in locked:
+            continue
+        # The widest subscription speaks for the address: "all bureaus" over this bureau.
+        subscription = min(locked[address], key=lambda row: (row.department_id is not None, row.pk))
+        notifications.append(
+            notification_build(
+                kind=KIND_OPENED,
+                key=keys[address][0],
+                to=[address],
+                # No link to the consultation: its coordinators, who see its outbox rows, must
+                # not learn who subscribes. What the email says travels in the context.
+                context=_opened_context(consultation, subscription),
+                language=subscription.language,
+                now=now,
+            )
+        )
     return notifications_write_once(notifications)
 
 
-def _opened_key(subscription: Subscription, consultation: Consultation) -> str:
+def _by_address(subscriptions) -> dict[str, list[Subscription]]:
+    addresses: dict[str, list[Subscription]] = {}
+    for subscription in subscriptions:
+        addresses.setdefault(subscription.email, []).append(subscription)
+    return addresses
+
+
+def _legacy_opened_key(subscription: Subscription, consultation: Consultation) -> str:
+    """The key mail was written under when it went per subscription."""
     return f"{_key_prefix(subscription)}opened:{consultation.pk}"
 
 
@@ -245,9 +328,13 @@ def subscriptions_unconfirmed_purge(*, now=None) -> int:
         confirmed_at__isnull=True, created_at__lt=now - CONFIRM_LINK_MAX_AGE
     )
     count = 0
-    for subscription in stale.iterator():
-        subscription_cancel(subscription)
-        count += 1
+    for pk in stale.values_list("pk", flat=True).iterator():
+        # Only this row and its confirmation mail: the address may be confirmed for another
+        # bureau, and a row confirmed since it was listed is kept.
+        with transaction.atomic():
+            rows = list(stale.select_for_update().filter(pk=pk))
+            _subscriptions_forget(rows)
+        count += len(rows)
     return count
 
 

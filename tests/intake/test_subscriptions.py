@@ -1,4 +1,4 @@
-"""Email subscriptions: double opt-in, one email per subscriber when a consultation opens
+"""Email subscriptions: double opt-in, one email per subscribed address when a consultation opens
 (exactly once), one-click unsubscribe, refused links and the rate limit."""
 
 import datetime
