@@ -1,5 +1,7 @@
 """The adoption report in the admin: the coordinator edits, reviews, previews and publishes it."""
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +23,7 @@ from .services import (
     personal_data_errors,
     report_counts_check,
     report_generate,
-    report_lock_unpublished,
+    report_lock_for_review,
     report_personal_data_errors,
     report_publish,
     report_review,
@@ -77,14 +79,30 @@ class ReportClauseForm(forms.ModelForm):
         return gist
 
 
+class CountedAtField(forms.DateTimeField):
+    """A moment carried through a page unchanged: to the microsecond, with its UTC offset."""
+
+    widget = forms.HiddenInput
+
+    def prepare_value(self, value):
+        return value.isoformat() if isinstance(value, datetime.datetime) else value
+
+
 class AdoptionReportForm(forms.ModelForm):
+    # When the counts the page shows were made (the report's generated_at as it was opened).
+    counted_at = CountedAtField(label=_("统计时间"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("counted_at", self.instance.generated_at)
+
     def clean(self):
-        # The change page was opened before a publication that has happened since: the saved
-        # text would change a published report. Locked until this save commits.
-        try:
-            report_lock_unpublished(self.instance)
-        except ValidationError as error:
-            raise ValidationError(error.messages) from None
+        # Refused, the text kept in the form, if the page was opened before a publication or a
+        # recount that has happened since: the saved text would change a published report, or
+        # put the earlier count's introduction back and pass for its review. The lines' gists
+        # are saved only with a valid report form, so they are refused with it. Locked until
+        # this save commits.
+        report_lock_for_review(self.instance, counted_at=self.cleaned_data.get("counted_at"))
         return super().clean()
 
     def clean_introduction(self):
@@ -194,6 +212,7 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
         "preview_link",
         "introduction",
         "unanswered_reason",
+        "counted_at",
         *readonly_fields[3:],
     ]
     form = AdoptionReportForm
@@ -222,9 +241,10 @@ class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
         return request.user.has_perm("consultations.publish_report")
 
     def save_related(self, request, form, formsets, change):
-        """Saving the report, its text checked for personal data, is the coordinator's review."""
+        """Saving the report, its text checked for personal data, is the coordinator's review of
+        the counts the page showed."""
         super().save_related(request, form, formsets, change)
-        report_review(form.instance, by=request.user)
+        report_review(form.instance, by=request.user, counted_at=form.cleaned_data["counted_at"])
 
     @admin.display(description=_("所属文本"), ordering="revision__number")
     def revision_label(self, report):

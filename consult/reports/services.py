@@ -193,15 +193,19 @@ def _report_locked_unpublished(**lookup) -> AdoptionReport | None:
     return locked
 
 
-def report_lock_unpublished(report: AdoptionReport) -> None:
-    """Lock the report's row for the caller's transaction, refusing a published one."""
-    _report_locked_unpublished(pk=report.pk)
+def report_lock_for_review(report: AdoptionReport, *, counted_at) -> None:
+    """Lock the report's row for the caller's transaction, refusing a published one and one
+    counted again since the count of `counted_at` the coordinator read
+    (`report_recount_check`)."""
+    report_recount_check(_report_locked_unpublished(pk=report.pk), counted_at=counted_at)
 
 
 @transaction.atomic
-def report_review(report: AdoptionReport, *, by, now=None) -> None:
-    """A coordinator has read the report and stands behind it: it may now be published."""
-    report_lock_unpublished(report)
+def report_review(report: AdoptionReport, *, by, counted_at, now=None) -> None:
+    """A coordinator has read the report as counted at `counted_at` (its `generated_at` then)
+    and stands behind it: it may now be published. Refused, code "recounted", once it has been
+    counted again since."""
+    report_lock_for_review(report, counted_at=counted_at)
     report.reviewed_at = now or timezone.now()
     report.reviewed_by = by
     report.save(update_fields=["reviewed_at", "reviewed_by"])
@@ -314,6 +318,18 @@ def report_counts_check(report: AdoptionReport) -> None:
             code="unanswered",
             params={"count": report.unanswered, "pending": pending},
         )
+
+
+def report_recount_check(report: AdoptionReport | None, *, counted_at) -> None:
+    """The count the coordinator read, made at `counted_at`, is still the report's: a page
+    opened before a recount shows the earlier totals, lines and the introduction written for
+    them, and saving it would put that text back over the recount's and pass for a review of
+    counts nobody read. Call it with the report's row locked (`report_lock_for_review`).
+
+    Raises ValidationError, code "recounted" (also for a report deleted since).
+    """
+    if report is None or counted_at is None or report.generated_at != counted_at:
+        raise ValidationError(_("统计已更新，请重新打开后审阅。"), code="recounted")
 
 
 @transaction.atomic

@@ -81,7 +81,9 @@ def test_the_published_page_shows_the_report_and_no_personal_data(client, commen
     report.lines.filter(clause__label="二(四)2").update(gist="采纳补偿标准的建议。")
     report.unanswered_reason = "对全文的意见将在年度评估中一并研究答复。"
     report.save(update_fields=["unanswered_reason"])
-    report_review(report, by=User.objects.create_user("hyj-reviewer"))
+    report_review(
+        report, by=User.objects.create_user("hyj-reviewer"), counted_at=report.generated_at
+    )
     after_close = consultation.closes_at + datetime.timedelta(days=16)
     with time_machine.travel(after_close):
         report_publish(consultation)

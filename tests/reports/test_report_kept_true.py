@@ -67,7 +67,7 @@ def after_close(consultation):
 
 def reviewed(consultation, coordinator):
     report = report_generate(consultation)
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     return report
 
 
@@ -78,7 +78,7 @@ def test_a_comment_moved_to_another_clause_after_the_count_stops_publication(
     report = report_generate(weifang_open)
     report.unanswered_reason = "该意见正在会商。"
     report.save()
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     with after_close(weifang_open):
         comment_move_to_clause(
             whole, weifang_open.clauses.get(label="二(四)2"), by=User.objects.get(username="hyj")
@@ -87,7 +87,7 @@ def test_a_comment_moved_to_another_clause_after_the_count_stops_publication(
             report_publish(weifang_open)
     assert refused.value.code == "stale"
     report = report_generate(weifang_open)
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     assert [(line.clause.label, line.comments) for line in report.lines.all()] == [("二(四)2", 1)]
     assert report.unanswered_reason == "该意见正在会商。"
     with after_close(weifang_open):
@@ -223,7 +223,7 @@ def test_a_change_page_opened_before_the_publication_saves_nothing(
     line.refresh_from_db()
     assert report.introduction != "改过的说明" and line.gist == ""
     with pytest.raises(ValidationError):
-        report_review(report, by=coordinator)
+        report_review(report, by=coordinator, counted_at=report.generated_at)
 
 
 def test_a_published_report_is_not_deleted(client, weifang_open, coordinator):

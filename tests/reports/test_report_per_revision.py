@@ -91,7 +91,7 @@ def two_drafts(first_closed):
 
 
 def reviewed(report, user):
-    report_review(report, by=user)
+    report_review(report, by=user, counted_at=report.generated_at)
     return report
 
 

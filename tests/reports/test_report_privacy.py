@@ -59,7 +59,7 @@ def after_close(consultation):
 def review(report, user):
     from consult.reports.services import report_review
 
-    report_review(report, by=user)
+    report_review(report, by=user, counted_at=report.generated_at)
 
 
 def admin_save(client, report, *, introduction=None, gists=None):
@@ -67,6 +67,7 @@ def admin_save(client, report, *, introduction=None, gists=None):
     lines = list(report.lines.order_by("position", "pk"))
     data = {
         "introduction": report.introduction if introduction is None else introduction,
+        "counted_at": report.generated_at.isoformat(),
         "lines-TOTAL_FORMS": len(lines),
         "lines-INITIAL_FORMS": len(lines),
         "lines-MIN_NUM_FORMS": 0,

@@ -58,7 +58,8 @@ def after_close(consultation):
 
 def test_publishing_with_unanswered_comments_is_refused_with_their_count(three, coordinator):
     consultation, _comments = three
-    report_review(report_generate(consultation), by=coordinator)
+    report = report_generate(consultation)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     with after_close(consultation), pytest.raises(ValidationError) as refused:
         report_publish(consultation)
     assert refused.value.code == "unanswered"
@@ -70,7 +71,7 @@ def test_publishing_with_unanswered_comments_is_refused_with_their_count(three, 
 def test_the_admin_links_to_the_unanswered_comments(client, three, coordinator):
     consultation, comments = three
     report = report_generate(consultation)
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     with after_close(consultation):
         client.force_login(coordinator)
         response = client.post(
@@ -92,7 +93,7 @@ def test_counts_that_changed_since_the_recount_are_refused(three, coordinator):
     report = report_generate(consultation)
     report.unanswered_reason = "两条意见涉及其他部门职责，正在会商。"
     report.save()
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     Comment.objects.filter(pk=comments[2].pk).update(status="invalid", invalid_reason="广告")
     with after_close(consultation), pytest.raises(ValidationError) as refused:
         report_publish(consultation)
@@ -106,7 +107,7 @@ def test_with_a_reason_the_unanswered_are_published_and_every_comment_is_account
     report = report_generate(consultation)
     report.unanswered_reason = "两条意见涉及其他部门职责，正在会商。"
     report.save()
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     mail.outbox.clear()
     with after_close(consultation), django_capture_on_commit_callbacks(execute=True):
         assert report_publish(consultation) == 3
@@ -145,7 +146,7 @@ def test_a_reason_for_the_unanswered_with_personal_data_is_refused(client, three
     report = report_generate(consultation)
     report.unanswered_reason = "提交人张先生电话13812345678，待联系。"
     report.save()
-    report_review(report, by=coordinator)
+    report_review(report, by=coordinator, counted_at=report.generated_at)
     with after_close(consultation), pytest.raises(ValidationError) as refused:
         report_publish(consultation)
     assert refused.value.code == "personal_data"

@@ -97,7 +97,8 @@ def test_publishing_mails_exactly_the_subscribers_once(
     Comment.objects.filter(consultation=weifang_open).update(
         status="answered", decision="explained", reply="感谢关注。"
     )
-    report_review(report_generate(weifang_open), by=reviewer)
+    report = report_generate(weifang_open)
+    report_review(report, by=reviewer, counted_at=report.generated_at)
     after_close = weifang_open.closes_at + datetime.timedelta(days=20)
     with time_machine.travel(after_close), django_capture_on_commit_callbacks(execute=True):
         assert report_publish(weifang_open) == 1
@@ -138,7 +139,8 @@ def test_only_users_allowed_to_publish_see_the_admin_action(client, weifang_open
     weifang_open.save()
     # Only for the consultations their bureau issued (issue 15, item 2), once reviewed.
     staff_join(user, weifang_open.issuer)
-    report_review(report_generate(weifang_open), by=user)
+    report = report_generate(weifang_open)
+    report_review(report, by=user, counted_at=report.generated_at)
     response = client.post(
         changelist, {"action": "publish_report", "_selected_action": [weifang_open.pk]}
     )
