@@ -21,7 +21,6 @@ import copy
 import hashlib
 import logging
 import random
-import re
 import threading
 import time
 
@@ -31,6 +30,8 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import connections, router
+
+from consult.rates import rate_parse
 
 logger = logging.getLogger(__name__)
 
@@ -229,18 +230,6 @@ def _counters_script(client):
 
 
 # Rates --------------------------------------------------------------------------------
-
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def rate_parse(rate: str) -> tuple[int, int]:
-    """The count and seconds of a rate: "5/m" is (5, 60); "1/10s" and "50/d" work too."""
-    match = _RATE.match(rate)
-    if match is None:
-        raise ValueError(f"a rate is count/period, e.g. 5/m or 50/d; not {rate!r}")
-    count, multiple, unit = match.groups()
-    return int(count), int(multiple or 1) * _UNIT_SECONDS[unit]
 
 
 def counter_key(group: str, value: str, rate: str, *, now: float | None = None):

@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from consult.rates import rate_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CONSULT_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -413,6 +415,16 @@ COMMENT_RATE_LIMITS_PER_CONTACT = env.list(
     "COMMENT_RATE_LIMITS_PER_CONTACT", default=["5/m", "50/d"]
 )
 STATUS_LOOKUP_RATE_LIMITS = env.list("STATUS_LOOKUP_RATE_LIMITS", default=["10/m", "100/d"])
+for _name in (
+    "COMMENT_RATE_LIMITS_PER_IP",
+    "COMMENT_RATE_LIMITS_PER_CONTACT",
+    "STATUS_LOOKUP_RATE_LIMITS",
+):
+    for _rate in globals()[_name]:
+        try:
+            rate_parse(_rate)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{_name}: {error}.") from None
 # Behind a reverse proxy, how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # An offline image CAPTCHA on the comment form (django-simple-captcha); off by default.

@@ -163,11 +163,30 @@ def test_rates_read_as_count_per_seconds(rate, parsed):
     assert rate_parse(rate) == parsed
 
 
-def test_a_misspelt_rate_is_an_error():
+@pytest.mark.parametrize("rate", ["5 per minute", "5/minute", "10/min", "1/0s"])
+def test_a_misspelt_rate_is_an_error(rate):
     from consult.cache import rate_parse
 
     with pytest.raises(ValueError, match="5/m"):
-        rate_parse("5 per minute")
+        rate_parse(rate)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["COMMENT_RATE_LIMITS_PER_IP", "COMMENT_RATE_LIMITS_PER_CONTACT", "STATUS_LOOKUP_RATE_LIMITS"],
+)
+def test_a_misspelt_rate_setting_stops_the_site_at_start_naming_it(name):
+    """Read per request, "5/minute" passed every check and made every submission a 500."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "consult.settings", "DEBUG": "true", name: "5/m,5/minute"}
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name}: a rate is count/period" in result.stderr
+    assert "'5/minute'" in result.stderr
 
 
 # One cache for every process in production ------------------------------------------------
