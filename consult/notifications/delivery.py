@@ -44,6 +44,7 @@ from django.utils.translation import gettext
 
 from consult.bulk import rows_insert
 from consult.consultations.models import consultation_texts
+from consult.web.log_redaction import addresses_redacted
 
 from .models import Notification, OutgoingEmail
 from .outbox import notifications_readdress
@@ -446,7 +447,7 @@ def notifications_mark_sent(email_ids) -> None:
 
 
 def email_mark_failed(email: OutgoingEmail, error: str) -> None:
-    logger.error("Email %s failed for good: %s", email.message_id, error)
+    logger.error("Email %s failed for good: %s", email.message_id, addresses_redacted(error))
     with transaction.atomic():
         OutgoingEmail.objects.filter(pk=email.pk).update(
             status=OutgoingEmail.Status.FAILED,
@@ -492,7 +493,9 @@ def emails_postpone(email_ids, error: str, *, now, claimed: bool) -> DeliveryRes
                 failing_since=failing_since,
                 last_error=error,
             )
-            logger.warning("Email %s not sent (attempt %s): %s", email.pk, attempts, error)
+            logger.warning(
+                "Email %s not sent (attempt %s): %s", email.pk, attempts, addresses_redacted(error)
+            )
             waiting.append(email.pk)
             result.retry_in = max(result.retry_in, delay)
         result.retry_ids = _first_notification_ids(waiting)

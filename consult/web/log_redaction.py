@@ -27,6 +27,18 @@ _TOKEN_IN_PATH = re.compile(
 _PROOF_IN_QUERY = re.compile(r"""(?P<name>[?&](?:phone_last4|email|proof)=)[^&#\s"']*""")
 
 
+# An email address's local part (ASCII: what relays quote back), before its @domain.
+_ADDRESS_LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]+@(?=[A-Za-z0-9-]+\.)")
+
+
+def addresses_redacted(text: str) -> str:
+    """The text with each email address's local part replaced: a relay's refusal quotes the
+    citizen's address, and a log kept for months is out of reach of the retention job, which
+    removes it from the database. The domain stays: it says which relay or provider refused.
+    For text known to hold addresses, not for whole records: a Message-ID has the same form."""
+    return _ADDRESS_LOCAL_PART.sub(f"{REDACTED}@", text)
+
+
 def redact(text: str) -> str:
     """The text with link tokens and proofs in query strings replaced by [redacted]."""
     text = _TOKEN_IN_PATH.sub(rf"\g<before>\g<path>{REDACTED}", text)

@@ -242,6 +242,30 @@ def test_a_permanent_refusal_fails_at_once_and_spares_the_others(weifang_open, i
     assert "550" in OutgoingEmail.objects.get(status="failed").last_error
 
 
+@pytest.mark.parametrize("code", [550, 451])
+def test_a_refused_address_stays_out_of_the_log(weifang_open, item, caplog, code):
+    """The relay's refusal names the citizen's address. The outbox keeps it (the retention job
+    removes it there); a log line, kept for months out of that job's reach, does not."""
+    submit(weifang_open, item, 1, email="zhang.san@bounce.example")
+    receipt = Notification.objects.get(kind="receipt")
+
+    class Refusing(RefusingConnection):
+        def send_messages(self, messages):
+            raise smtplib.SMTPRecipientsRefused(
+                {self.refused: (code, b"<zhang.san@bounce.example>")}
+            )
+
+    with mock.patch.object(
+        delivery, "get_connection", side_effect=lambda **kw: Refusing("zhang.san@bounce.example")
+    ):
+        deliver([receipt.pk])
+    email = OutgoingEmail.objects.get()
+    assert "zhang.san@bounce.example" in email.last_error
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(f"[redacted]@bounce.example': ({code}" in line for line in logged), logged
+    assert not any("zhang.san" in line for line in logged)
+
+
 def test_a_lease_keeps_a_second_sender_out_until_it_expires(weifang_open, item, settings):
     settings.NOTIFY_LEASE_SECONDS = 120
     submit(weifang_open, item, 1, email="citizen@example.cn")
