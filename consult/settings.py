@@ -6,7 +6,9 @@ EMAIL_HOST to run on PostgreSQL, Redis workers and a real SMTP relay.
 """
 
 import datetime
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -251,7 +253,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Notifications ------------------------------------------------------------------------
-NOTIFY_MESSAGE_ID_DOMAIN = env.str("NOTIFY_MESSAGE_ID_DOMAIN", default="consult.localhost")
+# The right-hand side of every Message-ID: the site's own domain unless set (a relay may score
+# a .localhost Message-ID as spam).
+_SITE_HOST = urlsplit(SITE_URL).hostname or ""
+NOTIFY_MESSAGE_ID_DOMAIN = env.str(
+    "NOTIFY_MESSAGE_ID_DOMAIN",
+    default=_SITE_HOST if re.search(r"[a-z]\.[a-z]+$", _SITE_HOST) else "consult.localhost",
+)
 # An email that cannot be sent waits for its retry (exponential backoff from the base, with
 # jitter, capped at the maximum, which must stay below the broker's visibility timeout) and is
 # given up on only after NOTIFY_GIVE_UP_AFTER seconds of continuous failure (48 hours: a relay

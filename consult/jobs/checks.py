@@ -1,3 +1,5 @@
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core.checks import Error, register
 
@@ -66,4 +68,32 @@ def task_timings_fit_the_broker(app_configs, **kwargs):
                 id="jobs.E004",
             )
         )
+    return errors
+
+
+@register(deploy=True)
+def mail_names_a_real_domain(app_configs, **kwargs):
+    """With a real relay, mail must come from the bureau's own domain: the default sender
+    (noreply@consult.localhost) is refused or marked as spam by receiving servers, and replies
+    to it bounce."""
+    if not getattr(settings, "EMAIL_HOST", ""):
+        return []  # mail is written to files
+    errors = []
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domains = {
+        "DEFAULT_FROM_EMAIL": sender.rpartition("@")[2],
+        "SERVER_EMAIL": parseaddr(settings.SERVER_EMAIL)[1].rpartition("@")[2],
+        "NOTIFY_MESSAGE_ID_DOMAIN": settings.NOTIFY_MESSAGE_ID_DOMAIN,
+    }
+    for name, domain in domains.items():
+        domain = domain.lower().rstrip(".")
+        if not domain or "." not in domain or domain.endswith((".localhost", ".local", ".test")):
+            errors.append(
+                Error(
+                    f"{name} uses {domain or 'no domain'!r}, which no receiving mail server "
+                    "accepts as a sender's: set it to an address of the bureau's own domain.",
+                    hint="e.g. DEFAULT_FROM_EMAIL='市海洋发展和渔业局 <noreply@weifang.gov.cn>'",
+                    id="jobs.E005",
+                )
+            )
     return errors

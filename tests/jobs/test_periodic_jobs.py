@@ -17,7 +17,7 @@ from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.jobs import services as jobs
-from consult.jobs.checks import task_timings_fit_the_broker
+from consult.jobs.checks import mail_names_a_real_domain, task_timings_fit_the_broker
 from consult.jobs.models import JobStatus
 from consult.notifications.models import Notification
 
@@ -246,3 +246,19 @@ def test_the_deploy_check_refuses_a_send_lease_shorter_than_two_smtp_waits(setti
     settings.NOTIFY_LEASE_SECONDS = 60
     (error,) = task_timings_fit_the_broker(None)
     assert error.id == "jobs.E004"
+
+
+def test_the_deploy_check_refuses_mail_from_a_domain_no_server_accepts(settings):
+    settings.EMAIL_HOST = ""
+    settings.DEFAULT_FROM_EMAIL = "consult <noreply@consult.localhost>"
+    assert mail_names_a_real_domain(None) == []  # mail written to files: anything goes
+    settings.EMAIL_HOST = "smtp.example.gov.cn"
+    settings.SERVER_EMAIL = "ops@weifang.gov.cn"
+    settings.NOTIFY_MESSAGE_ID_DOMAIN = "consult.weifang.gov.cn"
+    (error,) = mail_names_a_real_domain(None)
+    assert error.id == "jobs.E005" and "DEFAULT_FROM_EMAIL" in error.msg
+    settings.DEFAULT_FROM_EMAIL = "市海洋发展和渔业局 <noreply@weifang.gov.cn>"
+    assert mail_names_a_real_domain(None) == []
+    settings.NOTIFY_MESSAGE_ID_DOMAIN = "consult.localhost"
+    (error,) = mail_names_a_real_domain(None)
+    assert "NOTIFY_MESSAGE_ID_DOMAIN" in error.msg
