@@ -19,7 +19,27 @@ from consult.rates import rate_parse
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CONSULT_VAR_DIR", default=str(BASE_DIR / "var")))
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, with a value that cannot be read ("abc" for a number, "maybe" for a
+    yes-or-no) stopping the start with the variable's name, not a bare traceback or a silent
+    false."""
+
+    BOOLEAN_WORDS = {*environ.Env.BOOLEAN_TRUE_STRINGS, "false", "0", "no", "off", "n", "f", ""}
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        if (
+            cast is bool
+            and str(self.ENVIRON.get(var, "")).strip().lower() not in self.BOOLEAN_WORDS
+        ):
+            raise ImproperlyConfigured(f"{var} must be true or false, not {self.ENVIRON[var]!r}.")
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{var}: {error}.") from None
+
+
+env = _Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -307,6 +327,9 @@ REMIND_DAYS_BEFORE_ANSWER_DEADLINE = env.list(
 )
 REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7)
 REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
+for _name in ("REMIND_AT_HOUR", "NOTIFY_DAILY_DIGEST_HOUR"):
+    if not 0 <= globals()[_name] <= 23:
+        raise ImproperlyConfigured(f"{_name} is an hour of the day, 0 to 23.")
 
 # Exports of more rows than this are built by a task instead of inside the request.
 EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)

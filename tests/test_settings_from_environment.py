@@ -1,0 +1,41 @@
+"""Settings read from the environment: a value that cannot be read stops the start naming its
+variable (an operator reads one line, not a traceback, and nothing runs half-configured)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check_with(**variables):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update({"DJANGO_SETTINGS_MODULE": "consult.settings", "SECRET_KEY": "x" * 50})
+    env.update(variables)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"WEB_CONCURRENCY": "abc"}, "ImproperlyConfigured: WEB_CONCURRENCY: invalid literal"),
+        ({"REMIND_DAYS_BEFORE_CLOSE": "3,x"}, "ImproperlyConfigured: REMIND_DAYS_BEFORE_CLOSE:"),
+        # Read as false before: the operator then met the SECRET_KEY message, or no debug.
+        ({"DEBUG": "maybe"}, "ImproperlyConfigured: DEBUG must be true or false, not 'maybe'"),
+        ({"REMIND_AT_HOUR": "25"}, "ImproperlyConfigured: REMIND_AT_HOUR is an hour of the day"),
+    ],
+)
+def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, message):
+    result = check_with(**variables)
+    assert result.returncode != 0
+    assert message in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("debug", ["true", "True", "1", "yes", "false", "0", ""])
+def test_the_usual_ways_of_saying_yes_and_no_still_read(debug):
+    assert check_with(DEBUG=debug).returncode == 0
