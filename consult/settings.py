@@ -152,6 +152,11 @@ else:
 # one write) on each connection; Django's other queries never. Off for a pooler that cannot
 # keep prepared statements, or connections that live one request (README, production).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# Behind a pooler in transaction mode (prepared statements off, README), Django's .iterator()
+# outside a transaction must not use a server-side cursor: the next fetch may reach another
+# server connection, where the cursor does not exist.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", not DATABASE_PREPARED_STATEMENTS)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

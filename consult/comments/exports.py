@@ -14,6 +14,7 @@ import io
 import logging
 import pickle
 import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
@@ -90,7 +91,7 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
     )
     if include_personal:
         comments = comments.annotate(contact_shown=contact_visible_expression(user))
-    for comment in comments.iterator(chunk_size=chunk):
+    for comment in _by_primary_key(comments, chunk):
         routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
             "tracking_number": comment.tracking_number,
@@ -115,6 +116,22 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
         if include_personal:
             values.update(_personal(comment, shown=comment.contact_shown))
         yield [_spreadsheet_safe(values[column.name]) for column in columns]
+
+
+def _by_primary_key(comments, chunk: int):
+    """The comments in primary-key order, each chunk a query of its own that starts after the
+    last key read. Not `.iterator()`: outside a transaction that is a server-side cursor WITH
+    HOLD, which must outlive its statement, and behind PgBouncer's transaction pooling the
+    next fetch may reach another server connection, where the cursor does not exist. Nor one
+    transaction around the reading: a task's export reads for minutes, and a transaction held
+    that long keeps vacuum back (and would hide the progress it reports from the sweep)."""
+    last = None
+    while True:
+        page = list((comments if last is None else comments.filter(pk__gt=last))[:chunk])
+        yield from page
+        if len(page) < chunk:
+            return
+        last = page[-1].pk
 
 
 def _personal(comment, *, shown: bool) -> dict:
@@ -356,6 +373,12 @@ def export_build(export_id: int) -> Export | None:
             yield row
 
     try:
+        # The file holds personal data while it is built: it goes to VAR_DIR, this site's own
+        # disk (by default beside the private storage it is copied into, so as large as that),
+        # rather than a /tmp other services share, which may be a small tmpfs. Only `make run`
+        # creates VAR_DIR, so it is created here when missing; the file itself is private to
+        # this process (mode 0600, on Linux without a name) and gone once closed.
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
         with (
             translation.override(export.language),
             tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle,
