@@ -2,7 +2,9 @@
 
 The admin's change form, its bulk actions and any future API all call `comment_change_apply`, which
 checks who may do what (`change_problems`), applies the change under a row lock and writes a
-`CommentEvent` per change. Mail (the citizen's reply, a department newly routed) goes through
+`CommentEvent` per change. A change made on a page carries the version the page showed
+(`comment_version`): one made on a page read before a colleague's change is refused, never
+applied over it. Mail (the citizen's reply, a department newly routed) goes through
 the notification outbox after commit.
 
 Who may do what:
@@ -17,7 +19,7 @@ Who may do what:
 
 import dataclasses
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,6 +58,9 @@ class CommentChange:
     route_to: Department | None = None
     make_owner: bool = False
     route_reason: str = ""
+    # The comment's `comment_version` on the page the change was made on; None (the bulk
+    # actions, which change what the comment is at that moment) checks none.
+    version: int | None = None
 
 
 # The texts of a change, and their longest (None: a text column, as long as it likes).
@@ -101,6 +106,26 @@ def standing(user, comment: Comment) -> Standing:
     )
 
 
+def comment_version(comment: Comment) -> int:
+    """The comment as a page showed it: the id of its latest history entry, 0 before any.
+
+    Every change `comment_change_apply` makes writes one, under the comment's row lock, so a
+    later change always has a higher id.
+    """
+    return comment.events.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def comment_lock(comment_id: int) -> Comment:
+    """The comment re-read and locked until the transaction ends: the lock every change takes."""
+    # Not the consultation row: citizens' comments on it would wait on every change (their
+    # foreign key checks share its lock), and the campaign job locks it before comments.
+    return (
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("consultation")
+        .get(pk=comment_id)
+    )
+
+
 def opinions_missing(comment: Comment) -> list[str]:
     """Names of the cooperating departments that have not given their opinion yet."""
     given = set(comment.opinions.values_list("department_id", flat=True))
@@ -117,6 +142,11 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
 
     def refuse(field, message):
         problems.setdefault(field, []).append(message)
+
+    if work.version is not None and work.version != comment_version(comment):
+        # Every value on that page may be out of date: none of them is taken as a request.
+        refuse(NON_FIELD_ERRORS, _("这条意见在您打开后已被他人修改，请刷新后再办理。"))
+        return problems
 
     for name, limit in _TEXT_LIMITS.items():
         # The change page, the bulk actions and every other path that writes these texts.
@@ -215,13 +245,7 @@ def change_check(comment: Comment, user, work: CommentChange, me=None) -> None:
 def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=None) -> Comment:
     """Apply one member of staff's change to a comment, or raise ValidationError."""
     now = now or timezone.now()
-    # Not the consultation row: citizens' comments on it would wait on every change (their
-    # foreign key checks share its lock), and the campaign job locks it before comments.
-    comment = (
-        Comment.objects.select_for_update(of=("self",))
-        .select_related("consultation")
-        .get(pk=comment.pk)
-    )
+    comment = comment_lock(comment.pk)
     me = standing(user, comment)
     change_check(comment, user, work, me)
     events = []

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +15,8 @@ from consult.comments.workflow import (
     FORM_FIELDS,
     CommentChange,
     change_problems,
+    comment_lock,
+    comment_version,
     fields_open_to,
     standing,
     statuses_open_to,
@@ -61,12 +63,21 @@ class CommentWorkForm(forms.ModelForm):
         required=False,
         help_text=_("仅工作人员可见。"),
     )
+    # The comment as the page showed it (workflow.comment_version): a save from a page read
+    # before a colleague's change is refused instead of putting back what the page showed.
+    version = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={"required": _("这条意见在您打开后已被他人修改，请刷新后再办理。")},
+    )
 
     class Meta:
         model = Comment
         fields = []
 
     user = None  # set by CommentAdmin.get_form
+    # What comment_change_apply refused after this form's checks let the change through: the
+    # page is shown again with it (CommentAdmin.changeform_view); set by CommentAdmin.get_form.
+    refused: ValidationError | None = None
     WORKED_FIELDS = ("status", "decision", "decision_reason", "reply", "invalid_reason")
 
     def __init__(self, *args, **kwargs):
@@ -76,6 +87,8 @@ class CommentWorkForm(forms.ModelForm):
         self.saved = {name: getattr(self.instance, name) for name in self.WORKED_FIELDS}
         for name, value in self.saved.items():
             self.fields[name].initial = value
+        # A string: "0" (no history yet) is a value like any other.
+        self.fields["version"].initial = str(comment_version(self.instance))
         # What the admin shows (CommentAdmin.get_fieldsets asks the same rule); a field the
         # user is not shown is still checked by the workflow if posted.
         me = standing(self.user, self.instance)
@@ -105,19 +118,38 @@ class CommentWorkForm(forms.ModelForm):
             route_to=data.get("route_to"),
             make_owner=bool(data.get("make_owner")),
             route_reason=data.get("route_reason", ""),
+            version=data.get("version"),
         )
+
+    def clean_version(self):
+        version = self.cleaned_data["version"]
+        if not version.isdigit():
+            raise ValidationError(self.fields["version"].error_messages["required"], code="stale")
+        return int(version)
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors:
-            comment = Comment.objects.get(pk=self.instance.pk)
-            for field, problems in change_problems(comment, self.user, self.work()).items():
-                self.add_error(field, problems)
+        if (refused := self.refused) is not None:
+            self._problems_add(
+                refused.message_dict
+                if hasattr(refused, "error_dict")
+                else {NON_FIELD_ERRORS: refused.messages}
+            )
+        elif not self.errors:
+            # The admin's change view runs in one transaction: the row stays locked until
+            # save_model has applied the change, so two saves at once are checked one after
+            # the other, the second against what the first stored.
+            comment = comment_lock(self.instance.pk)
+            self._problems_add(change_problems(comment, self.user, self.work()))
         # An error on a field the page does not show is shown above the form.
-        for name in [name for name in self._errors if name in FORM_FIELDS]:
+        for name in [name for name in self._errors if name in (*FORM_FIELDS, "version")]:
             if name not in self.shown:
                 self.add_error(None, self._errors.pop(name))
         return cleaned
+
+    def _problems_add(self, problems: dict[str, list[str]]):
+        for field, messages in problems.items():
+            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, messages)
 
     def _post_clean(self):
         """Write nothing onto the comment: `comment_change_apply` is its only writer.

@@ -94,6 +94,14 @@ class AttachmentInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
+class ChangeRefused(Exception):
+    """`comment_change_apply` refused a change the change form's own checks let through."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
 # The session key holding a refused bulk action's inputs until the queue is shown again.
 KEPT_ACTION = "comments_bulk_action_kept"
 
@@ -208,6 +216,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                     "fields": [
                         "answer_duty",
                         *only("status", "decision", "decision_reason", "reply", "invalid_reason"),
+                        # Hidden: the comment's version the page shows (CommentWorkForm).
+                        "version",
                     ]
                 },
             ),
@@ -254,7 +264,10 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = ReceivedCommentForm
         form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})
+        attributes = {"user": request.user}
+        if obj is not None:
+            attributes["refused"] = getattr(request, "comment_change_refused", None)
+        return type(form.__name__, (form,), attributes)
 
     def get_queryset(self, request):
         queryset = comments_visible_to(request.user, super().get_queryset(request))
@@ -284,9 +297,23 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         by_contact = comments_contact_visible_to(request.user, queryset.filter(contact))
         return found | by_contact, may_have_duplicates
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A change the workflow refuses after the form's checks passed (they share the row
+        lock, so only if the two ever disagree): the page again, with the refusal as the form's
+        errors and what was typed, not a server error."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ChangeRefused as refused:
+            # Its transaction is rolled back; this time the form is refused before saving.
+            request.comment_change_refused = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         if change:
-            comment_change_apply(obj, request.user, form.work())
+            try:
+                comment_change_apply(obj, request.user, form.work())
+            except ValidationError as error:
+                raise ChangeRefused(error) from error
             return
         data = form.cleaned_data
         comment = comment_record_received(

@@ -1,0 +1,229 @@
+"""A change made on a page read before a colleague's change is refused with a form error, never
+saved over it; two saves at once are checked one after the other; a refusal is a page, not a 500."""
+
+import threading
+
+import pytest
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import OperationalError, connection, connections, transaction
+from django.test import Client
+
+from consult.comments.admin import forms as queue_forms
+from consult.comments.admin.forms import CommentWorkForm
+from consult.comments.models import Comment, CommentEvent
+from consult.comments.workflow import CommentChange, comment_change_apply, comment_version
+from consult.testing.services import unavailable, wait_for
+from tests.comments.test_admin_queue import QUEUE, change_form_data, member, submit
+
+pytestmark = pytest.mark.django_db
+
+STALE = "这条意见在您打开后已被他人修改，请刷新后再办理。"
+
+
+@pytest.fixture
+def comment(weifang_open):
+    """On 二(四)2: 市生态环境局 alone answers."""
+    return submit(weifang_open, "二(四)2", 1)
+
+
+def events_by(user):
+    return list(CommentEvent.objects.filter(actor=user).values_list("kind", flat=True))
+
+
+def test_a_page_opened_before_a_colleagues_answer_does_not_reopen_it(
+    client, comment, django_capture_on_commit_callbacks
+):
+    colleague = member("sthj_b", "市生态环境局")
+    comment_change_apply(
+        comment,
+        colleague,
+        CommentChange(status="in_progress", decision="partly_adopted", reply="草稿答复"),
+    )
+    late = member("sthj_a", "市生态环境局")
+    client.force_login(late)
+    stale = change_form_data(client, comment, note="已电话联系提交人。")
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_change_apply(
+            comment,
+            colleague,
+            CommentChange(status="answered", decision="adopted", reply="最终答复：采纳。"),
+        )
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == [STALE]
+    assert form["note"].value() == "已电话联系提交人。"  # what was typed, shown again
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision, comment.reply) == (
+        "answered",
+        "adopted",
+        "最终答复：采纳。",
+    )
+    assert events_by(late) == []
+
+
+def test_a_page_opened_before_a_bulk_start_does_not_put_the_comment_back(client, comment):
+    late = member("sthj_a", "市生态环境局")
+    client.force_login(late)
+    stale = change_form_data(client, comment, note="备注")
+    colleague = Client()
+    colleague.force_login(member("sthj_b", "市生态环境局"))
+    colleague.post(QUEUE, {"action": "bulk_start", "_selected_action": [comment.pk], "index": 0})
+    assert Comment.objects.get(pk=comment.pk).status == "in_progress"
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    assert response.status_code == 200
+    assert STALE in response.content.decode()
+    assert Comment.objects.get(pk=comment.pk).status == "in_progress"
+    assert events_by(late) == []
+
+
+def test_a_page_opened_again_after_the_refusal_saves(client, comment):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    stale = change_form_data(client, comment, note="备注")
+    comment_change_apply(comment, member("sthj_b", "市生态环境局"), CommentChange(note="先写的。"))
+    assert client.post(f"{QUEUE}{comment.pk}/change/", stale).status_code == 200
+
+    fresh = change_form_data(client, comment, note="备注")
+    response = client.post(f"{QUEUE}{comment.pk}/change/", fresh)
+
+    assert response.status_code == 302
+    assert Comment.objects.get(pk=comment.pk).status == "pending"  # only the note was asked
+    assert comment.events.order_by("-pk").first().text == "备注"
+
+
+def test_the_workflow_refuses_a_change_made_on_an_older_version(comment):
+    owner = member("sthj_a", "市生态环境局")
+    shown = comment_version(comment)
+    comment_change_apply(comment, owner, CommentChange(status="in_progress"))
+
+    with pytest.raises(ValidationError) as refused:
+        comment_change_apply(comment, owner, CommentChange(status="pending", version=shown))
+
+    assert refused.value.message_dict == {NON_FIELD_ERRORS: [STALE]}
+    assert Comment.objects.get(pk=comment.pk).status == "in_progress"
+    now = comment_version(comment)
+    assert now > shown
+    comment_change_apply(comment, owner, CommentChange(status="pending", version=now))
+    # A bulk action passes no version: it changes the comment as it is.
+    comment_change_apply(comment, owner, CommentChange(status="in_progress"))
+    assert Comment.objects.get(pk=comment.pk).status == "in_progress"
+
+
+def test_a_post_without_the_version_is_refused_in_words(client, comment):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    data = change_form_data(client, comment, status="in_progress")
+    del data["version"]
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [STALE]
+    assert Comment.objects.get(pk=comment.pk).status == "pending"
+
+
+def test_a_refusal_after_the_forms_checks_is_shown_on_the_page_not_as_a_500(
+    client, comment, monkeypatch
+):
+    """The backstop: were the form's checks and the workflow's ever to disagree."""
+    client.force_login(member("sthj_a", "市生态环境局"))
+    data = change_form_data(client, comment, status="answered", decision="adopted")
+    monkeypatch.setattr(queue_forms, "change_problems", lambda *args, **kwargs: {})
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["reply"] == ["请填写给提交人的答复。"]
+    assert form["decision"].value() == "adopted"
+    assert Comment.objects.get(pk=comment.pk).status == "pending"
+    assert not CommentEvent.objects.filter(comment=comment).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_answering_at_once_the_second_gets_its_page_back(comment):
+    """The form takes the comment's row lock: the second save waits, then is checked against
+    the first's answer (a 500 before, its text lost)."""
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is needed: SQLite locks the whole database instead")
+    clients, posts = [], []
+    for name, reply in (("sthj_a", "答复甲：采纳。"), ("sthj_b", "答复乙：采纳。")):
+        staff_client = Client(raise_request_exception=False)
+        staff_client.force_login(member(name, "市生态环境局"))
+        posts.append(
+            change_form_data(
+                staff_client, comment, status="answered", decision="adopted", reply=reply
+            )
+        )
+        clients.append(staff_client)
+    responses = {}
+
+    def save(i):
+        try:
+            responses[i] = clients[i].post(f"{QUEUE}{comment.pk}/change/", posts[i])
+        finally:
+            connection.close()
+
+    def waiting_for_the_lock():
+        # Not on the holder's connection: a transaction reads the statistics once.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] >= 2
+
+    # Both saves arrive while the row is held, so both pass the page's checks at once.
+    holder = connections.create_connection("default")
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+    try:
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM comments_comment WHERE id = %s FOR UPDATE", [comment.pk])
+        for thread in threads:
+            thread.start()
+        wait_for(waiting_for_the_lock, timeout=20, message="both saves waiting for the row")
+        holder.rollback()
+    finally:
+        holder.close()
+        for thread in threads:
+            thread.join(30)
+
+    assert sorted(response.status_code for response in responses.values()) == [200, 302]
+    (refused,) = [response for response in responses.values() if response.status_code == 200]
+    assert STALE in refused.content.decode()
+    typed = refused.context["adminform"].form["reply"].value()
+    comment.refresh_from_db()
+    assert comment.status == "answered" and comment.reply != typed
+    assert CommentEvent.objects.filter(comment=comment, kind="reply").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_change_forms_checks_hold_the_comment_not_its_consultation(client, comment):
+    """What the form checked is what save_model changes: the row stays locked in between."""
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is needed: SQLite locks the whole database instead")
+    owner = member("sthj_a", "市生态环境局")
+    client.force_login(owner)
+    data = change_form_data(client, comment, status="in_progress")
+    form_class = type("Form", (CommentWorkForm,), {"user": owner})
+    other = connections.create_connection("default")
+    try:
+        with transaction.atomic():
+            assert form_class(data, instance=comment).is_valid()
+            with other.cursor() as cursor:
+                with pytest.raises(OperationalError):
+                    cursor.execute(
+                        "SELECT 1 FROM comments_comment WHERE id = %s FOR UPDATE NOWAIT",
+                        [comment.pk],
+                    )
+                # A citizen's new comment on the consultation takes this lock: not held up.
+                cursor.execute(
+                    "SELECT 1 FROM consultations_consultation WHERE id = %s FOR KEY SHARE NOWAIT",
+                    [comment.consultation_id],
+                )
+    finally:
+        other.close()
