@@ -131,7 +131,8 @@ class PublishedComment:
     clause_id: int | None
     clause_label: str
     submitted_at: object
-    kind: str
+    kind_value: str  # Comment.Kind, `other` for any kind the public lists do not name
+    kind: str  # as the public lists show it
     body: str
     answer: PublishedAnswer | None
 
@@ -177,13 +178,19 @@ def comment_as_published(comment: Comment) -> PublishedComment:
             reply=_answer_text(comment, comment.reply, comment.published_reply),
             replied_at=comment.replied_at,
         )
+    kind = (
+        comment.submitter_kind
+        if comment.submitter_kind in PUBLIC_KINDS
+        else Comment.Kind.OTHER.value
+    )
     return PublishedComment(
         number=comment.pk,
         anchor=f"comment-{comment.pk}",
         clause_id=comment.clause_id,
         clause_label=str(comment.clause_label),
         submitted_at=comment.submitted_at,
-        kind=str(PUBLIC_KINDS.get(comment.submitter_kind, PUBLIC_KINDS[Comment.Kind.OTHER])),
+        kind_value=kind,
+        kind=str(PUBLIC_KINDS[kind]),
         body=comment.published_body or _masked(comment, comment.body),
         answer=answer,
     )

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,6 +42,14 @@ class CommentPeriodClosed(Exception):
         self.consultation = consultation
         self.moment = moment
         super().__init__(str(consultation))
+
+
+class SubmissionLimited(Exception):
+    """Too many submissions: the edge's rate limit refused a comment that is not a repeat."""
+
+    def __init__(self, wait: int):
+        self.wait = wait  # seconds until every exceeded limit's window ends
+        super().__init__(wait)
 
 
 def body_digest(body: str) -> str:
@@ -254,24 +263,30 @@ def comment_submit(
     ip: str | None = None,
     user_agent: str = "",
     repeat_scope: str = "",
+    rate_limit: Callable[[], int] | None = None,
     now=None,
     **submitter,
 ) -> Submission:
     """Store a citizen's comment with its routing and notifications in one transaction.
 
     `submitter` holds what the citizen says of themselves (any of `SUBMITTER_FIELDS`; the
-    model's defaults for the rest). Raises CommentPeriodClosed outside the comment period and
-    ValidationError for input that breaks a rule; nothing is stored in either case.
+    model's defaults for the rest). Raises ValidationError for input that breaks a rule,
+    CommentPeriodClosed outside the comment period and SubmissionLimited when `rate_limit`
+    refuses it; nothing is stored in any case.
 
     `repeat_scope` names who is submitting, as far as repeats go: the web edge passes the
     browser session, the API the client's Idempotency-Key. A repeat (`comment_find_repeat`)
     of a comment submitted under the same scope within ten minutes stores nothing and returns
-    the first one. Without a scope every submission is stored.
+    the first one, whatever the period and the rate limit say: the double click whose first
+    post was stored in the last second before the close, or as the last one under the limit,
+    gets its receipt. Without a scope every submission is stored.
+
+    `rate_limit`: the edge's count of this submission (`intake.limits`), the seconds to wait or
+    0; called once, for a submission that is neither a repeat nor outside the period, just
+    before it is stored.
     """
     _submitter_check(submitter)
     now = now or timezone.now()
-    if not consultation.accepts_comments_at(now):
-        raise CommentPeriodClosed(consultation, now)
     comment_check_clause(consultation=consultation, clause=clause)
     if not consent:
         raise ValidationError({"consent": _("请阅读并同意个人信息处理说明。")}, code="consent")
@@ -285,7 +300,10 @@ def comment_submit(
         not repeat_scope and attachment is None and not transaction.get_connection().in_atomic_block
     )
 
+    limit_counted = False
+
     def stored() -> Submission:
+        nonlocal limit_counted
         with (
             uploads_removed_on_failure() as uploads,
             contextlib.nullcontext() if alone else transaction.atomic(),
@@ -304,8 +322,16 @@ def comment_submit(
                 earlier=earlier,
                 now=now,
             )
+            # A repeat first: its comment was stored in time and within the limit.
             if repeat is not None:
                 return Submission(comment=repeat, created=False)
+            if not consultation.accepts_comments_at(now):
+                raise CommentPeriodClosed(consultation, now)
+            # Counted once, though a tracking number already taken runs this again.
+            if rate_limit is not None and not limit_counted:
+                limit_counted = True
+                if wait := rate_limit():
+                    raise SubmissionLimited(wait)
             comment = comment_store(
                 comment=_comment_new(
                     consultation=consultation,

@@ -8,10 +8,8 @@ import io
 import re
 from itertools import accumulate
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,7 +21,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -37,7 +35,7 @@ from consult.comments.publication import (
     publication_for_submitter,
 )
 from consult.comments.revision_outcomes import comment_outcomes
-from consult.comments.services import CommentPeriodClosed, comment_submit
+from consult.comments.services import CommentPeriodClosed, SubmissionLimited, comment_submit
 from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
 from consult.consultations.models import Clause, Consultation, consultation_without_texts
 from consult.querystring import is_number
@@ -285,7 +283,11 @@ class CommentSubmissionSerializer(serializers.Serializer):
     body = serializers.CharField(
         min_length=BODY_MIN_LENGTH,
         max_length=MAX_LENGTHS["body"],
-        help_text=f"{BODY_MIN_LENGTH} to {BODY_MAX_LENGTH} characters after trimming.",
+        help_text=(
+            f"{BODY_MIN_LENGTH} to {BODY_MAX_LENGTH} characters after trimming, at least "
+            f"{BODY_MIN_LENGTH} of them visible (spaces, zero-width and bidirectional control "
+            "characters are not counted)."
+        ),
     )
     name = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=MAX_LENGTHS["name"]
@@ -398,7 +400,13 @@ class PublishedCommentSerializer(serializers.Serializer):
     clause = serializers.IntegerField(allow_null=True, help_text="null: the whole draft.")
     clause_label = serializers.CharField()
     submitted_at = serializers.DateTimeField()
-    submitter_kind = serializers.CharField(help_text="公众, 企业, 社会组织 or 其他; never a name.")
+    submitter_kind = serializers.ChoiceField(
+        choices=Comment.Kind.values,
+        help_text="The kind of submitter; never a name. `other` for any kind not listed.",
+    )
+    submitter_kind_display = serializers.CharField(
+        help_text="The kind as the public lists show it (公众, 企业, 社会组织 or 其他)."
+    )
     body = serializers.CharField(help_text="Phone numbers, emails and ID numbers masked.")
     answer = PublishedAnswerSerializer(
         allow_null=True, help_text="Shown once the consultation's adoption report is published."
@@ -458,7 +466,7 @@ def consultation_list(request):
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def consultation_detail(request, slug):
-    consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
+    consultation = _found(Consultation.objects.select_related("issuer"), slug=slug)
     tree, tallies = clause_tree_with_tallies(consultation)
     data = ConsultationSummarySerializer(consultation, context={"request": request}).data
     data["contact"] = {
@@ -483,8 +491,9 @@ email, stores nothing and is answered with the first response's receipt: 200, th
 `tracking_number`, `repeat` true. Anything else is a new comment (201), with or without a key: \
 the same text from another key, or without one, is stored, however alike. Keys are kept, \
 hashed, for ten minutes; they are matched exactly and scoped to nothing else, so never reuse \
-one for a different comment or share it between clients. Retries count against the rate \
-limits like any request."""
+one for a different comment or share it between clients. A retry answered with the first \
+receipt is answered so even after the comment period has closed, and is not counted against \
+the rate limits; any other request is."""
 
 
 def _idempotency_key(request) -> str:
@@ -545,6 +554,8 @@ SUBMISSION_EXAMPLE = OpenApiExample(
 )
 
 
+# The receipt's tracking number is the submitter's alone: no cache keeps it.
+@never_cache
 @extend_schema(
     request=CommentSubmissionSerializer,
     examples=[SUBMISSION_EXAMPLE],
@@ -594,32 +605,29 @@ def comment_create(request, slug):
     now = timezone.now()
     consultation = consultation_without_texts(slug)
     if consultation is None:
-        raise Http404
-    if not consultation.accepts_comments_at(now):
+        raise NotFound(_("未找到。"))
+    # The period and the rate limit are comment_submit's to check, after it has looked for a
+    # repeat: a retry of a comment stored before the close or the limit gets its receipt.
+    # A request refused for what it sends gets the 409 once the period is over: correcting it
+    # would not help.
+    try:
+        errors = _submission_errors(request)
+    except APIException:
+        if consultation.accepts_comments_at(now):
+            raise
         return _period_closed(consultation)
-    if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        return Response(
-            {IDEMPOTENCY_HEADER: _too_long(IDEMPOTENCY_KEY_MAX_LENGTH)},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    payload = request.data
-    if not isinstance(payload, dict):
-        return Response(
-            {"non_field_errors": [_("请求体应为 JSON 对象。")]}, status=status.HTTP_400_BAD_REQUEST
-        )
-    if errors := _type_errors(payload):
+    form = None
+    if not errors:
+        data = {key: value for key, value in request.data.items() if value is not None}
+        data.pop("website", None)
+        data.setdefault("kind", Comment.Kind.INDIVIDUAL)
+        form = ApiCommentForm(data=data, consultation=consultation)
+        errors = {} if form.is_valid() else _form_errors(form)
+    if errors:
+        if not consultation.accepts_comments_at(now):
+            return _period_closed(consultation)
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-    data = {key: value for key, value in payload.items() if value is not None}
-    data.pop("website", None)
-    data.setdefault("kind", Comment.Kind.INDIVIDUAL)
-    form = ApiCommentForm(data=data, consultation=consultation)
-    if not form.is_valid():
-        return Response(_form_errors(form), status=status.HTTP_400_BAD_REQUEST)
     submission_data = form.submission()
-    if wait := submission_limited(
-        request, phone=submission_data["phone"], email=submission_data["email"]
-    ):
-        return _too_many(wait)
     try:
         submission = comment_submit(
             **submission_data,
@@ -627,10 +635,15 @@ def comment_create(request, slug):
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
             repeat_scope=_idempotency_scope(request),
+            rate_limit=lambda: submission_limited(
+                request, phone=submission_data["phone"], email=submission_data["email"]
+            ),
             now=now,
         )
     except CommentPeriodClosed:
         return _period_closed(consultation)
+    except SubmissionLimited as limited:
+        return _too_many(limited.wait)
     except ValidationError as error:
         return Response(error.message_dict, status=status.HTTP_400_BAD_REQUEST)
     comment = submission.comment
@@ -644,6 +657,18 @@ def comment_create(request, slug):
         },
         status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
     )
+
+
+def _submission_errors(request) -> dict:
+    """What is wrong with the request before the form reads it: the Idempotency-Key's length,
+    a body that is not a JSON object, values of the wrong type. Raises what DRF raises for a
+    body it cannot read (400, 413, 415)."""
+    if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        return {IDEMPOTENCY_HEADER: _too_long(IDEMPOTENCY_KEY_MAX_LENGTH)}
+    payload = request.data
+    if not isinstance(payload, dict):
+        return {"non_field_errors": [_("请求体应为 JSON 对象。")]}
+    return _type_errors(payload)
 
 
 def _form_errors(form) -> dict:
@@ -729,8 +754,9 @@ PHONE_LAST4 = re.compile("[0-9]{4}")
 STATUS_RESPONSES = {
     200: CommentStatusSerializer,
     400: _error(
-        "A value that cannot be read (control characters, an unencodable character) or is too "
-        "long, named per field; or `detail` when the body is not readable JSON.",
+        "A value missing, not a string, that cannot be read (control characters, an "
+        "unencodable character) or too long, named per field (`non_field_errors` for a body "
+        "that is not a JSON object); or `detail` when the body is not readable JSON.",
         BAD_REQUEST,
     ),
     404: _error("Unknown number, or a proof that does not match: the same answer for both."),
@@ -777,6 +803,11 @@ def comment_status(request, tracking_number):
         )
     proof_field = "phone_last4" if last4 else "email"
     proof = request.query_params.get(proof_field) or ""
+    if not proof:
+        missing = [_("请提供手机号后四位（phone_last4）或电子邮箱（email）。")]
+        return Response(
+            {"phone_last4": missing, "email": missing}, status=status.HTTP_400_BAD_REQUEST
+        )
     return _status_response(request, tracking_number, proof, proof_field=proof_field)
 
 
@@ -798,14 +829,21 @@ def comment_status(request, tracking_number):
 @permission_classes([AllowAny])
 @parser_classes([BoundedJSONParser])
 def comment_status_lookup(request):
-    payload = request.data if isinstance(request.data, dict) else {}
-    number, proof = payload.get("tracking_number"), payload.get("proof")
-    if not isinstance(number, str) or not isinstance(proof, str):
+    payload = request.data
+    if not isinstance(payload, dict):
         return Response(
-            {"tracking_number": [_("请提供回执编号和手机号后四位或电子邮箱（proof）。")]},
-            status=status.HTTP_400_BAD_REQUEST,
+            {"non_field_errors": [_("请求体应为 JSON 对象。")]}, status=status.HTTP_400_BAD_REQUEST
         )
-    return _status_response(request, number, proof)
+    errors = {}
+    for field in ("tracking_number", "proof"):
+        value = payload.get(field)
+        if value is None or value == "":
+            errors[field] = [_("此项为必填项。")]
+        elif not isinstance(value, str):
+            errors[field] = [_("应为字符串。")]
+    if errors:
+        return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+    return _status_response(request, payload["tracking_number"], payload["proof"])
 
 
 PUBLISHED_PER_PAGE = 50
@@ -818,7 +856,8 @@ def _published_dict(item) -> dict:
         "clause": item.clause_id,
         "clause_label": item.clause_label,
         "submitted_at": item.submitted_at,
-        "submitter_kind": item.kind,
+        "submitter_kind": item.kind_value,
+        "submitter_kind_display": item.kind,
         "body": item.body,
         "answer": None
         if answer is None
@@ -830,6 +869,15 @@ def _published_dict(item) -> dict:
             "replied_at": answer.replied_at,
         },
     }
+
+
+def _found(queryset, **lookup):
+    """The one object, or a 404 in the request's language naming no model: DRF passes
+    get_object_or_404's "No Consultation matches the given query." through as it is."""
+    try:
+        return queryset.get(**lookup)
+    except ObjectDoesNotExist:
+        raise NotFound(_("未找到。")) from None
 
 
 def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | None:
@@ -853,7 +901,11 @@ def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | No
     responses={
         200: PublishedCommentsSerializer,
         400: _error("`clause` or `page` is not a positive integer.", FIELD_ERRORS),
-        404: _error("No consultation has this slug, or the clause is not one of its own."),
+        404: _error(
+            "No consultation has this slug, or the clause is not one of its own (`detail`); "
+            "or `page` is past the last page (named as a field).",
+            {"oneOf": [DETAIL, FIELD_ERRORS]},
+        ),
     },
     description=(
         "The comments published with their submitters' consent, newest first, "
@@ -863,7 +915,7 @@ def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | No
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def published_comments(request, slug):
-    consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
+    consultation = _found(Consultation.objects.select_related("issuer"), slug=slug)
     errors, clause = {}, None
     clause_param = request.query_params.get("clause")
     if clause_param is not None:
@@ -871,16 +923,25 @@ def published_comments(request, slug):
         if clause_id is None:
             errors["clause"] = [_("应为条款编号（正整数）。")]
         else:
-            clause = get_object_or_404(Clause, pk=clause_id, consultation=consultation)
+            clause = _found(Clause.objects, pk=clause_id, consultation=consultation)
     page_number = _positive_integer(request.query_params.get("page", "1"), limit=10**6)
     if page_number is None:
         errors["page"] = [_("应为页码（正整数）。")]
     if errors:
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
     comments = comments_published(consultation, clause, whole_consultation=clause is None)
-    page = Paginator(
-        comments.select_related("consultation", "clause"), PUBLISHED_PER_PAGE
-    ).get_page(page_number)
+    paginator = Paginator(comments.select_related("consultation", "clause"), PUBLISHED_PER_PAGE)
+    if page_number > paginator.num_pages:
+        # Not the last page again: a client reading until a page is missing stops here.
+        return Response(
+            {
+                "page": [
+                    _("没有这一页：最后一页是第 %(pages)d 页。") % {"pages": paginator.num_pages}
+                ]
+            },
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    page = paginator.page(page_number)
     return Response(
         {
             "count": page.paginator.count,

@@ -262,7 +262,11 @@ class CommentForm(StorableInputForm):
                 _("提交未被接受。如果您是通过浏览器正常填写的，请刷新页面后重试。"),
                 code="honeypot",
             )
-        if cleaned.get("kind") in ORGANISATION_KINDS and not cleaned.get("organisation"):
+        if (
+            cleaned.get("kind") in ORGANISATION_KINDS
+            and not cleaned.get("organisation")
+            and "organisation" not in self.errors  # filled in, and refused for what it holds
+        ):
             self.add_error(
                 "organisation",
                 ValidationError(_("以企业或社会组织身份提交时，请填写单位名称。"), code="required"),

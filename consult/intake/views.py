@@ -27,6 +27,7 @@ from consult.comments.publication import (
 from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import (
     CommentPeriodClosed,
+    SubmissionLimited,
     comment_submit,
     comment_subscribe_to_report,
 )
@@ -200,7 +201,7 @@ def comment_create(request, slug, clause_id=None):
     if clause_id is not None:
         # Only the current text is open to comments; earlier revisions are for reading.
         clause = get_object_or_404(consultation.current_clauses(), pk=clause_id)
-    if not consultation.accepts_comments_at(now):
+    if request.method != "POST" and not consultation.accepts_comments_at(now):
         return comment_period_closed(request, consultation, now)
 
     form_options = {
@@ -217,28 +218,37 @@ def comment_create(request, slug, clause_id=None):
         form = CommentForm(request.POST, request.FILES, **form_options)
         if form.is_valid():
             data = form.submission()
-            # Counted only now, for a valid comment: a page of errors costs no budget.
-            wait = submission_limited(request, phone=data["phone"], email=data["email"])
-            if wait:
-                context["form"] = form
-                return too_many_requests(request, "intake/comment_form.html", context, wait=wait)
             try:
+                # The period and the rate limit are comment_submit's to check, after it has
+                # looked for a repeat: a double click gets its receipt across the close or
+                # the limit. A page of errors costs no budget.
                 submission = comment_submit(
                     **data,
                     channel=Comment.Channel.WEB,
                     ip=client_ip(request),
                     user_agent=request.headers.get("user-agent", ""),
                     repeat_scope=_browser_session(request),
+                    rate_limit=lambda: submission_limited(
+                        request, phone=data["phone"], email=data["email"]
+                    ),
                     now=now,
                 )
             except CommentPeriodClosed:
                 return comment_period_closed(request, consultation, now)
+            except SubmissionLimited as limited:
+                context["form"] = form
+                return too_many_requests(
+                    request, "intake/comment_form.html", context, wait=limited.wait
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 token = status_token(submission.comment)
                 url = reverse("intake:comment_receipt", kwargs={"token": token})
                 return redirect(url + ("" if submission.created else "?repeat=1"))
+        elif not consultation.accepts_comments_at(now):
+            # Closed: correcting the fields would not help. (A valid post may be a repeat.)
+            return comment_period_closed(request, consultation, now)
     else:
         form = CommentForm(**form_options)
         _browser_session(request)

@@ -229,9 +229,15 @@ class TestStatus:
     def test_a_wrong_proof_answers_exactly_like_an_unknown_number(self, api, comment):
         wrong = api.get(f"/api/comments/{comment.tracking_number}/status", {"phone_last4": "0000"})
         unknown = api.get("/api/comments/ABCDEFGH/status", {"phone_last4": "5678"})
+        assert wrong.status_code == unknown.status_code == 404
+        assert wrong.json() == unknown.json()
+        # No proof at all is the client's mistake, named: it tells nobody whether the number
+        # exists (an unknown number without a proof answers the same).
         missing = api.get(f"/api/comments/{comment.tracking_number}/status")
-        assert wrong.status_code == unknown.status_code == missing.status_code == 404
-        assert wrong.json() == unknown.json() == missing.json()
+        unknown_missing = api.get("/api/comments/ABCDEFGH/status")
+        assert missing.status_code == unknown_missing.status_code == 400
+        assert missing.json() == unknown_missing.json()
+        assert set(missing.json()) == {"phone_last4", "email"}
 
     @pytest.mark.parametrize("digits", ["", "567", "56789", "５６７８", "12a4"])
     def test_phone_digits_that_are_not_four_digits_are_named_even_beside_an_email(

@@ -270,7 +270,9 @@ def test_the_api_lists_published_comments_without_personal_data(client, weifang_
     url = f"/api/consultations/{weifang_open.slug}/published-comments/"
     body = client.get(url, {"clause": str(item.pk)}).json()
     assert body["count"] == 1 and body["results"][0]["number"] == comment.pk
-    assert body["results"][0]["submitter_kind"] == "企业" and body["results"][0]["answer"] is None
+    assert body["results"][0]["submitter_kind"] == "company"
+    assert body["results"][0]["submitter_kind_display"] == "企业"
+    assert body["results"][0]["answer"] is None
     assert_nothing_personal(str(body), comment)
     assert client.get(url).json()["count"] == 1
     assert client.get(url, {"clause": "x"}).json() == {"clause": ["应为条款编号（正整数）。"]}
