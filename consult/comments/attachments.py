@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+import zlib
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -69,14 +70,47 @@ def _is_plain_word_97_document(data: bytes) -> bool:
     return _OLE_WORD_STREAM in data and _OLE_MACRO_STREAM not in data
 
 
+# A zip is read without trusting what it says of itself: a few kilobytes of a "[Content_Types]
+# .xml" can unpack to gigabytes (a zip bomb, posted anonymously, would take the web process's
+# memory), and an entry can be encrypted, compressed in a way zipfile cannot read, or corrupt.
+# A Word document's content types are a few kilobytes; all its parts, unpacked, rarely pass a
+# few times the 10 MB an upload may be.
+_DOCX_CONTENT_TYPES_MAX_BYTES = 1024 * 1024
+_DOCX_UNPACKED_MAX_BYTES = 100 * 1024 * 1024
+_DOCX_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_UNREADABLE_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    KeyError,
+    RuntimeError,  # an encrypted entry
+    NotImplementedError,  # a compression zipfile does not know
+    zlib.error,  # a corrupt stream
+    EOFError,
+    OSError,
+)
+
+
 def _is_plain_word_document(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            content_types = (
-                archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-            )
-    except (zipfile.BadZipFile, ValueError, KeyError):
+            entries = archive.infolist()
+            if any(
+                entry.flag_bits & 0x1 or entry.compress_type not in _DOCX_COMPRESSIONS
+                for entry in entries
+            ):
+                return False
+            if sum(entry.file_size for entry in entries) > _DOCX_UNPACKED_MAX_BYTES:
+                return False
+            names = [entry.filename for entry in entries]
+            if "[Content_Types].xml" not in names:
+                return False
+            # Read no more than a content types part may hold, whatever its header claims.
+            with archive.open("[Content_Types].xml") as part:
+                content_types = part.read(_DOCX_CONTENT_TYPES_MAX_BYTES + 1)
+    except _UNREADABLE_ZIP:
+        return False
+    if len(content_types) > _DOCX_CONTENT_TYPES_MAX_BYTES:
         return False
     if "word/document.xml" not in names or not content_types:
         return False

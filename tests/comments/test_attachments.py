@@ -135,3 +135,73 @@ def test_a_download_carries_the_real_types_extension(client, weifang_open):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="setup.doc"'
     assert b"".join(response.streaming_content) == word_97
+
+
+# --- zips that lie about themselves ------------------------------------------------------------
+
+PLAIN_PARTS = {"_rels/.rels": "<Relationships/>", "word/document.xml": "<w:document/>"}
+
+
+def docx_with(content_types: bytes | str, **zip_options) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("[Content_Types].xml"), content_types, **zip_options)
+        for name, content in PLAIN_PARTS.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_content_types_part_that_unpacks_to_megabytes_is_refused_unread():
+    """A zip bomb: 20 MB of content types in about 20 kB of upload, every byte of which was
+    read into the web process's memory (an anonymous form, a few gigabytes per post)."""
+    bomb = docx_with(
+        WORD_TYPES.encode() + b" " * (20 * 1024 * 1024), compress_type=zipfile.ZIP_DEFLATED
+    )
+    assert len(bomb) < 100 * 1024
+    assert sniff(bomb) is None
+
+
+def test_parts_that_unpack_to_more_than_a_document_can_hold_are_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", WORD_TYPES)
+        archive.writestr("word/document.xml", b"<w:document/>" + b"\0" * (120 * 1024 * 1024))
+    assert sniff(buffer.getvalue()) is None
+
+
+def with_compression_method(data: bytes, method: int) -> bytes:
+    """The zip with its first entry's method rewritten in both its headers (local and central)."""
+    data = bytearray(data)
+    data[8:10] = method.to_bytes(2, "little")
+    central = data.index(b"PK\x01\x02")  # the first entry's central header
+    data[central + 10 : central + 12] = method.to_bytes(2, "little")
+    return bytes(data)
+
+
+def encrypted(data: bytes) -> bytes:
+    data = bytearray(data)
+    data[6] |= 0x1
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x1
+    return bytes(data)
+
+
+def corrupt(data: bytes) -> bytes:
+    """The first entry's deflated stream replaced by bytes no inflater reads."""
+    data = bytearray(data)
+    name_length = int.from_bytes(data[26:28], "little")
+    start = 30 + name_length + int.from_bytes(data[28:30], "little")
+    data[start : start + 4] = b"\xff\xff\xff\xff"
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [encrypted, lambda data: with_compression_method(data, 9), corrupt],  # 9: Deflate64
+    ids=["encrypted", "unknown-compression", "corrupt-stream"],
+)
+def test_a_zip_python_cannot_read_is_refused_not_a_server_error(spoil):
+    """zipfile raises RuntimeError, NotImplementedError and zlib.error for these: uncaught, a
+    500 for whoever posted them."""
+    data = spoil(docx_with(WORD_TYPES, compress_type=zipfile.ZIP_DEFLATED))
+    assert sniff(data) is None
