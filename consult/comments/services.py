@@ -461,14 +461,20 @@ def comment_record_received(
     recorded_by,
     attachment=None,
     attachment_type: str = "",
+    repeat_scope: str = "",
     now=None,
     **submitter,
-) -> Comment:
+) -> Submission:
     """A comment that came by letter, email or at a meeting, typed in by staff.
 
     `submitter` holds what the letter says of its sender (any of `SUBMITTER_FIELDS`). It is
     routed and notified exactly like a web comment. Sending a comment to the bureau is the
     consent to its processing; the time recorded is when staff entered it.
+
+    `repeat_scope` names the page the letter was typed on: the same page posted twice (a
+    double click on 保存) stores it once and returns the first (`comment_find_repeat`). Not
+    the member of staff: identical letters of a campaign, typed one after another, are each a
+    comment.
     """
     _submitter_check(submitter)
     from .models import CommentEvent
@@ -482,8 +488,22 @@ def comment_record_received(
     comment_check_clause(consultation=consultation, clause=clause)
     received_check(consultation, received_on, now=now)
 
-    def stored():
+    def stored() -> Submission:
         with uploads_removed_on_failure() as uploads, transaction.atomic():
+            if repeat_scope:
+                _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
+            earlier = submissions_remembered(repeat_scope)
+            repeat = comment_find_repeat(
+                consultation=consultation,
+                clause=clause,
+                body=body,
+                phone=submitter.get("phone", ""),
+                email=submitter.get("email", ""),
+                earlier=earlier,
+                now=now,
+            )
+            if repeat is not None:
+                return Submission(comment=repeat, created=False)
             comment = comment_store(
                 comment=_comment_new(
                     consultation=consultation,
@@ -507,6 +527,7 @@ def comment_record_received(
                 % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
                 at=now,
             )
-        return comment
+            submission_remember(repeat_scope, comment.tracking_number, earlier)
+        return Submission(comment=comment, created=True)
 
     return tracking_number_retried(stored)

@@ -81,7 +81,7 @@ def test_a_letter_typed_in_by_staff_is_answered_in_the_sites_language(weifang_op
             received_on=timezone.localdate(),
             recorded_by=staff,
             email="writer@example.org",
-        )
+        ).comment
     assert comment.language == "zh-hans"
     receipt = Notification.objects.get(kind=Notification.Kind.RECEIPT, comment=comment)
     assert receipt.language == "zh-hans"

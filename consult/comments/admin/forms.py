@@ -1,5 +1,7 @@
 """The queue's forms: working a comment, typing in a received one, and the bulk actions' inputs."""
 
+import secrets
+
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -200,6 +202,10 @@ class ReceivedCommentForm(forms.ModelForm):
             "wants_reply",
         ]
 
+    # This page, as far as repeats go: posted twice (a double click on 保存), the letter is
+    # stored once (comment_record_received's repeat_scope). A page from before it had none.
+    page_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
     user = None
 
     class Media:
@@ -207,6 +213,7 @@ class ReceivedCommentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["page_key"].initial = secrets.token_urlsafe(16)
         self.fields["channel"].choices = [
             (value, label)
             for value, label in Comment.Channel.choices

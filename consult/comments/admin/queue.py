@@ -187,7 +187,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                         ]
                     },
                 ),
-                (_("附件"), {"fields": ["attachment"]}),
+                (_("附件"), {"fields": ["attachment", "page_key"]}),
             ]
         # Only the fields this user's standing allows (workflow.fields_open_to).
         shown = fields_open_to(obj.standing, obj) if hasattr(obj, "standing") else []
@@ -316,7 +316,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                 raise ChangeRefused(error) from error
             return
         data = form.cleaned_data
-        comment = comment_record_received(
+        submission = comment_record_received(
             consultation=data["consultation"],
             clause=data.get("clause"),
             body=data["body"],
@@ -331,7 +331,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             wants_reply=bool(data.get("wants_reply")),
             attachment=data.get("attachment"),
             attachment_type=form.attachment_type,
+            repeat_scope=f"letter:{request.user.pk}:{data['page_key']}" if data["page_key"] else "",
         )
+        comment = submission.comment
         # The admin's redirect and its log entry ("added …") refer to this object.
         obj.pk, obj.tracking_number = comment.pk, comment.tracking_number
 
