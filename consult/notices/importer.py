@@ -2,6 +2,7 @@
 later draft into the consultation's next revision with its clauses linked to the last one's."""
 
 import datetime
+import re
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -65,20 +66,69 @@ def notice_text_decode(data: bytes) -> str:
     return text
 
 
-def department_resolve(name: str, *, issuer: Department | None = None) -> Department:
-    """The department known by `name`, created when no department answers to it."""
+# "潍坊" in "潍坊市工业和信息化局": the place a full name begins with, before 市 (or 省, 县, 区).
+_PLACE_PREFIX = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?=[省市县区])")
+
+
+def department_resolve(
+    name: str, *, issuer: Department | None = None, created: list[Department] | None = None
+) -> Department:
+    """The department known by `name`, created (and appended to `created`) when no
+    department answers to it; see `department_find`."""
+    found = department_find(name, issuer=issuer)
+    if found is None:
+        found = Department.objects.create(name=name.strip())
+        if created is not None:
+            created.append(found)
+    return found
+
+
+def department_find(name: str, *, issuer: Department | None = None) -> Department | None:
+    """The department `name` stands for, or None.
+
+    Known names (short name, full name, alias) first; then, remembered as an alias of the
+    department found: a short name of the issuer; a full name without its place ("市工业和
+    信息化局" for "潍坊市工业和信息化局") or a short name with it ("潍坊市工信局"); a short
+    name of exactly one department's full name ("市工业和信息化局" → 市工信局's full name).
+    """
     name = name.strip()
     found = Department.objects.named(name).first()
     if found:
         return found
     if issuer is not None and abbreviates(name, issuer.full_name or issuer.name):
-        DepartmentAlias.objects.create(department=issuer, name=name)
-        return issuer
-    return Department.objects.create(name=name)
+        found = issuer
+    else:
+        found = _department_by_full_name(name)
+    if found is not None:
+        DepartmentAlias.objects.create(department=found, name=name)
+    return found
 
 
-def issuer_resolve(parsed: ParsedNotice) -> Department:
-    """The issuing department, joined with the short names the notice uses for it."""
+def _department_by_full_name(name: str) -> Department | None:
+    with_full_names = list(Department.objects.exclude(full_name=""))
+    places = {
+        match.group(1)
+        for department in with_full_names
+        if (match := _PLACE_PREFIX.match(department.full_name))
+    }
+    local = name
+    for place in places:
+        if name.startswith(place) and name[len(place) :].startswith(tuple("省市县区")):
+            local = name[len(place) :]
+            found = Department.objects.named(local).first()
+            if found:
+                return found
+    for department in with_full_names:
+        match = _PLACE_PREFIX.match(department.full_name)
+        if match and department.full_name[match.end() :] == local:
+            return department
+    matching = [d for d in with_full_names if abbreviates(local, d.full_name)]
+    return matching[0] if len(matching) == 1 else None
+
+
+def issuer_resolve(parsed: ParsedNotice, *, created: list[Department] | None = None) -> Department:
+    """The issuing department, joined with the short names the notice uses for it; created
+    (and appended to `created`) when none is known by them."""
     names = [parsed.issuer, *parsed.issuer_short_names]
     issuer = None
     for name in names:
@@ -88,6 +138,8 @@ def issuer_resolve(parsed: ParsedNotice) -> Department:
     if issuer is None:
         short = parsed.issuer_short_names[0] if parsed.issuer_short_names else parsed.issuer
         issuer = Department.objects.create(name=short, full_name=parsed.issuer)
+        if created is not None:
+            created.append(issuer)
     elif not issuer.full_name and issuer.name != parsed.issuer:
         issuer.full_name = parsed.issuer
         issuer.save(update_fields=["full_name"])
@@ -118,8 +170,18 @@ def _closing_moment(parsed: ParsedNotice) -> datetime.datetime:
 
 
 @transaction.atomic
-def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> Consultation:
-    """Create the consultation, its clauses and any unknown departments, all or nothing."""
+def notice_import(
+    *,
+    parsed: ParsedNotice,
+    slug: str,
+    source_text: str = "",
+    created: list[Department] | None = None,
+) -> Consultation:
+    """Create the consultation, its clauses and any unknown departments, all or nothing.
+
+    The departments created are appended to `created`: they have no mailbox yet, so until
+    someone gives them one, comments routed to them reach nobody.
+    """
     if parsed.closes_on is None:
         raise NoticeImportError("通知中没有找到截止日期（如“于11月10日前反馈”）。")
     # As the admin's form would: a slug no URL can hold broke every page linking to it.
@@ -135,7 +197,7 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
     opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
     _period_check(opens_on, parsed)
 
-    issuer = issuer_resolve(parsed)
+    issuer = issuer_resolve(parsed, created=created)
     consultation = Consultation.objects.create(
         title=parsed.title,
         slug=slug,
@@ -152,19 +214,22 @@ def notice_import(*, parsed: ParsedNotice, slug: str, source_text: str = "") -> 
         contact_email=parsed.contact.email or "",
         source_text=source_text,
     )
-    clauses_create(parsed, revision_first(consultation))
+    clauses_create(parsed, revision_first(consultation), created=created)
     return consultation
 
 
-def clauses_create(parsed: ParsedNotice, revision: Revision) -> None:
-    """The revision's clause tree as the notice numbers it, with the departments it names."""
+def clauses_create(
+    parsed: ParsedNotice, revision: Revision, *, created: list[Department] | None = None
+) -> None:
+    """The revision's clause tree as the notice numbers it, with the departments it names
+    (those created appended to `created`)."""
     consultation = revision.consultation
     issuer = consultation.issuer
     departments = {}
 
     def resolve(name):
         if name not in departments:
-            departments[name] = department_resolve(name, issuer=issuer)
+            departments[name] = department_resolve(name, issuer=issuer, created=created)
         return departments[name]
 
     def create(parsed_clause: ParsedClause, parent: Clause | None, position: int):
@@ -206,11 +271,17 @@ def clauses_create(parsed: ParsedNotice, revision: Revision) -> None:
 
 @transaction.atomic
 def revision_import(
-    *, parsed: ParsedNotice, consultation: Consultation, source_text: str = "", final=False
+    *,
+    parsed: ParsedNotice,
+    consultation: Consultation,
+    source_text: str = "",
+    final=False,
+    created: list[Department] | None = None,
 ) -> Revision:
     """The next revision of the consultation (a second draft, or with `final` the final text,
     which takes no comments), its clauses, and the links to the last revision's clauses
-    proposed with their scores for a coordinator to confirm. All or nothing; unpublished."""
+    proposed with their scores for a coordinator to confirm. All or nothing; unpublished.
+    Departments created for it are appended to `created`."""
     try:
         previous = revision_check_can_follow(consultation)
     except ValidationError as error:
@@ -234,7 +305,7 @@ def revision_import(
         closes_at=closes_at,
         is_final=final,
     )
-    clauses_create(parsed, revision)
+    clauses_create(parsed, revision, created=created)
     links_propose(previous, revision)
     return revision
 

@@ -10,7 +10,12 @@ Pure Python, no Django. A notice has two parts:
 
 The draft starts after the signature block, so a numbered list in the notice (意见反馈方式：
 1．电子邮件…) is never taken for a clause. The document ends at the first contact line or
-hosting-site footer marker (标签, 关注, 相关推荐 …) after the draft has started.
+hosting-site footer line (a short line such as "标签：…", "关注", "相关推荐") after the draft has
+started; a paragraph that merely begins with such a word (关注重点企业…) is part of the draft.
+
+A responsibility parenthesis names departments only by names that end like an organisation
+(局, 委, 办, 中心 …): a name the parser cannot read as one fails the import naming its line,
+rather than becoming a department nobody's mailbox answers for.
 """
 
 import datetime
@@ -42,9 +47,17 @@ _SENTENCE_END = re.compile(r"[。；;！？!?:]")
 _DATE = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 # "17:00", "17时30分" after a closing day: the closing moment, however the day is introduced.
 _TIME = r"\s*(?:(\d{1,2})\s*[:时]\s*(\d{0,2})\s*分?)?"
-_DEADLINE_RANGE = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE + _TIME)
-_DEADLINE_LABELLED = re.compile(r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE + _TIME)
-_DEADLINE_BEFORE = re.compile(_DATE + _TIME + r"\s*(?:之前|以前|前)")
+# "11月10日（星期日）": the day of the week a notice may add after a day.
+_WEEKDAY = r"(?:\((?:星期|礼拜|周)[一二三四五六日天]\))?"
+_DEADLINE_RANGE = re.compile(
+    _DATE + _WEEKDAY + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE + _WEEKDAY + _TIME
+)
+# "即日起至11月10日止": from the day the notice is published.
+_DEADLINE_FROM_NOW = re.compile(r"即日起\s*(?:至|到)\s*" + _DATE + _WEEKDAY + _TIME)
+_DEADLINE_LABELLED = re.compile(
+    r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE + _WEEKDAY + _TIME
+)
+_DEADLINE_BEFORE = re.compile(_DATE + _WEEKDAY + _TIME + r"\s*(?:之前|以前|前)")
 _SIGNATURE_DATE = re.compile(
     rf"^(?:(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日|([{_CN}]{{4}})年([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日)$"
 )
@@ -54,9 +67,13 @@ _CONTACT_LABELS = {
     "email": r"(?:电子邮箱|电子邮件|邮\s*箱|E-?mail)",
 }
 _CONTACT_LINE = re.compile(r"^(?:" + "|".join(_CONTACT_LABELS.values()) + r")\s*:", re.I)
+# A hosting site's footer: a short line of its own, never a paragraph that begins with the word.
 _FOOTER = re.compile(
-    r"^(?:标签|关注|相关推荐|最近搜索|热门搜索|上一篇|下一篇|分享到|打印本页|关闭窗口|责任编辑|【打印】|【关闭】)"
+    r"^(?:(?:标签|上一篇|下一篇|责任编辑|分享到|热门搜索)\s*:"
+    r"|(?:关注|相关推荐|最近搜索|热门搜索|分享到|打印本页|关闭窗口)$"
+    r"|关注我们|\[打印\]|\[关闭\])"
 )
+_FOOTER_MAX_LENGTH = 60
 _ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?::|$)")
 # "征求意见稿", "草案征求意见稿", and a later round's "二次征求意见稿" / "第三次征求意见稿".
 _DRAFT_WORD = r"(?:草案)?(?:第?[二三四五六七八九十]次)?征求意见稿"
@@ -64,21 +81,38 @@ _DRAFT_MARK = re.compile(rf"^\(?{_DRAFT_WORD}\)?$")
 _REFERENCE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[(]\d{4}[〕\])]\s*\d+\s*号$")
 _ORG_SUFFIX = re.compile(r"(?:委员会|办公室|政府|局|委|办|厅|部|中心|院|会|行|处|所|站|馆)$")
 _SHORT_NAME = re.compile(r"[省市县区](?:[\u4e00-\u9fff]{1,8}?)(?:局|委|办|厅|部|中心)")
-_GENERIC = re.compile(r"^(?:各|有关|相关)|(?:有关|相关|各)[\u4e00-\u9fff]*(?:部门|单位)$|^市直")
+_GENERIC = re.compile(
+    r"^(?:各|有关|相关)|(?:有关|相关|各)[\u4e00-\u9fff]*(?:部门|单位)$|^市直|^市属"
+)
 
 _ROLE_PREFIXED = [
     ("lead", re.compile(r"^(?:牵头单位|牵头部门|主责单位)\s*:\s*(.+)$")),
     ("cooperating", re.compile(r"^(?:责任单位|配合单位|参与单位|协办单位|责任部门)\s*:\s*(.+)$")),
 ]
+_CARRY_OUT = r"(?:负责|落实|推进|实施)"
 _ROLE_SUFFIXED = [
-    ("lead", re.compile(r"^(.+?)\s*(?:共同)?牵头(?:负责)?$")),
-    (
-        "cooperating",
-        re.compile(r"^(.+?)\s*(?:按职责分工负责|按职责负责|分工负责|按照职责分工负责)$"),
-    ),
-    ("cooperating", re.compile(r"^(.+?)\s*(?:配合|参与|协同|协助|协办)$")),
-    ("lead", re.compile(r"^(.+?)\s*负责$")),
+    # 牵头, 共同牵头, 分别牵头 (each leads its part), 牵头负责, 牵头落实 …
+    ("lead", re.compile(r"^(.+?)\s*(?:共同|分别)?牵头(?:负责|落实|推进|实施|抓总)?$")),
+    # 按职责分工负责, 按照职责分工落实, 分工负责 …
+    ("cooperating", re.compile(rf"^(.+?)\s*(?:按照?职[责能](?:分工)?|分工){_CARRY_OUT}$")),
+    ("cooperating", re.compile(rf"^(.+?)\s*(?:配合|参与|协同|协助|协办){_CARRY_OUT}?$")),
+    ("lead", re.compile(rf"^(.+?)\s*(?:共同|分别)?负责{_CARRY_OUT}?$")),
 ]
+# "A会同B负责": A does it together with B, A in the lead: A takes the segment's role, B
+# cooperates.
+_TOGETHER_WITH = "会同"
+# The last characters of a body's name: 市海渔局, 市发改委, 潍坊国际风筝会综合服务中心, 人民银行
+# 潍坊市分行, 市妇联, 潍坊海关, 市消防救援支队, 潍坊滨海经济技术开发区 …
+_NAME_END = re.compile(
+    r"(?:局|委|办|厅|部|部门|单位|中心|院|会|行|处|所|站|馆|队|社|联|协|关|署|室|司|府|团|校|学|班"
+    r"|开发区|园区|新区|试验区|示范区)$"
+)
+# A county or district named as responsible: 寿光市, 奎文区, 临朐县 (not 全市, 本区).
+_PLACE_NAME = re.compile(r"^(?!.*[全本我该各])[\u4e00-\u9fff]{2,5}[市县区]$")
+# Words of a responsibility phrase, never of a name: "市海渔局分别" is a phrase misread.
+_NOT_IN_NAME = re.compile(r"会同|分别|共同|牵头|负责|配合|落实|按职|按照")
+# A note that speaks of the whole draft rather than of its clause ("…以下不再列出").
+_WHOLE_DRAFT_NOTE = re.compile(r"各项任务|以下不再|不再(?:一一)?列出|下同")
 _ROLE_WORDS = re.compile(r"牵头|按职责|分工负责|配合|责任单位|牵头单位|负责")
 
 
@@ -405,6 +439,14 @@ def _deadline(notice_lines, base: datetime.date):
             # "2024年12月20日至1月10日": the close's year is the one after the opening, not
             # the opening's year written once for both.
             return opens, _resolve_year(y2, m2, d2, opens, line), closes_before
+        match = _DEADLINE_FROM_NOW.search(text)
+        if match and re.search(r"征求意见|反馈|公示|意见", text):
+            year, month, day, hour, minute = match.groups()
+            return (
+                base,
+                _resolve_year(year, month, day, base, line),
+                _time_of_day(hour, minute, line),
+            )
         for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
             if match := pattern.search(text):
                 year, month, day, hour, minute = match.groups()
@@ -428,9 +470,13 @@ def _time_of_day(hour: str | None, minute: str, line) -> datetime.time | None:
 
 def _until_document_end(lines: list[_Line]) -> list[_Line]:
     for i, line in enumerate(lines):
-        if _CONTACT_LINE.match(line.norm) or _FOOTER.match(line.norm):
+        if _CONTACT_LINE.match(line.norm) or _is_footer(line):
             return lines[:i]
     return lines
+
+
+def _is_footer(line: _Line) -> bool:
+    return len(line.norm) <= _FOOTER_MAX_LENGTH and bool(_FOOTER.match(line.norm))
 
 
 def _heading_of(line: _Line):
@@ -477,7 +523,7 @@ def _draft(lines: list[_Line], after_line: int):
     paragraphs: dict[int, list[str]] = {}
     started = False
 
-    for line in lines:
+    for line in _join_wrapped_parentheses(lines):
         found = _heading_of(line)
         if not started and found is None:
             if _ATTACHMENT.match(line.norm):
@@ -533,8 +579,56 @@ def _draft(lines: list[_Line], after_line: int):
     return draft_title, preamble, roots, remarks
 
 
+# How many lines a responsibility parenthesis broken by the page's line wrapping may run on.
+_WRAPPED_LINES = 3
+
+
+def _join_wrapped_parentheses(lines: list[_Line]) -> list[_Line]:
+    """Lines with a responsibility parenthesis broken over lines ("…(市发改委牵头,市科技局、" then
+    "市海渔局按职责分工负责)") joined back into one paragraph, numbered as its first line.
+
+    Joined only when a following line, none of them a heading, closes the parenthesis; an
+    unclosed one is otherwise left for `_take_responsibility` to refuse.
+    """
+    joined: list[_Line] = []
+    i = 0
+    while i < len(lines):
+        count = _continuation_lines(lines[i], lines[i + 1 : i + 1 + _WRAPPED_LINES])
+        parts = lines[i : i + 1 + count]
+        joined.append(
+            _Line(
+                parts[0].number,
+                "".join(part.text for part in parts),
+                "".join(part.norm for part in parts),
+            )
+        )
+        i += 1 + count
+    return joined
+
+
+def _continuation_lines(line: _Line, following: list[_Line]) -> int:
+    """How many of `following` continue the responsibility parenthesis `line` leaves open."""
+    opening = line.norm.rfind("(")
+    if opening < 0 or opening < line.norm.rfind(")"):
+        return 0
+    tail = line.norm[opening:]
+    if not (_ROLE_WORDS.search(tail) or re.search(r"[、,/]$", tail)):
+        return 0
+    for count, continuation in enumerate(following, 1):
+        if _heading_of(continuation) or "(" in continuation.norm:
+            return 0
+        if ")" in continuation.norm:
+            return count
+    return 0
+
+
 def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) -> str:
-    """The paragraph without its responsibility parenthesis, which goes onto the clause."""
+    """The paragraph without its responsibility parenthesis, which goes onto the clause.
+
+    A note after the departments stays in the paragraph, in its parenthesis ("2025年底前完成"
+    belongs to its clause), unless it speaks of the whole draft ("各项任务…以下不再列出"): that
+    one goes to `remarks`, once.
+    """
     text = line.text
     norm = text.translate(_HALF)
     opening = max(norm.rfind("("), -1)
@@ -546,42 +640,113 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
     if not match:
         return text
     content = text[match.start(1) : match.end(1)]
-    parsed = _responsibility(content)
+    parsed = _responsibility(content, line.number)
     if parsed is None:
         return text
     lead, cooperating, remark = parsed
     clause.lead.extend(lead)
     clause.cooperating.extend(cooperating)
-    if remark and remark not in remarks:
-        remarks.append(remark)
-    return (text[: match.start()] + match.group(2)).rstrip()
+    note, whole_draft_note = _split_note(remark)
+    if whole_draft_note and whole_draft_note not in remarks:
+        remarks.append(whole_draft_note)
+    kept = text[: match.start()]
+    if note:
+        kept += text[match.start()] + note + text[match.end(1)]
+    return (kept + match.group(2)).rstrip()
 
 
-def _responsibility(content: str):
-    """(lead, cooperating, remark) from the inside of a parenthesis, or None if it names nobody."""
+def _split_note(remark: str) -> tuple[str, str]:
+    """(the clause's own note, the note on the whole draft) in a remark: "2025年底前完成" is the
+    clause's; from "各项任务…" or "…以下不再列出" on, it speaks of every clause."""
+    for segment in re.finditer(r"[^,;，；]+", remark):
+        if _WHOLE_DRAFT_NOTE.search(segment.group(0)):
+            return remark[: segment.start()].strip(" ,;，；"), remark[segment.start() :]
+    return remark, ""
+
+
+def _responsibility(content: str, line_number: int | None = None):
+    """(lead, cooperating, remark) from the inside of a parenthesis, or None if it names nobody.
+
+    Segments are separated by "，" or "；". A segment that only names departments takes the
+    role of the next segment that states one ("市工信局，市商务局按职责分工负责"), or, after a
+    labelled one ("牵头单位：市发改委，市工信局"), continues it. The first segment that is
+    neither starts the remark, which runs to the end.
+    """
     lead, cooperating = [], []
+    pending: list[str] = []  # names waiting for the role of a later segment
+    pending_start = None
+    labelled_role = None
     remark = ""
-    segments = [(m.start(), m.group(0)) for m in re.finditer(r"[^,;，；]+", content)]
-    for start, segment in segments:
-        segment_norm = segment.strip().translate(_HALF)
-        role, names = None, None
-        for candidate, pattern in _ROLE_PREFIXED + _ROLE_SUFFIXED:
+    for start, segment in ((m.start(), m.group(0)) for m in re.finditer(r"[^,;，；]+", content)):
+        segment = segment.strip()
+        role, names, labelled = _segment_role(segment)
+        if role is None:
+            names = _names(segment)
+            if names and all(_is_body_name(n) for n in names):
+                if labelled_role is not None:
+                    (lead if labelled_role == "lead" else cooperating).extend(names)
+                else:
+                    pending.extend(names)
+                    pending_start = start if pending_start is None else pending_start
+                continue
+            remark = content[start if pending_start is None else pending_start :]
+            pending = []
+            break
+        names, together = names
+        unread = [n for n in names + together if not _is_body_name(n)]
+        if unread and all(_looks_like_org(n) for n in unread):
+            raise NoticeParseError(
+                f"责任分工中的“{unread[0]}”不是可识别的部门名称"
+                "（应以局、委、办、中心等结尾，用“、”分隔）；请改写这一行后再导入。",
+                line_number,
+            )
+        if not names or unread:
+            remark = content[start if pending_start is None else pending_start :]
+            pending = []
+            break
+        (lead if role == "lead" else cooperating).extend(pending + names)
+        cooperating.extend(together)
+        pending, pending_start = [], None
+        labelled_role = role if labelled else None
+    if pending:  # names no role followed: a note, not departments
+        remark = content[pending_start:]
+    if not lead and not cooperating:
+        return None
+    return lead, cooperating, remark.strip(" ,;，；")
+
+
+def _segment_role(segment: str):
+    """(role, (names, cooperating with them), labelled) for a segment that states a role, else
+    (None, None, False). "A会同B负责" gives A the role and B a cooperating one."""
+    segment_norm = segment.translate(_HALF)
+    for labelled, patterns in ((True, _ROLE_PREFIXED), (False, _ROLE_SUFFIXED)):
+        for role, pattern in patterns:
             match = pattern.match(segment_norm)
             if match:
                 # Folding to half-width maps character to character: spans agree.
-                role, names = candidate, _names(segment.strip()[match.start(1) : match.end(1)])
-                break
-        if role is None or not names or not all(_looks_like_org(n) for n in names):
-            remark = content[start:].strip(" ,;，；")
-            break
-        (lead if role == "lead" else cooperating).extend(names)
-    if not lead and not cooperating:
-        return None
-    return lead, cooperating, remark
+                written = segment[match.start(1) : match.end(1)]
+                principal, _, partners = written.partition(_TOGETHER_WITH)
+                return role, (_names(principal), _names(partners)), labelled
+    return None, None, False
 
 
 def _names(text: str) -> list[str]:
-    return [n.strip().removesuffix("等") for n in re.split(r"[、/]", text) if n.strip()]
+    """The names in a list: "由" before and "等", "等部门", "等有关单位" after dropped."""
+    names = []
+    for name in re.split(r"[、/]", text):
+        name = re.sub(r"^由", "", name.strip())
+        name = re.sub(r"等(?:有关|相关)?(?:部门|单位)?$", "", name).strip()
+        if name:
+            names.append(name)
+    return names
+
+
+def _is_body_name(name: str) -> bool:
+    """Whether `name` reads as one body or a group of bodies, not as words of a phrase."""
+    if not _looks_like_org(name) or _NOT_IN_NAME.search(name):
+        return False
+    # A group (各镇街道, 市直有关部门) is shown as written and routed to nobody: any will do.
+    return bool(_NAME_END.search(name) or is_generic_group(name) or _PLACE_NAME.match(name))
 
 
 def _looks_like_org(name: str) -> bool:

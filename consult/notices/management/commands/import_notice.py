@@ -59,8 +59,11 @@ class Command(BaseCommand):
             document.update(self._revision(path, parsed, source, revision_of, final))
         elif not dry_run:
             slug = slug or slugify(path.stem) or f"notice-{parsed.published_on or 'undated'}"
+            created = []
             try:
-                consultation = notice_import(parsed=parsed, slug=slug, source_text=source)
+                consultation = notice_import(
+                    parsed=parsed, slug=slug, source_text=source, created=created
+                )
             except NoticeImportError as error:
                 raise CommandError(f"{path}: {error}", returncode=2) from error
             document["slug"] = consultation.slug
@@ -68,6 +71,8 @@ class Command(BaseCommand):
                 f"Imported “{consultation.title}” as {consultation.slug} "
                 f"({consultation.clauses.count()} clauses)."
             )
+            self._report_created(created)
+            document["departments_created"] = [d.name for d in created]
         if as_json:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         elif dry_run:
@@ -77,9 +82,14 @@ class Command(BaseCommand):
         consultation = Consultation.objects.filter(slug=slug).first()
         if consultation is None:
             raise CommandError(f"{path}: no consultation has the slug “{slug}”.", returncode=2)
+        created = []
         try:
             revision = revision_import(
-                parsed=parsed, consultation=consultation, source_text=source, final=final
+                parsed=parsed,
+                consultation=consultation,
+                source_text=source,
+                final=final,
+                created=created,
             )
         except NoticeImportError as error:
             raise CommandError(f"{path}: {error}", returncode=2) from error
@@ -90,7 +100,25 @@ class Command(BaseCommand):
             f" {len(links)} proposed links, {unsure} with a low score). Confirm the links and"
             " publish it in the admin."
         )
-        return {"slug": slug, "revision": revision.number, "final": revision.is_final}
+        self._report_created(created)
+        return {
+            "slug": slug,
+            "revision": revision.number,
+            "final": revision.is_final,
+            "departments_created": [d.name for d in created],
+        }
+
+    def _report_created(self, created) -> None:
+        """New departments have no mailbox: until an operator gives them one, comments routed
+        to them reach nobody, so each is named."""
+        if created:
+            self.stderr.write(
+                f"Created {len(created)} new department(s) with no mailbox; add one in the admin"
+                " or their comments reach nobody (or join a misspelt one to its department as"
+                " an alias):"
+            )
+            for department in created:
+                self.stderr.write(f"  {department.name}")
 
 
 def _count(clauses):
