@@ -226,12 +226,14 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
         consultation = get_object_or_404(self._coordinated_or_denied(request), pk=object_id)
         form = RevisionImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            created = []
             try:
                 revision = revision_import(
                     parsed=parse_notice(form.cleaned_data["source"]),
                     consultation=consultation,
                     source_text=form.cleaned_data["source"],
                     final=form.cleaned_data["final"],
+                    created=created,
                 )
             except (NoticeParseError, NoticeImportError) as error:
                 form.add_error(None, ValidationError(str(error), code="import"))
@@ -242,6 +244,23 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
                     % {"label": revision.label},
                     messages.SUCCESS,
                 )
+                if created:
+                    # Until they have a mailbox, comments routed to them reach nobody.
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "修改稿中有 %(count)d 个新部门，尚无通知邮箱：%(names)s。"
+                            "请为其添加邮箱，或将误写的名称并入已有部门的别名。",
+                            "修改稿中有 %(count)d 个新部门，尚无通知邮箱：%(names)s。"
+                            "请为其添加邮箱，或将误写的名称并入已有部门的别名。",
+                            len(created),
+                        )
+                        % {
+                            "count": len(created),
+                            "names": "、".join(department.name for department in created),
+                        },
+                        messages.WARNING,
+                    )
                 return redirect("admin:consultations_revision_links", revision.pk)
         context = {
             **self.admin_site.each_context(request),

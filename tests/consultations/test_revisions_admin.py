@@ -122,3 +122,18 @@ def test_staff_of_another_bureau_cannot_import_or_publish(client, weifang_open):
     client.force_login(user)
     assert client.get(_import_url(weifang_open)).status_code in (403, 404)
     assert not Revision.objects.filter(number=2).exists()
+
+
+def test_the_import_names_departments_it_created_without_a_mailbox(
+    client, weifang_open, coordinator
+):
+    """Departments the second draft names for the first time (市统计局 in the fixture, 市水利局
+    here) have no mailbox: until someone gives them one, the comments routed to them reach
+    nobody, so the coordinator is told."""
+    text = DRAFT2.read_text("utf-8").replace("市商务局", "市水利局", 1)
+    assert "市水利局" in text
+
+    response = client.post(_import_url(weifang_open), {"text": text, "final": ""}, follow=True)
+
+    (warning,) = [m for m in response.context["messages"] if m.level_tag == "warning"]
+    assert "修改稿中有 2 个新部门，尚无通知邮箱：市水利局、市统计局。" in str(warning)
