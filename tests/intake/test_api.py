@@ -441,3 +441,13 @@ def test_an_error_inside_the_api_is_a_json_500(db, monkeypatch):
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_browser_asking_for_html_gets_json_not_drfs_pages(client, weifang_open):
+    """The browsable API's HTML (DRF's own English pages and forms) is no part of the site."""
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/api/consultations/", HTTP_ACCEPT=browser)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert client.get("/api/consultations/", {"format": "api"}).status_code == 404
