@@ -12,7 +12,7 @@ from consult.comments.access import (
 from consult.consultations.models import Department
 from consult.querystring import UsableLookupValues, is_number
 
-from .delivery import EmailUnrenderable, email_resend
+from .delivery import EmailNotResendable, email_resend
 from .health import emails_failed_recently, emails_long_pending
 from .models import Notification, OutgoingEmail, Reminder
 from .outbox import notification_publish
@@ -148,10 +148,11 @@ class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
         for email in queryset.exclude(status=OutgoingEmail.Status.SENT):
             try:
                 ids = email_resend(email)
-            except EmailUnrenderable as error:
+            except EmailNotResendable as refusal:
                 self.message_user(
                     request,
-                    _("一封邮件仍无法生成，未重新发送：%(error)s") % {"error": error},
+                    _("邮件《%(subject)s》（%(message_id)s）未重新发送：%(reason)s。")
+                    % {"subject": email.subject, "message_id": email.message_id, "reason": refusal},
                     messages.ERROR,
                 )
                 continue

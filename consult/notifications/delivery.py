@@ -47,7 +47,7 @@ from consult.consultations.models import consultation_texts
 from consult.web.log_redaction import addresses_redacted
 
 from .models import Notification, OutgoingEmail
-from .outbox import notifications_readdress
+from .outbox import REDACTED, notifications_readdress
 from .rendering import emails_render
 
 logger = logging.getLogger(__name__)
@@ -732,17 +732,21 @@ def email_resend(email: OutgoingEmail) -> list[int]:
     An email to departments goes to their addresses as they are now: a mailbox added or
     corrected after it failed is what "send again" is for. A citizen's email keeps its
     address. One that could not be rendered is rendered again (the release that reads it may
-    have changed); if it still cannot be, `EmailUnrenderable` says why and nothing changes."""
+    have changed); if it still cannot be, or its text was removed with the personal data it
+    held (retention), `EmailNotResendable` says why and nothing changes."""
     now = timezone.now()
     with transaction.atomic():
-        resettable = (
+        locked = (
             OutgoingEmail.objects.select_for_update()
             .filter(pk=email.pk)
             .exclude(status=OutgoingEmail.Status.SENT)
             .exclude(lease_until__gt=now)
+            .first()
         )
-        if not resettable:
+        if locked is None:
             return []
+        if locked.body_text == REDACTED:
+            raise EmailNotResendable(gettext("个人信息保存期限已满，邮件正文已删除"))
         fresh = {
             "status": OutgoingEmail.Status.PENDING,
             "attempts": 0,
@@ -752,21 +756,21 @@ def email_resend(email: OutgoingEmail) -> list[int]:
             "failing_since": None,
             "failed_at": None,
         }
-        addresses = notifications_readdress(email.notifications.order_by("pk"))
+        addresses = notifications_readdress(locked.notifications.order_by("pk"))
         if addresses is not None:
             fresh["to"] = addresses
-        if not email.body_text:  # never rendered: see _email_unrenderable
-            fresh.update(_email_rendered_again(email, fresh.get("to", email.to)))
-        OutgoingEmail.objects.filter(pk=email.pk).update(**fresh)
-        email.notifications.exclude(status=Notification.Status.SENT).update(
+        if not locked.body_text:  # never rendered: see _email_unrenderable
+            fresh.update(_email_rendered_again(locked, fresh.get("to", locked.to)))
+        OutgoingEmail.objects.filter(pk=locked.pk).update(**fresh)
+        locked.notifications.exclude(status=Notification.Status.SENT).update(
             status=Notification.Status.PENDING
         )
-        ids = list(email.notifications.order_by("pk").values_list("pk", flat=True))
+        ids = list(locked.notifications.order_by("pk").values_list("pk", flat=True))
     return ids
 
 
-class EmailUnrenderable(Exception):
-    pass
+class EmailNotResendable(Exception):
+    """Why an email cannot be sent again (in the reader's language)."""
 
 
 def _email_rendered_again(email: OutgoingEmail, to: list[str]) -> dict:
@@ -775,10 +779,14 @@ def _email_rendered_again(email: OutgoingEmail, to: list[str]) -> dict:
         .defer(*consultation_texts("consultation"))
         .order_by("pk")
     )
-    listed = members[: settings.NOTIFY_DIGEST_MAX_ITEMS]
-    (rendered,) = emails_compose([Digest(listed, count=len(members), to=to)])
-    if rendered.status == OutgoingEmail.Status.FAILED:
-        raise EmailUnrenderable(rendered.last_error)
+    digest = Digest(members[: settings.NOTIFY_DIGEST_MAX_ITEMS], count=len(members), to=to)
+    try:
+        with translation.override(digest.listed[0].language):
+            (rendered,) = _emails_render([digest])
+    except UNRENDERABLE_ERRORS as error:
+        raise EmailNotResendable(
+            gettext("仍无法生成（%(error)s）") % {"error": _describe(error)}
+        ) from error
     return {
         "subject": rendered.subject,
         "body_text": rendered.body_text,
@@ -790,7 +798,7 @@ def _email_rendered_again(email: OutgoingEmail, to: list[str]) -> dict:
 
 __all__ = [
     "DeliveryResult",
-    "EmailUnrenderable",
+    "EmailNotResendable",
     "deliver",
     "email_resend",
     "emails_build",

@@ -16,6 +16,7 @@ from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.notifications.delivery import emails_build
 from consult.notifications.models import Notification, OutgoingEmail
+from consult.notifications.outbox import notifications_redact
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,25 @@ def test_send_again_goes_to_the_departments_addresses_as_they_are_now(client, fa
     assert to_department.to == ["gongxin@weifang.example"]
     (to_citizen,) = [m for m in mail.outbox if m is not to_department]
     assert to_citizen.to == ["citizen@example.cn"]
+
+
+def test_an_email_whose_text_retention_removed_is_not_sent_again(client, failed_email):
+    """Past retention an email keeps neither its recipients nor its text: sent again to the
+    department's mailboxes as they are now, it went out as a subject over a deleted body."""
+    notifications_redact(failed_email.notifications.all())
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    mail.outbox.clear()
+
+    page = client.post(
+        "/admin/notifications/outgoingemail/",
+        {"action": "resend", "_selected_action": [failed_email.pk]},
+        follow=True,
+    ).content.decode()
+
+    assert "未重新发送：个人信息保存期限已满，邮件正文已删除。" in page
+    failed_email.refresh_from_db()
+    assert (failed_email.status, failed_email.to) == ("failed", [])
+    assert mail.outbox == []
 
 
 def test_the_admin_index_warns_while_email_failed_in_the_last_day(client, failed_email):
