@@ -302,25 +302,14 @@ def comment_submit(
 
     limit_counted = False
 
-    def stored() -> Submission:
+    def stored() -> Submission | SubmissionLimited:
         nonlocal limit_counted
         with (
             uploads_removed_on_failure() as uploads,
             contextlib.nullcontext() if alone else transaction.atomic(),
         ):
-            if repeat_scope:
-                # Only a submission that can be a repeat waits for its twin arriving alongside;
-                # what the scope sent before is read once the twin has had its turn.
-                _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
-            earlier = submissions_remembered(repeat_scope)
-            repeat = comment_find_repeat(
-                consultation=consultation,
-                clause=clause,
-                body=body,
-                phone=submitter.get("phone", ""),
-                email=submitter.get("email", ""),
-                earlier=earlier,
-                now=now,
+            repeat, earlier = _repeat_found(
+                repeat_scope, consultation, clause, body, submitter, now=now
             )
             # A repeat first: its comment was stored in time and within the limit.
             if repeat is not None:
@@ -331,7 +320,9 @@ def comment_submit(
             if rate_limit is not None and not limit_counted:
                 limit_counted = True
                 if wait := rate_limit():
-                    raise SubmissionLimited(wait)
+                    # Raised once this transaction has committed: the database cache counts
+                    # on this connection, and a rollback would forget the refused attempt.
+                    return SubmissionLimited(wait)
             comment = comment_store(
                 comment=_comment_new(
                     consultation=consultation,
@@ -351,7 +342,31 @@ def comment_submit(
             submission_remember(repeat_scope, comment.tracking_number, earlier)
         return Submission(comment=comment, created=True)
 
-    return tracking_number_retried(stored)
+    submission = tracking_number_retried(stored)
+    if isinstance(submission, SubmissionLimited):
+        raise submission
+    return submission
+
+
+def _repeat_found(repeat_scope, consultation, clause, body, submitter, *, now):
+    """(the comment this submission repeats or None, the scope's earlier tracking numbers),
+    in the caller's transaction: what `comment_find_repeat` says of it under the lock that
+    makes identical submissions arriving together wait for each other."""
+    if repeat_scope:
+        # Only a submission that can be a repeat waits for its twin arriving alongside; what
+        # the scope sent before is read once the twin has had its turn.
+        _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
+    earlier = submissions_remembered(repeat_scope)
+    repeat = comment_find_repeat(
+        consultation=consultation,
+        clause=clause,
+        body=body,
+        phone=submitter.get("phone", ""),
+        email=submitter.get("email", ""),
+        earlier=earlier,
+        now=now,
+    )
+    return repeat, earlier
 
 
 SUBMITTER_FIELDS = frozenset(
@@ -490,17 +505,8 @@ def comment_record_received(
 
     def stored() -> Submission:
         with uploads_removed_on_failure() as uploads, transaction.atomic():
-            if repeat_scope:
-                _serialise_same_submissions(f"{consultation.pk}:{body_digest(body)}")
-            earlier = submissions_remembered(repeat_scope)
-            repeat = comment_find_repeat(
-                consultation=consultation,
-                clause=clause,
-                body=body,
-                phone=submitter.get("phone", ""),
-                email=submitter.get("email", ""),
-                earlier=earlier,
-                now=now,
+            repeat, earlier = _repeat_found(
+                repeat_scope, consultation, clause, body, submitter, now=now
             )
             if repeat is not None:
                 return Submission(comment=repeat, created=False)

@@ -70,36 +70,38 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     return value
 
 
-# What shows nothing on the page: white space, and the characters that only steer how text
-# is shown (Unicode's format characters, general category Cf: zero-width spaces and joiners,
+# What shows nothing on the page: the characters that only steer how text is shown
+# (Unicode's format characters, general category Cf: zero-width spaces and joiners,
 # bidirectional controls, the byte order mark, tags), with the fillers and variation
-# selectors that draw nothing either. None of it counts towards the shortest comment.
+# selectors that draw nothing either. None of it counts towards the shortest comment; spaces
+# between words do, as they always did ("Good idea." is ten characters).
 _INVISIBLE = re.compile(
-    "[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
     "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 
 
 def visible_length(text: str) -> int:
-    """How many characters of the text show on the page (`_INVISIBLE` not counted)."""
-    return len(text) - len(_INVISIBLE.findall(text))
+    """How many characters of the text show on the page: without `_INVISIBLE`, and without
+    the spaces those left at either end."""
+    return len(_INVISIBLE.sub("", text).strip())
 
 
 def clean_body(value: str) -> str:
-    """10 to 5,000 characters after trimming, of which at least 10 visible: zero-width spaces,
-    bidirectional controls and spaces make no comment. Line breaks, emoji and rare characters
+    """10 to 5,000 characters after trimming, of which at least 10 visible: zero-width spaces
+    and bidirectional controls make no comment. Line breaks, emoji and rare characters
     kept."""
     body = clean_text(value, field="body")
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
     visible = visible_length(body)
     if not visible:
         raise ValidationError(_("请填写意见内容。"), code="required")
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
     if visible < BODY_MIN_LENGTH:
         words = (
             _("意见内容至少 %(limit)d 个字（现有 %(count)d 个）。")
             if visible == len(body)
-            else _("意见内容至少 %(limit)d 个字（现有 %(count)d 个，空格和不可见字符不计）。")
+            else _("意见内容至少 %(limit)d 个字（现有 %(count)d 个，不可见字符不计）。")
         )
         raise ValidationError(
             words % {"limit": BODY_MIN_LENGTH, "count": visible}, code="min_length"

@@ -213,11 +213,25 @@ def test_only_visible_characters_count_towards_the_shortest_comment(api, weifang
     assert response.status_code == 400
     [message] = response.json()["body"]
     assert "至少 10 个字" in message and "现有 6 个" in message
+    assert "不可见字符不计" in message
     shown = "一二三四五六七八九十\u200b"
     assert (
         api.post(comments_url(weifang_open), payload(item, body=shown), format="json").status_code
         == 201
     )
+
+
+@pytest.mark.parametrize("body", ["Good idea.", "I agree it", "建议 公开 评选 结果 。"])
+def test_spaces_between_words_still_count(api, weifang_open, item, body):
+    """Ten characters with their spaces, as always: only the invisible ones are not counted."""
+    response = api.post(comments_url(weifang_open), payload(item, body=body), format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_spaces_between_invisible_characters_are_no_comment(api, weifang_open, item):
+    body = "\u200b" + " " * 12 + "\u200b"
+    response = api.post(comments_url(weifang_open), payload(item, body=body), format="json")
+    assert response.json() == {"body": ["请填写意见内容。"]}
 
 
 # An organisation's name refused for what it holds -------------------------------------------

@@ -153,6 +153,33 @@ def test_without_redis_production_counts_in_the_database_cache(weifang_open, set
     assert codes == [201] * 5 + [429]
 
 
+def test_with_the_database_cache_a_refused_form_is_counted_as_on_redis(
+    client, weifang_open, settings
+):
+    """The web form's limit is counted in the comment's transaction (after the repeat check):
+    with the database cache, on the same connection, a refusal rolled its own count back."""
+    from django.db import connection
+
+    from tests.intake.test_form import form_url, valid
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                                   "LOCATION": "consult_cache"}}  # fmt: skip
+    settings.COMMENT_RATE_LIMITS_PER_IP = ["1/d"]
+    url = form_url(weifang_open, weifang_open.clauses.get(label="二(一)1"))
+    client.get(url)
+    codes = [
+        client.post(url, valid(body=f"第{n}条意见：建议公开集聚区评选的标准和结果。")).status_code
+        for n in range(3)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hits FROM consult_rate_counter WHERE counter_key LIKE 'rl:comment-ip%%'"
+        )
+        (hits,) = cursor.fetchone()
+    assert codes == [302, 429, 429]
+    assert hits == 3
+
+
 @pytest.mark.parametrize(
     ("rate", "parsed"),
     [("5/m", (5, 60)), ("50/d", (50, 86400)), ("1/10s", (1, 10)), (" 3 / h ", (3, 3600))],
