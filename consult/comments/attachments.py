@@ -73,10 +73,9 @@ def _is_plain_word_97_document(data: bytes) -> bool:
 # A zip is read without trusting what it says of itself: a few kilobytes of a "[Content_Types]
 # .xml" can unpack to gigabytes (a zip bomb, posted anonymously, would take the web process's
 # memory), and an entry can be encrypted, compressed in a way zipfile cannot read, or corrupt.
-# A Word document's content types are a few kilobytes; all its parts, unpacked, rarely pass a
-# few times the 10 MB an upload may be.
+# A Word document's content types are a few kilobytes, and no other part is ever unpacked
+# here (the file is stored and downloaded as it came).
 _DOCX_CONTENT_TYPES_MAX_BYTES = 1024 * 1024
-_DOCX_UNPACKED_MAX_BYTES = 100 * 1024 * 1024
 _DOCX_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _UNREADABLE_ZIP = (
     zipfile.BadZipFile,
@@ -99,8 +98,6 @@ def _is_plain_word_document(data: bytes) -> bool:
                 entry.flag_bits & 0x1 or entry.compress_type not in _DOCX_COMPRESSIONS
                 for entry in entries
             ):
-                return False
-            if sum(entry.file_size for entry in entries) > _DOCX_UNPACKED_MAX_BYTES:
                 return False
             names = [entry.filename for entry in entries]
             if "[Content_Types].xml" not in names:

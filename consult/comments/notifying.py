@@ -19,6 +19,10 @@ from .models import Comment, CommentRouting
 from .routing import Route
 from .status_links import comment_status_urls
 
+# The kinds a comment causes that go to a department's mailboxes (a reminder goes to its staff
+# too: `reminders`); the others go to the citizen.
+TO_DEPARTMENT_MAILBOXES = (Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED)
+
 
 def comments_notifications_write(routed: "list[tuple[Comment, tuple[Route, ...]]]") -> None:
     """Write the notifications of freshly routed comments in one insert; one broker message
@@ -183,10 +187,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
         if comment.consultation_id not in queue_urls:
             queue_urls[comment.consultation_id] = queue_url(comment.consultation)
         item["queue_url"] = queue_urls[comment.consultation_id]
-        to_department = notification.kind in (
-            Notification.Kind.COMMENT_ROUTED,
-            Notification.Kind.REASSIGNED,
-        )
+        to_department = notification.kind in TO_DEPARTMENT_MAILBOXES
         if to_department:
             # No longer routed to it at all: it keeps its role's words, not the details.
             role, is_owner = parts.get(

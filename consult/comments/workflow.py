@@ -23,6 +23,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consult.consultations.models import Department
 
@@ -106,6 +107,9 @@ def standing(user, comment: Comment) -> Standing:
     )
 
 
+CHANGED_SINCE_OPENED = gettext_lazy("这条意见在您打开后已被他人修改，请刷新后再办理。")
+
+
 def comment_version(comment: Comment) -> int:
     """The comment as a page showed it: the id of its latest history entry, 0 before any.
 
@@ -145,7 +149,7 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
 
     if work.version is not None and work.version != comment_version(comment):
         # Every value on that page may be out of date: none of them is taken as a request.
-        refuse(NON_FIELD_ERRORS, _("这条意见在您打开后已被他人修改，请刷新后再办理。"))
+        refuse(NON_FIELD_ERRORS, str(CHANGED_SINCE_OPENED))
         return problems
 
     for name, limit in _TEXT_LIMITS.items():

@@ -659,6 +659,10 @@ def comment_create(request, slug):
     )
 
 
+def _not_an_object() -> dict:
+    return {"non_field_errors": [_("请求体应为 JSON 对象。")]}
+
+
 def _submission_errors(request) -> dict:
     """What is wrong with the request before the form reads it: the Idempotency-Key's length,
     a body that is not a JSON object, values of the wrong type. Raises what DRF raises for a
@@ -667,7 +671,7 @@ def _submission_errors(request) -> dict:
         return {IDEMPOTENCY_HEADER: _too_long(IDEMPOTENCY_KEY_MAX_LENGTH)}
     payload = request.data
     if not isinstance(payload, dict):
-        return {"non_field_errors": [_("请求体应为 JSON 对象。")]}
+        return _not_an_object()
     return _type_errors(payload)
 
 
@@ -831,9 +835,7 @@ def comment_status(request, tracking_number):
 def comment_status_lookup(request):
     payload = request.data
     if not isinstance(payload, dict):
-        return Response(
-            {"non_field_errors": [_("请求体应为 JSON 对象。")]}, status=status.HTTP_400_BAD_REQUEST
-        )
+        return Response(_not_an_object(), status=status.HTTP_400_BAD_REQUEST)
     errors = {}
     for field in ("tracking_number", "proof"):
         value = payload.get(field)

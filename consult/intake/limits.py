@@ -13,8 +13,9 @@ import time
 
 from django.conf import settings
 
-from consult.cache import counter_key, counters_hit, rate_parse
+from consult.cache import counter_key, counters_hit
 from consult.comments.phones import phone_canonical
+from consult.rates import rate_parse
 
 
 def client_ip(request) -> str:

@@ -78,13 +78,15 @@ def recipients_by_department(department_ids, *, staff=False) -> dict[int, list[s
     return recipients
 
 
-# Kinds written to a department's addresses (and, for reminders, its staff's), as opposed to a
-# citizen's own address: sent again, they go to whoever the department's addresses are now.
-DEPARTMENT_ADDRESSED_KINDS = {
-    Notification.Kind.COMMENT_ROUTED: False,
-    Notification.Kind.REASSIGNED: False,
-    Notification.Kind.REMINDER: True,
-}
+# The kinds written to a department's addresses rather than to a citizen's own, each with
+# whether its staff's addresses go with the mailboxes (`recipients_by_department`'s `staff`):
+# sent again, they go to the department's addresses as they are now. The layers that write
+# such notifications register their kinds (comments: `CommentsConfig.ready`).
+_department_addressed_kinds: dict[str, bool] = {}
+
+
+def department_addressed_kinds_register(kinds: dict[str, bool]) -> None:
+    _department_addressed_kinds.update(kinds)
 
 
 def notifications_readdress(notifications) -> list[str] | None:
@@ -93,19 +95,19 @@ def notifications_readdress(notifications) -> list[str] | None:
     department."""
     notifications = list(notifications)
     if not notifications or any(
-        n.kind not in DEPARTMENT_ADDRESSED_KINDS or n.department_id is None for n in notifications
+        n.kind not in _department_addressed_kinds or n.department_id is None for n in notifications
     ):
         return None
     current = {}
     for staff in (False, True):
         ids = {
-            n.department_id for n in notifications if DEPARTMENT_ADDRESSED_KINDS[n.kind] == staff
+            n.department_id for n in notifications if _department_addressed_kinds[n.kind] == staff
         }
         if ids:
             current[staff] = recipients_by_department(ids, staff=staff)
     addresses = set()
     for notification in notifications:
-        staff = DEPARTMENT_ADDRESSED_KINDS[notification.kind]
+        staff = _department_addressed_kinds[notification.kind]
         notification.to = current[staff].get(notification.department_id, [])
         addresses.update(notification.to)
     Notification.objects.bulk_update(notifications, ["to"])

@@ -161,14 +161,6 @@ def test_a_content_types_part_that_unpacks_to_megabytes_is_refused_unread():
     assert sniff(bomb) is None
 
 
-def test_parts_that_unpack_to_more_than_a_document_can_hold_are_refused():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", WORD_TYPES)
-        archive.writestr("word/document.xml", b"<w:document/>" + b"\0" * (120 * 1024 * 1024))
-    assert sniff(buffer.getvalue()) is None
-
-
 def with_compression_method(data: bytes, method: int) -> bytes:
     """The zip with its first entry's method rewritten in both its headers (local and central)."""
     data = bytearray(data)

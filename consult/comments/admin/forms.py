@@ -14,6 +14,7 @@ from consult.comments.models import Comment
 from consult.comments.services import received_check
 from consult.comments.validation import clause_check, clean_body, clean_phone, clean_text
 from consult.comments.workflow import (
+    CHANGED_SINCE_OPENED,
     FORM_FIELDS,
     CommentChange,
     change_problems,
@@ -69,7 +70,7 @@ class CommentWorkForm(forms.ModelForm):
     # before a colleague's change is refused instead of putting back what the page showed.
     version = forms.CharField(
         widget=forms.HiddenInput,
-        error_messages={"required": _("这条意见在您打开后已被他人修改，请刷新后再办理。")},
+        error_messages={"required": CHANGED_SINCE_OPENED},
     )
 
     class Meta:
