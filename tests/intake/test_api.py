@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
 
 
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
-
-
 def payload(target, **overrides):
     data = {
         "clause": target.pk if target is not None else None,

@@ -8,7 +8,6 @@ for what it holds is not also said to be missing.
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from consult.comments.models import Comment
 from consult.comments.publication import comment_publish
@@ -16,33 +15,12 @@ from consult.comments.services import comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 
+# A valid organisation's comment, as the API's own tests have it.
+from tests.intake.test_api import BODY, payload
+
 pytestmark = pytest.mark.django_db
 
-BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
-
-
-def payload(clause, **overrides):
-    return {
-        "clause": clause.pk,
-        "body": BODY,
-        "kind": "organisation",
-        "organisation": "潍坊市某某渔业协会",
-        "phone": "13812345678",
-        "email": "office@example.org",
-        "consent": True,
-        **overrides,
-    }
 
 
 def comments_url(consultation):

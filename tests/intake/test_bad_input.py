@@ -8,7 +8,6 @@ stores it silently, so these tests assert the 400 and that nothing was stored).
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
@@ -20,16 +19,6 @@ SURROGATE = "\ud800"
 EMAIL_WITH_SURROGATE = "office" + SURROGATE + "@example.org"
 UNREADABLE = "无法识别的无效字符"  # in the message every refused field gets
 DEPTH = 1000
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
 
 
 @pytest.fixture

@@ -42,11 +42,6 @@ def parsed(response):
 
 
 @pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
-
-
-@pytest.fixture
 def moment(weifang_open):
     """Ten seconds into a minute of the comment period: a rate window has 50 seconds left."""
     at = weifang_open.opens_at.replace(second=0, microsecond=0) + datetime.timedelta(

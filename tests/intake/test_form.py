@@ -39,11 +39,6 @@ def valid(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
-
-
 def post(client, consultation, clause=None, **data):
     return client.post(form_url(consultation, clause), valid(**data))
 

@@ -135,11 +135,6 @@ def open_limits(settings):
     return settings
 
 
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
-
-
 @hypothesis.settings(
     max_examples=EXAMPLES,
     deadline=None,

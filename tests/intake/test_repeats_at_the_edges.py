@@ -20,35 +20,18 @@ from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.comments.status_links import tracking_number_from_token
 from consult.intake import limits
+from tests.intake.test_api import BODY
+from tests.intake.test_api import payload as api_payload
 from tests.intake.test_form import form_url, valid
 
 pytestmark = pytest.mark.django_db
 
 KEY = {"HTTP_IDEMPOTENCY_KEY": "3b0e8a52-6a55-4c1e-9f3e-5d2f0c8b7a61"}
-BODY = "建议在第1项中明确集聚区的评价指标，并公开评选结果。"
 OTHER_BODY = "另一条意见：建议公开集聚区评选的标准和结果。"
-
-
-@pytest.fixture
-def item(weifang_open):
-    return weifang_open.clauses.get(label="二(一)1")
 
 
 def at(moment):
     return time_machine.travel(moment, tick=False)
-
-
-def api_payload(clause, **overrides):
-    return {
-        "clause": clause.pk,
-        "body": BODY,
-        "kind": "organisation",
-        "organisation": "潍坊市某某渔业协会",
-        "phone": "13812345678",
-        "email": "office@example.org",
-        "consent": True,
-        **overrides,
-    }
 
 
 def api_post(api, consultation, data, **headers):
