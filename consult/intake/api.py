@@ -51,6 +51,8 @@ from .presenters import clause_tree_with_tallies
 
 STRING_FIELDS = ("body", "name", "kind", "organisation", "phone", "email")
 BOOLEAN_FIELDS = ("consent", "publish_consent", "wants_reply", "notify_on_report")
+SUBMISSION_FIELDS = frozenset(("clause", *STRING_FIELDS, *BOOLEAN_FIELDS))
+STATUS_LOOKUP_FIELDS = ("tracking_number", "proof")
 # The longest text each field takes, as sent (before trimming): the OpenAPI document declares
 # the same limits. The form enforces them too (the body after trimming, in clean_body).
 MAX_LENGTHS = {
@@ -493,7 +495,10 @@ the same text from another key, or without one, is stored, however alike. Keys a
 hashed, for ten minutes; they are matched exactly and scoped to nothing else, so never reuse \
 one for a different comment or share it between clients. A retry answered with the first \
 receipt is answered so even after the comment period has closed, and is not counted against \
-the rate limits; any other request is."""
+the rate limits; any other request is.
+
+A field this schema does not name is refused (400, naming it) rather than ignored: a misspelt \
+`phone` or `publish_consent` would otherwise be dropped without a word."""
 
 
 def _idempotency_key(request) -> str:
@@ -619,7 +624,6 @@ def comment_create(request, slug):
     form = None
     if not errors:
         data = {key: value for key, value in request.data.items() if value is not None}
-        data.pop("website", None)
         data.setdefault("kind", Comment.Kind.INDIVIDUAL)
         form = ApiCommentForm(data=data, consultation=consultation)
         errors = {} if form.is_valid() else _form_errors(form)
@@ -672,7 +676,13 @@ def _submission_errors(request) -> dict:
     payload = request.data
     if not isinstance(payload, dict):
         return _not_an_object()
-    return _type_errors(payload)
+    return _unknown_field_errors(payload, SUBMISSION_FIELDS) | _type_errors(payload)
+
+
+def _unknown_field_errors(payload: dict, known) -> dict:
+    return {
+        name: [_("未知字段，请对照 /api/schema/ 核对字段名。")] for name in payload.keys() - known
+    }
 
 
 def _form_errors(form) -> dict:
@@ -836,8 +846,8 @@ def comment_status_lookup(request):
     payload = request.data
     if not isinstance(payload, dict):
         return Response(_not_an_object(), status=status.HTTP_400_BAD_REQUEST)
-    errors = {}
-    for field in ("tracking_number", "proof"):
+    errors = _unknown_field_errors(payload, STATUS_LOOKUP_FIELDS)
+    for field in STATUS_LOOKUP_FIELDS:
         value = payload.get(field)
         if value is None or value == "":
             errors[field] = [_("此项为必填项。")]
