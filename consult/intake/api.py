@@ -679,6 +679,17 @@ def _submission_errors(request) -> dict:
     return _unknown_field_errors(payload, SUBMISSION_FIELDS) | _type_errors(payload)
 
 
+def request_bodies_closed(result, generator, request, public):
+    """drf-spectacular's postprocessing hook: the request bodies that refuse a field they do
+    not name (`_unknown_field_errors`) say so, `additionalProperties: false`."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for serializer in (CommentSubmissionSerializer, StatusLookupSerializer):
+        name = serializer.__name__.removesuffix("Serializer")
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
+    return result
+
+
 def _unknown_field_errors(payload: dict, known) -> dict:
     return {
         name: [_("未知字段，请对照 /api/schema/ 核对字段名。")] for name in payload.keys() - known

@@ -3,6 +3,7 @@
 """
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from consult.comments.models import Comment
 from consult.intake.api import (
@@ -89,3 +90,11 @@ def test_the_status_lookup_names_an_unknown_field_too(api, weifang_open, item):
 
 def test_the_status_lookup_takes_the_fields_of_its_schema():
     assert set(STATUS_LOOKUP_FIELDS) == set(StatusLookupSerializer().fields)
+
+
+def test_the_schema_says_the_request_bodies_take_no_other_field():
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    schemas = document["components"]["schemas"]
+
+    assert schemas["CommentSubmission"]["additionalProperties"] is False
+    assert schemas["StatusLookup"]["additionalProperties"] is False
