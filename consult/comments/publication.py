@@ -102,8 +102,15 @@ def answer_published(comment: Comment) -> bool:
 
     Reads the consultation's published revisions from `comments_published` (one query for a
     page) or, for a comment fetched alone, with one query."""
-    if not comment.is_answered:
-        return False
+    return comment.is_answered and report_published_on_its_draft(comment)
+
+
+def report_published_on_its_draft(comment: Comment) -> bool:
+    """Whether the adoption report on the revision the comment was written on is out: from
+    then on its answer is public, and there is no report left to tell its submitter of (the
+    consultation's own report date is the current draft's, which a later draft clears).
+
+    Reads the published revisions as `answer_published` does."""
     revisions = getattr(comment.consultation, "published_revisions", None)
     if revisions is None:
         revisions = list(

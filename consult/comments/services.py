@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consult.bulk import Dependents, rows_insert_with, values_insert
+from consult.consultations.models import Revision
 from consult.notifications.models import Notification
 
 from .access import consultations_open_to_letters_from
@@ -28,7 +29,7 @@ from .notifying import (
     comments_notifications_write,
     notifications_planned_publish,
 )
-from .publication import publication_for_new_comment
+from .publication import publication_for_new_comment, report_published_on_its_draft
 from .routing import Route
 from .tallies import counts_publicly, tally_statement
 from .tracking import new_tracking_number
@@ -439,8 +440,9 @@ def attachment_store(*, comment: Comment, upload, kind: str) -> Attachment:
 
 
 def comment_subscribe_to_report(comment: Comment) -> bool:
-    """The citizen asks, from the receipt page, for an email when the report is published."""
-    if not comment.email or comment.consultation.report_published_at is not None:
+    """The citizen asks, from the receipt page, for an email when the report on the draft they
+    commented on is published; asked after it, nothing would ever be sent."""
+    if not comment.email or report_published_on_its_draft(comment):
         return False
     Comment.objects.filter(pk=comment.pk).update(notify_on_report=True)
     comment.notify_on_report = True
@@ -463,6 +465,28 @@ def received_check(consultation, received_on, *, now=None) -> None:
         raise ValidationError(
             {"received_on": _("收到日期早于征求意见开始日期，不能作为本次意见登记。")},
             code="early",
+        )
+
+
+def report_unpublished_check(consultation, clause) -> None:
+    """A letter on a draft whose adoption report is out is refused: the report says it counts
+    every comment received, and a published report is final. (Its draft: the clause's, or for
+    the whole draft the one consulted on now, as `comment_revision` places such a comment.)"""
+    if clause is not None:
+        published = (
+            Revision.objects.filter(pk=clause.revision_id)
+            .values_list("report_published_at", flat=True)
+            .first()
+        )
+    else:
+        published = consultation.report_published_at
+    if published is not None:
+        raise ValidationError(
+            {
+                "consultation": _("这一稿的意见采纳情况已于 %(date)s 公布，不能再登记意见。")
+                % {"date": timezone.localtime(published).strftime("%Y-%m-%d")}
+            },
+            code="report_published",
         )
 
 
@@ -502,6 +526,7 @@ def comment_record_received(
     now = now or timezone.now()
     comment_check_clause(consultation=consultation, clause=clause)
     received_check(consultation, received_on, now=now)
+    report_unpublished_check(consultation, clause)
 
     def stored() -> Submission:
         with uploads_removed_on_failure() as uploads, transaction.atomic():

@@ -240,8 +240,14 @@ class Consultation(models.Model):
         return reverse("intake:consultation", kwargs={"slug": self.slug})
 
     def accepts_comments_at(self, moment):
-        """Open from opens_at to closes_at inclusive, compared to the whole second."""
-        return self.opens_at <= moment and not period_over_at(self.closes_at, moment)
+        """Open from opens_at to closes_at inclusive, compared to the whole second — and not
+        once the report on the draft consulted on is out (a period moved after publishing it
+        would add comments to a report that says it counts them all)."""
+        return (
+            self.report_published_at is None
+            and self.opens_at <= moment
+            and not period_over_at(self.closes_at, moment)
+        )
 
     def status_at(self, moment):
         """The status of the draft now consulted on (`report_published_at` is its report's:

@@ -23,6 +23,7 @@ from consult.comments.publication import (
     comment_as_published,
     comments_published,
     publication_for_submitter,
+    report_published_on_its_draft,
 )
 from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import (
@@ -323,6 +324,7 @@ def comment_receipt(request, token):
     context = _comment_context(comment)
     context["repeat"] = request.GET.get("repeat") == "1"
     context["token"] = token
+    context["report_published"] = report_published_on_its_draft(comment)
     return render(request, "intake/comment_receipt.html", context)
 
 

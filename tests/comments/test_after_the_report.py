@@ -1,0 +1,143 @@
+"""Once the adoption report on a draft is out, that draft takes no more comments and nobody is
+promised an email about it: the report says it counts every comment received, and a published
+report is final.
+"""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from consult.comments.models import Comment
+from consult.comments.services import (
+    comment_record_received,
+    comment_submit,
+    comment_subscribe_to_report,
+)
+from consult.comments.status_links import status_token
+from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.services import staff_join
+from consult.reports.services import report_generate, report_publish, report_review
+from tests.support.revisions import weifang_second_draft
+
+pytestmark = pytest.mark.django_db
+
+OFFER = "采纳情况公布时发邮件通知我"
+PROMISE = "采纳情况公布时，我们会发邮件通知您。"
+
+
+@pytest.fixture
+def reported(weifang_open):
+    """Draft 1 closed ten days ago, one comment on it answered, its report reviewed and
+    published."""
+    first = weifang_open.current_revision
+    clause = first.clauses.get(label="二(一)1")
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=clause,
+        body="建议明确集聚区的评价指标，并公开评选结果。",
+        channel="web",
+        consent=True,
+        phone="13812340001",
+        email="citizen@example.cn",
+    ).comment
+    Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
+    now = timezone.now().replace(microsecond=0)
+    period = {
+        "opens_at": now - datetime.timedelta(days=40),
+        "closes_at": now - datetime.timedelta(days=10),
+    }
+    Revision.objects.filter(pk=first.pk).update(**period)
+    Consultation.objects.filter(pk=weifang_open.pk).update(**period)
+    weifang_open.refresh_from_db()
+    report = report_generate(weifang_open)
+    report_review(report, by=User.objects.create_user("reviewer"), counted_at=report.generated_at)
+    report_publish(weifang_open)
+    weifang_open.refresh_from_db()
+    comment.refresh_from_db()
+    return weifang_open, clause, comment
+
+
+def receipt(client, comment) -> str:
+    return client.get(
+        reverse("intake:comment_receipt", args=[status_token(comment)])
+    ).content.decode()
+
+
+def test_the_receipt_offers_the_report_email_before_the_report(client, weifang_open):
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body="建议明确集聚区的评价指标，并公开评选结果。",
+        channel="web",
+        consent=True,
+        email="citizen@example.cn",
+    ).comment
+
+    assert OFFER in receipt(client, comment)
+    assert comment_subscribe_to_report(comment)
+
+
+def test_no_report_email_is_offered_once_the_draft_s_report_is_out(client, reported):
+    consultation, _clause, comment = reported
+    # A later draft open for comment clears the consultation's own report date; the report
+    # on the draft this comment was written on is out all the same.
+    weifang_second_draft(consultation)
+    assert consultation.report_published_at is None
+
+    page = receipt(client, comment)
+    client.post(reverse("intake:comment_notify_on_report", args=[status_token(comment)]))
+    comment.refresh_from_db()
+
+    assert OFFER not in page
+    assert not comment.notify_on_report
+    assert PROMISE not in receipt(client, comment)
+
+
+def test_a_promise_made_before_the_report_is_not_repeated_after_it(client, reported):
+    _consultation, _clause, comment = reported
+    Comment.objects.filter(pk=comment.pk).update(notify_on_report=True)
+
+    assert PROMISE not in receipt(client, comment)
+
+
+def test_a_letter_on_a_draft_whose_report_is_out_is_refused(reported):
+    consultation, clause, _comment = reported
+    staff = User.objects.create_user("hyj", is_staff=True)
+    staff_join(staff, Department.objects.get(name="市海渔局"))
+    received_on = timezone.localdate(consultation.closes_at) - datetime.timedelta(days=2)
+
+    with pytest.raises(ValidationError) as refused:
+        comment_record_received(
+            consultation=consultation,
+            clause=clause,
+            body="来信：建议增加渔港改造资金。",
+            channel="letter",
+            received_on=received_on,
+            recorded_by=staff,
+            submitter_name="王五",
+        )
+
+    assert "意见采纳情况已于" in refused.value.message_dict["consultation"][0]
+    assert Comment.objects.count() == 1
+
+
+def test_a_period_moved_after_the_report_takes_no_comment(reported):
+    consultation, clause, _comment = reported
+    # A coordinator moves the close into the future after publishing the report.
+    Consultation.objects.filter(pk=consultation.pk).update(
+        closes_at=timezone.now() + datetime.timedelta(days=5)
+    )
+
+    response = APIClient().post(
+        f"/api/consultations/{consultation.slug}/comments/",
+        {"clause": clause.pk, "body": "建议明确集聚区的评价指标。", "consent": True},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert Comment.objects.count() == 1
