@@ -6,8 +6,16 @@ from django.utils.translation import gettext_lazy as _
 
 class JobStatus(models.Model):
     name = models.CharField(_("任务"), max_length=50, primary_key=True)
-    first_run_at = models.DateTimeField(_("首次运行"), help_text=_("第一次运行的时间。"))
-    last_started_at = models.DateTimeField(_("最近开始"))
+    # A job that never ran has no run to count from; the first time anyone looked is when its
+    # absence starts to count, so a scheduler never started is noticed (services.jobs_health).
+    first_seen_at = models.DateTimeField(
+        _("首次记录"),
+        help_text=_("第一次运行或第一次检查其状态的时间；从未运行的任务自此起计算是否逾期。"),
+    )
+    first_run_at = models.DateTimeField(
+        _("首次运行"), null=True, blank=True, help_text=_("第一次运行的时间。")
+    )
+    last_started_at = models.DateTimeField(_("最近开始"), null=True, blank=True)
     last_succeeded_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
     last_failed_at = models.DateTimeField(_("最近失败"), null=True, blank=True)
     last_error = models.TextField(

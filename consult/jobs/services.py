@@ -6,8 +6,9 @@ its `--every` loop in the embedded mode) runs them all in turn. Either way a job
 logged with its traceback and recorded, and the others still run: one broken consultation's
 reminders must never hold back every department's notifications.
 
-A job is overdue when it has not succeeded for `OVERDUE_AFTER_INTERVALS` of its intervals; the
-admin index, `check_workers` and `/healthz` say so.
+A job is overdue when it has not succeeded for `OVERDUE_AFTER_INTERVALS` of its intervals, or
+has never run for that long since its health was first read (a beat never started); the admin
+index, `check_workers` and `/healthz` say so.
 """
 
 import dataclasses
@@ -143,9 +144,9 @@ def jobs_run_all(*, now=None) -> list[JobOutcome]:
 
 
 def _record(name, now, *, summary: str = "", error: BaseException | None = None) -> None:
-    status, _created = JobStatus.objects.get_or_create(
-        name=name, defaults={"first_run_at": now, "last_started_at": now}
-    )
+    status, _created = JobStatus.objects.get_or_create(name=name, defaults={"first_seen_at": now})
+    if status.first_run_at is None:
+        status.first_run_at = now
     status.last_started_at = now
     if error is None:
         status.last_succeeded_at = now
@@ -168,20 +169,36 @@ class JobHealth:
     failures_in_a_row: int
     has_run: bool
     overdue: bool
+    first_seen_at: datetime.datetime
+
+    @property
+    def state(self) -> str:
+        """One of "ok", "overdue", "not run yet" (a job never run, within its grace period) and
+        "never run" (past it: nothing runs the periodic jobs)."""
+        if self.has_run:
+            return "overdue" if self.overdue else "ok"
+        return "never run" if self.overdue else "not run yet"
 
 
 def jobs_health(*, now=None) -> list[JobHealth]:
-    """Each registered job's state. A job never run at all is not overdue (a new install, a
-    shell); one that ran once and then stopped succeeding is."""
+    """Each registered job's state. The first read writes a row for each job that has none;
+    a job that never ran is overdue once `OVERDUE_AFTER_INTERVALS` of its intervals have
+    passed since then."""
     now = now or timezone.now()
-    statuses = JobStatus.objects.in_bulk([job.name for job in jobs_registered()])
+    names = [job.name for job in jobs_registered()]
+    statuses = JobStatus.objects.in_bulk(names)
+    # Counted from the first read, not from the jobs app's migration: that is stamped once in
+    # real time, so a test database, or any clock moved on since, would find every job overdue
+    # before it had a chance to run. A new install is read within seconds of starting (the
+    # load balancer's /healthz), so its grace period starts about when it does.
+    unseen = [JobStatus(name=name, first_seen_at=now) for name in names if name not in statuses]
+    if unseen:
+        JobStatus.objects.bulk_create(unseen, ignore_conflicts=True)
+        statuses.update({status.name: status for status in unseen})
     health = []
     for job in jobs_registered():
-        status = statuses.get(job.name)
-        if status is None:
-            health.append(JobHealth(job.name, job.every, None, None, "", 0, False, False))
-            continue
-        last_good = status.last_succeeded_at or status.first_run_at
+        status = statuses[job.name]
+        last_good = status.last_succeeded_at or status.first_run_at or status.first_seen_at
         health.append(
             JobHealth(
                 name=job.name,
@@ -190,8 +207,9 @@ def jobs_health(*, now=None) -> list[JobHealth]:
                 last_failed_at=status.last_failed_at,
                 last_error=status.last_error,
                 failures_in_a_row=status.failures_in_a_row,
-                has_run=True,
+                has_run=status.first_run_at is not None,
                 overdue=now - last_good > OVERDUE_AFTER_INTERVALS * job.every,
+                first_seen_at=status.first_seen_at,
             )
         )
     return health

@@ -10,7 +10,8 @@ register = template.Library()
 
 @register.simple_tag
 def overdue_jobs(user):
-    """The jobs that have not succeeded for three of their intervals, for those who watch them."""
+    """The jobs that have not succeeded for three of their intervals, or never ran for that long
+    (`has_run` false), for those who watch them."""
     if not (user.is_active and user.is_staff and user.has_perm("jobs.view_jobstatus")):
         return []
     return jobs_overdue()

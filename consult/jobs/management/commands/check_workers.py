@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from consult.celery import app
-from consult.jobs.services import jobs_health
+from consult.jobs.services import OVERDUE_AFTER_INTERVALS, jobs_health
 from consult.notifications.health import emails_failed_recently, oldest_undelivered_due_at
 
 
@@ -13,8 +13,9 @@ class Command(BaseCommand):
     help = (
         "Health check: ping the Celery workers, look at their queues, the periodic jobs and the "
         "outbox; exit 1 when no worker answers, a queue tasks are sent to has no worker, a job "
-        "has not succeeded for three of its intervals, or the oldest undelivered email was due "
-        "longer ago than --max-pending-age."
+        "has not succeeded for three of its intervals (or never ran for that long since its "
+        "health was first read), or the oldest undelivered email was due longer ago than "
+        "--max-pending-age."
     )
 
     def add_arguments(self, parser):
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             problems += self.workers(timeout)
         for job in jobs_health():
             if not job.has_run:
-                self.stdout.write(f"job {job.name}: not run yet")
+                problems += self.never_run(job)
                 continue
             last = job.last_succeeded_at.isoformat() if job.last_succeeded_at else "never"
             line = f"job {job.name}: last success {last}"
@@ -50,6 +51,18 @@ class Command(BaseCommand):
         problems += self.outbox(max_pending_age)
         if problems:
             raise CommandError("; ".join(problems))
+
+    def never_run(self, job) -> list[str]:
+        since = job.first_seen_at.isoformat()
+        if not job.overdue:
+            self.stdout.write(f"job {job.name}: not run yet (first checked {since})")
+            return []
+        self.stderr.write(
+            f"job {job.name}: never run, though first checked {since}, more than "
+            f"{OVERDUE_AFTER_INTERVALS} of its intervals ({job.every}) ago — NEVER RUN: is Celery "
+            "beat (or cron's run_due_jobs) running?"
+        )
+        return [f"job {job.name} never run"]
 
     def outbox(self, max_pending_age) -> list[str]:
         if max_pending_age is None:
