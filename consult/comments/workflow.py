@@ -119,6 +119,21 @@ def comment_version(comment: Comment) -> int:
     return comment.events.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+def version_is_stale(comment: Comment, version: int | None) -> bool:
+    """Whether a page showing this version was read before the comment's latest change; no
+    version (a bulk action, which changes the comment as it is) never is."""
+    return version is not None and version != comment_version(comment)
+
+
+def comment_changes_since(comment: Comment, version: int):
+    """The history entries a page showing this version does not show, as the history lists them."""
+    return (
+        comment.events.filter(pk__gt=version)
+        .select_related("actor", "department")
+        .order_by("at", "pk")
+    )
+
+
 def comment_lock(comment_id: int) -> Comment:
     """The comment re-read and locked until the transaction ends: the lock every change takes."""
     # Not the consultation row: citizens' comments on it would wait on every change (their
@@ -147,7 +162,7 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
     def refuse(field, message):
         problems.setdefault(field, []).append(message)
 
-    if work.version is not None and work.version != comment_version(comment):
+    if version_is_stale(comment, work.version):
         # Every value on that page may be out of date: none of them is taken as a request.
         refuse(NON_FIELD_ERRORS, str(CHANGED_SINCE_OPENED))
         return problems

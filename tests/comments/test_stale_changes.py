@@ -1,6 +1,9 @@
 """A change made on a page read before a colleague's change is refused with a form error, never
-saved over it; two saves at once are checked one after the other; a refusal is a page, not a 500."""
+saved over it: the page comes back with what was typed, what changed since and the current version,
+so a second save is a decision taken with the change in view; two saves at once are checked one
+after the other; a refusal is a page, not a 500."""
 
+import re
 import threading
 
 import pytest
@@ -12,12 +15,18 @@ from consult.comments.admin import forms as queue_forms
 from consult.comments.admin.forms import CommentWorkForm
 from consult.comments.models import Comment, CommentEvent
 from consult.comments.workflow import CommentChange, comment_change_apply, comment_version
+from consult.consultations.models import Department
 from consult.testing.services import unavailable, wait_for
 from tests.comments.test_admin_queue import QUEUE, change_form_data, member, submit
 
 pytestmark = pytest.mark.django_db
 
 STALE = "这条意见在您打开后已被他人修改，请刷新后再办理。"
+# The change page's own refusal: the page shown again, to be saved again.
+KEPT = "这条意见在您打开后已被他人修改，修改内容列在下方。您填写的内容已保留：请核对后再次保存。"
+LONG_REPLY = (
+    "经研究，您的意见部分采纳。\r\n" + "具体说明如下：集聚区评价指标将在实施细则中明确。" * 40
+)
 
 
 @pytest.fixture
@@ -28,6 +37,35 @@ def comment(weifang_open):
 
 def events_by(user):
     return list(CommentEvent.objects.filter(actor=user).values_list("kind", flat=True))
+
+
+def posted_again(response):
+    """What the browser posts when the page shown again is saved as it stands: its fields
+    (the hidden version among them) and the inlines' management forms."""
+    form = response.context["adminform"].form
+    data = {
+        name: form[name].value() or ""
+        for fieldset in response.context["adminform"]
+        for line in fieldset
+        for field in line
+        if not field.is_readonly and (name := field.field.name)
+    }
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    return {key: value for key, value in data.items() if value is not False}
+
+
+def tables(response) -> list[str]:
+    """The history tables on the page: the changes listed above the form, then the history."""
+    return re.findall(
+        r'<table class="comment-history">.*?</table>', response.content.decode(), re.S
+    )
+
+
+def rows(table: str) -> list[str]:
+    return re.findall(r"<tr><td>.*?</tr>", table, re.S)
 
 
 def test_a_page_opened_before_a_colleagues_answer_does_not_reopen_it(
@@ -53,7 +91,7 @@ def test_a_page_opened_before_a_colleagues_answer_does_not_reopen_it(
 
     assert response.status_code == 200
     form = response.context["adminform"].form
-    assert form.non_field_errors() == [STALE]
+    assert form.non_field_errors() == [KEPT]
     assert form["note"].value() == "已电话联系提交人。"  # what was typed, shown again
     comment.refresh_from_db()
     assert (comment.status, comment.decision, comment.reply) == (
@@ -76,7 +114,7 @@ def test_a_page_opened_before_a_bulk_start_does_not_put_the_comment_back(client,
     response = client.post(f"{QUEUE}{comment.pk}/change/", stale)
 
     assert response.status_code == 200
-    assert STALE in response.content.decode()
+    assert KEPT in response.content.decode()
     assert Comment.objects.get(pk=comment.pk).status == "in_progress"
     assert events_by(late) == []
 
@@ -93,6 +131,171 @@ def test_a_page_opened_again_after_the_refusal_saves(client, comment):
     assert response.status_code == 302
     assert Comment.objects.get(pk=comment.pk).status == "pending"  # only the note was asked
     assert comment.events.order_by("-pk").first().text == "备注"
+
+
+def test_a_refused_page_keeps_what_was_typed_and_lists_what_changed(client, comment):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    typed = {
+        "status": "answered",
+        "decision": "partly_adopted",
+        "reply": LONG_REPLY,
+        "note": "已电话联系提交人。",
+    }
+    stale = change_form_data(client, comment, **typed)
+    comment_change_apply(
+        comment,
+        member("sthj_b", "市生态环境局"),
+        CommentChange(status="in_progress", note="<b>先别答复</b>，等财政局的意见。"),
+    )
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == [KEPT]
+    assert {name: form[name].value() for name in typed} == typed
+    assert form["version"].value() == str(comment_version(comment))  # now, not as opened
+    listed, history = tables(response)
+    assert [re.sub(r"<td>[\d-]+ [\d:]+</td>", "", row) for row in rows(listed)] == [
+        "<tr><td>sthj_b</td><td>状态</td><td></td><td>待处理 → 处理中</td><td></td></tr>",
+        "<tr><td>sthj_b</td><td>内部备注</td><td></td><td></td>"
+        "<td>&lt;b&gt;先别答复&lt;/b&gt;，等财政局的意见。</td></tr>",
+    ]
+    # Nothing the page's own history does not show.
+    assert set(rows(listed)) <= set(rows(history))
+    assert "<b>先别答复" not in response.content.decode()
+    assert Comment.objects.get(pk=comment.pk).status == "in_progress"
+
+
+def test_the_page_shown_again_saves_what_was_typed(client, comment):
+    owner = member("sthj_a", "市生态环境局")
+    client.force_login(owner)
+    stale = change_form_data(
+        client,
+        comment,
+        status="answered",
+        decision="partly_adopted",
+        reply=LONG_REPLY,
+        note="已电话联系提交人。",
+    )
+    comment_change_apply(
+        comment, member("sthj_b", "市生态环境局"), CommentChange(status="in_progress")
+    )
+    refused = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+    assert refused.status_code == 200
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", posted_again(refused))
+
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision, comment.reply) == (
+        "answered",
+        "partly_adopted",
+        LONG_REPLY.strip(),
+    )
+    assert events_by(owner) == ["decision", "reply", "status", "note"]
+
+
+def test_fields_left_as_they_were_show_the_colleagues_values_and_do_not_put_them_back(
+    client, comment
+):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    stale = change_form_data(client, comment, reply=LONG_REPLY)  # status, decision untouched
+    comment_change_apply(
+        comment,
+        member("sthj_b", "市生态环境局"),
+        CommentChange(status="in_progress", decision="adopted", decision_reason="与规划一致。"),
+    )
+
+    refused = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    form = refused.context["adminform"].form
+    assert (form["status"].value(), form["decision"].value()) == ("in_progress", "adopted")
+    assert form["decision_reason"].value() == "与规划一致。"
+    assert form["reply"].value() == LONG_REPLY
+    assert client.post(f"{QUEUE}{comment.pk}/change/", posted_again(refused)).status_code == 302
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision, comment.decision_reason, comment.reply) == (
+        "in_progress",
+        "adopted",
+        "与规划一致。",
+        LONG_REPLY.strip(),
+    )
+
+
+def test_a_page_shown_again_is_refused_again_after_another_change(client, comment):
+    late = member("sthj_a", "市生态环境局")
+    client.force_login(late)
+    stale = change_form_data(client, comment, reply=LONG_REPLY, note="我的备注")
+    comment_change_apply(comment, member("sthj_b", "市生态环境局"), CommentChange(note="第一次。"))
+    refused = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+    comment_change_apply(
+        comment,
+        member("sthj_c", "市生态环境局"),
+        CommentChange(status="in_progress", note="第二次。"),
+    )
+
+    again = client.post(f"{QUEUE}{comment.pk}/change/", posted_again(refused))
+
+    assert again.status_code == 200
+    form = again.context["adminform"].form
+    assert form.non_field_errors() == [KEPT]
+    assert (form["reply"].value(), form["note"].value()) == (LONG_REPLY, "我的备注")
+    assert form["status"].value() == "in_progress"
+    listed, _history = tables(again)
+    assert "第二次。" in listed and "第一次。" not in listed  # only what this page did not show
+    assert events_by(late) == []
+    assert client.post(f"{QUEUE}{comment.pk}/change/", posted_again(again)).status_code == 302
+    comment.refresh_from_db()
+    assert (comment.status, comment.reply) == ("in_progress", LONG_REPLY.strip())
+
+
+def test_a_status_the_colleagues_change_closed_is_not_offered_as_chosen(client, comment):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    stale = change_form_data(client, comment, status="invalid", invalid_reason="广告。")
+    comment_change_apply(
+        comment,
+        member("sthj_b", "市生态环境局"),
+        CommentChange(status="answered", decision="adopted", reply="采纳。"),
+    )
+
+    refused = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    form = refused.context["adminform"].form
+    # Not silently the select's first option: the comment's status, and why.
+    assert form["status"].value() == "answered"
+    assert form.errors["status"] == ["您选择的“无效”在他人修改后已不能选择，状态仍为“已答复”。"]
+    assert form["invalid_reason"].value() == "广告。"
+
+
+def test_a_reply_typed_before_the_comment_was_transferred_is_shown_to_copy(client, comment):
+    client.force_login(member("sthj_a", "市生态环境局"))
+    stale = change_form_data(client, comment, reply=LONG_REPLY)
+    comment_change_apply(
+        comment,
+        member("sthj_b", "市生态环境局"),
+        CommentChange(
+            route_to=Department.objects.get(name="市工信局"),
+            make_owner=True,
+            route_reason="属工信局职责。",
+        ),
+    )
+
+    refused = client.post(f"{QUEUE}{comment.pk}/change/", stale)
+
+    assert "reply" not in refused.context["adminform"].form.shown  # no longer theirs to answer
+    assert [(str(label), text) for label, text in refused.context["kept_aside"]] == [
+        ("答复", LONG_REPLY)
+    ]
+    assert "具体说明如下" in refused.content.decode()
+    # The routing as it is now, the new lead among it: what the user reviews before saving.
+    (routes,) = [
+        f for f in refused.context["inline_admin_formsets"] if f.formset.prefix == "routes"
+    ]
+    assert sorted((form.original.department.name, form.original.is_owner) for form in routes) == [
+        ("市工信局", True),
+        ("市生态环境局", False),
+    ]
 
 
 def test_the_workflow_refuses_a_change_made_on_an_older_version(comment):
@@ -194,7 +397,7 @@ def test_two_staff_answering_at_once_the_second_gets_its_page_back(comment):
 
     assert sorted(response.status_code for response in responses.values()) == [200, 302]
     (refused,) = [response for response in responses.values() if response.status_code == 200]
-    assert STALE in refused.content.decode()
+    assert KEPT in refused.content.decode()
     typed = refused.context["adminform"].form["reply"].value()
     comment.refresh_from_db()
     assert comment.status == "answered" and comment.reply != typed

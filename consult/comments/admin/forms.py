@@ -1,11 +1,13 @@
 """The queue's forms: working a comment, typing in a received one, and the bulk actions' inputs."""
 
+import json
 import secrets
 
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import F
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import consultations_open_to_letters_from
@@ -18,14 +20,29 @@ from consult.comments.workflow import (
     FORM_FIELDS,
     CommentChange,
     change_problems,
+    comment_changes_since,
     comment_lock,
     comment_version,
     fields_open_to,
     standing,
     statuses_open_to,
+    version_is_stale,
 )
 from consult.consultations.models import Clause, Department
 from consult.querystring import is_number
+
+# A save from a page read before a colleague's change, shown again to be saved on purpose.
+CHANGED_SINCE_SHOWN = _(
+    "这条意见在您打开后已被他人修改，修改内容列在下方。您填写的内容已保留：请核对后再次保存。"
+)
+
+
+def _same(posted, shown) -> bool:
+    """The same value, however the browser sent a textarea's line breaks."""
+    return (
+        str(posted or "").replace("\r\n", "\n").strip()
+        == str(shown or "").replace("\r\n", "\n").strip()
+    )
 
 
 class CommentWorkForm(forms.ModelForm):
@@ -72,6 +89,9 @@ class CommentWorkForm(forms.ModelForm):
         widget=forms.HiddenInput,
         error_messages={"required": CHANGED_SINCE_OPENED},
     )
+    # The worked fields' values as the page showed them (JSON): a stale page is shown again
+    # with what the user typed, and the comment's current values where they typed nothing.
+    values_shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Comment
@@ -82,6 +102,10 @@ class CommentWorkForm(forms.ModelForm):
     # page is shown again with it (CommentAdmin.changeform_view); set by CommentAdmin.get_form.
     refused: ValidationError | None = None
     WORKED_FIELDS = ("status", "decision", "decision_reason", "reply", "invalid_reason")
+    # Set when a stale save is refused: the history entries the page did not show, and what
+    # the user typed into fields the page shown again no longer offers (label, text).
+    changes_since = ()
+    kept_aside = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,6 +120,7 @@ class CommentWorkForm(forms.ModelForm):
         # user is not shown is still checked by the workflow if posted.
         me = standing(self.user, self.instance)
         self.shown = fields_open_to(me, self.instance)
+        self.fields["values_shown"].initial = self._values_shown(self.instance)
         if "status" in self.shown:
             labels = dict(Comment.Status.choices)
             self.fields["status"].choices = [
@@ -138,17 +163,75 @@ class CommentWorkForm(forms.ModelForm):
                 if hasattr(refused, "error_dict")
                 else {NON_FIELD_ERRORS: refused.messages}
             )
-        elif not self.errors:
+        elif "version" in cleaned:
             # The admin's change view runs in one transaction: the row stays locked until
             # save_model has applied the change, so two saves at once are checked one after
             # the other, the second against what the first stored.
             comment = comment_lock(self.instance.pk)
-            self._problems_add(change_problems(comment, self.user, self.work()))
+            if version_is_stale(comment, cleaned["version"]):
+                self._show_again(comment, cleaned["version"])
+            elif not self.errors:
+                self._problems_add(change_problems(comment, self.user, self.work()))
         # An error on a field the page does not show is shown above the form.
         for name in [name for name in self._errors if name in (*FORM_FIELDS, "version")]:
             if name not in self.shown:
                 self.add_error(None, self._errors.pop(name))
         return cleaned
+
+    def _values_shown(self, comment: Comment) -> str:
+        return json.dumps(
+            {name: getattr(comment, name) for name in self.WORKED_FIELDS if name in self.shown},
+            ensure_ascii=False,
+        )
+
+    def _show_again(self, comment: Comment, version: int):
+        """Refuse a save from a stale page, to be shown again as current: what the user typed,
+        the comment's values where they typed nothing, the entries since, the current version.
+
+        Saved again, it is a decision taken with the colleague's change in view. Its own field
+        errors are not shown: the values they concern may be out of date.
+        """
+        self.changes_since = list(comment_changes_since(comment, version))
+        try:
+            before = json.loads(self.data.get("values_shown") or "{}")
+        except ValueError:
+            before = {}
+        before = before if isinstance(before, dict) else {}
+        data = self.data.copy()
+        for name in self.WORKED_FIELDS:
+            # A page without the values it showed keeps what it posted.
+            typed = name in data and (name not in before or not _same(data[name], before[name]))
+            if name in self.shown and not typed:
+                data[name] = getattr(comment, name)
+        # Typed into a field the page no longer offers (the user's role changed): shown to
+        # copy, not lost.
+        self.kept_aside = [
+            (self.fields[name].label, data[name])
+            for name in FORM_FIELDS
+            if name not in self.shown
+            and isinstance(self.fields[name], forms.CharField)
+            and not _same(data.get(name), before.get(name))
+        ]
+        data["version"] = str(comment_version(comment))
+        data["values_shown"] = self._values_shown(comment)
+        self.data = data
+        self._errors.clear()
+        self.add_error(None, ValidationError(CHANGED_SINCE_SHOWN, code="stale"))
+        choices = dict(Comment.Status.choices)
+        status = data.get("status")
+        if "status" in self.shown and status not in dict(self.fields["status"].choices):
+            # A select shows its first option for a value it lacks: keep the one the comment has.
+            data["status"] = comment.status
+        if status and data["status"] != status:
+            message = gettext("您选择的“%(chosen)s”在他人修改后已不能选择，状态仍为“%(status)s”。")
+            self.add_error(
+                "status",
+                ValidationError(
+                    message
+                    % {"chosen": choices.get(status, status), "status": choices[comment.status]},
+                    code="stale",
+                ),
+            )
 
     def _problems_add(self, problems: dict[str, list[str]]):
         for field, messages in problems.items():

@@ -61,6 +61,7 @@ from .references import ClauseReferencesAdmin
 class ReadOnlyInline(admin.TabularInline):
     # A plain table: no empty "original" and "delete" headers, no inlines.js.
     template = "admin/edit_inline/tabular_readonly.html"
+    fk_name = "comment"
     extra = 0
     can_delete = False
 
@@ -112,6 +113,38 @@ def contact_search(term: str) -> Q | None:
     if not term:
         return None
     return Q(phone__in=phone_spellings(term)) | Q(email__iexact=term) | Q(submitter_name=term)
+
+
+def history_table(events):
+    """History entries as the change page lists them: who did what and when, in words
+    (workflow.event_in_words), every value escaped."""
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+                event.actor or "—",
+                event.get_kind_display(),
+                event.department or "",
+                event_in_words(event),
+                event.text,
+            )
+            for event in events
+        ),
+    )
+    if not rows:
+        return "—"
+    head = format_html(
+        "<tr>" + "<th>{}</th>" * 6 + "</tr>",
+        _("时间"),
+        _("操作人"),
+        _("类型"),
+        _("部门"),
+        _("变化"),
+        _("说明"),
+    )
+    return format_html('<table class="comment-history">{}{}</table>', head, rows)
 
 
 @admin.register(Comment)
@@ -216,8 +249,10 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                     "fields": [
                         "answer_duty",
                         *only("status", "decision", "decision_reason", "reply", "invalid_reason"),
-                        # Hidden: the comment's version the page shows (CommentWorkForm).
+                        # Hidden: the comment's version and values the page shows
+                        # (CommentWorkForm).
                         "version",
+                        "values_shown",
                     ]
                 },
             ),
@@ -307,6 +342,17 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             # Its transaction is rolled back; this time the form is refused before saving.
             request.comment_change_refused = refused.error
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """The inlines are read-only: a page shown again (a stale save's among them) lists
+        their rows as they are now, not as many as the page posted."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if "data" in kwargs and obj is not None:
+            count = str(kwargs["queryset"].filter(**{inline.fk_name: obj}).count())
+            kwargs["data"][f"{prefix}-TOTAL_FORMS"] = kwargs["data"][f"{prefix}-INITIAL_FORMS"] = (
+                count
+            )
+        return kwargs
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -412,34 +458,18 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
     @admin.display(description=_("办理记录"))
     def history(self, comment):
         """Who did what and when, in words (workflow.event_in_words), oldest first."""
-        events = comment.events.select_related("actor", "department").order_by("at", "pk")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
-                    event.actor or "—",
-                    event.get_kind_display(),
-                    event.department or "",
-                    event_in_words(event),
-                    event.text,
-                )
-                for event in events
-            ),
+        return history_table(
+            comment.events.select_related("actor", "department").order_by("at", "pk")
         )
-        if not rows:
-            return "—"
-        head = format_html(
-            "<tr>" + "<th>{}</th>" * 6 + "</tr>",
-            _("时间"),
-            _("操作人"),
-            _("类型"),
-            _("部门"),
-            _("变化"),
-            _("说明"),
-        )
-        return format_html('<table class="comment-history">{}{}</table>', head, rows)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        """A stale save's page: what changed since it was opened, as the history shows it (so
+        nothing the page does not show anyway), and what was typed where it may not be saved."""
+        form = context["adminform"].form if "adminform" in context else None
+        if getattr(form, "changes_since", None):
+            context["changes_since"] = history_table(form.changes_since)
+        context["kept_aside"] = getattr(form, "kept_aside", ())
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description=_("提交人"))
     def submitter(self, comment):
