@@ -10,6 +10,7 @@ slash), a request Django refuses before routing, and an error outside the view.
 
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -38,7 +39,21 @@ def csrf_failure(request, reason=""):
     Django's bare English page; the comment's text is still in the browser's draft."""
     if is_api_path(request):
         return JsonResponse({"detail": _("请求已过期，请重新载入后再试。")}, status=403)
-    return TemplateResponse(request, "403_csrf.html", status=403).render()
+    context = {"comment_form": _is_comment_form(request)}
+    return TemplateResponse(request, "403_csrf.html", context, status=403).render()
+
+
+# The forms whose text the browser keeps as a draft (static/consult/comment_form.js): only
+# their page may say that the text comes back on reload.
+COMMENT_FORMS = ("intake:comment_create", "intake:clause_comment_create")
+
+
+def _is_comment_form(request) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.view_name in COMMENT_FORMS
 
 
 def page_not_found(request, exception):

@@ -127,6 +127,21 @@ def test_a_form_posted_with_an_expired_token_says_how_to_send_it_again(weifang_o
         assert "CSRF verification failed" not in page
 
 
+def test_only_the_comment_form_s_expired_page_says_its_text_comes_back(weifang_open):
+    """The comment form keeps its text in the browser; the status lookup, the subscription and
+    the other forms do not, and their expired page must not promise it."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    draft_kept = "意见内容已暂存在本浏览器中"
+    comment = client.post(f"/consultations/{weifang_open.slug}/comment/", {"body": "x"})
+    for url in ("/comments/status/", "/subscriptions/"):
+        page = client.post(url, {"number": "x"}).content.decode()
+        assert draft_kept not in page, url
+        assert "请重新填写表单再发送" in page, url
+    assert draft_kept in comment.content.decode()
+
+
 def test_the_api_answers_a_csrf_failure_in_json():
     request = RequestFactory().post("/api/comments/")
     response = errors.csrf_failure(request, reason="CSRF cookie not set.")
