@@ -24,6 +24,7 @@ from consult.subscriptions.services import (
 )
 
 from .limits import client_ip, limits_exceeded
+from .views import too_many_requests
 
 # A stranger must not be able to flood an address with confirmation mails, nor one address
 # with subscriptions: per sender and per address.
@@ -59,7 +60,8 @@ class SubscriptionForm(forms.Form):
         self.fields["department"].queryset = issuing_departments()
 
 
-def _subscribe_limited(request, email: str) -> bool:
+def _subscribe_limited(request, email: str) -> int:
+    """The seconds to wait, 0 when the request is within the limits."""
     return limits_exceeded(
         ("subscribe-ip", client_ip(request), SUBSCRIBE_RATE_LIMITS_PER_IP),
         ("subscribe-email", address_normalize(email), SUBSCRIBE_RATE_LIMITS_PER_ADDRESS),
@@ -73,9 +75,11 @@ def subscribe(request):
         form = SubscriptionForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            if _subscribe_limited(request, email):
-                return render(
-                    request, "intake/subscriptions/too_many_requests.html", {}, status=429
+            if wait := _subscribe_limited(request, email):
+                # The form again, what was typed kept, and how long to wait (as the comment
+                # form and the lookup answer theirs).
+                return too_many_requests(
+                    request, "intake/subscriptions/subscribe.html", {"form": form}, wait=wait
                 )
             subscription_request(
                 email=email,

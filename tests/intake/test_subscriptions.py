@@ -254,6 +254,12 @@ def test_the_subscribe_form_is_rate_limited_per_address(client, bureau, mailed):
     response = subscribe(client, mailed, "target@example.com", bureau)
     assert response.status_code == 429
     assert len(mail.outbox) == 3
+    # As the comment form and the lookup say it: how long to wait, and the form with the
+    # address still in it.
+    assert 0 < int(response["Retry-After"]) <= 3600
+    page = response.content.decode()
+    assert 'id="rate-limited"' in page and "后再试" in page
+    assert 'value="target@example.com"' in page
 
 
 def test_an_english_subscriber_is_mailed_in_english(client, bureau, mailed):
