@@ -56,7 +56,6 @@ class SitePagesSitemap(Sitemap):
     def items(self):
         return [
             "intake:consultation_list",
-            "intake:comment_status_lookup",
             "intake:privacy",
             "intake:accessibility",
             "intake:terms",

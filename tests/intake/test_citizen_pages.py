@@ -287,6 +287,14 @@ def test_robots_txt_points_to_the_sitemap_which_lists_the_consultations(client, 
     xml = sitemap.content.decode()
     assert f"<loc>http://testserver{weifang_open.get_absolute_url()}</loc>" in xml
     assert "/receipt/" not in xml and "/comment/" not in xml
+    # No address the sitemap offers is one robots.txt keeps crawlers from.
+    disallowed = [
+        re.compile(re.escape(line.split(":", 1)[1].strip()).replace(r"\*", "[^/]*"))
+        for line in text.splitlines()
+        if line.startswith("Disallow:")
+    ]
+    for location in re.findall(r"<loc>http://testserver([^<]*)</loc>", xml):
+        assert not any(rule.match(location) for rule in disallowed), location
 
 
 # 15. Search, filters, pages -------------------------------------------------------------
