@@ -47,6 +47,9 @@ def test_the_site_speaks_chinese_by_default(client, weifang_open):
 def test_the_language_switch_turns_the_site_english(client, weifang_open):
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
+    # Remembered past the browser's session, as the privacy page says.
+    cookie = response.cookies["django_language"]
+    assert cookie["max-age"] == 365 * 24 * 60 * 60 and cookie["samesite"] == "Lax"
     page = client.get(weifang_open.get_absolute_url()).content.decode()
     assert 'lang="en"' in page
     assert "Comment on this clause" in page
