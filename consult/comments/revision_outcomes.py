@@ -19,7 +19,7 @@ from consult.notifications.outbox import notification_build, notifications_write
 from consult.notifications.rendering import site_url
 
 from .models import Comment
-from .status_links import comment_status_url
+from .status_links import comment_status_url, comment_status_urls
 
 
 @dataclass(frozen=True)
@@ -252,10 +252,12 @@ def revision_published_notifications_write(revision: Revision) -> int:
 
 def revision_report_notifications_write(revision: Revision, *, report_path: str) -> int:
     """The adoption report on this revision is out: one email to every citizen who commented on
-    the revision and asked to hear (`notify_on_report`), linking to `report_path`.
+    the revision and asked to hear (`notify_on_report`), linking to `report_path` and listing
+    each of their comments on it with its tracking number and status link.
 
-    Keyed per comment (a comment belongs to one revision), so publishing twice never mails
-    anyone twice. Returns how many emails were queued; they leave after commit.
+    One per address, as the revision email: keyed per revision and the citizen's first comment
+    on it, so publishing twice never mails anyone twice. Returns how many emails (citizens)
+    were queued; they leave after commit.
     """
     comments = (
         comments_of_revision(
@@ -265,23 +267,38 @@ def revision_report_notifications_write(revision: Revision, *, report_path: str)
         .exclude(email="")
         # Not counted in the report (spam, off topic): their senders are not written to about it.
         .exclude(status=Comment.Status.INVALID)
+        .order_by("submitted_at", "pk")
     )
+    by_address = {}
+    for comment in comments.iterator():
+        by_address.setdefault(comment.email.strip().lower(), []).append(comment)
     consultation = revision.consultation
-    notifications = [
-        notification_build(
-            kind=Notification.Kind.REPORT_PUBLISHED,
-            key=f"report:{comment.pk}",
-            to=[comment.email],
-            consultation=consultation,
-            comment=comment,
-            language=comment.language,
-            context={
-                "report_url": site_url(report_path),
-                "status_url": comment_status_url(comment),
-            },
+    report_url = site_url(report_path)
+    notifications = []
+    for theirs in by_address.values():
+        first = theirs[0]
+        status_urls = comment_status_urls(theirs)
+        notifications.append(
+            notification_build(
+                kind=Notification.Kind.REPORT_PUBLISHED,
+                key=f"report:{revision.pk}:comment:{first.pk}",
+                to=[first.email],
+                consultation=consultation,
+                comment=first,
+                language=first.language,
+                context={
+                    "report_url": report_url,
+                    "status_url": status_urls[first.pk],
+                    "comments": [
+                        {
+                            "tracking_number": comment.tracking_number,
+                            "status_url": status_urls[comment.pk],
+                        }
+                        for comment in theirs
+                    ],
+                },
+            )
         )
-        for comment in comments.iterator()
-    ]
     return notifications_write_once(notifications)
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consult.consultations.models import Consultation
-from consult.reports.services import report_path, reports_published
+from consult.reports.services import report_guid, report_path, reports_published
 
 from .caching import shared_with_anonymous_visitors
 from .drafts import draft_facts, labelled
@@ -53,6 +53,10 @@ class ConsultationsFeed(Feed):
     def item_guid(self, item):
         return self.item_link(item)
 
+    # The ids are the paths first listed, kept as they are (an id changed is an entry shown to
+    # readers again): not a permalink to RSS readers.
+    item_guid_is_permalink = False
+
     def item_pubdate(self, item):
         return item.opens_at
 
@@ -88,10 +92,14 @@ class ReportsFeed(Feed):
         return _summary(item.consultation)
 
     def item_link(self, item):
-        return report_path(item, later_drafts=item.later_drafts)
+        return report_path(item)
 
     def item_guid(self, item):
-        return self.item_link(item)
+        # The id it was first listed under (its link was then the consultation's report page
+        # for a first draft alone): an id changed is an entry shown to readers again.
+        return report_guid(item, later_draft_when_published=item.later_draft_when_published)
+
+    item_guid_is_permalink = False
 
     def item_pubdate(self, item):
         return item.published_at

@@ -30,7 +30,7 @@ class ReportSitemap(Sitemap):
         return reports_published()
 
     def location(self, report):
-        return report_path(report, later_drafts=report.later_drafts)
+        return report_path(report)
 
     def lastmod(self, report):
         return report.published_at

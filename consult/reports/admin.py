@@ -18,14 +18,14 @@ from consult.querystring import UsableLookupValues
 
 from .models import AdoptionReport, ReportClause
 from .services import (
+    introduction_total_errors,
     introduction_where,
     line_where,
     personal_data_errors,
-    report_counts_check,
     report_generate,
     report_lock_for_review,
-    report_personal_data_errors,
     report_publish,
+    report_publish_refusals,
     report_review,
     unanswered_reason_where,
 )
@@ -60,15 +60,14 @@ def refusal_line(error: ValidationError, consultation, revision=None):
 
 
 def publish_problems(report: AdoptionReport) -> list:
-    """What stops the report going out now, one line each, for the preview."""
-    problems = []
-    try:
-        report_counts_check(report)
-    except ValidationError as error:
-        problems.append(refusal_line(error, report.consultation, report.revision))
-    if report.reviewed_at is None:
-        problems.append(_("尚未审阅：保存本报告即为审阅。"))
-    return problems + report_personal_data_errors(report)
+    """What stops the report going out now, one line each, for the preview: the refusals of
+    `report_publish` itself (`report_publish_refusals`), as staff read them."""
+    return [
+        _("尚未审阅：保存本报告即为审阅。")
+        if error.code == "not_reviewed"
+        else refusal_line(error, report.consultation, report.revision)
+        for error in report_publish_refusals(report)
+    ]
 
 
 class ReportClauseForm(forms.ModelForm):
@@ -107,7 +106,14 @@ class AdoptionReportForm(forms.ModelForm):
 
     def clean_introduction(self):
         introduction = self.cleaned_data["introduction"]
-        if errors := personal_data_errors(introduction, introduction_where()):
+        errors = personal_data_errors(introduction, introduction_where())
+        # Against the count the report holds now: an introduction edited before a recount
+        # still states the earlier total.
+        errors += [
+            ValidationError(message, code="introduction_total")
+            for message in introduction_total_errors(introduction, self.instance)
+        ]
+        if errors:
             raise ValidationError(errors)
         return introduction
 

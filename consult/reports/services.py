@@ -9,6 +9,8 @@ A report is on one revision of the draft and counts the comments that revision r
 (`revision_consulted`). A consultation never revised has one report, on its first draft.
 """
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -82,33 +84,50 @@ def report_comments(revision: Revision):
     )
 
 
-def report_path(report: AdoptionReport, *, later_drafts: bool | None = None) -> str:
-    """Where the public reads the report: the consultation's report page while it has a single
-    text, else the page of the report on this revision (the consultation's page shows the
-    latest report, which changes). `later_drafts`, when the caller knows it (`reports_published`
-    annotates it), says whether the consultation has published a draft after the first."""
-    revision = report.revision
-    consultation = report.consultation
-    if later_drafts is None:
-        later_drafts = consultation.revisions.published().filter(number__gt=1).exists()
-    if revision.number == 1 and not later_drafts:
-        return reverse("intake:report", kwargs={"slug": consultation.slug})
+def report_path(report: AdoptionReport) -> str:
+    """Where the public reads the report, for good: the page of the report on its revision.
+    Emails and feeds link to it, so it never moves (the consultation's report page shows the
+    latest report, which changes once a later draft's is published)."""
     return reverse(
-        "intake:revision_report", kwargs={"slug": consultation.slug, "number": revision.number}
+        "intake:revision_report",
+        kwargs={"slug": report.consultation.slug, "number": report.revision.number},
     )
+
+
+def report_guid(report: AdoptionReport, *, later_draft_when_published: bool | None = None) -> str:
+    """The feed entry's id: the link the report was first listed under, which readers that have
+    seen it know it by (an id changed is an entry shown again). A first draft's report published
+    while that draft was the only one was listed under the consultation's report page; every
+    other under its own (`report_path`). `later_draft_when_published`, when the caller knows it
+    (`reports_published` annotates it), says whether a later draft was out by then."""
+    if report.revision.number != 1:
+        return report_path(report)
+    if later_draft_when_published is None:
+        later_draft_when_published = (
+            report.consultation.revisions.published()
+            .filter(number__gt=1, published_at__lte=report.published_at or timezone.now())
+            .exists()
+        )
+    if later_draft_when_published:
+        return report_path(report)
+    return reverse("intake:report", kwargs={"slug": report.consultation.slug})
 
 
 def reports_published():
     """The published adoption reports, one per draft, the most recently published first, with
-    their consultation, issuer and revision, and `later_drafts` for `report_path` (no query
-    per report in a feed or the sitemap)."""
+    their consultation, issuer and revision, and `later_draft_when_published` for `report_guid`
+    (no query per report in a feed or the sitemap)."""
     later = Revision.objects.published().filter(consultation=OuterRef("consultation"), number__gt=1)
     return (
         AdoptionReport.objects.filter(published_at__isnull=False)
         .select_related("consultation__issuer", "revision")
         # The notice's own text (kilobytes) is on no report's link or summary.
         .defer(*consultation_texts("consultation"))
-        .annotate(later_drafts=Exists(later))
+        .annotate(
+            later_draft_when_published=Exists(
+                later.filter(published_at__lte=OuterRef("published_at"))
+            ),
+        )
         .order_by("-published_at", "-pk")
     )
 
@@ -193,19 +212,24 @@ def _report_locked_unpublished(**lookup) -> AdoptionReport | None:
     return locked
 
 
-def report_lock_for_review(report: AdoptionReport, *, counted_at) -> None:
+def report_lock_for_review(report: AdoptionReport, *, counted_at) -> AdoptionReport:
     """Lock the report's row for the caller's transaction, refusing a published one and one
     counted again since the count of `counted_at` the coordinator read
-    (`report_recount_check`)."""
-    report_recount_check(_report_locked_unpublished(pk=report.pk), counted_at=counted_at)
+    (`report_recount_check`); returns the row as stored."""
+    locked = _report_locked_unpublished(pk=report.pk)
+    report_recount_check(locked, counted_at=counted_at)
+    return locked
 
 
 @transaction.atomic
 def report_review(report: AdoptionReport, *, by, counted_at, now=None) -> None:
     """A coordinator has read the report as counted at `counted_at` (its `generated_at` then)
     and stands behind it: it may now be published. Refused, code "recounted", once it has been
-    counted again since."""
-    report_lock_for_review(report, counted_at=counted_at)
+    counted again since; code "introduction_total" while its introduction, as stored, states
+    another total than its count (`introduction_total_errors`)."""
+    stored = report_lock_for_review(report, counted_at=counted_at)
+    if errors := introduction_total_errors(stored.introduction, stored):
+        raise ValidationError(errors[0], code="introduction_total")
     report.reviewed_at = now or timezone.now()
     report.reviewed_by = by
     report.save(update_fields=["reviewed_at", "reviewed_by"])
@@ -226,6 +250,52 @@ def _introduction_text(consultation, revision, total) -> str:
         "%(title)s（%(label)s）公开征求意见期间，共收到意见 %(total)s 条。"
         "现将意见采纳情况公布如下。"
     ) % {"title": consultation.title, "label": revision.label, "total": total}
+
+
+# Stands for the total in the generated introduction, to find the words around it.
+_TOTAL_MARK = "\x00"
+_CLAUSE_END = re.compile(r"[，。；：、！？,.;:!?\n]")
+
+
+def _stated_total_pattern(consultation, revision) -> re.Pattern | None:
+    """The words the generated introduction states the total in ("共收到意见 N 条"), with the
+    number as group 1; None if the sentence has no words beside it."""
+    before, _mark, after = _introduction(consultation, revision, _TOTAL_MARK).partition(_TOTAL_MARK)
+    head = _CLAUSE_END.split(before)[-1].strip()
+    tail = _CLAUSE_END.split(after)[0].strip()
+    if not (head or tail):
+        return None
+    return re.compile(rf"{re.escape(head)}\s*(\d+)\s*{re.escape(tail)}")
+
+
+def introduction_total_errors(introduction: str, report: AdoptionReport) -> list[str]:
+    """Where `introduction` states a total in the generated sentence's words that is not the
+    report's, one message each, with what it should say. A recount rewrites the sentence only
+    while the coordinator has not edited the introduction (`report_generate`): an edited one
+    keeps the total it was written for, and would go out contradicting the table."""
+    pattern = _stated_total_pattern(report.consultation, report.revision)
+    if pattern is None:
+        return []
+    errors = []
+    for match in pattern.finditer(introduction):
+        if int(match.group(1)) == report.total:
+            continue
+        stated = match.group(0)
+        number_at = match.start(1) - match.start(0), match.end(1) - match.start(0)
+        expected = f"{stated[: number_at[0]]}{report.total}{stated[number_at[1] :]}"
+        errors.append(
+            _(
+                "%(where)s中写的是“%(stated)s”，与统计的 %(total)s 条不符："
+                "请改为“%(expected)s”后再保存或公布。"
+            )
+            % {
+                "where": introduction_where(),
+                "stated": stated,
+                "total": report.total,
+                "expected": expected,
+            }
+        )
+    return errors
 
 
 @transaction.atomic
@@ -332,16 +402,62 @@ def report_recount_check(report: AdoptionReport | None, *, counted_at) -> None:
         raise ValidationError(_("统计已更新，请重新打开后审阅。"), code="recounted")
 
 
+def report_period_check(consultation: Consultation, revision: Revision, *, now) -> None:
+    """The report on `revision` waits for the close of the period that revision had. The
+    consultation holds the period of the draft now consulted on (the coordinator may have moved
+    its close); an earlier draft's period is on its own row.
+
+    Raises ValidationError, code "too_early"."""
+    consulted = revision.pk == revision_consulted(consultation).pk
+    closes_at = consultation.closes_at if consulted else revision.closes_at
+    if not period_over_at(closes_at, now):
+        raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
+
+
+def report_publish_refusals(report: AdoptionReport, *, now=None) -> list[ValidationError]:
+    """Everything that stops the report going out at `now`, in the order `report_publish`
+    refuses (it raises the first); empty when it may go out. The one rule for publishing and
+    for the admin's preview: before the close (`report_period_check`), without a coordinator's
+    review, with counts that are not today's or comments unanswered without a reason
+    (`report_counts_check`), with an introduction stating another total
+    (`introduction_total_errors`), or while its text holds personal data (one message naming
+    every place). A report not yet counted (unsaved) is refused for its period and review."""
+    now = now or timezone.now()
+    refusals = []
+    try:
+        report_period_check(report.consultation, report.revision, now=now)
+    except ValidationError as error:
+        refusals.append(error)
+    if report.reviewed_at is None:
+        refusals.append(
+            ValidationError(
+                _(
+                    "意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"
+                ),
+                code="not_reviewed",
+            )
+        )
+    if report.pk is None:
+        return refusals
+    try:
+        report_counts_check(report)
+    except ValidationError as error:
+        refusals.append(error)
+    if errors := introduction_total_errors(report.introduction, report):
+        refusals.append(ValidationError(errors[0], code="introduction_total"))
+    if errors := report_personal_data_errors(report):
+        refusals.append(ValidationError(" ".join(errors), code="personal_data"))
+    return refusals
+
+
 @transaction.atomic
 def report_publish(consultation: Consultation, *, revision=None, now=None) -> int:
     """Publish the adoption report (意见采纳情况) on `revision` (by default the draft now
     consulted on) and tell the citizens who commented on it and asked to know.
 
-    Returns how many citizens will be emailed. A report is published once, with its emails; from
-    then on it is neither counted again nor edited (`published_refusal`).
-    Refused before the revision's close, without a report a coordinator reviewed, with counts
-    that are not today's or comments unanswered without a reason (`report_counts_check`), and
-    while any of its text holds personal data (one message naming every place).
+    Returns how many citizens (addresses) will be emailed. A report is published once, with its
+    emails; from then on it is neither counted again nor edited (`published_refusal`).
+    Refused as `report_publish_refusals` says (the first reason).
 
     The consultation's `report_published_at` is the date of the report on the draft now
     consulted on (its status, `Consultation.status_at`; publishing a later draft for comment
@@ -351,23 +467,13 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     """
     now = now or timezone.now()
     revision = report_revision(consultation, revision)
-    consulted = revision.pk == revision_consulted(consultation).pk
-    # The consultation holds the period of the draft now consulted on (the coordinator may
-    # have moved its close); an earlier draft's period is on its own row.
-    closes_at = consultation.closes_at if consulted else revision.closes_at
-    if not period_over_at(closes_at, now):
-        raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
     # Locked: a recount or a save under way finishes first (and resets the review, or is
     # reviewed), and none starts before this publication is done.
-    report = _report_locked_unpublished(revision=revision)
-    if report is None or report.reviewed_at is None:
-        raise ValidationError(
-            _("意见采纳情况尚未经协调人员审阅：请生成报告，在“意见采纳情况”中审阅、保存后再公布。"),
-            code="not_reviewed",
-        )
-    report_counts_check(report)
-    if errors := report_personal_data_errors(report):
-        raise ValidationError(" ".join(errors), code="personal_data")
+    report = _report_locked_unpublished(revision=revision) or AdoptionReport(revision=revision)
+    # The caller's consultation and revision: their periods as the caller has them.
+    report.consultation, report.revision = consultation, revision
+    if refusals := report_publish_refusals(report, now=now):
+        raise refusals[0]
     if not AdoptionReport.objects.filter(
         pk=report.pk, published_at__isnull=True, reviewed_at__isnull=False
     ).update(published_at=now):
@@ -377,7 +483,7 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     Revision.objects.filter(pk=revision.pk, report_published_at__isnull=True).update(
         report_published_at=report.published_at
     )
-    if consulted:
+    if revision.pk == revision_consulted(consultation).pk:
         Consultation.objects.filter(pk=consultation.pk).update(
             report_published_at=report.published_at
         )

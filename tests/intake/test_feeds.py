@@ -77,7 +77,9 @@ def test_the_reports_feed_lists_published_reports_only(client, consultations):
     assert len(entries) == 1
     assert entries[0].findtext(f"{ATOM}title") == f"《{older.title}》意见采纳情况"
     link = entries[0].find(f"{ATOM}link").get("href")
-    assert link == f"http://testserver/consultations/{older.slug}/report/"
+    assert link == f"http://testserver/consultations/{older.slug}/revisions/1/report/"
+    # The id it was first listed under, when the link was the consultation's report page.
+    assert entries[0].findtext(f"{ATOM}id") == f"/consultations/{older.slug}/report/"
 
 
 @pytest.mark.parametrize(
@@ -92,6 +94,8 @@ def test_the_rss_feeds_are_valid_rss(client, consultations, url, count):
     items = root.findall("channel/item")
     assert len(items) == count
     assert all(item.findtext("link").startswith("http://testserver/") for item in items)
+    # The ids are paths kept as first listed, not links.
+    assert all(item.find("guid").get("isPermaLink") == "false" for item in items)
 
 
 def test_the_feeds_are_shared_by_anonymous_readers(client, consultations, settings):

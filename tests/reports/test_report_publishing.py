@@ -116,7 +116,8 @@ def test_with_a_reason_the_unanswered_are_published_and_every_comment_is_account
     assert "未答复" in totals and "两条意见涉及其他部门职责，正在会商。" in totals
     assert "无效意见" in totals
     assert "以上合计 3 条" in page
-    report_url = reverse("intake:report", args=[consultation.slug])
+    # The draft's own report page: the consultation's shows a later draft's report once out.
+    report_url = reverse("intake:revision_report", args=[consultation.slug, 1])
     assert all(report_url in message.body for message in mail.outbox)
     assert len(mail.outbox) == 3
 

@@ -104,8 +104,9 @@ def test_publishing_mails_exactly_the_subscribers_once(
         assert report_publish(weifang_open) == 1
     (message,) = [m for m in mail.outbox if "采纳情况已公布" in m.subject]
     assert message.to == ["yes@example.cn"]
-    # The link opens the report itself, not the consultation's page.
-    assert f"{weifang_open.get_absolute_url()}report/" in message.body
+    # The link opens the draft's report itself, not the consultation's page (which shows a
+    # later draft's report once that is out).
+    assert f"{weifang_open.get_absolute_url()}revisions/1/report/" in message.body
     assert subscribed.tracking_number in message.body
     assert "李四" in message.body
     weifang_open.refresh_from_db()
