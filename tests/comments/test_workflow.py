@@ -96,6 +96,30 @@ def test_the_owner_answers_once_every_cooperating_department_has_spoken(
     )
 
 
+def test_the_reply_email_gives_the_reason_for_the_decision(
+    comment, people, django_capture_on_commit_callbacks
+):
+    """The status page shows a decision's reason beside it; the email the citizen is sent
+    gives it too, or a "not adopted" comes without the why."""
+    work(comment, people["finance"], opinion="同意。")
+    work(comment, people["data"], opinion="同意。")
+    reason = "该事项已由《山东省海洋生态环境保护条例》规定，本方案不再重复。"
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            people["owner"],
+            status="answered",
+            decision="not_adopted",
+            decision_reason=reason,
+            reply="感谢您的关注。",
+        )
+
+    (reply,) = [m for m in mail.outbox if m.to == ["citizen@example.cn"]]
+    assert f"理由：{reason}" in reply.body
+    assert reason in reply.alternatives[0][0]
+
+
 def test_the_owner_may_proceed_without_an_opinion_with_a_reason(comment, people):
     work(comment, people["finance"], opinion="同意。")
     work(
