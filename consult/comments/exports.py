@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from .access import contact_visible_expression
 from .models import Comment, Export
+from .phones import phone_display
 from .privacy import mask_email, mask_name, mask_phone
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
         }
         if include_personal:
             values.update(_personal(comment, shown=comment.contact_shown))
-        yield [_spreadsheet_safe(values[column.name]) for column in columns]
+        yield [values[column.name] for column in columns]
 
 
 def _by_primary_key(comments, chunk: int):
@@ -136,7 +137,8 @@ def _by_primary_key(comments, chunk: int):
 
 def _personal(comment, *, shown: bool) -> dict:
     if shown:
-        return {name: getattr(comment, name) for name in PERSONAL}
+        values = {name: getattr(comment, name) for name in PERSONAL}
+        return {**values, "phone": phone_display(values["phone"])}
     # As the admin shows a cooperating department the submitter (and the routed email leaves
     # the organisation out).
     return {
@@ -148,7 +150,9 @@ def _personal(comment, *, shown: bool) -> dict:
 
 
 def _spreadsheet_safe(value):
-    """A cell a citizen wrote must never run as a formula in the reader's spreadsheet."""
+    """A CSV cell a citizen wrote must never run as a formula in the reader's spreadsheet: CSV
+    has no way to say "text", so such a cell starts with an apostrophe (an XLSX cell is typed
+    a string instead, `write_xlsx`)."""
     if isinstance(value, datetime.datetime):
         return value
     value = "" if value is None else str(value)
@@ -166,7 +170,7 @@ def write_csv(rows, handle, columns=None) -> int:
     writer = csv.writer(text)
     count = -1
     for count, row in enumerate(rows):  # noqa: B007 - the count is the point
-        writer.writerow([_csv_text(value) for value in row])
+        writer.writerow([_spreadsheet_safe(_csv_text(value)) for value in row])
     text.flush()
     text.detach()
     return max(count, 0)
@@ -204,6 +208,10 @@ def write_xlsx(rows, handle, columns=None) -> int:
                 # PDF, stored before such text was refused) would fail the whole export.
                 value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str) and cell.data_type == "f":
+                # Text that starts with "=" (a citizen's, or a phone's "+"): a string cell,
+                # shown as typed, never run as a formula, with no apostrophe added to it.
+                cell.data_type = "s"
             cell.alignment = top
             if isinstance(value, datetime.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"

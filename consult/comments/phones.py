@@ -66,6 +66,21 @@ def phone_format(number: phonenumbers.PhoneNumber) -> str:
     return f"{canonical};ext={number.extension}" if number.extension else canonical
 
 
+def phone_display(value: str) -> str:
+    """The number as staff dial it: 13812345678, 0536-8123688 (转12 for an extension); a number
+    abroad in its international form. What cannot be read is shown as stored."""
+    number = phone_parse(value) if value else None
+    if number is None:
+        return value or ""
+    if number.country_code != 86:
+        # Its extension is part of the international form.
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    national = phonenumbers.national_significant_number(number)
+    area = area_code_length(number)
+    text = f"0{national[:area]}-{national[area:]}" if area else national
+    return f"{text}转{number.extension}" if number.extension else text
+
+
 # Spellings already read, per process: a comment's number is read by its form and again by
 # its rate limit, and parsing is most of what either costs.
 KNOWN = 4096

@@ -82,7 +82,13 @@ def test_xlsx_with_personal_data_for_those_allowed(client, comments):
     rows = list(sheet.iter_rows(values_only=True))
     assert {"姓名", "电话", "电子邮箱"} <= set(rows[0])
     assert len(rows) == 4
-    assert any("13712340001" in (cell or "") for row in rows for cell in row)
+    phones = [row[rows[0].index("电话")] for row in rows[1:]]
+    # As staff dial it, with no apostrophe before a "+86".
+    assert "13712340001" in phones and not any(phone.startswith(("'", "+")) for phone in phones)
+    # A formula a citizen typed is a text cell shown as typed, not run and not altered.
+    raw = load_workbook(io.BytesIO(response.content)).active
+    (typed,) = [c for row in raw.iter_rows() for c in row if str(c.value).startswith("=HYPERLINK")]
+    assert typed.data_type == "s" and typed.value.endswith("建议加强监管。")
 
 
 def test_a_large_export_runs_as_a_task_with_progress_and_a_download(

@@ -19,6 +19,7 @@ from consult.comments.models import Comment
 from consult.comments.phones import (
     _canonical_of,
     phone_canonical,
+    phone_display,
     phone_format,
     phone_parse,
     phone_spellings,
@@ -199,3 +200,17 @@ def test_staff_who_see_contacts_find_a_comment_by_any_spelling(client, weifang_o
     for typed in ("138 1234 5678", "+86-138-1234-5678", "13812345678"):
         page = client.get("/admin/comments/comment/", {"q": typed}).content.decode()
         assert comment.tracking_number in page, typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("138 1234 5678", "13812345678"),
+        ("0536-812 3688-12", "0536-8123688转12"),
+        ("010-12345678", "010-12345678"),
+        ("+852 2123 4567", "+852 2123 4567"),
+        ("", ""),
+    ],
+)
+def test_a_stored_number_is_shown_as_staff_dial_it(typed, shown):
+    assert phone_display(phone_canonical(typed)) == shown
