@@ -5,6 +5,12 @@ from several beats at once or from cron: each reminder (kind, consultation, depa
 is a `Reminder` row under a unique constraint, inserted in the same transaction as its
 notification, so a reminder is queued once however many runs race for it.
 
+Each draft with a comment period has its own deadlines (`consultation_drafts`): a comment keeps
+the answer deadline of the draft it was written on (`comment_answer_draft`), so publishing a
+later draft for comment neither moves nor ends the reminders about an earlier draft's comments.
+Two drafts' reminders of one kind that fall on the same moment are one reminder, in one email,
+with a part per draft (the `Reminder` row's key has no draft in it).
+
 Reminder moments are calendar days at `REMIND_AT_HOUR` local time, so mail arrives in office
 hours: "3 days before a close at 2024-11-10 23:59:59" is 2024-11-07 09:00:00 Asia/Shanghai.
 A reminder is sent while it still matters: from its moment until the next reminder of the same
@@ -23,7 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from consult.consultations.models import Consultation, Department
+from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.revisions import revision_with_period
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.outbox import (
     notification_build,
@@ -33,6 +40,7 @@ from consult.notifications.outbox import (
 
 from .models import Comment, CommentRouting
 from .notifying import queue_url
+from .revision_outcomes import comment_revision, revision_comments_q
 
 logger = logging.getLogger(__name__)
 
@@ -88,19 +96,25 @@ def _before(kind, deadline, days_list, not_before) -> list[Moment]:
 
 
 def consultation_moments(consultation: Consultation, now: datetime.datetime) -> list[Moment]:
-    """Every reminder moment of this consultation from `now - LOOKBACK` up to `now`."""
-    moments = _before(
-        Reminder.Kind.CLOSING,
-        consultation.closes_at,
-        settings.REMIND_DAYS_BEFORE_CLOSE,
-        consultation.opens_at,
+    """Every reminder moment of the draft now consulted on, from `now - LOOKBACK` up to `now`."""
+    return period_moments(
+        consultation.opens_at, consultation.closes_at, consultation.answer_deadline, now
     )
-    answer_deadline = consultation.answer_deadline
+
+
+def period_moments(opens_at, closes_at, answer_deadline, now, *, closing=True) -> list[Moment]:
+    """Every reminder moment of one comment period and its answer deadline from
+    `now - LOOKBACK` up to `now`; without the closing ones unless `closing`."""
+    moments = []
+    if closing:
+        moments += _before(
+            Reminder.Kind.CLOSING, closes_at, settings.REMIND_DAYS_BEFORE_CLOSE, opens_at
+        )
     moments += _before(
         Reminder.Kind.ANSWER_DUE,
         answer_deadline,
         settings.REMIND_DAYS_BEFORE_ANSWER_DEADLINE,
-        consultation.closes_at,
+        closes_at,
     )
     # Overdue: the day after the answer deadline, then every REMIND_OVERDUE_EVERY_DAYS days
     # while anything is late. The series counts whole days from its first moment, so every run
@@ -120,28 +134,152 @@ def consultation_moments(consultation: Consultation, now: datetime.datetime) -> 
     return [m for m in moments if now - LOOKBACK <= m.due_at <= now]
 
 
+# --- Which draft's deadline a comment has -----------------------------------------------------
+
+
+def consultation_revisions(consultation_ids) -> dict[int, list[Revision]]:
+    """The revisions of these consultations (without their texts), by consultation id: one
+    query."""
+    revisions = defaultdict(list)
+    found = (
+        Revision.objects.filter(consultation_id__in=consultation_ids)
+        .defer("preamble", "source_text")
+        .order_by("number")
+    )
+    for revision in found:
+        revisions[revision.consultation_id].append(revision)
+    return revisions
+
+
+def comment_answer_draft(comment: Comment, revisions=None) -> Revision | None:
+    """The draft whose answer deadline the comment has: the one it was written on
+    (`revision_outcomes.comment_revision`), or for a text without a period (a final text) the
+    draft consulted on before it; None for a consultation without revisions, whose own deadline
+    it has. `revisions`: the consultation's, or looked up."""
+    if revisions is None:
+        revisions = consultation_revisions([comment.consultation_id])[comment.consultation_id]
+    revision = comment_revision(comment, revisions)
+    return None if revision is None else revision_with_period(revision, revisions)
+
+
+def comments_answer_drafts(comments) -> dict[int, Revision | None]:
+    """`comment_answer_draft` of each comment, by pk, for comments loaded with their clauses'
+    revisions (`select_related("clause__revision")`). A comment on a clause of a draft with a
+    period needs nothing more; the consultations' revisions are read, in one query, only for
+    the others (on the whole draft, on a final text): a page of the queue costs the same
+    queries at any size."""
+    comments = list(comments)
+    own = {
+        comment.pk: [comment.clause.revision]
+        for comment in comments
+        if comment.clause_id is not None and comment.clause.revision.has_period
+    }
+    others = {comment.consultation_id for comment in comments if comment.pk not in own}
+    revisions = consultation_revisions(others) if others else {}
+    return {
+        comment.pk: comment_answer_draft(
+            comment, own.get(comment.pk) or revisions[comment.consultation_id]
+        )
+        for comment in comments
+    }
+
+
+def comment_answer_deadline(comment: Comment, revisions=None) -> datetime.datetime:
+    """When the answer to this comment is due: its draft's (`comment_answer_draft`)."""
+    return comment.consultation.answer_deadline_of(comment_answer_draft(comment, revisions))
+
+
+# --- Reminders per draft ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """A draft with a comment period, and which comments have its deadlines."""
+
+    number: int | None  # None: a consultation without revisions
+    comments: Q
+    opens_at: datetime.datetime
+    closes_at: datetime.datetime
+    answer_deadline: datetime.datetime
+    consulted: bool  # the draft now consulted on: the one whose close is still to remind of
+
+
+def consultation_drafts(consultation: Consultation, revisions=None) -> list[Draft]:
+    """Each published draft with a comment period, in order, with the comments that have its
+    answer deadline (`comment_answer_draft`, as a condition); the last is the one consulted
+    on now."""
+    if revisions is None:
+        revisions = consultation_revisions([consultation.pk])[consultation.pk]
+    published = [revision for revision in revisions if revision.published_at is not None]
+    if not published:
+        return [
+            Draft(
+                None,
+                Q(consultation_id=consultation.pk),
+                consultation.opens_at,
+                consultation.closes_at,
+                consultation.answer_deadline,
+                True,
+            )
+        ]
+    members = defaultdict(list)
+    for revision in published:
+        members[revision_with_period(revision, revisions)].append(revision)
+    holders = sorted(members, key=lambda revision: revision.number)
+    drafts = []
+    for holder in holders:
+        comments = Q()
+        for revision in members[holder]:
+            comments |= revision_comments_q(revision, revisions)
+        if len(holders) == 1:
+            comments = Q(consultation_id=consultation.pk)  # all of them, as the draft's
+        opens_at, closes_at = consultation.period_of(holder)
+        drafts.append(
+            Draft(
+                holder.number,
+                comments,
+                opens_at,
+                closes_at,
+                consultation.answer_deadline_of(holder),
+                holder is holders[-1],
+            )
+        )
+    return drafts
+
+
 def consultations_with_deadlines_near(now: datetime.datetime):
-    """Consultations that may have a reminder due: opened, and not long settled."""
+    """Consultations that may have a reminder due: opened, and not long settled. An earlier
+    draft's answer deadlines go on while a later draft is open."""
     longest_lead = max(
         [*settings.REMIND_DAYS_BEFORE_CLOSE, *settings.REMIND_DAYS_BEFORE_ANSWER_DEADLINE, 1]
     )
+    near = _later(now, longest_lead + 1)
     anything_open = Exists(Comment.objects.open().filter(consultation=OuterRef("pk")))
+    earlier_draft_closed = Exists(
+        Revision.objects.published().filter(consultation=OuterRef("pk"), closes_at__lte=near)
+    )
     return (
-        Consultation.objects.filter(opens_at__lte=now, closes_at__lte=_later(now, longest_lead + 1))
+        Consultation.objects.filter(opens_at__lte=now)
+        .filter(Q(closes_at__lte=near) | earlier_draft_closed)
         .filter(Q(report_published_at__isnull=True) | anything_open)
         .select_related("issuer")
         .order_by("pk")
     )
 
 
-def outstanding_by_department(consultation: Consultation, kind: str) -> dict[int, list[dict]]:
-    """Per department, the comments a reminder of this kind is about, counted per clause.
+def outstanding_by_department(
+    consultation: Consultation, kind: str, comments: Q | None = None
+) -> dict[int, list[dict]]:
+    """Per department, the comments a reminder of this kind is about, counted per clause; only
+    those matching `comments` (a draft's, `Draft.comments`) when given.
 
     Before the close: everything routed to it that nobody has touched (待处理). Before the
     answer deadline: everything it owns and has not answered. Overdue: for the coordinator,
     the departments still owning open comments.
     """
     routes = CommentRouting.objects.filter(comment__consultation=consultation)
+    if comments is not None:
+        routes = routes.filter(comment__in=Comment.objects.filter(comments).values("pk"))
     if kind == Reminder.Kind.CLOSING:
         routes = routes.filter(comment__status=Comment.Status.PENDING)
     else:
@@ -176,10 +314,10 @@ def outstanding_by_department(consultation: Consultation, kind: str) -> dict[int
     return dict(outstanding)
 
 
-def reminder_targets(consultation: Consultation, moment: Moment) -> dict[int, dict]:
-    """Department id → what its reminder says; departments with nothing outstanding are absent."""
-    outstanding = outstanding_by_department(consultation, moment.kind)
-    if moment.kind != Reminder.Kind.OVERDUE:
+def _draft_targets(consultation: Consultation, kind: str, draft: Draft) -> dict[int, dict]:
+    """Department id → its part of a reminder about one draft's comments."""
+    outstanding = outstanding_by_department(consultation, kind, draft.comments)
+    if kind != Reminder.Kind.OVERDUE:
         return {
             department_id: {"clauses": rows, "total": sum(r["count"] for r in rows)}
             for department_id, rows in outstanding.items()
@@ -195,6 +333,25 @@ def reminder_targets(consultation: Consultation, moment: Moment) -> dict[int, di
         key=lambda row: (-row["count"], row["department"]),
     )
     return {consultation.issuer_id: {"departments": late, "total": sum(r["count"] for r in late)}}
+
+
+def reminder_targets(consultation: Consultation, parts, *, named=False) -> dict[int, dict]:
+    """Department id → what its reminder says; departments with nothing outstanding are absent.
+
+    `parts`: the (moment, draft) pairs of one kind at one moment, a draft each. The reminder
+    has a part per draft with anything outstanding ("drafts", each with its number; `named`
+    when the consultation has several drafts, so the email says which one each part is about),
+    and the rows of all of them at the top as well (as before drafts had parts)."""
+    targets = {}
+    for moment, draft in parts:
+        for department_id, part in _draft_targets(consultation, moment.kind, draft).items():
+            content = targets.setdefault(department_id, {"total": 0, "drafts": []})
+            content["total"] += part["total"]
+            if draft.number is not None:
+                content["drafts"].append({"number": draft.number, "named": named, **part})
+            rows = "departments" if moment.kind == Reminder.Kind.OVERDUE else "clauses"
+            content.setdefault(rows, []).extend(part[rows])
+    return targets
 
 
 def reminder_record(
@@ -243,23 +400,50 @@ def reminder_notification(consultation, department, moment: Moment, content, to,
     )
 
 
+def _moments_by_time(drafts: list[Draft], now) -> list[list[tuple]]:
+    """The reminders due, each as the (moment, draft) pairs of one kind at one time, a pair per
+    draft with a moment there, the earliest deadline first."""
+    planned = defaultdict(list)
+    for draft in drafts:
+        moments = period_moments(
+            draft.opens_at,
+            draft.closes_at,
+            draft.answer_deadline,
+            now,
+            # An earlier draft no longer takes comments: the close to remind of is the current one.
+            closing=draft.consulted,
+        )
+        for moment in moments:
+            planned[moment.due_at, moment.kind].append((moment, draft))
+    return [
+        sorted(parts, key=lambda part: part[0].deadline)
+        for _key, parts in sorted(planned.items(), key=lambda item: item[0])
+    ]
+
+
 def reminders_send(*, now=None) -> dict[str, int]:
     """Queue every reminder that is due and not yet recorded; returns counts by outcome."""
     now = now or timezone.now()
     counts = {Reminder.Outcome.QUEUED: 0, Reminder.Outcome.MISSED: 0}
     for consultation in consultations_with_deadlines_near(now):
-        moments = consultation_moments(consultation, now)
-        if not moments:
+        drafts = consultation_drafts(consultation)
+        planned = _moments_by_time(drafts, now)
+        if not planned:
             continue
         done = set(
             Reminder.objects.filter(
                 consultation=consultation, due_at__gte=now - LOOKBACK
             ).values_list("kind", "department_id", "due_at")
         )
-        for moment in moments:
+        for parts in planned:
+            # The drafts whose reminder still matters; with none, it is recorded as missed.
+            parts = [part for part in parts if now < part[0].until] or parts
+            moment = parts[0][0]
             targets = {
                 department_id: content
-                for department_id, content in reminder_targets(consultation, moment).items()
+                for department_id, content in reminder_targets(
+                    consultation, parts, named=len(drafts) > 1
+                ).items()
                 if (moment.kind, department_id, moment.due_at) not in done
             }
             if not targets:

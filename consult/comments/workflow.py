@@ -30,6 +30,7 @@ from consult.consultations.models import Department
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import comment_reply_write, comment_routed_again_write
+from .reminders import comment_answer_deadline
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
 
@@ -431,10 +432,11 @@ def statuses_open_to(me: Standing, comment: Comment) -> list[str]:
 
 
 def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> str:
-    """One line for staff: who answers this comment and by when, and what this user does."""
+    """One line for staff: who answers this comment and by when (the answer deadline of the
+    draft it was written on, `reminders.comment_answer_deadline`), and what this user does."""
     now = now or timezone.now()
     owner = next((r.department.name for r in comment.routes.all() if r.is_owner), "—")
-    deadline = comment.consultation.answer_deadline
+    deadline = comment_answer_deadline(comment)
     line = _("由%(owner)s负责答复，答复期限 %(deadline)s") % {
         "owner": owner,
         "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),

@@ -5,7 +5,7 @@ import functools
 
 from django.conf import settings
 from django.db import connections, models, router
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -236,6 +236,23 @@ class Consultation(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        """Saved with its period (the admin moving the close, say), the period goes to the
+        draft it belongs to as well: every later reader of that draft's own row (its page once
+        a later draft is out, retention, its report, its comments' answer deadline) sees it.
+
+        A data invariant, like a denormalised copy: kept here because every writer of the
+        period passes through this save (`revision_mark_published` writes the same values)."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if adding or (fields is not None and not {"opens_at", "closes_at"} & set(fields)):
+            return
+        consulted = self.revisions.consulted().values("pk")
+        Revision.objects.filter(pk=Subquery(consulted)).update(
+            opens_at=self.opens_at, closes_at=self.closes_at
+        )
+
     def get_absolute_url(self):
         return reverse("intake:consultation", kwargs={"slug": self.slug})
 
@@ -270,15 +287,33 @@ class Consultation(models.Model):
 
     @property
     def answer_deadline(self):
-        return self.closes_at + datetime.timedelta(days=self.answer_days)
+        """When the answers to the comments on the draft now consulted on are due."""
+        return self.answer_deadline_of(None)
+
+    def answer_deadline_of(self, revision: "Revision | None"):
+        """When the answers to the comments on `revision` are due: `answer_days` after its own
+        close. The draft now consulted on (or None, or a revision without a period) has its
+        period on the consultation; an earlier draft keeps its own on its row, so publishing a
+        later draft does not move the deadline of the comments written on an earlier one."""
+        _opens_at, closes_at = self.period_of(revision)
+        return closes_at + datetime.timedelta(days=self.answer_days)
+
+    def period_of(self, revision: "Revision | None") -> tuple:
+        """(opens_at, closes_at) of `revision`'s comment period: the consultation's own for the
+        current text (or None, or a revision without a period), the revision's for an earlier
+        draft."""
+        if revision is None or not revision.has_period or revision.pk == self.current_revision_id:
+            return self.opens_at, self.closes_at
+        return revision.opens_at, revision.closes_at
 
     def is_coordinated_by(self, department_ids) -> bool:
         """Whether staff of these departments coordinate it (see `coordinated_by`)."""
         return self.issuer_id in department_ids
 
-    def is_past_answer_deadline(self, now) -> bool:
-        """Open comments are overdue from here on."""
-        return now > self.answer_deadline
+    def is_past_answer_deadline(self, now, revision: "Revision | None" = None) -> bool:
+        """Open comments on `revision` (by default the draft now consulted on) are overdue
+        from here on; `comments.reminders.comment_answer_deadline` finds a comment's."""
+        return now > self.answer_deadline_of(revision)
 
     def current_clauses(self):
         """The clauses of the draft as it now stands; earlier revisions keep their own."""
@@ -288,6 +323,11 @@ class Consultation(models.Model):
 class RevisionQuerySet(models.QuerySet):
     def published(self):
         return self.filter(published_at__isnull=False)
+
+    def consulted(self):
+        """Of one consultation's revisions, the draft whose comment period the consultation
+        holds: its latest published revision with one (a final text has none)."""
+        return self.published().filter(opens_at__isnull=False).order_by("-number")[:1]
 
 
 class Revision(models.Model):
@@ -381,6 +421,11 @@ class Revision(models.Model):
     @property
     def has_period(self) -> bool:
         return self.opens_at is not None
+
+    @property
+    def answer_deadline(self):
+        """When the answers to the comments on this draft are due (`answer_deadline_of`)."""
+        return self.consultation.answer_deadline_of(self)
 
 
 def consultation_without_texts(slug: str) -> "Consultation | None":

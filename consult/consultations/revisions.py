@@ -57,6 +57,20 @@ def revision_before(revision: Revision) -> Revision | None:
     )
 
 
+def revision_with_period(revision: Revision, revisions) -> Revision:
+    """The draft whose comment period — and so answer deadline — `revision` goes by, of the
+    consultation's `revisions`: itself when it has a period; for one without (a final text, a
+    draft published without consulting on it), the latest published one before it that has."""
+    if revision.has_period:
+        return revision
+    earlier = [
+        r
+        for r in revisions
+        if r.number < revision.number and r.has_period and r.published_at is not None
+    ]
+    return max(earlier, key=lambda r: r.number, default=revision)
+
+
 def revision_check_can_follow(consultation: Consultation) -> Revision:
     """The revision a new one would follow; refused while that one is unpublished or final.
 

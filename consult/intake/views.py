@@ -25,6 +25,7 @@ from consult.comments.publication import (
     publication_for_submitter,
     report_published_on_its_draft,
 )
+from consult.comments.reminders import comment_answer_draft
 from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import (
     CommentPeriodClosed,
@@ -295,6 +296,9 @@ def _comment_context(comment, *, by_proof=False):
     every member of staff of the comment's departments."""
     routes = list(comment.routes.select_related("department").order_by("position"))
     publication = publication_for_submitter(comment)
+    # The deadline of the draft the comment was written on: a later draft opening for comment
+    # does not move it.
+    draft = comment_answer_draft(comment)
     return {
         "comment": comment,
         "outcomes": comment_outcomes(comment),
@@ -308,8 +312,9 @@ def _comment_context(comment, *, by_proof=False):
             "organisation": mask_name(comment.organisation) if by_proof else comment.organisation,
         },
         "attachments_by_count": by_proof,
+        "answer_deadline": comment.consultation.answer_deadline_of(draft),
         # Past it, "expected by <date>" would send the citizen to wait for a day gone by.
-        "answer_overdue": comment.consultation.is_past_answer_deadline(timezone.now()),
+        "answer_overdue": comment.consultation.is_past_answer_deadline(timezone.now(), draft),
         "publication": publication,
         "published_url": _published_url(comment) if publication[0] == "published" else "",
         "status_url": reverse(

@@ -33,6 +33,7 @@ from consult.comments.models import (
 )
 from consult.comments.phones import phone_spellings
 from consult.comments.privacy import mask_email, mask_name, mask_phone
+from consult.comments.reminders import comments_answer_drafts
 from consult.comments.services import comment_record_received
 from consult.comments.tracking import is_well_formed, normalise_tracking_number
 from consult.comments.workflow import (
@@ -178,7 +179,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         ("submitted_at", admin.DateFieldListFilter),
     ]
     search_fields = ["=tracking_number", "body"]
-    list_select_related = ["consultation", "clause", "campaign"]
+    # A clause's revision: the answer deadline of the draft each comment was written on (`age`).
+    list_select_related = ["consultation", "clause__revision", "campaign"]
     date_hierarchy = "submitted_at"
     list_per_page = 50
     show_full_result_count = False
@@ -309,6 +311,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         mine = routes_of_departments(user_department_ids(request.user)).order_by(
             "-is_owner", "position"
         )
+        # The list reads its clauses' revisions for their periods (`age`), never their texts.
+        queryset = queryset.defer("clause__revision__preamble", "clause__revision__source_text")
         return queryset.annotate(
             my_role_value=Subquery(mine.values("role")[:1]),
             my_ownership=Subquery(mine.values("is_owner")[:1]),
@@ -432,11 +436,23 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             comment.campaign.size,
         )
 
+    def get_changelist_instance(self, request):
+        """The page's comments, each with the draft whose answer deadline it has (`age`): at
+        most one query for the page, whatever its size (`comments_answer_drafts`)."""
+        changelist = super().get_changelist_instance(request)
+        drafts = comments_answer_drafts(changelist.result_list)
+        for comment in changelist.result_list:
+            comment.answer_draft = drafts[comment.pk]
+        return changelist
+
     @admin.display(description=_("已过天数"), ordering="submitted_at")
     def age(self, comment):
         days = (timezone.now() - comment.submitted_at).days
+        # Past the answer deadline of the draft it was written on, not of the one now consulted.
         overdue = comment.status in Comment.OPEN_STATUSES and (
-            comment.consultation.is_past_answer_deadline(timezone.now())
+            comment.consultation.is_past_answer_deadline(
+                timezone.now(), getattr(comment, "answer_draft", None)
+            )
         )
         if overdue:
             # Coloured by queue.css: the CSP refuses inline style attributes.
