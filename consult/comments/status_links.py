@@ -22,6 +22,21 @@ def tracking_number_from_token(token: str) -> str | None:
         return None
 
 
+def tracking_number_of_expired_token(token: str) -> str | None:
+    """The tracking number of a genuine link that is older than `MAX_AGE`, so that its page
+    can say it expired and how to look the comment up instead; None for any other token."""
+    try:
+        signing.loads(token, salt=SALT, max_age=MAX_AGE)
+    except signing.SignatureExpired:
+        try:
+            return signing.loads(token, salt=SALT)["t"]
+        except (signing.BadSignature, KeyError, TypeError):
+            return None
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+    return None
+
+
 def comment_status_url(comment) -> str:
     """Absolute URL of the comment's status page, for emails."""
     return comment_status_urls([comment])[comment.pk]

@@ -1,6 +1,7 @@
 """Public pages: the consultations, the draft clause by clause, the comment form, receipts
 and status lookup. Views only translate HTTP; the rules live in consult.comments."""
 
+import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -33,7 +34,11 @@ from consult.comments.services import (
     comment_submit,
     comment_subscribe_to_report,
 )
-from consult.comments.status_links import status_token, tracking_number_from_token
+from consult.comments.status_links import (
+    status_token,
+    tracking_number_from_token,
+    tracking_number_of_expired_token,
+)
 from consult.consultations.models import Clause, Consultation
 from consult.reports.models import AdoptionReport
 from consult.reports.services import report_path
@@ -269,9 +274,17 @@ def comment_period_closed(request, consultation, now):
     )
 
 
+class _StatusLinkExpired(Exception):
+    def __init__(self, number):
+        super().__init__(number)
+        self.number = number
+
+
 def _comment_for_token(token):
     number = tracking_number_from_token(token)
     if number is None:
+        if (expired := tracking_number_of_expired_token(token)) is not None:
+            raise _StatusLinkExpired(expired)
         raise Http404
     return get_object_or_404(
         Comment.objects.select_related("consultation__issuer", "clause"), tracking_number=number
@@ -323,7 +336,23 @@ def _comment_context(comment, *, by_proof=False):
     }
 
 
+def _expired_link_explained(view):
+    """A signed link past its year says so, and how to look the comment up instead, rather
+    than "page not found" to a citizen who kept it as the receipt advised (410 Gone)."""
+
+    @functools.wraps(view)
+    def answered(request, token, *args, **kwargs):
+        try:
+            return view(request, token, *args, **kwargs)
+        except _StatusLinkExpired as expired:
+            context = {"number": expired.number, "lookup_url": _lookup_with_number(expired.number)}
+            return render(request, "intake/status_link_expired.html", context, status=410)
+
+    return answered
+
+
 @never_cache
+@_expired_link_explained
 def comment_receipt(request, token):
     comment = _comment_for_token(token)
     context = _comment_context(comment)
@@ -335,6 +364,7 @@ def comment_receipt(request, token):
 
 @never_cache
 @require_POST
+@_expired_link_explained
 def comment_notify_on_report(request, token):
     comment = _comment_for_token(token)
     comment_subscribe_to_report(comment)
@@ -342,6 +372,7 @@ def comment_notify_on_report(request, token):
 
 
 @never_cache
+@_expired_link_explained
 def comment_status_signed(request, token):
     comment = _comment_for_token(token)
     return render(request, "intake/comment_status.html", _comment_context(comment))
