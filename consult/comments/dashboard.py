@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from .access import comments_visible_to
 from .models import Comment, CommentRouting
-from .revision_outcomes import comments_of_revision
+from .revision_outcomes import comments_of_revision, comments_past_answer_deadline_q
 
 OPEN = Comment.OPEN_STATUSES
 
@@ -103,14 +103,22 @@ def dashboard(consultation, user, *, revision=None, now=None) -> dict:
         .order_by("clause__revision__number", "clause__path")
     ]
 
-    overdue = consultation.is_past_answer_deadline(now)
+    # Each comment is late by its own draft's answer deadline, not the draft now consulted on.
+    late = comments.filter(
+        comments_past_answer_deadline_q(consultation, now), status__in=OPEN
+    ).values("pk")
     departments = [
-        Bar(row["department__name"], row["open"], row["open"] if overdue else 0)
+        Bar(row["department__name"], row["open"], row["late"])
         for row in CommentRouting.objects.filter(comment__in=comments, is_owner=True)
         .values("department__name")
-        .annotate(open=Count("pk", filter=Q(comment__status__in=OPEN)), total=Count("pk"))
+        .annotate(
+            open=Count("pk", filter=Q(comment__status__in=OPEN)),
+            late=Count("pk", filter=Q(comment__in=late)),
+            total=Count("pk"),
+        )
         .order_by("-open", "department__name")
     ]
+    overdue = late.exists()
 
     decided = comments.filter(status=Comment.Status.ANSWERED)
     decision_labels = dict(Comment.Decision.choices)
@@ -131,7 +139,7 @@ def dashboard(consultation, user, *, revision=None, now=None) -> dict:
     )
     return {
         "totals": totals,
-        "overdue": overdue,
+        "overdue": overdue,  # an open comment past its answer deadline
         "charts": [
             Chart(_("每日收到意见"), days),
             Chart(_("各条款意见数"), clauses),

@@ -16,6 +16,7 @@ from consult.notifications.rendering import site_url
 
 from .directory import directory_of
 from .models import Comment, CommentRouting
+from .revision_outcomes import comments_answer_drafts
 from .routing import Route
 from .status_links import comment_status_urls
 
@@ -135,12 +136,23 @@ _PK = "consult-comment-pk"
 CITIZENS_OWN = (Notification.Kind.RECEIPT, Notification.Kind.REPLY)
 
 
-def queue_url(consultation, *, pending: bool = False) -> str:
-    """The admin's list of a consultation's comments (each department's staff see their own),
-    only those still 待处理 when `pending`."""
+def queue_url(
+    consultation, *, pending: bool = False, scope: str = "", role: str = "", revision=None
+) -> str:
+    """The admin's list of a consultation's comments, with the queue's own filters: by default
+    the user's departments' open ones (我的待办); every visible open one with `scope="open"`;
+    only those still 待处理 when `pending`; only those the user's department answers
+    (`role="owner"`) or has another role on (`role="cooperating"`); one draft's (`revision`, a
+    number)."""
     query = f"?consultation__id__exact={consultation.pk}"
+    if scope:
+        query += f"&scope={scope}"
     if pending:
         query += f"&status__exact={Comment.Status.PENDING}"
+    if role:
+        query += f"&role={role}"
+    if revision is not None:
+        query += f"&revision={revision}"
     return site_url(reverse("admin:comments_comment_changelist") + query)
 
 
@@ -150,10 +162,16 @@ def notification_items_with_comments(items: list[dict]) -> None:
     the author's own emails (`CITIZENS_OWN`) the signed link to the comment's status page."""
     comment_ids = [item["notification"].comment_id for item in items]
     comments = (
-        Comment.objects.select_related("clause", "consultation")
-        .defer(*consultation_texts("consultation"))
+        Comment.objects.select_related("clause__revision", "consultation")
+        .defer(
+            *consultation_texts("consultation"),
+            "clause__revision__preamble",
+            "clause__revision__source_text",
+        )
         .in_bulk([pk for pk in comment_ids if pk])
     )
+    # Each comment's answer deadline is its own draft's: at most one query for the batch.
+    answer_drafts = comments_answer_drafts(comments.values())
     roles = dict(CommentRouting.Role.choices)
     # Each department's part as the comment is routed now, not when the notification was
     # written: a comment transferred meanwhile (转办) must not reach its former owner's digest
@@ -181,7 +199,7 @@ def notification_items_with_comments(items: list[dict]) -> None:
         item["status_label"] = comment.get_status_display()
         # What is asked of the department, and by when.
         item["owner_name"] = owners.get(comment.pk, "")
-        item["answer_by"] = comment.consultation.answer_deadline
+        item["answer_by"] = comment.consultation.answer_deadline_of(answer_drafts[comment.pk])
         item["admin_url"] = admin_change.replace(_PK, str(comment.pk))
         # Where a digest's comments it does not list are.
         if comment.consultation_id not in queue_urls:

@@ -6,8 +6,9 @@ is a `Reminder` row under a unique constraint, inserted in the same transaction 
 notification, so a reminder is queued once however many runs race for it.
 
 Each draft with a comment period has its own deadlines (`consultation_drafts`): a comment keeps
-the answer deadline of the draft it was written on (`comment_answer_draft`), so publishing a
-later draft for comment neither moves nor ends the reminders about an earlier draft's comments.
+the answer deadline of the draft it was written on (`revision_outcomes.comment_answer_draft`),
+so publishing a later draft for comment neither moves nor ends the reminders about an earlier
+draft's comments.
 Two drafts' reminders of one kind that fall on the same moment are one reminder, in one email,
 with a part per draft (the `Reminder` row's key has no draft in it).
 
@@ -30,7 +31,6 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from consult.consultations.models import Consultation, Department, Revision
-from consult.consultations.revisions import revision_with_period
 from consult.notifications.models import Notification, Reminder
 from consult.notifications.outbox import (
     notification_build,
@@ -38,9 +38,14 @@ from consult.notifications.outbox import (
     recipients_by_department,
 )
 
-from .models import Comment, CommentRouting
+from .models import Comment, CommentRouting, CooperatingOpinion
 from .notifying import queue_url
-from .revision_outcomes import comment_revision, revision_comments_q
+from .revision_outcomes import answer_drafts_q
+from .revision_outcomes import comment_answer_deadline as comment_answer_deadline
+from .revision_outcomes import comments_answer_drafts as comments_answer_drafts
+
+# `comment_answer_deadline` and `comments_answer_drafts` live in revision_outcomes; they are
+# re-exported above, for now, for comments/admin/queue.py and comments/workflow.py.
 
 logger = logging.getLogger(__name__)
 
@@ -134,61 +139,6 @@ def period_moments(opens_at, closes_at, answer_deadline, now, *, closing=True) -
     return [m for m in moments if now - LOOKBACK <= m.due_at <= now]
 
 
-# --- Which draft's deadline a comment has -----------------------------------------------------
-
-
-def consultation_revisions(consultation_ids) -> dict[int, list[Revision]]:
-    """The revisions of these consultations (without their texts), by consultation id: one
-    query."""
-    revisions = defaultdict(list)
-    found = (
-        Revision.objects.filter(consultation_id__in=consultation_ids)
-        .defer("preamble", "source_text")
-        .order_by("number")
-    )
-    for revision in found:
-        revisions[revision.consultation_id].append(revision)
-    return revisions
-
-
-def comment_answer_draft(comment: Comment, revisions=None) -> Revision | None:
-    """The draft whose answer deadline the comment has: the one it was written on
-    (`revision_outcomes.comment_revision`), or for a text without a period (a final text) the
-    draft consulted on before it; None for a consultation without revisions, whose own deadline
-    it has. `revisions`: the consultation's, or looked up."""
-    if revisions is None:
-        revisions = consultation_revisions([comment.consultation_id])[comment.consultation_id]
-    revision = comment_revision(comment, revisions)
-    return None if revision is None else revision_with_period(revision, revisions)
-
-
-def comments_answer_drafts(comments) -> dict[int, Revision | None]:
-    """`comment_answer_draft` of each comment, by pk, for comments loaded with their clauses'
-    revisions (`select_related("clause__revision")`). A comment on a clause of a draft with a
-    period needs nothing more; the consultations' revisions are read, in one query, only for
-    the others (on the whole draft, on a final text): a page of the queue costs the same
-    queries at any size."""
-    comments = list(comments)
-    own = {
-        comment.pk: [comment.clause.revision]
-        for comment in comments
-        if comment.clause_id is not None and comment.clause.revision.has_period
-    }
-    others = {comment.consultation_id for comment in comments if comment.pk not in own}
-    revisions = consultation_revisions(others) if others else {}
-    return {
-        comment.pk: comment_answer_draft(
-            comment, own.get(comment.pk) or revisions[comment.consultation_id]
-        )
-        for comment in comments
-    }
-
-
-def comment_answer_deadline(comment: Comment, revisions=None) -> datetime.datetime:
-    """When the answer to this comment is due: its draft's (`comment_answer_draft`)."""
-    return comment.consultation.answer_deadline_of(comment_answer_draft(comment, revisions))
-
-
 # --- Reminders per draft ------------------------------------------------------------------------
 
 
@@ -206,42 +156,20 @@ class Draft:
 
 def consultation_drafts(consultation: Consultation, revisions=None) -> list[Draft]:
     """Each published draft with a comment period, in order, with the comments that have its
-    answer deadline (`comment_answer_draft`, as a condition); the last is the one consulted
-    on now."""
-    if revisions is None:
-        revisions = consultation_revisions([consultation.pk])[consultation.pk]
-    published = [revision for revision in revisions if revision.published_at is not None]
-    if not published:
-        return [
-            Draft(
-                None,
-                Q(consultation_id=consultation.pk),
-                consultation.opens_at,
-                consultation.closes_at,
-                consultation.answer_deadline,
-                True,
-            )
-        ]
-    members = defaultdict(list)
-    for revision in published:
-        members[revision_with_period(revision, revisions)].append(revision)
-    holders = sorted(members, key=lambda revision: revision.number)
+    answer deadline (`revision_outcomes.answer_drafts_q`); the last is the one consulted on
+    now."""
+    found = answer_drafts_q(consultation, revisions)
     drafts = []
-    for holder in holders:
-        comments = Q()
-        for revision in members[holder]:
-            comments |= revision_comments_q(revision, revisions)
-        if len(holders) == 1:
-            comments = Q(consultation_id=consultation.pk)  # all of them, as the draft's
+    for holder, comments in found:
         opens_at, closes_at = consultation.period_of(holder)
         drafts.append(
             Draft(
-                holder.number,
+                None if holder is None else holder.number,
                 comments,
                 opens_at,
                 closes_at,
                 consultation.answer_deadline_of(holder),
-                holder is holders[-1],
+                holder is found[-1][0],
             )
         )
     return drafts
@@ -267,26 +195,42 @@ def consultations_with_deadlines_near(now: datetime.datetime):
     )
 
 
+def opinion_awaited() -> Q:
+    """Of a comment's routes, those whose department still owes its opinion (配合意见): not the
+    owner, the comment still open, no opinion from it, and the owner has not chosen to answer
+    without waiting (`opinions_waived_reason`, workflow's rule for `opinions_missing`)."""
+    given = CooperatingOpinion.objects.filter(
+        comment_id=OuterRef("comment_id"), department_id=OuterRef("department_id")
+    )
+    return Q(
+        ~Exists(given),
+        is_owner=False,
+        comment__status__in=Comment.OPEN_STATUSES,
+        comment__opinions_waived_reason="",
+    )
+
+
 def outstanding_by_department(
     consultation: Consultation, kind: str, comments: Q | None = None
 ) -> dict[int, list[dict]]:
-    """Per department, the comments a reminder of this kind is about, counted per clause; only
-    those matching `comments` (a draft's, `Draft.comments`) when given.
+    """Per department, the comments a reminder of this kind is about, counted per clause
+    ("count"; of those, "owned" it answers and "awaited" it owes an opinion on); only those
+    matching `comments` (a draft's, `Draft.comments`) when given.
 
-    Before the close: everything routed to it that nobody has touched (待处理). Before the
-    answer deadline: everything it owns and has not answered. Overdue: for the coordinator,
-    the departments still owning open comments.
+    Before the close: those it answers that nobody has touched (待处理). Before the answer
+    deadline: those it answers and has not answered. Both: those it cooperates on whose
+    opinion it still owes (`opinion_awaited`), whatever their status, and not those it gave
+    its opinion on. Overdue: for the coordinator, the departments still owning open comments.
     """
     routes = CommentRouting.objects.filter(comment__consultation=consultation)
     if comments is not None:
         routes = routes.filter(comment__in=Comment.objects.filter(comments).values("pk"))
+    about = Q(is_owner=True, comment__status__in=Comment.OPEN_STATUSES)
     if kind == Reminder.Kind.CLOSING:
-        routes = routes.filter(comment__status=Comment.Status.PENDING)
-    else:
-        routes = routes.filter(
-            is_owner=True,
-            comment__status__in=Comment.OPEN_STATUSES,
-        )
+        about = Q(is_owner=True, comment__status=Comment.Status.PENDING)
+    if kind != Reminder.Kind.OVERDUE:
+        about |= opinion_awaited()
+    routes = routes.filter(about)
     rows = (
         routes.values(
             "department_id",
@@ -294,32 +238,70 @@ def outstanding_by_department(
             "comment__clause__label",
             "comment__clause__heading",
             "comment__clause__path",
+            "role",
         )
-        .annotate(count=Count("pk"), owned=Count("pk", filter=Q(is_owner=True)))
-        .order_by("department_id", "comment__clause__path")
+        .annotate(
+            count=Count("pk"),
+            owned=Count("pk", filter=Q(is_owner=True)),
+            awaited=Count("pk", filter=Q(is_owner=False)),
+        )
+        .order_by("department_id", "comment__clause__path", "comment__clause_id", "role")
     )
-    outstanding = defaultdict(list)
+    outstanding = defaultdict(dict)
     for row in rows:
-        outstanding[row["department_id"]].append(
+        clauses = outstanding[row["department_id"]]
+        clause = clauses.setdefault(
+            row["comment__clause_id"],
             {
                 "clause": (
                     f"{row['comment__clause__label']} {row['comment__clause__heading']}".strip()
                     if row["comment__clause_id"]
                     else ""
                 ),
-                "count": row["count"],
-                "owned": row["owned"],
-            }
+                "count": 0,
+                "owned": 0,
+                "awaited": 0,
+                # The roles it owes its opinions in (the queue's `role` filter lists them).
+                "awaited_roles": [],
+            },
         )
-    return dict(outstanding)
+        for count in ("count", "owned", "awaited"):
+            clause[count] += row[count]
+        if row["awaited"]:
+            clause["awaited_roles"].append(row["role"])
+    return {department_id: list(clauses.values()) for department_id, clauses in outstanding.items()}
+
+
+def _department_part(kind: str, rows: list[dict]) -> dict:
+    """A department's part of a closing or answer-due reminder: "total", "owned" (those it
+    answers), "awaited" (those it owes an opinion on, and "awaited_roles", its roles on them)
+    and the rows. Before the answer deadline the two are listed apart ("clauses",
+    "opinion_clauses"): they ask different things."""
+    part = {
+        "total": sum(r["count"] for r in rows),
+        "owned": sum(r["owned"] for r in rows),
+        "awaited": sum(r["awaited"] for r in rows),
+        "awaited_roles": sorted({role for r in rows for role in r["awaited_roles"]}),
+    }
+    if kind == Reminder.Kind.CLOSING:
+        part["clauses"] = [
+            {key: r[key] for key in ("clause", "count", "owned", "awaited")} for r in rows
+        ]
+        return part
+    part["clauses"] = [{"clause": r["clause"], "count": r["owned"]} for r in rows if r["owned"]]
+    part["opinion_clauses"] = [
+        {"clause": r["clause"], "count": r["awaited"]} for r in rows if r["awaited"]
+    ]
+    return part
 
 
 def _draft_targets(consultation: Consultation, kind: str, draft: Draft) -> dict[int, dict]:
-    """Department id → its part of a reminder about one draft's comments."""
+    """Department id → its part of a reminder about one draft's comments (`_department_part`;
+    overdue: the coordinator's, the late departments)."""
     outstanding = outstanding_by_department(consultation, kind, draft.comments)
     if kind != Reminder.Kind.OVERDUE:
         return {
-            department_id: {"clauses": rows, "total": sum(r["count"] for r in rows)}
+            department_id: _department_part(kind, rows)
             for department_id, rows in outstanding.items()
         }
     if not outstanding:
@@ -335,22 +317,31 @@ def _draft_targets(consultation: Consultation, kind: str, draft: Draft) -> dict[
     return {consultation.issuer_id: {"departments": late, "total": sum(r["count"] for r in late)}}
 
 
+ROWS = ("departments", "clauses", "opinion_clauses")
+
+
 def reminder_targets(consultation: Consultation, parts, *, named=False) -> dict[int, dict]:
     """Department id → what its reminder says; departments with nothing outstanding are absent.
 
     `parts`: the (moment, draft) pairs of one kind at one moment, a draft each. The reminder
     has a part per draft with anything outstanding ("drafts", each with its number; `named`
     when the consultation has several drafts, so the email says which one each part is about),
-    and the rows of all of them at the top as well (as before drafts had parts)."""
+    and the rows and counts of all of them at the top as well (as before drafts had parts)."""
     targets = {}
     for moment, draft in parts:
         for department_id, part in _draft_targets(consultation, moment.kind, draft).items():
-            content = targets.setdefault(department_id, {"total": 0, "drafts": []})
-            content["total"] += part["total"]
+            content = targets.setdefault(department_id, {"drafts": []})
+            for count in ("total", "owned", "awaited"):
+                if count in part:
+                    content[count] = content.get(count, 0) + part[count]
+            if "awaited_roles" in part:
+                roles = {*content.get("awaited_roles", []), *part.pop("awaited_roles")}
+                content["awaited_roles"] = sorted(roles)
             if draft.number is not None:
                 content["drafts"].append({"number": draft.number, "named": named, **part})
-            rows = "departments" if moment.kind == Reminder.Kind.OVERDUE else "clauses"
-            content.setdefault(rows, []).extend(part[rows])
+            for rows in ROWS:
+                if rows in part:
+                    content.setdefault(rows, []).extend(part[rows])
     return targets
 
 
@@ -382,6 +373,31 @@ def reminder_record(
     return True
 
 
+def reminder_links(consultation, moment: Moment, content) -> dict[str, str]:
+    """The queue's lists of exactly what the reminder counts: "queue_url" — for the coordinator
+    every open comment (scope=open), for a department those it answers (role=owner; before the
+    close only the untouched ones) — and "opinions_url" for those it cooperates on, when it owes
+    an opinion. A reminder about one draft of several lists that draft's only."""
+    drafts = content.get("drafts", [])
+    revision = drafts[0]["number"] if len(drafts) == 1 and drafts[0]["named"] else None
+    if moment.kind == Reminder.Kind.OVERDUE:
+        return {"queue_url": queue_url(consultation, scope="open", revision=revision)}
+    links = {
+        "queue_url": queue_url(
+            consultation,
+            pending=moment.kind == Reminder.Kind.CLOSING,
+            role="owner",
+            revision=revision,
+        )
+    }
+    if content.get("awaited"):
+        # Its role on them (配合, or 牵头/统筹 without answering): the queue filters by one.
+        roles = content.get("awaited_roles", [])
+        role = roles[0] if len(roles) == 1 else ""
+        links["opinions_url"] = queue_url(consultation, role=role, revision=revision)
+    return links
+
+
 def reminder_notification(consultation, department, moment: Moment, content, to, now):
     return notification_build(
         kind=Notification.Kind.REMINDER,
@@ -393,7 +409,7 @@ def reminder_notification(consultation, department, moment: Moment, content, to,
             "reminder": moment.kind,
             "deadline": moment.deadline.isoformat(),
             "days_left": moment.days_left,
-            "queue_url": queue_url(consultation, pending=moment.kind == Reminder.Kind.CLOSING),
+            **reminder_links(consultation, moment, content),
             **content,
         },
         now=now,

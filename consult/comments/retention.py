@@ -50,12 +50,13 @@ def comments_past_retention(*, now=None):
 
 def _settled(revision: Revision, cutoff) -> bool:
     """Its report out before `cutoff` — or, with none, its comment period over by then. The
-    draft now consulted on has its period and report date on the consultation."""
+    current text has its report date on the consultation; its period is `period_of`'s."""
     consultation = revision.consultation
-    if revision.pk == consultation.current_revision_id:
-        reported, closes_at = consultation.report_published_at, consultation.closes_at
-    else:
-        reported, closes_at = revision.report_published_at, revision.closes_at
+    current = revision.pk == consultation.current_revision_id
+    reported = consultation.report_published_at if current else revision.report_published_at
+    # An earlier text published without a period of its own has no close to count from.
+    has_period = current or revision.has_period
+    _opens_at, closes_at = consultation.period_of(revision) if has_period else (None, None)
     if reported is not None:
         return reported <= cutoff
     return closes_at is not None and closes_at <= cutoff

@@ -6,6 +6,8 @@ revision taking comments when it was submitted (`comment_revision_id`, `comments
 the one rule the reports, the queue and the clause suggestions share).
 """
 
+import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -13,7 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from consult.consultations.models import Clause, ClauseLink, Revision
-from consult.consultations.revisions import revision_mark_published
+from consult.consultations.revisions import revision_mark_published, revision_with_period
 from consult.notifications.models import Notification
 from consult.notifications.outbox import notification_build, notifications_write_once
 from consult.notifications.rendering import site_url
@@ -145,6 +147,94 @@ def comment_revision(comment: Comment, revisions) -> Revision | None:
         ):
             return revision
     return None
+
+
+def consultation_revisions(consultation_ids) -> dict[int, list[Revision]]:
+    """The revisions of these consultations (without their texts), by consultation id: one
+    query."""
+    revisions = defaultdict(list)
+    found = (
+        Revision.objects.filter(consultation_id__in=consultation_ids)
+        .defer("preamble", "source_text")
+        .order_by("number")
+    )
+    for revision in found:
+        revisions[revision.consultation_id].append(revision)
+    return revisions
+
+
+def comment_answer_draft(comment: Comment, revisions=None) -> Revision | None:
+    """The draft whose answer deadline the comment has: the one it was written on
+    (`comment_revision`), or for a text without a period (a final text) the draft consulted on
+    before it; None for a consultation without revisions, whose own deadline it has.
+    `revisions`: the consultation's, or looked up."""
+    if revisions is None:
+        revisions = consultation_revisions([comment.consultation_id])[comment.consultation_id]
+    revision = comment_revision(comment, revisions)
+    return None if revision is None else revision_with_period(revision, revisions)
+
+
+def comments_answer_drafts(comments) -> dict[int, Revision | None]:
+    """`comment_answer_draft` of each comment, by pk, for comments loaded with their clauses'
+    revisions (`select_related("clause__revision")`). A comment on a clause of a draft with a
+    period needs nothing more; the consultations' revisions are read, in one query, only for
+    the others (on the whole draft, on a final text): a page of the queue costs the same
+    queries at any size."""
+    comments = list(comments)
+    own = {
+        comment.pk: [comment.clause.revision]
+        for comment in comments
+        if comment.clause_id is not None and comment.clause.revision.has_period
+    }
+    others = {comment.consultation_id for comment in comments if comment.pk not in own}
+    revisions = consultation_revisions(others) if others else {}
+    return {
+        comment.pk: comment_answer_draft(
+            comment, own.get(comment.pk) or revisions[comment.consultation_id]
+        )
+        for comment in comments
+    }
+
+
+def comment_answer_deadline(comment: Comment, revisions=None) -> datetime.datetime:
+    """When the answer to this comment is due: its draft's (`comment_answer_draft`)."""
+    return comment.consultation.answer_deadline_of(comment_answer_draft(comment, revisions))
+
+
+def answer_drafts_q(consultation, revisions=None) -> list[tuple[Revision | None, Q]]:
+    """Each published draft with a comment period, in order, with the comments that have its
+    answer deadline (`comment_answer_draft`, as a condition); the last is the one consulted on
+    now. A consultation without published revisions: [(None, all its comments)].
+    `revisions`: the consultation's, or looked up (one query)."""
+    if revisions is None:
+        revisions = consultation_revisions([consultation.pk])[consultation.pk]
+    published = [revision for revision in revisions if revision.published_at is not None]
+    if not published:
+        return [(None, Q(consultation_id=consultation.pk))]
+    members = defaultdict(list)
+    for revision in published:
+        members[revision_with_period(revision, revisions)].append(revision)
+    holders = sorted(members, key=lambda revision: revision.number)
+    if len(holders) == 1:
+        return [(holders[0], Q(consultation_id=consultation.pk))]  # all of them, as the draft's
+    drafts = []
+    for holder in holders:
+        comments = Q()
+        for revision in members[holder]:
+            comments |= revision_comments_q(revision, revisions)
+        drafts.append((holder, comments))
+    return drafts
+
+
+def comments_past_answer_deadline_q(consultation, now, revisions=None) -> Q:
+    """The consultation's comments whose answer deadline (their own draft's,
+    `comment_answer_draft`) is past at `now`, as a condition; open or not. One query for the
+    revisions unless given, none per comment."""
+    past = Q(pk__in=[])
+    for draft, comments in answer_drafts_q(consultation, revisions):
+        if consultation.is_past_answer_deadline(now, draft):
+            past |= comments
+    return past
 
 
 def comment_revision_id(comment: Comment) -> int | None:

@@ -26,8 +26,7 @@ from consult.comments.publication import (
     publication_for_submitter,
     report_published_on_its_draft,
 )
-from consult.comments.reminders import comment_answer_draft
-from consult.comments.revision_outcomes import comment_outcomes
+from consult.comments.revision_outcomes import comment_answer_draft, comment_outcomes
 from consult.comments.services import (
     CommentPeriodClosed,
     SubmissionLimited,

@@ -53,12 +53,7 @@ PERSONAL_DATA = {
 def revision_consulted(consultation: Consultation) -> Revision:
     """The draft whose comment period the consultation now has: its latest published revision
     with one (a final text has none), or its first draft."""
-    latest = (
-        consultation.revisions.published()
-        .filter(opens_at__isnull=False)
-        .order_by("-number")
-        .first()
-    )
+    latest = next(iter(consultation.revisions.consulted()), None)
     return latest or revision_first(consultation)
 
 
@@ -403,13 +398,11 @@ def report_recount_check(report: AdoptionReport | None, *, counted_at) -> None:
 
 
 def report_period_check(consultation: Consultation, revision: Revision, *, now) -> None:
-    """The report on `revision` waits for the close of the period that revision had. The
-    consultation holds the period of the draft now consulted on (the coordinator may have moved
-    its close); an earlier draft's period is on its own row.
+    """The report on `revision` waits for the close of the period that revision had
+    (`Consultation.period_of`: the coordinator may have moved the current draft's close).
 
     Raises ValidationError, code "too_early"."""
-    consulted = revision.pk == revision_consulted(consultation).pk
-    closes_at = consultation.closes_at if consulted else revision.closes_at
+    _opens_at, closes_at = consultation.period_of(revision)
     if not period_over_at(closes_at, now):
         raise ValidationError(_("征求意见截止后才能公布采纳情况。"), code="too_early")
 

@@ -377,14 +377,19 @@ class World:
             )
 
     def outstanding(self, kind, statuses) -> set[int]:
-        """Department ids a reminder of this kind is for, from the statuses alone."""
-        if kind == Reminder.Kind.CLOSING:
-            return {
-                d.pk for c, d, _owner in self.routes if statuses[c.pk] == Comment.Status.PENDING
-            }
+        """Department ids a reminder of this kind is for, from the statuses alone (nobody here
+        gives an opinion: every other department on an open comment still owes its own)."""
         owners = {d.pk for c, d, owner in self.routes if owner and statuses[c.pk] in OPEN}
+        awaited = {d.pk for c, d, owner in self.routes if not owner and statuses[c.pk] in OPEN}
+        if kind == Reminder.Kind.CLOSING:
+            untouched = {
+                d.pk
+                for c, d, owner in self.routes
+                if owner and statuses[c.pk] == Comment.Status.PENDING
+            }
+            return untouched | awaited
         if kind == Reminder.Kind.ANSWER_DUE:
-            return owners
+            return owners | awaited
         return {self.issuer.pk} if owners else set()
 
 

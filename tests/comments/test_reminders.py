@@ -114,10 +114,12 @@ def test_the_weifang_consultation_through_its_life(
     assert walk.run(at(2024, 11, 7, 9, 0, 0)) == {}
     assert walk.run(at(2024, 11, 7, 17, 30)) == {}
 
-    # 市工信局 starts on its comment; its cooperating departments have nothing untouched either.
+    # 市工信局 starts on its comment: nothing of its own is untouched, but its cooperating
+    # departments still owe their opinions on both of its comments.
     set_status(industry, Comment.Status.IN_PROGRESS)
     sent = walk.run(at(2024, 11, 9, 9, 0, 0))
-    assert list(sent) == ["市生态环境局"]
+    assert sorted(sent) == ["市大数据局", "市生态环境局", "市财政局"]
+    assert "还有 1 天截止，2 条意见待处理" in sent["市财政局"][0]
     assert "还有 1 天截止" in sent["市生态环境局"][0]
 
     # The close itself sends nothing; neither does the quiet time before answers are due.
@@ -125,16 +127,17 @@ def test_the_weifang_consultation_through_its_life(
     assert walk.run(at(2024, 11, 11, 0, 0, 0)) == {}
     assert walk.run(at(2024, 11, 20, 8, 59, 59)) == {}
 
-    # Five days before the answer deadline: the owners of unanswered comments.
+    # Five days before the answer deadline: the owners of unanswered comments, and the
+    # departments whose opinions they still wait for.
     sent = walk.run(at(2024, 11, 20, 9, 0, 0))
-    assert sorted(sent) == ["市工信局", "市生态环境局"]
+    assert sorted(sent) == ["市大数据局", "市工信局", "市生态环境局", "市财政局"]
     assert "还有 5 天到答复期限，2 条意见未答复" in sent["市工信局"][0]
     assert "1 条意见未答复" in sent["市生态环境局"][0]
     assert walk.run(at(2024, 11, 20, 9, 5)) == {}
 
     set_status(ecology, Comment.Status.ANSWERED)
     sent = walk.run(at(2024, 11, 24, 9, 0, 0))
-    assert list(sent) == ["市工信局"]
+    assert sorted(sent) == ["市大数据局", "市工信局", "市财政局"]
     assert "还有 1 天到答复期限" in sent["市工信局"][0]
 
     # The day after the deadline the issuing bureau learns who is late.
@@ -153,7 +156,7 @@ def test_the_weifang_consultation_through_its_life(
     set_status(industry_started, Comment.Status.ANSWERED)
     assert walk.run(at(2024, 12, 10, 9, 0, 0)) == {}
 
-    assert Reminder.objects.filter(outcome="queued").count() == 4 + 1 + 2 + 1 + 2
+    assert Reminder.objects.filter(outcome="queued").count() == 4 + 3 + 4 + 3 + 2
     assert not Reminder.objects.filter(outcome="missed").exists()
 
 
