@@ -312,7 +312,7 @@ class Consultation(models.Model):
 
     def is_past_answer_deadline(self, now, revision: "Revision | None" = None) -> bool:
         """Open comments on `revision` (by default the draft now consulted on) are overdue
-        from here on; `comments.reminders.comment_answer_deadline` finds a comment's."""
+        from here on; `comments.revision_outcomes.comment_answer_deadline` finds a comment's."""
         return now > self.answer_deadline_of(revision)
 
     def current_clauses(self):
