@@ -41,11 +41,6 @@ from consult.notifications.outbox import (
 from .models import Comment, CommentRouting, CooperatingOpinion
 from .notifying import queue_url
 from .revision_outcomes import answer_drafts_q
-from .revision_outcomes import comment_answer_deadline as comment_answer_deadline
-from .revision_outcomes import comments_answer_drafts as comments_answer_drafts
-
-# `comment_answer_deadline` and `comments_answer_drafts` live in revision_outcomes; they are
-# re-exported above, for now, for comments/admin/queue.py and comments/workflow.py.
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,13 @@ applied over it. Mail (the citizen's reply, a department newly routed) goes thro
 the notification outbox after commit.
 
 Who may do what:
-* the owning department (牵头/统筹, `is_owner`) answers: status, decision and its reason, reply;
-  an answered or invalid comment is reopened before any of them changes;
+* the owning department (牵头/统筹, `is_owner`) answers: status, decision and its reason, reply
+  (each of which it may also empty, `CommentChange.cleared`); an answered or invalid comment is
+  reopened before any of them changes;
+* the owning department passes a comment that is not its own on (转办, `make_owner`) and leaves
+  it: no longer routed to it, it is neither asked for an opinion nor reminded (it sees the
+  comment afterwards only if `access` lets it, as its coordinator). When a coordinator or a
+  superuser moves the answer elsewhere, the previous owner stays on as a cooperating department;
 * cooperating departments give their opinion, which the owner sees; the owner's answer waits
   until every cooperating department has given one, or the owner says why it proceeds without;
 * the issuing bureau's staff (coordinators) route comments on, mark them invalid (the reason
@@ -30,7 +35,7 @@ from consult.consultations.models import Department
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import comment_reply_write, comment_routed_again_write
-from .reminders import comment_answer_deadline
+from .revision_outcomes import comment_answer_deadline
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
 
@@ -47,7 +52,8 @@ TRANSITIONS = {
 
 @dataclasses.dataclass
 class CommentChange:
-    """What a member of staff asks to change; empty fields change nothing."""
+    """What a member of staff asks to change; empty fields change nothing, except those named
+    in `cleared`, which are emptied."""
 
     status: str = ""
     decision: str = ""
@@ -60,6 +66,9 @@ class CommentChange:
     route_to: Department | None = None
     make_owner: bool = False
     route_reason: str = ""
+    # Of CLEARABLE, the fields to empty: the change page's user emptied them (`clears_of` adds
+    # the reason of a decision replaced without one). A field given a value here is set.
+    cleared: frozenset[str] = frozenset()
     # The comment's `comment_version` on the page the change was made on; None (the bulk
     # actions, which change what the comment is at that moment) checks none.
     version: int | None = None
@@ -75,6 +84,23 @@ _TEXT_LIMITS = {
     "waive_reason": None,
     "route_reason": None,
 }
+
+
+# The answer's parts a change may empty. A reason given for one decision must not stay beside
+# another: it is shown to the citizen, exported and published with it.
+CLEARABLE = ("decision", "decision_reason", "reply")
+
+
+def clears_of(comment: Comment, work: CommentChange) -> set[str]:
+    """The fields this change really empties: named in `cleared`, not empty already, given no
+    new value by the same change; and the reason of a decision this change replaces, unless
+    it gives one (the change page gives the one its user kept)."""
+    names = set(work.cleared)
+    if unknown := names - set(CLEARABLE):
+        raise ValueError(f"Not a field a change may empty: {sorted(unknown)}")
+    if work.decision and work.decision != comment.decision:
+        names.add("decision_reason")
+    return {name for name in names if getattr(comment, name) and not getattr(work, name).strip()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,8 +220,11 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
             refuse("status", _("只有负责答复的单位可以答复这条意见。"))
         elif not me.manages:
             refuse("status", _("只有负责答复的单位或牵头统筹单位可以改变这条意见的状态。"))
+    clears = clears_of(comment, work)
     answer_fields = [
-        name for name in ("decision", "decision_reason", "reply") if getattr(work, name).strip()
+        name
+        for name in ("decision", "decision_reason", "reply")
+        if getattr(work, name).strip() or name in clears
     ]
     if answer_fields and not me.answers:
         refuse(answer_fields[0], _("只有负责答复的单位可以填写处理意见和答复。"))
@@ -209,12 +238,16 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
             # Given with marking the comment invalid, recorded by that status event.
             refuse("invalid_reason", _("无效原因只在将意见标记为无效时填写。"))
 
-    decision = work.decision or comment.decision
-    reason = work.decision_reason or comment.decision_reason
+    def after(name):
+        # The field as this change leaves it.
+        return "" if name in clears else (getattr(work, name) or getattr(comment, name))
+
+    decision = after("decision")
+    reason = after("decision_reason")
     if status == Status.ANSWERED and work.status == Status.ANSWERED:
         if not decision:
             refuse("decision", _("答复前请选择处理意见（采纳、部分采纳、不予采纳或已说明）。"))
-        if not (work.reply or comment.reply).strip():
+        if not after("reply").strip():
             refuse("reply", _("请填写给提交人的答复。"))
         waived = work.waive_reason.strip() or comment.opinions_waived_reason
         if (missing := opinions_missing(comment)) and not waived:
@@ -223,7 +256,11 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
                 _("以下配合单位尚未回复意见：%(departments)s。请等待，或说明不等待的理由。")
                 % {"departments": "、".join(missing)},
             )
-    if decision == Comment.Decision.NOT_ADOPTED and work.decision and not reason.strip():
+    if (
+        decision == Comment.Decision.NOT_ADOPTED
+        and (work.decision or "decision_reason" in clears)
+        and not reason.strip()
+    ):
         refuse("decision_reason", _("不予采纳时请说明理由。"))
     if (
         work.status == Status.INVALID
@@ -241,6 +278,9 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
     if work.waive_reason.strip() and not me.answers:
         refuse("waive_reason", _("只有负责答复的单位可以决定不等待配合意见。"))
 
+    if work.route_to is None and (work.make_owner or work.route_reason.strip()):
+        # Asked for, and nothing to do it with: refused rather than saved without it.
+        refuse("route_to", _("请选择要转办或增加的单位。"))
     if work.route_to is not None:
         if not me.manages:
             refuse("route_to", _("只有负责答复的单位或牵头统筹单位可以转办。"))
@@ -295,18 +335,29 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     if work.waive_reason.strip():
         comment.opinions_waived_reason = work.waive_reason.strip()
         record(CommentEvent.Kind.WAIVED, text=comment.opinions_waived_reason)
+    clears = clears_of(comment, work)
     reason = work.decision_reason.strip()
     if work.decision and work.decision != comment.decision:
         record(CommentEvent.Kind.DECISION, comment.decision, work.decision, reason)
         comment.decision = work.decision
+    elif "decision" in clears:
+        record(CommentEvent.Kind.DECISION, comment.decision, "")
+        comment.decision = ""
     elif reason and reason != comment.decision_reason:
         # The same decision, a new reason: recorded like a decision, its reason as the text.
         record(CommentEvent.Kind.DECISION, comment.decision, comment.decision, reason)
     if reason:
         comment.decision_reason = reason
+    elif "decision_reason" in clears:
+        # Like a new reason, without one (event_in_words: "理由已删除").
+        record(CommentEvent.Kind.DECISION, comment.decision, comment.decision)
+        comment.decision_reason = ""
     if work.reply.strip() and work.reply.strip() != comment.reply:
         comment.reply = work.reply.strip()
         record(CommentEvent.Kind.REPLY, text=comment.reply)
+    elif "reply" in clears:
+        comment.reply = ""
+        record(CommentEvent.Kind.REPLY)
     if work.invalid_reason.strip():
         # Only with marking the comment invalid (change_problems), recorded by its status event.
         comment.invalid_reason = work.invalid_reason.strip()
@@ -341,7 +392,7 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     )
     route = None
     if work.route_to is not None:
-        route = _route_to(comment, work, now)
+        route = _route_to(comment, work, now, me)
         record(
             CommentEvent.Kind.ROUTED,
             after=route.get_role_display(),
@@ -359,13 +410,17 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     return comment
 
 
-def _route_to(comment: Comment, work: CommentChange, now) -> CommentRouting:
+def _route_to(comment: Comment, work: CommentChange, now, me: Standing) -> CommentRouting:
     department = work.route_to
     if work.make_owner:
-        # The previous owner keeps the comment as a cooperating department.
-        comment.routes.filter(is_owner=True).update(
-            is_owner=False, role=CommentRouting.Role.COOPERATING
-        )
+        previous = comment.routes.filter(is_owner=True)
+        if me.owner:
+            # Passed on by the department that answered it: not its comment, so it leaves it
+            # (no opinion awaited from it, nothing in its to-do or reminders).
+            previous.delete()
+        else:
+            # Moved by a coordinator or a superuser: the previous owner's view may still help.
+            previous.update(is_owner=False, role=CommentRouting.Role.COOPERATING)
         route, _created = CommentRouting.objects.update_or_create(
             comment=comment,
             department=department,
@@ -479,9 +534,13 @@ def event_in_words(event: CommentEvent) -> str:
     before = labels.get(event.before, event.before) if event.before else ""
     after = labels.get(event.after, event.after) if event.after else ""
     if event.kind == Kind.DECISION and event.before == event.after:
+        if not event.text:
+            return _("%(decision)s（理由已删除）") % {"decision": after or "—"}
         return _("%(decision)s（理由已更新）") % {"decision": after}
+    if event.kind == Kind.REPLY and not event.text:
+        return _("已删除")
     if event.kind in (Kind.STATUS, Kind.DECISION, Kind.PUBLICATION):
-        return f"{before or '—'} → {after}"
+        return f"{before or '—'} → {after or '—'}"
     if event.kind == Kind.ROUTED and after:
         return _("职责：%(role)s") % {"role": after}
     return ""

@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from consult.comments.models import Comment
-from consult.comments.reminders import comment_answer_deadline, reminders_send
+from consult.comments.reminders import reminders_send
+from consult.comments.revision_outcomes import comment_answer_deadline
 from consult.comments.services import comment_submit
 from consult.comments.status_links import status_token
 from consult.consultations.models import Revision

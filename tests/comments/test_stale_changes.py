@@ -273,7 +273,7 @@ def test_a_reply_typed_before_the_comment_was_transferred_is_shown_to_copy(clien
     stale = change_form_data(client, comment, reply=LONG_REPLY)
     comment_change_apply(
         comment,
-        member("sthj_b", "市生态环境局"),
+        member("hyj", "市海渔局"),
         CommentChange(
             route_to=Department.objects.get(name="市工信局"),
             make_owner=True,

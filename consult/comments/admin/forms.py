@@ -17,6 +17,7 @@ from consult.comments.services import received_check
 from consult.comments.validation import clause_check, clean_body, clean_phone, clean_text
 from consult.comments.workflow import (
     CHANGED_SINCE_OPENED,
+    CLEARABLE,
     FORM_FIELDS,
     CommentChange,
     change_problems,
@@ -134,10 +135,17 @@ class CommentWorkForm(forms.ModelForm):
             value = data.get(name) or ""
             return value if value != self.saved[name] else ""
 
+        emptied = self._emptied()
+        reason = changed("decision_reason")
+        if changed("decision") and not reason and "decision_reason" not in emptied:
+            # A new decision beside the reason the page showed: the user keeps that reason
+            # (the workflow drops a replaced decision's reason unless it is given).
+            reason = data.get("decision_reason") or ""
         return CommentChange(
+            cleared=frozenset(emptied),
             status=changed("status"),
             decision=changed("decision"),
-            decision_reason=changed("decision_reason"),
+            decision_reason=reason,
             reply=changed("reply"),
             invalid_reason=changed("invalid_reason"),
             note=data.get("note", ""),
@@ -148,6 +156,28 @@ class CommentWorkForm(forms.ModelForm):
             route_reason=data.get("route_reason", ""),
             version=data.get("version"),
         )
+
+    def _emptied(self) -> list[str]:
+        """The answer's fields the page showed with a value and the user emptied: to be cleared
+        (an empty field is otherwise "no change"). Only fields shown and posted count; a page
+        from before `values_shown` is taken to have shown the comment as it is."""
+        shown = self._shown_values()
+        return [
+            name
+            for name in CLEARABLE
+            if name in self.shown
+            and name in self.data
+            and not str(self.cleaned_data.get(name) or "").strip()
+            and str(shown.get(name, self.saved[name]) or "").strip()
+        ]
+
+    def _shown_values(self) -> dict:
+        """The worked fields' values as the page showed them (`values_shown`), {} if unreadable."""
+        try:
+            shown = json.loads(self.data.get("values_shown") or "{}")
+        except ValueError:
+            return {}
+        return shown if isinstance(shown, dict) else {}
 
     def clean_version(self):
         version = self.cleaned_data["version"]
@@ -192,11 +222,7 @@ class CommentWorkForm(forms.ModelForm):
         errors are not shown: the values they concern may be out of date.
         """
         self.changes_since = list(comment_changes_since(comment, version))
-        try:
-            before = json.loads(self.data.get("values_shown") or "{}")
-        except ValueError:
-            before = {}
-        before = before if isinstance(before, dict) else {}
+        before = self._shown_values()
         data = self.data.copy()
         for name in self.WORKED_FIELDS:
             # A page without the values it showed keeps what it posted.

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Subquery
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from consult.comments.access import (
     comment_contact_visible_to,
+    comment_visible_to,
     comments_contact_visible_to,
     comments_visible_to,
     routes_of_departments,
@@ -33,13 +34,14 @@ from consult.comments.models import (
 )
 from consult.comments.phones import phone_spellings
 from consult.comments.privacy import mask_email, mask_name, mask_phone
-from consult.comments.reminders import comments_answer_drafts
+from consult.comments.revision_outcomes import comments_answer_drafts
 from consult.comments.services import comment_record_received
 from consult.comments.tracking import is_well_formed, normalise_tracking_number
 from consult.comments.workflow import (
     CommentChange,
     answer_duty,
     comment_change_apply,
+    comment_version,
     event_in_words,
     fields_open_to,
     standing,
@@ -244,7 +246,19 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                     ]
                 },
             ),
-            (_("提交人"), {"fields": ["submitter", "contact", "submitter_kind", "consent_at"]}),
+            (
+                _("提交人"),
+                {
+                    "fields": [
+                        "submitter",
+                        "contact",
+                        # With the contact details it is about: who answers sees both.
+                        *(["reply_wish"] if getattr(obj, "contact_visible", False) else []),
+                        "submitter_kind",
+                        "consent_at",
+                    ]
+                },
+            ),
             (
                 _("办理"),
                 {
@@ -274,6 +288,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         "submitted_at",
         "submitter",
         "contact",
+        "reply_wish",
         "submitter_kind",
         "consent_at",
         "answer_duty",
@@ -502,20 +517,106 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             phone, email = mask_phone(phone), mask_email(email)
         return " · ".join(value for value in (phone, email) if value) or "—"
 
+    @admin.display(description=_("希望得到答复"))
+    def reply_wish(self, comment):
+        """Shown only with the contact details in full (get_fieldsets); the reply is emailed,
+        so a wish without an address is answered by telephone."""
+        if not getattr(comment, "contact_visible", False):
+            return "—"
+        if not comment.wants_reply:
+            return _("否")
+        if comment.email:
+            return _("是")
+        return format_html(
+            "<strong>{}</strong>", _("提交人希望收到答复，但没有留电子邮箱：请电话答复。")
+        )
+
+    # After saving: where the user may still go -------------------------------------------
+    def response_add(self, request, obj, post_url_continue=None):
+        """A letter recorded for a clause another department answers is not the recorder's to
+        open: the queue (or a new letter), told where it went, not a page it may not see."""
+        if comment_visible_to(request.user, obj):
+            return super().response_add(request, obj, post_url_continue)
+        comment = Comment.objects.get(pk=obj.pk)
+        routes = comment.routes.select_related("department").order_by("-is_owner", "position")
+        self.message_user(
+            request,
+            _(
+                "已登记，查询码 %(number)s，已分办给%(departments)s。"
+                "这条意见不由您的单位办理，您无法再打开它。"
+            )
+            % {
+                "number": comment.tracking_number,
+                "departments": _("、").join(route.department.name for route in routes) or "—",
+            },
+            messages.SUCCESS,
+        )
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(request.path)
+        return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
+
+    def response_change(self, request, obj):
+        """A comment its department has passed on (workflow: it leaves it) is no longer the
+        user's to open: the queue, told who answers it now."""
+        if comment_visible_to(request.user, obj):
+            return super().response_change(request, obj)
+        owner = obj.routes.filter(is_owner=True).select_related("department").first()
+        self.message_user(
+            request,
+            _("意见 %(number)s 已转由%(department)s负责答复，您的单位不再办理这条意见。")
+            % {
+                "number": obj.tracking_number,
+                "department": owner.department.name if owner else "—",
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
+
     # Bulk actions ------------------------------------------------------------------------
     def _bulk(self, request, queryset, work: CommentChange, done_message):
-        """Apply one change to each selected comment on its own; the refused ones are named
-        with their reasons, stay selected, and what was typed is shown again."""
-        done, refused = 0, []
+        """Apply one change to each selected comment on its own. Counted as done only where it
+        changed something (wrote history); those it left as they were are named, with why; the
+        refused ones are named with their reasons, stay selected, and what was typed is shown
+        again."""
+        done, unchanged, refused = 0, [], []
+        statuses = dict(Comment.Status.choices)
         for comment in queryset:
+            before = comment_version(comment)
             try:
                 comment_change_apply(comment, request.user, work)
-                done += 1
             except (ValidationError, PermissionDenied) as error:
                 reason = "；".join(getattr(error, "messages", None) or [_("无权处理这条意见。")])
                 refused.append((comment.pk, f"{comment.tracking_number}：{reason}"))
+                continue
+            if comment_version(comment) != before:
+                done += 1
+            else:
+                if work.status and comment.status == work.status:
+                    why = _("已是“%(status)s”。") % {"status": statuses[comment.status]}
+                else:
+                    why = _("已是所选的处理意见。")
+                unchanged.append(f"{comment.tracking_number}{_('：')}{why}")
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
+        if unchanged:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d 条意见无需改动，未作修改：",
+                    "%(count)d 条意见无需改动，未作修改：",
+                    len(unchanged),
+                )
+                % {"count": len(unchanged)},
+                messages.INFO,
+            )
+            for line in unchanged[:20]:
+                self.message_user(request, line, messages.INFO)
+            if len(unchanged) > 20:
+                self.message_user(
+                    request,
+                    _("另有 %(count)d 条无需改动。") % {"count": len(unchanged) - 20},
+                    messages.INFO,
+                )
         if not refused:
             return
         self.message_user(
