@@ -147,7 +147,12 @@ def consultation_texts(via: str = "") -> list[str]:
 
 class ConsultationQuerySet(models.QuerySet):
     def open_at(self, moment):
-        return self.filter(opens_at__lte=moment, closes_at__gte=_to_second(moment))
+        """`Consultation.accepts_comments_at` as a query: in its period, its report not out."""
+        return self.filter(
+            opens_at__lte=moment,
+            closes_at__gte=_to_second(moment),
+            report_published_at__isnull=True,
+        )
 
     def without_texts(self):
         """Without the notice's own text (kilobytes each), which storing a comment never reads."""

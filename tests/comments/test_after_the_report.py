@@ -141,3 +141,16 @@ def test_a_period_moved_after_the_report_takes_no_comment(reported):
 
     assert response.status_code == 409
     assert Comment.objects.count() == 1
+
+
+def test_the_web_form_says_the_report_is_out_rather_than_closed(client, reported):
+    consultation, clause, _comment = reported
+    Consultation.objects.filter(pk=consultation.pk).update(
+        closes_at=timezone.now() + datetime.timedelta(days=5)
+    )
+
+    page = client.get(f"/consultations/{consultation.slug}/clauses/{clause.pk}/comment/")
+
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert "意见采纳情况已经公布，不再接收意见" in text and "征求意见已截止" not in text

@@ -49,6 +49,11 @@ def test_status_after_the_report_is_published(consultation):
 def test_open_at_queryset_agrees_with_the_instance(consultation):
     assert list(Consultation.objects.open_at(CLOSE)) == [consultation]
     assert list(Consultation.objects.open_at(CLOSE + datetime.timedelta(seconds=1))) == []
+    # A report out (its period moved past it afterwards) closes it in both.
+    consultation.report_published_at = CLOSE - datetime.timedelta(days=1)
+    consultation.save(update_fields=["report_published_at"])
+    assert not consultation.accepts_comments_at(CLOSE)
+    assert list(Consultation.objects.open_at(CLOSE)) == []
 
 
 def test_answer_deadline_defaults_to_fifteen_days_after_the_close(consultation):
