@@ -2,21 +2,17 @@
 page that makes a revision's report, and the public report with its links to each draft's —
 all axe-clean."""
 
-import datetime
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
-from consult.consultations.models import Consultation, Revision
 from consult.reports.services import report_generate, report_publish, report_review
 from tests.browser.conftest import SCREENSHOTS, axe_findings
 from tests.browser.staff import log_in, staff
 from tests.conftest import load_weifang
-from tests.support.revisions import weifang_second_draft
+from tests.support.revisions import first_draft_closed, weifang_second_draft
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,15 +36,7 @@ def two_drafts_first_reported():
     for n, label in enumerate(["二(四)2", "二(三)4", "二(三)4"]):
         submit(consultation, first.clauses.get(label=label), n)
     Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
-    now = timezone.now().replace(microsecond=0)
-    # Closed a whole second before now at least: a report waits for the close's last second.
-    period = {
-        "opens_at": now - datetime.timedelta(days=40),
-        "closes_at": now - datetime.timedelta(days=10),
-    }
-    Revision.objects.filter(pk=first.pk).update(**period)
-    Consultation.objects.filter(pk=consultation.pk).update(**period)
-    consultation.refresh_from_db()
+    first_draft_closed(consultation)
     coordinator = staff("hyj", "市海渔局")
     coordinator.user_permissions.add(Permission.objects.get(codename="publish_report"))
     report = report_generate(consultation)

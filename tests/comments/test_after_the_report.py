@@ -19,10 +19,10 @@ from consult.comments.services import (
     comment_subscribe_to_report,
 )
 from consult.comments.status_links import status_token
-from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.models import Consultation, Department
 from consult.consultations.services import staff_join
 from consult.reports.services import report_generate, report_publish, report_review
-from tests.support.revisions import weifang_second_draft
+from tests.support.revisions import first_draft_closed, weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -46,14 +46,7 @@ def reported(weifang_open):
         email="citizen@example.cn",
     ).comment
     Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
-    now = timezone.now().replace(microsecond=0)
-    period = {
-        "opens_at": now - datetime.timedelta(days=40),
-        "closes_at": now - datetime.timedelta(days=10),
-    }
-    Revision.objects.filter(pk=first.pk).update(**period)
-    Consultation.objects.filter(pk=weifang_open.pk).update(**period)
-    weifang_open.refresh_from_db()
+    first_draft_closed(weifang_open)
     report = report_generate(weifang_open)
     report_review(report, by=User.objects.create_user("reviewer"), counted_at=report.generated_at)
     report_publish(weifang_open)

@@ -3,7 +3,6 @@ report's wide table in a labelled region of its own, a closed consultation's tim
 Beijing time, the English printable draft marking its Chinese as Chinese, and a receipt to a
 citizen who gave no name starting with its first sentence."""
 
-import datetime
 import re
 
 import pytest
@@ -13,10 +12,11 @@ from django.utils import timezone, translation
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
-from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.models import Consultation, Department
 from consult.consultations.services import staff_join
 from consult.intake.templatetags.moments import moment
 from consult.reports.services import report_generate, report_publish, report_review
+from tests.support.revisions import first_draft_closed
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +26,7 @@ CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 
 def period_over(consultation):
     """The comment period moved into the past (closed ten days ago)."""
-    now = timezone.now().replace(microsecond=0)
-    period = {
-        "opens_at": now - datetime.timedelta(days=40),
-        "closes_at": now - datetime.timedelta(days=10),
-    }
-    Revision.objects.filter(consultation=consultation).update(**period)
-    Consultation.objects.filter(pk=consultation.pk).update(**period)
-    consultation.refresh_from_db()
+    first_draft_closed(consultation)
 
 
 def published_report(consultation, *, gist=""):

@@ -20,7 +20,7 @@ from consult.consultations.services import staff_join
 from consult.intake.presenters import consultations_in_order
 from consult.reports.models import AdoptionReport
 from consult.reports.services import report_generate, report_publish, report_review
-from tests.support.revisions import weifang_second_draft
+from tests.support.revisions import first_draft_closed, weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +63,7 @@ def first_closed(weifang_open):
     submit(weifang_open, first.clauses.get(label="二(三)4"), 3)
     submit(weifang_open, None, 4, email="whole@example.cn", notify_on_report=True)
     answer_all()
-    # Closed a whole second before now at least: a report waits for the close's last second.
-    period = {
-        "opens_at": now - datetime.timedelta(days=40),
-        "closes_at": now - datetime.timedelta(days=10),
-    }
-    Revision.objects.filter(pk=first.pk).update(**period)
-    Consultation.objects.filter(pk=weifang_open.pk).update(**period)
-    weifang_open.refresh_from_db()
+    first_draft_closed(weifang_open, now=now)
     first.refresh_from_db()
     return weifang_open, first
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
-from consult.consultations.models import Consultation, Department, Revision
+from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.reports.models import AdoptionReport
 from consult.reports.services import (
@@ -25,7 +25,7 @@ from consult.reports.services import (
     report_review,
     reports_published,
 )
-from tests.support.revisions import weifang_second_draft
+from tests.support.revisions import first_draft_closed, weifang_second_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -83,14 +83,7 @@ def first_published(weifang_open, coordinator, django_capture_on_commit_callback
     first = weifang_open.current_revision
     submit(weifang_open, first.clauses.get(label="二(一)1"), 1)
     submit(weifang_open, first.clauses.get(label="二(三)4"), 2)
-    now = timezone.now().replace(microsecond=0)
-    period = {
-        "opens_at": now - datetime.timedelta(days=40),
-        "closes_at": now - datetime.timedelta(days=10),
-    }
-    Revision.objects.filter(pk=first.pk).update(**period)
-    Consultation.objects.filter(pk=weifang_open.pk).update(**period)
-    weifang_open.refresh_from_db()
+    first_draft_closed(weifang_open)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         report = publish(weifang_open, coordinator, first)

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from consult.comments.revision_outcomes import revision_publish
-from consult.consultations.models import Revision
+from consult.consultations.models import Consultation, Revision
 from consult.consultations.revisions import links_confirm
 from consult.notices.importer import revision_import
 from consult.notices.parser import parse_notice
@@ -38,3 +38,18 @@ def weifang_second_draft(consultation, *, publish=True, open_now=True, by=None) 
 
 def clause(revision, label):
     return revision.clauses.get(label=label)
+
+
+def first_draft_closed(consultation, *, now=None) -> datetime.datetime:
+    """The draft consulted on, its period moved into the past (opened 40 days and closed 10
+    days before `now`, whole seconds: a report waits for the close's last second), on its own
+    row and on the consultation's; returns the `now` it counted from."""
+    now = (now or timezone.now()).replace(microsecond=0)
+    period = {
+        "opens_at": now - datetime.timedelta(days=40),
+        "closes_at": now - datetime.timedelta(days=10),
+    }
+    Revision.objects.filter(pk=consultation.current_revision_id).update(**period)
+    Consultation.objects.filter(pk=consultation.pk).update(**period)
+    consultation.refresh_from_db()
+    return now
