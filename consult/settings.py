@@ -171,6 +171,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Times shown and read with their seconds: a comment period ends at 23:59:59 (consult.formats).
+FORMAT_MODULE_PATH = ["consult.formats"]
 # The privacy page says the cookie remembers the language chosen: past the browser's session
 # too (Django's default cookie ends with it), for a year, sent only over HTTPS where the
 # session cookie is.

@@ -28,6 +28,7 @@ from consult.notices.parser import parse_notice
 from consult.notifications.models import Reminder
 from consult.notifications.rendering import emails_render
 from tests.conftest import load_weifang
+from tests.support.admin_pages import admin_form
 from tests.support.revisions import DRAFT2
 
 pytestmark = pytest.mark.django_db
@@ -223,45 +224,6 @@ def test_moving_the_close_moves_the_current_drafts_close(drafts):
     consultation.save(update_fields=["title"])
     draft2.refresh_from_db()
     assert draft2.closes_at == at(2024, 12, 9, 23, 59, 59)
-
-
-def admin_form(page: str) -> dict:
-    """The change form's fields as the browser would post them."""
-    from html.parser import HTMLParser
-
-    class Form(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.data, self.select, self.textarea = {}, None, None
-
-        def handle_starttag(self, tag, attrs):
-            a = dict(attrs)
-            kind = a.get("type")
-            if tag == "input" and a.get("name") and kind not in ("submit", "checkbox", "file"):
-                self.data[a["name"]] = a.get("value", "")
-            elif tag == "input" and kind == "checkbox" and "checked" in a:
-                self.data[a["name"]] = "on"
-            elif tag == "select":
-                self.select = a.get("name")
-            elif tag == "option" and self.select and "selected" in a:
-                self.data[self.select] = a.get("value", "")
-            elif tag == "textarea":
-                self.textarea = a.get("name")
-                self.data[self.textarea] = ""
-
-        def handle_endtag(self, tag):
-            if tag == "select":
-                self.select = None
-            if tag == "textarea":
-                self.textarea = None
-
-        def handle_data(self, data):
-            if self.textarea:
-                self.data[self.textarea] += data
-
-    form = Form()
-    form.feed(page)
-    return form.data
 
 
 def test_extending_the_close_in_the_admin_carries_to_the_first_draft_and_its_answers(client):
