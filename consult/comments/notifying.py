@@ -142,8 +142,8 @@ def queue_url(
     """The admin's list of a consultation's comments, with the queue's own filters: by default
     the user's departments' open ones (我的待办); every visible open one with `scope="open"`;
     only those still 待处理 when `pending`; only those the user's department answers
-    (`role="owner"`) or has another role on (`role="cooperating"`); one draft's (`revision`, a
-    number)."""
+    (`role="owner"`), has another role on (`role="cooperating"`) or still owes an opinion on
+    (`role="awaited"`); one draft's (`revision`, a number)."""
     query = f"?consultation__id__exact={consultation.pk}"
     if scope:
         query += f"&scope={scope}"

@@ -95,13 +95,6 @@ def _before(kind, deadline, days_list, not_before) -> list[Moment]:
     return series[::-1]
 
 
-def consultation_moments(consultation: Consultation, now: datetime.datetime) -> list[Moment]:
-    """Every reminder moment of the draft now consulted on, from `now - LOOKBACK` up to `now`."""
-    return period_moments(
-        consultation.opens_at, consultation.closes_at, consultation.answer_deadline, now
-    )
-
-
 def period_moments(opens_at, closes_at, answer_deadline, now, *, closing=True) -> list[Moment]:
     """Every reminder moment of one comment period and its answer deadline from
     `now - LOOKBACK` up to `now`; without the closing ones unless `closing`."""
@@ -256,27 +249,21 @@ def outstanding_by_department(
                 "count": 0,
                 "owned": 0,
                 "awaited": 0,
-                # The roles it owes its opinions in (the queue's `role` filter lists them).
-                "awaited_roles": [],
             },
         )
         for count in ("count", "owned", "awaited"):
             clause[count] += row[count]
-        if row["awaited"]:
-            clause["awaited_roles"].append(row["role"])
     return {department_id: list(clauses.values()) for department_id, clauses in outstanding.items()}
 
 
 def _department_part(kind: str, rows: list[dict]) -> dict:
     """A department's part of a closing or answer-due reminder: "total", "owned" (those it
-    answers), "awaited" (those it owes an opinion on, and "awaited_roles", its roles on them)
-    and the rows. Before the answer deadline the two are listed apart ("clauses",
-    "opinion_clauses"): they ask different things."""
+    answers), "awaited" (those it owes an opinion on) and the rows. Before the answer deadline
+    the two are listed apart ("clauses", "opinion_clauses"): they ask different things."""
     part = {
         "total": sum(r["count"] for r in rows),
         "owned": sum(r["owned"] for r in rows),
         "awaited": sum(r["awaited"] for r in rows),
-        "awaited_roles": sorted({role for r in rows for role in r["awaited_roles"]}),
     }
     if kind == Reminder.Kind.CLOSING:
         part["clauses"] = [
@@ -329,9 +316,6 @@ def reminder_targets(consultation: Consultation, parts, *, named=False) -> dict[
             for count in ("total", "owned", "awaited"):
                 if count in part:
                     content[count] = content.get(count, 0) + part[count]
-            if "awaited_roles" in part:
-                roles = {*content.get("awaited_roles", []), *part.pop("awaited_roles")}
-                content["awaited_roles"] = sorted(roles)
             if draft.number is not None:
                 content["drafts"].append({"number": draft.number, "named": named, **part})
             for rows in ROWS:
@@ -371,8 +355,9 @@ def reminder_record(
 def reminder_links(consultation, moment: Moment, content) -> dict[str, str]:
     """The queue's lists of exactly what the reminder counts: "queue_url" — for the coordinator
     every open comment (scope=open), for a department those it answers (role=owner; before the
-    close only the untouched ones) — and "opinions_url" for those it cooperates on, when it owes
-    an opinion. A reminder about one draft of several lists that draft's only."""
+    close only the untouched ones) — and "opinions_url" for those it still owes an opinion on
+    (role=awaited, `opinion_awaited`). A reminder about one draft of several lists that draft's
+    only."""
     drafts = content.get("drafts", [])
     revision = drafts[0]["number"] if len(drafts) == 1 and drafts[0]["named"] else None
     if moment.kind == Reminder.Kind.OVERDUE:
@@ -386,10 +371,7 @@ def reminder_links(consultation, moment: Moment, content) -> dict[str, str]:
         )
     }
     if content.get("awaited"):
-        # Its role on them (配合, or 牵头/统筹 without answering): the queue filters by one.
-        roles = content.get("awaited_roles", [])
-        role = roles[0] if len(roles) == 1 else ""
-        links["opinions_url"] = queue_url(consultation, role=role, revision=revision)
+        links["opinions_url"] = queue_url(consultation, role="awaited", revision=revision)
     return links
 
 

@@ -83,3 +83,33 @@ def test_the_answer_due_reminder_links_only_the_comments_the_department_answers(
     shown = listed(client, member("gxj", "市工信局"), due, before)
 
     assert shown == {owned.tracking_number}
+
+
+def test_the_opinion_link_lists_only_the_comments_whose_opinion_is_still_owed(client, weifang_open):
+    """市财政局 cooperates on 二(三)4; of its three comments it gave its opinion on one and the
+    owner chose not to wait for it on another: the reminder counts one, and its link lists it."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    owed, given, waived = (submit(weifang_open, "二(三)4", n) for n in (1, 2, 3))
+    finance = member("czj", "市财政局")
+    comment_change_apply(given, finance, CommentChange(opinion="同意。"))
+    comment_change_apply(
+        waived,
+        member("gxj", "市工信局"),
+        CommentChange(status="in_progress", waive_reason="情况紧急，先行答复。"),
+    )
+    before = weifang_open.answer_deadline - datetime.timedelta(days=4, hours=12)
+    with time_machine.travel(before, tick=False):
+        reminders_send()
+    due = Notification.objects.get(
+        kind="reminder", context__reminder="answer_due", department__name="市财政局"
+    )
+    assert due.context["awaited"] == 1
+    opinions = urlsplit(due.context["opinions_url"])
+    with time_machine.travel(before, tick=False):
+        client.force_login(finance)
+        response = client.get(f"{opinions.path}?{opinions.query}")
+    assert response.status_code == 200
+    shown = set(response.context["cl"].result_list.values_list("tracking_number", flat=True))
+
+    assert shown == {owed.tracking_number}

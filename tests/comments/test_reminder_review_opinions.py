@@ -79,7 +79,7 @@ def test_a_cooperating_department_is_reminded_of_an_opinion_awaited_on_a_comment
     ((_subject, text, html),) = emails_render([[due["市财政局"]]])
     assert "1 条意见尚待贵单位提出配合意见" in text and "二(三)4" in text
     assert "贵单位负责答复" not in text  # it answers none of them
-    assert "role=cooperating" in text and "提出配合意见" in html
+    assert "role=awaited" in text and "提出配合意见" in html
 
 
 def test_no_reminder_of_an_opinion_the_owner_chose_not_to_wait_for(weifang_open):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import routes_of_departments, user_department_ids
 from consult.comments.models import Comment, CommentRouting
+from consult.comments.reminders import opinion_awaited
 from consult.comments.revision_outcomes import comments_of_revision
 from consult.consultations.models import Clause, Department, Revision
 from consult.querystring import UsableLookupValues, is_number
@@ -116,18 +117,30 @@ class DepartmentFilter(admin.SimpleListFilter):
 
 
 class RoleFilter(admin.SimpleListFilter):
+    """The user's departments' part in a comment: answering it, a role on its clause, or an
+    opinion still owed on it (the reminders' count, `opinion_awaited`)."""
+
     title = _("我的职责")
     parameter_name = "role"
 
     def lookups(self, request, model_admin):
-        return [("owner", _("负责答复")), *CommentRouting.Role.choices]
+        return [
+            ("owner", _("负责答复")),
+            *CommentRouting.Role.choices,
+            ("awaited", _("待提出配合意见")),
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
         if not value:
             return queryset
         routes = routes_of_departments(user_department_ids(request.user))
-        routes = routes.filter(is_owner=True) if value == "owner" else routes.filter(role=value)
+        if value == "owner":
+            routes = routes.filter(is_owner=True)
+        elif value == "awaited":
+            routes = routes.filter(opinion_awaited())
+        else:
+            routes = routes.filter(role=value)
         return queryset.filter(Exists(routes))
 
 
