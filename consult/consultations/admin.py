@@ -24,6 +24,7 @@ from consult.notices.parser import NoticeParseError, parse_notice
 from consult.querystring import UsableLookupValues
 from consult.reports.admin import refusal_line
 from consult.reports.services import report_generate, report_publish
+from consult.web.stale_edits import ShownValuesAdmin
 
 from .models import (
     Clause,
@@ -118,7 +119,7 @@ class ClauseInline(admin.TabularInline):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
+class ConsultationAdmin(ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin):
     list_display = [
         "title",
         "issuer",
@@ -136,7 +137,21 @@ class ConsultationAdmin(UsableLookupValues, admin.ModelAdmin):
     inlines = [ClauseInline]
     actions = ["generate_report", "publish_report"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "issuer", "reference_number", "draft_title"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "slug",
+                    "issuer",
+                    "reference_number",
+                    "draft_title",
+                    # Publishing a later draft moves the period and the text: a page opened
+                    # before it must not put them back (ShownValuesForm).
+                    "values_shown",
+                ]
+            },
+        ),
         (_("征求意见期"), {"fields": ["published_on", "opens_at", "closes_at", "answer_days"]}),
         (_("联系方式"), {"fields": ["contact_name", "contact_phone", "contact_email"]}),
         (_("修改稿"), {"fields": ["revisions_display"]}),
