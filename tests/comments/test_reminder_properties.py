@@ -1,10 +1,11 @@
 """Properties of the deadline reminders, over any period, configuration and clock.
 
-`consultation_moments` is checked against its contract written out independently here, on
-consultations built in memory (cheap, thousands of examples). `reminders_send` runs against the
-database: one consultation with comments routed to three departments is built once per test,
-and each example changes its period, the comments' statuses and the settings, calls
-`reminders_send` at a sequence of increasing instants, and undoes its writes (a savepoint).
+`period_moments` (through `consultation_moments`) is checked against its contract written out
+independently here, on consultations built in memory (cheap, thousands of examples).
+`reminders_send` runs against the database: one consultation with comments routed to three
+departments is built once per test, and each example changes its period, the comments'
+statuses and the settings, calls `reminders_send` at a sequence of increasing instants, and
+undoes its writes (a savepoint).
 
 No example reads the real clock: every instant is generated and passed as `now`.
 """
@@ -20,10 +21,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from consult.comments.models import Comment, CommentRouting
-from consult.comments.reminders import LOOKBACK, consultation_moments, reminders_send
+from consult.comments.reminders import LOOKBACK, reminders_send
 from consult.consultations.models import Consultation, Mailbox
 from consult.notifications.models import Notification, Reminder
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
+from tests.support.reminders import consultation_moments
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 # The same instant may come written in any zone; Beijing's local day is what counts.
@@ -148,7 +150,7 @@ def local(moment: datetime.datetime) -> datetime.datetime:
     return moment.astimezone(BEIJING)
 
 
-# --- consultation_moments against its contract ----------------------------------------------
+# --- period_moments against its contract ----------------------------------------------------
 
 
 def at_hour(day: datetime.date, hour: int) -> datetime.datetime:

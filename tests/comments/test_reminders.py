@@ -15,7 +15,7 @@ from django.core import mail
 from django.db import connection
 
 from consult.comments.models import Comment, CommentRouting
-from consult.comments.reminders import consultation_moments, reminders_send
+from consult.comments.reminders import reminders_send
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department, Mailbox, Membership
 from consult.notifications.delivery import deliver, email_resend
@@ -23,6 +23,7 @@ from consult.notifications.models import Notification, OutgoingEmail, Reminder
 from tests.conftest import load_weifang
 from tests.factories import CommentFactory, ConsultationFactory, DepartmentFactory
 from tests.support.jobs import due_jobs_run
+from tests.support.reminders import consultation_moments
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
