@@ -9,6 +9,7 @@ from consult.notifications.outbox import (
     Planned,
     notification_values,
     notification_write,
+    notifications_unbuilt_withdraw,
     planned_publish_on_commit,
     recipients_by_department,
 )
@@ -125,6 +126,21 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
         consultation=comment.consultation,
         comment=comment,
         context={"role": route.role, "is_owner": route.is_owner, "reason": reason},
+    )
+
+
+def comment_departed_notices_withdraw(comment: Comment, department_ids) -> int:
+    """The departments no longer routed this comment (passed on by its owner, or the comment
+    moved to a clause of others) are not told of it by a digest still to be built: its link
+    would open a comment they can no longer see."""
+    if not department_ids:
+        return 0
+    return notifications_unbuilt_withdraw(
+        Notification.objects.filter(
+            comment=comment,
+            department_id__in=department_ids,
+            kind__in=[Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED],
+        )
     )
 
 

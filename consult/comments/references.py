@@ -20,7 +20,7 @@ from consult.notices.references import ClauseIndex, references_find, references_
 from .access import comment_visible_to
 from .directory import directory_of
 from .models import Comment, CommentEvent, CommentRouting
-from .notifying import comment_routed_again_write
+from .notifying import comment_departed_notices_withdraw, comment_routed_again_write
 from .revision_outcomes import comment_revision_id
 from .tallies import counts_publicly, tally_add
 from .validation import clause_check
@@ -133,6 +133,11 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
             for route in routes
             if (route.department_id, route.role, route.is_owner) not in earlier
         ]
+        comment_departed_notices_withdraw(
+            comment,
+            {department_id for department_id, _role, _owner in earlier}
+            - {route.department_id for route in routes},
+        )
         reason = _("意见引用了%(clause)s，改为对该条款的意见。") % {"clause": clause.label}
         CommentEvent.objects.bulk_create(
             [

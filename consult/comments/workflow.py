@@ -34,7 +34,11 @@ from consult.consultations.models import Department
 
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
-from .notifying import comment_reply_write, comment_routed_again_write
+from .notifying import (
+    comment_departed_notices_withdraw,
+    comment_reply_write,
+    comment_routed_again_write,
+)
 from .revision_outcomes import comment_answer_deadline
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
@@ -416,8 +420,10 @@ def _route_to(comment: Comment, work: CommentChange, now, me: Standing) -> Comme
         previous = comment.routes.filter(is_owner=True)
         if me.owner:
             # Passed on by the department that answered it: not its comment, so it leaves it
-            # (no opinion awaited from it, nothing in its to-do or reminders).
+            # (no opinion awaited from it, nothing in its to-do, reminders or digests).
+            departed = list(previous.values_list("department_id", flat=True))
             previous.delete()
+            comment_departed_notices_withdraw(comment, departed)
         else:
             # Moved by a coordinator or a superuser: the previous owner's view may still help.
             previous.update(is_owner=False, role=CommentRouting.Role.COOPERATING)

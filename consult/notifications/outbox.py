@@ -195,6 +195,16 @@ def notifications_write_once(notifications: list[Notification]) -> int:
     return len(queued)
 
 
+def notifications_unbuilt_withdraw(notifications) -> int:
+    """Delete those of these notifications no email holds yet: they would tell of something no
+    longer so. One already in an email is sent as built; a task published for a deleted one
+    finds nothing to do. Returns how many were withdrawn."""
+    withdrawn, _by_model = notifications.filter(
+        status=Notification.Status.PENDING, email__isnull=True
+    ).delete()
+    return withdrawn
+
+
 def notifications_publish_on_commit(notifications: list[Notification]) -> None:
     planned_publish_on_commit([planned_of(n) for n in notifications if n is not None])
 

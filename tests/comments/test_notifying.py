@@ -89,3 +89,75 @@ def test_one_transfer_written_twice_tells_the_department_once(
             comment_routed_again_write(comment, route, reason="请提供生态方面意见。")
     assert told(STHJJ) == 1
     assert Notification.objects.filter(comment=comment, kind="reassigned").count() == 1
+
+
+def _digest_sent_after_window() -> None:
+    """Every notification still pending, delivered once the departments' windows are over."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consult.notifications.delivery import deliver
+
+    pending = list(Notification.objects.filter(status="pending").values_list("pk", flat=True))
+    deliver(pending, now=timezone.now() + timedelta(days=1))
+
+
+def test_a_department_that_passes_a_comment_on_is_not_told_of_it_in_a_digest_still_to_come(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    sthj = Department.objects.get(name="市生态环境局")
+    Department.objects.filter(pk=sthj.pk).update(
+        digest_mode=Department.DigestMode.WINDOW, digest_window_minutes=10
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(weifang_open, weifang_open.clauses.get(label="二(四)2"))  # its alone
+    waiting = Notification.objects.filter(
+        comment=comment, department=sthj, kind="comment_routed", status="pending"
+    )
+    assert waiting.filter(email__isnull=True).count() == 1  # in its ten-minute window
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            people["sthj"],
+            route_to=Department.objects.get(name="市发改委"),
+            make_owner=True,
+            route_reason="属市发改委职责。",
+        )
+        _digest_sent_after_window()
+
+    assert not waiting.exists()
+    assert told(STHJJ) == 0
+    assert Notification.objects.filter(comment=comment, department__name="市发改委").exists()
+
+
+def test_a_department_a_comment_moves_away_from_is_not_told_of_it_but_one_kept_is(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    """Moved by the coordinator from 二(四)2 (市生态环境局) to 二(三)4 (市工信局 leads): the
+    first no longer hears of it. Made owner elsewhere by the coordinator, a department stays
+    cooperating and still does."""
+    Department.objects.update(digest_mode=Department.DigestMode.WINDOW, digest_window_minutes=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = submit(weifang_open, weifang_open.clauses.get(label="二(四)2"))
+        kept = submit(weifang_open, weifang_open.clauses.get(label="二(四)2"))
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_move_to_clause(
+            moved, weifang_open.clauses.get(label="二(三)4"), by=people["coordinator"]
+        )
+        work(
+            kept,
+            people["coordinator"],
+            route_to=Department.objects.get(name="市发改委"),
+            make_owner=True,
+            route_reason="属市发改委职责。",
+        )
+
+    routed_to_sthj = Notification.objects.filter(
+        department__name="市生态环境局", kind="comment_routed"
+    )
+    assert list(routed_to_sthj.values_list("comment_id", flat=True)) == [kept.pk]
