@@ -379,8 +379,8 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
                 published=counted if comment.is_published else 0,
             )
         comment.status = work.status
-        if answered_now:
-            comment.replied_at = now
+        # When the answer in force was given: none while a reopened comment is worked again.
+        comment.replied_at = now if answered_now else None
         if work.status != Status.INVALID:
             comment.invalid_reason = ""
     comment.save(

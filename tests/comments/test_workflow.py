@@ -205,10 +205,15 @@ def test_transitions_are_checked_in_one_place(comment, people, django_capture_on
     assert refused["status"] == ["不能从“已答复”改为“待处理”。"]
     refused = problems(comment, root, reply="改一下")
     assert "请先改回“处理中”" in refused["status"][0]
-    # Reopen, correct and answer again: the citizen gets the corrected reply too.
+    # Reopen, correct and answer again: the citizen gets the corrected reply too. Reopened,
+    # it has no answer time (the export's 答复时间 is the answer's in force), then the new one.
     work(comment, root, status="in_progress", note="答复有误，重新办理。")
+    comment.refresh_from_db()
+    assert comment.replied_at is None
     with django_capture_on_commit_callbacks(execute=True):
         work(comment, root, status="answered", reply="更正后的答复。")
+    comment.refresh_from_db()
+    assert comment.replied_at is not None
     replies = [m for m in mail.outbox if m.to == ["citizen@example.cn"]]
     assert [("第一次答复。" in m.body, "更正后的答复。" in m.body) for m in replies] == [
         (True, False),
