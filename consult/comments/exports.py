@@ -27,6 +27,7 @@ from .access import contact_visible_expression
 from .models import Comment, Export
 from .phones import phone_display
 from .privacy import mask_email, mask_name, mask_phone
+from .validation import NONCHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -206,9 +207,10 @@ def write_xlsx(rows, handle, columns=None) -> int:
         cells = []
         for value in row:
             if isinstance(value, str):
-                # A control character the sheet's XML cannot hold (a form feed pasted from a
-                # PDF, stored before such text was refused) would fail the whole export.
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                # A control character or noncharacter the sheet's XML cannot hold (a form feed
+                # pasted from a PDF, stored before such text was refused) would fail the whole
+                # export.
+                value = NONCHARACTERS.sub("", ILLEGAL_CHARACTERS_RE.sub("", value))
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str) and cell.data_type == "f":
                 # Text that starts with "=" (a citizen's, or a phone's "+"): a string cell,

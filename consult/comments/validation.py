@@ -19,6 +19,16 @@ BODY_MAX_LENGTH = 5000
 _FORBIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+# Unicode's noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never
+# text, and U+FFFE and U+FFFF cannot be written into XML at all, so a spreadsheet export that
+# held one would fail whole.
+NONCHARACTERS = re.compile(
+    "[\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+
 # Only surrogate code points (U+D800 to U+DFFF) make a Python string unencodable as UTF-8;
 # json.loads joins a well-formed pair into one character, so the ones left are lone.
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -54,7 +64,7 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     """Refuse unencodable text, NUL and other control characters; trim the ends, keep the rest."""
     value = value or ""
     refuse_unstorable(value)
-    if _FORBIDDEN_CONTROLS.search(value):
+    if _FORBIDDEN_CONTROLS.search(value) or NONCHARACTERS.search(value):
         raise ValidationError(
             _("内容含有不可见的控制字符，请删除后重新提交。"), code="control_character"
         )

@@ -36,7 +36,12 @@ from consult.comments.publication import (
 )
 from consult.comments.revision_outcomes import comment_outcomes
 from consult.comments.services import CommentPeriodClosed, SubmissionLimited, comment_submit
-from consult.comments.validation import BODY_MAX_LENGTH, BODY_MIN_LENGTH, clean_text
+from consult.comments.validation import (
+    BODY_MAX_LENGTH,
+    BODY_MIN_LENGTH,
+    clean_text,
+    displayable,
+)
 from consult.consultations.models import Clause, Consultation, consultation_without_texts
 from consult.querystring import is_number
 
@@ -691,8 +696,10 @@ def request_bodies_closed(result, generator, request, public):
 
 
 def _unknown_field_errors(payload: dict, known) -> dict:
+    # Named back as sent, but encodable: a lone surrogate in a name would fail the answer.
     return {
-        name: [_("未知字段，请对照 /api/schema/ 核对字段名。")] for name in payload.keys() - known
+        displayable(name): [_("未知字段，请对照 /api/schema/ 核对字段名。")]
+        for name in payload.keys() - known
     }
 
 

@@ -250,6 +250,18 @@ def test_a_control_character_stored_in_a_reply_does_not_fail_the_xlsx(client, co
     assert any(cell == "第一页第二页" for row in rows for cell in row)
 
 
+def test_a_noncharacter_stored_in_a_comment_does_not_fail_the_xlsx(client, comments):
+    """U+FFFF was taken from citizens (refused since); XML cannot hold it, and one such comment
+    in a selection made its spreadsheet export a 500."""
+    Comment = type(comments[0])
+    Comment.objects.filter(pk=comments[0].pk).update(body="建议明确评价指标\uffff并公开结果。")
+    client.force_login(member("hyj", "市海渔局"))
+    response = export(client, comments, "export_xlsx", scope="all")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert any(cell == "建议明确评价指标并公开结果。" for row in rows for cell in row)
+
+
 def test_a_large_export_the_broker_refuses_is_kept_and_handed_on_by_the_sweep(
     client, comments, settings, django_capture_on_commit_callbacks, caplog
 ):

@@ -116,6 +116,25 @@ def test_a_lone_surrogate_in_a_field_is_a_400_naming_it(api, weifang_open, item,
     assert Comment.objects.count() == 0
 
 
+def test_a_lone_surrogate_in_a_field_name_is_a_400_naming_it_encodably(api, weifang_open, item):
+    """The unknown name was echoed raw: the answer could not be encoded, a 500."""
+    text = json.dumps({**payload(item), "foo" + SURROGATE + "bar": 1}, ensure_ascii=True)
+    response = post_json(api, comments_url(weifang_open), text)
+    assert response.status_code == 400
+    assert set(response.json()) == {"foo\ufffdbar"}
+    assert Comment.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["body", "name"])
+def test_a_noncharacter_in_a_field_is_a_400_naming_it(api, weifang_open, item, field):
+    """U+FFFF was stored, and then no XLSX export holding the comment could be built."""
+    value = (BODY if field == "body" else "张三") + "\uffff"
+    response = api.post(comments_url(weifang_open), payload(item, **{field: value}), format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
+    assert Comment.objects.count() == 0
+
+
 def test_a_phone_whose_canonical_form_outgrows_the_column_is_a_400_naming_it(
     api, weifang_open, item
 ):
