@@ -108,6 +108,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", 
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "consult.intake.limits.client_ip"  # honours TRUSTED_PROXY_COUNT
+AXES_USERNAME_CALLABLE = "consult.web.login.login_username"  # kept to its column's length
 AXES_LOCKOUT_TEMPLATE = "login_locked.html"
 
 ROOT_URLCONF = "consult.urls"

@@ -35,3 +35,16 @@ def test_a_success_before_the_limit_starts_the_count_again(client, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         attempt(client, "hyj", "guess")
     assert attempt(client, "hyj", "the-right-password").status_code == 302
+
+
+def test_a_username_longer_than_axes_stores_is_a_failed_login_and_counts(client, settings):
+    """The login form does not limit a username's length; axes's record of the failure did
+    (255 characters), and PostgreSQL refused it: a 500 before anyone was told anything."""
+    from axes.models import AccessAttempt
+
+    long_name = "a" * 256
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert attempt(client, long_name, "guess").status_code == 200
+    assert attempt(client, long_name, "guess").status_code == 429
+    (recorded,) = AccessAttempt.objects.values_list("username", flat=True)
+    assert recorded == long_name[:255]
