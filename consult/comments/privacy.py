@@ -65,7 +65,9 @@ NAME = "name"
 # Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # Digits may be grouped by a dash or any one space: ASCII, no-break or full-width (U+3000).
-_GAP = r"[-\s]"
+# What people put between a number's groups: dashes of every width, spaces (two, as easily as
+# one), dots, underscores, slashes, middle dots. Full-width forms are made plain first.
+_GAP = r"(?:[-\s._/·\u2010-\u2015\u2212\u30fb]{1,3})"
 # Candidates only; MOBILE and LANDLINE decide. 0086 is +86 as dialled from abroad.
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<![\d+])(?:(?:\+|00)86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
@@ -111,7 +113,7 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
             spans.append((start, end, kind))
 
     for match in _ID_NUMBER_IN_TEXT.finditer(plain):
-        if _ID_NUMBER.match(re.sub(r"[-\s]", "", match.group())):
+        if _ID_NUMBER.match(re.sub(_GAP, "", match.group())):
             add(match.start(), match.end(), ID_NUMBER)
     for match in _EMAIL_IN_TEXT.finditer(plain):
         add(match.start(), match.end(), EMAIL)
@@ -130,12 +132,12 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
 
 def _masked_span(found: str, kind: str) -> str:
     if kind == ID_NUMBER:
-        compact = re.sub(r"[-\s]", "", found)
+        compact = re.sub(_GAP, "", found)
         return compact[:2] + "*" * (len(compact) - 2)
     if kind == EMAIL:
         return mask_email(found)
     if kind == PHONE:
-        return mask_phone(re.sub(r"^00(?=86)", "+", found))
+        return mask_phone(re.sub(r"^00(?=86)", "+", re.sub(_GAP, " ", found)))
     return "＊＊"
 
 
