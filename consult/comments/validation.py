@@ -125,12 +125,14 @@ def clean_body(value: str) -> str:
     return body
 
 
-PHONE_MAX_LENGTH = 30  # Comment.phone's column
+PHONE_MAX_LENGTH = 30  # Comment.phone's column: the canonical form
+# As typed, with its spaces, dashes and "ext.": the form, the API and its schema say the same.
+PHONE_TYPED_MAX_LENGTH = 40
 
 
 def clean_phone(value: str) -> str:
     """A valid number in any spelling, returned in its canonical form (+8613812345678)."""
-    phone = clean_text(value, field="phone", max_length=PHONE_MAX_LENGTH)
+    phone = clean_text(value, field="phone", max_length=PHONE_TYPED_MAX_LENGTH)
     if not phone:
         return ""
     canonical = phone_canonical(phone)

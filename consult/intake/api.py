@@ -39,6 +39,7 @@ from consult.comments.services import CommentPeriodClosed, SubmissionLimited, co
 from consult.comments.validation import (
     BODY_MAX_LENGTH,
     BODY_MIN_LENGTH,
+    PHONE_TYPED_MAX_LENGTH,
     clean_text,
     displayable,
 )
@@ -64,7 +65,7 @@ MAX_LENGTHS = {
     "body": BODY_MAX_LENGTH,
     "name": 100,
     "organisation": 200,
-    "phone": 40,
+    "phone": PHONE_TYPED_MAX_LENGTH,
     "email": 254,
     "tracking_number": 20,
     "proof": 254,

@@ -13,6 +13,7 @@ from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.tracking import normalise_tracking_number
 from consult.comments.validation import (
+    PHONE_TYPED_MAX_LENGTH,
     clause_by_id,
     clean_body,
     clean_phone,
@@ -151,7 +152,7 @@ class CommentForm(StorableInputForm):
         label=_("联系电话"),
         required=False,
         strip=False,
-        max_length=40,
+        max_length=PHONE_TYPED_MAX_LENGTH,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         help_text=_("手机或带区号的固定电话。"),
     )

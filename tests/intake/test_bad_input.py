@@ -153,6 +153,20 @@ def test_a_phone_whose_canonical_form_outgrows_the_column_is_a_400_naming_it(
     assert Comment.objects.get().phone == "+16502530000;ext=1234"
 
 
+def test_a_phone_as_long_as_the_schema_allows_is_taken_in_its_canonical_form(
+    api, weifang_open, item
+):
+    """The schema and the form said 40 characters, the rule 30: a number typed with its
+    spaces and extension was refused by an endpoint that documents it as fine."""
+    phone = "+86 138-1234-5678 ext. 99999999"
+    assert 30 < len(phone) <= 40
+    response = api.post(comments_url(weifang_open), payload(item, phone=phone), format="json")
+    assert response.status_code == 201
+    assert Comment.objects.get().phone == "+8613812345678;ext=99999999"
+    too_long = api.post(comments_url(weifang_open), payload(item, phone="1" * 41), format="json")
+    assert too_long.status_code == 400 and set(too_long.json()) == {"phone"}
+
+
 def test_a_lone_surrogate_in_the_email_proof_is_a_400_naming_it(api, comment):
     text = json.dumps(
         {"tracking_number": comment.tracking_number, "proof": EMAIL_WITH_SURROGATE},
