@@ -1,5 +1,9 @@
 """Numbers read from a query string or a form, before they reach a query."""
 
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.utils.translation import gettext
+
 BIGGEST_KEY = 2**63 - 1  # SQLite's integers, and PostgreSQL's bigint
 
 
@@ -42,11 +46,38 @@ def lookup_value_usable(lookup: str, value, date_hierarchy: str | None = None) -
     return True
 
 
+def key_usable(model, value) -> bool:
+    """Whether `value` can be looked up as `model`'s primary key without failing the query."""
+    if model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField"):
+        return is_number(value)
+    return "\x00" not in str(value)
+
+
 class UsableLookupValues:
-    """A ModelAdmin mixin: a list filter's value that would fail the query is a 400
-    (`DisallowedModelAdminLookup`), as an unknown parameter is, not a 500."""
+    """A ModelAdmin mixin: what a URL or a list's form carries to the database is checked
+    first, so that a value the query would fail on is answered as Django answers one it
+    refuses, not with a 500: a list filter's value is a 400 (`DisallowedModelAdminLookup`), as
+    an unknown parameter is; an object's key is "does not exist"; a search ignores NUL; an
+    action on keys that are none does nothing and says so."""
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup_value_usable(lookup, value, self.date_hierarchy) and super().lookup_allowed(
             lookup, value, request
         )
+
+    def get_object(self, request, object_id, from_field=None):
+        if from_field is None and not key_usable(self.model, object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The list's own search and the admin's autocomplete both pass through here.
+        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(key_usable(self.model, value) for value in selected):
+            # None: Django's change list goes back to the list, where this message shows.
+            self.message_user(request, gettext("所选项目无效，未执行任何操作。"), messages.WARNING)
+            return None
+        return super().response_action(request, queryset)

@@ -74,6 +74,45 @@ def test_the_last_year_that_can_be_drilled_into_lists_normally(root):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/jobs/jobstatus/%00/change/",
+        "/admin/jobs/jobstatus/%00/history/",
+        "/admin/comments/comment/abc%00/change/",
+    ],
+)
+def test_an_object_key_the_database_cannot_take_does_not_exist(root, path):
+    """A text primary key with NUL in it was a DataError on PostgreSQL: a 500."""
+    response = root.get(path)
+    assert response.status_code == 302  # the admin's "does not exist", to its index
+    assert "/admin/" in response["Location"]
+
+
+def test_an_autocomplete_search_with_nul_is_searched_without_it(root):
+    response = root.get(
+        "/admin/autocomplete/",
+        {"term": "\x00", "app_label": "comments", "model_name": "comment", "field_name": "clause"},
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("selected", [["abc"], ["\x00"], ["1", "abc"], [str(2**64)]])
+@pytest.mark.parametrize("action", ["export_csv", "bulk_start", "bulk_mark_invalid"])
+def test_an_action_on_keys_that_are_none_does_nothing_and_says_so(root, selected, action):
+    from consult.comments.models import Comment
+
+    before = list(Comment.objects.values_list("pk", "status"))
+    response = root.post(
+        "/admin/comments/comment/?scope=all",
+        {"action": action, "index": "0", "_selected_action": selected},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "所选项目无效" in response.content.decode()
+    assert list(Comment.objects.values_list("pk", "status")) == before
+
+
 def test_every_admin_list_refuses_unusable_values():
     """A new admin gets the rule too, and so do other apps' (users, groups, axes' records)."""
     missing = [
