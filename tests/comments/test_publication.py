@@ -388,6 +388,9 @@ def test_the_review_list_shows_the_text_as_published_and_its_actions_decide(clie
     # Staff may see the tracking number (the checkbox's label names the row by it).
     for personal in (NAME, PHONE, EMAIL, "不同意公开的意见"):
         assert personal not in text
+    # Nor has a row a page of its own: the admin's read-only page showed every field.
+    for view in ("change", "history"):
+        assert client.get(f"{REVIEW}{comment.pk}/{view}/").status_code == 403
 
     refused = client.post(
         REVIEW, {"action": "withhold", "_selected_action": [comment.pk], "reason": ""}

@@ -119,7 +119,9 @@ class PublicationReviewAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         return self._moderates_any(request)
 
     def has_view_permission(self, request, obj=None):
-        return self._moderates_any(request)
+        # The list only: a comment's own page here would show every field, the submitter's
+        # name, phone and email among them, which this review never needs.
+        return obj is None and self._moderates_any(request)
 
     def has_add_permission(self, request):
         return False
