@@ -108,6 +108,14 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
     )
 
 
+def comment_reply_withdraw(comment: Comment) -> int:
+    """A reopened comment's reply email, if it is not built yet: the email reads the answer
+    when it is built, and would carry the one being worked on (or none) as the answer given."""
+    return notifications_unbuilt_withdraw(
+        Notification.objects.filter(comment=comment, kind=Notification.Kind.REPLY)
+    )
+
+
 def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reason: str) -> None:
     """Tell a department that a comment has been passed to it (转办) or added to its queue.
 

@@ -36,9 +36,11 @@ from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import (
     comment_departed_notices_withdraw,
+    comment_reply_withdraw,
     comment_reply_write,
     comment_routed_again_write,
 )
+from .publication import report_published_on_its_draft
 from .revision_outcomes import comment_answer_deadline
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
@@ -232,6 +234,21 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
     ]
     if answer_fields and not me.answers:
         refuse(answer_fields[0], _("只有负责答复的单位可以填写处理意见和答复。"))
+    acting = (
+        moving
+        or answer_fields
+        or work.invalid_reason.strip()
+        or work.waive_reason.strip()
+        or work.route_to is not None
+    )
+    if finished and acting and report_published_on_its_draft(comment):
+        # Its outcome is what the published report counts, and public with it (README:
+        # a published report is neither counted again nor edited). A note may still be added.
+        refuse(
+            NON_FIELD_ERRORS,
+            _("本稿的意见采纳情况已公布，这条意见的办理结果已随之公开，不能再修改。"),
+        )
+        return problems
     if work.invalid_reason.strip():
         if not me.manages:
             refuse(
@@ -288,6 +305,12 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
     if work.route_to is not None:
         if not me.manages:
             refuse("route_to", _("只有负责答复的单位或牵头统筹单位可以转办。"))
+        if finished and not moving:
+            # The department would be told to handle a comment with nothing left to do on it.
+            refuse(
+                "route_to",
+                _("这条意见已办结，不能再转办或增加单位；如需重新办理，请先改回“处理中”。"),
+            )
         if not work.route_reason.strip():
             refuse("route_reason", _("转办或增加单位时请说明理由。"))
         if not work.route_to.is_active:
@@ -378,6 +401,8 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
                 delta=counted,
                 published=counted if comment.is_published else 0,
             )
+        if comment.status == Status.ANSWERED:
+            comment_reply_withdraw(comment)
         comment.status = work.status
         # When the answer in force was given: none while a reopened comment is worked again.
         comment.replied_at = now if answered_now else None

@@ -147,3 +147,40 @@ def test_the_web_form_says_the_report_is_out_rather_than_closed(client, reported
     assert page.status_code == 403
     text = page.content.decode()
     assert "意见采纳情况已经公布，不再接收意见" in text and "征求意见已截止" not in text
+
+
+def _member(username, department):
+    user = User.objects.create_user(username, password="pw")
+    staff_join(user, department)
+    return user
+
+
+def test_an_answer_the_published_report_counts_is_not_reopened_nor_changed(reported):
+    """The report counted it as adopted and published the answer with it: reopening it (on its
+    page or in bulk), answering again, marking it invalid or passing it on would contradict
+    what is public. A note may still be added."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    consultation, _clause, comment = reported
+    owner = _member("owner", comment.routes.get(is_owner=True).department)
+    coordinator = _member("coordinator", consultation.issuer)
+    refused = "本稿的意见采纳情况已公布"
+    for user, change in [
+        (owner, CommentChange(status="in_progress")),
+        (owner, CommentChange(reply="更正后的答复。")),
+        (coordinator, CommentChange(status="in_progress")),
+        (
+            coordinator,
+            CommentChange(
+                route_to=Department.objects.exclude(pk=consultation.issuer_id).first(),
+                route_reason="请补充意见。",
+            ),
+        ),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            comment_change_apply(comment, user, change)
+        assert refused in " ".join(caught.value.messages)
+    comment_change_apply(comment, owner, CommentChange(note="市民来电询问，已说明。"))
+    comment.refresh_from_db()
+    assert (comment.status, comment.decision, comment.reply) == ("answered", "adopted", "采纳。")
+    assert comment.events.filter(kind="note").count() == 1

@@ -60,6 +60,54 @@ def test_a_bulk_action_that_changes_nothing_does_not_report_success(client, weif
     assert found[0] == "2 条意见无需改动，未作修改：" and not any("已答复 " in m for m in found)
 
 
+def test_start_in_bulk_starts_what_waits_and_reopens_nothing(client, weifang_open):
+    """It moved every selected comment to 处理中, answered ones too: a reopening with no reason,
+    and after the report one the report contradicts."""
+    waiting, answered = (submit(weifang_open, "二(四)2", n) for n in range(2))
+    sthj = member("sthj", "市生态环境局")
+    comment_change_apply(
+        answered, sthj, CommentChange(status="answered", decision="explained", reply="已有规定。")
+    )
+    client.force_login(sthj)
+
+    response = client.post(
+        QUEUE + "?scope=all",
+        {"action": "bulk_start", "_selected_action": [waiting.pk, answered.pk], "index": 0},
+    )
+
+    assert messages_of(response) == [
+        "1 条意见改为处理中。",
+        "1 条意见无需改动，未作修改：",
+        f"{answered.tracking_number}：已是“已答复”；如需重新办理，请在意见页面改回“处理中”。",
+    ]
+    assert Comment.objects.get(pk=answered.pk).status == "answered"
+    assert Comment.objects.get(pk=waiting.pk).status == "in_progress"
+
+
+def test_a_department_is_not_added_to_a_finished_comment(weifang_open):
+    """It was told "以下意见已转给贵单位办理" of a comment with nothing left to do, and then
+    refused its opinion."""
+    from django.core.exceptions import ValidationError
+
+    from consult.consultations.models import Department
+
+    comment = submit(weifang_open, "二(四)2", 1)
+    sthj = member("sthj", "市生态环境局")
+    comment_change_apply(
+        comment, sthj, CommentChange(status="answered", decision="explained", reply="已有规定。")
+    )
+    with pytest.raises(ValidationError) as refused:
+        comment_change_apply(
+            comment,
+            sthj,
+            CommentChange(
+                route_to=Department.objects.get(name="市发改委"), route_reason="请补充意见。"
+            ),
+        )
+    assert "已办结，不能再转办或增加单位" in refused.value.message_dict["route_to"][0]
+    assert comment.routes.count() == 1
+
+
 def letter(consultation, label, form, **extra):
     return {
         "consultation": consultation.pk,

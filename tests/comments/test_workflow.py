@@ -222,6 +222,29 @@ def test_transitions_are_checked_in_one_place(comment, people, django_capture_on
     assert comment.events.filter(kind="note", text="答复有误，重新办理。").exists()
 
 
+def test_an_answer_taken_back_before_its_email_is_built_is_not_mailed(
+    comment, people, django_capture_on_commit_callbacks
+):
+    """The reply email reads the answer when it is built: reopened first (the broker down, a
+    backlog), it went out as "已有答复" with the answer being reworked, or none."""
+    root = people["root"]
+    with django_capture_on_commit_callbacks(execute=False):  # not delivered yet
+        work(
+            comment,
+            root,
+            status="answered",
+            decision="adopted",
+            reply="第一次答复。",
+            waive_reason="急",
+        )
+    work(comment, root, status="in_progress", decision="", reply="", note="答复有误，重新办理。")
+    assert not Notification.objects.filter(comment=comment, kind="reply").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        work(comment, root, status="answered", decision="adopted", reply="更正后的答复。")
+    replies = [m for m in mail.outbox if m.to == ["citizen@example.cn"]]
+    assert len(replies) == 1 and "更正后的答复。" in replies[0].body
+
+
 def test_a_draft_answer_is_not_shown_to_the_citizen_until_answered(comment, people, client):
     work(comment, people["owner"], status="in_progress", decision="adopted", reply="草稿答复")
     response = client.get(

@@ -573,14 +573,20 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
 
     # Bulk actions ------------------------------------------------------------------------
-    def _bulk(self, request, queryset, work: CommentChange, done_message):
+    def _bulk(self, request, queryset, work: CommentChange, done_message, only=None):
         """Apply one change to each selected comment on its own. Counted as done only where it
         changed something (wrote history); those it left as they were are named, with why; the
         refused ones are named with their reasons, stay selected, and what was typed is shown
-        again."""
+        again. `only`: the comments the action is for; the others are left as they are."""
         done, unchanged, refused = 0, [], []
         statuses = dict(Comment.Status.choices)
         for comment in queryset:
+            if only is not None and not only(comment):
+                why = _("已是“%(status)s”；如需重新办理，请在意见页面改回“处理中”。") % {
+                    "status": statuses[comment.status]
+                }
+                unchanged.append(f"{comment.tracking_number}{_('：')}{why}")
+                continue
             before = comment_version(comment)
             try:
                 comment_change_apply(comment, request.user, work)
@@ -701,11 +707,15 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     @admin.action(description=_("开始处理（改为处理中）"))
     def bulk_start(self, request, queryset):
+        # Only what is waiting: reopening an answered comment is a decision taken on its page.
         self._bulk(
             request,
             queryset,
             CommentChange(status=Comment.Status.IN_PROGRESS),
             lambda n: ngettext("%d 条意见改为处理中。", "%d 条意见改为处理中。", n) % n,
+            only=lambda comment: (
+                comment.status in (Comment.Status.PENDING, Comment.Status.IN_PROGRESS)
+            ),
         )
 
     @admin.action(description=_("设置处理意见（选择处理意见，理由填入文本框）"))
