@@ -95,9 +95,12 @@ def _directory_load(consultation: Consultation) -> Directory:
     )
     key = directory_key(consultation, version=current.directory_version)
     clauses = list(Clause.objects.filter(consultation=consultation).order_by("path"))
+    # A department switched off is not routed to: its clauses go as if it were not named (a
+    # clause left without a lead is the issuing bureau's to answer), as a transfer to it is
+    # refused. Comments already routed to it keep their routes.
     named = (
         ClauseResponsibility.objects.filter(
-            clause__consultation=consultation, department__isnull=False
+            clause__consultation=consultation, department__isnull=False, department__is_active=True
         )
         .order_by("clause__path", "position")
         .values_list("clause_id", "role", "department_id")

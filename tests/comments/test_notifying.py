@@ -161,3 +161,21 @@ def test_a_department_a_comment_moves_away_from_is_not_told_of_it_but_one_kept_i
         department__name="市生态环境局", kind="comment_routed"
     )
     assert list(routed_to_sthj.values_list("comment_id", flat=True)) == [kept.pk]
+
+
+def test_a_comment_on_a_clause_of_a_department_switched_off_goes_to_the_issuer(
+    weifang_open, people
+):
+    """二(四)2 names 市生态环境局 alone. Switched off, it was still made the comment's owner:
+    the queue's department filter no longer offered it and its reminders were never sent."""
+    Department.objects.filter(name="市生态环境局").update(is_active=False)
+    Department.objects.get(name="市生态环境局").save()  # as the admin saves it: routing re-read
+    clause = weifang_open.clauses.get(label="二(四)2")
+
+    comment = submit(weifang_open, clause)
+    moved = submit(weifang_open)
+    comment_move_to_clause(moved, clause, by=people["coordinator"])
+
+    for routed in (comment, moved):
+        routes = list(routed.routes.values_list("department__name", "is_owner"))
+        assert routes == [("市海渔局", True)]
