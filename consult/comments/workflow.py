@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consult.consultations.models import Department
+from consult.consultations.models import Department, period_over_at
 
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
@@ -523,21 +523,26 @@ def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> st
     now = now or timezone.now()
     owner = next((r.department.name for r in comment.routes.all() if r.is_owner), "—")
     deadline = comment_answer_deadline(comment)
+    due = timezone.localtime(deadline)
+    # A deadline at its day's last second is that date; another is given to the second.
+    shown = (
+        "%Y-%m-%d" if (due.hour, due.minute, due.second) == (23, 59, 59) else "%Y-%m-%d %H:%M:%S"
+    )
     line = _("由%(owner)s负责答复，答复期限 %(deadline)s") % {
         "owner": owner,
-        "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
+        "deadline": due.strftime(shown),
     }
     if comment.status == Status.ANSWERED and comment.replied_at:
         line += _("（已于 %(date)s 答复）") % {
             "date": timezone.localtime(comment.replied_at).strftime("%Y-%m-%d")
         }
     elif comment.status in Comment.OPEN_STATUSES:
-        days = (deadline - now).days
-        line += (
-            _("（已逾期 %(days)d 天）") % {"days": -days}
-            if deadline < now
-            else _("（还有 %(days)d 天）") % {"days": days}
-        )
+        # Beijing calendar days, and the deadline's whole last second, as the queue's mark.
+        days = (due.date() - timezone.localdate(now)).days
+        if period_over_at(deadline, now):
+            line += _("（已逾期 %(days)d 天）") % {"days": -days} if days else _("（已逾期）")
+        else:
+            line += _("（还有 %(days)d 天）") % {"days": days} if days else _("（今天到期）")
     if me is None:
         return line + "。"
     if me.answers:

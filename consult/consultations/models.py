@@ -318,7 +318,7 @@ class Consultation(models.Model):
     def is_past_answer_deadline(self, now, revision: "Revision | None" = None) -> bool:
         """Open comments on `revision` (by default the draft now consulted on) are overdue
         from here on; `comments.revision_outcomes.comment_answer_deadline` finds a comment's."""
-        return now > self.answer_deadline_of(revision)
+        return period_over_at(self.answer_deadline_of(revision), now)
 
     def current_clauses(self):
         """The clauses of the draft as it now stands; earlier revisions keep their own."""

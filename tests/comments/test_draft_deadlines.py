@@ -111,6 +111,40 @@ def test_the_status_page_stays_overdue_after_the_next_draft_opens(client, drafts
         assert "预计在 2024年12月16日 前答复" in page and "已逾期" not in page
 
 
+def test_the_answer_deadline_is_past_only_after_its_whole_last_second(client, drafts):
+    """Overdue at 23:59:59.5 on the status page and in the staff line, while the close itself
+    takes comments until the second is over."""
+    _consultation, first, _whole, _later = drafts
+    root = User.objects.create_superuser("root", password="pw")
+    url = reverse("intake:comment_status_signed", args=[status_token(first)])
+    with time_machine.travel(at(2024, 11, 25, 23, 59, 59, 500000), tick=False):
+        assert "已逾期" not in client.get(url).content.decode()
+        client.force_login(root)
+        assert (
+            "答复期限 2024-11-25（今天到期）"
+            in client.get(f"{QUEUE}{first.pk}/change/").content.decode()
+        )
+    with time_machine.travel(at(2024, 11, 26, 0, 0, 0), tick=False):
+        client.logout()
+        assert "已逾期" in client.get(url).content.decode()
+
+
+def test_an_afternoon_deadline_is_shown_to_its_second(client, drafts):
+    """A notice's "17:00前" closes at 16:59:59: a date alone reads as the whole day."""
+    consultation, first, _whole, _later = drafts
+    Revision.objects.filter(consultation=consultation, number=1).update(
+        closes_at=at(2024, 11, 10, 16, 59, 59)
+    )
+    with time_machine.travel(at(2024, 11, 25, 17, 30), tick=False):
+        page = client.get(
+            reverse("intake:comment_status_signed", args=[status_token(first)])
+        ).content.decode()
+        assert "2024年11月25日 16:59:59" in page and "已逾期" in page
+        client.force_login(User.objects.create_superuser("root", password="pw"))
+        change = client.get(f"{QUEUE}{first.pk}/change/").content.decode()
+        assert "答复期限 2024-11-25 16:59:59（已逾期）" in change
+
+
 def test_the_receipt_names_the_deadline_of_the_draft_commented_on(client, drafts):
     _consultation, first, _whole, later = drafts
     with time_machine.travel(at(2024, 11, 29, 12, 0), tick=False):

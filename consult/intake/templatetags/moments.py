@@ -16,4 +16,8 @@ FORMATS = {
 
 @register.filter(expects_localtime=True)
 def moment(value, precision="minute"):
+    """`precision` "deadline": a deadline at its day's last second (the notice's "X日前") as
+    that date, which means through the whole day; any other to the second."""
+    if precision == "deadline":
+        precision = "date" if (value.hour, value.minute, value.second) == (23, 59, 59) else "second"
     return date_filter(value, str(FORMATS[precision]))
