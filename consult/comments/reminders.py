@@ -385,7 +385,11 @@ def reminder_notification(consultation, department, moment: Moment, content, to,
         context={
             "reminder": moment.kind,
             "deadline": moment.deadline.isoformat(),
-            "days_left": moment.days_left,
+            # As counted when it is sent (a reminder may go out late, while it still matters),
+            # in Beijing calendar days; on the deadline's own day, within one.
+            "days_left": max(
+                1, (timezone.localdate(moment.deadline) - timezone.localdate(now)).days
+            ),
             **reminder_links(consultation, moment, content),
             **content,
         },

@@ -227,6 +227,16 @@ def test_still_sent_late_while_it_matters(weifang, walk, django_capture_on_commi
     assert "还有 3 天截止" in sent["市生态环境局"][0]
 
 
+def test_a_reminder_sent_a_day_late_counts_the_days_left_when_it_is_sent(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    """The three-day reminder, sent the next evening (beat down since), said "还有 3 天"."""
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    sent = walk.run(at(2024, 11, 8, 23, 59))
+    assert "还有 2 天截止" in sent["市生态环境局"][0]
+
+
 def test_deadlines_are_exact_to_the_second_and_configurable(weifang, settings):
     settings.REMIND_DAYS_BEFORE_CLOSE = [2]
     settings.REMIND_DAYS_BEFORE_ANSWER_DEADLINE = [1]
