@@ -661,7 +661,7 @@ def comment_create(request, slug):
         {
             "tracking_number": comment.tracking_number,
             "clause": comment.clause_id,
-            "submitted_at": comment.submitted_at,
+            "submitted_at": _moment(comment.submitted_at),
             "routed_to": submission.routed_to(),
             "repeat": not submission.created,
         },
@@ -704,6 +704,12 @@ def _unknown_field_errors(payload: dict, known) -> dict:
     }
 
 
+def _moment(value):
+    """A moment in a response built by hand, as the serializers give one: in Beijing time with
+    its offset (+08:00), not the database's UTC."""
+    return None if value is None else serializers.DateTimeField().to_representation(value)
+
+
 def _form_errors(form) -> dict:
     errors = {}
     for field, messages in form.errors.get_json_data().items():
@@ -717,8 +723,8 @@ def _period_closed(consultation):
     return Response(
         {
             "detail": _("不在征求意见期内，不能提交意见。"),
-            "opens_at": consultation.opens_at,
-            "closes_at": consultation.closes_at,
+            "opens_at": _moment(consultation.opens_at),
+            "closes_at": _moment(consultation.closes_at),
         },
         status=status.HTTP_409_CONFLICT,
     )
@@ -754,7 +760,7 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             "tracking_number": comment.tracking_number,
             "consultation": comment.consultation.slug,
             "clause": comment.clause_id,
-            "submitted_at": comment.submitted_at,
+            "submitted_at": _moment(comment.submitted_at),
             "status": comment.status,
             "status_display": comment.get_status_display(),
             "decision": (comment.decision or None) if comment.is_answered else None,
@@ -762,7 +768,7 @@ def _status_response(request, number, proof, *, proof_field="proof"):
                 (comment.get_decision_display() or None) if comment.is_answered else None
             ),
             "reply": (comment.reply or None) if comment.is_answered else None,
-            "replied_at": comment.replied_at if comment.is_answered else None,
+            "replied_at": _moment(comment.replied_at) if comment.is_answered else None,
             "publication": publication[0],
             "publication_display": publication[1],
             "clause_outcomes": [
@@ -886,7 +892,7 @@ def _published_dict(item) -> dict:
         "number": item.number,
         "clause": item.clause_id,
         "clause_label": item.clause_label,
-        "submitted_at": item.submitted_at,
+        "submitted_at": _moment(item.submitted_at),
         "submitter_kind": item.kind_value,
         "submitter_kind_display": item.kind,
         "body": item.body,
@@ -897,7 +903,7 @@ def _published_dict(item) -> dict:
             "decision_display": answer.decision or None,
             "reason": answer.reason,
             "reply": answer.reply,
-            "replied_at": answer.replied_at,
+            "replied_at": _moment(answer.replied_at),
         },
     }
 

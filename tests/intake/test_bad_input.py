@@ -5,9 +5,11 @@ json.loads and Django's form fields, then PostgreSQL refuses it with UnicodeEnco
 stores it silently, so these tests assert the 400 and that nothing was stored).
 """
 
+import datetime
 import json
 
 import pytest
+import time_machine
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
@@ -289,3 +291,24 @@ def test_the_api_masks_the_contact_phone_as_the_page_does(api, client, weifang_o
     page = client.get(weifang_open.get_absolute_url()).content.decode()
     assert "0536-****688" in page
     assert "8888688" not in json.dumps(contact)
+
+
+def test_every_moment_the_api_answers_with_is_beijing_time_with_its_offset(api, weifang_open, item):
+    """Responses built by hand gave the database's UTC ("2024-10-14T16:30:00Z" for a comment
+    sent at 00:30 Beijing time: another date), the serializers' +08:00."""
+    created = api.post(comments_url(weifang_open), payload(item), format="json")
+    assert created.status_code == 201
+    assert created.json()["submitted_at"].endswith("+08:00")
+    comment = Comment.objects.get()
+    lookup = api.post(
+        "/api/comments/status/",
+        {"tracking_number": comment.tracking_number, "proof": "5678"},
+        format="json",
+    )
+    assert lookup.status_code == 200, lookup.json()
+    assert lookup.json()["submitted_at"].endswith("+08:00")
+    with time_machine.travel(weifang_open.closes_at + datetime.timedelta(seconds=1), tick=False):
+        closed = api.post(comments_url(weifang_open), payload(item), format="json")
+    assert closed.status_code == 409
+    assert closed.json()["closes_at"].endswith("+08:00")
+    assert closed.json()["opens_at"].endswith("+08:00")
