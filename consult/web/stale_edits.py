@@ -87,13 +87,13 @@ class ShownValuesForm(forms.ModelForm):
         if self.instance.pk is None or not shown:
             # A new row, or a page from before this form: saved as posted.
             return cleaned
-        now = type(self.instance)._base_manager.select_for_update().get(pk=self.instance.pk)
+        row = type(self.instance)._base_manager.select_for_update().get(pk=self.instance.pk)
         self.kept_since = []
         conflicts = {}
         for name in self._model_fields():
             if name not in shown or name not in cleaned:
                 continue
-            current = getattr(now, name)
+            current = getattr(row, name)
             typed = _fingerprint(cleaned[name]) != shown[name]
             moved = _fingerprint(current) != shown[name]
             if not moved:
@@ -104,16 +104,16 @@ class ShownValuesForm(forms.ModelForm):
             elif _fingerprint(cleaned[name]) != _fingerprint(current):
                 conflicts[name] = current
         if conflicts:
-            self._show_again(now, conflicts)
+            self._show_again(row, conflicts)
         return cleaned
 
-    def _show_again(self, now, conflicts: dict) -> None:
+    def _show_again(self, row, conflicts: dict) -> None:
         """The page again: the user's entries where they typed, the row's values now elsewhere,
         each conflicting field naming its value now; fingerprints as of now."""
         data = self.data.copy()
         for name in self.kept_since:
-            _data_put(data, self.add_prefix(name), self.fields[name], getattr(now, name))
-        data[self.add_prefix("values_shown")] = self._fingerprints(now)
+            _data_put(data, self.add_prefix(name), self.fields[name], getattr(row, name))
+        data[self.add_prefix("values_shown")] = self._fingerprints(row)
         self.data = data
         for name, current in conflicts.items():
             self.add_error(
@@ -169,5 +169,7 @@ def _data_put(data, name: str, field: forms.Field, value) -> None:
         else:
             data.pop(name, None)
     else:
-        prepared = field.prepare_value(value)
-        data[name] = "" if prepared is None else str(widget.format_value(prepared) or "")
+        shown = widget.format_value(field.prepare_value(value))
+        if isinstance(shown, list | tuple):  # a select's: the chosen options' values
+            shown = shown[0] if shown else ""
+        data[name] = "" if shown is None else str(shown)

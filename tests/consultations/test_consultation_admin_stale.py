@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from consult.consultations.models import Consultation, Revision
+from consult.consultations.models import Consultation, Department, Revision
 from tests.support.admin_pages import admin_form
 from tests.support.revisions import weifang_second_draft
 
@@ -71,6 +71,7 @@ def test_a_field_changed_by_both_is_refused_naming_its_value_now_then_saved_as_t
     colleague_close = (weifang_open.closes_at + datetime.timedelta(days=1)).replace(microsecond=0)
     colleague.closes_at = colleague_close
     colleague.title = "同事改过的标题"
+    colleague.issuer = Department.objects.get(name="市发改委")
     colleague.save()
 
     # This page moves the close by two days.
@@ -88,10 +89,11 @@ def test_a_field_changed_by_both_is_refused_naming_its_value_now_then_saved_as_t
     for part in ("closes_at_0", "closes_at_1"):
         assert again[part] == data[part]
     assert again["title"] == "同事改过的标题"
+    assert again["issuer"] == str(colleague.issuer.pk)
     assert admin_client.post(url, again).status_code == 302
     saved.refresh_from_db()
     assert saved.closes_at == mine.replace(microsecond=0)
-    assert saved.title == "同事改过的标题"
+    assert (saved.title, saved.issuer) == ("同事改过的标题", colleague.issuer)
     consulted = Revision.objects.get(pk=saved.current_revision_id)
     assert consulted.closes_at == saved.closes_at
 
