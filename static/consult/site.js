@@ -9,10 +9,12 @@
 
   // Countdown to the close of the comment period.
   document.querySelectorAll(".countdown[data-closes-at]").forEach(function (node) {
-    var closesAt = new Date(node.dataset.closesAt).getTime();
+    // The close's whole second still takes comments (23:59:59 until 23:59:59.999), as the
+    // server counts it: closed from the next second on.
+    var over = Math.floor(new Date(node.dataset.closesAt).getTime() / 1000) * 1000 + 1000;
     function tick() {
-      var left = Math.floor((closesAt - Date.now()) / 1000);
-      if (left < 0) { node.textContent = node.dataset.labelClosed; return; }
+      if (Date.now() >= over) { node.textContent = node.dataset.labelClosed; return; }
+      var left = Math.max(0, Math.floor((over - 1000 - Date.now()) / 1000));
       var days = Math.floor(left / 86400), hours = Math.floor(left % 86400 / 3600),
           minutes = Math.floor(left % 3600 / 60);
       // The words and brackets are the page's language's, from the template.

@@ -2,6 +2,7 @@
 besides the text (which comes back from the browser's draft); the countdown speaks the page's
 language."""
 
+import datetime
 import re
 
 import pytest
@@ -66,3 +67,22 @@ def test_the_countdown_speaks_the_pages_language(browser, live_server):
     text = countdown.inner_text()
     context.close()
     assert re.fullmatch(r"\(\d+d \d+h \d+min left\)", text), text
+
+
+def test_the_countdown_closes_after_the_close_s_whole_last_second(browser, live_server):
+    """The page said 已截止 during 23:59:59.x, while the server still takes comments then."""
+    consultation = load_weifang()
+    closes = consultation.closes_at.replace(microsecond=0)
+    type(consultation).objects.filter(pk=consultation.pk).update(closes_at=closes)
+    shown = {}
+    for offset in (0.5, 1.0):
+        context = browser.new_context(locale="zh-CN")
+        page = context.new_page()
+        page.clock.install(time=closes + datetime.timedelta(seconds=offset))
+        page.goto(live_server.url + consultation.get_absolute_url())
+        countdown = page.locator(".countdown")
+        countdown.wait_for()
+        shown[offset] = countdown.inner_text()
+        context.close()
+    assert shown[0.5] == "（还剩 0 天 0 小时 0 分钟）", shown
+    assert shown[1.0] == "已截止", shown
