@@ -91,6 +91,17 @@ def test_one_transfer_written_twice_tells_the_department_once(
     assert Notification.objects.filter(comment=comment, kind="reassigned").count() == 1
 
 
+def pass_to_fgw(comment, by):
+    """`by` makes 市发改委 the department that answers the comment."""
+    work(
+        comment,
+        by,
+        route_to=Department.objects.get(name="市发改委"),
+        make_owner=True,
+        route_reason="属市发改委职责。",
+    )
+
+
 def _digest_sent_after_window() -> None:
     """Every notification still pending, delivered once the departments' windows are over."""
     from datetime import timedelta
@@ -119,13 +130,7 @@ def test_a_department_that_passes_a_comment_on_is_not_told_of_it_in_a_digest_sti
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        work(
-            comment,
-            people["sthj"],
-            route_to=Department.objects.get(name="市发改委"),
-            make_owner=True,
-            route_reason="属市发改委职责。",
-        )
+        pass_to_fgw(comment, people["sthj"])
         _digest_sent_after_window()
 
     assert not waiting.exists()
@@ -149,13 +154,7 @@ def test_a_department_a_comment_moves_away_from_is_not_told_of_it_but_one_kept_i
         comment_move_to_clause(
             moved, weifang_open.clauses.get(label="二(三)4"), by=people["coordinator"]
         )
-        work(
-            kept,
-            people["coordinator"],
-            route_to=Department.objects.get(name="市发改委"),
-            make_owner=True,
-            route_reason="属市发改委职责。",
-        )
+        pass_to_fgw(kept, people["coordinator"])
 
     routed_to_sthj = Notification.objects.filter(
         department__name="市生态环境局", kind="comment_routed"

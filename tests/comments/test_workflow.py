@@ -53,6 +53,15 @@ def comment(weifang_open, django_capture_on_commit_callbacks):
     return submission.comment
 
 
+# Answered without waiting for the cooperating departments, as a superuser may.
+FIRST_ANSWER = {
+    "status": "answered",
+    "decision": "adopted",
+    "reply": "第一次答复。",
+    "waive_reason": "急",
+}
+
+
 def work(comment, user, capture=None, **changes):
     return comment_change_apply(comment, user, CommentChange(**changes))
 
@@ -193,14 +202,7 @@ def test_staff_texts_follow_the_citizens_rules_on_every_path(comment, people, cl
 def test_transitions_are_checked_in_one_place(comment, people, django_capture_on_commit_callbacks):
     root = people["root"]
     with django_capture_on_commit_callbacks(execute=True):
-        work(
-            comment,
-            root,
-            status="answered",
-            decision="adopted",
-            reply="第一次答复。",
-            waive_reason="急",
-        )
+        work(comment, root, **FIRST_ANSWER)
     refused = problems(comment, root, status="pending")
     assert refused["status"] == ["不能从“已答复”改为“待处理”。"]
     refused = problems(comment, root, reply="改一下")
@@ -229,14 +231,7 @@ def test_an_answer_taken_back_before_its_email_is_built_is_not_mailed(
     backlog), it went out as "已有答复" with the answer being reworked, or none."""
     root = people["root"]
     with django_capture_on_commit_callbacks(execute=False):  # not delivered yet
-        work(
-            comment,
-            root,
-            status="answered",
-            decision="adopted",
-            reply="第一次答复。",
-            waive_reason="急",
-        )
+        work(comment, root, **FIRST_ANSWER)
     work(comment, root, status="in_progress", decision="", reply="", note="答复有误，重新办理。")
     assert not Notification.objects.filter(comment=comment, kind="reply").exists()
     with django_capture_on_commit_callbacks(execute=True):
