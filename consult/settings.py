@@ -58,7 +58,8 @@ CSRF_FAILURE_VIEW = "consult.web.errors.csrf_failure"
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on consult's site class (consult.web.admin_site).
+    "consult.web.admin_site.ConsultAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -4,7 +4,6 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from consult.intake import views as intake_views
@@ -16,10 +15,6 @@ from consult.jobs.views import healthz
 api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
-
-admin.site.site_header = _("征求意见办理系统")
-admin.site.site_title = _("征求意见办理")
-admin.site.index_title = _("办理工作台")
 
 # Under /api/ an unknown path (a slug no route takes, say) is a JSON 404, as the API documents.
 handler400 = "consult.web.errors.bad_request"

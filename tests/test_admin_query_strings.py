@@ -97,6 +97,35 @@ def test_an_autocomplete_search_with_nul_is_searched_without_it(root):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("model_name", "field_name"),
+    [("comment", "events"), ("comment", "routes"), ("commentevent", "nonexistent")],
+)
+def test_an_autocomplete_through_a_field_the_model_does_not_hold_is_refused(
+    root, model_name, field_name
+):
+    """A reverse relation (a comment's events, its routes) used to crash Django's view: a 500."""
+    response = root.get(
+        "/admin/autocomplete/",
+        {"term": "a", "app_label": "comments", "model_name": model_name, "field_name": field_name},
+    )
+    assert response.status_code == 403
+
+
+def test_an_autocomplete_through_a_foreign_key_still_searches(root):
+    response = root.get(
+        "/admin/autocomplete/",
+        {
+            "term": "",
+            "app_label": "comments",
+            "model_name": "commentevent",
+            "field_name": "comment",
+        },
+    )
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1
+
+
 @pytest.mark.parametrize("selected", [["abc"], ["\x00"], ["1", "abc"], [str(2**64)]])
 @pytest.mark.parametrize("action", ["export_csv", "bulk_start", "bulk_mark_invalid"])
 def test_an_action_on_keys_that_are_none_does_nothing_and_says_so(root, selected, action):
