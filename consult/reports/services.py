@@ -127,16 +127,28 @@ def reports_published():
     )
 
 
-def _count_expressions() -> dict:
+def _count_expressions(comments) -> dict:
     answered = Q(status=Comment.Status.ANSWERED)
     counted = ~Q(status=Comment.Status.INVALID)
+    # A campaign groups letters over the whole consultation; a report counts as form letters
+    # only a campaign's letters to its own draft, and only where that draft received two or
+    # more of them (one letter is no campaign of this draft, and a later draft's letters do
+    # not change an earlier draft's count). Like the lines, it leaves out letters marked invalid.
+    campaigns_of_draft = (
+        comments.filter(counted, campaign__isnull=False)
+        .order_by()
+        .values("campaign")
+        .annotate(letters=Count("pk"))
+        .filter(letters__gte=2)
+        .values("campaign")
+    )
+    letter = counted & Q(campaign__in=campaigns_of_draft)
     return {
         "total": Count("pk"),
         "invalid": Count("pk", filter=Q(status=Comment.Status.INVALID)),
         "unanswered": Count("pk", filter=Q(status__in=Comment.OPEN_STATUSES)),
-        # Like the lines, the form-letter groups leave out the letters marked invalid.
-        "campaigns": Count("campaign", filter=counted, distinct=True),
-        "campaign_letters": Count("pk", filter=counted & Q(campaign__isnull=False)),
+        "campaigns": Count("campaign", filter=letter, distinct=True),
+        "campaign_letters": Count("pk", filter=letter),
         **{
             name: Count("pk", filter=answered & Q(decision=value))
             for name, value in DECISIONS.items()
@@ -145,7 +157,7 @@ def _count_expressions() -> dict:
 
 
 def _counts(comments):
-    return comments.aggregate(**_count_expressions())
+    return comments.aggregate(**_count_expressions(comments))
 
 
 LINE_COUNTS = ("comments", *DECISIONS, "campaigns", "campaign_letters")
@@ -159,7 +171,7 @@ def _line_counts(comments) -> dict[int | None, dict]:
         comments.exclude(status=Comment.Status.INVALID)
         .order_by()
         .values("clause_id")
-        .annotate(**_count_expressions())
+        .annotate(**_count_expressions(comments))
     ):
         row["comments"] = row["total"]
         lines[row["clause_id"]] = {name: row[name] for name in LINE_COUNTS}

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from consult.comments.campaigns import campaigns_assign
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
 from consult.consultations.models import Consultation, Department, Revision
@@ -102,6 +103,38 @@ def test_each_revision_s_report_counts_its_own_comments(two_drafts, coordinator)
     # Counting again keeps one report per revision.
     report_generate(consultation, revision=first)
     assert AdoptionReport.objects.filter(consultation=consultation).count() == 2
+
+
+def test_a_campaign_counts_on_each_draft_by_the_letters_that_draft_received(two_drafts):
+    """One campaign, one letter to the first draft and two to the second: the first draft's
+    report has no form letters (one letter is no campaign), and the second's has one group of
+    two, whatever the first received."""
+    consultation, first, second = two_drafts
+    letter = "我们是沿海渔民，强烈要求保留传统渔港码头和渔具堆放场地，改造前请先听取渔民意见。"
+    others = [
+        "建议明确集聚区评价指标，并按年度公开评选结果。",
+        "整体上支持方案，建议增加年度评估机制。",
+        "海洋牧场建设应当优先考虑生态保护红线。",
+    ]
+    comments = list(Comment.objects.order_by("submitted_at", "pk"))
+    assert len(comments) == 6
+    one_on_first, two_on_second = comments[2], comments[4:]
+    for comment, body in zip(
+        [c for c in comments if c != one_on_first and c not in two_on_second], others, strict=True
+    ):
+        Comment.objects.filter(pk=comment.pk).update(body=body)
+    for n, comment in enumerate([one_on_first, *two_on_second]):
+        Comment.objects.filter(pk=comment.pk).update(body=letter + "盼复" * n)
+    campaigns_assign([c.pk for c in comments])
+    assert len({c.campaign_id for c in Comment.objects.filter(campaign__isnull=False)}) == 1
+    assert Comment.objects.filter(campaign__isnull=False).count() == 3
+
+    on_first = report_generate(consultation, revision=first)
+    on_second = report_generate(consultation)
+    assert (on_first.campaigns, on_first.campaign_letters) == (0, 0)
+    assert all(line.campaign_letters == 0 for line in on_first.lines.all())
+    assert (on_second.campaigns, on_second.campaign_letters) == (1, 2)
+    assert on_second.lines.get(clause__label="二(四)1").campaign_letters == 2
 
 
 def test_the_first_draft_s_report_goes_out_while_the_second_is_open(
