@@ -50,7 +50,7 @@ def export_columns(include_personal: bool) -> list[Column]:
         Column("submitter_kind", _("身份"), 8),
         Column("channel", _("渠道"), 8),
         Column("wants_reply", _("希望答复"), 8),
-        Column("submitted_at", _("提交时间"), 17),
+        Column("submitted_at", _("提交时间（北京时间）"), 20),
         Column("status", _("状态"), 8),
         Column("owner", _("负责答复单位"), 16),
         Column("cooperating", _("配合单位"), 28),
@@ -58,7 +58,7 @@ def export_columns(include_personal: bool) -> list[Column]:
         Column("decision", _("处理意见"), 10),
         Column("decision_reason", _("理由"), 30),
         Column("reply", _("答复"), 50),
-        Column("replied_at", _("答复时间"), 17),
+        Column("replied_at", _("答复时间（北京时间）"), 20),
         Column("campaign", _("模板意见"), 10),
     ]
     if include_personal:

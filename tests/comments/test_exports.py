@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import pickle
+import zoneinfo
 from unittest import mock
 
 import pytest
@@ -174,7 +175,7 @@ def test_the_xlsx_is_a_sheet_to_work_in(client, comments):
     )
     row = next(r for r in rows if r[0] == industry.tracking_number)
     values = dict(zip(header, row, strict=True))
-    assert isinstance(values["提交时间"], datetime.datetime)
+    assert isinstance(values["提交时间（北京时间）"], datetime.datetime)
     assert values["负责答复单位"] == "市工信局"
     assert values["配合单位"] == "市财政局、市大数据局"
     assert values["配合意见"] == "市财政局：同意补贴。"
@@ -186,7 +187,10 @@ def test_the_csv_names_the_answering_department_and_writes_times_as_text(client,
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     values = dict(zip(rows[0], rows[1], strict=True))
     assert values["负责答复单位"] == "市生态环境局" and values["配合单位"] == ""
-    assert len(values["提交时间"]) == len("2026-12-02 12:00:00")
+    assert len(values["提交时间（北京时间）"]) == len("2026-12-02 12:00:00")
+    comment = Comment.objects.get(tracking_number=values["回执编号"])
+    beijing = comment.submitted_at.astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+    assert values["提交时间（北京时间）"] == f"{beijing:%Y-%m-%d %H:%M:%S}"
 
 
 def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
