@@ -454,11 +454,16 @@ def reminders_send(*, now=None) -> dict[str, int]:
                         counts[missed] += 1
                         logger.warning(
                             "Skipped the %s reminder due %s for %s on consultation %s: its "
-                            "moment passed while no due-job ran.",
+                            "moment passed %s.",
                             moment.kind,
                             timezone.localtime(moment.due_at).isoformat(),
                             department.name,
                             consultation.slug,
+                            # An inactive department's reminder waits while it could still be
+                            # sent (the department may be enabled again), then lapses here.
+                            "while no due-job ran"
+                            if department.is_active
+                            else "while the department was disabled",
                         )
                 continue
             recipients = recipients_by_department(list(targets), staff=True)

@@ -220,6 +220,23 @@ def test_a_reminder_missed_while_beat_was_down_is_skipped_with_a_log_line(
     assert Reminder.objects.filter(outcome="missed").count() == 2
 
 
+def test_a_disabled_department_s_reminder_lapses_with_a_log_line_saying_so(
+    weifang, walk, django_capture_on_commit_callbacks, caplog
+):
+    """Its reminder waits while the department could be enabled again; when it lapses, the log
+    said beat had been down, which sent whoever read it looking for a fault."""
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    Department.objects.filter(name="市生态环境局").update(is_active=False)
+    assert walk.run(at(2024, 11, 7, 9, 0)) == {}
+    assert not Reminder.objects.exists()
+    with caplog.at_level(logging.WARNING, logger="consult.comments.reminders"):
+        assert walk.run(at(2024, 11, 9, 14, 0)) == {}  # past the next reminder's moment
+    assert "Skipped the closing reminder due 2024-11-07T09:00:00+08:00" in caplog.text
+    assert "while the department was disabled" in caplog.text
+    assert "no due-job ran" not in caplog.text
+    assert Reminder.objects.get().outcome == "missed"
+
+
 def test_still_sent_late_while_it_matters(weifang, walk, django_capture_on_commit_callbacks):
     comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
     mail.outbox.clear()

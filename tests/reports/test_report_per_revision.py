@@ -133,6 +133,7 @@ def test_a_campaign_counts_on_each_draft_by_the_letters_that_draft_received(two_
     on_second = report_generate(consultation)
     assert (on_first.campaigns, on_first.campaign_letters) == (0, 0)
     assert all(line.campaign_letters == 0 for line in on_first.lines.all())
+    assert on_second.revision == second
     assert (on_second.campaigns, on_second.campaign_letters) == (1, 2)
     assert on_second.lines.get(clause__label="二(四)1").campaign_letters == 2
 
