@@ -80,4 +80,29 @@ class UsableLookupValues:
             # None: Django's change list goes back to the list, where this message shows.
             self.message_user(request, gettext("所选项目无效，未执行任何操作。"), messages.WARNING)
             return None
+        if errors := self._action_form_errors(request):
+            # Django reads any invalid action form as "no action selected"; a reply with NUL
+            # in it was refused under that message.
+            for message in errors:
+                self.message_user(request, message, messages.ERROR)
+            return None
         return super().response_action(request, queryset)
+
+    def _action_form_errors(self, request) -> list[str]:
+        """What is wrong with the action form's fields beside the action, as Django's
+        `response_action` reads the form (the action of the bar the button was in)."""
+        data = request.POST.copy()
+        data.pop(helpers.ACTION_CHECKBOX_NAME, None)
+        index = data.pop("index", ["0"])[-1]
+        actions = data.getlist("action")
+        if is_number(index) and int(index) < len(actions):
+            data["action"] = actions[int(index)]
+        form = self.action_form(data, auto_id=None)
+        form.fields["action"].choices = self.get_action_choices(request)
+        if form.is_valid() or "action" in form.errors:
+            return []
+        found = []
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else None
+            found.append(f"{label}：{' '.join(errors)}" if label else " ".join(errors))
+        return found

@@ -142,6 +142,30 @@ def test_an_action_on_keys_that_are_none_does_nothing_and_says_so(root, selected
     assert list(Comment.objects.values_list("pk", "status")) == before
 
 
+def test_an_action_whose_text_is_refused_says_why_and_changes_nothing(root):
+    """Django reads an invalid action form as "no action selected": a reply with NUL in it was
+    refused with that message."""
+    from consult.comments.models import Comment
+
+    before = list(Comment.objects.values_list("pk", "status", "reply"))
+    response = root.post(
+        "/admin/comments/comment/?scope=all",
+        {
+            "action": "bulk_answer",
+            "index": "0",
+            "_selected_action": [pk for pk, _status, _reply in before],
+            "decision": "adopted",
+            "text": "已采纳\x00。",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert [str(message) for message in response.context["messages"]] == [
+        "答复或理由：内容含有不可见的控制字符，请删除后重新提交。"
+    ]
+    assert list(Comment.objects.values_list("pk", "status", "reply")) == before
+
+
 def test_every_admin_list_refuses_unusable_values():
     """A new admin gets the rule too, and so do other apps' (users, groups, axes' records)."""
     missing = [

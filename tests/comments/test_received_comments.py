@@ -82,6 +82,19 @@ def test_bad_input_is_refused_with_messages_and_nothing_stored(client, weifang_o
     assert not Comment.objects.exists()
 
 
+def test_text_with_nul_is_refused_in_words_that_say_so(client, weifang_open, coordinator):
+    """Django's own Chinese for it is "不允许是用空字符串" ("no empty string"), under a letter
+    that was anything but empty (locale/zh_Hans overrides it, everywhere Django says it)."""
+    response = client.post(
+        ADD, letter(weifang_open, body="来信建议：海洋生态修复\x00项目应当公开招标。")
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["body"] == [
+        "内容含有不可见的控制字符，请删除后重新提交。"
+    ]
+    assert not Comment.objects.exists()
+
+
 def test_a_letter_received_after_the_close_is_refused(weifang_open, coordinator):
     from django.core.exceptions import ValidationError
 
