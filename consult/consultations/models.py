@@ -490,6 +490,13 @@ def period_over_at(closes_at, moment) -> bool:
     return _to_second(moment) > closes_at
 
 
+class ClauseQuerySet(models.QuerySet):
+    def public(self):
+        """The clauses of the drafts published: an imported revision's text, its headings
+        included, is the bureau's until it publishes it."""
+        return self.filter(revision__published_at__isnull=False)
+
+
 class Clause(models.Model):
     class Level(models.TextChoices):
         CHAPTER = "chapter", _("章")
@@ -535,6 +542,8 @@ class Clause(models.Model):
         verbose_name=_("责任部门"),
         blank=True,
     )
+
+    objects = ClauseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("条款")

@@ -960,7 +960,7 @@ def published_comments(request, slug):
         if clause_id is None:
             errors["clause"] = [_("应为条款编号（正整数）。")]
         else:
-            clause = _found(Clause.objects, pk=clause_id, consultation=consultation)
+            clause = _found(Clause.objects.public(), pk=clause_id, consultation=consultation)
     page_number = _positive_integer(request.query_params.get("page", "1"), limit=10**6)
     if page_number is None:
         errors["page"] = [_("应为页码（正整数）。")]

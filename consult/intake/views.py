@@ -163,7 +163,7 @@ def published_comments(request, slug, clause_id=None):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
     clause = None
     if clause_id is not None:
-        clause = get_object_or_404(Clause, pk=clause_id, consultation=consultation)
+        clause = get_object_or_404(Clause.objects.public(), pk=clause_id, consultation=consultation)
     comments = comments_published(consultation, clause, whole_consultation=clause is None)
     page = Paginator(
         comments.select_related("consultation", "clause"), PUBLISHED_COMMENTS_PER_PAGE

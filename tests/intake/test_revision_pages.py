@@ -145,6 +145,27 @@ def test_an_unpublished_revision_is_not_found(client, weifang_open):
     assert client.get(_changes_url(weifang_open, 9)).status_code == 404
 
 
+def test_an_unpublished_revision_s_clauses_are_not_found_on_the_published_comments(
+    client, weifang_open
+):
+    """Their headings showed on each clause's published-comments page, ids one after another."""
+    second = weifang_second_draft(weifang_open, publish=False)
+    clause = second.clauses.get(label="二(四)1")
+    slug = weifang_open.slug
+    page = client.get(reverse("intake:clause_published_comments", args=[slug, clause.pk]))
+    assert page.status_code == 404
+    assert clause.heading not in page.content.decode()
+    api = client.get(f"/api/consultations/{slug}/published-comments/", {"clause": clause.pk})
+    assert api.status_code == 404
+    published = weifang_open.current_revision.clauses.get(label="二(四)1")
+    assert (
+        client.get(
+            reverse("intake:clause_published_comments", args=[slug, published.pk])
+        ).status_code
+        == 200
+    )
+
+
 def test_the_consultation_shows_and_takes_comments_on_the_current_text_only(
     client, weifang_open, first
 ):
