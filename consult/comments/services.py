@@ -194,11 +194,15 @@ def submission_remember(repeat_scope: str, tracking_number: str, earlier=None) -
 
 
 def comment_find_repeat(
-    *, consultation, clause, body: str, phone: str, email: str, earlier, now
+    *, consultation, clause, body: str, earlier, now, chosen: dict | None = None, attachment=None
 ) -> Comment | None:
     """The one rule for a repeat: among the submitter's own earlier submissions (`earlier`,
-    their tracking numbers), one to the same place with the same text and the same contact
-    details, sent within ten minutes — a double click, a resend, a client's retry.
+    their tracking numbers), one to the same place with the same text, sent within ten minutes
+    — a double click, a resend, a client's retry — and with everything else the submitter
+    chose the same: `chosen`, the comment's other fields as they would be stored (contact
+    details, consents), and the attached file, byte for byte. A resend that adds a file or
+    changes a choice is stored: it was not the same submission, and a repeat keeps nothing of
+    it.
 
     Nobody else's comment is ever a repeat, however alike: the same text from another
     session or client is a comment of its own (campaign letters are all stored).
@@ -206,19 +210,37 @@ def comment_find_repeat(
     earlier = list(earlier)
     if not earlier:
         return None
-    return (
-        Comment.objects.filter(
-            tracking_number__in=earlier,
-            consultation=consultation,
-            clause=clause,
-            body_digest=body_digest(body),
-            phone=phone or "",
-            email__iexact=email or "",
-            submitted_at__gte=now - DUPLICATE_WINDOW,
-        )
-        .order_by("submitted_at", "pk")
-        .first()
-    )
+    chosen = dict(chosen or {})
+    email = chosen.pop("email", "")
+    candidates = Comment.objects.filter(
+        tracking_number__in=earlier,
+        consultation=consultation,
+        clause=clause,
+        body_digest=body_digest(body),
+        email__iexact=email or "",
+        submitted_at__gte=now - DUPLICATE_WINDOW,
+        **chosen,
+    ).order_by("submitted_at", "pk")
+    for candidate in candidates.prefetch_related("attachments"):
+        if _same_attachment(list(candidate.attachments.all()), attachment):
+            return candidate
+    return None
+
+
+def _same_attachment(stored: list[Attachment], upload) -> bool:
+    """Whether the stored comment's file is the upload, byte for byte (neither has one: yes)."""
+    if upload is None or not stored:
+        return upload is None and not stored
+    kept = stored[0]
+    if kept.size != upload.size:
+        return False
+    upload.seek(0)
+    with kept.file.open("rb") as handle:
+        same = all(
+            handle.read(len(chunk)) == chunk for chunk in upload.chunks()
+        ) and not handle.read(1)
+    upload.seek(0)
+    return same
 
 
 def _serialise_same_submissions(key: str) -> None:
@@ -302,6 +324,16 @@ def comment_submit(
     )
 
     limit_counted = False
+    notify_on_report = notify_on_report and bool(submitter.get("email"))
+    chosen = (
+        {
+            **_submitter_as_stored(submitter),
+            "publish_consent": publish_consent,
+            "notify_on_report": notify_on_report,
+        }
+        if repeat_scope
+        else {}
+    )
 
     def stored() -> Submission | SubmissionLimited:
         nonlocal limit_counted
@@ -310,7 +342,7 @@ def comment_submit(
             contextlib.nullcontext() if alone else transaction.atomic(),
         ):
             repeat, earlier = _repeat_found(
-                repeat_scope, consultation, clause, body, submitter, now=now
+                repeat_scope, consultation, clause, body, chosen, now=now, attachment=attachment
             )
             # A repeat first: its comment was stored in time and within the limit.
             if repeat is not None:
@@ -331,7 +363,7 @@ def comment_submit(
                     body=body,
                     channel=channel,
                     now=now,
-                    notify_on_report=notify_on_report and bool(submitter.get("email")),
+                    notify_on_report=notify_on_report,
                     # Its own consent, apart from processing: the bureau reviews before publishing.
                     **publication_for_new_comment(publish_consent=publish_consent, now=now),
                     ip_hash=ip_hash,
@@ -349,10 +381,11 @@ def comment_submit(
     return submission
 
 
-def _repeat_found(repeat_scope, consultation, clause, body, submitter, *, now):
+def _repeat_found(repeat_scope, consultation, clause, body, chosen, *, now, attachment=None):
     """(the comment this submission repeats or None, the scope's earlier tracking numbers),
     in the caller's transaction: what `comment_find_repeat` says of it under the lock that
-    makes identical submissions arriving together wait for each other."""
+    makes identical submissions arriving together wait for each other. `chosen`: the new
+    comment's other fields as they would be stored."""
     if repeat_scope:
         # Only a submission that can be a repeat waits for its twin arriving alongside; what
         # the scope sent before is read once the twin has had its turn.
@@ -362,12 +395,20 @@ def _repeat_found(repeat_scope, consultation, clause, body, submitter, *, now):
         consultation=consultation,
         clause=clause,
         body=body,
-        phone=submitter.get("phone", ""),
-        email=submitter.get("email", ""),
         earlier=earlier,
         now=now,
+        chosen=chosen,
+        attachment=attachment,
     )
     return repeat, earlier
+
+
+def _submitter_as_stored(submitter: dict) -> dict:
+    """Each of `SUBMITTER_FIELDS` as the new comment would store it: given, or the default."""
+    return {
+        name: submitter.get(name, Comment._meta.get_field(name).get_default())
+        for name in SUBMITTER_FIELDS
+    }
 
 
 SUBMITTER_FIELDS = frozenset(
@@ -531,7 +572,13 @@ def comment_record_received(
     def stored() -> Submission:
         with uploads_removed_on_failure() as uploads, transaction.atomic():
             repeat, earlier = _repeat_found(
-                repeat_scope, consultation, clause, body, submitter, now=now
+                repeat_scope,
+                consultation,
+                clause,
+                body,
+                {**_submitter_as_stored(submitter), "channel": channel, "received_on": received_on},
+                now=now,
+                attachment=attachment,
             )
             if repeat is not None:
                 return Submission(comment=repeat, created=False)

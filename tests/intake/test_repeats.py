@@ -9,11 +9,12 @@ import datetime
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from consult.comments.models import Comment
+from consult.comments.models import Attachment, Comment
 from consult.comments.services import comment_submit
 from consult.comments.status_links import tracking_number_from_token
 from tests.support.receipts import same_receipt
@@ -45,6 +46,12 @@ def web_post(client, consultation, clause, **overrides):
         **overrides,
     }
     return client.post(form_url(consultation, clause), data, REMOTE_ADDR="203.0.113.7")
+
+
+def pdf(content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(
+        "方案.pdf", b"%PDF-1.7\n1 0 obj\n" + content, content_type="application/pdf"
+    )
 
 
 def receipt_number(response) -> str:
@@ -112,6 +119,45 @@ class TestWeb:
         assert Comment.objects.count() == 1
         assert same_receipt(first["Location"], second["Location"])
         assert "repeat=1" in second["Location"]
+
+    @pytest.mark.parametrize(
+        "changed",
+        [
+            {"publish_consent": "on"},
+            {"wants_reply": "on"},
+            {"kind": "company", "organisation": "潍坊市某某水产有限公司"},
+            {"name": "张三丰"},
+            {"email": "zhangsan@example.cn", "notify_on_report": "on"},
+        ],
+        ids=["publication", "reply", "organisation", "name", "report_email"],
+    )
+    def test_a_resend_with_a_choice_changed_is_stored_not_thrown_away(
+        self, client, weifang_open, item, changed
+    ):
+        """It was answered "我们没有重复登记" and what it changed was lost."""
+        first = receipt_number(web_post(client, weifang_open, item))
+        second = web_post(client, weifang_open, item, **changed)
+        assert receipt_number(second) != first
+        assert "repeat=1" not in second["Location"]
+        assert Comment.objects.count() == 2
+
+    def test_a_resend_that_adds_a_file_or_another_file_is_stored(self, client, weifang_open, item):
+        first = receipt_number(web_post(client, weifang_open, item))
+        with_file = web_post(client, weifang_open, item, attachment=pdf(b"first"))
+        assert receipt_number(with_file) != first
+        other_file = web_post(client, weifang_open, item, attachment=pdf(b"other"))
+        assert receipt_number(other_file) not in {first, receipt_number(with_file)}
+        assert Comment.objects.count() == 3
+        assert Attachment.objects.count() == 2
+
+    def test_a_double_click_with_a_file_is_one_comment_with_one_file(
+        self, client, weifang_open, item
+    ):
+        first = web_post(client, weifang_open, item, attachment=pdf(b"same"))
+        second = web_post(client, weifang_open, item, attachment=pdf(b"same"))
+        assert receipt_number(second) == receipt_number(first)
+        assert "repeat=1" in second["Location"]
+        assert (Comment.objects.count(), Attachment.objects.count()) == (1, 1)
 
     def test_a_session_that_posts_without_visiting_the_form_is_still_recognised(
         self, client, weifang_open, item
