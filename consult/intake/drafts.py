@@ -8,6 +8,7 @@ disagree on a number or a department.
 
 import dataclasses
 import io
+import re
 from pathlib import Path
 
 from django.db.models import Prefetch
@@ -113,6 +114,15 @@ def draft_filename(consultation: Consultation, extension: str) -> str:
 # The Word document ------------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot hold (python-docx refuses them with a ValueError): control
+# characters a notice pasted from a PDF or typed into the admin may carry.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text or "")
+
+
 def draft_docx(consultation: Consultation) -> bytes:
     """Title, issuer, period, the preamble, then every clause with its number and departments."""
     from docx import Document
@@ -124,34 +134,34 @@ def draft_docx(consultation: Consultation) -> bytes:
     normal.font.size = Pt(12)
     # East Asian text needs a font of its own in Word; without one it falls back unpredictably.
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
-    document.core_properties.title = consultation.title
+    document.core_properties.title = xml_text(consultation.title)
     document.core_properties.author = consultation.issuer.full_name or consultation.issuer.name
-    document.add_heading(consultation.title, level=0)
+    document.add_heading(xml_text(consultation.title), level=0)
     if consultation.draft_title:
-        document.add_paragraph(draft_title_line(consultation))
+        document.add_paragraph(xml_text(draft_title_line(consultation)))
     for label, value in draft_facts(consultation):
-        document.add_paragraph(labelled(label, value))
+        document.add_paragraph(xml_text(labelled(label, value)))
     if consultation.preamble:
         for line in consultation.preamble.splitlines():
             if line.strip():
-                document.add_paragraph(line.strip())
+                document.add_paragraph(xml_text(line.strip()))
     if consultation.responsibility_remarks:
-        document.add_paragraph(consultation.responsibility_remarks)
+        document.add_paragraph(xml_text(consultation.responsibility_remarks))
     for clause in draft_outline(consultation):
         if clause.depth == 0:
-            document.add_heading(clause.first_line, level=1)
+            document.add_heading(xml_text(clause.first_line), level=1)
         else:
             paragraph = document.add_paragraph()
             paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
-            paragraph.add_run(clause.first_line).bold = bool(clause.body)
+            paragraph.add_run(xml_text(clause.first_line)).bold = bool(clause.body)
         if clause.body:
-            paragraph = document.add_paragraph(clause.body)
+            paragraph = document.add_paragraph(xml_text(clause.body))
             paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
         responsibilities = responsibility_line(clause)
         if responsibilities:
             paragraph = document.add_paragraph()
             paragraph.paragraph_format.left_indent = Cm(0.75 * clause.depth)
-            paragraph.add_run(in_brackets(responsibilities)).italic = True
+            paragraph.add_run(xml_text(in_brackets(responsibilities))).italic = True
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

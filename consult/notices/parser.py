@@ -280,10 +280,17 @@ def parse_notice(text: str) -> ParsedNotice:
     )
 
 
+# Control characters a text extracted from a PDF or Word carries inside its lines; they mean
+# nothing in the notice and no Word document can hold them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def _lines(text: str) -> list[_Line]:
+    """The text's non-empty lines. A page break (form feed, from pdftotext) or Word's manual
+    line break (vertical tab) ends a line as a newline does (str.splitlines)."""
     result = []
-    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
-        stripped = raw.strip(" \t\u3000\xa0\ufeff")
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = _CONTROLS.sub("", raw).strip(" \t\u3000\xa0\ufeff")
         if stripped:
             result.append(_Line(number, stripped, stripped.translate(_HALF)))
     return result

@@ -129,6 +129,23 @@ def test_the_docx_has_title_issuer_period_and_numbered_clauses_with_departments(
     assert headings == ["一、 总体要求", "二、 主要任务"]
 
 
+def test_the_docx_leaves_out_characters_word_cannot_hold(client, draft):
+    """A title or clause text carrying a control character (pasted from a PDF into the admin)
+    made the download a 500: python-docx refuses them."""
+    consultation, clauses = draft
+    type(consultation).objects.filter(pk=consultation.pk).update(
+        title="关于加快海洋特色产业\x0c集聚区建设的实施意见"
+    )
+    Clause.objects.filter(pk=clauses[0].pk).update(
+        text="以习近平新时代\x0b中国特色社会主义思想为指导。"
+    )
+    response = client.get(f"/consultations/{consultation.slug}/draft.docx")
+    assert response.status_code == 200
+    lines = [p.text for p in Document(io.BytesIO(response.content)).paragraphs]
+    assert lines[0] == "关于加快海洋特色产业集聚区建设的实施意见"
+    assert "以习近平新时代中国特色社会主义思想为指导。" in lines
+
+
 def test_the_printable_page_has_the_numbered_tree_and_a_print_stylesheet(client, draft):
     consultation, _clauses = draft
     response = client.get(f"/consultations/{consultation.slug}/print/")

@@ -233,3 +233,18 @@ def test_a_period_from_即日起_is_imported_from_the_publication_day():
     consultation = notice_import(parsed=parse_notice(source), slug="from-now")
     assert consultation.opens_at == datetime.datetime(2024, 10, 11, tzinfo=SHANGHAI)
     assert consultation.closes_at == datetime.datetime(2024, 11, 10, 16, 59, 59, tzinfo=SHANGHAI)
+
+
+# A text extracted from a PDF or Word ------------------------------------------------------
+
+
+def test_a_page_break_or_a_manual_line_break_ends_a_line():
+    """pdftotext puts a form feed at each page break and Word's manual line break is a vertical
+    tab: "\x0c二、…" was read as text of the clause before it, and the stored text kept the
+    character, which no Word document can hold."""
+    text = notice(item("（市发改委牵头）") + "\x0c二、保障措施\n1.乙项。正文\x0b第二行。\x07\n")
+    clauses = parse_notice(text).clauses
+    assert [clause.number for clause in clauses] == ["一", "二"]
+    assert clauses[1].heading == "保障措施"
+    stored = clauses[1].children[0].text
+    assert stored == "乙项。正文\n第二行。"
