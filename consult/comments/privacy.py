@@ -68,9 +68,10 @@ _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # What people put between a number's groups: dashes of every width, spaces (two, as easily as
 # one), dots, underscores, slashes, middle dots. Full-width forms are made plain first.
 _GAP = r"(?:[-\s._/·\u2010-\u2015\u2212\u30fb]{1,3})"
-# Candidates only; MOBILE and LANDLINE decide. 0086 is +86 as dialled from abroad.
+# Candidates only; MOBILE and LANDLINE decide. 0086 is +86 as dialled from abroad; 86 alone
+# is how some write it (and the phone field takes it).
 _MOBILE_IN_TEXT = re.compile(
-    rf"(?<![\d+])(?:(?:\+|00)86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
+    rf"(?<![\d+])(?:(?:\+|00)?86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
 )
 _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
@@ -137,7 +138,7 @@ def _masked_span(found: str, kind: str) -> str:
     if kind == EMAIL:
         return mask_email(found)
     if kind == PHONE:
-        return mask_phone(re.sub(r"^00(?=86)", "+", re.sub(_GAP, " ", found)))
+        return mask_phone(re.sub(r"^(?:00)?(?=86)", "+", re.sub(_GAP, " ", found)))
     return "＊＊"
 
 

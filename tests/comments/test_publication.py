@@ -219,6 +219,8 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
     ("written", "masked"),
     [
         ("008613812345678", "138****5678"),
+        ("8613812345678", "138****5678"),  # 86 without + or 00: published in full
+        ("86 138 1234 5678", "138****5678"),
         ("+86 138 1234 5678", "138****5678"),
         ("138\u30001234\u30005678", "138****5678"),  # full-width spaces
         ("138\u00a01234\u00a05678", "138****5678"),  # no-break spaces
