@@ -316,10 +316,15 @@ def test_the_workflow_refuses_a_change_made_on_an_older_version(comment):
     assert Comment.objects.get(pk=comment.pk).status == "in_progress"
 
 
-def test_a_post_without_the_version_is_refused_in_words(client, comment):
+@pytest.mark.parametrize("version", [None, "²", "9" * 30])
+def test_a_post_without_a_usable_version_is_refused_in_words(client, comment, version):
+    """ "²" passed str.isdigit and failed int(): a 500."""
     client.force_login(member("sthj_a", "市生态环境局"))
     data = change_form_data(client, comment, status="in_progress")
-    del data["version"]
+    if version is None:
+        del data["version"]
+    else:
+        data["version"] = version
 
     response = client.post(f"{QUEUE}{comment.pk}/change/", data)
 

@@ -181,7 +181,7 @@ class CommentWorkForm(forms.ModelForm):
 
     def clean_version(self):
         version = self.cleaned_data["version"]
-        if not version.isdigit():
+        if not is_number(version):  # str.isdigit takes "²", which int() refuses
             raise ValidationError(self.fields["version"].error_messages["required"], code="stale")
         return int(version)
 

@@ -341,6 +341,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         whatever view the search starts in (my open comments, a status ...), among all the
         comments the user may see.
         """
+        # NUL fails any PostgreSQL query: without it here as in UsableLookupValues' search.
+        search_term = search_term.replace("\x00", "")
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         number = normalise_tracking_number(search_term)
         if is_well_formed(number):
