@@ -1,6 +1,7 @@
 """Finding a comment for its author: tracking number plus something only they know."""
 
 import hmac
+import unicodedata
 
 from .models import Comment
 from .privacy import phone_last_digits
@@ -13,7 +14,8 @@ def comment_lookup(tracking_number: str, proof: str) -> Comment | None:
     A wrong proof and an unknown number give the same answer, so numbers cannot be probed.
     """
     number = normalise_tracking_number(tracking_number)
-    proof = (proof or "").strip()
+    # Typed on a Chinese keyboard, "５６７８" or "ｚｈａｎｇ＠example.cn" is the same proof.
+    proof = unicodedata.normalize("NFKC", proof or "").strip()
     if not is_well_formed(number) or not proof:
         return None
     comment = (

@@ -106,6 +106,18 @@ def test_tracking_number_typed_with_spaces_and_lower_case_is_understood():
     assert normalise_tracking_number(f" {number[:4].lower()}-{number[4:]} ") == number
 
 
+def test_a_tracking_number_and_proof_typed_full_width_find_the_comment(consultation):
+    """A Chinese keyboard's full-width mode types "５６７８": the lookup said "未找到"."""
+    from consult.comments.lookup import comment_lookup
+
+    comment = submit(consultation, phone="13812345678", email="zhang@example.cn")
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in comment.tracking_number)
+    spaced = f"{wide[:4]}\u3000{wide[4:]}"
+    assert comment_lookup(spaced, "５６７８") == comment
+    assert comment_lookup(comment.tracking_number, "ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ") == comment
+    assert comment_lookup(wide, "５６７９") is None
+
+
 def test_comment_after_close_is_refused_and_nothing_is_stored(consultation):
     after = consultation.closes_at.replace(microsecond=0) + datetime.timedelta(seconds=1)
     with pytest.raises(CommentPeriodClosed):
