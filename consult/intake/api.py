@@ -376,6 +376,10 @@ class CommentStatusSerializer(serializers.Serializer):
     status_display = serializers.CharField()
     decision = serializers.CharField(allow_null=True)
     decision_display = serializers.CharField(allow_null=True)
+    decision_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the comment was adopted in part or not adopted, as the status page says.",
+    )
     reply = serializers.CharField(allow_null=True)
     replied_at = serializers.DateTimeField(allow_null=True)
     publication = serializers.ChoiceField(
@@ -767,6 +771,7 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             "decision_display": (
                 (comment.get_decision_display() or None) if comment.is_answered else None
             ),
+            "decision_reason": (comment.decision_reason or None) if comment.is_answered else None,
             "reply": (comment.reply or None) if comment.is_answered else None,
             "replied_at": _moment(comment.replied_at) if comment.is_answered else None,
             "publication": publication[0],

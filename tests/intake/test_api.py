@@ -216,6 +216,20 @@ class TestStatus:
         assert data["decision"] == "adopted"
         assert data["reply"] == "感谢您的意见，已在修改稿中采纳。"
 
+    def test_the_reason_for_the_decision_is_shown_once_answered(self, api, comment):
+        """The status page shows it; the API left it out."""
+        comment.decision = "not_adopted"
+        comment.decision_reason = "近海养殖是群众重要生计来源，不宜一律取消。"
+        comment.reply = "感谢您的意见。"
+        comment.status = "in_progress"
+        comment.save()
+        url = f"/api/comments/{comment.tracking_number}/status"
+        assert api.get(url, {"phone_last4": "5678"}).json()["decision_reason"] is None
+        comment.status = "answered"
+        comment.save()
+        data = api.get(url, {"phone_last4": "5678"}).json()
+        assert data["decision_reason"] == "近海养殖是群众重要生计来源，不宜一律取消。"
+
     def test_a_wrong_proof_answers_exactly_like_an_unknown_number(self, api, comment):
         wrong = api.get(f"/api/comments/{comment.tracking_number}/status", {"phone_last4": "0000"})
         unknown = api.get("/api/comments/ABCDEFGH/status", {"phone_last4": "5678"})
