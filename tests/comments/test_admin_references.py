@@ -64,6 +64,34 @@ def test_one_click_moves_the_comment_and_routes_it(client, comment, coordinator)
     assert "意见中提到的条款" not in page  # on a clause now: nothing more to suggest
 
 
+def test_a_department_that_moves_the_comment_away_is_taken_to_its_queue(
+    client, comment, coordinator
+):
+    """Moved to a clause another department answers, the comment is no longer theirs: they
+    were sent to its page and told it "不存在，可能已被删除"."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    comment_change_apply(
+        comment,
+        coordinator,
+        CommentChange(
+            route_to=Department.objects.get(name="市生态环境局"),
+            make_owner=True,
+            route_reason="请生态环境局牵头办理。",
+        ),
+    )
+    client.force_login(member("sthj", "市生态环境局"))
+    clause = comment.consultation.clauses.get(label="二(三)4")  # 市工信局 answers it
+    response = client.post(
+        f"{QUEUE}{comment.pk}/move-to-clause/", {"move_to_clause": clause.pk}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == QUEUE
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("已改为对" in message for message in shown)
+    assert any("已转由市工信局负责答复" in message for message in shown)
+    assert owners(comment) == ["市工信局"]
+
+
 def test_the_accept_view_needs_the_csrf_token(comment, coordinator):
     client = Client(enforce_csrf_checks=True)
     client.force_login(coordinator)

@@ -558,10 +558,14 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
 
     def response_change(self, request, obj):
-        """A comment its department has passed on (workflow: it leaves it) is no longer the
-        user's to open: the queue, told who answers it now."""
+        return self.passed_on_response(request, obj) or super().response_change(request, obj)
+
+    def passed_on_response(self, request, obj):
+        """A comment its department has passed on (workflow: it leaves it; or moved to a clause
+        another department answers) is no longer the user's to open: the queue, told who
+        answers it now. None while it is still theirs."""
         if comment_visible_to(request.user, obj):
-            return super().response_change(request, obj)
+            return None
         owner = obj.routes.filter(is_owner=True).select_related("department").first()
         self.message_user(
             request,

@@ -92,4 +92,4 @@ class ClauseReferencesAdmin:
             request,
             _("已改为对“%(clause)s”的意见，并分办给该条款的责任单位。") % {"clause": clause},
         )
-        return HttpResponseRedirect(change_url)
+        return self.passed_on_response(request, comment) or HttpResponseRedirect(change_url)
