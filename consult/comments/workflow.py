@@ -362,6 +362,11 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     if work.waive_reason.strip():
         comment.opinions_waived_reason = work.waive_reason.strip()
         record(CommentEvent.Kind.WAIVED, text=comment.opinions_waived_reason)
+    elif work.route_to is not None and comment.opinions_waived_reason:
+        # The reason was given for the departments asked then: a department added since, or a
+        # new one answering, is waited for (or waived) anew.
+        comment.opinions_waived_reason = ""
+        record(CommentEvent.Kind.WAIVED)
     clears = clears_of(comment, work)
     reason = work.decision_reason.strip()
     if work.decision and work.decision != comment.decision:
@@ -575,6 +580,8 @@ def event_in_words(event: CommentEvent) -> str:
         return _("%(decision)s（理由已更新）") % {"decision": after}
     if event.kind == Kind.REPLY and not event.text:
         return _("已删除")
+    if event.kind == Kind.WAIVED and not event.text:
+        return _("理由不再适用：此后转办或增加了单位")
     if event.kind in (Kind.STATUS, Kind.DECISION, Kind.PUBLICATION):
         return f"{before or '—'} → {after or '—'}"
     if event.kind == Kind.ROUTED and after:

@@ -144,6 +144,46 @@ def test_the_owner_may_proceed_without_an_opinion_with_a_reason(comment, people)
     assert comment.events.filter(kind="waived").exists()
 
 
+def test_a_department_asked_after_the_reason_not_to_wait_is_waited_for(comment, people):
+    """The reason was given for 市财政局 and 市大数据局; 市科技局, asked afterwards, was not
+    waited for (nor listed as owing its opinion, nor reminded)."""
+    from consult.comments.reminders import opinion_awaited
+
+    work(comment, people["owner"], status="in_progress", waive_reason="两个配合单位逾期未回复。")
+    technology = Department.objects.get(name="市科技局")
+    work(
+        comment,
+        people["coordinator"],
+        route_to=technology,
+        route_reason="涉及科技创新，请市科技局提出意见。",
+    )
+    comment.refresh_from_db()
+    assert comment.opinions_waived_reason == ""
+    awaited = comment.routes.filter(opinion_awaited())
+    assert set(awaited.values_list("department__name", flat=True)) == {
+        "市财政局",
+        "市大数据局",
+        "市科技局",
+    }
+    refused = problems(
+        comment, people["owner"], status="answered", decision="adopted", reply="已采纳。"
+    )
+    assert "市科技局" in refused["waive_reason"][0]
+    lapsed = comment.events.filter(kind="waived").order_by("pk").last()
+    assert lapsed.text == ""
+    # Waived again, knowingly, it answers.
+    work(
+        comment,
+        people["owner"],
+        status="answered",
+        decision="adopted",
+        reply="已采纳。",
+        waive_reason="答复期限将至，三个单位均未回复。",
+    )
+    comment.refresh_from_db()
+    assert comment.status == "answered"
+
+
 def test_only_the_owner_answers(comment, people):
     for who in ("finance", "coordinator"):
         refused = problems(comment, people[who], decision="adopted", reply="答复。")
