@@ -105,6 +105,21 @@ def answer_published(comment: Comment) -> bool:
     return comment.is_answered and report_published_on_its_draft(comment)
 
 
+def report_publication_lock(consultation_id: int, revision_id: int | None = None) -> None:
+    """Until the transaction ends, no report on the consultation's published drafts (or on
+    `revision_id` alone) goes out: publishing one takes the same lock on its draft first
+    (reports.services.report_publish). Changing a finished comment takes it before asking
+    `report_published_on_its_draft`, so that an answer the report counts is not reopened while
+    the report is being published, counted as it was. FOR NO KEY UPDATE: new clauses' foreign
+    key checks on the drafts do not wait for it."""
+    drafts = Revision.objects.select_for_update(no_key=True).filter(
+        consultation_id=consultation_id, published_at__isnull=False
+    )
+    if revision_id is not None:
+        drafts = drafts.filter(pk=revision_id)
+    list(drafts.values_list("pk", flat=True))
+
+
 def report_published_on_its_draft(comment: Comment) -> bool:
     """Whether the adoption report on the revision the comment was written on is out: from
     then on its answer is public, and there is no report left to tell its submitter of (the

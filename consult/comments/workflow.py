@@ -40,7 +40,7 @@ from .notifying import (
     comment_reply_write,
     comment_routed_again_write,
 )
-from .publication import report_published_on_its_draft
+from .publication import report_publication_lock, report_published_on_its_draft
 from .revision_outcomes import comment_answer_deadline
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
@@ -333,6 +333,10 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
     """Apply one member of staff's change to a comment, or raise ValidationError."""
     now = now or timezone.now()
     comment = comment_lock(comment.pk)
+    if comment.status in (Status.ANSWERED, Status.INVALID):
+        # Its outcome may be what a report being published now counts: that waits, or this
+        # sees it published (change_problems).
+        report_publication_lock(comment.consultation_id)
     me = standing(user, comment)
     change_check(comment, user, work, me)
     events = []

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from consult.comments.models import Comment
+from consult.comments.publication import report_publication_lock
 from consult.comments.revision_outcomes import (
     comments_of_revision,
     revision_report_notifications_write,
@@ -472,6 +473,9 @@ def report_publish(consultation: Consultation, *, revision=None, now=None) -> in
     """
     now = now or timezone.now()
     revision = report_revision(consultation, revision)
+    # A change to a finished comment under way finishes first (the recount below sees it), and
+    # none starts before this publication is done.
+    report_publication_lock(consultation.pk, revision.pk)
     # Locked: a recount or a save under way finishes first (and resets the review, or is
     # reviewed), and none starts before this publication is done.
     report = _report_locked_unpublished(revision=revision) or AdoptionReport(revision=revision)

@@ -176,3 +176,52 @@ def test_the_introduction_is_written_in_the_sites_language_whatever_the_admins(t
     with after_close(consultation), translation.override("en"):
         report = report_generate(consultation)
     assert report.introduction.startswith(consultation.title + "公开征求意见期间")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reopening_an_answer_and_publishing_its_report_take_turns(weifang_open, coordinator):
+    """A reopen that had checked "no report yet" committed after the report went out counting
+    its answer: the published report counted an adoption no longer there, and the comment
+    could be answered anew. Each now waits for the other (the draft's row lock)."""
+    from django.db import OperationalError, connection, connections, transaction
+
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database instead")
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(四)2"),
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+    ).comment
+    answered = {"status": "answered", "decision": "adopted", "reply": "采纳。"}
+    Comment.objects.filter(pk=comment.pk).update(**answered)
+    revision = weifang_open.current_revision
+    # What report_publish would take on the draft, from another connection, without waiting.
+    publication_lock = "SELECT 1 FROM consultations_revision WHERE id = %s FOR NO KEY UPDATE NOWAIT"
+    other = connections.create_connection("default")
+    try:
+        with after_close(weifang_open):
+            report = report_generate(weifang_open)
+            report_review(report, by=coordinator, counted_at=report.generated_at)
+            with transaction.atomic():
+                comment_change_apply(comment, coordinator, CommentChange(status="in_progress"))
+                with other.cursor() as cursor, pytest.raises(OperationalError):
+                    cursor.execute(publication_lock, [revision.pk])
+            # Counted with the answer that was reopened: refused, not published.
+            with pytest.raises(ValidationError):
+                report_publish(weifang_open)
+
+            Comment.objects.filter(pk=comment.pk).update(**answered)
+            report = report_generate(weifang_open)
+            report_review(report, by=coordinator, counted_at=report.generated_at)
+            with transaction.atomic():
+                report_publish(weifang_open)
+                with other.cursor() as cursor, pytest.raises(OperationalError):
+                    cursor.execute(publication_lock, [revision.pk])
+    finally:
+        other.close()
+    with pytest.raises(ValidationError):
+        comment_change_apply(comment, coordinator, CommentChange(status="in_progress"))
