@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -101,7 +102,28 @@ class AdoptionReportForm(forms.ModelForm):
         # put the earlier count's introduction back and pass for its review. The lines' gists
         # are saved only with a valid report form, so they are refused with it. Locked until
         # this save commits.
-        report_lock_for_review(self.instance, counted_at=self.cleaned_data.get("counted_at"))
+        try:
+            report_lock_for_review(self.instance, counted_at=self.cleaned_data.get("counted_at"))
+        except ValidationError as error:
+            if error.code != "recounted" or self.instance.generated_at is None:
+                raise
+            # Shown again with what was typed and the count the report holds now, which the
+            # page then shows: saved again once read, it is taken (it was refused for good,
+            # the page carrying the earlier count's time however often it was saved).
+            self.data = self.data.copy()
+            self.data[self.add_prefix("counted_at")] = self.instance.generated_at.isoformat()
+            raise ValidationError(
+                _(
+                    "统计已于 %(time)s 重新生成：页面已显示新的统计，所填内容已保留，"
+                    "请核对后再次保存。"
+                )
+                % {
+                    "time": timezone.localtime(self.instance.generated_at).strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    )
+                },
+                code="recounted",
+            ) from None
         return super().clean()
 
     def clean_introduction(self):

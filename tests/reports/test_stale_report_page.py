@@ -23,7 +23,7 @@ from consult.reports.services import report_generate, report_publish, report_rev
 pytestmark = pytest.mark.django_db
 
 REPORTS = "/admin/reports/adoptionreport/"
-RECOUNTED = "统计已更新，请重新打开后审阅。"
+RECOUNTED = "重新生成：页面已显示新的统计，所填内容已保留，请核对后再次保存。"
 
 
 @pytest.fixture
@@ -128,6 +128,36 @@ def test_a_page_opened_before_a_recount_keeps_the_recount_and_is_no_review(
         report_publish(consultation)
         public = client.get(f"/consultations/{consultation.slug}/report/").content.decode()
     assert "共收到意见 4 条" in public and "共收到意见 3 条" not in public
+
+
+def test_the_page_shown_again_after_a_recount_saves_once_read_and_corrected(
+    client, counted, coordinator
+):
+    """It was refused for good: the page shown again carried the earlier count's time, so
+    every save of it was refused too, and reopening the page lost what was typed."""
+    report = counted
+    consultation = report.consultation
+    client.force_login(coordinator)
+    url = f"{REPORTS}{report.pk}/change/"
+    stale = page_data(client.get(url))
+    line = report.lines.get(clause__label="二(四)2")
+    stale[gist_key(stale, line)] = "采纳补偿标准的建议。"
+    submit(consultation, "二(四)2", "补充一条意见。")
+    Comment.objects.update(status="answered", decision="adopted", reply="已采纳。")
+    report_generate(consultation)
+
+    shown = page_data(client.post(url, stale))
+    assert shown[gist_key(shown, line)] == "采纳补偿标准的建议。"
+    # The introduction typed for the earlier count is refused against the count shown now.
+    refused = client.post(url, shown)
+    assert refused.status_code == 200
+    assert "introduction" in refused.context["adminform"].form.errors
+    shown["introduction"] = shown["introduction"].replace("共收到意见 3 条", "共收到意见 4 条")
+    assert client.post(url, shown).status_code == 302
+    report.refresh_from_db()
+    line.refresh_from_db()
+    assert report.reviewed_by == coordinator
+    assert (line.comments, line.gist) == (3, "采纳补偿标准的建议。")
 
 
 def test_a_page_opened_before_a_recount_that_dropped_a_line_is_refused_not_an_error(
