@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -221,3 +222,14 @@ def status_timeline(comment, routes) -> list[Step]:
     )
     steps.append(Step("answered", _("已答复"), answered, comment.replied_at if answered else None))
     return steps
+
+
+def clause_url(consultation, clause) -> str:
+    """Where the clause is shown: on the consultation's page while it is in the text consulted
+    on, on its own draft's page once a later draft has replaced it (the consultation's page has
+    no anchor for it then)."""
+    if clause.revision_id == consultation.current_revision_id:
+        page = consultation.get_absolute_url()
+    else:
+        page = reverse("intake:revision", args=[consultation.slug, clause.revision.number])
+    return f"{page}#clause-{clause.pk}"

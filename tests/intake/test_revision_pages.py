@@ -208,6 +208,23 @@ def test_the_status_page_shows_where_the_clause_went(client, weifang_open, first
     assert f"{_changes_url(weifang_open)}#old-{comment.clause_id}" in page
 
 
+def test_the_clause_links_lead_to_the_draft_that_shows_it(client, weifang_open, first):
+    """After the second draft they led to the consultation's page, which has no such clause."""
+    clause = first.clauses.get(label="二(三)3")
+    comment = submit(weifang_open, clause, 1)
+    status = reverse("intake:comment_status_signed", args=[status_token(comment)])
+    published = reverse("intake:clause_published_comments", args=[weifang_open.slug, clause.pk])
+    on_the_consultation = f'href="{weifang_open.get_absolute_url()}#clause-{clause.pk}"'
+    assert on_the_consultation in client.get(status).content.decode()
+
+    weifang_second_draft(weifang_open)
+    first_draft = reverse("intake:revision", args=[weifang_open.slug, 1])
+    on_the_first_draft = f'href="{first_draft}#clause-{clause.pk}"'
+    assert on_the_first_draft in client.get(status).content.decode()
+    assert on_the_first_draft in client.get(published).content.decode()
+    assert f'id="clause-{clause.pk}"' in client.get(first_draft).content.decode()
+
+
 def test_the_status_api_lists_the_outcomes(client, weifang_open, first):
     comment = submit(weifang_open, first.clauses.get(label="二(五)2"), 1)
     api = reverse("intake:api_comment_status", args=[comment.tracking_number])

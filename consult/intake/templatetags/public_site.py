@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
-from consult.intake.presenters import clause_body
+from consult.intake.presenters import clause_body, clause_url
 
 register = template.Library()
 
@@ -19,6 +19,7 @@ def site_contact() -> dict:
 
 
 register.filter("clause_body", clause_body)
+register.simple_tag(clause_url, name="clause_url")
 
 
 # What a notice brings (titles, clauses, department names) is Chinese whatever the page's
