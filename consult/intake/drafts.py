@@ -92,8 +92,12 @@ def in_brackets(text) -> str:
 
 
 def draft_title_line(consultation: Consultation) -> str:
-    """《draft title》（征求意见稿）, or “draft title” (draft for comment) in English."""
+    """《draft title》（征求意见稿）, or “draft title” (draft for comment) in English; the final
+    text's title alone (the pages say the same: consultation_detail.html, draft_print.html)."""
     title = _("《%(title)s》") % {"title": consultation.draft_title}
+    revision = consultation.current_revision
+    if revision is not None and revision.is_final:
+        return title
     return title + _("（征求意见稿）")
 
 

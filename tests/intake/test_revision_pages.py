@@ -260,3 +260,38 @@ def test_the_downloads_are_of_the_current_text(client, weifang_open, first):
     assert "科学编制集聚区发展规划" in printed  # new in the second draft
     source = client.get(reverse("intake:draft_source", args=[weifang_open.slug]))
     assert "第二次征求意见" in source.content.decode("utf-8")
+
+
+def test_the_final_text_is_not_called_a_draft_for_comment(client, weifang_open):
+    """Published as the final text, the page, its print version and its Word file still said
+    "（征求意见稿）", and the links offered "下载征求意见稿"."""
+    import io
+
+    from docx import Document
+
+    from consult.comments.revision_outcomes import revision_publish
+    from consult.consultations.revisions import links_confirm
+    from consult.notices.importer import revision_import
+    from consult.notices.parser import parse_notice
+    from tests.support.revisions import DRAFT2, first_draft_closed
+
+    first_draft_closed(weifang_open)
+    source = DRAFT2.read_text("utf-8")
+    final = revision_import(
+        parsed=parse_notice(source), consultation=weifang_open, source_text=source, final=True
+    )
+    links_confirm(final.links.all(), by=None)
+    revision_publish(final)
+    weifang_open.refresh_from_db()
+    slug = weifang_open.slug
+    page = client.get(weifang_open.get_absolute_url()).content.decode()
+    printed = client.get(reverse("intake:draft_print", args=[slug])).content.decode()
+    word = client.get(reverse("intake:draft_docx", args=[slug])).content
+    lines = [p.text for p in Document(io.BytesIO(word)).paragraphs]
+    title = f"《{weifang_open.draft_title}》"
+    for shown in (page, printed):
+        line = re.search(r'class="draft-title">(.*?)</p>', shown, re.S).group(1)
+        assert re.sub(r"<[^>]+>", "", line) == title
+    assert title in lines and f"{title}（征求意见稿）" not in lines
+    assert "下载正式文本（Word）" in page and "下载正式文本（PDF）" in page
+    assert "下载征求意见稿" not in page
