@@ -233,9 +233,28 @@ def consultations_opened_notify(*, now=None) -> int:
     """
     now = now or timezone.now()
     queued = 0
-    for consultation in Consultation.objects.open_at(now).select_related("issuer"):
+    consultations = (
+        Consultation.objects.open_at(now)
+        .select_related("issuer", "current_revision")
+        .defer("current_revision__preamble", "current_revision__source_text")
+    )
+    for consultation in consultations:
         queued += _consultation_opened_write(consultation, now=now)
     return queued
+
+
+def _opening_round(consultation: Consultation) -> int:
+    """Which opening of the consultation this is: 1 for its first draft, N for its N-th draft
+    put out for comment (the consultation's period is the draft's now consulted on)."""
+    revision = consultation.current_revision
+    return revision.number if revision is not None else 1
+
+
+def _opened_key(prefix: str, consultation: Consultation) -> str:
+    """The outbox key of an address's email of this opening: one per draft put out for
+    comment, the first draft's as it always was."""
+    opening = _opening_round(consultation)
+    return f"{prefix}opened:{consultation.pk}" + (f":{opening}" if opening > 1 else "")
 
 
 @transaction.atomic
@@ -245,10 +264,11 @@ def _consultation_opened_write(consultation: Consultation, *, now) -> int:
     addresses = _by_address(subscribed)
     # Written already: the address's key (under this SECRET_KEY or a fallback), or, from before
     # mail went per address, the key of any of its subscriptions.
+    first_opening = _opening_round(consultation) == 1
     keys = {
         address: [
-            *(f"{prefix}opened:{consultation.pk}" for prefix in _address_key_prefixes(address)),
-            *(_legacy_opened_key(row, consultation) for row in rows),
+            *(_opened_key(prefix, consultation) for prefix in _address_key_prefixes(address)),
+            *(_legacy_opened_key(row, consultation) for row in rows if first_opening),
         ]
         for address, rows in addresses.items()
     }
@@ -310,8 +330,12 @@ def _opened_context(consultation: Consultation, subscription: Subscription) -> d
             dateformat.format(timezone.localtime(moment, beijing), second)
             for moment in (consultation.opens_at, consultation.closes_at)
         )
+        # A later draft put out for comment again is named ("第2稿"); the first is not.
+        revision = consultation.current_revision
+        again = str(revision.label) if _opening_round(consultation) > 1 else ""
     return {
         "title": consultation.title,
+        "draft_label": again,
         "period": period,
         "consultation_url": site_url(consultation.get_absolute_url()),
         "issuer_name": _department_name(consultation.issuer),

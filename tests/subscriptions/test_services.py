@@ -185,3 +185,33 @@ def test_purging_an_unconfirmed_request_keeps_the_addresss_confirmed_subscriptio
     Subscription.objects.create(email="citizen@example.com", department=None, created_at=long_ago)
     assert subscriptions_unconfirmed_purge() == 1
     assert list(Subscription.objects.values_list("department", flat=True)) == [bureau.pk]
+
+
+def test_a_second_draft_put_out_for_comment_is_an_opening_of_its_own(weifang_open, mailed):
+    """Only an address confirmed after the first draft opened heard of the second (the key was
+    the consultation's, written already for the others); now every subscriber hears of it,
+    named as the second draft, once."""
+    from tests.support.revisions import first_draft_closed, weifang_second_draft
+
+    early = weifang_open.opens_at - datetime.timedelta(days=1)
+    Subscription.objects.create(
+        email="early@example.com",
+        department=weifang_open.issuer,
+        language="zh-hans",
+        created_at=early,
+        confirmed_at=early,
+    )
+    assert mailed(consultations_opened_notify) == 1
+    (first,) = mail.outbox
+    assert "现公开征求意见" in first.body
+    mail.outbox.clear()
+
+    first_draft_closed(weifang_open)
+    assert mailed(consultations_opened_notify) == 0  # closed
+    weifang_second_draft(weifang_open)
+    assert mailed(consultations_opened_notify) == 1
+    assert mailed(consultations_opened_notify) == 0
+    (second,) = mail.outbox
+    assert second.to == ["early@example.com"]
+    assert f"再次公开征求意见：《{weifang_open.title}》（第2稿）" in second.body
+    assert second.subject.startswith("再次征求意见")
