@@ -289,7 +289,11 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
     ):
         refuse("invalid_reason", _("标记为无效时请说明原因（如广告、与本草案无关）。"))
     if finished and not moving and (answer_fields or work.invalid_reason.strip()):
-        refuse("status", _("这条意见已办结；如需修改答复，请先改回“处理中”。"))
+        if comment.status == Status.INVALID:
+            # TRANSITIONS: an invalid comment goes back to 待处理, not to 处理中.
+            refuse("status", _("这条意见已标记为无效；如需办理，请先改回“待处理”。"))
+        else:
+            refuse("status", _("这条意见已办结；如需修改答复，请先改回“处理中”。"))
 
     if work.opinion.strip():
         if not me.cooperating_departments:

@@ -84,6 +84,41 @@ def test_start_in_bulk_starts_what_waits_and_reopens_nothing(client, weifang_ope
     assert Comment.objects.get(pk=waiting.pk).status == "in_progress"
 
 
+def test_bulk_actions_on_an_invalid_comment_say_it_goes_back_to_pending(client, weifang_open):
+    """They said "请先改回“处理中”", a status an invalid comment cannot take."""
+    invalid, waiting = (submit(weifang_open, "二(四)2", n) for n in range(2))
+    sthj = member("sthj", "市生态环境局")
+    comment_change_apply(invalid, sthj, CommentChange(status="invalid", invalid_reason="广告"))
+    client.force_login(sthj)
+
+    marked = client.post(
+        QUEUE + "?scope=all",
+        {
+            "action": "bulk_mark_invalid",
+            "_selected_action": [invalid.pk, waiting.pk],
+            "index": 0,
+            "text": "与草案无关",
+        },
+    )
+    assert messages_of(marked) == [
+        "已将 1 条意见标记为无效。",
+        "1 条意见无需改动，未作修改：",
+        f"{invalid.tracking_number}：已是“无效”；如需重新办理，请在意见页面改回“待处理”。",
+    ]
+    decided = client.post(
+        QUEUE + "?scope=all",
+        {
+            "action": "bulk_decide",
+            "_selected_action": [invalid.pk],
+            "index": 0,
+            "decision": "adopted",
+        },
+    )
+    assert messages_of(decided)[-1] == (
+        f"{invalid.tracking_number}：这条意见已标记为无效；如需办理，请先改回“待处理”。"
+    )
+
+
 def test_a_department_is_not_added_to_a_finished_comment(weifang_open):
     """It was told "以下意见已转给贵单位办理" of a comment with nothing left to do, and then
     refused its opinion."""

@@ -588,8 +588,15 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         statuses = dict(Comment.Status.choices)
         for comment in queryset:
             if only is not None and not only(comment):
-                why = _("已是“%(status)s”；如需重新办理，请在意见页面改回“处理中”。") % {
-                    "status": statuses[comment.status]
+                # An invalid comment goes back to 待处理, an answered one to 处理中 (TRANSITIONS).
+                back = (
+                    Comment.Status.PENDING
+                    if comment.status == Comment.Status.INVALID
+                    else Comment.Status.IN_PROGRESS
+                )
+                why = _("已是“%(status)s”；如需重新办理，请在意见页面改回“%(back)s”。") % {
+                    "status": statuses[comment.status],
+                    "back": statuses[back],
                 }
                 unchanged.append(f"{comment.tracking_number}{_('：')}{why}")
                 continue
@@ -597,8 +604,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             try:
                 comment_change_apply(comment, request.user, work)
             except (ValidationError, PermissionDenied) as error:
-                reason = "；".join(getattr(error, "messages", None) or [_("无权处理这条意见。")])
-                refused.append((comment.pk, f"{comment.tracking_number}：{reason}"))
+                reason = _("；").join(getattr(error, "messages", None) or [_("无权处理这条意见。")])
+                refused.append((comment.pk, f"{comment.tracking_number}{_('：')}{reason}"))
                 continue
             if comment_version(comment) != before:
                 done += 1
@@ -741,7 +748,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     @admin.action(
         description=_(
-            "以同一答复答复所选意见（答复填入文本框；配合单位未回复的，填写不等待的理由）"
+            "以同一答复答复所选意见（答复填入文本框；配合单位未回复的，填写不等待的理由；"
+            "不予采纳的，先用“设置处理意见”填写理由）"
         )
     )
     def bulk_answer(self, request, queryset):
@@ -766,6 +774,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             queryset,
             CommentChange(status=Comment.Status.INVALID, invalid_reason=text),
             lambda n: ngettext("已将 %d 条意见标记为无效。", "已将 %d 条意见标记为无效。", n) % n,
+            only=lambda comment: comment.status != Comment.Status.INVALID,
         )
 
     @admin.action(description=_("增加配合单位（选择单位，理由填入文本框）"))
