@@ -68,6 +68,8 @@ class CommentChange:
     invalid_reason: str = ""
     note: str = ""
     opinion: str = ""
+    # Whose opinion it is, for a member of two cooperating departments on the comment.
+    opinion_department: Department | None = None
     waive_reason: str = ""
     route_to: Department | None = None
     make_owner: bool = False
@@ -300,6 +302,12 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
             refuse("opinion", _("只有配合单位可以填写配合意见。"))
         elif comment.status in (Status.ANSWERED, Status.INVALID):
             refuse("opinion", _("这条意见已办结，不能再填写配合意见。"))
+        elif work.opinion_department is not None:
+            if work.opinion_department.pk not in me.cooperating_departments:
+                refuse("opinion_department", _("您不是该配合单位的工作人员。"))
+        elif len(me.cooperating_departments) > 1:
+            # One department's opinion saved over the other's, and the other stayed missing.
+            refuse("opinion_department", _("您属于多个配合单位，请选择以哪个单位的名义提出意见。"))
     if work.waive_reason.strip() and not me.answers:
         refuse("waive_reason", _("只有负责答复的单位可以决定不等待配合意见。"))
 
@@ -360,7 +368,11 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
         )
 
     if work.opinion.strip():
-        department_id = me.cooperating_departments[0]
+        department_id = (
+            work.opinion_department.pk
+            if work.opinion_department is not None
+            else me.cooperating_departments[0]
+        )
         CooperatingOpinion.objects.update_or_create(
             comment=comment,
             department_id=department_id,
@@ -492,6 +504,7 @@ FORM_FIELDS = (
     "reply",
     "invalid_reason",
     "opinion",
+    "opinion_department",
     "waive_reason",
     "route_to",
     "make_owner",
@@ -515,6 +528,8 @@ def fields_open_to(me: Standing, comment: Comment) -> list[str]:
         names |= {"status", "invalid_reason", "route_to", "make_owner", "route_reason"}
     if me.cooperating_departments and comment.status in Comment.OPEN_STATUSES:
         names.add("opinion")
+        if len(me.cooperating_departments) > 1:
+            names.add("opinion_department")
     return [name for name in FORM_FIELDS if name in names]
 
 

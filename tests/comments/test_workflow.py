@@ -184,6 +184,58 @@ def test_a_department_asked_after_the_reason_not_to_wait_is_waited_for(comment, 
     assert comment.status == "answered"
 
 
+def test_a_member_of_two_cooperating_departments_says_whose_opinion_it_is(comment, people):
+    """Each opinion was saved as the first department's: the second overwrote the first, and
+    the other department stayed "not replied" for good."""
+    both = staff("czj-dsjj", "市财政局")
+    Membership.objects.create(user=both, department=Department.objects.get(name="市大数据局"))
+    finance = Department.objects.get(name="市财政局")
+    data = Department.objects.get(name="市大数据局")
+    refused = problems(comment, both, opinion="同意。")
+    assert "请选择以哪个单位的名义" in refused["opinion_department"][0]
+    refused = problems(
+        comment,
+        both,
+        opinion="同意。",
+        opinion_department=Department.objects.get(name="市生态环境局"),
+    )
+    assert "opinion_department" in refused
+    work(comment, both, opinion="财政局意见：同意补贴。", opinion_department=finance)
+    work(comment, both, opinion="大数据局意见：同意。", opinion_department=data)
+    assert dict(comment.opinions.values_list("department__name", "text")) == {
+        "市财政局": "财政局意见：同意补贴。",
+        "市大数据局": "大数据局意见：同意。",
+    }
+    # Nothing is missing: the owner answers without a reason not to wait.
+    work(comment, people["owner"], status="answered", decision="adopted", reply="已采纳。")
+
+
+def test_the_change_page_asks_a_member_of_two_cooperating_departments_which(
+    client, comment, people
+):
+    both = get_user_model().objects.create_user("czj-dsjj", password="pw")
+    for name in ("市财政局", "市大数据局"):
+        staff_join(both, Department.objects.get(name=name))
+    client.force_login(both)
+    page = client.get(f"/admin/comments/comment/{comment.pk}/change/")
+    field = page.context["adminform"].form.fields["opinion_department"]
+    assert {d.name for d in field.queryset} == {"市财政局", "市大数据局"}
+    from tests.comments.test_admin_queue import change_form_data
+
+    data = Department.objects.get(name="市大数据局")
+    posted = change_form_data(client, comment, opinion="同意。", opinion_department=data.pk)
+    saved = client.post(f"/admin/comments/comment/{comment.pk}/change/", posted)
+    assert saved.status_code == 302
+    assert list(comment.opinions.values_list("department__name", flat=True)) == ["市大数据局"]
+    one = get_user_model().objects.create_user("czj-only", password="pw")
+    staff_join(one, Department.objects.get(name="市财政局"))
+    client.force_login(one)
+    page = client.get(f"/admin/comments/comment/{comment.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="opinion_department"' not in page.content.decode()
+    assert 'name="opinion"' in page.content.decode()
+
+
 def test_only_the_owner_answers(comment, people):
     for who in ("finance", "coordinator"):
         refused = problems(comment, people[who], decision="adopted", reply="答复。")

@@ -70,6 +70,10 @@ class CommentWorkForm(forms.ModelForm):
         required=False,
         help_text=_("配合单位填写，负责答复的单位可以看到。"),
     )
+    # Shown only to a member of two or more of the comment's cooperating departments.
+    opinion_department = forms.ModelChoiceField(
+        label=_("提出意见的单位"), queryset=Department.objects.none(), required=False
+    )
     waive_reason = forms.CharField(
         label=_("不等待配合意见的理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
@@ -122,6 +126,10 @@ class CommentWorkForm(forms.ModelForm):
         me = standing(self.user, self.instance)
         self.shown = fields_open_to(me, self.instance)
         self.fields["values_shown"].initial = self._values_shown(self.instance)
+        if "opinion_department" in self.shown:
+            self.fields["opinion_department"].queryset = Department.objects.filter(
+                pk__in=me.cooperating_departments
+            )
         if "status" in self.shown:
             labels = dict(Comment.Status.choices)
             self.fields["status"].choices = [
@@ -150,6 +158,7 @@ class CommentWorkForm(forms.ModelForm):
             invalid_reason=changed("invalid_reason"),
             note=data.get("note", ""),
             opinion=data.get("opinion", ""),
+            opinion_department=data.get("opinion_department"),
             waive_reason=data.get("waive_reason", ""),
             route_to=data.get("route_to"),
             make_owner=bool(data.get("make_owner")),

@@ -272,7 +272,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                     ]
                 },
             ),
-            (_("配合意见"), {"fields": only("opinion", "waive_reason")}),
+            (_("配合意见"), {"fields": only("opinion", "opinion_department", "waive_reason")}),
             (_("转办"), {"fields": only("route_to", "make_owner", "route_reason")}),
             (_("备注"), {"fields": only("note")}),
             (_("办理记录"), {"fields": ["history"]}),
