@@ -9,9 +9,10 @@ that clause's departments as if it had been submitted there.
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consult.consultations.models import Clause
@@ -110,7 +111,15 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
         if decided is None:  # a clause added since this process read the directory
             raise ValidationError({"clause": [_("该条款不属于本次征求意见。")]})
 
-        before_label = comment.clause.label if comment.clause_id else _("全文")
+        # Stored in the history and emailed to the departments: in the site's language, not in
+        # that of the admin of whoever moved it.
+        with translation.override(settings.LANGUAGE_CODE):
+            before_label = comment.clause.label if comment.clause_id else _("全文")
+            reason = _("意见引用了%(clause)s，改为对该条款的意见。") % {"clause": clause.label}
+            note = _("条款由“%(before)s”改为“%(after)s”。") % {
+                "before": before_label,
+                "after": str(clause),
+            }
         _tally_move(comment, to_clause_id=clause.pk)
         comment.clause = clause
         comment.save(update_fields=["clause"])
@@ -138,7 +147,6 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
             {department_id for department_id, _role, _owner in earlier}
             - {route.department_id for route in routes},
         )
-        reason = _("意见引用了%(clause)s，改为对该条款的意见。") % {"clause": clause.label}
         CommentEvent.objects.bulk_create(
             [
                 CommentEvent(
@@ -147,8 +155,7 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
                     actor=by,
                     before=before_label[:100],
                     after=clause.label[:100],
-                    text=_("条款由“%(before)s”改为“%(after)s”。")
-                    % {"before": before_label, "after": str(clause)},
+                    text=note,
                     at=now,
                 ),
                 *(
@@ -156,7 +163,7 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
                         comment=comment,
                         kind=CommentEvent.Kind.ROUTED,
                         actor=by,
-                        after=route.get_role_display(),
+                        after=route.role,
                         text=reason,
                         department_id=route.department_id,
                         at=now,

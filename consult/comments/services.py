@@ -597,12 +597,17 @@ def comment_record_received(
                 )
             )
             _attachment_keep(comment, attachment, attachment_type, uploads)
+            # Stored: in the site's language, not in that of the admin of whoever typed it in.
+            with translation.override(settings.LANGUAGE_CODE):
+                recorded = _("由工作人员录入（%(channel)s，收到日期 %(date)s）。") % {
+                    "channel": comment.get_channel_display(),
+                    "date": received_on.isoformat(),
+                }
             CommentEvent.objects.create(
                 comment=comment,
                 kind=CommentEvent.Kind.NOTE,
                 actor=recorded_by,
-                text=_("由工作人员录入（%(channel)s，收到日期 %(date)s）。")
-                % {"channel": comment.get_channel_display(), "date": received_on.isoformat()},
+                text=recorded,
                 at=now,
             )
             submission_remember(repeat_scope, comment.tracking_number, earlier)

@@ -449,7 +449,8 @@ def comment_change_apply(comment: Comment, user, work: CommentChange, *, now=Non
         route = _route_to(comment, work, now, me)
         record(
             CommentEvent.Kind.ROUTED,
-            after=route.get_role_display(),
+            # The role's value: event_in_words names it in the reader's language.
+            after=route.role,
             text=work.route_reason.strip(),
             department_id=work.route_to.pk,
         )
@@ -572,7 +573,7 @@ def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> st
         else:
             line += _("（还有 %(days)d 天）") % {"days": days} if days else _("（今天到期）")
     if me is None:
-        return line + "。"
+        return _("%(line)s。") % {"line": line}
     if me.answers:
         part = _("您的单位负责答复。")
     elif me.coordinator:
@@ -581,7 +582,7 @@ def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> st
         part = _("您的单位是配合单位：请填写配合意见，负责答复的单位会参考。")
     else:
         part = ""
-    return f"{line}。{part}"
+    return (_("%(line)s。%(part)s") % {"line": line, "part": part}).strip()
 
 
 def event_in_words(event: CommentEvent) -> str:
@@ -593,6 +594,9 @@ def event_in_words(event: CommentEvent) -> str:
         labels = dict(Comment.Decision.choices)
     elif event.kind == Kind.PUBLICATION:
         labels = dict(Comment.Publication.choices)
+    elif event.kind == Kind.ROUTED:
+        # Entries from before the value was stored hold the label, in the actor's language.
+        labels = dict(CommentRouting.Role.choices)
     else:
         labels = {}
     before = labels.get(event.before, event.before) if event.before else ""

@@ -94,3 +94,43 @@ def test_the_history_is_told_in_words(client, comment):
     history = page.split('class="comment-history"')[1].split("</table>")[0]
     assert "待处理 → 处理中" in history and "— → 部分采纳" in history
     assert "in_progress" not in history and "partly_adopted" not in history
+
+
+def test_what_staff_in_english_do_is_stored_and_shown_in_each_reader_s_language(
+    client, weifang_open
+):
+    """A mover whose admin is in English stored "The comment cites 二(四)2…" in the history and
+    in the Chinese email to the department, the role as "Lead" ("职责：Lead" to Chinese
+    readers); the English duty line ended in "。"."""
+    from django.core import mail
+    from django.utils import translation
+
+    from consult.comments.models import CommentEvent
+    from consult.comments.references import comment_move_to_clause
+    from consult.comments.workflow import answer_duty, event_in_words, standing
+
+    whole = comment_submit(
+        consultation=weifang_open,
+        clause=None,
+        body="建议将二（三）4中的“省级”改为“市级”。",
+        channel="web",
+        consent=True,
+    ).comment
+    coordinator = member("hyj", "市海渔局")
+    clause = weifang_open.clauses.get(label="二(三)4")
+    mail.outbox.clear()
+    with translation.override("en"):
+        comment_move_to_clause(whole, clause, by=coordinator)
+    routed = CommentEvent.objects.filter(comment=whole, kind="routed").order_by("pk").first()
+    assert routed.text == "意见引用了二(三)4，改为对该条款的意见。"
+    assert event_in_words(routed) == "职责：牵头"
+    with translation.override("en"):
+        assert event_in_words(routed) == "Role: Lead"
+    note = CommentEvent.objects.get(comment=whole, kind="note")
+    assert note.text.startswith("条款由“全文”改为")
+
+    owner = member("gxj", "市工信局")
+    whole.refresh_from_db()
+    with translation.override("en"):
+        duty = answer_duty(whole, standing(owner, whole))
+    assert "。" not in duty and ". Your department answers." in duty
