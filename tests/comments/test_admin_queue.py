@@ -285,3 +285,19 @@ def test_a_tracking_number_finds_its_comment_from_any_view(client, queue):
     theirs = industry[0]
     page = client.get(QUEUE, {"q": theirs.tracking_number.lower()}).content.decode()
     assert f"{QUEUE}{theirs.pk}/change/" not in page
+
+
+def test_the_days_passed_are_beijing_calendar_days_as_on_the_change_page(weifang_open):
+    """A comment of 23:30 showed 0 days the next morning (whole 24 hours), while its change
+    page counted calendar days."""
+    from django.contrib import admin
+
+    comment = submit(weifang_open, "二(四)2", 1)
+    late = timezone.localtime(timezone.now()).replace(hour=23, minute=30, second=0, microsecond=0)
+    Comment.objects.filter(pk=comment.pk).update(submitted_at=late)
+    comment.refresh_from_db()
+    age = admin.site._registry[Comment].age
+    with time_machine.travel(late + datetime.timedelta(minutes=29), tick=False):
+        assert age(comment) == 0
+    with time_machine.travel(late + datetime.timedelta(hours=10, minutes=30), tick=False):
+        assert age(comment) == 1

@@ -464,7 +464,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     @admin.display(description=_("已过天数"), ordering="submitted_at")
     def age(self, comment):
-        days = (timezone.now() - comment.submitted_at).days
+        # Beijing calendar days, as the change page counts them: a comment of 23:30 yesterday
+        # is a day old this morning, not 0 (whole 24 hours).
+        days = (timezone.localdate() - timezone.localdate(comment.submitted_at)).days
         # Past the answer deadline of the draft it was written on, not of the one now consulted.
         overdue = comment.status in Comment.OPEN_STATUSES and (
             comment.consultation.is_past_answer_deadline(
@@ -473,7 +475,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         )
         if overdue:
             # Coloured by queue.css: the CSP refuses inline style attributes.
-            return format_html('<span class="overdue">{}（{}）</span>', days, _("逾期"))
+            return format_html(
+                '<span class="overdue">{}</span>', _("%(days)d（逾期）") % {"days": days}
+            )
         return days
 
     # Personal data: in full for the owner, coordinators and superusers; masked otherwise.
