@@ -154,6 +154,20 @@ class ConsultationQuerySet(models.QuerySet):
             report_published_at__isnull=True,
         )
 
+    def next_period_change(self, moment) -> "datetime.datetime | None":
+        """The first instant after `moment` at which one of these consultations opens or closes
+        (a close's whole last second still takes comments: closed from the next second on,
+        `period_over_at`); None if none will."""
+        now = _to_second(moment)
+        found = self.aggregate(
+            opening=models.Min("opens_at", filter=Q(opens_at__gt=moment)),
+            closing=models.Min("closes_at", filter=Q(closes_at__gte=now)),
+        )
+        changes = [found["opening"]]
+        if found["closing"] is not None:
+            changes.append(_to_second(found["closing"]) + datetime.timedelta(seconds=1))
+        return min((change for change in changes if change is not None), default=None)
+
     def without_texts(self):
         """Without the notice's own text (kilobytes each), which storing a comment never reads."""
         return self.defer(*consultation_texts())

@@ -9,11 +9,26 @@ answered 304 (`ETag`).
 """
 
 import hashlib
+import math
 from functools import wraps
 
 from django.conf import settings
 from django.middleware.cache import CacheMiddleware
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+
+from consult.consultations.models import Consultation
+
+
+def _max_age() -> int:
+    """PUBLIC_PAGES_MAX_AGE, cut short by the next opening or close of any consultation: a copy
+    made seconds before a close said "征求意见中", with its comment buttons, for the rest of its
+    life. 0 (no copy kept) in the very second of a change."""
+    now = timezone.now()
+    change = Consultation.objects.next_period_change(now)
+    if change is None:
+        return settings.PUBLIC_PAGES_MAX_AGE
+    return max(0, min(settings.PUBLIC_PAGES_MAX_AGE, math.floor((change - now).total_seconds())))
 
 
 def _marked(view):
@@ -28,7 +43,7 @@ def _marked(view):
         if request.user.is_authenticated or response.streaming:
             patch_cache_control(response, private=True)
             return response
-        patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGES_MAX_AGE)
+        patch_cache_control(response, public=True, max_age=_max_age())
         if callable(getattr(response, "render", None)):
             response.render()
         digest = hashlib.blake2b(response.content, digest_size=16).hexdigest()
@@ -47,7 +62,9 @@ def shared_with_anonymous_visitors(view):
         # cookie, keyed by the URL and the request's Cookie and Accept-Language headers.
         middleware = CacheMiddleware(
             lambda request: marked(request, *args, **kwargs),
-            page_timeout=settings.PUBLIC_PAGES_MAX_AGE,
+            # Not page_timeout, which would take precedence over the page's own max-age (cut
+            # short before an opening or a close, `_max_age`).
+            cache_timeout=settings.PUBLIC_PAGES_MAX_AGE,
             key_prefix="public-pages",
         )
         response = middleware(request)

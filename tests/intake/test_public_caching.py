@@ -79,3 +79,31 @@ def test_the_language_switch_needs_no_token(weifang_open):
     response = visitor.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
     assert visitor.get("/").headers["Content-Language"] == "en"
+
+
+@pytest.mark.parametrize("edge", ["closes", "opens"])
+def test_no_copy_outlives_an_opening_or_a_close(weifang_open, settings, edge):
+    """A copy made five seconds before the close said "征求意见中", with its comment buttons,
+    for 25 seconds after it (and a copy before the opening, "即将开始", after the opening)."""
+    settings.PUBLIC_PAGES_MAX_AGE = 30
+    if edge == "opens":
+        now = weifang_open.closes_at - datetime.timedelta(days=1)
+        weifang_open.opens_at = now + datetime.timedelta(seconds=5)
+        weifang_open.save(update_fields=["opens_at"])
+        change = weifang_open.opens_at
+    else:
+        change = weifang_open.closes_at.replace(microsecond=0) + datetime.timedelta(seconds=1)
+    url = weifang_open.get_absolute_url()
+    with time_machine.travel(change - datetime.timedelta(seconds=5), tick=False):
+        before = Client().get(url)
+        assert "max-age=5" in before["Cache-Control"]
+        listed = Client().get("/", {"status": "open"})
+    with time_machine.travel(change + datetime.timedelta(seconds=10), tick=False):
+        after = Client().get(url)
+        listed_after = Client().get("/", {"status": "open"})
+    assert after.context is not None  # rendered again, not the copy
+    badge = '<span class="badge">征求意见中</span>'
+    assert (badge in before.content.decode()) == (edge == "closes")
+    assert (badge in after.content.decode()) == (edge == "opens")
+    assert (weifang_open.title in listed.content.decode()) == (edge == "closes")
+    assert (weifang_open.title in listed_after.content.decode()) == (edge == "opens")
