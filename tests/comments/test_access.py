@@ -106,3 +106,29 @@ def test_admin_list_and_change_page_are_scoped(client, comments):
     # Another department's comment by URL: the admin answers as for a missing object.
     response = client.get(f"/admin/comments/comment/{second.pk}/change/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_the_consultation_list_says_its_count_is_every_department_s(client, weifang_open):
+    """A department read 8 under "意见数" there and found 3 in its queue."""
+    from django.contrib.auth.models import User
+
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.consultations.services import staff_join
+
+    for label in ("二(四)2", "二(三)4"):
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label=label),
+            body="建议公开海洋生态修复项目的资金使用情况。",
+            channel="web",
+            consent=True,
+        )
+    user = User.objects.create_user("sthj-list", password="pw")
+    staff_join(user, Department.objects.get(name="市生态环境局"))
+    client.force_login(user)
+    response = client.get("/admin/consultations/consultation/")
+    assert response.status_code == 200
+    row = response.context["cl"].result_list.get(pk=weifang_open.pk)
+    assert row.comment_total == 2
+    assert "收到意见总数" in response.content.decode()
