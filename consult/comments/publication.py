@@ -117,7 +117,8 @@ def report_publication_lock(consultation_id: int, revision_id: int | None = None
     )
     if revision_id is not None:
         drafts = drafts.filter(pk=revision_id)
-    list(drafts.values_list("pk", flat=True))
+    # In one order: two changes taking the same drafts do not deadlock.
+    list(drafts.order_by("pk").values_list("pk", flat=True))
 
 
 def report_published_on_its_draft(comment: Comment) -> bool:
