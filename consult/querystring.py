@@ -53,6 +53,11 @@ def key_usable(model, value) -> bool:
     return "\x00" not in str(value)
 
 
+def usable_search_term(term: str) -> str:
+    """A search term as the database can take it: PostgreSQL refuses NUL in any text."""
+    return term.replace("\x00", "")
+
+
 class UsableLookupValues:
     """A ModelAdmin mixin: what a URL or a list's form carries to the database is checked
     first, so that a value the query would fail on is answered as Django answers one it
@@ -72,7 +77,7 @@ class UsableLookupValues:
 
     def get_search_results(self, request, queryset, search_term):
         # The list's own search and the admin's autocomplete both pass through here.
-        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
+        return super().get_search_results(request, queryset, usable_search_term(search_term))
 
     def response_action(self, request, queryset):
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)

@@ -46,6 +46,7 @@ from consult.comments.workflow import (
     fields_open_to,
     standing,
 )
+from consult.querystring import usable_search_term
 
 from .filters import (
     ClauseFilter,
@@ -341,8 +342,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         whatever view the search starts in (my open comments, a status ...), among all the
         comments the user may see.
         """
-        # NUL fails any PostgreSQL query: without it here as in UsableLookupValues' search.
-        search_term = search_term.replace("\x00", "")
+        # Its own search runs before UsableLookupValues' (which strips NUL for Django's part).
+        search_term = usable_search_term(search_term)
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         number = normalise_tracking_number(search_term)
         if is_well_formed(number):
