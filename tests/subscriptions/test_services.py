@@ -215,3 +215,28 @@ def test_a_second_draft_put_out_for_comment_is_an_opening_of_its_own(weifang_ope
     assert second.to == ["early@example.com"]
     assert f"再次公开征求意见：《{weifang_open.title}》（第2稿）" in second.body
     assert second.subject.startswith("再次征求意见")
+
+
+def test_deleting_a_subscription_in_the_admin_forgets_the_address_as_unsubscribing_does(
+    client, bureau, mailed
+):
+    """A plain delete left the address in the outbox rows and emails: mail waiting for a retry
+    still went out, and a failed one could be sent again."""
+    from django.contrib.auth import get_user_model
+
+    from consult.notifications.models import OutgoingEmail
+
+    subscription = confirmed("erase-me@example.com", bureau)
+    confirmed("erase-me@example.com")
+    opening(bureau)
+    with later(2):
+        assert mailed(consultations_opened_notify) == 1
+    root = get_user_model().objects.create_superuser("root", "root@example.cn", "pw")
+    client.force_login(root)
+    response = client.post(
+        f"/admin/subscriptions/subscription/{subscription.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Subscription.objects.exists()
+    assert not any("erase-me@example.com" in row.to for row in Notification.objects.all())
+    assert not any("erase-me@example.com" in row.to for row in OutgoingEmail.objects.all())
