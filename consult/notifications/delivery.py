@@ -47,7 +47,7 @@ from consult.consultations.models import consultation_texts
 from consult.web.log_redaction import addresses_redacted
 
 from .models import Notification, OutgoingEmail
-from .outbox import REDACTED, notifications_readdress
+from .outbox import REDACTED, department_addresses_now, notifications_readdress
 from .rendering import emails_render
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,16 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                 | (due_member & Q(digest_group__in=digests))
             )
             .order_by("pk")
-            .values_list("pk", "digest_group", "email_id", "due_at", "to", named=True)
+            .values_list(
+                "pk",
+                "digest_group",
+                "email_id",
+                "due_at",
+                "to",
+                "kind",
+                "department_id",
+                named=True,
+            )
         )
         members_of: dict[str, list] = {}
         for row in locked:
@@ -169,6 +178,12 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
             groups.append(members)
             handled.update(member.pk for member in members)
         if groups:
+            # A department's mail goes to its addresses as they are now, not as they were when
+            # each comment came in: a digest went on to a mailbox switched off meanwhile, with
+            # the contact details of comments written after that.
+            now_to = department_addresses_now(
+                {(member.kind, member.department_id) for members in groups for member in members}
+            )
             listed = settings.NOTIFY_DIGEST_MAX_ITEMS
             shown = (
                 Notification.objects.select_related("department", "consultation__issuer")
@@ -184,7 +199,15 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                         Digest(
                             [shown[member.pk] for member in members[:listed]],
                             count=len(members),
-                            to=sorted({address for member in members for address in member.to}),
+                            to=sorted(
+                                {
+                                    address
+                                    for member in members
+                                    for address in now_to.get(
+                                        (member.kind, member.department_id), member.to
+                                    )
+                                }
+                            ),
                         )
                         for members in groups
                     ]

@@ -89,26 +89,37 @@ def department_addressed_kinds_register(kinds: dict[str, bool]) -> None:
     _department_addressed_kinds.update(kinds)
 
 
+def department_addresses_now(pairs) -> dict[tuple[str, int], list[str]]:
+    """For (kind, department id) pairs of notifications addressed to a department, that
+    department's addresses as they are now, by pair; pairs of other kinds are left out. What
+    an email to a department goes to when it is built or sent again: a mailbox switched off
+    since the notification was written is no longer one of them."""
+    wanted = {
+        (kind, department_id)
+        for kind, department_id in pairs
+        if kind in _department_addressed_kinds and department_id is not None
+    }
+    addresses = {}
+    for staff in (False, True):
+        of_kind = {pair for pair in wanted if _department_addressed_kinds[pair[0]] == staff}
+        if of_kind:
+            found = recipients_by_department({pair[1] for pair in of_kind}, staff=staff)
+            for pair in of_kind:
+                addresses[pair] = found.get(pair[1], [])
+    return addresses
+
+
 def notifications_readdress(notifications) -> list[str] | None:
     """Give department notifications their departments' current addresses; returns the
     addresses of them all, or None (nothing changed) when any of them is not addressed to a
     department."""
     notifications = list(notifications)
-    if not notifications or any(
-        n.kind not in _department_addressed_kinds or n.department_id is None for n in notifications
-    ):
+    current = department_addresses_now((n.kind, n.department_id) for n in notifications)
+    if not notifications or any((n.kind, n.department_id) not in current for n in notifications):
         return None
-    current = {}
-    for staff in (False, True):
-        ids = {
-            n.department_id for n in notifications if _department_addressed_kinds[n.kind] == staff
-        }
-        if ids:
-            current[staff] = recipients_by_department(ids, staff=staff)
     addresses = set()
     for notification in notifications:
-        staff = _department_addressed_kinds[notification.kind]
-        notification.to = current[staff].get(notification.department_id, [])
+        notification.to = current[notification.kind, notification.department_id]
         addresses.update(notification.to)
     Notification.objects.bulk_update(notifications, ["to"])
     return sorted(addresses)

@@ -178,3 +178,46 @@ def test_a_comment_on_a_clause_of_a_department_switched_off_goes_to_the_issuer(
     for routed in (comment, moved):
         routes = list(routed.routes.values_list("department__name", "is_owner"))
         assert routes == [("市海渔局", True)]
+
+
+def test_a_digest_goes_to_the_department_s_mailboxes_as_they_are_when_it_is_built(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    """The mailbox switched off between two comments still got the digest, with the second
+    comment's contact details: each notification kept the addresses of its own moment."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.consultations.models import Mailbox
+    from consult.notifications.delivery import deliver
+
+    industry = Department.objects.get(name="市工信局")
+    Department.objects.filter(pk=industry.pk).update(digest_mode=Department.DigestMode.DAILY)
+    clause = weifang_open.clauses.get(label="二(三)4")  # 市工信局 answers
+
+    def submit(n):
+        with django_capture_on_commit_callbacks(execute=True):
+            comment_submit(
+                consultation=weifang_open,
+                clause=clause,
+                body=f"第{n}条：建议明确集聚区的评价指标并公开结果。",
+                channel="web",
+                consent=True,
+                submitter_name=f"张{n}",
+                phone=f"1381234{n:04d}",
+            )
+
+    submit(1)
+    old = Mailbox.objects.get(department=industry)
+    Mailbox.objects.filter(pk=old.pk).update(is_active=False)
+    Mailbox.objects.create(department=industry, email="new-office@gxj.example")
+    submit(2)
+    mail.outbox.clear()
+    later = timezone.now() + datetime.timedelta(days=2)
+    pending = Notification.objects.filter(status="pending", department=industry)
+    with time_machine.travel(later, tick=False):
+        deliver(list(pending.values_list("pk", flat=True)), now=later)
+    (digest,) = [m for m in mail.outbox if "13812340002" in m.body]
+    assert digest.to == ["new-office@gxj.example"]
