@@ -132,3 +132,26 @@ def test_the_consultation_list_says_its_count_is_every_department_s(client, weif
     row = response.context["cl"].result_list.get(pk=weifang_open.pk)
     assert row.comment_total == 2
     assert "收到意见总数" in response.content.decode()
+
+
+def test_comments_are_not_deleted_in_the_admin_not_even_by_a_superuser(client, weifang_open):
+    """A delete left the emails with the submitter's details, the attached file and the public
+    count behind: a comment is marked invalid, and its personal data purged when due."""
+    from django.contrib.auth.models import User
+
+    from consult.comments.services import comment_submit
+
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=None,
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+        phone="13812345678",
+    ).comment
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    response = client.post(f"/admin/comments/comment/{comment.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    listing = client.get("/admin/comments/comment/?scope=all")
+    assert "delete_selected" not in listing.content.decode()
+    assert type(comment).objects.filter(pk=comment.pk).exists()

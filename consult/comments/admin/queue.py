@@ -307,8 +307,11 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         return [inline for inline in self.inlines if inline is not AttachmentInline]
 
     def has_delete_permission(self, request, obj=None):
-        # Comments are records of public participation: they are marked invalid, not deleted.
-        return request.user.is_superuser
+        # Comments are records of public participation: they are marked invalid, not deleted,
+        # and their personal data goes by the retention purge. A superuser's delete left the
+        # emails that carried the submitter's details (their outbox rows went, so no purge
+        # could reach them), the attached file in storage, and the public counts one too high.
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else []
