@@ -109,8 +109,9 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
 
 
 def comment_reply_withdraw(comment: Comment) -> int:
-    """A reopened comment's reply email, if it is not built yet: the email reads the answer
-    when it is built, and would carry the one being worked on (or none) as the answer given."""
+    """A reopened comment's reply email, if it is not sent yet: built later, it would carry the
+    answer being worked on (or none) as the answer given; built already and waiting for a
+    retry, the answer withdrawn."""
     return notifications_unbuilt_withdraw(
         Notification.objects.filter(comment=comment, kind=Notification.Kind.REPLY)
     )

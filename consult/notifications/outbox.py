@@ -206,13 +206,42 @@ def notifications_write_once(notifications: list[Notification]) -> int:
     return len(queued)
 
 
-def notifications_unbuilt_withdraw(notifications) -> int:
-    """Delete those of these notifications no email holds yet: they would tell of something no
-    longer so. One already in an email is sent as built; a task published for a deleted one
-    finds nothing to do. Returns how many were withdrawn."""
+def notifications_unbuilt_withdraw(notifications, *, now=None) -> int:
+    """Delete those of these notifications not sent yet: they would tell of something no longer
+    so. Those no email holds yet, and the emails built for them alone and not sent (waiting for
+    a retry while the mail relay was down, say) with them; an email a worker is sending now
+    (its lease held), or a digest that also tells of others, is sent as built. A task published
+    for a deleted one finds nothing to do. Returns how many notifications were withdrawn."""
+    now = now or timezone.now()
     withdrawn, _by_model = notifications.filter(
         status=Notification.Status.PENDING, email__isnull=True
     ).delete()
+    built = set(
+        notifications.filter(
+            status=Notification.Status.PENDING, email__status=OutgoingEmail.Status.PENDING
+        ).values_list("email_id", flat=True)
+    )
+    if not built:
+        return withdrawn
+    # Locked as a worker's claim locks them (it waits, then finds them gone), and only those
+    # no worker holds a lease on.
+    unsent = list(
+        OutgoingEmail.objects.select_for_update()
+        .filter(pk__in=built, status=OutgoingEmail.Status.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    telling_others = set(
+        Notification.objects.filter(email_id__in=unsent)
+        .exclude(pk__in=notifications.values("pk"))
+        .values_list("email_id", flat=True)
+    )
+    alone = [pk for pk in unsent if pk not in telling_others]
+    if alone:
+        count, _by_model = Notification.objects.filter(email_id__in=alone).delete()
+        OutgoingEmail.objects.filter(pk__in=alone).delete()
+        withdrawn += count
     return withdrawn
 
 

@@ -221,3 +221,60 @@ def test_a_digest_goes_to_the_department_s_mailboxes_as_they_are_when_it_is_buil
         deliver(list(pending.values_list("pk", flat=True)), now=later)
     (digest,) = [m for m in mail.outbox if "13812340002" in m.body]
     assert digest.to == ["new-office@gxj.example"]
+
+
+def test_a_withdrawn_answer_waiting_for_the_mail_relay_is_not_sent(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    """Built while the relay was down, the first answer's email waited for its retry; the
+    comment was reopened and answered otherwise, and the retry sent the withdrawn answer."""
+    import datetime
+    import smtplib
+    from unittest import mock
+
+    import time_machine
+    from django.utils import timezone
+
+    from consult.notifications import delivery
+    from consult.notifications.models import OutgoingEmail
+
+    class RelayDown:
+        def open(self):
+            raise smtplib.SMTPServerDisconnected("relay down")
+
+        def close(self):
+            pass
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
+            body="建议公开海洋生态修复项目的资金使用情况。",
+            channel="web",
+            consent=True,
+            email="citizen@example.cn",
+        ).comment
+    owner = staff("sthj-handler", "市生态环境局")
+    coordinator = staff("hyj-handler", "市海渔局")
+    mail.outbox.clear()
+    with (
+        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: RelayDown()),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        work(comment, owner, status="answered", decision="adopted", reply="第一次答复：已采纳。")
+    waiting = OutgoingEmail.objects.filter(notifications__kind="reply", status="pending")
+    assert waiting.count() == 1  # built, waiting for its retry
+    with django_capture_on_commit_callbacks(execute=True):
+        work(comment, coordinator, status="in_progress")
+    assert not OutgoingEmail.objects.filter(body_text__contains="第一次答复").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment, owner, status="answered", decision="explained", reply="第二次答复：已有规定。"
+        )
+    later = timezone.now() + datetime.timedelta(hours=1)
+    pending = Notification.objects.filter(kind="reply", status="pending")
+    with time_machine.travel(later, tick=False):
+        delivery.deliver(list(pending.values_list("pk", flat=True)), now=later)
+    to_citizen = [m.body for m in mail.outbox if m.to == ["citizen@example.cn"]]
+    assert not any("第一次答复" in body for body in to_citizen)
+    assert any("第二次答复" in body for body in to_citizen)
