@@ -37,7 +37,7 @@ from .models import (
     Membership,
     Revision,
 )
-from .revisions import link_correct, link_drop, links_confirm, revision_before
+from .revisions import link_correct, link_drop, links_confirm, revision_before, revision_first
 
 
 class DepartmentAliasInline(admin.TabularInline):
@@ -175,6 +175,14 @@ class ConsultationAdmin(ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin):
             .select_related("issuer")
             .annotate(comment_total=Count("comments"))
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Its first draft, as an imported notice has: what reports, revisions and the
+            # retention purge count from (without it, its comments' personal data was kept
+            # for good).
+            revision_first(obj)
 
     @admin.display(description=_("状态"))
     def status_display(self, consultation):

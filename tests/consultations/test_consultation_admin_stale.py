@@ -107,3 +107,49 @@ def test_a_page_saved_unchanged_changes_nothing(admin_client, weifang_open):
     changed = {key for key in before if before[key] != after[key]}
     # Datetimes the page shows to the second; the fixture's are whole seconds.
     assert changed <= {"updated_at"}
+
+
+def test_a_consultation_added_in_the_admin_has_its_first_draft_and_its_comments_are_purged(
+    admin_client, weifang_open, settings
+):
+    """Without a first draft, the retention purge never reached its comments' personal data."""
+    from django.urls import reverse
+
+    from consult.comments.models import Comment
+    from consult.comments.retention import personal_data_purge
+    from consult.comments.services import comment_submit
+
+    now = timezone.localtime()
+    data = {
+        "title": "测试征求意见",
+        "slug": "admin-made",
+        "issuer": Department.objects.get(name="市海渔局").pk,
+        "opens_at_0": (now - datetime.timedelta(days=2)).strftime("%Y-%m-%d"),
+        "opens_at_1": "00:00:00",
+        "closes_at_0": (now + datetime.timedelta(days=2)).strftime("%Y-%m-%d"),
+        "closes_at_1": "23:59:59",
+        "answer_days": 15,
+        "clauses-TOTAL_FORMS": 0,
+        "clauses-INITIAL_FORMS": 0,
+        "clauses-MIN_NUM_FORMS": 0,
+        "clauses-MAX_NUM_FORMS": 1000,
+    }
+    response = admin_client.post(reverse("admin:consultations_consultation_add"), data)
+    assert response.status_code == 302
+    consultation = Consultation.objects.get(slug="admin-made")
+    first = Revision.objects.get(consultation=consultation)
+    assert (first.number, consultation.current_revision_id) == (1, first.pk)
+    assert first.published_at is not None
+    comment = comment_submit(
+        consultation=consultation,
+        clause=None,
+        body="整体上支持方案，建议增加年度评估机制。",
+        channel="web",
+        consent=True,
+        phone="13812345678",
+    ).comment
+    later = consultation.closes_at + datetime.timedelta(
+        days=settings.PERSONAL_DATA_RETENTION_DAYS + 1
+    )
+    assert personal_data_purge(now=later) == 1
+    assert Comment.objects.get(pk=comment.pk).phone == ""
