@@ -9,7 +9,7 @@ from consult.notifications.outbox import (
     Planned,
     notification_values,
     notification_write,
-    notifications_unbuilt_withdraw,
+    notifications_unsent_withdraw,
     planned_publish_on_commit,
     recipients_by_department,
 )
@@ -112,7 +112,7 @@ def comment_reply_withdraw(comment: Comment) -> int:
     """A reopened comment's reply email, if it is not sent yet: built later, it would carry the
     answer being worked on (or none) as the answer given; built already and waiting for a
     retry, the answer withdrawn."""
-    return notifications_unbuilt_withdraw(
+    return notifications_unsent_withdraw(
         Notification.objects.filter(comment=comment, kind=Notification.Kind.REPLY)
     )
 
@@ -140,11 +140,11 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
 
 def comment_departed_notices_withdraw(comment: Comment, department_ids) -> int:
     """The departments no longer routed this comment (passed on by its owner, or the comment
-    moved to a clause of others) are not told of it by a digest still to be built: its link
-    would open a comment they can no longer see."""
+    moved to a clause of others) are not told of it by a digest not yet sent
+    (`notifications_unsent_withdraw`): its link would open a comment they can no longer see."""
     if not department_ids:
         return 0
-    return notifications_unbuilt_withdraw(
+    return notifications_unsent_withdraw(
         Notification.objects.filter(
             comment=comment,
             department_id__in=department_ids,

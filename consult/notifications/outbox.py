@@ -206,7 +206,7 @@ def notifications_write_once(notifications: list[Notification]) -> int:
     return len(queued)
 
 
-def notifications_unbuilt_withdraw(notifications, *, now=None) -> int:
+def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     """Delete those of these notifications not sent yet: they would tell of something no longer
     so. Those no email holds yet, and the emails built for them alone and not sent (waiting for
     a retry while the mail relay was down, say) with them; an email a worker is sending now
