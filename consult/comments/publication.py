@@ -317,11 +317,16 @@ def comment_withhold(*, comment: Comment, user, reason: str, now=None) -> Commen
 def publication_for_submitter(comment: Comment) -> tuple[str, str]:
     """(state, words): what the citizen's status page and the API say of publication —
     "private", "awaiting", "published" or "withheld". The reason for withholding is for staff
-    only; a published comment marked invalid later is withheld as far as the public goes."""
+    only; a comment marked invalid, published or not yet reviewed, is withheld as far as the
+    public goes."""
     if not comment.publish_consent:
         return Publication.PRIVATE.value, _("未同意公开：本条意见不会公开。")
     if comment.publication == Publication.PUBLISHED and counts_publicly(comment.status):
         return Publication.PUBLISHED.value, _("已公开（不显示姓名、联系方式等个人信息）。")
-    if comment.publication in (Publication.PUBLISHED, Publication.WITHHELD):
+    if comment.publication in (
+        Publication.PUBLISHED,
+        Publication.WITHHELD,
+    ) or not counts_publicly(comment.status):
+        # An invalid comment cannot be published (comment_publish refuses it): not awaiting.
         return Publication.WITHHELD.value, _("发布单位审核后决定不予公开。")
     return Publication.AWAITING.value, _("待审核：发布单位审核后公开。")

@@ -424,3 +424,17 @@ def test_a_department_that_did_not_issue_the_draft_reviews_nothing(client, weifa
     client.post(REVIEW, {"action": "publish", "_selected_action": [comment.pk]})
     comment.refresh_from_db()
     assert comment.publication == "awaiting"
+
+
+def test_a_comment_marked_invalid_before_review_is_not_told_it_awaits_publication(weifang_open):
+    bureau = member("hyj", ISSUER)
+    comment = submit(weifang_open)
+    comment_change_apply(comment, bureau, CommentChange(status="invalid", invalid_reason="广告。"))
+    comment.refresh_from_db()
+    with pytest.raises(ValidationError):
+        comment_publish(comment=comment, user=bureau)
+    assert publication_for_submitter(comment)[0] == "withheld"
+    # Back to 待处理, it awaits review again.
+    comment_change_apply(comment, bureau, CommentChange(status="pending"))
+    comment.refresh_from_db()
+    assert publication_for_submitter(comment)[0] == "awaiting"
