@@ -22,12 +22,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from consult.text import NONCHARACTERS
 
 from .access import contact_visible_expression
 from .models import Comment, Export
 from .phones import phone_display
 from .privacy import mask_email, mask_name, mask_phone
-from .validation import NONCHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +108,11 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
             "wants_reply": _("是") if comment.wants_reply else _("否"),
             "submitted_at": _local(comment.submitted_at),
             "status": comment.get_status_display(),
-            "owner": "、".join(r.department.name for r in routes if r.is_owner),
-            "cooperating": "、".join(r.department.name for r in routes if not r.is_owner),
+            "owner": _("、").join(r.department.name for r in routes if r.is_owner),
+            "cooperating": _("、").join(r.department.name for r in routes if not r.is_owner),
             "opinions": "\n".join(
-                f"{opinion.department.name}：{opinion.text}" for opinion in comment.opinions.all()
+                f"{opinion.department.name}{_('：')}{opinion.text}"
+                for opinion in comment.opinions.all()
             ),
             "decision": comment.get_decision_display(),
             "decision_reason": comment.decision_reason,
@@ -322,9 +325,11 @@ def exports_sweep(*, now=None) -> int:
     )
     for export in silent.filter(attempts__gte=settings.EXPORT_MAX_ATTEMPTS):
         with translation.override(export.language):
-            error = _("生成中断 %(count)d 次（处理进程退出或超时），已放弃。") % {
-                "count": export.attempts
-            }
+            error = ngettext(
+                "生成中断 %(count)d 次（处理进程退出或超时），已放弃。",
+                "生成中断 %(count)d 次（处理进程退出或超时），已放弃。",
+                export.attempts,
+            ) % {"count": export.attempts}
         Export.objects.filter(pk=export.pk, attempts=export.attempts).update(
             status=Export.Status.FAILED, error=error, finished_at=now
         )

@@ -6,27 +6,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consult.text import CONTROL_CHARACTER_MESSAGE, has_invisible_characters
+
 from .directory import directory_of
 from .phones import phone_canonical
 
 BODY_MIN_LENGTH = 10
 BODY_MAX_LENGTH = 5000
-
-
-# Unicode's control characters (general category Cc, which its stability policy fixes at
-# U+0000–U+001F and U+007F–U+009F) but line breaks and tabs, which belong to ordinary text.
-# One regular expression, not a Python call per character: every comment's text goes through.
-_FORBIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-# Unicode's noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never
-# text, and U+FFFE and U+FFFF cannot be written into XML at all, so a spreadsheet export that
-# held one would fail whole.
-NONCHARACTERS = re.compile(
-    "[\ufdd0-\ufdef"
-    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
-    + "]"
-)
 
 
 # Only surrogate code points (U+D800 to U+DFFF) make a Python string unencodable as UTF-8;
@@ -64,10 +50,8 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     """Refuse unencodable text, NUL and other control characters; trim the ends, keep the rest."""
     value = value or ""
     refuse_unstorable(value)
-    if _FORBIDDEN_CONTROLS.search(value) or NONCHARACTERS.search(value):
-        raise ValidationError(
-            _("内容含有不可见的控制字符，请删除后重新提交。"), code="control_character"
-        )
+    if has_invisible_characters(value):
+        raise ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
     value = value.strip()
     if required and not value:
         raise ValidationError(_("此项为必填项。"), code="required")

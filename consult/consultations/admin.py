@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from consult.comments.access import consultations_coordinated_by_user
 from consult.comments.revision_outcomes import revision_publish
@@ -24,6 +24,7 @@ from consult.notices.parser import NoticeParseError, parse_notice
 from consult.querystring import UsableLookupValues
 from consult.reports.admin import refusal_line
 from consult.reports.services import report_generate, report_publish
+from consult.web.admin_site import InvisibleCharactersRefused
 from consult.web.stale_edits import ShownValuesAdmin
 
 from .models import (
@@ -40,12 +41,12 @@ from .models import (
 from .revisions import link_correct, link_drop, links_confirm, revision_before, revision_first
 
 
-class DepartmentAliasInline(admin.TabularInline):
+class DepartmentAliasInline(InvisibleCharactersRefused, admin.TabularInline):
     model = DepartmentAlias
     extra = 0
 
 
-class MailboxInline(admin.TabularInline):
+class MailboxInline(InvisibleCharactersRefused, admin.TabularInline):
     model = Mailbox
     extra = 0
 
@@ -57,7 +58,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(UsableLookupValues, admin.ModelAdmin):
+class DepartmentAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.ModelAdmin):
     list_display = ["name", "full_name", "mailbox_list", "digest_mode", "is_active"]
     list_filter = ["is_active", "digest_mode"]
     search_fields = ["name", "full_name", "aliases__name", "mailboxes__email"]
@@ -85,8 +86,8 @@ def responsibility_summary(clause):
     for role, label in ClauseResponsibility.Role.choices:
         names = [r.name for r in clause.responsibilities.all() if r.role == role]
         if names:
-            parts.append(f"{label}：{'、'.join(names)}")
-    return "；".join(parts) or "—"
+            parts.append(f"{label}{gettext('：')}{gettext('、').join(names)}")
+    return gettext("；").join(parts) or "—"
 
 
 class ClauseInline(admin.TabularInline):
@@ -119,7 +120,9 @@ class ClauseInline(admin.TabularInline):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin):
+class ConsultationAdmin(
+    InvisibleCharactersRefused, ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin
+):
     list_display = [
         "title",
         "issuer",
@@ -344,7 +347,12 @@ class ConsultationAdmin(ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin):
             if action == "confirm":
                 count = links_confirm(form.cleaned_data["links"], by=request.user)
                 self.message_user(
-                    request, _("已确认 %(count)d 条对应关系。") % {"count": count}, messages.SUCCESS
+                    request,
+                    ngettext(
+                        "已确认 %(count)d 条对应关系。", "已确认 %(count)d 条对应关系。", count
+                    )
+                    % {"count": count},
+                    messages.SUCCESS,
                 )
             elif action == "correct":
                 link_correct(
@@ -362,7 +370,11 @@ class ConsultationAdmin(ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin):
                 notified = revision_publish(revision)
                 self.message_user(
                     request,
-                    _("%(label)s已发布，将通知 %(count)d 位提交人。")
+                    ngettext(
+                        "%(label)s已发布，将通知 %(count)d 位提交人。",
+                        "%(label)s已发布，将通知 %(count)d 位提交人。",
+                        notified,
+                    )
                     % {"label": revision.label, "count": notified},
                     messages.SUCCESS,
                 )
@@ -517,14 +529,14 @@ class LinkDropForm(forms.Form):
         self.fields["old"].label_from_instance = clause_choice_label
 
 
-class ClauseResponsibilityInline(admin.TabularInline):
+class ClauseResponsibilityInline(InvisibleCharactersRefused, admin.TabularInline):
     model = ClauseResponsibility
     extra = 0
     autocomplete_fields = ["department"]
 
 
 @admin.register(Clause)
-class ClauseAdmin(UsableLookupValues, admin.ModelAdmin):
+class ClauseAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.ModelAdmin):
     list_display = ["label", "heading", "consultation", "revision", "responsibilities_display"]
     list_filter = ["consultation", "revision__number", "level"]
     search_fields = ["label", "heading", "text"]

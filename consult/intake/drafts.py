@@ -139,7 +139,9 @@ def draft_docx(consultation: Consultation) -> bytes:
     # East Asian text needs a font of its own in Word; without one it falls back unpredictably.
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
     document.core_properties.title = xml_text(consultation.title)
-    document.core_properties.author = consultation.issuer.full_name or consultation.issuer.name
+    document.core_properties.author = xml_text(
+        consultation.issuer.full_name or consultation.issuer.name
+    )
     document.add_heading(xml_text(consultation.title), level=0)
     if consultation.draft_title:
         document.add_paragraph(xml_text(draft_title_line(consultation)))

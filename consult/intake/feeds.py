@@ -16,9 +16,26 @@ from consult.consultations.models import Consultation
 from consult.reports.services import report_guid, report_path, reports_published
 
 from .caching import shared_with_anonymous_visitors
-from .drafts import draft_facts, labelled
+from .drafts import draft_facts, labelled, xml_text
 
 FEED_LENGTH = 50
+
+
+class _XmlSafe:
+    """Django's feed writer refuses a control character with an error, and one in one title
+    (pasted from a PDF into the admin, say) would take the whole feed down for every reader."""
+
+    def add_item(self, **fields):
+        fields = {name: xml_text(v) if isinstance(v, str) else v for name, v in fields.items()}
+        return super().add_item(**fields)
+
+
+class AtomFeed(_XmlSafe, Atom1Feed):
+    pass
+
+
+class RssFeed(_XmlSafe, Rss201rev2Feed):
+    pass
 
 
 def _summary(consultation) -> str:
@@ -28,7 +45,7 @@ def _summary(consultation) -> str:
 class ConsultationsFeed(Feed):
     """Consultations whose comment period has begun, the most recently opened first."""
 
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     title = gettext_lazy("公开征求意见")
     subtitle = gettext_lazy("新发布的征求意见稿：标题、发布单位和征求意见时间。")
     description = subtitle
@@ -65,13 +82,13 @@ class ConsultationsFeed(Feed):
 
 
 class ConsultationsRssFeed(ConsultationsFeed):
-    feed_type = Rss201rev2Feed
+    feed_type = RssFeed
 
 
 class ReportsFeed(Feed):
     """Published adoption reports, one per draft, the most recently published first."""
 
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     title = gettext_lazy("意见采纳情况")
     subtitle = gettext_lazy("已公布的征求意见采纳情况。")
     description = subtitle
@@ -110,7 +127,7 @@ class ReportsFeed(Feed):
 
 
 class ReportsRssFeed(ReportsFeed):
-    feed_type = Rss201rev2Feed
+    feed_type = RssFeed
 
 
 consultations_atom = shared_with_anonymous_visitors(ConsultationsFeed())

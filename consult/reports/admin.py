@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from consult.comments.access import user_department_ids
 from consult.consultations.models import Consultation, Revision
 from consult.querystring import UsableLookupValues
+from consult.web.admin_site import InvisibleCharactersRefused
 
 from .models import AdoptionReport, ReportClause
 from .services import (
@@ -168,7 +169,7 @@ class ReportGenerateForm(forms.Form):
         field.label_from_instance = lambda revision: f"《{revision.consultation}》{revision.label}"
 
 
-class ReportClauseInline(admin.TabularInline):
+class ReportClauseInline(InvisibleCharactersRefused, admin.TabularInline):
     model = ReportClause
     form = ReportClauseForm
     fields = ["clause", *COUNTS, "gist"]
@@ -201,7 +202,7 @@ def reports_editable_by(user, reports):
 
 
 @admin.register(AdoptionReport)
-class AdoptionReportAdmin(UsableLookupValues, admin.ModelAdmin):
+class AdoptionReportAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.ModelAdmin):
     list_display = [
         "consultation",
         "revision_label",

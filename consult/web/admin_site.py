@@ -1,4 +1,5 @@
-"""The admin site every app registers on (Django's default site, of this class).
+"""The admin site every app registers on (Django's default site, of this class), and what
+every admin form of staff-typed text shares.
 
 Django's autocomplete view takes any field name the query string gives it. For a reverse
 relation (a comment's `events`, a department's `memberships`) it crashes with an
@@ -10,7 +11,21 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from consult.text import refuse_invisible_characters
+
+
+class InvisibleCharactersRefused:
+    """Staff's text (a title, a department's name, a report's gist) is refused with a control
+    character in it, as a citizen's is: pasted from a PDF, one broke every feed showing it."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and isinstance(db_field, models.CharField | models.TextField):
+            field.validators.append(refuse_invisible_characters)
+        return field
 
 
 class ForwardRelationsOnly(AutocompleteJsonView):

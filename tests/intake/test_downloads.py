@@ -139,9 +139,15 @@ def test_the_docx_leaves_out_characters_word_cannot_hold(client, draft):
     Clause.objects.filter(pk=clauses[0].pk).update(
         text="以习近平新时代\x0b中国特色社会主义思想为指导。"
     )
+    # The issuer's name is the document's author too, in its properties.
+    type(consultation.issuer).objects.filter(pk=consultation.issuer_id).update(
+        full_name="潍坊市海洋\x1b发展和渔业局"
+    )
     response = client.get(f"/consultations/{consultation.slug}/draft.docx")
     assert response.status_code == 200
-    lines = [p.text for p in Document(io.BytesIO(response.content)).paragraphs]
+    document = Document(io.BytesIO(response.content))
+    assert document.core_properties.author == "潍坊市海洋发展和渔业局"
+    lines = [p.text for p in document.paragraphs]
     assert lines[0] == "关于加快海洋特色产业集聚区建设的实施意见"
     assert "以习近平新时代中国特色社会主义思想为指导。" in lines
 

@@ -112,3 +112,18 @@ def test_the_consultation_page_links_its_feed_and_downloads(client, consultation
     assert 'rel="alternate" type="application/atom+xml" href="/feeds/consultations.atom"' in page
     assert f"/consultations/{newer.slug}/draft.docx" in page
     assert f"/consultations/{newer.slug}/print/" in page
+
+
+@pytest.mark.parametrize("url", ["/feeds/consultations.atom", "/feeds/consultations.rss"])
+def test_a_control_character_already_stored_does_not_take_a_feed_down(client, consultations, url):
+    """Stored before the admin refused them (or written by a command): one title or issuer name
+    holding an escape pasted from a PDF made the whole feed a 500 for every reader."""
+    _older, newer, _upcoming = consultations
+    newer.title = "海洋\x1b产业"
+    newer.save(update_fields=["title"])
+    newer.issuer.full_name = "潍坊市\x1b发展和改革委员会"
+    newer.issuer.save(update_fields=["full_name"])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "海洋产业" in response.content.decode()
+    assert "\x1b" not in response.content.decode()

@@ -1,0 +1,35 @@
+"""Characters that are never text: the one rule for what a citizen submits
+(`comments.validation.clean_text`) and for what staff type into the admin."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# Unicode's control characters (general category Cc, which its stability policy fixes at
+# U+0000–U+001F and U+007F–U+009F) but line breaks and tabs, which belong to ordinary text.
+# One regular expression, not a Python call per character: every comment's text goes through.
+FORBIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+# Unicode's noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never
+# text, and U+FFFE and U+FFFF cannot be written into XML at all, so a spreadsheet export that
+# held one would fail whole.
+NONCHARACTERS = re.compile(
+    "[\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+CONTROL_CHARACTER_MESSAGE = _("内容含有不可见的控制字符，请删除后重新提交。")
+
+
+def has_invisible_characters(value: str) -> bool:
+    return bool(FORBIDDEN_CONTROLS.search(value) or NONCHARACTERS.search(value))
+
+
+def refuse_invisible_characters(value) -> None:
+    """A form field's validator: a control character pasted from a PDF into a title or a
+    department's name would otherwise break every feed and Word file that shows it."""
+    if isinstance(value, str) and has_invisible_characters(value):
+        raise ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
