@@ -109,5 +109,5 @@ class UsableLookupValues:
         found = []
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else None
-            found.append(f"{label}：{' '.join(errors)}" if label else " ".join(errors))
+            found.append(f"{label}{gettext('：')}{' '.join(errors)}" if label else " ".join(errors))
         return found

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consult.consultations.models import Consultation, Department, clause_or_whole_draft
@@ -302,7 +303,8 @@ class CommentRouting(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.comment} → {self.department}（{self.get_role_display()}）"
+        role = gettext("（%(role)s）") % {"role": self.get_role_display()}
+        return f"{self.comment} → {self.department}{role}"
 
 
 class PrivateStorage(LazyObject):
@@ -381,7 +383,7 @@ class CooperatingOpinion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.department}：{self.text[:30]}"
+        return f"{self.department}{gettext('：')}{self.text[:30]}"
 
 
 class CommentEvent(models.Model):

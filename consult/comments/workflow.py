@@ -28,7 +28,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from consult.consultations.models import Department, period_over_at
 
@@ -277,7 +277,7 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
             refuse(
                 "waive_reason",
                 _("以下配合单位尚未回复意见：%(departments)s。请等待，或说明不等待的理由。")
-                % {"departments": "、".join(missing)},
+                % {"departments": _("、").join(missing)},
             )
     if (
         decision == Comment.Decision.NOT_ADOPTED
@@ -569,9 +569,11 @@ def answer_duty(comment: Comment, me: Standing | None = None, *, now=None) -> st
         # Beijing calendar days, and the deadline's whole last second, as the queue's mark.
         days = (due.date() - timezone.localdate(now)).days
         if period_over_at(deadline, now):
-            line += _("（已逾期 %(days)d 天）") % {"days": -days} if days else _("（已逾期）")
+            overdue = ngettext("（已逾期 %(days)d 天）", "（已逾期 %(days)d 天）", -days)
+            line += overdue % {"days": -days} if days else _("（已逾期）")
         else:
-            line += _("（还有 %(days)d 天）") % {"days": days} if days else _("（今天到期）")
+            left = ngettext("（还有 %(days)d 天）", "（还有 %(days)d 天）", days)
+            line += left % {"days": days} if days else _("（今天到期）")
     if me is None:
         return _("%(line)s。") % {"line": line}
     if me.answers:

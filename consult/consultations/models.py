@@ -8,6 +8,7 @@ from django.db import connections, models, router
 from django.db.models import Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consult.prepared import prepared_cursor
@@ -640,7 +641,7 @@ class ClauseResponsibility(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.get_role_display()}）"
+        return self.name + gettext("（%(role)s）") % {"role": self.get_role_display()}
 
     @property
     def is_generic_group(self):
@@ -717,7 +718,7 @@ class ClauseLink(models.Model):
     def __str__(self):
         old = self.old.label if self.old_id else "—"
         new = self.new.label if self.new_id else "—"
-        return f"{old} → {new}（{self.get_kind_display()}）"
+        return f"{old} → {new}" + gettext("（%(label)s）") % {"label": self.get_kind_display()}
 
     @property
     def is_confirmed(self) -> bool:

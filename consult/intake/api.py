@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -447,10 +448,22 @@ TOO_MANY = {
 }
 
 
-def _too_many(wait: int):
+def _too_many(wait: int, *, looking_up: bool = False):
+    if looking_up:
+        detail = ngettext(
+            "查询过于频繁，请在 %(seconds)d 秒后再试。",
+            "查询过于频繁，请在 %(seconds)d 秒后再试。",
+            wait,
+        )
+    else:
+        detail = ngettext(
+            "提交过于频繁，请在 %(seconds)d 秒后再试。",
+            "提交过于频繁，请在 %(seconds)d 秒后再试。",
+            wait,
+        )
     response = Response(
         {
-            "detail": _("提交过于频繁，请在 %(seconds)d 秒后再试。") % {"seconds": wait},
+            "detail": detail % {"seconds": wait},
             "retry_after": wait,
         },
         status=status.HTTP_429_TOO_MANY_REQUESTS,
@@ -736,7 +749,7 @@ def _period_closed(consultation):
 
 def _status_response(request, number, proof, *, proof_field="proof"):
     if wait := status_lookup_limited(request):
-        return _too_many(wait)
+        return _too_many(wait, looking_up=True)
     # The same rule as every text a citizen submits: a lone surrogate is a 400 naming the field.
     errors = {}
     for field, value, limit in (

@@ -26,7 +26,11 @@ from consult.comments.publication import (
     publication_for_submitter,
     report_published_on_its_draft,
 )
-from consult.comments.revision_outcomes import comment_answer_draft, comment_outcomes
+from consult.comments.revision_outcomes import (
+    clause_outcomes,
+    comment_answer_draft,
+    comment_outcomes,
+)
 from consult.comments.services import (
     CommentPeriodClosed,
     SubmissionLimited,
@@ -51,6 +55,7 @@ from .limits import (
 )
 from .presenters import (
     clause_tree_with_tallies,
+    clause_url,
     consultations_found,
     published_page_of,
     status_timeline,
@@ -206,7 +211,14 @@ def comment_create(request, slug, clause_id=None):
     clause = None
     if clause_id is not None:
         # Only the current text is open to comments; earlier revisions are for reading.
-        clause = get_object_or_404(consultation.current_clauses(), pk=clause_id)
+        clause = consultation.current_clauses().filter(pk=clause_id).first()
+        if clause is None:
+            earlier = get_object_or_404(
+                Clause.objects.public().select_related("revision"),
+                consultation=consultation,
+                pk=clause_id,
+            )
+            return comment_clause_superseded(request, consultation, earlier, now)
     if request.method != "POST" and not consultation.accepts_comments_at(now):
         return comment_period_closed(request, consultation, now)
 
@@ -268,9 +280,51 @@ def comment_period_closed(request, consultation, now):
     return render(
         request,
         "intake/comment_closed.html",
-        {"consultation": consultation, "upcoming": now < consultation.opens_at},
+        {
+            "consultation": consultation,
+            "upcoming": now < consultation.opens_at,
+            "typed": _typed_text(request),
+        },
         status=403,
     )
+
+
+def comment_clause_superseded(request, consultation, earlier, now):
+    """The form of a clause a later draft has replaced: opened before that draft came out (or
+    followed from an old link). The citizen is shown where the clause went and, for a post,
+    what they typed, which is not stored: the comment belongs on the text now consulted on."""
+    open_now = consultation.accepts_comments_at(now)
+    successors = [
+        {
+            "clause": clause,
+            "url": (
+                reverse("intake:clause_comment_create", args=[consultation.slug, clause.pk])
+                if open_now
+                else clause_url(consultation, clause)
+            ),
+        }
+        for outcome in clause_outcomes(earlier)
+        if outcome.revision.pk == consultation.current_revision_id
+        for clause in outcome.clauses
+    ]
+    return render(
+        request,
+        "intake/comment_clause_superseded.html",
+        {
+            "consultation": consultation,
+            "earlier": earlier,
+            "successors": successors,
+            "open_now": open_now,
+            "typed": _typed_text(request),
+        },
+        status=410,
+    )
+
+
+def _typed_text(request) -> str:
+    """What a refused post's citizen wrote, to show back to them: the page that refuses it is
+    all they have left of it without JavaScript."""
+    return request.POST.get("body", "").strip() if request.method == "POST" else ""
 
 
 class _StatusLinkExpired(Exception):

@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import Prefetch, Q
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from consult.comments.access import (
     consultations_coordinated_by_user,
@@ -117,7 +117,7 @@ class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
     @admin.display(description=_("部门"))
     def departments(self, obj):
         names = {n.department.name for n in obj.notifications.all() if n.department_id}
-        return "、".join(sorted(names))
+        return gettext("、").join(sorted(names))
 
     @admin.display(description=_("最近错误"))
     def error(self, obj):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from consult.comments.models import Comment
 from consult.comments.publication import report_publication_lock
@@ -389,9 +390,12 @@ def report_counts_check(report: AdoptionReport) -> None:
     if report.unanswered and not report.unanswered_reason.strip():
         pending = comments.filter(status=Comment.Status.PENDING).count()
         raise ValidationError(
-            _(
+            ngettext(
                 "还有 %(count)d 条意见尚未答复（其中 %(pending)d 条尚未处理）：请先答复，"
-                "或在报告中填写“未答复的原因”并审阅后再公布。"
+                "或在报告中填写“未答复的原因”并审阅后再公布。",
+                "还有 %(count)d 条意见尚未答复（其中 %(pending)d 条尚未处理）：请先答复，"
+                "或在报告中填写“未答复的原因”并审阅后再公布。",
+                report.unanswered,
             ),
             code="unanswered",
             params={"count": report.unanswered, "pending": pending},

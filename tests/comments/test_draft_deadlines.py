@@ -103,12 +103,12 @@ def test_the_status_page_stays_overdue_after_the_next_draft_opens(client, drafts
             page = client.get(
                 reverse("intake:comment_status_signed", args=[status_token(comment)])
             ).content.decode()
-            assert "应在 2024年11月25日 前答复，已逾期" in page
+            assert "应在 2024年11月25日（北京时间）前答复，已逾期" in page
             assert "答复期限 2024年11月25日 已过" in page
         page = client.get(
             reverse("intake:comment_status_signed", args=[status_token(later)])
         ).content.decode()
-        assert "预计在 2024年12月16日 前答复" in page and "已逾期" not in page
+        assert "预计在 2024年12月16日（北京时间）前答复" in page and "已逾期" not in page
 
 
 def test_the_answer_deadline_is_past_only_after_its_whole_last_second(client, drafts):
@@ -150,8 +150,8 @@ def test_the_receipt_names_the_deadline_of_the_draft_commented_on(client, drafts
     with time_machine.travel(at(2024, 11, 29, 12, 0), tick=False):
         mine = client.get(reverse("intake:comment_receipt", args=[status_token(first)]))
         theirs = client.get(reverse("intake:comment_receipt", args=[status_token(later)]))
-    assert "各单位在 2024年11月25日 前完成答复" in mine.content.decode()
-    assert "各单位在 2024年12月16日 前完成答复" in theirs.content.decode()
+    assert "各单位在 2024年11月25日（北京时间）前完成答复" in mine.content.decode()
+    assert "各单位在 2024年12月16日（北京时间）前完成答复" in theirs.content.decode()
 
 
 def test_the_queue_marks_the_earlier_drafts_comments_overdue(client, drafts):

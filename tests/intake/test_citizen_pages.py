@@ -250,7 +250,7 @@ def test_the_status_page_shows_the_way_and_the_expected_answer_date(client, weif
     shown = f"{deadline.year}年{deadline.month}月{deadline.day}日"
     if (deadline.hour, deadline.minute, deadline.second) != (23, 59, 59):
         shown += f" {deadline:%H:%M:%S}"
-    assert f"预计在 {shown} 前答复" in page
+    assert f"预计在 {shown}（北京时间）前答复" in page
 
 
 def test_the_form_carries_a_counter_and_its_script(client, weifang_open, item):

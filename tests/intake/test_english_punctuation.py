@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -109,3 +110,85 @@ def test_the_list_says_one_day_not_one_days(client, weifang_open):
     page = client.get("/", **ENGLISH).content.decode()
     assert "1 day and 1 hour left" in page
     assert "1 days" not in page and "1 hours" not in page
+
+
+def test_one_form_letter_group_is_one_group_in_english(client, weifang_open):
+    first = weifang_open.current_revision
+    report = AdoptionReport.objects.create(
+        consultation=weifang_open,
+        revision=first,
+        generated_at=weifang_open.opens_at,
+        published_at=weifang_open.closes_at + datetime.timedelta(days=1),
+        total=3,
+        adopted=3,
+        campaigns=1,
+        campaign_letters=2,
+    )
+    ReportClause.objects.create(
+        report=report,
+        clause=first.clauses.get(label="二(一)1"),
+        position=1,
+        comments=3,
+        adopted=3,
+        campaigns=1,
+        campaign_letters=2,
+    )
+    url = reverse("intake:revision_report", args=[weifang_open.slug, first.number])
+    page = client.get(url, **ENGLISH).content.decode()
+    assert "1 group, 2 comments" in page
+    assert "including 2 form letters in 1 group<" in page
+    assert "1 groups" not in page
+
+
+@pytest.mark.parametrize(
+    ("days", "words"), [(1, "(1 day left)"), (-1, "(1 day overdue)"), (3, "(3 days left)")]
+)
+def test_one_day_is_one_day_in_the_staff_line(weifang_open, days, words):
+    from consult.comments.revision_outcomes import comment_answer_deadline
+    from consult.comments.services import comment_submit
+    from consult.comments.workflow import answer_duty
+
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(四)2"),
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+    ).comment
+    now = comment_answer_deadline(comment) - datetime.timedelta(days=days)
+    with translation.override("en"):
+        assert words in answer_duty(comment, None, now=now)
+
+
+def test_a_clauses_departments_in_the_english_admin_are_punctuated_in_english(weifang_open):
+    from consult.consultations.admin import responsibility_summary
+    from consult.consultations.models import Clause
+
+    item = Clause.objects.prefetch_related("responsibilities").get(
+        pk=weifang_open.clauses.get(label="二(一)1").pk
+    )
+    with translation.override("en"):
+        summary = responsibility_summary(item)
+    assert "：" not in summary and "、" not in summary and "；" not in summary
+    assert ", " in summary and ": " in summary
+    with translation.override("zh-hans"):
+        assert "、" in responsibility_summary(item)
+
+
+def test_the_apis_wait_is_counted_in_english_and_names_what_was_refused(weifang_open):
+    from rest_framework.test import APIClient
+
+    from consult.intake.api import _too_many
+
+    with translation.override("en"):
+        assert _too_many(1).data["detail"].endswith("in 1 second.")
+        assert _too_many(2).data["detail"].endswith("in 2 seconds.")
+    api = APIClient()
+    body = {"tracking_number": "CRKX9UBHRW", "proof": "5678"}
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(50):
+            response = api.post("/api/comments/status/", body, format="json", **ENGLISH)
+            if response.status_code == 429:
+                break
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("Too many lookups")

@@ -181,9 +181,9 @@ def test_the_consultation_shows_and_takes_comments_on_the_current_text_only(
     earlier = client.get(reverse("intake:revision", args=[weifang_open.slug, 1])).content.decode()
     assert f'id="clause-{old_dropped.pk}"' in earlier
     assert "对本条提意见" not in earlier
-    # A comment on an earlier revision's clause is not taken.
+    # A comment on an earlier revision's clause is not taken: its form says where it went.
     url = reverse("intake:clause_comment_create", args=[weifang_open.slug, old_dropped.pk])
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 410
     # The API's clause tree is the current one too.
     data = client.get(reverse("intake:api_consultation", args=[weifang_open.slug])).json()
     ids = set()

@@ -11,8 +11,8 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from consult.comments.access import acts_as_staff, user_department_ids
 from consult.comments.models import Comment, CommentForPublication
@@ -168,7 +168,7 @@ class PublicationReviewAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
         if refused:
-            self.message_user(request, "；".join(refused), messages.ERROR)
+            self.message_user(request, gettext("；").join(refused), messages.ERROR)
 
     @admin.action(description=_("公开"))
     def publish(self, request, queryset):

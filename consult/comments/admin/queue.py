@@ -10,8 +10,8 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from consult.comments.access import (
     comment_contact_visible_to,
@@ -518,7 +518,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             # Masked as in the routed email and the export: without the organisation either.
             return mask_name(comment.submitter_name) or "—"
         name = comment.submitter_name or "—"
-        return f"{name}（{comment.organisation}）" if comment.organisation else name
+        if not comment.organisation:
+            return name
+        return name + gettext("（%(label)s）") % {"label": comment.organisation}
 
     @admin.display(description=_("联系方式"))
     def contact(self, comment):
