@@ -47,3 +47,15 @@ def test_a_closed_consultation_on_the_list_gives_the_second_it_closed(client, we
     )
     page = client.get("/").content.decode()
     assert f"已于 {closes.year}年{closes.month}月{closes.day}日 16:59:59 截止" in page
+
+
+@pytest.mark.parametrize(("language", "shown"), [("zh-hans", "16:59:59"), ("en", "16:59:59")])
+def test_the_admin_list_gives_the_closing_second(client, closing_at_five, language, shown):
+    """Django's formats show "16:59" (and "4:59 p.m."): staff read a close a minute early."""
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("root", password="pw-123456"))
+    page = client.get(
+        "/admin/consultations/consultation/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert shown in page

@@ -6,6 +6,9 @@ close 59 seconds earlier. Times are shown, and read first, with their seconds; t
 formats stay Django's (a format module only overrides what it names).
 """
 
+# Shown (the admin's lists, "submitted at"): a close at 16:59:59 read "16:59" before.
+DATETIME_FORMAT = "Y年n月j日 H:i:s"
+
 TIME_INPUT_FORMATS = [
     "%H:%M:%S",  # '20:45:29'
     "%H:%M",  # '20:45'
