@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "consult.jobs",
     "consult.subscriptions",
     "captcha",
+    # Form widgets render through TEMPLATES (FORM_RENDERER below), so templates/ can override
+    # one (the captcha's image, described in the page's language); Django's own from here.
+    "django.forms",
     "axes",
     # Last: its admin module puts the apps' admins above under consult's lookup rule.
     "consult.intake",
@@ -129,6 +132,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 WSGI_APPLICATION = "consult.wsgi.application"
 

@@ -104,7 +104,7 @@ def test_the_status_page_stays_overdue_after_the_next_draft_opens(client, drafts
                 reverse("intake:comment_status_signed", args=[status_token(comment)])
             ).content.decode()
             assert "应在 2024年11月25日（北京时间）前答复，已逾期" in page
-            assert "答复期限 2024年11月25日 已过" in page
+            assert "答复期限 2024年11月25日（北京时间）已过" in page
         page = client.get(
             reverse("intake:comment_status_signed", args=[status_token(later)])
         ).content.decode()

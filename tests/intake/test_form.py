@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -270,9 +271,15 @@ def test_captcha_when_switched_on(client, weifang_open, item, settings):
     settings.COMMENT_CAPTCHA = True
     page = client.get(form_url(weifang_open, item)).content.decode()
     assert "captcha" in page
+    assert 'alt="验证码图片' in page  # not the package's English "captcha"
     response = post(client, weifang_open, item, captcha_0="x", captcha_1="WRONG")
     assert response.status_code == 400
     assert not Comment.objects.exists()
+    # Its error is tied to its fieldset, as a screen reader announces it on entering.
+    refused = response.content.decode()
+    fieldset = re.search(r"<fieldset[^>]*>\s*<legend>验证码</legend>", refused).group(0)
+    error_id = re.search(r'aria-describedby="([^"]+)"', fieldset).group(1)
+    assert f'id="{error_id}"' in refused
     response = post(client, weifang_open, item, captcha_0="x", captcha_1="PASSED")
     assert response.status_code == 302
 
