@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +100,12 @@ def test_imported_chinese_is_marked_as_such_on_english_pages(client, weifang_ope
     assert f'<a href="{weifang_open.get_absolute_url()}" lang="zh-Hans">' in status
     assert '<span lang="zh-Hans">市发改委</span> (' in status
     assert "（" not in status.split("Routed to")[1].split("</dd>")[0]
+    form_url = reverse("intake:clause_comment_create", args=[weifang_open.slug, item.pk])
+    form = client.get(form_url, **english).content.decode()
+    heading = form[form.index("<h1>") : form.index("</h1>")]
+    assert f'<span lang="zh-Hans">{item.label}</span>' in heading
+    privacy = form[form.index('id="privacy-notice"') :]
+    assert f'<span lang="zh-Hans">{weifang_open.issuer.full_name}</span>' in privacy
 
     for path in (weifang_open.get_absolute_url(), "/", f"/comments/{status_token(comment)}/"):
         chinese = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
