@@ -17,6 +17,7 @@ from consult.comments.access import user_department_ids
 from consult.consultations.models import Consultation, Revision
 from consult.querystring import UsableLookupValues
 from consult.web.admin_site import InvisibleCharactersRefused
+from consult.web.stale_edits import ShownValuesAdmin, ShownValuesForm
 
 from .models import AdoptionReport, ReportClause
 from .services import (
@@ -72,7 +73,10 @@ def publish_problems(report: AdoptionReport) -> list:
     ]
 
 
-class ReportClauseForm(forms.ModelForm):
+class ReportClauseForm(ShownValuesForm):
+    """A line's gist: a page opened before a colleague's save keeps their gist where this one
+    left it as shown (consult.web.stale_edits)."""
+
     def clean_gist(self):
         gist = self.cleaned_data["gist"]
         if errors := personal_data_errors(gist, line_where(self.instance)):
@@ -89,7 +93,7 @@ class CountedAtField(forms.DateTimeField):
         return value.isoformat() if isinstance(value, datetime.datetime) else value
 
 
-class AdoptionReportForm(forms.ModelForm):
+class AdoptionReportForm(ShownValuesForm):
     # When the counts the page shows were made (the report's generated_at as it was opened).
     counted_at = CountedAtField(label=_("统计时间"), required=False)
 
@@ -172,7 +176,7 @@ class ReportGenerateForm(forms.Form):
 class ReportClauseInline(InvisibleCharactersRefused, admin.TabularInline):
     model = ReportClause
     form = ReportClauseForm
-    fields = ["clause", *COUNTS, "gist"]
+    fields = ["clause", *COUNTS, "gist", "values_shown"]
     readonly_fields = ["clause", *COUNTS]
     extra = 0
     can_delete = False
@@ -183,9 +187,17 @@ class ReportClauseInline(InvisibleCharactersRefused, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return report_editable(obj) and super().has_change_permission(request, obj)
 
+    def get_fields(self, request, obj=None):
+        return _shown_fields(super().get_fields(request, obj), obj)
+
     def get_queryset(self, request):
         # Each line names its clause: one query for them all, not one per line.
         return super().get_queryset(request).select_related("clause")
+
+
+def _shown_fields(fields, report) -> list:
+    """A published report's page is read only: nothing to carry for a save."""
+    return list(fields) if report_editable(report) else [f for f in fields if f != "values_shown"]
 
 
 def report_editable(report) -> bool:
@@ -202,7 +214,9 @@ def reports_editable_by(user, reports):
 
 
 @admin.register(AdoptionReport)
-class AdoptionReportAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.ModelAdmin):
+class AdoptionReportAdmin(
+    InvisibleCharactersRefused, ShownValuesAdmin, UsableLookupValues, admin.ModelAdmin
+):
     list_display = [
         "consultation",
         "revision_label",
@@ -242,6 +256,7 @@ class AdoptionReportAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.
         "introduction",
         "unanswered_reason",
         "counted_at",
+        "values_shown",
         *readonly_fields[3:],
     ]
     form = AdoptionReportForm
@@ -250,6 +265,9 @@ class AdoptionReportAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.
 
     def get_queryset(self, request):
         return reports_editable_by(request.user, super().get_queryset(request))
+
+    def get_fields(self, request, obj=None):
+        return _shown_fields(super().get_fields(request, obj), obj)
 
     def has_add_permission(self, request):
         return False

@@ -206,3 +206,51 @@ def test_a_review_of_an_earlier_count_is_refused(counted, coordinator):
     assert AdoptionReport.objects.get(pk=report.pk).reviewed_at is None
     report_review(report, by=coordinator, counted_at=report.generated_at)
     assert AdoptionReport.objects.get(pk=report.pk).reviewed_by == coordinator
+
+
+def test_two_coordinators_on_one_report_keep_each_others_gists_and_introduction(counted):
+    """Found by a review: B's page, opened beside A's, saved A's gist back to empty and A's
+    introduction to the text B was shown, and counted as B's review of them."""
+    from django.test import Client
+
+    def colleague(name):
+        user = User.objects.create_user(name, password="pw")
+        staff_join(user, Department.objects.get(name="市海渔局"))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    a, b = colleague("a"), colleague("b")
+    url = f"{REPORTS}{counted.pk}/change/"
+    page_a, page_b = page_data(a.get(url)), page_data(b.get(url))
+    line = counted.lines.get(clause__label="二(四)2")
+    page_a[gist_key(page_a, line)] = "采纳补偿标准的建议，已在第二稿中明确。"
+    page_a["introduction"] += "（A 补充的说明）"
+    assert a.post(url, page_a).status_code == 302
+    page_b["unanswered_reason"] = "无。"
+    assert b.post(url, page_b).status_code == 302
+    line.refresh_from_db()
+    counted.refresh_from_db()
+    assert line.gist == "采纳补偿标准的建议，已在第二稿中明确。"
+    assert "A 补充的说明" in counted.introduction
+    assert counted.unanswered_reason == "无。"
+    # Both typing into the same gist: the later save is shown again with the gist now.
+    page_a, page_b = page_data(a.get(url)), page_data(b.get(url))
+    page_a[gist_key(page_a, line)] = "A 的新要点。"
+    assert a.post(url, page_a).status_code == 302
+    page_b[gist_key(page_b, line)] = "B 的新要点。"
+    refused = b.post(url, page_b)
+    assert refused.status_code == 200
+    assert "A 的新要点" in refused.content.decode()
+    line.refresh_from_db()
+    assert line.gist == "A 的新要点。"
+
+
+def test_a_published_report_is_shown_read_only(counted, coordinator, client):
+    report_review(counted, by=coordinator, counted_at=counted.generated_at)
+    with after_close(counted.consultation):
+        report_publish(counted.consultation)
+    client.force_login(coordinator)
+    response = client.get(f"{REPORTS}{counted.pk}/change/")
+    assert response.status_code == 200
+    assert "values_shown" not in response.content.decode()
