@@ -23,7 +23,7 @@ from consult.notices.lineage import CONFIDENT
 from consult.notices.parser import NoticeParseError, parse_notice
 from consult.querystring import UsableLookupValues
 from consult.reports.admin import refusal_line
-from consult.reports.services import report_generate, report_publish
+from consult.reports.services import report_generate, report_publish, report_revision
 from consult.web.admin_site import InvisibleCharactersRefused
 from consult.web.stale_edits import ShownValuesAdmin
 
@@ -424,7 +424,13 @@ class ConsultationAdmin(
             except ValidationError as error:
                 self.message_user(
                     request,
-                    format_html("{}{}{}", consultation, _("："), refusal_line(error, consultation)),
+                    format_html(
+                        "{}{}{}",
+                        consultation,
+                        _("："),
+                        # The draft report_publish reports on: its unanswered comments only.
+                        refusal_line(error, consultation, report_revision(consultation, None)),
+                    ),
                     messages.ERROR,
                 )
                 continue

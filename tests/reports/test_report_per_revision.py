@@ -282,3 +282,32 @@ def test_the_coordinator_makes_the_report_on_a_chosen_revision_in_the_admin(
     response = client.post(generate, {"revision": second.pk})
     assert response.status_code == 200  # not one of the choices
     assert not AdoptionReport.objects.filter(revision=second).exists()
+
+
+def test_publishing_from_the_consultation_list_links_to_the_reported_draft_s_unanswered(
+    client, two_drafts
+):
+    """Found by a review: the link said "查看这 2 条意见" and the queue it opened listed the
+    first draft's open comment too (the reports list's link was right)."""
+    import html
+    import re
+
+    consultation, first, second = two_drafts
+    user = User.objects.create_user("hyj2", password="pw")
+    staff_join(user, Department.objects.get(name="市海渔局"))
+    one = Comment.objects.filter(clause__revision=first).first()
+    Comment.objects.filter(pk=one.pk).update(status="in_progress", decision="", reply="")
+    Comment.objects.filter(clause__revision=second).update(status="pending", decision="", reply="")
+    with time_machine.travel(second.closes_at + datetime.timedelta(days=1)):
+        report = report_generate(consultation)
+        assert report.revision == second and report.unanswered == 2
+        report_review(report, by=user, counted_at=report.generated_at)
+        client.force_login(user)
+        response = client.post(
+            "/admin/consultations/consultation/",
+            {"action": "publish_report", "_selected_action": [consultation.pk]},
+            follow=True,
+        )
+        said = " ".join(str(message) for message in response.context["messages"])
+        link = html.unescape(re.search(r'href="([^"]+)"', said).group(1))
+        assert client.get(link).context["cl"].result_count == 2
