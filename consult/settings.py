@@ -506,6 +506,11 @@ WEB_MAX_WAITING_REQUESTS = env.int("WEB_MAX_WAITING_REQUESTS", default=2)
 WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5)
 # How long personal data of comments is kept after the consultation's report (PIPL notice).
 PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)
+# A sign slip would count the retention back from before the report: personal data of open
+# consultations gone, for good, at the next daily run.
+for _name in ("PERSONAL_DATA_RETENTION_DAYS", "EXPORT_KEEP_DAYS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} is a number of days, 0 or more.")
 # Upload size limit for the whole request: the 10 MB attachment plus the form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -28,6 +28,12 @@ def check_with(**variables):
         # Read as false before: the operator then met the SECRET_KEY message, or no debug.
         ({"DEBUG": "maybe"}, "ImproperlyConfigured: DEBUG must be true or false, not 'maybe'"),
         ({"REMIND_AT_HOUR": "25"}, "ImproperlyConfigured: REMIND_AT_HOUR is an hour of the day"),
+        # A sign slip emptied open consultations' personal data at the next daily run.
+        (
+            {"PERSONAL_DATA_RETENTION_DAYS": "-40"},
+            "ImproperlyConfigured: PERSONAL_DATA_RETENTION_DAYS is a number of days, 0 or more",
+        ),
+        ({"EXPORT_KEEP_DAYS": "-1"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS is a number of days"),
     ],
 )
 def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, message):
