@@ -257,9 +257,14 @@ def exports_kept(exports=None, *, now=None):
     return exports.filter(created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS))
 
 
+def exports_expired(*, now=None):
+    """The exports past EXPORT_KEEP_DAYS: due for deletion, files and all."""
+    return Export.objects.exclude(pk__in=exports_kept(now=now).values("pk"))
+
+
 def exports_expire(*, now=None) -> int:
     """Delete the exports past EXPORT_KEEP_DAYS and their files; returns how many."""
-    expired = Export.objects.exclude(pk__in=exports_kept(now=now).values("pk"))
+    expired = exports_expired(now=now)
     with transaction.atomic():
         files = [export.file for export in expired.select_for_update() if export.file]
         count, _deleted = expired.delete()

@@ -21,9 +21,17 @@ from consult.consultations.models import Revision
 from consult.notifications.models import Notification
 from consult.notifications.outbox import notifications_redact
 
+from .exports import exports_expire
 from .models import Attachment, Comment, CommentEvent
 from .publication import published_answers_freeze
 from .revision_outcomes import revision_comments_q
+
+
+def retention_apply(*, now=None) -> tuple[int, int]:
+    """All that retention removes at `now`, for the daily job and purge_personal_data alike:
+    the comments' personal data, and the exports past EXPORT_KEEP_DAYS (copies of it).
+    Returns (comments cleared, exports deleted)."""
+    return personal_data_purge(now=now), exports_expire(now=now)
 
 
 def comments_past_retention(*, now=None):

@@ -23,9 +23,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consult.comments.campaigns import campaigns_assign_pending
-from consult.comments.exports import exports_expire, exports_sweep
+from consult.comments.exports import exports_sweep
 from consult.comments.reminders import reminders_send
-from consult.comments.retention import personal_data_purge
+from consult.comments.retention import retention_apply
 from consult.notifications.outbox import digests_hand_on, outbox_sweep
 from consult.subscriptions.services import (
     consultations_opened_notify,
@@ -70,10 +70,8 @@ def _digests(now) -> str:
 
 
 def _personal_data_retention(now) -> str:
-    return (
-        f"comments whose personal data was removed: {personal_data_purge(now=now)},"
-        f" exports deleted: {exports_expire(now=now)}"
-    )
+    comments, exports = retention_apply(now=now)
+    return f"comments whose personal data was removed: {comments}, exports deleted: {exports}"
 
 
 def _new_consultations(now) -> str:

@@ -225,6 +225,35 @@ def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
     assert not storage.exists(name)
 
 
+def test_purge_personal_data_deletes_the_expired_exports_too(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    """The README's command after restoring a backup cleared the comments and left the files of
+    names and phones that only the daily job deleted."""
+    import io
+
+    from django.core.management import call_command
+
+    settings.EXPORT_INLINE_ROWS = 1
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        export(client, comments, "export_csv", scope="all")
+    job = Export.objects.get()
+    storage, name = job.file.storage, job.file.name
+    later = start + datetime.timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        said = io.StringIO()
+        call_command("purge_personal_data", "--dry-run", stdout=said)
+        assert "1 exports would be deleted" in said.getvalue()
+        assert Export.objects.exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("purge_personal_data", stdout=said)
+    assert "1 exports were deleted" in said.getvalue()
+    assert not Export.objects.exists()
+    assert not storage.exists(name)
+
+
 def test_a_large_export_is_written_in_the_language_of_whoever_asked(
     client, comments, settings, django_capture_on_commit_callbacks
 ):

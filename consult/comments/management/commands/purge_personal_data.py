@@ -1,22 +1,32 @@
 from django.core.management.base import BaseCommand
 
-from consult.comments.retention import comments_past_retention, personal_data_purge
+from consult.comments.exports import exports_expired
+from consult.comments.retention import comments_past_retention, retention_apply
 
 
 class Command(BaseCommand):
     help = (
         "Remove the submitters' personal data (name, phone, email, IP hash, attachments) of "
-        "comments past PERSONAL_DATA_RETENTION_DAYS; the periodic job does the same daily."
+        "comments past PERSONAL_DATA_RETENTION_DAYS, and the exports (files of it) past "
+        "EXPORT_KEEP_DAYS; the periodic job does the same daily."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--dry-run", action="store_true", help="Only say how many comments it would clear."
+            "--dry-run",
+            action="store_true",
+            help="Only say how many comments and exports it would clear.",
         )
 
     def handle(self, *args, dry_run=False, **options):
         if dry_run:
-            count = comments_past_retention().count()
-            self.stdout.write(f"{count} comments would lose their personal data")
+            comments, exports = comments_past_retention().count(), exports_expired().count()
+            self.stdout.write(
+                f"{comments} comments would lose their personal data;"
+                f" {exports} exports would be deleted"
+            )
             return
-        self.stdout.write(f"{personal_data_purge()} comments lost their personal data")
+        comments, exports = retention_apply()
+        self.stdout.write(
+            f"{comments} comments lost their personal data; {exports} exports were deleted"
+        )
