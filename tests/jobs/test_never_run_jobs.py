@@ -142,3 +142,11 @@ def test_a_restored_backup_keeps_the_time_its_jobs_were_first_seen():
     long_ago = timezone.now() - datetime.timedelta(days=30)
     JobStatus.objects.create(name=RETENTION, first_seen_at=long_ago)
     assert states(timezone.now())[RETENTION] == "never run"
+
+
+@pytest.mark.parametrize("every", ["-5", "0", "nan", "soon"])
+def test_run_due_jobs_refuses_an_interval_that_is_not_one(every):
+    """-5 ran every job once and then died in time.sleep with a traceback; 0 ran them once."""
+    with pytest.raises(CommandError, match="a number of seconds above 0"):
+        call_command("run_due_jobs", "--every", every)
+    assert not JobStatus.objects.exists()

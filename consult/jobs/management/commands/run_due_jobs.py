@@ -1,8 +1,19 @@
+import argparse
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from consult.jobs.services import jobs_run_all
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 class Command(BaseCommand):
@@ -15,7 +26,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--every",
-            type=float,
+            type=_seconds,
             metavar="SECONDS",
             help="Keep running, once every SECONDS (the embedded mode's stand-in for beat); "
             "a failing job is logged and tried again next time.",
