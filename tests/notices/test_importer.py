@@ -7,6 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from consult.comments.models import Comment
@@ -307,3 +308,30 @@ def test_seed_demo_loads_weifang_and_an_open_copy_and_is_idempotent(tmp_path, se
     assert "password" in out.getvalue()
     password = (tmp_path / "admin-password.txt").read_text().strip()
     assert f"“{password}”" in out.getvalue().splitlines()[-2] or password in out.getvalue()
+
+
+def test_seed_demo_a_month_later_opens_the_demo_copy_again(tmp_path, settings):
+    """`make run` on a var/ older than the demo's month left it closed: the README's comment
+    and API examples then met a closed consultation."""
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=StringIO())
+    demo = Consultation.objects.get(slug="weifang-marine-2024-demo")
+    with time_machine.travel(demo.closes_at + datetime.timedelta(days=5), tick=False):
+        call_command("seed_demo", stdout=StringIO())
+        demo.refresh_from_db()
+        assert demo.is_open
+        assert demo.current_revision.closes_at == demo.closes_at
+
+
+def test_seed_demo_prints_an_admin_password_that_works(tmp_path, settings):
+    """The kept password was another admin's (--admin-username) or another database's."""
+    from django.contrib.auth import get_user_model
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--admin-username", "admin2", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    password = (tmp_path / "admin-password.txt").read_text().strip()
+    assert f"“{password}”" in out.getvalue()
+    assert get_user_model().objects.get(username="admin").check_password(password)

@@ -41,17 +41,27 @@ class Command(BaseCommand):
                 source = read_notice_file(NOTICE)
                 original = notice_import(parsed=parse_notice(source), slug=SLUG, source_text=source)
                 self.stdout.write(f"Imported {original.title} ({SLUG}).")
-            if not Consultation.objects.filter(slug=DEMO_SLUG).exists():
-                # The real deadline has passed; the demo copy is open from yesterday for a month.
-                today = timezone.localdate()
-                opens_at = timezone.make_aware(
-                    datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time.min)
+            # The real deadline has passed; the demo copy is open from yesterday for a month.
+            today = timezone.localdate()
+            opens_at = timezone.make_aware(
+                datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time.min)
+            )
+            closes_at = timezone.make_aware(
+                datetime.datetime.combine(
+                    today + datetime.timedelta(days=DEMO_DAYS_OPEN), datetime.time(23, 59, 59)
                 )
-                closes_at = timezone.make_aware(
-                    datetime.datetime.combine(
-                        today + datetime.timedelta(days=DEMO_DAYS_OPEN), datetime.time(23, 59, 59)
-                    )
-                )
+            )
+            demo = Consultation.objects.filter(slug=DEMO_SLUG).first()
+            if (
+                demo is not None
+                and demo.closes_at < timezone.now()
+                and demo.report_published_at is None
+            ):
+                # `make run` a month later: the README promises an open copy to comment on.
+                demo.opens_at, demo.closes_at = opens_at, closes_at
+                demo.save()
+                self.stdout.write(f"Opened the demo copy ({DEMO_SLUG}) again for a month.")
+            elif demo is None:
                 consultation_copy(
                     original,
                     slug=DEMO_SLUG,
@@ -102,7 +112,11 @@ class Command(BaseCommand):
         User = get_user_model()
         user = User.objects.filter(username=username).first()
         if user and password_file.exists():
-            return password_file.read_text().strip()
+            kept = password_file.read_text().strip()
+            # The file may be another admin's (--admin-username) or another database's: the
+            # login printed must be one that works.
+            if user.check_password(kept):
+                return kept
         password = secrets.token_urlsafe(12)
         if user is None:
             user = User(username=username, is_staff=True, is_superuser=True)
