@@ -33,7 +33,7 @@ from .publication import publication_for_new_comment, report_published_on_its_dr
 from .routing import Route
 from .tallies import counts_publicly, tally_statement
 from .tracking import new_tracking_number
-from .validation import clause_check
+from .validation import clause_check, clause_open_check
 
 
 class CommentPeriodClosed(Exception):
@@ -565,7 +565,10 @@ def comment_record_received(
             code="not_yours",
         )
     now = now or timezone.now()
-    comment_check_clause(consultation=consultation, clause=clause)
+    try:
+        clause_open_check(consultation, clause)
+    except ValidationError as error:
+        raise ValidationError({"clause": error}) from None
     received_check(consultation, received_on, now=now)
     report_unpublished_check(consultation, clause)
 

@@ -139,6 +139,19 @@ def clause_check(consultation, clause) -> None:
         raise ValidationError(WRONG_CLAUSE, code="wrong_clause")
 
 
+NOT_CONSULTED_CLAUSE = gettext_lazy(
+    "该条款不在正在征求意见（或最后征求意见）的文本中：请选择该文本的条款，或对全文登记。"
+)
+
+
+def clause_open_check(consultation, clause) -> None:
+    """A new comment's clause is one of the draft consulted on (directory.clauses): not an
+    earlier draft's, nor a final text's, which no report counts."""
+    clause_check(consultation, clause)
+    if clause is not None and clause.pk not in directory_of(consultation).clauses:
+        raise ValidationError(NOT_CONSULTED_CLAUSE, code="clause_not_consulted")
+
+
 def clause_by_id(consultation, clause_id):
     """The consultation's clause with this id (None: the whole text); any other id is refused."""
     if clause_id is None:

@@ -349,6 +349,16 @@ class RevisionQuerySet(models.QuerySet):
         holds: its latest published revision with one (a final text has none)."""
         return self.published().filter(opens_at__isnull=False).order_by("-number")[:1]
 
+    def consulted_id_of(self, consultation):
+        """`consulted`'s id as an expression over `consultation` (an OuterRef, or a
+        consultation): the draft whose clauses take comments and letters."""
+        return models.Subquery(
+            self.published()
+            .filter(consultation=consultation, opens_at__isnull=False)
+            .order_by("-number")
+            .values("pk")[:1]
+        )
+
 
 class Revision(models.Model):
     """One text of a consultation: the first draft (1), a second draft (2), …, the final text.

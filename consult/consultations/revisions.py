@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .directory import directory_changed
-from .models import Clause, ClauseLink, Consultation, Revision
+from .models import Clause, ClauseLink, Consultation, Revision, period_over_at
 
 
 def revision_first(consultation: Consultation) -> Revision:
@@ -244,6 +244,18 @@ def revision_mark_published(revision: Revision, *, now=None) -> bool:
         number__lt=revision.number, published_at__isnull=True
     ).exists():
         raise ValidationError(_("请先发布之前的修改稿。"), code="earlier_unpublished")
+    consultation = revision.consultation
+    if not revision.has_period and not period_over_at(consultation.closes_at, now):
+        # It would become the text commented on with the draft's period still running: comments
+        # on its clauses that no report counts (a final text's report is refused).
+        raise ValidationError(
+            _(
+                "征求意见尚未截止（%(closes)s）：不征求意见的文本（如正式文本）请在截止后发布，"
+                "或为这一稿设定征求意见时间。"
+            )
+            % {"closes": timezone.localtime(consultation.closes_at).strftime("%Y-%m-%d %H:%M:%S")},
+            code="period_running",
+        )
     unconfirmed = revision.links.filter(confirmed_at__isnull=True).count()
     if unconfirmed:
         raise ValidationError(
@@ -254,7 +266,6 @@ def revision_mark_published(revision: Revision, *, now=None) -> bool:
         )
     revision.published_at = now
     revision.save(update_fields=["published_at"])
-    consultation = revision.consultation
     consultation.current_revision = revision
     consultation.draft_title = revision.draft_title or consultation.draft_title
     consultation.preamble = revision.preamble

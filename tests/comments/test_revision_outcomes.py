@@ -4,6 +4,7 @@ citizen and revision, and comments on a revision routed by its own clauses."""
 import datetime
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
@@ -281,10 +282,24 @@ def test_a_whole_draft_comment_after_the_final_text_belongs_to_the_draft_consult
     """The final text takes no comments: a letter on the whole draft recorded after it came out
     is one on the second draft, for the report (comments_of_revision) and the clause
     suggestions (comment_revision_id) alike."""
+    from django.utils import timezone
+
+    from consult.comments.services import comment_record_received
+    from tests.support.people import member
+
     second = weifang_second_draft(weifang_open)
     final = revision_create(weifang_open, draft_title="正式文本", is_final=True)
-    revision_mark_published(final)
-    letter = submit(weifang_open, None, 1)
+    # Published once the second draft has closed; the letter came in on its last day.
+    with time_machine.travel(second.closes_at + datetime.timedelta(days=2), tick=False):
+        revision_mark_published(final)
+        letter = comment_record_received(
+            consultation=weifang_open,
+            clause=None,
+            body="来信：建议明确集聚区评价指标并公开结果。",
+            channel="letter",
+            received_on=timezone.localdate(second.closes_at),
+            recorded_by=member("hyj", "市海渔局"),
+        ).comment
     assert comment_revision_id(letter) == second.pk
     comments = Comment.objects.filter(consultation=weifang_open)
     assert list(comments_of_revision(comments, second)) == [letter]

@@ -34,8 +34,12 @@ def coordinator():
 
 @pytest.fixture
 def drafts():
-    """A first draft of three clauses and an unpublished second draft of two."""
-    consultation = ConsultationFactory()
+    """A first draft of three clauses, its period over, and an unpublished second draft of two
+    (without a period of its own: published only once the first draft's has closed)."""
+    now = timezone.now()
+    consultation = ConsultationFactory(
+        opens_at=now - datetime.timedelta(days=40), closes_at=now - datetime.timedelta(days=10)
+    )
     first = revision_first(consultation)
     olds = [
         ClauseFactory(consultation=consultation, revision=first, position=i, text=text)

@@ -6,7 +6,8 @@ import secrets
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import F
+from django.db.models import F, OuterRef
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +15,7 @@ from consult.comments.access import consultations_open_to_letters_from
 from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.services import received_check
-from consult.comments.validation import clause_check, clean_body, clean_phone, clean_text
+from consult.comments.validation import clause_open_check, clean_body, clean_phone, clean_text
 from consult.comments.workflow import (
     CHANGED_SINCE_OPENED,
     CLEARABLE,
@@ -29,7 +30,7 @@ from consult.comments.workflow import (
     statuses_open_to,
     version_is_stale,
 )
-from consult.consultations.models import Clause, Department
+from consult.consultations.models import Clause, Department, Revision
 from consult.querystring import is_number
 
 # A save from a page read before a colleague's change, shown again to be saved on purpose.
@@ -353,10 +354,15 @@ class ReceivedCommentForm(forms.ModelForm):
         if not chosen and len(consultations := list(open_to_them[:2])) == 1:
             chosen = str(consultations[0].pk)
             self.initial["consultation"] = consultations[0].pk
-        # Each consultation's text as it now stands: an earlier revision's clauses take no
-        # new comments (comments.directory refuses them the same way).
+        # Each consultation's draft consulted on (the text as it now stands, or the last
+        # draft once a final text is out): an earlier revision's clauses take no new comments
+        # (comments.directory refuses them the same way).
         clauses = Clause.objects.filter(
-            consultation__in=open_to_them, revision_id=F("consultation__current_revision_id")
+            consultation__in=open_to_them,
+            revision_id=Coalesce(
+                Revision.objects.consulted_id_of(OuterRef("consultation")),
+                F("consultation__current_revision_id"),
+            ),
         )
         if is_number(chosen) and open_to_them.filter(pk=chosen).exists():
             clauses = clauses.filter(consultation_id=chosen)
@@ -399,7 +405,7 @@ class ReceivedCommentForm(forms.ModelForm):
         consultation, clause = cleaned.get("consultation"), cleaned.get("clause")
         if consultation:
             try:
-                clause_check(consultation, clause)
+                clause_open_check(consultation, clause)
             except ValidationError as error:
                 self.add_error("clause", error)
         if consultation and cleaned.get("received_on"):
