@@ -503,6 +503,32 @@ def received_check(consultation, received_on, *, now=None) -> None:
     if received_on > timezone.localtime(now, shanghai).date():
         raise ValidationError({"received_on": _("收到日期不能晚于今天。")}, code="future")
     if received_on < timezone.localtime(consultation.opens_at, shanghai).date():
+        earlier = next(
+            (
+                revision
+                for revision in consultation.revisions.published()
+                .filter(opens_at__isnull=False)
+                .order_by("-number")
+                if timezone.localtime(revision.opens_at, shanghai).date()
+                <= received_on
+                <= timezone.localtime(revision.closes_at, shanghai).date()
+            ),
+            None,
+        )
+        if earlier is not None:
+            # Letters are recorded on the draft consulted on now: one posted during an earlier
+            # draft's period cannot be, and saying "too early" would send staff looking for a
+            # wrong date.
+            raise ValidationError(
+                {
+                    "received_on": _(
+                        "收到日期在%(draft)s的征求意见期内；现在登记的意见计入正在征求意见的"
+                        "文本，%(draft)s已不能再登记意见。"
+                    )
+                    % {"draft": earlier.label}
+                },
+                code="earlier_draft",
+            )
         raise ValidationError(
             {"received_on": _("收到日期早于征求意见开始日期，不能作为本次意见登记。")},
             code="early",

@@ -96,3 +96,20 @@ def test_a_letter_posted_in_time_goes_on_the_last_draft_and_its_report_counts_it
     report = report_generate(consultation)
     assert report.revision == draft
     assert report.total == Comment.objects.count() == 1
+
+
+def test_a_letter_from_an_earlier_draft_s_period_is_refused_saying_so(weifang_open):
+    """"收到日期早于征求意见开始日期" sent staff looking for a wrong date: the letter was in time
+    for the first draft, whose comments can no longer be recorded once the second is out."""
+    from tests.support.revisions import weifang_second_draft
+
+    first = weifang_open.current_revision
+    first_draft_closed(weifang_open)
+    first.refresh_from_db()
+    weifang_second_draft(weifang_open)
+    bureau = member("hyj", "市海渔局")
+    with pytest.raises(ValidationError) as refused:
+        letter(weifang_open, None, bureau, timezone.localdate(first.closes_at))
+    [said] = refused.value.message_dict["received_on"]
+    assert said.startswith("收到日期在征求意见稿的征求意见期内")
+    assert not Comment.objects.exists()
