@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,15 @@ from .models import (
     Membership,
     Revision,
 )
-from .revisions import link_correct, link_drop, links_confirm, revision_before, revision_first
+from .revisions import (
+    link_correct,
+    link_drop,
+    links_confirm,
+    revision_before,
+    revision_delete,
+    revision_first,
+    revision_period_set,
+)
 
 
 class DepartmentAliasInline(InvisibleCharactersRefused, admin.TabularInline):
@@ -313,10 +322,14 @@ class ConsultationAdmin(
             "confirm": lambda data=None: LinkConfirmForm(revision, data),
             "correct": lambda data=None: LinkCorrectForm(revision, previous, data),
             "drop": lambda data=None: LinkDropForm(previous, data),
+            "period": lambda data=None: RevisionPeriodForm(revision, data),
+            "delete": lambda data=None: RevisionDeleteForm(data),
         }
         acted = unbound[action](request.POST) if action in unbound else None
         if request.method == "POST":
             self._revision_act(request, revision, action, acted)
+            if action == "delete" and not Revision.objects.filter(pk=revision.pk).exists():
+                return redirect("admin:consultations_consultation_change", revision.consultation_id)
             if acted is None or not acted.errors:
                 return redirect("admin:consultations_revision_links", revision.pk)
         shown = {name: make() for name, make in unbound.items()}
@@ -335,6 +348,7 @@ class ConsultationAdmin(
             "confident": CONFIDENT,
             "unconfirmed": sum(1 for link in links if not link.is_confirmed),
             "forms": shown,
+            "now": timezone.now(),
         }
         return TemplateResponse(request, "admin/consultations/revision_links.html", context)
 
@@ -366,6 +380,21 @@ class ConsultationAdmin(
             elif action == "drop":
                 link_drop(revision, old=form.cleaned_data["old"], by=request.user)
                 self.message_user(request, _("已标为删除并确认。"), messages.SUCCESS)
+            elif action == "period":
+                revision_period_set(
+                    revision,
+                    opens_at=form.cleaned_data["opens_at"],
+                    closes_at=form.cleaned_data["closes_at"],
+                )
+                self.message_user(request, _("征求意见时间已更新。"), messages.SUCCESS)
+            elif action == "delete":
+                label = revision.label
+                revision_delete(revision)
+                self.message_user(
+                    request,
+                    _("%(label)s已删除，可以重新导入。") % {"label": label},
+                    messages.SUCCESS,
+                )
             elif action == "publish":
                 notified = revision_publish(revision)
                 self.message_user(
@@ -533,6 +562,34 @@ class LinkDropForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["old"].queryset = previous.clauses.order_by("path")
         self.fields["old"].label_from_instance = clause_choice_label
+
+
+class RevisionPeriodForm(forms.Form):
+    """An unpublished draft's comment period, as read from its notice, to correct: Beijing
+    time, to the second (empty both: none)."""
+
+    opens_at = forms.DateTimeField(label=_("开始时间"), required=False)
+    closes_at = forms.DateTimeField(label=_("截止时间"), required=False)
+
+    def __init__(self, revision, *args, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                name: timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+                for name in ("opens_at", "closes_at")
+                if (value := getattr(revision, name)) is not None
+            },
+        )
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.help_text = _("如 2025-01-15 17:00:00（北京时间）")
+
+
+class RevisionDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("确认删除这一稿及其条款和对应关系"),
+        error_messages={"required": _("请勾选确认后再删除。")},
+    )
 
 
 class ClauseResponsibilityInline(InvisibleCharactersRefused, admin.TabularInline):

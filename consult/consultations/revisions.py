@@ -109,10 +109,7 @@ def revision_create(
     revision_check_can_follow(consultation)
     if is_final:
         opens_at = closes_at = None
-    if (opens_at is None) != (closes_at is None):
-        raise ValidationError(_("征求意见期须同时有开始和截止时间。"), code="period_incomplete")
-    if opens_at is not None and closes_at <= opens_at:
-        raise ValidationError(_("截止时间须晚于开始时间。"), code="period_reversed")
+    _period_check(opens_at, closes_at)
     number = (consultation.revisions.aggregate(last=Max("number"))["last"] or 0) + 1
     return Revision.objects.create(
         consultation=consultation,
@@ -124,6 +121,43 @@ def revision_create(
         closes_at=closes_at,
         is_final=is_final,
     )
+
+
+def _period_check(opens_at, closes_at) -> None:
+    if (opens_at is None) != (closes_at is None):
+        raise ValidationError(_("征求意见期须同时有开始和截止时间。"), code="period_incomplete")
+    if opens_at is not None and closes_at <= opens_at:
+        raise ValidationError(_("截止时间须晚于开始时间。"), code="period_reversed")
+
+
+def _unpublished_locked(revision: Revision) -> Revision:
+    revision = Revision.objects.select_for_update().get(pk=revision.pk)
+    if revision.published_at is not None:
+        raise ValidationError(_("这一稿已经发布，不能再修改或删除。"), code="published")
+    return revision
+
+
+@transaction.atomic
+def revision_period_set(revision: Revision, *, opens_at, closes_at) -> Revision:
+    """Before it is published, the comment period the notice gave (or none) corrected: a date
+    misread or already past is seen on the links page and put right there."""
+    revision = _unpublished_locked(revision)
+    if revision.is_final and opens_at is not None:
+        raise ValidationError(_("正式文本不征求意见。"), code="final_without_period")
+    _period_check(opens_at, closes_at)
+    revision.opens_at, revision.closes_at = opens_at, closes_at
+    revision.save(update_fields=["opens_at", "closes_at"])
+    return revision
+
+
+@transaction.atomic
+def revision_delete(revision: Revision) -> None:
+    """An imported revision not yet published (the wrong text, say, or a final text imported as
+    a draft): gone with its clauses and links, so that the right one can be imported."""
+    revision = _unpublished_locked(revision)
+    consultation_id = revision.consultation_id
+    revision.delete()
+    directory_changed([consultation_id])
 
 
 def links_store(revision: Revision, proposed) -> list[ClauseLink]:

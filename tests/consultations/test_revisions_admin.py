@@ -137,3 +137,84 @@ def test_the_import_names_departments_it_created_without_a_mailbox(
 
     (warning,) = [m for m in response.context["messages"] if m.level_tag == "warning"]
     assert "修改稿中有 2 个新部门，尚无通知邮箱：市水利局、市统计局。" in str(warning)
+
+
+def test_a_revision_imported_by_mistake_is_deleted_and_imported_again(
+    client, weifang_open, coordinator
+):
+    """Found by a review: nothing could delete it, and importing the right text was refused
+    while it stood unpublished; the only way on was to publish the wrong text."""
+    client.post(_import_url(weifang_open), {"text": DRAFT2.read_text("utf-8"), "final": ""})
+    wrong = Revision.objects.get(consultation=weifang_open, number=2)
+    clauses = list(wrong.clauses.values_list("pk", flat=True))
+    assert 'id="delete-form"' in client.get(_links_url(wrong)).content.decode()
+
+    unticked = client.post(_links_url(wrong), {"action": "delete"})
+    assert unticked.status_code == 200
+    assert "请勾选确认后再删除" in unticked.content.decode()
+    assert Revision.objects.filter(pk=wrong.pk).exists()
+
+    deleted = client.post(_links_url(wrong), {"action": "delete", "confirm": "on"})
+    change = reverse("admin:consultations_consultation_change", args=[weifang_open.pk])
+    assert deleted.status_code == 302 and deleted["Location"] == change
+    assert not Revision.objects.filter(pk=wrong.pk).exists()
+    assert not weifang_open.clauses.filter(pk__in=clauses).exists()
+    weifang_open.refresh_from_db()
+    assert weifang_open.current_revision.number == 1
+
+    client.post(_import_url(weifang_open), {"text": DRAFT2.read_text("utf-8"), "final": "on"})
+    right = Revision.objects.get(consultation=weifang_open, number=2)
+    assert right.is_final
+
+
+def test_an_unpublished_draft_s_period_is_shown_and_corrected_before_publishing(
+    client, weifang_open, coordinator
+):
+    """The period read from the notice was not shown, and could not be put right: a draft whose
+    dates had passed went out taking no comments."""
+    import datetime
+
+    from django.utils import timezone
+
+    client.post(_import_url(weifang_open), {"text": DRAFT2.read_text("utf-8"), "final": ""})
+    revision = Revision.objects.get(consultation=weifang_open, number=2)
+    page = client.get(_links_url(revision)).content.decode()
+    shown = timezone.localtime(revision.closes_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert shown in page
+    assert "已经截止" in page  # the notice's own dates are long past
+
+    opens = timezone.localtime(weifang_open.closes_at) + datetime.timedelta(days=1)
+    closes = opens + datetime.timedelta(days=30)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    reversed_period = {"action": "period", "opens_at": closes.strftime(fmt)}
+    reversed_period["closes_at"] = opens.strftime(fmt)
+    client.post(_links_url(revision), reversed_period)
+    revision.refresh_from_db()
+    assert timezone.localtime(revision.closes_at).strftime(fmt) == shown  # refused
+
+    period = {
+        "action": "period",
+        "opens_at": opens.strftime(fmt),
+        "closes_at": closes.strftime(fmt),
+    }
+    assert client.post(_links_url(revision), period).status_code == 302
+    revision.refresh_from_db()
+    assert (revision.opens_at, revision.closes_at) == (
+        opens.replace(microsecond=0),
+        closes.replace(microsecond=0),
+    )
+    assert "已经截止" not in client.get(_links_url(revision)).content.decode()
+
+
+def test_a_published_revision_is_neither_deleted_nor_given_another_period(weifang_open):
+    from django.core.exceptions import ValidationError
+
+    from consult.consultations.revisions import revision_delete, revision_period_set
+    from tests.support.revisions import weifang_second_draft
+
+    second = weifang_second_draft(weifang_open)
+    with pytest.raises(ValidationError):
+        revision_delete(second)
+    with pytest.raises(ValidationError):
+        revision_period_set(second, opens_at=None, closes_at=None)
+    assert Revision.objects.filter(pk=second.pk, published_at__isnull=False).exists()
