@@ -335,6 +335,7 @@ class ConsultationAdmin(
         shown = {name: make() for name, make in unbound.items()}
         if acted is not None:
             shown[action] = acted
+        now = timezone.now()
         links = list(revision.links.select_related("old", "new", "confirmed_by"))
         links.sort(key=lambda link: (link.new.path if link.new else "~", link.old_id or 0))
         context = {
@@ -348,7 +349,10 @@ class ConsultationAdmin(
             "confident": CONFIDENT,
             "unconfirmed": sum(1 for link in links if not link.is_confirmed),
             "forms": shown,
-            "now": timezone.now(),
+            "now": now,
+            # Publishing a draft with a period of its own ends the current one's at once.
+            "ends_running_period": revision.has_period
+            and revision.consultation.accepts_comments_at(now),
         }
         return TemplateResponse(request, "admin/consultations/revision_links.html", context)
 

@@ -42,6 +42,8 @@ def test_a_coordinator_imports_confirms_corrects_and_publishes(client, weifang_o
     assert response.status_code == 302 and response["Location"] == _links_url(revision)
 
     page = client.get(_links_url(revision)).content.decode()
+    # The first draft is still open: publishing this one ends its period, and the page says so.
+    assert 'id="ends-running-period"' in page
     low = [link for link in revision.links.all() if link.score < 0.75]
     assert page.count('class="low-score"') == len(low)
     assert "disabled" in page  # publishing waits for every link
