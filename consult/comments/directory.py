@@ -17,14 +17,13 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef
 
 from consult.consultations.models import (
     Clause,
     ClauseResponsibility,
     Consultation,
     Department,
-    Revision,
+    commentable_revision_id,
 )
 from consult.notifications.outbox import recipients_by_department
 
@@ -99,7 +98,7 @@ def clause_trees(clauses: list[Clause], named) -> dict[int, ClauseNode]:
 def _directory_load(consultation: Consultation) -> Directory:
     current = (
         Consultation.objects.only("directory_version", "current_revision_id")
-        .annotate(consulted_revision_id=Revision.objects.consulted_id_of(OuterRef("pk")))
+        .annotate(commentable_revision_id=commentable_revision_id())
         .get(pk=consultation.pk)
     )
     key = directory_key(consultation, version=current.directory_version)
@@ -125,13 +124,11 @@ def _directory_load(consultation: Consultation) -> Directory:
     return Directory(
         key=key,
         # Routes stay for every revision's clauses (comments already on them are re-routed);
-        # a new comment may name only a clause of the draft consulted on: the text as it now
-        # stands, or, once a final text (no period) is out, the last draft (a letter posted in
-        # time, typed in after; a final text's clauses would be in no report).
+        # a new comment may name only a clause of the text open to comment.
         clauses={
             clause.pk: clause
             for clause in clauses
-            if clause.revision_id == (current.consulted_revision_id or current.current_revision_id)
+            if clause.revision_id == current.commentable_revision_id
         },
         routes=routes,
         departments=Department.objects.in_bulk(department_ids),

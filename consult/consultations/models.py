@@ -6,6 +6,7 @@ import functools
 from django.conf import settings
 from django.db import connections, models, router
 from django.db.models import Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -338,6 +339,33 @@ class Consultation(models.Model):
     def current_clauses(self):
         """The clauses of the draft as it now stands; earlier revisions keep their own."""
         return Clause.objects.filter(revision_id=self.current_revision_id)
+
+    def commentable_clauses(self):
+        """The clauses a new comment may name (`commentable_revision_id`): the web form's, the
+        API's (comments.directory) and the letter form's alike."""
+        revision = Consultation.objects.filter(pk=self.pk).values(
+            revision=commentable_revision_id()
+        )
+        return Clause.objects.filter(revision_id=Subquery(revision))
+
+
+def commentable_revision_id(consultation: str = ""):
+    """An expression: the revision whose clauses take new comments — the current text, or,
+    when that is a final text (it takes none, and no report counts comments on it), the last
+    draft consulted on, whose report counts a letter posted in time and recorded after.
+
+    Over a query of consultations (`consultation` empty) or of rows naming one by that path.
+    """
+    prefix = f"{consultation}__" if consultation else ""
+    current = models.F(f"{prefix}current_revision_id")
+    consulted = Revision.objects.consulted_id_of(models.OuterRef(consultation or "pk"))
+    return models.Case(
+        models.When(
+            **{f"{prefix}current_revision__is_final": True},
+            then=Coalesce(consulted, current),
+        ),
+        default=current,
+    )
 
 
 class RevisionQuerySet(models.QuerySet):

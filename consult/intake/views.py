@@ -42,6 +42,7 @@ from consult.comments.status_links import (
     tracking_number_from_token,
     tracking_number_of_expired_token,
 )
+from consult.comments.validation import BODY_MAX_LENGTH
 from consult.consultations.models import Clause, Consultation
 from consult.reports.models import AdoptionReport
 from consult.reports.services import report_path
@@ -210,15 +211,17 @@ def comment_create(request, slug, clause_id=None):
     consultation = get_object_or_404(Consultation.objects.select_related("issuer"), slug=slug)
     clause = None
     if clause_id is not None:
-        # Only the current text is open to comments; earlier revisions are for reading.
-        clause = consultation.current_clauses().filter(pk=clause_id).first()
+        # Only the text open to comment takes comments; earlier revisions are for reading.
+        clause = consultation.commentable_clauses().filter(pk=clause_id).first()
         if clause is None:
-            earlier = get_object_or_404(
+            other = get_object_or_404(
                 Clause.objects.public().select_related("revision"),
                 consultation=consultation,
                 pk=clause_id,
             )
-            return comment_clause_superseded(request, consultation, earlier, now)
+            if other.revision.is_final:
+                return comment_period_closed(request, consultation, now)
+            return comment_clause_superseded(request, consultation, other, now)
     if request.method != "POST" and not consultation.accepts_comments_at(now):
         return comment_period_closed(request, consultation, now)
 
@@ -294,6 +297,13 @@ def comment_clause_superseded(request, consultation, earlier, now):
     followed from an old link). The citizen is shown where the clause went and, for a post,
     what they typed, which is not stored: the comment belongs on the text now consulted on."""
     open_now = consultation.accepts_comments_at(now)
+    # Split and merged again on the way, a clause may reach one clause twice: listed once.
+    now_clauses = {
+        clause.pk: clause
+        for outcome in clause_outcomes(earlier)
+        if outcome.revision.pk == consultation.current_revision_id
+        for clause in outcome.clauses
+    }
     successors = [
         {
             "clause": clause,
@@ -303,9 +313,7 @@ def comment_clause_superseded(request, consultation, earlier, now):
                 else clause_url(consultation, clause)
             ),
         }
-        for outcome in clause_outcomes(earlier)
-        if outcome.revision.pk == consultation.current_revision_id
-        for clause in outcome.clauses
+        for clause in now_clauses.values()
     ]
     return render(
         request,
@@ -324,7 +332,10 @@ def comment_clause_superseded(request, consultation, earlier, now):
 def _typed_text(request) -> str:
     """What a refused post's citizen wrote, to show back to them: the page that refuses it is
     all they have left of it without JavaScript."""
-    return request.POST.get("body", "").strip() if request.method == "POST" else ""
+    if request.method != "POST":
+        return ""
+    # A comment is at most BODY_MAX_LENGTH characters: a post far longer is not one to keep.
+    return request.POST.get("body", "").strip()[: 2 * BODY_MAX_LENGTH]
 
 
 class _StatusLinkExpired(Exception):

@@ -99,7 +99,7 @@ def test_a_letter_posted_in_time_goes_on_the_last_draft_and_its_report_counts_it
 
 
 def test_a_letter_from_an_earlier_draft_s_period_is_refused_saying_so(weifang_open):
-    """"收到日期早于征求意见开始日期" sent staff looking for a wrong date: the letter was in time
+    """ "收到日期早于征求意见开始日期" sent staff looking for a wrong date: the letter was in time
     for the first draft, whose comments can no longer be recorded once the second is out."""
     from tests.support.revisions import weifang_second_draft
 
@@ -112,4 +112,51 @@ def test_a_letter_from_an_earlier_draft_s_period_is_refused_saying_so(weifang_op
         letter(weifang_open, None, bureau, timezone.localdate(first.closes_at))
     [said] = refused.value.message_dict["received_on"]
     assert said.startswith("收到日期在征求意见稿的征求意见期内")
+    assert not Comment.objects.exists()
+
+
+def test_one_text_takes_comments_on_the_web_the_api_and_the_letter_form(weifang_open, client):
+    """Found by a review of the change above: with a draft published without a period of its
+    own as the current text and the close moved on, the API took the earlier draft's clauses and
+    refused the current ones, while the web form took the current ones."""
+    from rest_framework.test import APIClient
+
+    from consult.consultations.revisions import revision_period_set
+    from tests.intake.test_form import form_url, valid
+    from tests.support.revisions import weifang_second_draft
+
+    first = weifang_open.current_revision
+    first_draft_closed(weifang_open)
+    bureau = member("hyj", "市海渔局")
+    second = weifang_second_draft(weifang_open, publish=False)
+    revision_period_set(second, opens_at=None, closes_at=None)
+    revision_publish(second)
+    weifang_open.refresh_from_db()
+    weifang_open.closes_at = timezone.now() + datetime.timedelta(days=10)
+    weifang_open.save()
+
+    current = second.clauses.get(label="二(四)2")
+    earlier = first.clauses.get(label="二(四)1")
+    api = APIClient()
+    url = f"/api/consultations/{weifang_open.slug}/comments/"
+    body = {"body": "建议公开海洋生态修复项目的资金使用情况。", "consent": True}
+    assert api.post(url, {**body, "clause": current.pk}, format="json").status_code == 201
+    assert api.post(url, {**body, "clause": earlier.pk}, format="json").status_code == 400
+    assert client.post(form_url(weifang_open, current), valid()).status_code == 302
+    client.force_login(bureau)
+    form = client.get("/admin/comments/comment/add/").content.decode()
+    assert f'value="{current.pk}"' in form and f'value="{earlier.pk}"' not in form
+    assert set(Comment.objects.values_list("clause__revision", flat=True)) == {second.pk}
+
+
+def test_a_final_text_s_clause_takes_no_comment_on_the_web_even_if_the_close_moves_on(
+    after_the_final_text, client
+):
+    from tests.intake.test_form import form_url, valid
+
+    consultation, _draft, final, _bureau = after_the_final_text
+    consultation.closes_at = timezone.now() + datetime.timedelta(days=10)
+    consultation.save()
+    response = client.post(form_url(consultation, final.clauses.get(label="二(四)1")), valid())
+    assert response.status_code == 403
     assert not Comment.objects.exists()

@@ -6,8 +6,6 @@ import secrets
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import F, OuterRef
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +28,7 @@ from consult.comments.workflow import (
     statuses_open_to,
     version_is_stale,
 )
-from consult.consultations.models import Clause, Department, Revision
+from consult.consultations.models import Clause, Department, commentable_revision_id
 from consult.querystring import is_number
 
 # A save from a page read before a colleague's change, shown again to be saved on purpose.
@@ -354,15 +352,11 @@ class ReceivedCommentForm(forms.ModelForm):
         if not chosen and len(consultations := list(open_to_them[:2])) == 1:
             chosen = str(consultations[0].pk)
             self.initial["consultation"] = consultations[0].pk
-        # Each consultation's draft consulted on (the text as it now stands, or the last
-        # draft once a final text is out): an earlier revision's clauses take no new comments
+        # Each consultation's text open to comment (the text as it now stands, or the last
+        # draft once a final text is out): other revisions' clauses take no new comments
         # (comments.directory refuses them the same way).
         clauses = Clause.objects.filter(
-            consultation__in=open_to_them,
-            revision_id=Coalesce(
-                Revision.objects.consulted_id_of(OuterRef("consultation")),
-                F("consultation__current_revision_id"),
-            ),
+            consultation__in=open_to_them, revision_id=commentable_revision_id("consultation")
         )
         if is_number(chosen) and open_to_them.filter(pk=chosen).exists():
             clauses = clauses.filter(consultation_id=chosen)
