@@ -3,7 +3,6 @@
 
 import re
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # Unicode's control characters (general category Cc, which its stability policy fixes at
@@ -26,10 +25,3 @@ CONTROL_CHARACTER_MESSAGE = _("内容含有不可见的控制字符，请删除�
 
 def has_invisible_characters(value: str) -> bool:
     return bool(FORBIDDEN_CONTROLS.search(value) or NONCHARACTERS.search(value))
-
-
-def refuse_invisible_characters(value) -> None:
-    """A form field's validator: a control character pasted from a PDF into a title or a
-    department's name would otherwise break every feed and Word file that shows it."""
-    if isinstance(value, str) and has_invisible_characters(value):
-        raise ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")

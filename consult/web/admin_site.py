@@ -10,22 +10,42 @@ everywhere else; here that field is a 403 too.
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from consult.text import refuse_invisible_characters
+from consult.text import CONTROL_CHARACTER_MESSAGE, has_invisible_characters
 
 
 class InvisibleCharactersRefused:
     """Staff's text (a title, a department's name, a report's gist) is refused with a control
-    character in it, as a citizen's is: pasted from a PDF, one broke every feed showing it."""
+    character in it, as a citizen's is: pasted from a PDF, one broke every feed showing it.
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None and isinstance(db_field, models.CharField | models.TextField):
-            field.validators.append(refuse_invisible_characters)
-        return field
+    Only the fields the user changed: a notice's source text keeps the page breaks it was
+    imported with, and a save of another field on its page is not refused for them."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        return _refusing_typed(super().get_form(request, obj, **kwargs))
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _refusing_typed(formset.form)
+        return formset
+
+
+def _refusing_typed(form_class):
+    class TypedTextChecked(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            for name in self.changed_data:
+                value = self.cleaned_data.get(name)
+                if isinstance(value, str) and has_invisible_characters(value):
+                    self.add_error(
+                        name, ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
+                    )
+            return cleaned
+
+    TypedTextChecked.__name__ = TypedTextChecked.__qualname__ = form_class.__name__
+    return TypedTextChecked
 
 
 class ForwardRelationsOnly(AutocompleteJsonView):

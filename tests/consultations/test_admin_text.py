@@ -47,3 +47,17 @@ def test_line_breaks_and_tabs_in_a_longer_text_are_kept(admin_client, weifang_op
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert "第二段" in Consultation.objects.get(pk=weifang_open.pk).preamble
+
+
+def test_a_stored_page_break_does_not_stop_a_save_of_another_field(admin_client, weifang_open):
+    """A notice imported with pdftotext's page break keeps it in its source text: saving the
+    contact's name on that page was refused for a field nobody touched."""
+    Consultation.objects.filter(pk=weifang_open.pk).update(source_text="第一页\x0c第二页")
+    url = f"/admin/consultations/consultation/{weifang_open.pk}/change/"
+    data = admin_form(admin_client.get(url).content.decode())
+    data["contact_name"] = "丁家楠"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = Consultation.objects.get(pk=weifang_open.pk)
+    assert saved.contact_name == "丁家楠"
+    assert saved.source_text == "第一页\x0c第二页"
