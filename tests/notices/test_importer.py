@@ -323,15 +323,31 @@ def test_seed_demo_a_month_later_opens_the_demo_copy_again(tmp_path, settings):
         assert demo.current_revision.closes_at == demo.closes_at
 
 
-def test_seed_demo_prints_an_admin_password_that_works(tmp_path, settings):
-    """The kept password was another admin's (--admin-username) or another database's."""
+def test_seed_demo_prints_an_admin_password_that_works_and_resets_none(tmp_path, settings):
+    """The kept password was another admin's (--admin-username), and printed for "admin"; an
+    account's own password is never replaced by a run of `make run`."""
     from django.contrib.auth import get_user_model
 
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", stdout=StringIO())
+    admin = get_user_model().objects.get(username="admin")
     call_command("seed_demo", "--admin-username", "admin2", stdout=StringIO())
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    password = (tmp_path / "admin-password.txt").read_text().strip()
-    assert f"“{password}”" in out.getvalue()
+    kept = (tmp_path / "admin-password.txt").read_text().strip()
+    assert f"“{kept}”" not in out.getvalue()  # admin2's: it would not log "admin" in
+    assert "its own password" in out.getvalue()
+    admin.set_password("chosen-by-the-admin")
+    admin.save()
+    call_command("seed_demo", stdout=StringIO())
+    admin.refresh_from_db()
+    assert admin.check_password("chosen-by-the-admin")
+    # Its own kept password is printed again, and works.
+    settings.VAR_DIR = tmp_path / "fresh"
+    get_user_model().objects.filter(username="admin").delete()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out)
+    password = (tmp_path / "fresh" / "admin-password.txt").read_text().strip()
+    assert out.getvalue().count(f"“{password}”") == 2
     assert get_user_model().objects.get(username="admin").check_password(password)

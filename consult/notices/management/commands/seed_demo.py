@@ -72,11 +72,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"Created an open demo copy ({DEMO_SLUG}).")
         password = self._admin(admin_username)
         staff_password = self._department_staff(rows["departments"])
+        admin_login = (
+            f"password “{password}”"
+            if password
+            else f"its own password (`manage.py changepassword {admin_username}` sets one)"
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Site:  {settings.SITE_URL}/\n"
-                f"  Admin: {settings.SITE_URL}/admin/  user “{admin_username}”  "
-                f"password “{password}”\n"
+                f"  Admin: {settings.SITE_URL}/admin/  user “{admin_username}”  {admin_login}\n"
                 f"  Department staff: users such as “hyj” (市海渔局, the issuer) or “fgw” "
                 f"(市发改委), password “{staff_password}”\n"
             )
@@ -107,19 +111,18 @@ class Command(BaseCommand):
         return password
 
     def _admin(self, username):
-        """Create the admin once; its generated password is kept in var/ to print every run."""
+        """Create the admin once; its generated password is kept in var/ to print every run.
+
+        An account that exists with another password (its own, set since; or the kept one is
+        another admin's or another database's) is left alone: None, and the run says so."""
         password_file = Path(settings.VAR_DIR) / "admin-password.txt"
         User = get_user_model()
         user = User.objects.filter(username=username).first()
-        if user and password_file.exists():
-            kept = password_file.read_text().strip()
-            # The file may be another admin's (--admin-username) or another database's: the
-            # login printed must be one that works.
-            if user.check_password(kept):
-                return kept
+        if user is not None:
+            kept = password_file.read_text().strip() if password_file.exists() else ""
+            return kept if kept and user.check_password(kept) else None
         password = secrets.token_urlsafe(12)
-        if user is None:
-            user = User(username=username, is_staff=True, is_superuser=True)
+        user = User(username=username, is_staff=True, is_superuser=True)
         user.set_password(password)
         user.save()
         password_file.parent.mkdir(parents=True, exist_ok=True)
