@@ -144,9 +144,10 @@ def test_a_restored_backup_keeps_the_time_its_jobs_were_first_seen():
     assert states(timezone.now())[RETENTION] == "never run"
 
 
-@pytest.mark.parametrize("every", ["-5", "0", "nan", "soon"])
+@pytest.mark.parametrize("every", ["-5", "0", "nan", "soon", "inf", "1e309", "86401"])
 def test_run_due_jobs_refuses_an_interval_that_is_not_one(every):
-    """-5 ran every job once and then died in time.sleep with a traceback; 0 ran them once."""
+    """-5 (and inf) ran every job once and then died in time.sleep with a traceback; 0 ran them
+    once."""
     with pytest.raises(CommandError, match="a number of seconds above 0"):
         call_command("run_due_jobs", "--every", every)
     assert not JobStatus.objects.exists()

@@ -5,14 +5,19 @@ from django.core.management.base import BaseCommand, CommandError
 
 from consult.jobs.services import jobs_run_all
 
+# Beat's longest schedule is a day: a longer wait is a typo (and "inf" crashed time.sleep).
+LONGEST_WAIT_SECONDS = 86_400
+
 
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not seconds > 0:  # NaN too
-        raise argparse.ArgumentTypeError(f"a number of seconds above 0, not {value!r}")
+    if not 0 < seconds <= LONGEST_WAIT_SECONDS:  # NaN and infinity too
+        raise argparse.ArgumentTypeError(
+            f"a number of seconds above 0 and at most {LONGEST_WAIT_SECONDS}, not {value!r}"
+        )
     return seconds
 
 
