@@ -150,9 +150,11 @@ def comment_store(*, comment: Comment) -> Comment:
     return comment
 
 
-def comment_check_clause(*, consultation, clause):
+def comment_check_clause(*, consultation, clause, check=clause_check):
+    """`check` (validation.clause_check, or clause_open_check for a new letter), its refusal
+    named for the clause field."""
     try:
-        clause_check(consultation, clause)
+        check(consultation, clause)
     except ValidationError as error:
         raise ValidationError({"clause": error}) from None
 
@@ -591,10 +593,7 @@ def comment_record_received(
             code="not_yours",
         )
     now = now or timezone.now()
-    try:
-        clause_open_check(consultation, clause)
-    except ValidationError as error:
-        raise ValidationError({"clause": error}) from None
+    comment_check_clause(consultation=consultation, clause=clause, check=clause_open_check)
     received_check(consultation, received_on, now=now)
     report_unpublished_check(consultation, clause)
 

@@ -380,12 +380,7 @@ class RevisionQuerySet(models.QuerySet):
     def consulted_id_of(self, consultation):
         """`consulted`'s id as an expression over `consultation` (an OuterRef, or a
         consultation): the draft whose clauses take comments and letters."""
-        return models.Subquery(
-            self.published()
-            .filter(consultation=consultation, opens_at__isnull=False)
-            .order_by("-number")
-            .values("pk")[:1]
-        )
+        return models.Subquery(self.filter(consultation=consultation).consulted().values("pk"))
 
 
 class Revision(models.Model):

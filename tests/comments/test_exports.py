@@ -193,6 +193,16 @@ def test_the_csv_names_the_answering_department_and_writes_times_as_text(client,
     assert values["提交时间（北京时间）"] == f"{beijing:%Y-%m-%d %H:%M:%S}"
 
 
+def _built_by_a_task(client, comments, settings, capture):
+    """A superuser's export of every comment, built by a task: (when it was asked, the row)."""
+    settings.EXPORT_INLINE_ROWS = 1
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    start = timezone.now()
+    with capture(execute=True):
+        export(client, comments, "export_csv", scope="all")
+    return start, Export.objects.get()
+
+
 def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
     client, comments, settings, django_capture_on_commit_callbacks
 ):
@@ -201,12 +211,7 @@ def test_an_export_file_is_kept_for_export_keep_days_then_deleted(
 
     from consult.jobs.services import JOBS
 
-    settings.EXPORT_INLINE_ROWS = 1
-    client.force_login(User.objects.create_superuser("root", password="pw"))
-    start = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True):
-        export(client, comments, "export_csv", scope="all")
-    job = Export.objects.get()
+    start, job = _built_by_a_task(client, comments, settings, django_capture_on_commit_callbacks)
     storage, name = job.file.storage, job.file.name
     assert storage.exists(name)
     kept = datetime.timedelta(days=settings.EXPORT_KEEP_DAYS)
@@ -234,12 +239,7 @@ def test_purge_personal_data_deletes_the_expired_exports_too(
 
     from django.core.management import call_command
 
-    settings.EXPORT_INLINE_ROWS = 1
-    client.force_login(User.objects.create_superuser("root", password="pw"))
-    start = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True):
-        export(client, comments, "export_csv", scope="all")
-    job = Export.objects.get()
+    start, job = _built_by_a_task(client, comments, settings, django_capture_on_commit_callbacks)
     storage, name = job.file.storage, job.file.name
     later = start + datetime.timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
     with time_machine.travel(later, tick=False):
