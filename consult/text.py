@@ -1,5 +1,6 @@
 """Characters that are never text: the one rule for what a citizen submits
-(`comments.validation.clean_text`) and for what staff type into the admin."""
+(`comments.validation.clean_text`) and for what staff type into the admin, and what the XML
+outputs (the Word file, the feeds) leave out of text stored before either refused it."""
 
 import re
 
@@ -25,3 +26,14 @@ CONTROL_CHARACTER_MESSAGE = _("内容含有不可见的控制字符，请删除�
 
 def has_invisible_characters(value: str) -> bool:
     return bool(FORBIDDEN_CONTROLS.search(value) or NONCHARACTERS.search(value))
+
+
+# Characters XML 1.0 cannot hold (python-docx refuses them with a ValueError, Django's feed
+# writer with an error): control characters a notice pasted from a PDF may carry.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """The text without what XML cannot hold: for the Word file and the feeds, which show
+    stored text that may predate the admin's refusal (or came from an import)."""
+    return _NOT_XML.sub("", text or "")

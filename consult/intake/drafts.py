@@ -8,7 +8,6 @@ disagree on a number or a department.
 
 import dataclasses
 import io
-import re
 from pathlib import Path
 
 from django.db.models import Prefetch
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from consult.consultations.models import ClauseResponsibility, Consultation
 from consult.intake.templatetags.moments import moment
+from consult.text import xml_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,15 +116,6 @@ def draft_filename(consultation: Consultation, extension: str) -> str:
 
 
 # The Word document ------------------------------------------------------------------------
-
-
-# Characters XML 1.0 cannot hold (python-docx refuses them with a ValueError): control
-# characters a notice pasted from a PDF or typed into the admin may carry.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    return _NOT_XML.sub("", text or "")
 
 
 def draft_docx(consultation: Consultation) -> bytes:

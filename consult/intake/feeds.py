@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy
 
 from consult.consultations.models import Consultation
 from consult.reports.services import report_guid, report_path, reports_published
+from consult.text import xml_text
 
 from .caching import shared_with_anonymous_visitors
-from .drafts import draft_facts, labelled, xml_text
+from .drafts import draft_facts, labelled
 
 FEED_LENGTH = 50
 
