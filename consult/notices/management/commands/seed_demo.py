@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from consult.consultations.models import Consultation, Department
+from consult.consultations.models import Consultation, Department, period_over_at
 from consult.consultations.services import consultation_copy, departments_load, staff_join
 from consult.notices.importer import notice_import, read_notice_file
 from consult.notices.parser import parse_notice
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             demo = Consultation.objects.filter(slug=DEMO_SLUG).first()
             if (
                 demo is not None
-                and demo.closes_at < timezone.now()
+                and period_over_at(demo.closes_at, timezone.now())
                 and demo.report_published_at is None
             ):
                 # `make run` a month later: the README promises an open copy to comment on.
