@@ -48,6 +48,7 @@ from .revisions import (
     revision_first,
     revision_period_set,
 )
+from .services import issuer_staff_grant, membership_grant
 
 
 class DepartmentAliasInline(InvisibleCharactersRefused, admin.TabularInline):
@@ -76,6 +77,14 @@ class DepartmentAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.Mode
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("mailboxes")
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            # A member added here can sign in and work at once, as one added by staff_join.
+            changed = [membership for membership, _fields in formset.changed_objects]
+            for membership in formset.new_objects + changed:
+                membership_grant(membership)
+
     @admin.display(description=_("通知邮箱"))
     def mailbox_list(self, department):
         return ", ".join(m.email for m in department.mailboxes.all()) or "—"
@@ -87,6 +96,10 @@ class MembershipAdmin(UsableLookupValues, admin.ModelAdmin):
     list_filter = ["role", "department"]
     search_fields = ["user__username", "department__name"]
     autocomplete_fields = ["user", "department"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        membership_grant(obj)
 
 
 def responsibility_summary(clause):
@@ -195,6 +208,8 @@ class ConsultationAdmin(
             # retention purge count from (without it, its comments' personal data was kept
             # for good).
             revision_first(obj)
+        if not change or "issuer" in form.changed_data:
+            issuer_staff_grant(obj.issuer)
 
     @admin.display(description=_("状态"))
     def status_display(self, consultation):

@@ -155,17 +155,23 @@ def staff_group(name: str):
 
 
 def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) -> Membership:
-    """Make a user staff of a department, in the group that gives them the triage permissions.
-
-    Staff of a department that issues consultations are coordinators: they also publish the
-    adoption report and watch the outbox.
-    """
+    """Make a user staff of a department, in the group that gives them the triage permissions."""
     membership, _created = Membership.objects.get_or_create(
         user=user, department=department, defaults={"role": role}
     )
+    membership_grant(membership)
+    return membership
+
+
+def membership_grant(membership: Membership) -> None:
+    """What a membership, however it was made (here, or a row added in the admin), gives its
+    user: the admin, and the group whose permissions their standing needs. Staff of a
+    department that issues consultations are coordinators: they also publish the adoption
+    report and watch the outbox."""
+    user = membership.user
     group_name = (
         COORDINATOR_GROUP
-        if Consultation.objects.coordinated_by([department.pk]).exists()
+        if Consultation.objects.coordinated_by([membership.department_id]).exists()
         else DEPARTMENT_STAFF_GROUP
     )
     user.groups.add(staff_group(group_name))
@@ -174,4 +180,10 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-    return membership
+
+
+def issuer_staff_grant(department: Department) -> None:
+    """A department that issues a consultation (a notice imported, an issuer chosen in the
+    admin): its staff, who may have joined before, become its coordinators."""
+    for membership in department.memberships.select_related("user"):
+        membership_grant(membership)
