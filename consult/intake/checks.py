@@ -1,7 +1,11 @@
-"""Deployment checks for what the public pages count on: one cache shared by every web process."""
+"""Deployment checks for what the public pages count on: one cache shared by every web process,
+and the public address that emailed links are built on."""
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.http.request import validate_host
 
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
@@ -25,5 +29,36 @@ def rate_limits_share_one_cache(app_configs, **kwargs):
             hint="Set CACHE_URL (or a Redis CELERY_BROKER_URL) to a Redis every web process "
             "reaches, or use the database cache.",
             id="intake.E001",
+        )
+    ]
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@register(deploy=True)
+def site_url_is_the_public_site(app_configs, **kwargs):
+    """Every link in an email (a receipt's status page, a department's queue, an unsubscribe)
+    is built on SITE_URL, so in production it must be the address citizens reach: left at its
+    loopback default, or on a host the site refuses, every emailed link leads nowhere."""
+    if settings.DEBUG:
+        return []
+    site = urlsplit(settings.SITE_URL)
+    host = (site.hostname or "").lower()
+    problem = None
+    if site.scheme != "https":
+        problem = "is not an https:// address"
+    elif not host or host in LOOPBACK_HOSTS or host.endswith(".localhost"):
+        problem = "names this machine, which no citizen reaches"
+    elif not validate_host(host, settings.ALLOWED_HOSTS):
+        problem = "names a host that is not in ALLOWED_HOSTS"
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"SITE_URL ({settings.SITE_URL!r}) {problem}: the links in every email are built "
+            "on it.",
+            hint="Set SITE_URL to the site's public address, e.g. https://consult.example.gov.cn",
+            id="intake.E002",
         )
     ]
