@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from consult.comments.models import Comment
@@ -292,8 +293,19 @@ def test_same_slug_twice_is_refused_with_exit_2():
     assert Consultation.objects.count() == 1
 
 
+def test_seed_demo_refuses_to_run_in_production(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="createsuperuser"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not Consultation.objects.exists()
+    assert not get_user_model().objects.exists()
+    assert not list(tmp_path.iterdir())
+
+
 def test_seed_demo_loads_weifang_and_an_open_copy_and_is_idempotent(tmp_path, settings):
     settings.VAR_DIR = tmp_path
+    settings.DEBUG = True  # seed_demo is for development only
     out = StringIO()
     call_command("seed_demo", stdout=out)
     call_command("seed_demo", stdout=out)
@@ -314,6 +326,7 @@ def test_seed_demo_a_month_later_opens_the_demo_copy_again(tmp_path, settings):
     """`make run` on a var/ older than the demo's month left it closed: the README's comment
     and API examples then met a closed consultation."""
     settings.VAR_DIR = tmp_path
+    settings.DEBUG = True  # seed_demo is for development only
     call_command("seed_demo", stdout=StringIO())
     demo = Consultation.objects.get(slug="weifang-marine-2024-demo")
     with time_machine.travel(demo.closes_at + datetime.timedelta(days=5), tick=False):
@@ -326,9 +339,8 @@ def test_seed_demo_a_month_later_opens_the_demo_copy_again(tmp_path, settings):
 def test_seed_demo_prints_an_admin_password_that_works_and_resets_none(tmp_path, settings):
     """The kept password was another admin's (--admin-username), and printed for "admin"; an
     account's own password is never replaced by a run of `make run`."""
-    from django.contrib.auth import get_user_model
-
     settings.VAR_DIR = tmp_path
+    settings.DEBUG = True  # seed_demo is for development only
     call_command("seed_demo", stdout=StringIO())
     admin = get_user_model().objects.get(username="admin")
     call_command("seed_demo", "--admin-username", "admin2", stdout=StringIO())

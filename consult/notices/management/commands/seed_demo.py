@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +33,15 @@ class Command(BaseCommand):
         parser.add_argument("--admin-username", default="admin")
 
     def handle(self, *args, admin_username, **options):
+        if not settings.DEBUG:
+            # Demo accounts for every department with one shared password, printed: on a
+            # production database they would be doors into every department's comments.
+            raise CommandError(
+                "seed_demo is for development (DEBUG=true, as `make run` sets): it creates demo "
+                "staff accounts with one shared password. In production, create the first "
+                "account with `manage.py createsuperuser` and import notices with "
+                "`manage.py import_notice`."
+            )
         rows = json.loads((FIXTURES / "weifang-departments.json").read_text("utf-8"))
         with transaction.atomic():
             departments_load(rows["departments"])
