@@ -428,6 +428,10 @@ class ConsultationAdmin(
                 )
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
+            if form is not None:
+                # The page comes back with what was typed (a period to correct, say), not
+                # emptied by a redirect.
+                form.add_error(None, error)
 
     def _coordinated(self, request, queryset):
         """Actions touch only the consultations the user's bureau issued; say which were not."""

@@ -190,9 +190,16 @@ def test_an_unpublished_draft_s_period_is_shown_and_corrected_before_publishing(
     fmt = "%Y-%m-%d %H:%M:%S"
     reversed_period = {"action": "period", "opens_at": closes.strftime(fmt)}
     reversed_period["closes_at"] = opens.strftime(fmt)
-    client.post(_links_url(revision), reversed_period)
+    refused = client.post(_links_url(revision), reversed_period)
     revision.refresh_from_db()
     assert timezone.localtime(revision.closes_at).strftime(fmt) == shown  # refused
+    # ... on the page itself, with what was typed kept to correct (a redirect emptied it).
+    assert refused.status_code == 200
+    period_form = refused.context["forms"]["period"]
+    assert period_form.non_field_errors() == ["截止时间须晚于开始时间。"]
+    assert period_form["opens_at"].value() == closes.strftime(fmt)
+    assert period_form["closes_at"].value() == opens.strftime(fmt)
+    assert 'class="errorlist nonfield"' in refused.content.decode()
 
     period = {
         "action": "period",
