@@ -5,6 +5,8 @@ Personal data (name, phone, email, organisation) is exported only for users hold
 Even then a row shows them in full only where the exporter sees them in full in the admin
 (`access.contact_visible_expression`: the answering department, the issuing bureau): a
 coordinator of one bureau exporting comments on which it only cooperates gets them masked.
+The text is masked (`privacy.comment_text_masked`) on every row whose columns are not shown in
+full, or left out.
 """
 
 import csv
@@ -29,7 +31,7 @@ from consult.text import NONCHARACTERS
 from .access import contact_visible_expression
 from .models import Comment, Export
 from .phones import phone_display
-from .privacy import mask_email, mask_name, mask_phone
+from .privacy import comment_text_masked, mask_email, mask_name, mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +99,14 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
     if include_personal:
         comments = comments.annotate(contact_shown=contact_visible_expression(user))
     for comment in _by_primary_key(comments, chunk):
+        # The text's own signature ("王五，13812340007") masked wherever the columns are.
+        shown = include_personal and comment.contact_shown
         routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
             "tracking_number": comment.tracking_number,
             "consultation": comment.consultation.title,
             "clause": str(comment.clause_label),
-            "body": comment.body,
+            "body": comment.body if shown else comment_text_masked(comment),
             "submitter_kind": comment.get_submitter_kind_display(),
             "channel": comment.get_channel_display(),
             "wants_reply": _("是") if comment.wants_reply else _("否"),
@@ -121,7 +125,7 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
             "campaign": f"#{comment.campaign_id}" if comment.campaign_id else "",
         }
         if include_personal:
-            values.update(_personal(comment, shown=comment.contact_shown))
+            values.update(_personal(comment, shown=shown))
         yield [values[column.name] for column in columns]
 
 
@@ -221,7 +225,7 @@ def write_xlsx(rows, handle, columns=None) -> int:
                 cell.data_type = "s"
             cell.alignment = top
             if isinstance(value, datetime.datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
             cells.append(cell)
         sheet.append(cells)
     if width:

@@ -540,7 +540,8 @@ class Export(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.get_format_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+        created = timezone.localtime(self.created_at)
+        return f"{self.get_format_display()} · {created:%Y-%m-%d %H:%M:%S}"
 
     @property
     def progress(self):

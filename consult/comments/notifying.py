@@ -17,6 +17,7 @@ from consult.notifications.rendering import site_url
 
 from .directory import directory_of
 from .models import Comment, CommentRouting
+from .privacy import comment_text_masked
 from .revision_outcomes import comments_answer_drafts
 from .routing import Route
 from .status_links import comment_status_urls
@@ -239,6 +240,8 @@ def notification_items_with_comments(items: list[dict]) -> None:
             item["role"], item["is_owner"] = role, is_owner
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or not to_department
+        # The text's own signature masked with the contact details.
+        item["body"] = comment.body if item["show_contact"] else comment_text_masked(comment)
     # Made here, in the worker, not in the request that stored the comment (rows written
     # before that carry their own).
     linked = [

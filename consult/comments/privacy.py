@@ -142,6 +142,17 @@ def _masked_span(found: str, kind: str) -> str:
     return "＊＊"
 
 
+def comment_text_masked(comment, text: str | None = None) -> str:
+    """A comment's text (by default its body; or a reply about it) as read by whoever sees its
+    submitter masked: the public, and staff of a department that only cooperates on it. A
+    letter typed in ends with its writer's name, telephone and address, which the masked
+    contact fields would otherwise give away in full."""
+    return personal_data_masked(
+        comment.body if text is None else text,
+        names=(comment.submitter_name, comment.organisation),
+    )
+
+
 def personal_data_masked(text: str, *, names=()) -> str:
     """The text with every phone number, email address and ID number in it masked, and each of
     `names` (the submitter's own name and organisation) replaced by ＊＊: what may go public.

@@ -9,7 +9,7 @@ public lists until it counts again.
 
 What is published never carries personal data: the submitter's name, organisation, phone and
 email are never shown, and phone numbers, email addresses, ID numbers and the submitter's own
-name inside the text are masked (`privacy.personal_data_masked`); the text as masked when
+name inside the text are masked (`privacy.comment_text_masked`); the text as masked when
 published, and the answer as masked just before the retention job deletes the name, are kept
 for good. The department's answer is shown with it once the comment is answered and the
 adoption report on the revision it was written on is published: the moment the bureau makes
@@ -30,7 +30,7 @@ from consult.consultations.models import Revision
 
 from .access import consultations_coordinated_by_user
 from .models import Comment, CommentEvent
-from .privacy import personal_data_masked
+from .privacy import comment_text_masked
 from .revision_outcomes import comment_revision
 from .tallies import counts_publicly, tally_add
 from .validation import clean_text
@@ -160,13 +160,9 @@ class PublishedComment:
     answer: PublishedAnswer | None
 
 
-def _masked(comment: Comment, text: str) -> str:
-    return personal_data_masked(text, names=(comment.submitter_name, comment.organisation))
-
-
 def _answer_text(comment: Comment, text: str, frozen: str) -> str:
     # Once the personal data is gone there is no name left to mask: the copy masked just before.
-    return frozen if comment.personal_data_removed_at else _masked(comment, text)
+    return frozen if comment.personal_data_removed_at else comment_text_masked(comment, text)
 
 
 def published_answers_freeze(comments) -> int:
@@ -182,8 +178,8 @@ def published_answers_freeze(comments) -> int:
         )
     )
     for comment in published:
-        comment.published_reply = _masked(comment, comment.reply)
-        comment.published_decision_reason = _masked(comment, comment.decision_reason)
+        comment.published_reply = comment_text_masked(comment, comment.reply)
+        comment.published_decision_reason = comment_text_masked(comment, comment.decision_reason)
     Comment.objects.bulk_update(published, ["published_reply", "published_decision_reason"])
     return len(published)
 
@@ -214,7 +210,7 @@ def comment_as_published(comment: Comment) -> PublishedComment:
         submitted_at=comment.submitted_at,
         kind_value=kind,
         kind=str(PUBLIC_KINDS[kind]),
-        body=comment.published_body or _masked(comment, comment.body),
+        body=comment.published_body or comment_text_masked(comment, comment.body),
         answer=answer,
     )
 
@@ -277,7 +273,7 @@ def _publication_set(comment, user, *, publish: bool, reason: str, now) -> Comme
         before = comment.publication
         comment.publication = after
         # Kept as reviewed: the name it masks is deleted with the personal data later on.
-        comment.published_body = _masked(comment, comment.body) if publish else ""
+        comment.published_body = comment_text_masked(comment, comment.body) if publish else ""
         comment.publication_reason = "" if publish else withhold_reason_clean(reason)
         comment.publication_decided_by = user
         comment.publication_decided_at = now

@@ -6,6 +6,7 @@ lost when the broker is down; tasks only move rows along, so a task that runs tw
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -236,4 +237,5 @@ class Reminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} · {self.department} · {self.due_at:%Y-%m-%d %H:%M}"
+        due = timezone.localtime(self.due_at)
+        return f"{self.get_kind_display()} · {self.department} · {due:%Y-%m-%d %H:%M:%S}"

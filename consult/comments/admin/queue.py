@@ -4,6 +4,7 @@ import io
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
@@ -33,7 +34,7 @@ from consult.comments.models import (
     CooperatingOpinion,
 )
 from consult.comments.phones import phone_spellings
-from consult.comments.privacy import mask_email, mask_name, mask_phone
+from consult.comments.privacy import comment_text_masked, mask_email, mask_name, mask_phone
 from consult.comments.revision_outcomes import comments_answer_drafts
 from consult.comments.services import comment_record_received
 from consult.comments.tracking import is_well_formed, normalise_tracking_number
@@ -119,6 +120,13 @@ def contact_search(term: str) -> Q | None:
     return Q(phone__in=phone_spellings(term)) | Q(email__iexact=term) | Q(submitter_name=term)
 
 
+def body_as_seen(comment) -> str:
+    """The text with the personal data in it masked where the contact fields are."""
+    if getattr(comment, "contact_visible", False):
+        return comment.body
+    return comment_text_masked(comment)
+
+
 def history_table(events):
     """History entries as the change page lists them: who did what and when, in words
     (workflow.event_in_words), every value escaped."""
@@ -127,7 +135,7 @@ def history_table(events):
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
                 event.actor or "—",
                 event.get_kind_display(),
                 event.department or "",
@@ -241,7 +249,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                         "tracking_number",
                         "consultation",
                         "clause",
-                        "body",
+                        "body_shown",
                         "channel",
                         "submitted_at",
                     ]
@@ -284,7 +292,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         "tracking_number",
         "consultation",
         "clause",
-        "body",
+        "body_shown",
         "channel",
         "submitted_at",
         "submitter",
@@ -412,7 +420,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         """Inlines are read-only; nothing to save."""
 
     def construct_change_message(self, request, form, formsets, add=False):
-        return [{"changed": {"fields": ["workflow"]}}]
+        # The history page names the fields changed, by their labels; the inlines saved
+        # nothing (their formsets were never saved, so they have nothing to report).
+        return construct_change_message(form, [], add)
 
     # Columns: short, each readable in one or two lines (static/consult/queue.css) -----------
     @admin.display(description=_("条款"), ordering="clause__path")
@@ -424,8 +434,14 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     @admin.display(description=_("摘要"))
     def excerpt(self, comment):
-        text = comment.body[:40] + ("…" if len(comment.body) > 40 else "")
-        return format_html('<span title="{}">{}</span>', comment.body[:300], text)
+        body = body_as_seen(comment)
+        text = body[:40] + ("…" if len(body) > 40 else "")
+        return format_html('<span title="{}">{}</span>', body[:300], text)
+
+    @admin.display(description=_("意见内容"))
+    def body_shown(self, comment):
+        # A plain string: the admin escapes it and keeps its line breaks, as for the field.
+        return body_as_seen(comment)
 
     @admin.display(description=_("提交时间"), ordering="submitted_at")
     def submitted_display(self, comment):
@@ -462,11 +478,19 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         most one query for the page, whatever its size (`comments_answer_drafts`)."""
         changelist = super().get_changelist_instance(request)
         drafts = comments_answer_drafts(changelist.result_list)
+        # Whose submitter the user sees in full (`excerpt`): one query for the page.
+        shown = set(
+            comments_contact_visible_to(
+                request.user, Comment.objects.filter(pk__in=[c.pk for c in changelist.result_list])
+            ).values_list("pk", flat=True)
+        )
         for comment in changelist.result_list:
             comment.answer_draft = drafts[comment.pk]
+            comment.contact_visible = comment.pk in shown
         return changelist
 
-    @admin.display(description=_("已过天数"), ordering="submitted_at")
+    # Ascending age is the newest first.
+    @admin.display(description=_("已过天数"), ordering="-submitted_at")
     def age(self, comment):
         # Beijing calendar days, as the change page counts them: a comment of 23:30 yesterday
         # is a day old this morning, not 0 (whole 24 hours).

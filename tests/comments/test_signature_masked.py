@@ -1,0 +1,107 @@
+"""A letter typed in, or a comment, often ends with its writer's name, telephone and address.
+Wherever the contact fields are masked (a department that only cooperates on the comment, an
+export without personal data), the text is masked too; the answering department reads it whole."""
+
+import csv
+import io
+
+import pytest
+from django.core import mail
+
+from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
+from consult.consultations.models import Department
+from tests.support.people import member
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/comments/comment/"
+SIGNED = "建议明确集聚区评价指标。我是渔民王五，电话13812340007，邮箱wangwu@example.cn，欢迎联系。"
+PERSONAL = ("13812340007", "wangwu@example.cn", "王五")
+
+
+@pytest.fixture
+def signed(weifang_open):
+    # 二(一)1: 市发改委 answers, 市科技局 cooperates.
+    return comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body=SIGNED,
+        channel="web",
+        consent=True,
+        phone="13812340007",
+        email="wangwu@example.cn",
+        submitter_name="王五",
+    ).comment
+
+
+def shows_personal_data(text: str) -> list[str]:
+    return [value for value in PERSONAL if value in text]
+
+
+def test_a_cooperating_department_reads_the_text_masked_on_the_page_and_in_the_queue(
+    client, signed
+):
+    client.force_login(member("kjj", "市科技局"))
+    page = client.get(f"{QUEUE}{signed.pk}/change/").content.decode()
+    assert "138****0007" in page and "建议明确集聚区评价指标。" in page
+    assert shows_personal_data(page) == []
+    queue = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert signed.tracking_number in queue and shows_personal_data(queue) == []
+
+
+def test_the_answering_department_reads_it_whole(client, signed):
+    client.force_login(member("fgw", "市发改委"))
+    page = client.get(f"{QUEUE}{signed.pk}/change/").content.decode()
+    assert SIGNED in page
+    queue = client.get(QUEUE, {"scope": "all"}).content.decode()
+    assert SIGNED[:40] in queue
+
+
+def exported(client, user, signed) -> str:
+    client.force_login(user)
+    response = client.post(
+        f"{QUEUE}?scope=all",
+        {"action": "export_csv", "_selected_action": [signed.pk], "index": 0},
+    )
+    assert response.status_code == 200
+    return response.content.decode("utf-8-sig")
+
+
+def test_an_export_masks_the_text_where_it_masks_the_columns(client, signed):
+    cooperating = exported(client, member("kjj", "市科技局"), signed)
+    assert "建议明确集聚区评价指标。" in cooperating and shows_personal_data(cooperating) == []
+    # The answering department without the personal-data permission: no personal columns,
+    # and no personal data in the text either.
+    answering = exported(client, member("fgw", "市发改委"), signed)
+    [_header, row] = list(csv.reader(io.StringIO(answering)))
+    assert shows_personal_data(answering) == [] and "建议明确集聚区评价指标。" in row[3]
+
+
+def test_the_cooperating_department_s_email_masks_it_and_the_owner_s_does_not(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(一)1"),
+            body=SIGNED,
+            channel="web",
+            consent=True,
+            phone="13812340007",
+            email="wangwu@example.cn",
+            submitter_name="王五",
+        )
+
+    def to(name):
+        addresses = set(
+            Department.objects.get(name=name).mailboxes.values_list("email", flat=True)
+        )
+        [message] = [m for m in mail.outbox if set(m.to) & addresses]
+        return message.body + "".join(content for content, _type in message.alternatives)
+
+    cooperating = to("市科技局")
+    assert "建议明确集聚区评价指标。" in cooperating and shows_personal_data(cooperating) == []
+    assert "13812340007" in to("市发改委")
