@@ -64,6 +64,14 @@ NAME = "name"
 
 # Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# Characters without width (zero-width space and joiners, word joiner, byte order mark, soft
+# hyphen, direction marks): a phone number split by them looks whole on screen, so they read as
+# a gap between its groups, and the masked text leaves them out.
+_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_INVISIBLE_IN_TEXT = re.compile(f"[{_INVISIBLE}]")
+_HALF_WIDTH |= {
+    code: ord(" ") for code in range(0x00AD, 0xFEFF + 1) if _INVISIBLE_IN_TEXT.fullmatch(chr(code))
+}
 # Digits may be grouped by a dash or any one space: ASCII, no-break or full-width (U+3000).
 # What people put between a number's groups: dashes of every width, spaces (two, as easily as
 # one), dots, underscores, slashes, middle dots. Full-width forms are made plain first.
@@ -92,7 +100,8 @@ _ID_NUMBER = re.compile(
 
 
 def half_width(text: str) -> str:
-    """The text with full-width ASCII made plain, each character still where it was."""
+    """The text with full-width ASCII made plain and characters without width read as spaces,
+    each character still where it was."""
     return (text or "").translate(_HALF_WIDTH)
 
 
@@ -159,7 +168,7 @@ def personal_data_masked(text: str, *, names=()) -> str:
 
     Full-width digits and ＠ are read as plain ones; what is kept is the text as written.
     """
-    text = text or ""
+    text = _INVISIBLE_IN_TEXT.sub("", text or "")
     plain = half_width(text)
     named = [
         (match.start(), match.end(), NAME)

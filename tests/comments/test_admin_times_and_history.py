@@ -64,7 +64,7 @@ def test_the_history_page_names_the_fields_a_save_changed(client, weifang_open):
 def test_sorting_by_age_ascending_puts_the_newest_first(client, weifang_open):
     comments = [submit(weifang_open, "二(四)2", n) for n in range(3)]
     now = timezone.now()
-    for days, comment in zip([5, 0, 10], comments):
+    for days, comment in zip([5, 0, 10], comments, strict=True):
         Comment.objects.filter(pk=comment.pk).update(
             submitted_at=now - datetime.timedelta(days=days)
         )

@@ -234,6 +234,12 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("370702900101123", "37*************"),  # the older 15-digit ID number
         ("370702 19900101 1234", "37****************"),
         ("3707 0219 9001 0112 34", "37****************"),
+        # Characters without width: the number looks whole on screen.
+        ("138\u200b1234\u200b5678", "138****5678"),
+        ("138\u20601234\ufeff5678", "138****5678"),
+        ("1\u200d3\u200c8\u00ad1234\u200e5678", "138****5678"),
+        ("wang\u200bwu@exam\u200bple.cn", "w***@example.cn"),
+        ("370702\u200b19900101\u200b1234", "37****************"),
     ],
 )
 def test_phone_and_id_numbers_are_masked_however_they_are_written(written, masked):

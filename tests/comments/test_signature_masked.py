@@ -96,9 +96,7 @@ def test_the_cooperating_department_s_email_masks_it_and_the_owner_s_does_not(
         )
 
     def to(name):
-        addresses = set(
-            Department.objects.get(name=name).mailboxes.values_list("email", flat=True)
-        )
+        addresses = set(Department.objects.get(name=name).mailboxes.values_list("email", flat=True))
         [message] = [m for m in mail.outbox if set(m.to) & addresses]
         return message.body + "".join(content for content, _type in message.alternatives)
 
