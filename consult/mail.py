@@ -1,4 +1,5 @@
-"""A file mail backend that writes one .eml file per message, so a person can open what was sent."""
+"""Mail backends: a file backend that writes one .eml file per message, so a person can open what
+was sent, and Django's SMTP backend telling which recipients the relay refused."""
 
 import itertools
 import os
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend
 from django.utils import timezone
 
 _sequence = itertools.count()
@@ -27,3 +29,28 @@ class OneFilePerMessageBackend(BaseEmailBackend):
             (self.directory / name).write_bytes(message.message().as_bytes(linesep="\n"))
             sent += 1
         return sent
+
+
+class SMTPBackend(EmailBackend):
+    """Django's SMTP backend, keeping what it drops: the recipients the relay refused while it
+    accepted the message for the others (smtplib returns them from `sendmail`).
+    `recipients_refused` holds them for the last message sent, {address: (code, reply)}, so
+    the outbox can say who did not get it instead of marking it sent to all."""
+
+    recipients_refused: dict = {}
+
+    def open(self):
+        opened = super().open()
+        if opened:
+            sendmail = self.connection.sendmail
+
+            def sendmail_keeping_refused(*args, **kwargs):
+                self.recipients_refused = sendmail(*args, **kwargs) or {}
+                return self.recipients_refused
+
+            self.connection.sendmail = sendmail_keeping_refused
+        return opened
+
+    def send_messages(self, email_messages):
+        self.recipients_refused = {}
+        return super().send_messages(email_messages)

@@ -582,6 +582,23 @@ def unusable_addresses_note(addresses: list[str]) -> str:
     return gettext("以下地址无效，未发往：%(addresses)s") % {"addresses": "、".join(addresses)}
 
 
+def refused_addresses_note(refused: dict) -> str:
+    """The recipients the relay turned away while it took the message for the others: the
+    email is sent (sending it again would repeat it to them), and says who did not get it."""
+    return gettext("以下地址被邮件服务器拒收，未收到：%(refusals)s") % {
+        "refusals": _refusals(refused)
+    }
+
+
+def _refusals(refused: dict) -> str:
+    def said(reply) -> str:
+        return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+    return "、".join(
+        f"{address}（{code} {said(reply)}）" for address, (code, reply) in sorted(refused.items())
+    )
+
+
 def is_permanent(error: Exception) -> bool:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _message in error.recipients.values()]
@@ -640,7 +657,19 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                         )
                         result.failed.append(email.pk)
                         continue
-                    connection.open()  # a no-op unless an earlier reset failed to reopen it
+                    try:
+                        connection.open()  # a no-op unless an earlier reset failed to reopen it
+                    except TRANSIENT_ERRORS as error:
+                        # The server refusing a session (554 too many connections, 535 on
+                        # login) says nothing about this email: it and the rest of the batch
+                        # wait for their retry, as when the batch could not start.
+                        described, now = _describe(error), timezone.now()
+                        _merge(
+                            result, emails_postpone([email.pk], described, now=now, claimed=True)
+                        )
+                        rest = email_ids[email_ids.index(email_id) + 1 :]
+                        _merge(result, emails_postpone(rest, described, now=now, claimed=False))
+                        break
                     with lease_kept_while_sending(connection, email):
                         connection.send_messages([message])
                 except TRANSIENT_ERRORS as error:
@@ -664,7 +693,19 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     logger.warning("Stopped sending, another process holds it now: %s", error)
                     _drop_connection(connection)
                     continue
-                email_mark_sent(email, unusable_addresses_note(unusable) if unusable else "")
+                refused = getattr(connection, "recipients_refused", None) or {}
+                if refused:
+                    # Counted, not named: the outbox keeps the addresses, a log does not.
+                    logger.warning(
+                        "Email %s: the relay refused %d of its recipients",
+                        email.message_id,
+                        len(refused),
+                    )
+                notes = [
+                    unusable_addresses_note(unusable) if unusable else "",
+                    refused_addresses_note(refused) if refused else "",
+                ]
+                email_mark_sent(email, " ".join(note for note in notes if note))
                 result.sent.append(email.pk)
     finally:
         with contextlib.suppress(TRANSIENT_ERRORS):

@@ -209,16 +209,19 @@ def notifications_write_once(notifications: list[Notification]) -> int:
 def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     """Delete those of these notifications not sent yet: they would tell of something no longer
     so. Those no email holds yet, and the emails built for them alone and not sent (waiting for
-    a retry while the mail relay was down, say) with them; an email a worker is sending now
-    (its lease held), or a digest that also tells of others, is sent as built. A task published
-    for a deleted one finds nothing to do. Returns how many notifications were withdrawn."""
+    a retry while the mail relay was down, say, or failed, which "send again" would otherwise
+    send as built) with them; an email a worker is sending now (its lease held), or a digest
+    that also tells of others, is sent as built. A task published for a deleted one finds
+    nothing to do. Returns how many notifications were withdrawn."""
     now = now or timezone.now()
+    unsent_statuses = [Notification.Status.PENDING, Notification.Status.FAILED]
     withdrawn, _by_model = notifications.filter(
-        status=Notification.Status.PENDING, email__isnull=True
+        status__in=unsent_statuses, email__isnull=True
     ).delete()
     built = set(
         notifications.filter(
-            status=Notification.Status.PENDING, email__status=OutgoingEmail.Status.PENDING
+            status__in=unsent_statuses,
+            email__status__in=[OutgoingEmail.Status.PENDING, OutgoingEmail.Status.FAILED],
         ).values_list("email_id", flat=True)
     )
     if not built:
@@ -227,7 +230,8 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     # no worker holds a lease on.
     unsent = list(
         OutgoingEmail.objects.select_for_update()
-        .filter(pk__in=built, status=OutgoingEmail.Status.PENDING)
+        .filter(pk__in=built)
+        .exclude(status=OutgoingEmail.Status.SENT)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -8,6 +8,7 @@ from consult.comments.models import CommentRouting
 from consult.comments.notifying import comment_routed_again_write
 from consult.comments.references import comment_move_to_clause
 from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
 from consult.notifications.models import Notification
 from tests.comments.test_workflow import staff, work
@@ -278,3 +279,107 @@ def test_a_withdrawn_answer_waiting_for_the_mail_relay_is_not_sent(
     to_citizen = [m.body for m in mail.outbox if m.to == ["citizen@example.cn"]]
     assert not any("第一次答复" in body for body in to_citizen)
     assert any("第二次答复" in body for body in to_citizen)
+
+
+def test_a_withdrawn_answer_whose_email_failed_cannot_be_sent_again(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    """The answer's email was refused (mailbox full, 5xx) and failed; the comment was reopened
+    to correct it; once the mailbox was fixed, staff's "send again" sent the withdrawn answer to
+    a citizen whose comment was being worked again."""
+    import smtplib
+    from unittest import mock
+
+    from consult.notifications import delivery
+    from consult.notifications.models import OutgoingEmail
+
+    class MailboxFull:
+        def open(self):
+            pass
+
+        def close(self):
+            pass
+
+        def send_messages(self, messages):
+            raise smtplib.SMTPDataError(552, b"5.2.2 Mailbox full")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
+            body="建议公开海洋生态修复项目的资金使用情况。",
+            channel="web",
+            consent=True,
+            email="citizen@example.cn",
+        ).comment
+    owner = staff("sthj-handler", "市生态环境局")
+    with (
+        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: MailboxFull()),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        work(comment, owner, status="answered", decision="adopted", reply="第一次答复：已采纳。")
+    failed = OutgoingEmail.objects.get(notifications__kind="reply")
+    assert failed.status == OutgoingEmail.Status.FAILED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        work(comment, owner, status="in_progress")
+    # Nothing left for "send again" to send: the answer it told of is withdrawn.
+    assert not OutgoingEmail.objects.filter(pk=failed.pk).exists()
+    assert not Notification.objects.filter(kind="reply").exists()
+
+
+def test_a_department_s_failed_email_is_withdrawn_when_the_comment_leaves_it(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    """Its new-comment email (the submitter's name and phone, "负责答复") failed; the comment
+    was then passed to another department; "send again" would have mailed the details to a
+    department that no longer handles it and cannot open it."""
+    import smtplib
+    from unittest import mock
+
+    from consult.comments.workflow import CommentChange, comment_change_apply
+    from consult.notifications import delivery
+    from consult.notifications.models import OutgoingEmail
+
+    class Refused:
+        def open(self):
+            pass
+
+        def close(self):
+            pass
+
+        def send_messages(self, messages):
+            raise smtplib.SMTPDataError(550, b"5.1.1 No such mailbox")
+
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    with (
+        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: Refused()),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(三)4"),  # 市工信局 answers
+            body="建议明确中小企业的申报条件。",
+            channel="web",
+            consent=True,
+            submitter_name="王小明",
+            phone="13912345678",
+        ).comment
+    industry = Department.objects.get(name="市工信局")
+    to_industry = OutgoingEmail.objects.filter(notifications__department=industry)
+    assert to_industry.filter(status=OutgoingEmail.Status.FAILED).exists()
+
+    owner = staff("gxj-handler", "市工信局")
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_change_apply(
+            comment,
+            owner,
+            CommentChange(
+                route_to=Department.objects.get(name="市生态环境局"),
+                make_owner=True,
+                route_reason="属于生态环境局职责。",
+            ),
+        )
+    assert not CommentRouting.objects.filter(comment=comment, department=industry).exists()
+    assert not to_industry.filter(body_text__contains="13912345678").exists()

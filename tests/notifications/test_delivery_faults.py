@@ -337,3 +337,83 @@ def test_a_lease_that_cannot_be_renewed_stops_that_send_only(settings):
         pytest.raises(delivery.LeaseLost, match="could not be renewed"),
     ):
         delivery.email_lease_renew(email)
+
+
+# --- the relay refuses a new session in the middle of a batch ---------------------------------
+
+
+class BusyAfterAFailure(RelayBackend):
+    """The first message is refused with 451 at DATA (try later); the session is reset, and
+    the relay then refuses new sessions for a while (554 too many connections), as a relay
+    with a per-client connection limit does."""
+
+    def __init__(self, relay, state):
+        super().__init__(relay)
+        self.state = state
+
+    def open(self):
+        if self.connection:
+            return False
+        self.state["opens"] += 1
+        if 2 <= self.state["opens"] <= 4:
+            raise smtplib.SMTPConnectError(554, b"5.7.1 too many connections, try later")
+        return super().open()
+
+    def send_messages(self, messages):
+        self.state["sends"] += 1
+        if self.state["sends"] == 1:
+            raise smtplib.SMTPDataError(451, b"4.3.0 temporary failure")
+        return super().send_messages(messages)
+
+
+def test_a_relay_refusing_a_new_session_mid_batch_postpones_the_rest_instead_of_failing_one():
+    """The session refused after a reset was taken as the next email's own 5xx: a citizen's
+    receipt failed for good after one attempt, never sent."""
+    emails = [outgoing([f"citizen{n}@example.cn"], n) for n in range(3)]
+    relay, state = Relay(), {"opens": 0, "sends": 0}
+    with mock.patch.object(
+        delivery, "get_connection", side_effect=lambda **kw: BusyAfterAFailure(relay, state)
+    ):
+        result = emails_send([email.pk for email in emails])
+    assert result.failed == [] and sorted(result.retry_ids) == [e.pk for e in emails]
+    for email in OutgoingEmail.objects.filter(pk__in=[e.pk for e in emails]):
+        assert email.status == OutgoingEmail.Status.PENDING and email.next_attempt_at
+    assert "554" in OutgoingEmail.objects.get(pk=emails[1].pk).last_error
+
+
+# --- the relay takes a message for some recipients and refuses others ----------------------
+
+
+def test_an_email_the_relay_refused_for_one_of_its_recipients_says_so(weifang_open, settings):
+    """smtplib reports such refusals only as sendmail's return value, which Django drops: the
+    email was marked sent to both mailboxes with nothing recorded, and one never got it."""
+    from consult.testing.services import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    try:
+        # Production's backend (settings.py with EMAIL_HOST set) against a real SMTP server.
+        settings.EMAIL_BACKEND = "consult.mail.SMTPBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", sink.port, 5
+        Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+        ecology = Department.objects.get(name="市生态环境局")
+        Mailbox.objects.create(department=ecology, email="second@sthj.example")
+        directory_changed()
+        sink.refuse["second@sthj.example"] = "550 5.1.1 No such mailbox"
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
+            body="建议公开海洋生态修复项目的资金使用情况。",
+            channel="web",
+            consent=True,
+        )
+        delivery.deliver(
+            list(Notification.objects.filter(department=ecology).values_list("pk", flat=True))
+        )
+        email = OutgoingEmail.objects.get(notifications__department=ecology)
+        received = [address for message in sink.received() for address in message.to]
+        assert "second@sthj.example" not in received and len(received) == 1
+        assert email.status == OutgoingEmail.Status.SENT  # the other mailbox has it
+        assert "second@sthj.example" in email.last_error and "550" in email.last_error
+    finally:
+        sink.stop()

@@ -19,6 +19,7 @@ from consult.comments.access import (
     comment_visible_to,
     comments_contact_visible_to,
     comments_visible_to,
+    contact_visible_expression,
     routes_of_departments,
     user_department_ids,
 )
@@ -343,6 +344,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         return queryset.annotate(
             my_role_value=Subquery(mine.values("role")[:1]),
             my_ownership=Subquery(mine.values("is_owner")[:1]),
+            # Whose submitter the user sees in full (`excerpt`), in the page's own query.
+            contact_visible=contact_visible_expression(request.user),
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -478,15 +481,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         most one query for the page, whatever its size (`comments_answer_drafts`)."""
         changelist = super().get_changelist_instance(request)
         drafts = comments_answer_drafts(changelist.result_list)
-        # Whose submitter the user sees in full (`excerpt`): one query for the page.
-        shown = set(
-            comments_contact_visible_to(
-                request.user, Comment.objects.filter(pk__in=[c.pk for c in changelist.result_list])
-            ).values_list("pk", flat=True)
-        )
         for comment in changelist.result_list:
             comment.answer_draft = drafts[comment.pk]
-            comment.contact_visible = comment.pk in shown
         return changelist
 
     # Ascending age is the newest first.
