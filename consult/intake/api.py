@@ -29,7 +29,6 @@ from rest_framework.response import Response
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
-from consult.comments.privacy import mask_phone
 from consult.comments.publication import (
     comment_as_published,
     comments_published,
@@ -496,7 +495,8 @@ def consultation_detail(request, slug):
     data = ConsultationSummarySerializer(consultation, context={"request": request}).data
     data["contact"] = {
         "name": consultation.contact_name,
-        "phone": mask_phone(consultation.contact_phone),  # as the consultation page shows it
+        # The bureau's published contact, as the notice gives it: masking is for citizens' data.
+        "phone": consultation.contact_phone,
         "email": consultation.contact_email,
     }
     data["comment_count"] = tallies.total

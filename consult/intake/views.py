@@ -101,7 +101,6 @@ def consultation_detail(request, slug):
             "comment_total": tallies.total,
             "published_total": tallies.published_total,
             "revisions": consultation.revisions.published().order_by("number"),
-            "masked_contact_phone": mask_phone(consultation.contact_phone),
             "now": timezone.now(),
         },
     )
