@@ -177,6 +177,9 @@ class ConsultationSummarySerializer(serializers.ModelSerializer):
     is_open = serializers.BooleanField()
     status = serializers.CharField()
     url = serializers.SerializerMethodField()
+    real_names_required = serializers.BooleanField(
+        help_text="A comment must give `name` (400 naming it otherwise)."
+    )
 
     class Meta:
         model = Consultation
@@ -191,6 +194,7 @@ class ConsultationSummarySerializer(serializers.ModelSerializer):
             "is_open",
             "status",
             "url",
+            "real_names_required",
         ]
 
     def get_url(self, consultation) -> str:
@@ -298,7 +302,11 @@ class CommentSubmissionSerializer(serializers.Serializer):
         ),
     )
     name = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=MAX_LENGTHS["name"]
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_LENGTHS["name"],
+        help_text="Required where the consultation's `real_names_required` is true.",
     )
     kind = serializers.ChoiceField(
         choices=Comment.Kind.choices, required=False, allow_null=True, default="individual"
@@ -473,7 +481,7 @@ def _too_many(wait: int, *, looking_up: bool = False):
 
 @shared_with_anonymous_visitors
 @extend_schema(responses=ConsultationSummarySerializer(many=True))
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([AllowAny])
 def consultation_list(request):
     consultations = Consultation.objects.select_related("issuer").order_by("-opens_at")
@@ -487,7 +495,7 @@ def consultation_list(request):
     parameters=[SLUG],
     responses={200: ConsultationDetailSerializer, 404: NOT_FOUND_CONSULTATION},
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([AllowAny])
 def consultation_detail(request, slug):
     consultation = _found(Consultation.objects.select_related("issuer"), slug=slug)
@@ -511,12 +519,13 @@ is a retry.
 
 Retries: send an `Idempotency-Key` header with a value of your own, unique to the comment (a \
 random UUID), and send it unchanged when you retry. A request with a key already used in the \
-last ten minutes, for the same consultation and clause, the same text and the same phone and \
-email, stores nothing and is answered with the first response's receipt: 200, the same \
-`tracking_number`, `repeat` true. Anything else is a new comment (201), with or without a key: \
-the same text from another key, or without one, is stored, however alike. Keys are kept, \
-hashed, for ten minutes; they are matched exactly and scoped to nothing else, so never reuse \
-one for a different comment or share it between clients. A retry answered with the first \
+last ten minutes, for the same consultation and clause with every field the same (the text, \
+`name`, `kind`, `organisation`, `phone`, `email`, `wants_reply`, `publish_consent` and \
+`notify_on_report`), stores nothing and is answered with the first response's receipt: 200, \
+the same `tracking_number`, `repeat` true. Anything else is a new comment (201), with or \
+without a key: the same text from another key, or without one, is stored, however alike. Keys \
+are kept, hashed, for ten minutes; they are matched exactly and scoped to nothing else, so never \
+reuse one for a different comment or share it between clients. A retry answered with the first \
 receipt is answered so even after the comment period has closed, and is not counted against \
 the rate limits; any other request is.
 
@@ -723,8 +732,11 @@ def _unknown_field_errors(payload: dict, known) -> dict:
 
 def _moment(value):
     """A moment in a response built by hand, as the serializers give one: in Beijing time with
-    its offset (+08:00), not the database's UTC."""
-    return None if value is None else serializers.DateTimeField().to_representation(value)
+    its offset (+08:00), not the database's UTC, and to the second, as the period's ends are
+    (the microseconds a timestamp carries are no part of what the site says)."""
+    if value is None:
+        return None
+    return serializers.DateTimeField().to_representation(value.replace(microsecond=0))
 
 
 def _form_errors(form) -> dict:
@@ -849,7 +861,7 @@ STATUS_RESPONSES = {
     ],
     responses=STATUS_RESPONSES,
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([AllowAny])
 def comment_status(request, tracking_number):
     last4 = request.query_params.get("phone_last4")
@@ -967,7 +979,7 @@ def _positive_integer(value: str | None, limit: int = CLAUSE_ID_MAX) -> int | No
         f"{PUBLISHED_PER_PAGE} a page. No tracking numbers and no personal data."
     ),
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([AllowAny])
 def published_comments(request, slug):
     consultation = _found(Consultation.objects.select_related("issuer"), slug=slug)

@@ -455,3 +455,52 @@ def test_a_browser_asking_for_html_gets_json_not_drfs_pages(client, weifang_open
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert client.get("/api/consultations/", {"format": "api"}).status_code == 404
+
+
+# What an integrator reads in the documentation holds ----------------------------------------
+
+
+def test_moments_are_to_the_second_like_the_period_s_ends(api, weifang_open, item):
+    """The receipt said 2026-12-05T12:47:23.122148+08:00 beside a period given to the second."""
+    receipt = submit(api, weifang_open, payload(item)).json()
+    moment = datetime.datetime.fromisoformat(receipt["submitted_at"])
+    assert moment.microsecond == 0 and receipt["submitted_at"].endswith("+08:00")
+    stored = Comment.objects.get(tracking_number=receipt["tracking_number"]).submitted_at
+    assert moment == stored.replace(microsecond=0)
+
+
+def test_the_documented_gets_answer_head(api, weifang_open):
+    for url in (
+        "/api/consultations/",
+        f"/api/consultations/{weifang_open.slug}/",
+        f"/api/consultations/{weifang_open.slug}/published-comments/",
+    ):
+        head = api.head(url)  # first: a GET before it would be answered from the page cache
+        assert head.status_code == 200, url
+        got = api.get(url)
+        assert head["Content-Type"] == got["Content-Type"]
+
+
+def test_a_consultation_says_when_a_name_is_required(api, weifang_open, item):
+    detail = api.get(f"/api/consultations/{weifang_open.slug}/").json()
+    assert detail["real_names_required"] is False
+    weifang_open.real_names_required = True
+    weifang_open.save(update_fields=["real_names_required"])
+    [row] = api.get("/api/consultations/").json()
+    assert row["real_names_required"] is True
+    refused = submit(api, weifang_open, payload(item, name=None))
+    assert refused.status_code == 400 and set(refused.json()) == {"name"}
+
+
+def test_a_comment_posted_without_the_trailing_slash_is_redirected_with_its_body(
+    api, weifang_open, item
+):
+    """A 301 was followed as a GET (405): the comment was lost, and nothing said so."""
+    url = f"/api/consultations/{weifang_open.slug}/comments"
+    redirected = api.post(url, payload(item), format="json")
+    assert redirected.status_code == 308 and redirected["Location"] == url + "/"
+    followed = api.post(url, payload(item), format="json", follow=True)
+    assert followed.status_code == 201
+    assert Comment.objects.filter(tracking_number=followed.json()["tracking_number"]).exists()
+    # A GET is redirected as Django always has.
+    assert api.get(f"/api/consultations/{weifang_open.slug}").status_code == 301
