@@ -713,13 +713,28 @@ def _submission_errors(request) -> dict:
 
 def request_bodies_closed(result, generator, request, public):
     """drf-spectacular's postprocessing hook: the request bodies that refuse a field they do
-    not name (`_unknown_field_errors`) say so, `additionalProperties: false`."""
+    not name (`_unknown_field_errors`) say so, `additionalProperties: false`; and every
+    operation documents the 503 a surge gets (`consult.web.load_shedding`, outside DRF)."""
     schemas = result.get("components", {}).get("schemas", {})
     for serializer in (CommentSubmissionSerializer, StatusLookupSerializer):
         name = serializer.__name__.removesuffix("Serializer")
         if name in schemas:
             schemas[name]["additionalProperties"] = False
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/") or path.startswith("/api/schema"):
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("503", BUSY)
     return result
+
+
+BUSY = {
+    "description": "The site is busy: nothing was done (a comment was not stored); send the "
+    "same request again after `retry_after` seconds (also the `Retry-After` header).",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": TOO_MANY}},
+}
 
 
 def _unknown_field_errors(payload: dict, known) -> dict:

@@ -14,9 +14,12 @@ import json
 import logging
 import threading
 import time
+from urllib.parse import quote
 
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from .errors import API_PREFIX
@@ -50,21 +53,45 @@ class ShedCount:
         )
 
 
-def busy_answer(path: str, start_response) -> list[bytes]:
-    """503 with Retry-After, in the shape the caller reads (JSON under /api/)."""
+def _href(path_info: str) -> str:
+    # PATH_INFO holds the path's bytes as latin-1 (PEP 3333): quoted back into a link.
+    return quote(path_info.encode("iso-8859-1", "replace"), safe="/")
+
+
+class _Asked:
+    """What get_language_from_request reads of a request, from the WSGI environ alone."""
+
+    def __init__(self, environ):
+        self.META = environ
+        self.COOKIES = parse_cookie(environ.get("HTTP_COOKIE", ""))
+
+
+def busy_answer(path: str, start_response, environ=None) -> list[bytes]:
+    """503 with Retry-After, in the shape the caller reads (JSON under /api/), in the language
+    it asked for (the language cookie, else Accept-Language)."""
     seconds = settings.WEB_RETRY_AFTER_SECONDS
-    # Outside Django's request cycle: in the site's language, not whatever this thread last used.
-    with translation.override(settings.LANGUAGE_CODE):
+    language = translation.get_language_from_request(_Asked(environ or {}))
+    # Outside Django's request cycle: in the asked language, not whatever this thread last used.
+    with translation.override(language):
         message = _("访问人数较多，请在 %(seconds)s 秒后重试。") % {"seconds": seconds}
-    if path.startswith(API_PREFIX):
-        content_type = "application/json"
-        body = json.dumps({"detail": message, "retry_after": seconds}, ensure_ascii=False)
-    else:
-        content_type = "text/html; charset=utf-8"
-        body = (
-            f'<!DOCTYPE html><html lang="zh-hans"><meta charset="utf-8"><title>503</title>'
-            f"<p>{message}</p></html>"
-        )
+        if path.startswith(API_PREFIX):
+            content_type = "application/json"
+            body = json.dumps({"detail": message, "retry_after": seconds}, ensure_ascii=False)
+        else:
+            content_type = "text/html; charset=utf-8"
+            title = _("访问人数较多")
+            body = (
+                f'<!DOCTYPE html><html lang="{language}"><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f"<title>{title}</title><h1>{title}</h1><p>{message}</p><p>"
+                + _(
+                    "如果您刚才提交了意见，它尚未收到。您输入的意见正文仍保存在本浏览器中，"
+                    "回到表单即可再次提交（联系方式需重新填写）。"
+                )
+                + f'</p><p><a href="{escape(_href(path))}">'
+                + _("回到此页")
+                + "</a></p></html>"
+            )
     content = body.encode("utf-8")
     start_response(
         "503 Service Unavailable",
@@ -117,7 +144,7 @@ class LoadShedding:
             return self.application(environ, start_response)
         if not (self.slots.acquire(blocking=False) or self._turn_waited_for()):
             self.shed.add()
-            return busy_answer(path, start_response)
+            return busy_answer(path, start_response, environ)
         try:
             answer = self.application(environ, start_response)
         except BaseException:

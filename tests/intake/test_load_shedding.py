@@ -151,3 +151,50 @@ def test_a_request_keeps_its_slot_until_its_answer_is_closed(settings):
     answer.close()
     assert closed == [True]
     assert call(shedding, "get", "/consultations/x/")[0] == 200
+
+
+def test_the_busy_answer_speaks_the_asked_language_and_says_what_became_of_a_comment(settings):
+    """It was Chinese whatever the page's language, said nothing of the comment just sent, and
+    had no way back; the API's 503 was in no operation of the schema."""
+    from consult.web.load_shedding import busy_answer
+
+    settings.WEB_RETRY_AFTER_SECONDS = 5
+
+    def answer(path, **environ):
+        said = {}
+        body = b"".join(
+            busy_answer(path, lambda status, headers: said.update(headers), environ)
+        ).decode()
+        return said, body
+
+    headers, page = answer(
+        "/consultations/x/clauses/3/comment/", HTTP_COOKIE="django_language=en"
+    )
+    assert '<html lang="en">' in page and "name=\"viewport\"" in page
+    assert "not been received" in page and '<a href="/consultations/x/clauses/3/comment/">' in page
+    assert headers["Retry-After"] == "5"
+    _headers, page = answer("/consultations/x/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8")
+    assert '<html lang="en">' in page
+    _headers, page = answer("/consultations/x/")
+    assert '<html lang="zh-hans">' in page and "尚未收到" in page
+    _headers, api = answer("/api/consultations/x/comments/", HTTP_ACCEPT_LANGUAGE="en")
+    assert json.loads(api) == {"detail": "Too many visitors: try again in 5 seconds.",
+                               "retry_after": 5}  # fmt: skip
+    # A path that would break out of the link is quoted.
+    _headers, page = answer('/consultations/"><script>/')
+    assert "<script>" not in page
+
+
+def test_every_api_operation_documents_the_busy_answer(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    operations = [
+        (path, method, operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if not path.startswith("/api/schema")
+    ]
+    assert operations
+    for path, method, operation in operations:
+        assert "503" in operation["responses"], (path, method)
