@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consult.consultations.models import Consultation
+from consult.notifications.rendering import site_url
 from consult.reports.services import report_guid, report_path, reports_published
 from consult.text import xml_text
 
@@ -69,7 +70,7 @@ class ConsultationsFeed(Feed):
         return item.get_absolute_url()
 
     def item_guid(self, item):
-        return self.item_link(item)
+        return entry_id(self.item_link(item))
 
     # The ids are the paths first listed, kept as they are (an id changed is an entry shown to
     # readers again): not a permalink to RSS readers.
@@ -80,6 +81,12 @@ class ConsultationsFeed(Feed):
 
     def item_author_name(self, item):
         return item.issuer.full_name or item.issuer.name
+
+
+def entry_id(path: str) -> str:
+    """An entry's id: absolute, as Atom requires (RFC 4287), on the site's public address
+    (SITE_URL), the same whichever host name a reader fetched the feed by."""
+    return site_url(path)
 
 
 class ConsultationsRssFeed(ConsultationsFeed):
@@ -115,7 +122,9 @@ class ReportsFeed(Feed):
     def item_guid(self, item):
         # The id it was first listed under (its link was then the consultation's report page
         # for a first draft alone): an id changed is an entry shown to readers again.
-        return report_guid(item, later_draft_when_published=item.later_draft_when_published)
+        return entry_id(
+            report_guid(item, later_draft_when_published=item.later_draft_when_published)
+        )
 
     item_guid_is_permalink = False
 

@@ -71,7 +71,7 @@ def test_the_consultations_feed_lists_opened_ones_newest_first(client, consultat
     assert published == newer.opens_at
 
 
-def test_the_reports_feed_lists_published_reports_only(client, consultations):
+def test_the_reports_feed_lists_published_reports_only(client, consultations, settings):
     older, _newer, _upcoming = consultations
     entries = atom_entries(client.get("/feeds/reports.atom"))
     assert len(entries) == 1
@@ -79,7 +79,9 @@ def test_the_reports_feed_lists_published_reports_only(client, consultations):
     link = entries[0].find(f"{ATOM}link").get("href")
     assert link == f"http://testserver/consultations/{older.slug}/revisions/1/report/"
     # The id it was first listed under, when the link was the consultation's report page.
-    assert entries[0].findtext(f"{ATOM}id") == f"/consultations/{older.slug}/report/"
+    assert entries[0].findtext(f"{ATOM}id") == (
+        f"{settings.SITE_URL}/consultations/{older.slug}/report/"
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,6 +98,15 @@ def test_the_rss_feeds_are_valid_rss(client, consultations, url, count):
     assert all(item.findtext("link").startswith("http://testserver/") for item in items)
     # The ids are paths kept as first listed, not links.
     assert all(item.find("guid").get("isPermaLink") == "false" for item in items)
+
+
+def test_every_atom_entry_id_is_absolute(client, consultations):
+    """RFC 4287 requires an absolute IRI: "/consultations/x/" was refused or mixed up with
+    another site's entries by feed readers."""
+    for url in ("/feeds/consultations.atom", "/feeds/reports.atom"):
+        root = ET.fromstring(client.get(url).content)
+        ids = [entry.findtext(f"{ATOM}id") for entry in root.findall(f"{ATOM}entry")]
+        assert ids and all(i.startswith(("http://", "https://")) for i in ids), ids
 
 
 def test_the_feeds_are_shared_by_anonymous_readers(client, consultations, settings):

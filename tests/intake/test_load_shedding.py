@@ -167,10 +167,8 @@ def test_the_busy_answer_speaks_the_asked_language_and_says_what_became_of_a_com
         ).decode()
         return said, body
 
-    headers, page = answer(
-        "/consultations/x/clauses/3/comment/", HTTP_COOKIE="django_language=en"
-    )
-    assert '<html lang="en">' in page and "name=\"viewport\"" in page
+    headers, page = answer("/consultations/x/clauses/3/comment/", HTTP_COOKIE="django_language=en")
+    assert '<html lang="en">' in page and 'name="viewport"' in page
     assert "not been received" in page and '<a href="/consultations/x/clauses/3/comment/">' in page
     assert headers["Retry-After"] == "5"
     _headers, page = answer("/consultations/x/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8")
