@@ -127,13 +127,18 @@ def report_published_on_its_draft(comment: Comment) -> bool:
     consultation's own report date is the current draft's, which a later draft clears).
 
     Reads the published revisions as `answer_published` does."""
+    return _reported_draft(comment) is not None
+
+
+def _reported_draft(comment: Comment) -> Revision | None:
+    """The revision the comment was written on, if its adoption report is out."""
     revisions = getattr(comment.consultation, "published_revisions", None)
     if revisions is None:
         revisions = list(
             Revision.objects.published().filter(consultation_id=comment.consultation_id)
         )
     revision = comment_revision(comment, revisions)
-    return revision is not None and revision.report_published_at is not None
+    return revision if revision is not None and revision.report_published_at else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,9 @@ class PublishedComment:
     kind: str  # as the public lists show it
     body: str
     answer: PublishedAnswer | None
+    # The number of the draft whose published report the comment is in, unanswered: the report
+    # says why (its "未答复的原因"), and no answer is coming with it.
+    unanswered_in_report: int | None = None
 
 
 def _answer_text(comment: Comment, text: str, frozen: str) -> str:
@@ -187,7 +195,8 @@ def published_answers_freeze(comments) -> int:
 def comment_as_published(comment: Comment) -> PublishedComment:
     """What the public lists show of a comment (and what the bureau reviews before that)."""
     answer = None
-    if answer_published(comment):
+    reported = _reported_draft(comment)
+    if comment.is_answered and reported is not None:
         answer = PublishedAnswer(
             decision_value=comment.decision,
             decision=comment.get_decision_display(),
@@ -212,6 +221,7 @@ def comment_as_published(comment: Comment) -> PublishedComment:
         kind=str(PUBLIC_KINDS[kind]),
         body=comment.published_body or comment_text_masked(comment, comment.body),
         answer=answer,
+        unanswered_in_report=reported.number if reported and answer is None else None,
     )
 
 

@@ -334,3 +334,45 @@ def test_the_sitemap_and_the_privacy_page_name_the_published_comments(
     assert "同意公开本条意见" in privacy and "永不公开" in privacy
     robots = client.get("/robots.txt").content.decode()
     assert "Allow: /consultations/*/clauses/*/published-comments/" in robots
+
+
+def test_a_comment_left_unanswered_by_the_published_report_says_so_and_links_the_report(
+    client, weifang_open, bureau
+):
+    """It went on saying its answer would appear once the report was published, after it was."""
+    item = weifang_open.clauses.get(label="二(四)2")
+    published(weifang_open, bureau, clause=item)
+    url = clause_list(weifang_open, item)
+    assert "答复将在意见采纳情况公布后显示" in client.get(url).content.decode()
+    from consult.reports.models import AdoptionReport
+    from consult.reports.services import report_generate
+
+    report = report_generate(weifang_open)
+    now = timezone.now()
+    AdoptionReport.objects.filter(pk=report.pk).update(
+        published_at=now, unanswered_reason="涉及多个部门，需进一步研究。"
+    )
+    weifang_open.report_published_at = now
+    weifang_open.save(update_fields=["report_published_at"])
+    Revision.objects.filter(pk=weifang_open.current_revision_id).update(report_published_at=now)
+    with time_machine.travel(datetime.timedelta(seconds=3600)):
+        page = client.get(url).content.decode()
+    assert "答复将在意见采纳情况公布后显示" not in page
+    report = reverse("intake:revision_report", args=[weifang_open.slug, 1])
+    assert f'尚未答复，原因见<a href="{report}">' in page
+    assert "涉及多个部门" in client.get(report).content.decode()
+
+
+def test_the_answers_are_not_a_page_of_landmarks_with_one_name(client, weifang_open, bureau):
+    item = weifang_open.clauses.get(label="二(四)2")
+    comment = published(weifang_open, bureau, clause=item)
+    owner = User.objects.create_user("sthj", password="pw")
+    staff_join(owner, Department.objects.get(name="市生态环境局"))
+    comment_change_apply(
+        comment, owner, CommentChange(status="answered", decision="adopted", reply="采纳。")
+    )
+    Revision.objects.filter(pk=weifang_open.current_revision_id).update(
+        report_published_at=timezone.now()
+    )
+    page = client.get(clause_list(weifang_open, item)).content.decode()
+    assert "采纳。" in page and "<section" not in page.split('class="published-comment"', 1)[1]

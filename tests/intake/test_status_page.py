@@ -164,3 +164,15 @@ def test_an_answered_comment_says_nothing_of_the_deadline(client, comment):
         client, comment, comment.consultation.answer_deadline + datetime.timedelta(days=3650)
     )
     assert "已逾期" not in page and "预计在" not in page
+
+
+def test_on_the_english_page_the_bureau_s_chinese_answer_is_marked_as_chinese(client, comment):
+    """An English voice read the decision's reason and the reply, in Chinese, as English."""
+    comment.status, comment.decision = "answered", "not_adopted"
+    comment.decision_reason, comment.reply = "与上位法不符。", "感谢您的建议。"
+    comment.save()
+    page = look_up(
+        client, comment.tracking_number, "5678", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<dd lang="zh-Hans">与上位法不符。</dd>' in page
+    assert '<span lang="zh-Hans">感谢您的建议。</span>' in page
