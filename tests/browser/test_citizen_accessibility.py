@@ -161,6 +161,59 @@ def test_the_counter_and_the_draft_kept_until_sent(page, live_server):
     assert page.input_value("#id_body") == ""
 
 
+def test_a_draft_on_a_shared_computer_can_be_cleared_and_does_not_outlive_the_day(
+    page, live_server
+):
+    """The next visitor of a library's computer found the last one's unsent comment (a name and
+    an ID number in it) in the form: drafts were kept for good, with no way to clear them."""
+    consultation = load_weifang()
+    item = consultation.clauses.get(label="二(一)1")
+    url = form_url(live_server, consultation, item)
+    key = f"consult-draft:{consultation.slug}:{item.pk}"
+    page.goto(url)
+    page.locator("#id_body").press_sequentially("我是张三，身份证号码……")
+    stored_drafts(page, until=lambda n: n > 0)
+    page.get_by_role("button", name="清除草稿").click()
+    assert page.input_value("#id_body") == ""
+    assert page.evaluate("() => localStorage.length") == 0
+    page.goto(url)
+    assert page.input_value("#id_body") == "" and not page.is_visible("#draft-note")
+
+    # Kept 13 hours ago, or by the earlier version (the bare text, no age): not offered.
+    thirteen_hours = 13 * 3600 * 1000
+    for kept in (
+        {"text": "昨天的草稿", "savedAt": int(time.time() * 1000) - thirteen_hours},
+        "不知何时的草稿",
+    ):
+        page.evaluate(
+            "([key, kept]) => localStorage.setItem(key, typeof kept === 'string' ? kept"
+            " : JSON.stringify(kept))",
+            [key, kept],
+        )
+        page.goto(url)
+        assert page.input_value("#id_body") == ""
+        assert page.evaluate("() => localStorage.length") == 0
+    # One of an hour ago is.
+    fresh = {"text": "一小时前的草稿", "savedAt": int(time.time() * 1000) - 3600 * 1000}
+    page.evaluate("([key, kept]) => localStorage.setItem(key, JSON.stringify(kept))", [key, fresh])
+    page.goto(url)
+    assert page.input_value("#id_body") == "一小时前的草稿"
+
+
+def test_the_counter_is_not_read_out_on_every_keystroke(page, live_server):
+    consultation = load_weifang()
+    page.goto(form_url(live_server, consultation, consultation.clauses.get(label="二(一)1")))
+    assert page.get_attribute("#body-count", "aria-live") is None
+    page.locator("#id_body").press_sequentially("建议公开")
+    assert page.inner_text("#body-count") == "已输入 4 / 5000 字"
+    assert page.text_content("#body-count-alert") == ""  # nothing to announce
+    page.fill("#id_body", "字" * 4999)
+    assert page.text_content("#body-count-alert") == ""
+    page.locator("#id_body").press("End")
+    page.locator("#id_body").press_sequentially("。")
+    assert page.text_content("#body-count-alert") == "意见内容已达到 5000 字的上限。"
+
+
 # axe-core on every page a citizen goes through ------------------------------------------
 
 
