@@ -303,3 +303,29 @@ def test_the_days_passed_are_beijing_calendar_days_as_on_the_change_page(weifang
         assert age(comment) == 0
     with time_machine.travel(late + datetime.timedelta(hours=10, minutes=30), tick=False):
         assert age(comment) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "missing", "said"),
+    [
+        ("bulk_decide", "decision", "请先选择处理意见。"),
+        ("bulk_add_department", "department", "请先选择单位。"),
+    ],
+)
+def test_an_action_missing_its_choice_keeps_what_was_typed_and_ticked(
+    client, queue, action, missing, said
+):
+    """Only "choose one first" came back: the reason typed was gone and nothing was ticked."""
+    _ecology, industry = queue
+    client.force_login(member("gxj", "市工信局"))
+    reason = "已有省级文件统一规定评价指标，本市不再另行规定。"
+    ticked = [c.pk for c in industry[:2]]
+    response = client.post(
+        QUEUE,
+        {"action": action, "_selected_action": ticked, "text": reason, missing: ""},
+        follow=True,
+    )
+    assert said in response.content.decode()
+    form = response.context["action_form"]
+    assert form["text"].value() == reason and form["action"].value() == action
+    assert sorted(response.context["kept_selection"]) == sorted(ticked)

@@ -4,6 +4,7 @@ import io
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Subquery
@@ -691,6 +692,17 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             "selected": [pk for pk, _line in refused],
         }
 
+    def _input_missing(self, request, message) -> None:
+        """An action without the choice it needs: said, with what was typed beside it and the
+        ticked comments kept for the second try, as for comments refused one by one."""
+        self.message_user(request, message, messages.ERROR)
+        request.session[KEPT_ACTION] = {
+            **self._action_form(request).kept(),
+            "selected": [
+                int(pk) for pk in request.POST.getlist(ACTION_CHECKBOX_NAME) if pk.isdigit()
+            ],
+        }
+
     def _action_form(self, request) -> BulkActionForm:
         form = self.action_form(request.POST)
         form.fields["action"].choices = self.get_action_choices(request)
@@ -765,8 +777,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
     def bulk_decide(self, request, queryset):
         inputs = self._action_inputs(request)
         if not inputs["decision"]:
-            self.message_user(request, _("请先选择处理意见。"), messages.ERROR)
-            return
+            return self._input_missing(request, _("请先选择处理意见。"))
         self._bulk(
             request,
             queryset,
@@ -811,8 +822,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
     def bulk_add_department(self, request, queryset):
         inputs = self._action_inputs(request)
         if inputs["department"] is None:
-            self.message_user(request, _("请先选择单位。"), messages.ERROR)
-            return
+            return self._input_missing(request, _("请先选择单位。"))
         self._bulk(
             request,
             queryset,
