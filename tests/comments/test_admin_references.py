@@ -141,3 +141,35 @@ def test_staff_who_do_not_triage_the_comment_cannot_move_it(client, comment, wei
     assert response.status_code == 403
     comment.refresh_from_db()
     assert comment.clause is None
+
+
+def test_a_move_is_refused_while_the_page_holds_unsaved_text_and_gives_it_back(
+    client, comment, coordinator
+):
+    """The button posts the whole change form; the move used the clause alone and the reply
+    and note typed on the page were gone without a word."""
+    from tests.comments.test_admin_queue import change_form_data
+
+    client.force_login(coordinator)
+    clause = comment.consultation.clauses.get(label="二(三)4")
+    data = change_form_data(
+        client, comment, note="已电话联系提交人，确认针对二(三)4。", reply="感谢您的意见。"
+    )
+    response = client.post(
+        f"{QUEUE}{comment.pk}/move-to-clause/", {**data, "move_to_clause": clause.pk}, follow=True
+    )
+    comment.refresh_from_db()
+    assert comment.clause is None  # not moved
+    page = response.content.decode()
+    assert "尚未保存，未改为对条款的意见" in page
+    assert (
+        "内部备注：已电话联系提交人，确认针对二(三)4。" in page and "答复：感谢您的意见。" in page
+    )
+
+    # The form as shown, nothing typed: the move goes through.
+    response = client.post(
+        f"{QUEUE}{comment.pk}/move-to-clause/",
+        {**change_form_data(client, comment), "move_to_clause": clause.pk},
+    )
+    comment.refresh_from_db()
+    assert comment.clause == clause

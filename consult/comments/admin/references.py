@@ -23,8 +23,17 @@ from consult.comments.references import (
 )
 
 # The POSTed field naming the clause; the button sits inside the change form, so the form's
-# own fields come along and are ignored.
+# own fields come along: not saved by a move, so a move is refused while any holds new text.
 CLAUSE_FIELD = "move_to_clause"
+TYPED_FIELDS = (
+    "decision_reason",
+    "reply",
+    "invalid_reason",
+    "opinion",
+    "waive_reason",
+    "route_reason",
+    "note",
+)
 
 
 class ClauseReferencesAdmin:
@@ -48,6 +57,17 @@ class ClauseReferencesAdmin:
         if comment is not None:
             extra_context = {**(extra_context or {}), **self._suggestions_context(request, comment)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _typed_unsaved(self, request, comment: Comment) -> list[tuple[str, str]]:
+        """(label, text) of each text field of the posted change form that holds something the
+        comment does not."""
+        fields = self.get_form(request, comment).base_fields
+        typed = []
+        for name in TYPED_FIELDS:
+            text = request.POST.get(name, "").strip()
+            if name in fields and text and text != (getattr(comment, name, "") or "").strip():
+                typed.append((str(fields[name].label), text))
+        return typed
 
     def _suggestions_context(self, request, comment: Comment) -> dict:
         suggestions = clause_suggestions(comment)
@@ -77,6 +97,15 @@ class ClauseReferencesAdmin:
             f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
             args=[comment.pk],
         )
+        if typed := self._typed_unsaved(request, comment):
+            # Moving would drop it without a word: said, and given back to copy or to save.
+            messages.error(
+                request,
+                _("您在页面上填写的内容尚未保存，未改为对条款的意见：请先保存，或清空后再改。"),
+            )
+            for label, text in typed:
+                messages.info(request, f"{label}{_('：')}{text}")
+            return HttpResponseRedirect(change_url)
         suggested = {str(s.clause.pk): s.clause for s in clause_suggestions(comment)}
         clause = suggested.get(request.POST.get(CLAUSE_FIELD, "").strip())
         if clause is None:
