@@ -250,6 +250,20 @@ def _opening_round(consultation: Consultation) -> int:
     return revision.number if revision is not None else 1
 
 
+def _opened_on_the_site(consultation: Consultation):
+    """When the opening could first be read on the site: its period's start, or, for a draft
+    imported (or published) after that start, the moment it appeared. An address confirmed
+    before then has not seen it: a notice imported at noon "opens" at its own date's midnight,
+    and a subscriber of the morning was told nothing."""
+    revision = consultation.current_revision
+    appeared = (
+        revision.published_at
+        if revision is not None and revision.published_at
+        else consultation.created_at
+    )
+    return max(consultation.opens_at, appeared) if appeared else consultation.opens_at
+
+
 def _opened_key(prefix: str, consultation: Consultation) -> str:
     """The outbox key of an address's email of this opening: one per draft put out for
     comment, the first draft's as it always was."""
@@ -260,7 +274,8 @@ def _opened_key(prefix: str, consultation: Consultation) -> str:
 @transaction.atomic
 def _consultation_opened_write(consultation: Consultation, *, now) -> int:
     subscribed = Subscription.objects.confirmed().of_issuer(consultation.issuer_id)
-    subscribed = subscribed.filter(confirmed_at__lte=consultation.opens_at).order_by("pk")
+    subscribed = subscribed.filter(confirmed_at__lte=_opened_on_the_site(consultation))
+    subscribed = subscribed.order_by("pk")
     addresses = _by_address(subscribed)
     # Written already: the address's key (under this SECRET_KEY or a fallback), or, from before
     # mail went per address, the key of any of its subscriptions.

@@ -240,3 +240,29 @@ def test_deleting_a_subscription_in_the_admin_forgets_the_address_as_unsubscribi
     assert not Subscription.objects.exists()
     assert not any("erase-me@example.com" in row.to for row in Notification.objects.all())
     assert not any("erase-me@example.com" in row.to for row in OutgoingEmail.objects.all())
+
+
+def test_a_subscriber_of_the_morning_hears_of_a_notice_imported_at_noon_dated_days_before(
+    bureau, mailed
+):
+    """A notice opens at its own date's midnight: imported days later, every address
+    confirmed between that midnight and the import was never told of it."""
+    now = timezone.now()
+    before_import = Subscription.objects.create(
+        email="morning@example.com",
+        department=bureau,
+        language="zh-hans",
+        created_at=now - datetime.timedelta(days=1),
+        confirmed_at=now - datetime.timedelta(days=1),
+    )
+    consultation = ConsultationFactory(
+        issuer=bureau,
+        opens_at=now - datetime.timedelta(days=3),
+        closes_at=now + datetime.timedelta(days=27),
+    )
+    with later(1):
+        # Confirmed after the notice was on the site: it has seen it, and is not mailed.
+        confirmed("afternoon@example.com", bureau)
+        assert mailed(consultations_opened_notify) == 1
+    assert [m.to for m in mail.outbox] == [[before_import.email]]
+    assert consultation.title in mail.outbox[0].subject + mail.outbox[0].body
