@@ -21,7 +21,7 @@ from consult.notifications.outbox import notification_build, notifications_write
 from consult.notifications.rendering import site_url
 
 from .models import Comment
-from .status_links import comment_status_url, comment_status_urls
+from .status_links import comment_status_url, comment_status_urls, report_emails_stop_url
 
 
 @dataclass(frozen=True)
@@ -334,6 +334,8 @@ def revision_published_notifications_write(revision: Revision) -> int:
                     "is_final": revision.is_final,
                     "revision_url": site_url(changes_path),
                     "outcomes": outcomes,
+                    # Also the List-Unsubscribe header (notifications.delivery).
+                    "unsubscribe_url": report_emails_stop_url(first),
                 },
             )
         )
@@ -378,6 +380,7 @@ def revision_report_notifications_write(revision: Revision, *, report_path: str)
                 language=first.language,
                 context={
                     "report_url": report_url,
+                    "unsubscribe_url": report_emails_stop_url(first),
                     "status_url": status_urls[first.pk],
                     "comments": [
                         {

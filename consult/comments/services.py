@@ -492,6 +492,19 @@ def comment_subscribe_to_report(comment: Comment) -> bool:
     return True
 
 
+def report_emails_stop(comment: Comment) -> int:
+    """The citizen asks for no more emails about the report and the later drafts of this
+    consultation (the link in each of them): every comment of theirs there, by address, stops
+    asking. Returns how many comments did."""
+    if not comment.email:
+        return 0
+    return Comment.objects.filter(
+        consultation_id=comment.consultation_id,
+        email__iexact=comment.email.strip(),
+        notify_on_report=True,
+    ).update(notify_on_report=False)
+
+
 def received_check(consultation, received_on, *, now=None) -> None:
     """A letter counts if it arrived during the comment period (by its date, Beijing time)."""
     now = now or timezone.now()

@@ -50,3 +50,20 @@ def comment_status_urls(comments) -> dict:
     """`comment_status_url` of each comment, by key: one reverse() for a batch of emails."""
     url = site_url(reverse("intake:comment_status_signed", kwargs={"token": _PLACEHOLDER}))
     return {comment.pk: url.replace(_PLACEHOLDER, status_token(comment)) for comment in comments}
+
+
+# Stopping the report and revision emails: a link in each of them, which must work for as long
+# as emails may come (the next draft can be a year away), so it does not expire.
+STOP_SALT = "consult.comments.report-emails-stop"
+
+
+def report_emails_stop_url(comment) -> str:
+    token = signing.dumps({"c": comment.pk}, salt=STOP_SALT, compress=True)
+    return site_url(reverse("intake:comment_report_emails_stop", kwargs={"token": token}))
+
+
+def comment_id_from_stop_token(token: str) -> int | None:
+    try:
+        return int(signing.loads(token, salt=STOP_SALT)["c"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None

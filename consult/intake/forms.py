@@ -165,7 +165,11 @@ class CommentForm(StorableInputForm):
         help_text=_("填写后会收到回执邮件。"),
     )
     wants_reply = forms.BooleanField(label=_("希望收到答复"), required=False)
-    notify_on_report = forms.BooleanField(label=_("意见采纳情况公布时发邮件通知我"), required=False)
+    notify_on_report = forms.BooleanField(
+        label=_("意见采纳情况公布时发邮件通知我"),
+        help_text=_("发布修改稿时，也会告诉您意见所涉条款的去向。每封邮件中都有停止接收的链接。"),
+        required=False,
+    )
     consent = forms.BooleanField(
         label=_("我已阅读并同意上述个人信息处理说明"),
         required=True,

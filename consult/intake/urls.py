@@ -75,6 +75,11 @@ urlpatterns = [
         views.comment_notify_on_report,
         name="comment_notify_on_report",
     ),
+    path(
+        "comments/stop-report-emails/<str:token>/",
+        views.comment_report_emails_stop,
+        name="comment_report_emails_stop",
+    ),
     path("comments/<str:token>/", views.comment_status_signed, name="comment_status_signed"),
     # The API, under /api/.
     path("api/consultations/", api.consultation_list, name="api_consultation_list"),

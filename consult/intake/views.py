@@ -36,8 +36,10 @@ from consult.comments.services import (
     SubmissionLimited,
     comment_submit,
     comment_subscribe_to_report,
+    report_emails_stop,
 )
 from consult.comments.status_links import (
+    comment_id_from_stop_token,
     status_token,
     tracking_number_from_token,
     tracking_number_of_expired_token,
@@ -432,6 +434,26 @@ def comment_notify_on_report(request, token):
     comment = _comment_for_token(token)
     comment_subscribe_to_report(comment)
     return redirect("intake:comment_receipt", token=token)
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail provider posts without our cookie; the link is signed
+@never_cache
+@require_http_methods(["GET", "POST"])
+def comment_report_emails_stop(request, token):
+    """The link in the report and revision emails: GET shows a button (a mail scanner following
+    links stops nothing), POST (the button, or a mail client's one-click) stops them."""
+    comment_id = comment_id_from_stop_token(token)
+    comment = Comment.objects.filter(pk=comment_id).select_related("consultation").first()
+    if comment is None:
+        raise Http404
+    stopped = request.method == "POST"
+    if stopped:
+        report_emails_stop(comment)
+    return render(
+        request,
+        "intake/report_emails_stop.html",
+        {"consultation": comment.consultation, "stopped": stopped},
+    )
 
 
 @never_cache

@@ -8,6 +8,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -304,3 +305,40 @@ def test_a_whole_draft_comment_after_the_final_text_belongs_to_the_draft_consult
     comments = Comment.objects.filter(consultation=weifang_open)
     assert list(comments_of_revision(comments, second)) == [letter]
     assert not comments_of_revision(comments, final).exists()
+
+
+def test_a_citizen_can_stop_the_report_and_revision_emails_from_any_of_them(
+    client, weifang_open, first, django_capture_on_commit_callbacks
+):
+    """The box ticked once brought an email with every later draft and report, with no way to
+    stop them: no link, no List-Unsubscribe header, nothing that turned the wish off."""
+    import re
+
+    dropped = first.clauses.get(label="二(三)3")
+    mine = [
+        submit(weifang_open, dropped, 1, email="Li@Example.cn", notify_on_report=True),
+        submit(weifang_open, None, 2, email="li@example.cn", notify_on_report=True),
+    ]
+    theirs = submit(weifang_open, dropped, 3, email="other@example.cn", notify_on_report=True)
+    second = weifang_second_draft(weifang_open, publish=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        revision_publish(second)
+    message = next(m for m in mail.outbox if m.to == ["Li@Example.cn"])
+    stop = re.search(r"不再接收本次征求意见的此类邮件：(\S+)", message.body).group(1)
+    assert message.extra_headers["List-Unsubscribe"] == f"<{stop}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = stop.split("://", 1)[1].split("/", 1)[1]
+
+    # Following the link stops nothing (mail scanners follow links); the button does.
+    page = client.get(f"/{path}")
+    assert page.status_code == 200 and "停止发送" in page.content.decode()
+    assert Comment.objects.filter(pk__in=[c.pk for c in mine], notify_on_report=True).count() == 2
+    # A mail client's one-click: a POST without our cookies.
+    done = Client(enforce_csrf_checks=True).post(f"/{path}", {"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and 'id="stopped"' in done.content.decode()
+    assert not Comment.objects.filter(pk__in=[c.pk for c in mine], notify_on_report=True).exists()
+    theirs.refresh_from_db()
+    assert theirs.notify_on_report  # another citizen's wish stands
+    # A forged token is a 404.
+    assert client.get(f"/{path[:-3]}xyz/").status_code == 404

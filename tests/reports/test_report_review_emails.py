@@ -102,6 +102,9 @@ def test_the_email_lists_each_tracking_number_with_its_status_link(
     for comment, entry in zip(comments[:3], listed, strict=True):
         assert comment.tracking_number in email.body and comment.tracking_number in html
         assert entry["status_url"] in email.body and entry["status_url"] in html
+    # And how to stop such emails, in the text, the HTML and the header mail programs show.
+    stop = email.extra_headers["List-Unsubscribe"].strip("<>")
+    assert "/comments/stop-report-emails/" in stop and stop in email.body and stop in html
 
 
 @pytest.mark.parametrize("changelist", [REPORTS, CONSULTATIONS])

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
@@ -158,4 +159,4 @@ def test_the_feed_entry_keeps_its_first_id(client, first_published, coordinator)
     after = second_published(consultation, coordinator, timezone.now())
     with time_machine.travel(after):
         assert feed_entries(client)[title][1] == first_id
-    assert first_id == reverse("intake:report", args=[consultation.slug])
+    assert first_id == settings.SITE_URL + reverse("intake:report", args=[consultation.slug])
