@@ -6,6 +6,7 @@ import zlib
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -116,6 +117,35 @@ def _is_plain_word_document(data: bytes) -> bool:
     return all(name.startswith(_DOCX_PARTS) and not name.lower().endswith(".bin") for name in names)
 
 
+def _word_document_refusal(data: bytes) -> str | None:
+    """Why a file that is a Word document is refused all the same, in words its sender can act
+    on: its macros, or the objects embedded in it (an equation, a chart, another file), which
+    can carry programs. None for anything else."""
+    if _OLE_WORD_STREAM in data and _OLE_MACRO_STREAM in data:
+        return MACROS_REFUSED
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except _UNREADABLE_ZIP:
+        return None
+    if "word/document.xml" not in names:
+        return None
+    if any(name.lower().endswith("vbaproject.bin") for name in names):
+        return MACROS_REFUSED
+    if any(name.lower().endswith(".bin") or name.startswith("word/embeddings/") for name in names):
+        return EMBEDDED_REFUSED
+    return None
+
+
+MACROS_REFUSED = gettext_lazy(
+    "此 Word 文件含有宏，出于安全考虑不能接收：请另存为不含宏的 Word 文档（docx）或 PDF 后再上传。"
+)
+EMBEDDED_REFUSED = gettext_lazy(
+    "此 Word 文件含有嵌入的对象（如公式、图表或其他文件），出于安全考虑不能接收："
+    "请另存为 PDF 后再上传。"
+)
+
+
 def download_name(original_name: str, kind_extension: str) -> str:
     """The name a file is served under: the citizen's name, made safe, with the extension of
     what the file really is (a "setup.msi" that is a Word file leaves as "setup.doc")."""
@@ -143,6 +173,9 @@ def clean_attachment(upload, *, allow_email=False) -> str:
     kind = sniff_attachment_type(head, read_all)
     if kind is None and allow_email and head.lower().startswith(_EMAIL_HEADERS):
         kind = "eml"
+    if kind is None and (refusal := _word_document_refusal(read_all())):
+        upload.seek(0)
+        raise ValidationError(refusal, code="file_type")
     upload.seek(0)
     if kind is None:
         raise ValidationError(

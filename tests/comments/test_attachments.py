@@ -197,3 +197,54 @@ def test_a_zip_python_cannot_read_is_refused_not_a_server_error(spoil):
     500 for whoever posted them."""
     data = spoil(docx_with(WORD_TYPES, compress_type=zipfile.ZIP_DEFLATED))
     assert sniff(data) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            zipped(
+                {
+                    "[Content_Types].xml": WORD_TYPES,
+                    "word/document.xml": "<w:document/>",
+                    "word/embeddings/oleObject1.bin": OLE,  # a MathType equation, say
+                }
+            ),
+            "含有嵌入的对象",
+        ),
+        (
+            zipped(
+                {
+                    "[Content_Types].xml": MACRO_TYPES,
+                    "word/document.xml": "<w:document/>",
+                    "word/vbaProject.bin": b"\0" * 10,
+                }
+            ),
+            "含有宏",
+        ),
+        (ole("Root Entry", "WordDocument", "Macros", "VBA", "_VBA_PROJECT"), "含有宏"),
+    ],
+)
+def test_a_real_word_file_refused_for_what_it_holds_is_told_so(data, said):
+    """A Word file with an equation in it was told it was "not a Word file": its sender could
+    not tell what to change. The reason, and what to do (save it as PDF)."""
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consult.comments.attachments import clean_attachment
+
+    with pytest.raises(ValidationError) as refused:
+        clean_attachment(SimpleUploadedFile("意见.docx", data))
+    [message] = refused.value.messages
+    assert said in message and "PDF" in message
+
+
+def test_a_file_that_is_not_word_at_all_keeps_the_general_message():
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consult.comments.attachments import clean_attachment
+
+    with pytest.raises(ValidationError) as refused:
+        clean_attachment(SimpleUploadedFile("a.docx", zipped({"Tool.class": b"\xca\xfe"})))
+    assert "实际内容不是这些格式" in refused.value.messages[0]
