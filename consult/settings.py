@@ -388,6 +388,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "status" enums: named by what they are the status of.
+    "ENUM_NAME_OVERRIDES": {
+        "ConsultationStatusEnum": "consult.consultations.models.Consultation.Status",
+        "CommentStatusEnum": "consult.comments.models.Comment.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "consult.intake.api.request_bodies_closed",

@@ -28,7 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from consult.comments.lookup import comment_lookup
-from consult.comments.models import Comment
+from consult.comments.models import Comment, CommentRouting
 from consult.comments.publication import (
     comment_as_published,
     comments_published,
@@ -175,7 +175,7 @@ SLUG = OpenApiParameter(
 class ConsultationSummarySerializer(serializers.ModelSerializer):
     issuer = serializers.CharField(source="issuer.full_name")
     is_open = serializers.BooleanField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Consultation.Status.choices)
     url = serializers.SerializerMethodField()
     real_names_required = serializers.BooleanField(
         help_text="A comment must give `name` (400 naming it otherwise)."
@@ -230,14 +230,19 @@ class ClauseSerializer(serializers.Serializer):
     published_comment_count = serializers.IntegerField(
         help_text="Comments on this clause published with their submitters' consent."
     )
-    children = serializers.ListField(
-        child=serializers.DictField(), help_text="Subclauses, each shaped like this clause."
-    )
+
+
+# Subclauses, each a clause: the schema's `children` refer to `Clause` itself.
+ClauseSerializer._declared_fields["children"] = ClauseSerializer(
+    many=True, help_text="Subclauses, each shaped like this clause."
+)
 
 
 class ContactSerializer(serializers.Serializer):
     name = serializers.CharField()
-    phone = serializers.CharField(help_text="Masked, as the consultation page shows it.")
+    phone = serializers.CharField(
+        help_text="The bureau's contact telephone, as its notice gives it."
+    )
     email = serializers.CharField()
 
 
@@ -263,7 +268,7 @@ class ConsultationDetailSerializer(ConsultationSummarySerializer):
 
 class RouteSerializer(serializers.Serializer):
     department = serializers.CharField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=CommentRouting.Role.choices)
 
 
 class CommentReceiptSerializer(serializers.Serializer):
@@ -380,9 +385,9 @@ class CommentStatusSerializer(serializers.Serializer):
     consultation = serializers.CharField(help_text="The consultation's slug.")
     clause = serializers.IntegerField(allow_null=True)
     submitted_at = serializers.DateTimeField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Comment.Status.choices)
     status_display = serializers.CharField()
-    decision = serializers.CharField(allow_null=True)
+    decision = serializers.ChoiceField(choices=Comment.Decision.choices, allow_null=True)
     decision_display = serializers.CharField(allow_null=True)
     decision_reason = serializers.CharField(
         allow_null=True,
@@ -406,7 +411,7 @@ class CommentStatusSerializer(serializers.Serializer):
 
 
 class PublishedAnswerSerializer(serializers.Serializer):
-    decision = serializers.CharField(allow_null=True)
+    decision = serializers.ChoiceField(choices=Comment.Decision.choices, allow_null=True)
     decision_display = serializers.CharField(allow_null=True)
     reason = serializers.CharField()
     reply = serializers.CharField()

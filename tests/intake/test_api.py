@@ -505,3 +505,23 @@ def test_a_comment_posted_without_the_trailing_slash_is_redirected_with_its_body
     assert Comment.objects.filter(tracking_number=followed.json()["tracking_number"]).exists()
     # A GET is redirected as Django always has.
     assert api.get(f"/api/consultations/{weifang_open.slug}").status_code == 301
+
+
+def test_the_schema_lists_every_code_a_client_branches_on(client):
+    """Statuses, decisions and roles were plain strings, and `children` an untyped object: a
+    generated client had to guess the codes and could not type the clause tree."""
+    import yaml
+
+    schemas = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]
+    assert schemas["ConsultationStatusEnum"]["enum"] == [
+        "upcoming",
+        "open",
+        "closed",
+        "report_published",
+    ]
+    assert schemas["CommentStatusEnum"]["enum"] == ["pending", "in_progress", "answered", "invalid"]
+    assert set(schemas["DecisionEnum"]["enum"]) >= {"adopted", "partly_adopted", "not_adopted"}
+    assert schemas["Route"]["properties"]["role"] == {"$ref": "#/components/schemas/RoleEnum"}
+    assert schemas["Clause"]["properties"]["children"]["items"] == {
+        "$ref": "#/components/schemas/Clause"
+    }
