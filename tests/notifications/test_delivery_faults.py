@@ -375,7 +375,8 @@ def test_a_relay_refusing_a_new_session_mid_batch_postpones_the_rest_instead_of_
         delivery, "get_connection", side_effect=lambda **kw: BusyAfterAFailure(relay, state)
     ):
         result = emails_send([email.pk for email in emails])
-    assert result.failed == [] and sorted(result.retry_ids) == [e.pk for e in emails]
+    waiting = Notification.objects.filter(email__in=emails).order_by("pk")
+    assert result.failed == [] and sorted(result.retry_ids) == [n.pk for n in waiting]
     for email in OutgoingEmail.objects.filter(pk__in=[e.pk for e in emails]):
         assert email.status == OutgoingEmail.Status.PENDING and email.next_attempt_at
     assert "554" in OutgoingEmail.objects.get(pk=emails[1].pk).last_error
