@@ -21,6 +21,36 @@ NONCHARACTERS = re.compile(
     + "]"
 )
 
+# What shows nothing on the page: the characters that only steer how text is shown
+# (Unicode's format characters, general category Cf: zero-width spaces and joiners,
+# bidirectional controls, the byte order mark, tags), with the fillers and variation
+# selectors that draw nothing either. Counting a comment's length leaves them out
+# (comments.validation); masking reads a number split by them as the one it looks like
+# (comments.privacy).
+INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF9, 0xFFFB),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+INVISIBLE = re.compile(
+    "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in INVISIBLE_RANGES) + "]"
+)
+
 CONTROL_CHARACTER_MESSAGE = _("内容含有不可见的控制字符，请删除后重新提交。")
 
 

@@ -101,12 +101,16 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
     for comment in _by_primary_key(comments, chunk):
         # The text's own signature ("王五，13812340007") masked wherever the columns are.
         shown = include_personal and comment.contact_shown
+
+        def as_seen(text, comment=comment, shown=shown):
+            return text if shown else comment_text_masked(comment, text)
+
         routes = sorted(comment.routes.all(), key=lambda route: route.position)
         values = {
             "tracking_number": comment.tracking_number,
             "consultation": comment.consultation.title,
             "clause": str(comment.clause_label),
-            "body": comment.body if shown else comment_text_masked(comment),
+            "body": as_seen(comment.body),
             "submitter_kind": comment.get_submitter_kind_display(),
             "channel": comment.get_channel_display(),
             "wants_reply": _("是") if comment.wants_reply else _("否"),
@@ -115,12 +119,12 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
             "owner": _("、").join(r.department.name for r in routes if r.is_owner),
             "cooperating": _("、").join(r.department.name for r in routes if not r.is_owner),
             "opinions": "\n".join(
-                f"{opinion.department.name}{_('：')}{opinion.text}"
+                f"{opinion.department.name}{_('：')}{as_seen(opinion.text)}"
                 for opinion in comment.opinions.all()
             ),
             "decision": comment.get_decision_display(),
-            "decision_reason": comment.decision_reason,
-            "reply": comment.reply,
+            "decision_reason": as_seen(comment.decision_reason),
+            "reply": as_seen(comment.reply),
             "replied_at": _local(comment.replied_at),
             "campaign": f"#{comment.campaign_id}" if comment.campaign_id else "",
         }

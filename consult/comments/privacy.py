@@ -2,6 +2,8 @@
 
 import re
 
+from consult.text import INVISIBLE, INVISIBLE_RANGES
+
 from .phones import LANDLINE, MOBILE, area_code_length, phone_compact, phone_parse
 
 
@@ -64,13 +66,10 @@ NAME = "name"
 
 # Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-# Characters without width (zero-width space and joiners, word joiner, byte order mark, soft
-# hyphen, direction marks): a phone number split by them looks whole on screen, so they read as
-# a gap between its groups, and the masked text leaves them out.
-_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_INVISIBLE_IN_TEXT = re.compile(f"[{_INVISIBLE}]")
+# Characters without width (consult.text.INVISIBLE) read as a space, one for one: a number split
+# by them looks whole on screen, and reads as grouped.
 _HALF_WIDTH |= {
-    code: ord(" ") for code in range(0x00AD, 0xFEFF + 1) if _INVISIBLE_IN_TEXT.fullmatch(chr(code))
+    code: ord(" ") for first, last in INVISIBLE_RANGES for code in range(first, last + 1)
 }
 # Digits may be grouped by a dash or any one space: ASCII, no-break or full-width (U+3000).
 # What people put between a number's groups: dashes of every width, spaces (two, as easily as
@@ -168,15 +167,27 @@ def personal_data_masked(text: str, *, names=()) -> str:
 
     Full-width digits and ＠ are read as plain ones; what is kept is the text as written.
     """
-    text = _INVISIBLE_IN_TEXT.sub("", text or "")
-    plain = half_width(text)
+    text = text or ""
+    # Read without the characters that show nothing (a number split by zero-width spaces, one
+    # per digit, looks whole), and masked in the text as written: those outside what is masked
+    # stay (an emoji's joiners).
+    shown_at = (
+        [at for at, char in enumerate(text) if not INVISIBLE.match(char)]
+        if INVISIBLE.search(text)
+        else None
+    )
+    visible = "".join(text[at] for at in shown_at) if shown_at is not None else text
+    plain = half_width(visible)
     named = [
         (match.start(), match.end(), NAME)
         for name in {name.strip() for name in names if name and len(name.strip()) > 1}
         for match in re.finditer(re.escape(half_width(name)), plain)
     ]
     masked, last = [], 0
-    for start, end, kind in personal_data_spans(text, also=named):
-        masked += [text[last:start], _masked_span(plain[start:end], kind)]
+    for start, end, kind in personal_data_spans(visible, also=named):
+        found = plain[start:end]
+        if shown_at is not None:
+            start, end = shown_at[start], shown_at[end - 1] + 1
+        masked += [text[last:start], _masked_span(found, kind)]
         last = end
     return "".join([*masked, text[last:]])

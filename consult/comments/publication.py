@@ -102,7 +102,11 @@ def answer_published(comment: Comment) -> bool:
 
     Reads the consultation's published revisions from `comments_published` (one query for a
     page) or, for a comment fetched alone, with one query."""
-    return comment.is_answered and report_published_on_its_draft(comment)
+    return _answer_public(comment, _reported_draft(comment))
+
+
+def _answer_public(comment: Comment, reported_draft: Revision | None) -> bool:
+    return comment.is_answered and reported_draft is not None
 
 
 def report_publication_lock(consultation_id: int, revision_id: int | None = None) -> None:
@@ -196,7 +200,7 @@ def comment_as_published(comment: Comment) -> PublishedComment:
     """What the public lists show of a comment (and what the bureau reviews before that)."""
     answer = None
     reported = _reported_draft(comment)
-    if comment.is_answered and reported is not None:
+    if _answer_public(comment, reported):
         answer = PublishedAnswer(
             decision_value=comment.decision,
             decision=comment.get_decision_display(),

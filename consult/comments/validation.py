@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consult.text import CONTROL_CHARACTER_MESSAGE, has_invisible_characters
+from consult.text import CONTROL_CHARACTER_MESSAGE, INVISIBLE, has_invisible_characters
 
 from .directory import directory_of
 from .phones import phone_canonical
@@ -64,22 +64,11 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     return value
 
 
-# What shows nothing on the page: the characters that only steer how text is shown
-# (Unicode's format characters, general category Cf: zero-width spaces and joiners,
-# bidirectional controls, the byte order mark, tags), with the fillers and variation
-# selectors that draw nothing either. None of it counts towards the shortest comment; spaces
-# between words do, as they always did ("Good idea." is ten characters).
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
-)
-
-
 def visible_length(text: str) -> int:
-    """How many characters of the text show on the page: without `_INVISIBLE`, and without
-    the spaces those left at either end."""
-    return len(_INVISIBLE.sub("", text).strip())
+    """How many characters of the text show on the page: without `consult.text.INVISIBLE`
+    (none of it counts towards the shortest comment; spaces between words do, as they always
+    did: "Good idea." is ten characters), and without the spaces those left at either end."""
+    return len(INVISIBLE.sub("", text).strip())
 
 
 def clean_body(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect
@@ -48,7 +49,7 @@ from .revisions import (
     revision_first,
     revision_period_set,
 )
-from .services import issuer_staff_grant, membership_grant
+from .services import department_staff_groups_set, staff_groups_set
 
 
 class DepartmentAliasInline(InvisibleCharactersRefused, admin.TabularInline):
@@ -80,10 +81,15 @@ class DepartmentAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.Mode
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Membership:
-            # A member added here can sign in and work at once, as one added by staff_join.
+            # A member added here can sign in and work at once, as one added by staff_join;
+            # one removed or moved keeps no group it no longer has a reason for.
             changed = [membership for membership, _fields in formset.changed_objects]
-            for membership in formset.new_objects + changed:
-                membership_grant(membership)
+            users = {m.user for m in formset.new_objects + changed + formset.deleted_objects}
+            for form_ in formset.initial_forms:
+                if "user" in form_.changed_data and form_.initial.get("user"):
+                    users.add(get_user_model().objects.get(pk=form_.initial["user"]))
+            for user in users:
+                staff_groups_set(user)
 
     @admin.display(description=_("通知邮箱"))
     def mailbox_list(self, department):
@@ -99,7 +105,19 @@ class MembershipAdmin(UsableLookupValues, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        membership_grant(obj)
+        staff_groups_set(obj.user)
+        if change and "user" in form.changed_data and form.initial.get("user"):
+            staff_groups_set(get_user_model().objects.get(pk=form.initial["user"]))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        staff_groups_set(obj.user)
+
+    def delete_queryset(self, request, queryset):
+        users = list({membership.user for membership in queryset.select_related("user")})
+        super().delete_queryset(request, queryset)
+        for user in users:
+            staff_groups_set(user)
 
 
 def responsibility_summary(clause):
@@ -209,7 +227,9 @@ class ConsultationAdmin(
             # for good).
             revision_first(obj)
         if not change or "issuer" in form.changed_data:
-            issuer_staff_grant(obj.issuer)
+            department_staff_groups_set(obj.issuer_id)
+            if change and form.initial.get("issuer"):
+                department_staff_groups_set(form.initial["issuer"])
 
     @admin.display(description=_("状态"))
     def status_display(self, consultation):

@@ -159,31 +159,36 @@ def staff_join(user, department: Department, *, role=Membership.Role.HANDLER) ->
     membership, _created = Membership.objects.get_or_create(
         user=user, department=department, defaults={"role": role}
     )
-    membership_grant(membership)
+    staff_groups_set(user)
     return membership
 
 
-def membership_grant(membership: Membership) -> None:
-    """What a membership, however it was made (here, or a row added in the admin), gives its
-    user: the admin, and the group whose permissions their standing needs. Staff of a
-    department that issues consultations are coordinators: they also publish the adoption
-    report and watch the outbox."""
-    user = membership.user
-    group_name = (
-        COORDINATOR_GROUP
-        if Consultation.objects.coordinated_by([membership.department_id]).exists()
-        else DEPARTMENT_STAFF_GROUP
-    )
-    user.groups.add(staff_group(group_name))
-    # comments.access caches a user's departments on the user object; this one changed.
+def staff_groups_set(user) -> None:
+    """The staff group a user's memberships give, however they were made or unmade (here, or
+    rows added, moved or deleted in the admin), and not the other: staff of a department that
+    issues consultations are coordinators (they also publish the adoption report and watch the
+    outbox), other members department staff, and a user who is a member of nothing neither.
+    A member is given the admin; leaving it is a superuser's decision."""
+    department_ids = list(user.memberships.values_list("department_id", flat=True))
+    wanted = set()
+    if department_ids:
+        coordinator = Consultation.objects.coordinated_by(department_ids).exists()
+        wanted.add(COORDINATOR_GROUP if coordinator else DEPARTMENT_STAFF_GROUP)
+    for name in (COORDINATOR_GROUP, DEPARTMENT_STAFF_GROUP):
+        if name in wanted:
+            user.groups.add(staff_group(name))
+        else:
+            user.groups.remove(*user.groups.filter(name=name))
+    # comments.access caches a user's departments on the user object; they changed.
     user.__dict__.pop("_consult_department_ids", None)
-    if not user.is_staff:
+    if department_ids and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
 
 
-def issuer_staff_grant(department: Department) -> None:
-    """A department that issues a consultation (a notice imported, an issuer chosen in the
-    admin): its staff, who may have joined before, become its coordinators."""
-    for membership in department.memberships.select_related("user"):
-        membership_grant(membership)
+def department_staff_groups_set(department_id) -> None:
+    """A department that issues a consultation now (a notice imported, an issuer chosen in the
+    admin), or no longer does: its staff, who may have joined before, are or stop being
+    coordinators."""
+    for membership in Membership.objects.filter(department_id=department_id).select_related("user"):
+        staff_groups_set(membership.user)

@@ -24,7 +24,7 @@ from consult.consultations.revisions import (
     revision_create,
     revision_first,
 )
-from consult.consultations.services import issuer_staff_grant
+from consult.consultations.services import department_staff_groups_set
 
 from .lineage import Passage, propose_links
 from .parser import ParsedClause, ParsedNotice, abbreviates, is_generic_group
@@ -216,7 +216,7 @@ def notice_import(
         source_text=source_text,
     )
     clauses_create(parsed, revision_first(consultation), created=created)
-    issuer_staff_grant(issuer)
+    department_staff_groups_set(issuer.pk)
     return consultation
 
 

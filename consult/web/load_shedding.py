@@ -20,6 +20,7 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.html import escape
+from django.utils.http import escape_leading_slashes
 from django.utils.translation import gettext as _
 
 from .errors import API_PREFIX
@@ -55,7 +56,8 @@ class ShedCount:
 
 def _href(path_info: str) -> str:
     # PATH_INFO holds the path's bytes as latin-1 (PEP 3333): quoted back into a link.
-    return quote(path_info.encode("iso-8859-1", "replace"), safe="/")
+    # escape_leading_slashes: "//evil.example/" would link off the site.
+    return escape_leading_slashes(quote(path_info.encode("iso-8859-1", "replace"), safe="/"))
 
 
 class _Asked:

@@ -240,10 +240,25 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("1\u200d3\u200c8\u00ad1234\u200e5678", "138****5678"),
         ("wang\u200bwu@exam\u200bple.cn", "w***@example.cn"),
         ("370702\u200b19900101\u200b1234", "37****************"),
+        ("1\u200b3\u200b8\u200b1\u200b2\u200b3\u200b4\u200b5\u200b6\u200b7\u200b8", "138****5678"),
+        # What the comment's length does not count (consult.text.INVISIBLE), every kind.
+        ("138\u034f1234\u034f5678", "138****5678"),
+        ("138\ufe0f1234\u180b5678", "138****5678"),
+        ("138\u206a1234\U000e00205678", "138****5678"),
+        ("138\u31641234\u061c5678", "138****5678"),
     ],
 )
 def test_phone_and_id_numbers_are_masked_however_they_are_written(written, masked):
     assert personal_data_masked(f"联系方式：{written}。谢谢") == f"联系方式：{masked}。谢谢"
+
+
+def test_characters_without_width_outside_what_is_masked_are_kept():
+    """Masking took every zero-width joiner out of the published text: a family emoji fell
+    apart into three faces."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert personal_data_masked(f"好主意{family}，电话13812345678") == (
+        f"好主意{family}，电话138****5678"
+    )
 
 
 def test_the_text_stays_masked_as_reviewed_after_the_personal_data_is_deleted(weifang_open):

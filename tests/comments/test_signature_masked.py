@@ -103,3 +103,55 @@ def test_the_cooperating_department_s_email_masks_it_and_the_owner_s_does_not(
     cooperating = to("市科技局")
     assert "建议明确集聚区评价指标。" in cooperating and shows_personal_data(cooperating) == []
     assert "13812340007" in to("市发改委")
+
+
+def test_a_cooperating_department_cannot_learn_a_masked_number_by_searching(client, signed):
+    """The search read the text as stored: "1381", "13812", … gave the number digit by digit
+    (and an address or the name whole) by which comments came back."""
+    client.force_login(member("kjj", "市科技局"))
+
+    def found(term):
+        page = client.get(QUEUE, {"scope": "all", "q": term}).content.decode()
+        return signed.tracking_number in page
+
+    assert found("集聚区评价指标")  # the text is still searched
+    for term in ("13812340007", "1381", "１３８", "wangwu@", "王五", "渔民王五", "王五，电话"):
+        assert not found(term), term
+    # The answering department searches it all.
+    client.force_login(member("fgw", "市发改委"))
+    assert found("13812340007") and found("渔民王五")
+
+
+def test_the_history_masks_what_staff_wrote_about_the_submitter(client, signed):
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    lead = member("fgw", "市发改委")
+    comment_change_apply(
+        signed, lead, CommentChange(status="in_progress", note="已电话联系王五13812340007。")
+    )
+    client.force_login(member("kjj", "市科技局"))
+    page = client.get(f"{QUEUE}{signed.pk}/change/").content.decode()
+    assert "已电话联系＊＊138****0007。" in page and shows_personal_data(page) == []
+    client.force_login(lead)
+    assert (
+        "已电话联系王五13812340007。" in client.get(f"{QUEUE}{signed.pk}/change/").content.decode()
+    )
+
+
+def test_an_export_masks_the_reply_and_its_reason_where_it_masks_the_columns(client, signed):
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    comment_change_apply(
+        signed,
+        member("fgw", "市发改委"),
+        CommentChange(
+            status="answered",
+            decision="not_adopted",
+            decision_reason="王五的建议与上位法不符。",
+            reply="王五同志：您好，已按13812340007与您电话沟通。",
+            waive_reason="时间紧。",
+        ),
+    )
+    cooperating = exported(client, member("kjj", "市科技局"), signed)
+    assert "已按138****0007与您电话沟通" in cooperating
+    assert shows_personal_data(cooperating) == []

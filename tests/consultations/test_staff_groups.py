@@ -124,3 +124,27 @@ def test_the_admin_index_s_hidden_headers_are_read_out_in_chinese(superuser_clie
     text = page.content.decode()
     assert "模型名称" in text and "修改或查看列表链接" in text
     assert "Model name" not in text and "Add link" not in text
+
+
+def test_a_member_removed_or_moved_keeps_no_group_they_no_longer_have_a_reason_for(
+    superuser_client, weifang_open
+):
+    """Moved from the issuing bureau to another department, a user kept the coordinators'
+    group (exporting personal data, publishing reports) for good."""
+    user = new_user()
+    membership = staff_join(user, weifang_open.issuer)
+    assert get_user_model().objects.get(pk=user.pk).has_perm("consultations.publish_report")
+    other = DepartmentFactory()
+    response = superuser_client.post(
+        reverse("admin:consultations_membership_change", args=[membership.pk]),
+        {"user": user.pk, "department": other.pk, "role": Membership.Role.HANDLER},
+    )
+    assert response.status_code == 302
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert not fresh.has_perm("consultations.publish_report") and can_work(fresh)
+
+    response = superuser_client.post(
+        reverse("admin:consultations_membership_delete", args=[membership.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert list(get_user_model().objects.get(pk=user.pk).groups.all()) == []

@@ -505,6 +505,9 @@ def test_a_comment_posted_without_the_trailing_slash_is_redirected_with_its_body
     assert Comment.objects.filter(tracking_number=followed.json()["tracking_number"]).exists()
     # A GET is redirected as Django always has.
     assert api.get(f"/api/consultations/{weifang_open.slug}").status_code == 301
+    # A host the site does not serve is refused before any redirect, as Django's own does.
+    refused = api.post(url, payload(item), format="json", HTTP_HOST="evil.example")
+    assert refused.status_code == 400
 
 
 def test_the_schema_lists_every_code_a_client_branches_on(client):

@@ -178,9 +178,12 @@ def test_the_busy_answer_speaks_the_asked_language_and_says_what_became_of_a_com
     _headers, api = answer("/api/consultations/x/comments/", HTTP_ACCEPT_LANGUAGE="en")
     assert json.loads(api) == {"detail": "Too many visitors: try again in 5 seconds.",
                                "retry_after": 5}  # fmt: skip
-    # A path that would break out of the link is quoted.
+    # A path that would break out of the link is quoted, and one that would leave the site
+    # ("//evil.example/") stays on it.
     _headers, page = answer('/consultations/"><script>/')
     assert "<script>" not in page
+    _headers, page = answer("//evil.example/")
+    assert 'href="//' not in page and 'href="/%2Fevil.example/"' in page
 
 
 def test_every_api_operation_documents_the_busy_answer(client):

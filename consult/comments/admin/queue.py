@@ -7,7 +7,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, Subquery
+from django.db.models import F, Q, Subquery, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -112,6 +114,9 @@ class ChangeRefused(Exception):
 
 # The session key holding a refused bulk action's inputs until the queue is shown again.
 KEPT_ACTION = "comments_bulk_action_kept"
+# A search by a term that may be personal data reads, masked, at most this many texts of
+# comments whose submitter the user sees masked.
+SEARCH_MASKED_AT_MOST = 1000
 
 
 def contact_search(term: str) -> Q | None:
@@ -129,9 +134,11 @@ def body_as_seen(comment) -> str:
     return comment_text_masked(comment)
 
 
-def history_table(events):
+def history_table(events, comment):
     """History entries as the change page lists them: who did what and when, in words
-    (workflow.event_in_words), every value escaped."""
+    (workflow.event_in_words), every value escaped; the texts (a reply, a note: "已电话联系王五
+    138…") masked where the comment's submitter is (`body_as_seen`)."""
+    shown = getattr(comment, "contact_visible", False)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -142,7 +149,7 @@ def history_table(events):
                 event.get_kind_display(),
                 event.department or "",
                 event_in_words(event),
-                event.text,
+                event.text if shown else comment_text_masked(comment, event.text),
             )
             for event in events
         ),
@@ -360,6 +367,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         # Its own search runs before UsableLookupValues' (which strips NUL for Django's part).
         search_term = usable_search_term(search_term)
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        found = self._text_found_only_where_shown(request, found, search_term)
         number = normalise_tracking_number(search_term)
         if is_well_formed(number):
             found = found | self.get_queryset(request).filter(tracking_number=number)
@@ -368,6 +376,36 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             return found, may_have_duplicates
         by_contact = comments_contact_visible_to(request.user, queryset.filter(contact))
         return found | by_contact, may_have_duplicates
+
+    def _text_found_only_where_shown(self, request, found, search_term):
+        """Django's search reads the text as stored, personal data and all: a department that
+        sees a submitter masked could search "1381", "13812", … and learn the number by which
+        comments come back. For a term that may be personal data — with a digit or an @, or
+        one that holds or is held by the submitter's own name or organisation — a comment whose
+        submitter the user sees masked is found only if its text, masked as the user reads it,
+        holds the term (of the first SEARCH_MASKED_AT_MOST such comments)."""
+        words = search_term.split()
+        if not words:
+            return found
+        hidden = found.exclude(pk__in=comments_contact_visible_to(request.user, found).values("pk"))
+        if any(char.isdigit() or char in "@＠" for char in search_term):
+            risky = hidden
+        else:
+            named = Q()
+            for word in words:
+                for field in ("submitter_name", "organisation"):
+                    # The name in the word ("渔民王五" holds "王五"), or the word in the name.
+                    named |= Q(**{f"{field}__icontains": word}) | (
+                        ~Q(**{field: ""}) & Q(GreaterThan(StrIndex(Value(word), F(field)), 0))
+                    )
+            risky = hidden.filter(named)
+        candidates = risky.select_related(None).only("pk", "body", "submitter_name", "organisation")
+        kept = [
+            comment.pk
+            for comment in candidates.order_by("pk")[:SEARCH_MASKED_AT_MOST]
+            if all(word.lower() in body_as_seen(comment).lower() for word in words)
+        ]
+        return found.exclude(pk__in=risky.values("pk")) | found.filter(pk__in=kept)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """A change the workflow refuses after the form's checks passed (they share the row
@@ -521,7 +559,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
     def history(self, comment):
         """Who did what and when, in words (workflow.event_in_words), oldest first."""
         return history_table(
-            comment.events.select_related("actor", "department").order_by("at", "pk")
+            comment.events.select_related("actor", "department").order_by("at", "pk"), comment
         )
 
     def render_change_form(self, request, context, *args, **kwargs):
@@ -529,7 +567,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         nothing the page does not show anyway), and what was typed where it may not be saved."""
         form = context["adminform"].form if "adminform" in context else None
         if getattr(form, "changes_since", None):
-            context["changes_since"] = history_table(form.changes_since)
+            context["changes_since"] = history_table(form.changes_since, form.instance)
         context["kept_aside"] = getattr(form, "kept_aside", ())
         return super().render_change_form(request, context, *args, **kwargs)
 
