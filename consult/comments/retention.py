@@ -22,7 +22,8 @@ from consult.notifications.models import Notification
 from consult.notifications.outbox import notifications_redact
 
 from .exports import exports_expire
-from .models import Attachment, Comment, CommentEvent
+from .models import Attachment, Comment, CommentEvent, CooperatingOpinion
+from .privacy import comment_text_masked
 from .publication import published_answers_freeze
 from .revision_outcomes import revision_comments_q
 
@@ -70,6 +71,29 @@ def _settled(revision: Revision, cutoff) -> bool:
     return closes_at is not None and closes_at <= cutoff
 
 
+def _texts_masked(ids) -> None:
+    """The personal data written into the texts — the comment's own ("来信人：张三丰，电话…"),
+    its reason and reply, the departments' opinions, the history's notes — masked while the
+    names that masking looks for are still known: once they are deleted, nothing would find the
+    name in the text, and a cooperating department or an export would read it in full."""
+    comments = {
+        comment.pk: comment
+        for comment in Comment.objects.filter(pk__in=ids).only(
+            "pk", "body", "reply", "decision_reason", "submitter_name", "organisation"
+        )
+    }
+    for comment in comments.values():
+        comment.body = comment_text_masked(comment)
+        comment.reply = comment_text_masked(comment, comment.reply)
+        comment.decision_reason = comment_text_masked(comment, comment.decision_reason)
+    Comment.objects.bulk_update(comments.values(), ["body", "reply", "decision_reason"])
+    for model in (CooperatingOpinion, CommentEvent):
+        rows = list(model.objects.filter(comment_id__in=ids).exclude(text=""))
+        for row in rows:
+            row.text = comment_text_masked(comments[row.comment_id], row.text)
+        model.objects.bulk_update(rows, ["text"])
+
+
 def personal_data_purge(*, now=None, batch: int = 500) -> int:
     """Remove the personal data of every comment past its retention; returns how many."""
     now = now or timezone.now()
@@ -87,6 +111,7 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
             attachments = list(Attachment.objects.filter(comment_id__in=ids))
             Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
             published_answers_freeze(Comment.objects.filter(pk__in=ids))
+            _texts_masked(ids)
             Comment.objects.filter(pk__in=ids).update(
                 submitter_name="",
                 # An individual's employer, a group's own name: the page promises neither is
@@ -104,7 +129,10 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
                 CommentEvent(
                     comment_id=pk,
                     kind=CommentEvent.Kind.NOTE,
-                    text=_("个人信息保存期限已满：姓名、单位名称、电话、邮箱和附件已删除。"),
+                    text=_(
+                        "个人信息保存期限已满：姓名、单位名称、电话、邮箱和附件已删除，"
+                        "文字中的个人信息已遮盖。"
+                    ),
                     at=now,
                 )
                 for pk in ids

@@ -157,3 +157,42 @@ def test_each_draft_s_commenters_are_forgotten_on_that_draft_s_schedule(answered
     assert later.phone == "13912345678"
     answered.refresh_from_db()
     assert answered.phone == ""
+
+
+def test_the_personal_data_written_in_the_texts_is_masked_before_the_names_go(answered, settings):
+    """The masking looks for the submitter's own name: once the purge had deleted it, a letter's
+    "来信人：张三" was shown in full to cooperating departments and in exports — the purge made
+    the name more visible than before."""
+    from consult.comments.models import CooperatingOpinion
+
+    Comment.objects.filter(pk=answered.pk).update(
+        body="建议明确集聚区的评价指标。来信人：张三，电话13812345678。",
+        reply="张三同志：感谢您的意见，已采纳。",
+    )
+    CooperatingOpinion.objects.create(
+        comment=answered,
+        department=Department.objects.get(name="市科技局"),
+        text="同意张三的意见。",
+    )
+    CommentEvent.objects.create(
+        comment=answered, kind=CommentEvent.Kind.NOTE, text="已电话联系张三。", at=timezone.now()
+    )
+    personal_data_purge(now=days_after_report(answered.consultation, 1, settings))
+    answered.refresh_from_db()
+    assert answered.body == "建议明确集聚区的评价指标。来信人：＊＊，电话138****5678。"
+    assert answered.reply == "＊＊同志：感谢您的意见，已采纳。"
+    assert CooperatingOpinion.objects.get(comment=answered).text == "同意＊＊的意见。"
+    texts = CommentEvent.objects.filter(comment=answered).values_list("text", flat=True)
+    assert not any("张三" in text for text in texts)
+
+
+def test_a_retention_of_zero_days_is_what_the_pages_promise(client, weifang_open, settings):
+    """`|default:365` read 0 as missing: the privacy page and the form promised a year."""
+    settings.PERSONAL_DATA_RETENTION_DAYS = 0
+    page = client.get("/privacy/").content.decode()
+    assert "保存 0 天" in page and "365" not in page
+    clause = weifang_open.clauses.get(label="二(一)1")
+    form = client.get(
+        f"/consultations/{weifang_open.slug}/clauses/{clause.pk}/comment/"
+    ).content.decode()
+    assert "保存 0 天" in form
