@@ -39,15 +39,31 @@ def normalise(text: str) -> str:
     return _NOISE.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
-def shingles(text: str) -> list[bytes]:
+def _shingle_set(text: str) -> set[bytes]:
     text = normalise(text)
     if len(text) <= SHINGLE:
-        return [text.encode()] if text else [b""]
-    return list({text[i : i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1)})
+        return {text.encode()} if text else {b""}
+    return {text[i : i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1)}
 
 
-def signatures(texts: list[str]) -> list[np.ndarray]:
-    hashes = MinHash.bulk([shingles(text) for text in texts], num_perm=NUM_PERM)
+def shingles(text: str, quoted: str = "") -> list[bytes]:
+    """The text's shingles, without those of `quoted` (the clause it comments on): citizens
+    paste the clause before opposite opinions, and what they wrote themselves is what makes two
+    letters one campaign. A text that is nothing but the quotation keeps its shingles."""
+    own = _shingle_set(text)
+    if quoted:
+        written = own - _shingle_set(quoted)
+        if written:
+            own = written
+    return list(own)
+
+
+def signatures(texts: list[str], quoted: list[str] | None = None) -> list[np.ndarray]:
+    quoted = quoted or [""] * len(texts)
+    hashes = MinHash.bulk(
+        [shingles(text, clause) for text, clause in zip(texts, quoted, strict=True)],
+        num_perm=NUM_PERM,
+    )
     return [np.asarray(h.hashvalues, dtype=np.uint64) for h in hashes]
 
 
@@ -127,12 +143,14 @@ def _assign(consultation_id, ids) -> int:
     comments = list(
         Comment.objects.filter(pk__in=ids, signature__isnull=True)
         .order_by("pk")
-        .values_list("pk", "body")
+        .values_list("pk", "body", "clause__heading", "clause__text")
     )
     if not comments:
         return 0
-    new_ids = [pk for pk, _body in comments]
-    new_signatures = dict(zip(new_ids, signatures([body for _pk, body in comments]), strict=True))
+    new_ids = [pk for pk, *_texts in comments]
+    bodies = [body for _pk, body, *_clause in comments]
+    quoted = [f"{heading or ''}{text or ''}" for _pk, _body, heading, text in comments]
+    new_signatures = dict(zip(new_ids, signatures(bodies, quoted), strict=True))
     bands = {pk: band_values(signature) for pk, signature in new_signatures.items()}
     owners_of_value = {}
     for pk, values in bands.items():

@@ -141,3 +141,31 @@ def test_a_campaign_merged_away_is_not_used_again_in_the_same_run(weifang_open):
     assert joined == 1 and campaign_of == {new.pk: first.pk}
     assert set(Comment.objects.values_list("campaign_id", flat=True)) == {first.pk}
     assert list(Campaign.objects.values_list("pk", "size")) == [(first.pk, 4)]
+
+
+def test_opposite_opinions_that_quote_their_clause_are_not_one_campaign(weifang_open):
+    """Three citizens pasted the clause before opposite opinions and were grouped as one form
+    letter, answered at once and counted as a campaign: only what they wrote themselves counts."""
+    from consult.comments.campaigns import campaigns_assign_pending
+    from consult.comments.services import comment_submit
+
+    clause = weifang_open.clauses.get(label="二(一)1")
+    quote = clause.text[:160]
+    bodies = [
+        f"关于“{quote}”一条，我认为评价指标应当由第三方机构制定，并每年公开评估结果。",
+        f"关于“{quote}”一条，建议删除，该项任务与我市财政能力不符，应暂缓实施。",
+        f"原文：{quote}。意见：应增加对中小渔业企业的贷款贴息，降低准入门槛。",
+        # The same letter twice, the clause quoted in it: still one campaign.
+        f"关于“{quote}”一条，建议删除，该项任务与我市财政能力不符，应暂缓实施！",
+    ]
+    comments = [
+        comment_submit(
+            consultation=weifang_open, clause=clause, body=body, channel="web", consent=True
+        ).comment
+        for body in bodies
+    ]
+    campaigns_assign_pending(limit=None)
+    groups = [Comment.objects.get(pk=c.pk).campaign_id for c in comments]
+    assert groups[1] is not None and groups[1] == groups[3]
+    assert groups[0] != groups[1] and groups[2] != groups[1]
+    assert groups[0] is None or groups[0] != groups[2]
