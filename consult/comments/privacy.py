@@ -178,9 +178,13 @@ def personal_data_masked(text: str, *, names=()) -> str:
     )
     visible = "".join(text[at] for at in shown_at) if shown_at is not None else text
     plain = half_width(visible)
+    # The names as the text is read: without characters that show nothing (a rare character
+    # spelt with a variation selector, "王\u200b五").
+    readable = {INVISIBLE.sub("", name).strip() for name in names if name}
     named = [
         (match.start(), match.end(), NAME)
-        for name in {name.strip() for name in names if name and len(name.strip()) > 1}
+        for name in readable
+        if len(name) > 1
         for match in re.finditer(re.escape(half_width(name)), plain)
     ]
     masked, last = [], 0

@@ -78,6 +78,23 @@ class DepartmentAdmin(InvisibleCharactersRefused, UsableLookupValues, admin.Mode
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("mailboxes")
 
+    def delete_model(self, request, obj):
+        members = list({membership.user for membership in obj.memberships.select_related("user")})
+        super().delete_model(request, obj)
+        for user in members:
+            staff_groups_set(user)
+
+    def delete_queryset(self, request, queryset):
+        members = list(
+            {
+                m.user
+                for m in Membership.objects.filter(department__in=queryset).select_related("user")
+            }
+        )
+        super().delete_queryset(request, queryset)
+        for user in members:
+            staff_groups_set(user)
+
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Membership:

@@ -168,7 +168,9 @@ def staff_groups_set(user) -> None:
     rows added, moved or deleted in the admin), and not the other: staff of a department that
     issues consultations are coordinators (they also publish the adoption report and watch the
     outbox), other members department staff, and a user who is a member of nothing neither.
-    A member is given the admin; leaving it is a superuser's decision."""
+    These two groups are the memberships' to manage (a hand-made change to them is undone by the
+    next change of membership); any other permission goes through a group of its own. A
+    member is given the admin; leaving it is a superuser's decision."""
     department_ids = list(user.memberships.values_list("department_id", flat=True))
     wanted = set()
     if department_ids:

@@ -155,3 +155,37 @@ def test_an_export_masks_the_reply_and_its_reason_where_it_masks_the_columns(cli
     cooperating = exported(client, member("kjj", "市科技局"), signed)
     assert "已按138****0007与您电话沟通" in cooperating
     assert shows_personal_data(cooperating) == []
+
+
+def test_the_search_still_finds_what_a_cooperating_department_may_read(
+    client, signed, weifang_open
+):
+    """Terms with digits read the masked text, not nothing: a quoted phrase, a tracking number
+    beside a word, a number that is not personal data."""
+    other = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body="请参照第1381号文件，明确集聚区评价指标。",
+        channel="web",
+        consent=True,
+        phone="13812340009",
+    ).comment
+    client.force_login(member("kjj", "市科技局"))
+
+    def found(term):
+        page = client.get(QUEUE, {"scope": "all", "q": term}).content.decode()
+        return {c.tracking_number for c in (signed, other) if c.tracking_number in page}
+
+    assert found("1381") == {other.tracking_number}  # in its text; the other's is a phone
+    assert found('"第1381号 文件"') == set() and found('"第1381号文件"') == {other.tracking_number}
+    assert found(f"{signed.tracking_number} 评价指标") == {signed.tracking_number}
+    assert found("0007") == {signed.tracking_number}  # shown: 138****0007
+
+
+def test_a_name_spelt_with_a_variation_selector_is_masked():
+    from consult.comments.privacy import personal_data_masked
+
+    for name in ("葛\U000e0100优", "葛\ufe00优", "王\u200b五"):
+        plain = name.replace("\U000e0100", "").replace("\ufe00", "").replace("\u200b", "")
+        assert personal_data_masked(f"我是{name}，谢谢", names=[name]) == "我是＊＊，谢谢"
+        assert personal_data_masked(f"我是{plain}，谢谢", names=[name]) == "我是＊＊，谢谢"

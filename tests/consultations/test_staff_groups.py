@@ -148,3 +148,14 @@ def test_a_member_removed_or_moved_keeps_no_group_they_no_longer_have_a_reason_f
     )
     assert response.status_code == 302
     assert list(get_user_model().objects.get(pk=user.pk).groups.all()) == []
+
+
+def test_a_department_deleted_takes_its_members_groups_with_it(superuser_client):
+    department = DepartmentFactory()
+    user = new_user()
+    staff_join(user, department)
+    response = superuser_client.post(
+        reverse("admin:consultations_department_delete", args=[department.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert list(get_user_model().objects.get(pk=user.pk).groups.all()) == []

@@ -14,6 +14,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -114,9 +115,6 @@ class ChangeRefused(Exception):
 
 # The session key holding a refused bulk action's inputs until the queue is shown again.
 KEPT_ACTION = "comments_bulk_action_kept"
-# A search by a term that may be personal data reads, masked, at most this many texts of
-# comments whose submitter the user sees masked.
-SEARCH_MASKED_AT_MOST = 1000
 
 
 def contact_search(term: str) -> Q | None:
@@ -383,8 +381,12 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         comments come back. For a term that may be personal data — with a digit or an @, or
         one that holds or is held by the submitter's own name or organisation — a comment whose
         submitter the user sees masked is found only if its text, masked as the user reads it,
-        holds the term (of the first SEARCH_MASKED_AT_MOST such comments)."""
-        words = search_term.split()
+        holds the term."""
+        # The words as Django's search reads them ("a phrase" in quotes is one).
+        words = [
+            unescape_string_literal(bit) if bit[:1] in "\"'" and bit[-1:] == bit[:1] else bit
+            for bit in smart_split(search_term)
+        ]
         if not words:
             return found
         hidden = found.exclude(pk__in=comments_contact_visible_to(request.user, found).values("pk"))
@@ -399,12 +401,19 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                         ~Q(**{field: ""}) & Q(GreaterThan(StrIndex(Value(word), F(field)), 0))
                     )
             risky = hidden.filter(named)
-        candidates = risky.select_related(None).only("pk", "body", "submitter_name", "organisation")
-        kept = [
-            comment.pk
-            for comment in candidates.order_by("pk")[:SEARCH_MASKED_AT_MOST]
-            if all(word.lower() in body_as_seen(comment).lower() for word in words)
-        ]
+        candidates = risky.select_related(None).only(
+            "pk", "tracking_number", "body", "submitter_name", "organisation"
+        )
+        kept = []
+        for comment in candidates.order_by().iterator(chunk_size=500):
+            masked = body_as_seen(comment).lower()
+            # Each word in the text as the user reads it, or the comment's tracking number
+            # (search_fields: one word may name it, the others its text).
+            if all(
+                word.lower() in masked or normalise_tracking_number(word) == comment.tracking_number
+                for word in words
+            ):
+                kept.append(comment.pk)
         return found.exclude(pk__in=risky.values("pk")) | found.filter(pk__in=kept)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
