@@ -169,3 +169,38 @@ def test_opposite_opinions_that_quote_their_clause_are_not_one_campaign(weifang_
     assert groups[1] is not None and groups[1] == groups[3]
     assert groups[0] != groups[1] and groups[2] != groups[1]
     assert groups[0] is None or groups[0] != groups[2]
+
+
+def test_the_queue_counts_the_letters_of_a_campaign_the_department_can_open(client, weifang_open):
+    """ "#1 · 6" led a department to a group page of one letter: the other five were other
+    departments' to answer."""
+    import re
+
+    from consult.comments.campaigns import campaigns_assign_pending
+    from consult.comments.services import comment_submit
+    from tests.support.people import member
+
+    text = (
+        "建议市里加大对海洋渔业转型升级的扶持力度，"
+        "设立专项资金支持渔船更新改造和深远海养殖装备建设。"
+    )
+    for n, label in enumerate(["二(一)1"] * 5 + ["二(四)2"]):
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label=label),
+            body=f"{text}第{n}封。",
+            channel="web",
+            consent=True,
+        )
+    campaigns_assign_pending(limit=None)
+    (campaign,) = set(Comment.objects.values_list("campaign_id", flat=True))
+    client.force_login(member("sthj", "市生态环境局"))  # answers 二(四)2 alone
+    page = client.get("/admin/comments/comment/", {"scope": "all"}).content.decode()
+    assert re.findall(rf"#{campaign} · ([\d/]+)", page) == ["1/6"]
+    group = client.get(
+        "/admin/comments/comment/", {"scope": "all", "campaign__id__exact": campaign}
+    ).context["cl"]
+    assert group.result_count == 1
+    client.force_login(member("hyj", "市海渔局"))  # the issuing bureau sees all six
+    page = client.get("/admin/comments/comment/", {"scope": "all"}).content.decode()
+    assert set(re.findall(rf"#{campaign} · ([\d/]+)", page)) == {"6"}

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q, Subquery, Value
+from django.db.models import Count, F, Q, Subquery, Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 from django.http import HttpResponse, HttpResponseRedirect
@@ -515,13 +515,26 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         if comment.campaign is None:
             return ""
         url = reverse("admin:comments_comment_changelist")
+        mine = getattr(comment, "campaign_visible", comment.campaign.size)
+        if mine >= comment.campaign.size:
+            size, title = str(comment.campaign.size), _("打开这组模板意见，可全选后一并答复")
+        else:
+            # The group's other letters are other departments' to answer: opening it lists
+            # these alone.
+            size = f"{mine}/{comment.campaign.size}"
+            title = _(
+                "这组模板意见共 %(size)d 条，其中 %(mine)d 条由您办理或配合；其余由其他单位办理。"
+            ) % {
+                "size": comment.campaign.size,
+                "mine": mine,
+            }
         return format_html(
             '<a href="{}?scope=all&campaign__id__exact={}" title="{}">#{} · {}</a>',
             url,
             comment.campaign_id,
-            _("打开这组模板意见，可全选后一并答复"),
+            title,
             comment.campaign_id,
-            comment.campaign.size,
+            size,
         )
 
     def get_changelist_instance(self, request):
@@ -529,8 +542,22 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         most one query for the page, whatever its size (`comments_answer_drafts`)."""
         changelist = super().get_changelist_instance(request)
         drafts = comments_answer_drafts(changelist.result_list)
+        # Of each campaign on the page, how many letters the user may open (one query).
+        campaigns = {c.campaign_id for c in changelist.result_list if c.campaign_id}
+        visible = (
+            dict(
+                comments_visible_to(request.user, Comment.objects.filter(campaign_id__in=campaigns))
+                .values("campaign_id")
+                .annotate(count=Count("pk"))
+                .values_list("campaign_id", "count")
+            )
+            if campaigns
+            else {}
+        )
         for comment in changelist.result_list:
             comment.answer_draft = drafts[comment.pk]
+            if comment.campaign_id:
+                comment.campaign_visible = visible.get(comment.campaign_id, 0)
         return changelist
 
     # Ascending age is the newest first.
