@@ -55,6 +55,8 @@ def export_columns(include_personal: bool) -> list[Column]:
         Column("channel", _("渠道"), 8),
         Column("wants_reply", _("希望答复"), 8),
         Column("submitted_at", _("提交时间（北京时间）"), 20),
+        # A letter's: what counts for the period, typed in days later.
+        Column("received_on", _("收到日期"), 12),
         Column("status", _("状态"), 8),
         Column("owner", _("负责答复单位"), 16),
         Column("cooperating", _("配合单位"), 28),
@@ -115,6 +117,7 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
             "channel": comment.get_channel_display(),
             "wants_reply": _("是") if comment.wants_reply else _("否"),
             "submitted_at": _local(comment.submitted_at),
+            "received_on": comment.received_on,
             "status": comment.get_status_display(),
             "owner": _("、").join(r.department.name for r in routes if r.is_owner),
             "cooperating": _("、").join(r.department.name for r in routes if not r.is_owner),
@@ -230,6 +233,8 @@ def write_xlsx(rows, handle, columns=None) -> int:
             cell.alignment = top
             if isinstance(value, datetime.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            elif isinstance(value, datetime.date):
+                cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
     if width:

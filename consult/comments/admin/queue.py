@@ -259,6 +259,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                         "body_shown",
                         "channel",
                         "submitted_at",
+                        *(["received_on"] if getattr(obj, "received_on", None) else []),
                     ]
                 },
             ),
@@ -302,6 +303,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         "body_shown",
         "channel",
         "submitted_at",
+        "received_on",
         "submitter",
         "contact",
         "reply_wish",
