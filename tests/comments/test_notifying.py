@@ -281,27 +281,34 @@ def test_a_withdrawn_answer_waiting_for_the_mail_relay_is_not_sent(
     assert any("第二次答复" in body for body in to_citizen)
 
 
+class RelayRefusing:
+    """A relay that refuses every message for good (a 5xx at DATA)."""
+
+    def __init__(self, code, reply):
+        self.code, self.reply = code, reply
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        raise smtplib.SMTPDataError(self.code, self.reply)
+
+
 def test_a_withdrawn_answer_whose_email_failed_cannot_be_sent_again(
     weifang_open, django_capture_on_commit_callbacks
 ):
     """The answer's email was refused (mailbox full, 5xx) and failed; the comment was reopened
     to correct it; once the mailbox was fixed, staff's "send again" sent the withdrawn answer to
     a citizen whose comment was being worked again."""
-    import smtplib
     from unittest import mock
 
     from consult.notifications import delivery
     from consult.notifications.models import OutgoingEmail
-
-    class MailboxFull:
-        def open(self):
-            pass
-
-        def close(self):
-            pass
-
-        def send_messages(self, messages):
-            raise smtplib.SMTPDataError(552, b"5.2.2 Mailbox full")
 
     with django_capture_on_commit_callbacks(execute=True):
         comment = comment_submit(
@@ -314,7 +321,11 @@ def test_a_withdrawn_answer_whose_email_failed_cannot_be_sent_again(
         ).comment
     owner = staff("sthj-handler", "市生态环境局")
     with (
-        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: MailboxFull()),
+        mock.patch.object(
+            delivery,
+            "get_connection",
+            side_effect=lambda **kw: RelayRefusing(552, b"5.2.2 Mailbox full"),
+        ),
         django_capture_on_commit_callbacks(execute=True),
     ):
         work(comment, owner, status="answered", decision="adopted", reply="第一次答复：已采纳。")
@@ -334,27 +345,20 @@ def test_a_department_s_failed_email_is_withdrawn_when_the_comment_leaves_it(
     """Its new-comment email (the submitter's name and phone, "负责答复") failed; the comment
     was then passed to another department; "send again" would have mailed the details to a
     department that no longer handles it and cannot open it."""
-    import smtplib
     from unittest import mock
 
     from consult.comments.workflow import CommentChange, comment_change_apply
     from consult.notifications import delivery
     from consult.notifications.models import OutgoingEmail
 
-    class Refused:
-        def open(self):
-            pass
-
-        def close(self):
-            pass
-
-        def send_messages(self, messages):
-            raise smtplib.SMTPDataError(550, b"5.1.1 No such mailbox")
-
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
     directory_changed()
     with (
-        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: Refused()),
+        mock.patch.object(
+            delivery,
+            "get_connection",
+            side_effect=lambda **kw: RelayRefusing(550, b"5.1.1 No such mailbox"),
+        ),
         django_capture_on_commit_callbacks(execute=True),
     ):
         comment = comment_submit(

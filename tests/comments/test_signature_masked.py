@@ -20,12 +20,11 @@ SIGNED = "建议明确集聚区评价指标。我是渔民王五，电话1381234
 PERSONAL = ("13812340007", "wangwu@example.cn", "王五")
 
 
-@pytest.fixture
-def signed(weifang_open):
+def signed_submit(consultation):
     # 二(一)1: 市发改委 answers, 市科技局 cooperates.
     return comment_submit(
-        consultation=weifang_open,
-        clause=weifang_open.clauses.get(label="二(一)1"),
+        consultation=consultation,
+        clause=consultation.clauses.get(label="二(一)1"),
         body=SIGNED,
         channel="web",
         consent=True,
@@ -33,6 +32,11 @@ def signed(weifang_open):
         email="wangwu@example.cn",
         submitter_name="王五",
     ).comment
+
+
+@pytest.fixture
+def signed(weifang_open):
+    return signed_submit(weifang_open)
 
 
 def shows_personal_data(text: str) -> list[str]:
@@ -84,16 +88,7 @@ def test_the_cooperating_department_s_email_masks_it_and_the_owner_s_does_not(
     Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
     directory_changed()
     with django_capture_on_commit_callbacks(execute=True):
-        comment_submit(
-            consultation=weifang_open,
-            clause=weifang_open.clauses.get(label="二(一)1"),
-            body=SIGNED,
-            channel="web",
-            consent=True,
-            phone="13812340007",
-            email="wangwu@example.cn",
-            submitter_name="王五",
-        )
+        signed_submit(weifang_open)
 
     def to(name):
         addresses = set(Department.objects.get(name=name).mailboxes.values_list("email", flat=True))
