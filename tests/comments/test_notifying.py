@@ -224,6 +224,18 @@ def test_a_digest_goes_to_the_department_s_mailboxes_as_they_are_when_it_is_buil
     assert digest.to == ["new-office@gxj.example"]
 
 
+def ecology_comment_by_email(consultation):
+    """A comment on 二(四)2, which 市生态环境局 answers alone, from a citizen with an address."""
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label="二(四)2"),
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+        email="citizen@example.cn",
+    ).comment
+
+
 def test_a_withdrawn_answer_waiting_for_the_mail_relay_is_not_sent(
     weifang_open, django_capture_on_commit_callbacks
 ):
@@ -247,14 +259,7 @@ def test_a_withdrawn_answer_waiting_for_the_mail_relay_is_not_sent(
             pass
 
     with django_capture_on_commit_callbacks(execute=True):
-        comment = comment_submit(
-            consultation=weifang_open,
-            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
-            body="建议公开海洋生态修复项目的资金使用情况。",
-            channel="web",
-            consent=True,
-            email="citizen@example.cn",
-        ).comment
+        comment = ecology_comment_by_email(weifang_open)
     owner = staff("sthj-handler", "市生态环境局")
     coordinator = staff("hyj-handler", "市海渔局")
     mail.outbox.clear()
@@ -311,14 +316,7 @@ def test_a_withdrawn_answer_whose_email_failed_cannot_be_sent_again(
     from consult.notifications.models import OutgoingEmail
 
     with django_capture_on_commit_callbacks(execute=True):
-        comment = comment_submit(
-            consultation=weifang_open,
-            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
-            body="建议公开海洋生态修复项目的资金使用情况。",
-            channel="web",
-            consent=True,
-            email="citizen@example.cn",
-        ).comment
+        comment = ecology_comment_by_email(weifang_open)
     owner = staff("sthj-handler", "市生态环境局")
     with (
         mock.patch.object(
