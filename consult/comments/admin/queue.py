@@ -19,7 +19,6 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import (
-    comment_contact_visible_to,
     comment_visible_to,
     comments_contact_visible_to,
     comments_visible_to,
@@ -583,9 +582,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
 
     # Personal data: in full for the owner, coordinators and superusers; masked otherwise.
     def get_object(self, request, object_id, from_field=None):
+        # Read through get_queryset, whose `contact_visible` says whether its submitter is shown.
         comment = super().get_object(request, object_id, from_field)
         if comment is not None:
-            comment.contact_visible = comment_contact_visible_to(request.user, comment)
             comment.standing = standing(request.user, comment)
         return comment
 
