@@ -50,7 +50,7 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
         "consent_at, channel, submitted_at, ip_hash, user_agent, status, decision, "
         "decision_reason, reply, replied_at, invalid_reason, opinions_waived_reason, "
         "publish_consent, publication, publication_reason, published_body, published_reply, "
-        "published_decision_reason"
+        "published_decision_reason, language"
     )
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -93,6 +93,7 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
                             "",
                             "",
                             "",
+                            "zh-hans",
                         )
                     )
             copy_cursor.execute(
