@@ -4,7 +4,8 @@ Department staff see the comments routed to their departments; staff of the issu
 (coordinators) see every comment of the consultations it issued; superusers see everything.
 """
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from consult.consultations.models import Consultation, Membership
 
@@ -87,21 +88,34 @@ def comments_contact_visible_to(user, comments=None):
 
 def contact_visible_expression(user):
     """`comments_contact_visible_to` as a boolean per comment, for an annotation: correlated to
-    each row (a join for the planner, not a rescan of every visible comment per row)."""
-    condition = _contact_visible_condition(user)
-    if condition is None:
+    each row (a join for the planner, not a rescan of every visible comment per row).
+
+    The owner's route is looked up by a subquery of one row, not EXISTS: in a SELECT list
+    PostgreSQL may run an EXISTS as a hash of every route its departments answer, built before
+    the first row — 150 ms of the queue's first page at a million comments, for 50 rows."""
+    if user.is_superuser:
         return Value(True)
-    return ExpressionWrapper(condition, output_field=BooleanField())
+    issued, answered = _contact_visible_parts(user)
+    answers = Coalesce(Subquery(answered.values("is_owner")[:1]), Value(False))
+    return ExpressionWrapper(
+        Q(consultation_id__in=issued) | Q(answers), output_field=BooleanField()
+    )
 
 
 def _contact_visible_condition(user):
     """None: every comment the user sees (a superuser); otherwise the condition on a comment."""
     if user.is_superuser:
         return None
+    issued, answered = _contact_visible_parts(user)
+    return Q(consultation_id__in=issued) | Q(Exists(answered))
+
+
+def _contact_visible_parts(user):
+    """The consultations the user's bureau issued, and the routes of the outer comment to the
+    user's departments that answer it."""
     departments = user_department_ids(user)
     issued = list(Consultation.objects.coordinated_by(departments).values_list("pk", flat=True))
-    answered = routes_of_departments(departments).filter(is_owner=True)
-    return Q(consultation_id__in=issued) | Q(Exists(answered))
+    return issued, routes_of_departments(departments).filter(is_owner=True)
 
 
 def comment_contact_visible_to(user, comment) -> bool:

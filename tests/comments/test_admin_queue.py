@@ -199,6 +199,21 @@ def test_bulk_answer(client, queue, django_capture_on_commit_callbacks):
     assert len(mail.outbox) == 3
 
 
+def test_the_page_selects_no_exists_a_planner_may_hash_over_every_route(client, queue):
+    # PostgreSQL may run an EXISTS in a SELECT list as a hash of every route its departments
+    # answer, built before the first row: 150 ms of a 50-row page at a million comments
+    # (bench/admin_queue.py). At a test's size it plans otherwise, so the SQL is what is held:
+    # the page's own annotations are subqueries of one row; EXISTS stays in the WHERE clause.
+    client.force_login(member("gxj", "市工信局"))
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(QUEUE, {"scope": "all"}).status_code == 200
+    (page,) = [
+        q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"] and "my_role" in q["sql"]
+    ]
+    select_list = page.split(' FROM "comments_comment" ')[0]
+    assert "contact_visible" in select_list and "EXISTS" not in select_list.upper()
+
+
 def test_the_count_is_capped_and_the_date_drill_down_does_not_scan(client, queue, monkeypatch):
     from consult.comments.admin import CappedCountPaginator
 
