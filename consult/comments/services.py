@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consult.bulk import Dependents, rows_insert_with, values_insert
-from consult.consultations.models import Revision
+from consult.consultations.models import Consultation, Revision
 from consult.notifications.models import Notification
 
 from .access import consultations_open_to_letters_from
@@ -29,7 +29,11 @@ from .notifying import (
     comments_notifications_write,
     notifications_planned_publish,
 )
-from .publication import publication_for_new_comment, report_published_on_its_draft
+from .publication import (
+    publication_for_new_comment,
+    report_publication_lock,
+    report_published_on_its_draft,
+)
 from .routing import Route
 from .tallies import counts_publicly, tally_statement
 from .tracking import new_tracking_number
@@ -561,7 +565,12 @@ def report_unpublished_check(consultation, clause) -> None:
             .first()
         )
     else:
-        published = consultation.report_published_at
+        # Read again: the caller's object may predate a report published since.
+        published = (
+            Consultation.objects.filter(pk=consultation.pk)
+            .values_list("report_published_at", flat=True)
+            .first()
+        )
     if published is not None:
         raise ValidationError(
             {
@@ -612,6 +621,11 @@ def comment_record_received(
 
     def stored() -> Submission:
         with uploads_removed_on_failure() as uploads, transaction.atomic():
+            # A report published since the check above would leave this letter uncounted for
+            # good: its draft's publication waits for this transaction, and is checked again.
+            draft = clause.revision_id if clause is not None else consultation.current_revision_id
+            report_publication_lock(consultation.pk, draft)
+            report_unpublished_check(consultation, clause)
             repeat, earlier = _repeat_found(
                 repeat_scope,
                 consultation,

@@ -4,14 +4,18 @@ report is final.
 """
 
 import datetime
+import threading
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from consult.comments import services
 from consult.comments.models import Comment
 from consult.comments.services import (
     comment_record_received,
@@ -21,7 +25,9 @@ from consult.comments.services import (
 from consult.comments.status_links import status_token
 from consult.consultations.models import Consultation, Department
 from consult.consultations.services import staff_join
+from consult.reports.models import AdoptionReport
 from consult.reports.services import report_generate, report_publish, report_review
+from consult.testing.weifang import load_weifang
 from tests.support.revisions import first_draft_closed, weifang_second_draft
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +190,62 @@ def test_an_answer_the_published_report_counts_is_not_reopened_nor_changed(repor
     comment.refresh_from_db()
     assert (comment.status, comment.decision, comment.reply) == ("answered", "adopted", "采纳。")
     assert comment.events.filter(kind="note").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(monkeypatch):
+    # The report is published by another connection between the letter's first check and its
+    # store: the store waits for no lock of its own unless it takes the draft's, and the letter
+    # would be stored on a draft whose published report never counts it.
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections at once: PostgreSQL's row locks")
+    consultation = load_weifang()
+    clause = consultation.clauses.get(label="二(四)2")
+    bureau = User.objects.create_user("hyj", is_staff=True)
+    staff_join(bureau, Department.objects.get(name="市海渔局"))
+    comment_submit(
+        consultation=consultation,
+        clause=clause,
+        body="建议对受影响的养殖户给予补偿。",
+        channel="web",
+        consent=True,
+        phone="13912345678",
+    )
+    Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
+    report = report_generate(consultation)
+    report_review(report, by=bureau, counted_at=report.generated_at)
+    checked = services.report_unpublished_check
+    calls = []
+
+    def checked_then_published_elsewhere(consultation, clause):
+        checked(consultation, clause)
+        calls.append(clause)
+        if len(calls) == 1:
+
+            def publish():
+                try:
+                    report_publish(consultation)
+                finally:
+                    connections.close_all()
+
+            other = threading.Thread(target=publish)
+            other.start()
+            other.join()
+
+    monkeypatch.setattr(services, "report_unpublished_check", checked_then_published_elsewhere)
+    after_close = consultation.closes_at + datetime.timedelta(days=2)
+    with time_machine.travel(after_close), pytest.raises(ValidationError) as refused:
+        comment_record_received(
+            consultation=consultation,
+            clause=clause,
+            body="来信：建议对受影响的养殖户给予补偿。",
+            channel="letter",
+            received_on=timezone.localdate(consultation.closes_at),
+            recorded_by=bureau,
+            submitter_name="张三",
+        )
+
+    assert "意见采纳情况已于" in refused.value.message_dict["consultation"][0]
+    published = AdoptionReport.objects.get(revision__consultation=consultation)
+    assert published.published_at is not None
+    assert Comment.objects.count() == published.total == 1
