@@ -252,6 +252,23 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
     assert personal_data_masked(f"联系方式：{written}。谢谢") == f"联系方式：{masked}。谢谢"
 
 
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("联系电话8123688", "联系电话****688"),
+        ("座机：812-3688，谢谢", "座机：****688，谢谢"),
+        ("电话号码 81236880", "电话号码 ****880"),
+        ("Tel: 8123688", "Tel: ****688"),
+        # Seven or eight digits without a word saying they are a phone: an amount, kept.
+        ("预算8123688元", "预算8123688元"),
+        ("共计电话费12345678元", "共计电话费12345678元"),
+    ],
+)
+def test_a_local_number_without_its_area_code_is_masked_after_a_word_naming_it(written, masked):
+    # How neighbours write a Weifang number; published in full while an area code was required.
+    assert personal_data_masked(written) == masked
+
+
 def test_characters_without_width_outside_what_is_masked_are_kept():
     """Masking took every zero-width joiner out of the published text: a family emoji fell
     apart into three faces."""
