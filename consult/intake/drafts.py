@@ -64,13 +64,15 @@ def draft_outline(consultation: Consultation) -> list[OutlineClause]:
     return outline
 
 
-def draft_facts(consultation: Consultation) -> list[tuple[str, str]]:
-    """The lines under the title: issuer, reference number, period (Beijing time)."""
+def draft_facts(consultation: Consultation, revision=None) -> list[tuple[str, str]]:
+    """The lines under the title: issuer, reference number, period (Beijing time) — the
+    period of `revision` when given (an earlier draft's report), else the current draft's."""
     issuer = consultation.issuer
     # To the second, as the pages give it: a period closing at 16:59:59 does not read 16:59.
     beijing = timezone.get_default_timezone()
-    opens = moment(timezone.localtime(consultation.opens_at, beijing), "second")
-    closes = moment(timezone.localtime(consultation.closes_at, beijing), "second")
+    opens_at, closes_at = consultation.period_of(revision)
+    opens = moment(timezone.localtime(opens_at, beijing), "second")
+    closes = moment(timezone.localtime(closes_at, beijing), "second")
     facts = [(_("发布单位"), issuer.full_name or issuer.name)]
     if consultation.reference_number:
         facts.append((_("文号"), consultation.reference_number))

@@ -40,8 +40,9 @@ class RssFeed(_XmlSafe, Rss201rev2Feed):
     pass
 
 
-def _summary(consultation) -> str:
-    return "<br>".join(escape(labelled(label, value)) for label, value in draft_facts(consultation))
+def _summary(consultation, revision=None) -> str:
+    facts = draft_facts(consultation, revision)
+    return "<br>".join(escape(labelled(label, value)) for label, value in facts)
 
 
 class ConsultationsFeed(Feed):
@@ -114,7 +115,8 @@ class ReportsFeed(Feed):
         return _("《%(title)s》意见采纳情况") % {"title": item.consultation.title}
 
     def item_description(self, item):
-        return _summary(item.consultation)
+        # The period of the draft the report answers, which a later draft does not change.
+        return _summary(item.consultation, item.revision)
 
     def item_link(self, item):
         return report_path(item)

@@ -175,6 +175,7 @@ def published_comments(request, slug, clause_id=None):
     page = Paginator(
         comments.select_related("consultation", "clause"), PUBLISHED_COMMENTS_PER_PAGE
     ).get_page(request.GET.get("page"))
+    drafts = list(consultation.revisions.published().order_by("number"))
     return render(
         request,
         "intake/published_comments.html",
@@ -182,6 +183,10 @@ def published_comments(request, slug, clause_id=None):
             "consultation": consultation,
             "clause": clause,
             "page": page,
+            # Where the answers shown come from: each draft's report once out, not only the
+            # current draft's (a later draft clears the consultation's own report date).
+            "reported_drafts": [draft for draft in drafts if draft.report_published_at],
+            "several_drafts": len(drafts) > 1,
             "published": [comment_as_published(comment) for comment in page.object_list],
         },
     )

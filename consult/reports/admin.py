@@ -170,7 +170,13 @@ class ReportGenerateForm(forms.Form):
             .select_related("consultation")
             .order_by("-consultation__opens_at", "consultation_id", "number")
         )
-        field.label_from_instance = lambda revision: f"《{revision.consultation}》{revision.label}"
+        field.label_from_instance = lambda revision: (
+            _("《%(title)s》%(label)s")
+            % {
+                "title": revision.consultation,
+                "label": revision.label,
+            }
+        )
 
 
 class ReportClauseInline(InvisibleCharactersRefused, admin.TabularInline):

@@ -19,6 +19,7 @@ from consult.consultations.models import Consultation, Department, Revision
 from consult.consultations.revisions import revision_create
 from consult.consultations.services import staff_join
 from consult.intake.presenters import consultations_in_order
+from consult.intake.templatetags.moments import moment
 from consult.reports.models import AdoptionReport
 from consult.reports.services import report_generate, report_publish, report_review
 from tests.support.revisions import first_draft_closed, weifang_second_draft
@@ -209,6 +210,15 @@ def test_the_first_draft_s_report_is_found_while_the_second_is_open(
     assert f"http://testserver{first_url}" in feed
     assert f"《{consultation.title}》意见采纳情况" in feed
     assert f"http://testserver{first_url}</loc>" in client.get("/sitemap.xml").content.decode()
+    # The entry gives the period of the draft its report answers, not the second draft's.
+    (entry,) = [e for e in feed.split("<entry>")[1:] if first_url in e]
+    beijing = timezone.get_default_timezone()
+    first_closed_at = moment(timezone.localtime(first.closes_at, beijing), "second")
+    now_closes_at = moment(timezone.localtime(consultation.closes_at, beijing), "second")
+    assert first_closed_at in entry and now_closes_at not in entry
+    # The published comments show the first draft's answers, and link the report they came with.
+    published = client.get(reverse("intake:published_comments", args=[consultation.slug]))
+    assert f'href="{first_url}"' in published.content.decode()
 
 
 def test_a_published_report_no_longer_sets_the_status_once_a_later_draft_is_out(
