@@ -50,6 +50,9 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set it in the environment, or set DEBUG=true for development."
         )
     SECRET_KEY = "development-only-key-never-use-in-production-0123456789abcdef"  # noqa: S105
+# Links already mailed (status pages, stopping emails) are signed with the key: after a new
+# key, the old one here keeps them working until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -141,9 +144,17 @@ WSGI_APPLICATION = "consult.wsgi.application"
 # Database ------------------------------------------------------------------
 # SQLite in WAL mode with IMMEDIATE transactions: a deferred transaction that reads
 # and then writes fails at once with "database is locked" under concurrent writers.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'consult.sqlite3'}")
-}
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'consult.sqlite3'}")
+    }
+    DATABASES["default"]["ENGINE"]
+except (KeyError, ValueError) as error:
+    reason = "no database it knows" if isinstance(error, KeyError) else str(error)
+    raise ImproperlyConfigured(
+        f"DATABASE_URL cannot be read ({reason}): give it as "
+        "postgres://user@host:5432/name or sqlite:////path/to/file."
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -225,6 +236,12 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
     EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        # Otherwise every delivery fails in Django's backend, and each email waits pending.
+        raise ImproperlyConfigured(
+            "EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (TLS from the start, "
+            "usually port 465) exclude each other: set one."
+        )
 else:
     EMAIL_BACKEND = "consult.mail.OneFilePerMessageBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -270,6 +287,7 @@ CELERY_TASK_ROUTES = {
 #                            and exports past EXPORT_KEEP_DAYS
 #   outbox-sweep  re-send notifications a lost publish or a dead worker left pending
 #   export-sweep  hand on large exports a refused publish or a dead worker left unbuilt
+#   expired-sessions  delete sessions past their expiry (every comment form's visitor gets one)
 PERIODIC_JOBS_EVERY_SECONDS = {
     "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
     "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
@@ -280,6 +298,7 @@ PERIODIC_JOBS_EVERY_SECONDS = {
     "unconfirmed-subscriptions": env.float("UNCONFIRMED_EVERY_SECONDS", default=3600.0),
     "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
     "export-sweep": env.float("EXPORT_SWEEP_EVERY_SECONDS", default=60.0),
+    "expired-sessions": env.float("EXPIRED_SESSIONS_EVERY_SECONDS", default=86400.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -441,6 +460,12 @@ if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://", "uni
 # process then leaves it alone for CACHE_RETRY_AFTER_SECONDS, as if under every limit.
 CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.1)
 CACHE_RETRY_AFTER_SECONDS = env.float("CACHE_RETRY_AFTER_SECONDS", default=1.0)
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    # Anything else would pass the checks and fail every request that counts a limit.
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be a Redis URL (redis://, rediss:// or unix://), not {CACHE_URL!r}; "
+        "leave it unset for the database's cache."
+    )
 if CACHE_URL:
     # Its keys start with "consult:", and its clear() deletes only those (a broker's database).
     _CACHE = {

@@ -34,6 +34,16 @@ def check_with(**variables):
             "ImproperlyConfigured: PERSONAL_DATA_RETENTION_DAYS is a number of days, 0 or more",
         ),
         ({"EXPORT_KEEP_DAYS": "-1"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS is a number of days"),
+        # These passed every check and then failed each request (a cache URL Redis cannot
+        # read: 500 on every page) or each email (Django refuses both TLS modes at once).
+        ({"DATABASE_URL": "postgres//db.internal/consult"}, "ImproperlyConfigured: DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://c@db:port/consult"}, "ImproperlyConfigured: DATABASE_URL"),
+        ({"CACHE_URL": "dbcache://consult_cache"}, "ImproperlyConfigured: CACHE_URL must be"),
+        ({"CACHE_URL": "127.0.0.1:6379/1"}, "ImproperlyConfigured: CACHE_URL must be a Redis"),
+        (
+            {"EMAIL_HOST": "smtp.example.cn", "EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"},
+            "ImproperlyConfigured: EMAIL_USE_TLS (STARTTLS",
+        ),
     ],
 )
 def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, message):

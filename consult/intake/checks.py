@@ -1,10 +1,10 @@
 """Deployment checks for what the public pages count on: one cache shared by every web process,
-and the public address that emailed links are built on."""
+the public address that emailed links are built on, and each citizen's own address."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.http.request import validate_host
 
 PER_PROCESS_CACHES = (
@@ -60,5 +60,24 @@ def site_url_is_the_public_site(app_configs, **kwargs):
             "on it.",
             hint="Set SITE_URL to the site's public address, e.g. https://consult.example.gov.cn",
             id="intake.E002",
+        )
+    ]
+
+
+@register(deploy=True)
+def client_addresses_come_through_the_proxy(app_configs, **kwargs):
+    """Behind a proxy every request comes from the proxy's address: unless the site reads the
+    client's from X-Forwarded-For (TRUSTED_PROXY_COUNT), all citizens share one rate limit
+    (5 comments a minute for the whole site) and one login lockout (anyone can lock out any
+    member of staff)."""
+    if settings.DEBUG or not settings.SECURE_PROXY_SSL_HEADER or settings.TRUSTED_PROXY_COUNT:
+        return []
+    return [
+        Warning(
+            "BEHIND_TLS_PROXY is set but TRUSTED_PROXY_COUNT is 0: every request is counted as "
+            "coming from the proxy, so all citizens share one rate limit and one login lockout.",
+            hint="Set TRUSTED_PROXY_COUNT to the number of proxies that append to "
+            "X-Forwarded-For (1 for one nginx), and have the proxy send it.",
+            id="intake.W001",
         )
     ]

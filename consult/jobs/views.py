@@ -1,13 +1,13 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .services import jobs_health
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """For the load balancer: 200 when the database answers and no periodic job is overdue or
     never run past its grace period, else 503. Names, times and states only: no error text,

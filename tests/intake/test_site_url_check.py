@@ -1,8 +1,12 @@
-"""`check --deploy` refuses a SITE_URL that emailed links cannot be built on."""
+"""`check --deploy` refuses a SITE_URL that emailed links cannot be built on, and warns of a
+proxy that hides the clients' addresses."""
 
 import pytest
 
-from consult.intake.checks import site_url_is_the_public_site
+from consult.intake.checks import (
+    client_addresses_come_through_the_proxy,
+    site_url_is_the_public_site,
+)
 
 
 def errors(settings, site_url, *, allowed=("consult.example.gov.cn",), debug=False):
@@ -42,3 +46,21 @@ def test_accepted(settings, site_url, allowed):
 
 def test_development_is_not_checked(settings):
     assert errors(settings, "http://127.0.0.1:8000", debug=True) == []
+
+
+@pytest.mark.parametrize(
+    ("behind_proxy", "proxies", "expected"),
+    [
+        # The README's example once left the count out: the whole site shared one address.
+        (True, 0, ["intake.W001"]),
+        (True, 1, []),
+        (False, 0, []),  # clients connect to gunicorn themselves
+    ],
+)
+def test_a_proxy_without_forwarded_client_addresses_is_warned_of(
+    settings, behind_proxy, proxies, expected
+):
+    settings.DEBUG = False
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if behind_proxy else None
+    settings.TRUSTED_PROXY_COUNT = proxies
+    assert [w.id for w in client_addresses_come_through_the_proxy(None)] == expected

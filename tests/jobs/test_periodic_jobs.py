@@ -57,6 +57,7 @@ def test_every_job_has_its_own_beat_entry_on_its_own_interval():
     assert sorted(names) == [
         "campaigns",
         "digests",
+        "expired-sessions",
         "export-sweep",
         "new-consultations",
         "outbox-sweep",
@@ -265,3 +266,23 @@ def test_the_deploy_check_refuses_mail_from_a_domain_no_server_accepts(settings)
     settings.NOTIFY_MESSAGE_ID_DOMAIN = "consult.localhost"
     (error,) = mail_names_a_real_domain(None)
     assert "NOTIFY_MESSAGE_ID_DOMAIN" in error.msg
+
+
+def test_expired_sessions_are_deleted_and_live_ones_kept(client):
+    # Every visitor of a comment form starts a session (the double-post check); nothing else
+    # ever deleted them, and the table grew for the life of the site.
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    live, expired = SessionStore(), SessionStore()
+    live.create()
+    expired.create()
+    Session.objects.filter(session_key=expired.session_key).update(
+        expire_date=now - datetime.timedelta(seconds=1)
+    )
+
+    outcome = jobs.job_run("expired-sessions", now=now)
+
+    assert outcome.ok and outcome.summary == "expired sessions deleted: 1"
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]

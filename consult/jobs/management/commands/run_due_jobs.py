@@ -24,7 +24,9 @@ def _seconds(value: str) -> float:
 class Command(BaseCommand):
     help = (
         "Run every periodic job once, as Celery beat does on its schedule: campaign grouping, "
-        "reminders, digests and the outbox sweep. Safe to run from cron as often as you like. "
+        "reminders, digests, personal data retention, new-consultation emails, unconfirmed "
+        "subscriptions, the export sweep, expired sessions and the outbox sweep. Safe to run "
+        "from cron as often as you like. "
         "A job that fails is logged and the others still run; the command then exits 1."
     )
 
