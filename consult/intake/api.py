@@ -131,12 +131,22 @@ class BoundedJSONParser(JSONParser):
         try:
             text = raw.decode(encoding)
         except (UnicodeError, LookupError) as error:
-            raise ParseError(f"JSON parse error - {error}") from error
+            raise _not_json(error) from error
         if json_depth(text) > MAX_JSON_DEPTH:
             raise ParseError(
                 _("请求体的 JSON 嵌套层数过多（最多 %(limit)d 层）。") % {"limit": MAX_JSON_DEPTH}
             )
-        return super().parse(io.BytesIO(raw), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(raw), media_type, parser_context)
+        except ParseError as error:
+            # DRF's message is English whatever language the client asked for.
+            raise _not_json(error.__context__ or error.detail) from error
+
+
+def _not_json(error) -> ParseError:
+    """The body is not JSON: said in the client's language, with the decoder's own words on
+    where (line and column)."""
+    return ParseError(_("请求体不是有效的 JSON：%(error)s") % {"error": error})
 
 
 # The bodies of error responses, as the OpenAPI document describes them ---------------------

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consult.consultations.models import (
     Clause,
@@ -58,11 +59,11 @@ def notice_text_decode(data: bytes) -> str:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise NoticeEncodingError(
-                "无法识别文件的编码：请使用 UTF-8 或 GB18030 编码的文本文件。"
+                _("无法识别文件的编码：请使用 UTF-8 或 GB18030 编码的文本文件。")
             ) from None
     if "\x00" in text:
         raise NoticeEncodingError(
-            "文件含有 NUL 字符，不是 UTF-8 或 GB18030 编码的文本文件（UTF-16 请另存为 UTF-8）。"
+            _("文件含有 NUL 字符，不是 UTF-8 或 GB18030 编码的文本文件（UTF-16 请另存为 UTF-8）。")
         )
     return text
 
@@ -157,10 +158,16 @@ def _local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
 def _period_check(opens_on: datetime.date, parsed: ParsedNotice) -> None:
     """The period must end after it begins: "11月10日0:00前" on the opening day does not."""
     if opens_on > parsed.closes_on:
-        raise NoticeImportError(f"开始日期 {opens_on} 晚于截止日期 {parsed.closes_on}。")
+        raise NoticeImportError(
+            _("开始日期 %(opens)s 晚于截止日期 %(closes)s。")
+            % {"opens": opens_on, "closes": parsed.closes_on}
+        )
     closing = timezone.localtime(_closing_moment(parsed))
     if closing <= _local_datetime(opens_on, datetime.time.min):
-        raise NoticeImportError(f"截止时间 {closing:%Y-%m-%d %H:%M:%S} 早于开始日期 {opens_on}。")
+        raise NoticeImportError(
+            _("截止时间 %(closes)s 早于开始日期 %(opens)s。")
+            % {"closes": f"{closing:%Y-%m-%d %H:%M:%S}", "opens": opens_on}
+        )
 
 
 def _closing_moment(parsed: ParsedNotice) -> datetime.datetime:
@@ -184,17 +191,22 @@ def notice_import(
     someone gives them one, comments routed to them reach nobody.
     """
     if parsed.closes_on is None:
-        raise NoticeImportError("通知中没有找到截止日期（如“于11月10日前反馈”）。")
+        raise NoticeImportError(_("通知中没有找到截止日期（如“于11月10日前反馈”）。"))
     # As the admin's form would: a slug no URL can hold broke every page linking to it.
     try:
         Consultation._meta.get_field("slug").clean(slug, None)  # blank, length and characters
     except ValidationError as error:
         raise NoticeImportError(
-            f"网址标识“{slug}”不可用（只能用字母、数字、连字符和下划线，最多 100 个字符）；"
-            "请用 --slug 指定另一个。"
+            _(
+                "网址标识“%(slug)s”不可用（只能用字母、数字、连字符和下划线，最多 100 个字符）；"
+                "请用 --slug 指定另一个。"
+            )
+            % {"slug": slug}
         ) from error
     if Consultation.objects.filter(slug=slug).exists():
-        raise NoticeImportError(f"网址标识“{slug}”已被使用；请用 --slug 指定另一个。")
+        raise NoticeImportError(
+            _("网址标识“%(slug)s”已被使用；请用 --slug 指定另一个。") % {"slug": slug}
+        )
     opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
     _period_check(opens_on, parsed)
 
@@ -291,8 +303,12 @@ def revision_import(
     opens_at = closes_at = None
     if not final:
         if parsed.closes_on is None:
+            # Said for both ways in: the admin's checkbox and the command's option.
             raise NoticeImportError(
-                "修改稿中没有找到截止日期（如“于11月10日前反馈”）；正式文本请用 --final。"
+                _(
+                    "修改稿中没有找到截止日期（如“于11月10日前反馈”）；如果这是正式文本，"
+                    "请勾选“正式文本”（命令行：--final）。"
+                )
             )
         opens_on = parsed.opens_on or parsed.published_on or timezone.localdate()
         _period_check(opens_on, parsed)

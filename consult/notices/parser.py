@@ -23,6 +23,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 # Notices are written and dated in Beijing time.
 BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -120,7 +122,9 @@ class NoticeParseError(ValueError):
     def __init__(self, message: str, line: int | None = None):
         self.message = message
         self.line = line
-        super().__init__(f"第{line}行: {message}" if line else message)
+        super().__init__(
+            _("第%(line)s行：%(message)s") % {"line": line, "message": message} if line else message
+        )
 
 
 @dataclass
@@ -235,7 +239,7 @@ def abbreviates(short: str, full: str) -> bool:
 def parse_notice(text: str) -> ParsedNotice:
     lines = _lines(text)
     if not lines:
-        raise NoticeParseError("通知是空的。")
+        raise NoticeParseError(_("通知是空的。"))
     signature = _find_signature(lines)
     issuer_line, date_line = lines[signature], lines[signature + 1]
     published_on = _signature_date(date_line)
@@ -306,7 +310,7 @@ def _find_signature(lines: list[_Line]) -> int:
             and _ORG_SUFFIX.search(name.norm)
         ):
             return i
-    raise NoticeParseError("没有找到落款（发文单位一行，其下为日期一行，如“2024年10月11日”）。")
+    raise NoticeParseError(_("没有找到落款（发文单位一行，其下为日期一行，如“2024年10月11日”）。"))
 
 
 def _cn_number(text: str) -> int:
@@ -331,7 +335,11 @@ def _make_date(year: int, month: int, day: int, line: _Line) -> datetime.date:
     try:
         return datetime.date(year, month, day)
     except ValueError as error:
-        raise NoticeParseError(f"日期不存在：{year}年{month}月{day}日。", line.number) from error
+        raise NoticeParseError(
+            _("日期不存在：%(year)s年%(month)s月%(day)s日。")
+            % {"year": year, "month": month, "day": day},
+            line.number,
+        ) from error
 
 
 def _signature_date(line: _Line) -> datetime.date:
@@ -391,7 +399,8 @@ def _resolve_year(year, month, day, base: datetime.date, line) -> datetime.date:
         if candidate is not None and candidate >= base:
             return candidate
     raise NoticeParseError(
-        f"日期不存在：{base.year}年{base.month}月{base.day}日之后一年内没有{month}月{day}日。",
+        _("日期不存在：%(year)s年%(month)s月%(day)s日之后一年内没有%(m)s月%(d)s日。")
+        % {"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
         line.number,
     )
 
@@ -404,7 +413,8 @@ def _resolve_year_on_or_before(month, day, limit: datetime.date, line) -> dateti
         if candidate is not None and candidate <= limit:
             return candidate
     raise NoticeParseError(
-        f"日期不存在：{limit.year}年{limit.month}月{limit.day}日之前一年内没有{month}月{day}日。",
+        _("日期不存在：%(year)s年%(month)s月%(day)s日之前一年内没有%(m)s月%(d)s日。")
+        % {"year": limit.year, "month": limit.month, "day": limit.day, "m": month, "d": day},
         line.number,
     )
 
@@ -471,7 +481,9 @@ def _time_of_day(hour: str | None, minute: str, line) -> datetime.time | None:
     if (hour, minute) == (24, 0):
         return None
     if hour > 23 or minute > 59:
-        raise NoticeParseError(f"时间不存在：{hour}:{minute:02d}。", line.number)
+        raise NoticeParseError(
+            _("时间不存在：%(time)s。") % {"time": f"{hour}:{minute:02d}"}, line.number
+        )
     return datetime.time(hour, minute)
 
 
@@ -574,7 +586,9 @@ def _draft(lines: list[_Line], after_line: int):
 
     if not started:
         at = lines[0].number if lines else after_line
-        raise NoticeParseError("征求意见稿中没有找到条款标题（如“一、”“（一）”“1.”“第一条”）。", at)
+        raise NoticeParseError(
+            _("征求意见稿中没有找到条款标题（如“一、”“（一）”“1.”“第一条”）。"), at
+        )
 
     def finish(clause):
         clause.text = "\n".join(p for p in paragraphs[id(clause)] if p)
@@ -641,7 +655,7 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
     opening = max(norm.rfind("("), -1)
     if opening >= 0 and norm.rfind(")") < opening:
         if _ROLE_WORDS.search(norm[opening:]):
-            raise NoticeParseError("责任分工的括号没有闭合。", line.number)
+            raise NoticeParseError(_("责任分工的括号没有闭合。"), line.number)
         return text
     match = re.search(r"\(([^()]*)\)\s*([。.]?)\s*$", norm)
     if not match:
@@ -703,8 +717,11 @@ def _responsibility(content: str, line_number: int | None = None):
         unread = [n for n in names + together if not _is_body_name(n)]
         if unread and all(_looks_like_org(n) for n in unread):
             raise NoticeParseError(
-                f"责任分工中的“{unread[0]}”不是可识别的部门名称"
-                "（应以局、委、办、中心等结尾，用“、”分隔）；请改写这一行后再导入。",
+                _(
+                    "责任分工中的“%(name)s”不是可识别的部门名称"
+                    "（应以局、委、办、中心等结尾，用“、”分隔）；请改写这一行后再导入。"
+                )
+                % {"name": unread[0]},
                 line_number,
             )
         if not names or unread:

@@ -344,3 +344,15 @@ def test_an_action_missing_its_choice_keeps_what_was_typed_and_ticked(
     form = response.context["action_form"]
     assert form["text"].value() == reason and form["action"].value() == action
     assert sorted(response.context["kept_selection"]) == sorted(ticked)
+
+
+def test_a_refusal_s_reasons_read_as_sentences_in_either_language():
+    # Joined with "；" they read "…答复。；请填写…" and "…answering.; Write…".
+    from consult.comments.admin.queue import sentences
+
+    assert sentences(["请选择处理意见。", "请填写给提交人的答复。"]) == (
+        "请选择处理意见。请填写给提交人的答复。"
+    )
+    assert sentences(["Choose a decision.", "Write the reply."]) == (
+        "Choose a decision. Write the reply."
+    )

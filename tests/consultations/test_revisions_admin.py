@@ -104,6 +104,25 @@ def test_an_upload_is_read_in_its_encoding_and_bad_input_is_named(
     assert revision.is_final and revision.clauses.filter(label="二(四)1").exists()
 
 
+def test_a_draft_that_cannot_be_imported_is_refused_in_the_admin_s_language(
+    client, weifang_open, coordinator
+):
+    # The importer's reasons were Chinese in an English admin, and told a coordinator at a
+    # form to use the command line's --final.
+    no_deadline = DRAFT2.read_text("utf-8").replace("前反馈", "反馈")
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    page = client.post(
+        _import_url(weifang_open), {"text": no_deadline, "final": ""}, **english
+    ).content.decode()
+    assert "No deadline was found in the revised draft" in page
+    assert "tick “Final text”" in page and "Final text" in page
+    page = client.post(
+        _import_url(weifang_open), {"text": "没有条款也没有截止日期的一段话。"}, **english
+    ).content.decode()
+    assert "No signature block was found" in page
+    assert not Revision.objects.filter(number=2).exists()
+
+
 def test_a_correction_naming_another_revision_s_clause_is_a_form_error(
     client, weifang_open, coordinator
 ):

@@ -45,6 +45,26 @@ def comments_url(consultation):
     return f"/api/consultations/{consultation.slug}/comments/"
 
 
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("zh-hans", "请求体不是有效的 JSON："), ("en", "The request body is not valid JSON: ")],
+)
+def test_a_body_that_is_not_json_is_refused_in_the_client_s_language(
+    api, weifang_open, language, says
+):
+    # DRF's own "JSON parse error - …" came in English to every client.
+    response = api.post(
+        comments_url(weifang_open),
+        data=b'{"body": "\xe5\xbb\xba\xe8\xae\xae", oops}',
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith(says) and "line 1 column" in detail
+    assert Comment.objects.count() == 0
+
+
 # Deeply nested JSON --------------------------------------------------------------------------
 
 

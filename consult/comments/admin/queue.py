@@ -116,6 +116,17 @@ class ChangeRefused(Exception):
 KEPT_ACTION = "comments_bulk_action_kept"
 
 
+def sentences(messages) -> str:
+    """Messages that are each a sentence, one after the other: "。" needs nothing after it, "."
+    a space (a separator after their own full stops read "。；" and ".; ")."""
+    text = ""
+    for message in messages:
+        if text and not text.endswith(("。", "！", "？")):
+            text += " "
+        text += str(message)
+    return text
+
+
 def contact_search(term: str) -> Q | None:
     """A whole search term as a phone number, an email address or a name; None when blank."""
     term = term.strip()
@@ -710,7 +721,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             try:
                 comment_change_apply(comment, request.user, work)
             except (ValidationError, PermissionDenied) as error:
-                reason = _("；").join(getattr(error, "messages", None) or [_("无权处理这条意见。")])
+                reason = sentences(getattr(error, "messages", None) or [_("无权处理这条意见。")])
                 refused.append((comment.pk, f"{comment.tracking_number}{_('：')}{reason}"))
                 continue
             if comment_version(comment) != before:
