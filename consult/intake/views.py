@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -361,6 +361,17 @@ def _comment_for_token(token):
     )
 
 
+def _in_the_language_commented_in(request, comment) -> None:
+    """A signed link comes from an email written in the language the citizen commented in; a
+    browser that never chose a language here (a phone's mail app, another computer) gets that
+    language rather than its own Accept-Language guess. A choice made on the site still wins."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    if comment.language in dict(settings.LANGUAGES):
+        translation.activate(comment.language)
+        request.LANGUAGE_CODE = comment.language
+
+
 def _published_url(comment) -> str:
     """Where the submitter finds their own published comment: the page of the list it is on."""
     if comment.clause_id:
@@ -425,6 +436,7 @@ def _expired_link_explained(view):
 @_expired_link_explained
 def comment_receipt(request, token):
     comment = _comment_for_token(token)
+    _in_the_language_commented_in(request, comment)
     context = _comment_context(comment)
     context["repeat"] = request.GET.get("repeat") == "1"
     context["token"] = token
@@ -451,6 +463,7 @@ def comment_report_emails_stop(request, token):
     comment = Comment.objects.filter(pk=comment_id).select_related("consultation").first()
     if comment is None:
         raise Http404
+    _in_the_language_commented_in(request, comment)
     stopped = request.method == "POST"
     if stopped:
         report_emails_stop(comment)
@@ -465,6 +478,7 @@ def comment_report_emails_stop(request, token):
 @_expired_link_explained
 def comment_status_signed(request, token):
     comment = _comment_for_token(token)
+    _in_the_language_commented_in(request, comment)
     return render(request, "intake/comment_status.html", _comment_context(comment))
 
 

@@ -4,10 +4,12 @@ reply and later emails were Chinese, and a letter typed in by staff got a receip
 language of the staff member's admin."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from consult.comments.models import Comment
@@ -110,3 +112,26 @@ def test_comments_stored_before_learn_their_language_from_their_receipts():
         chinese.pk: "zh-hans",
         letter.pk: "zh-hans",
     }
+
+
+@pytest.mark.django_db
+def test_the_links_in_an_english_email_open_in_english_unless_the_site_was_told_otherwise(
+    client, weifang_open
+):
+    # The email was English, the page it linked to Chinese on any browser without the
+    # language cookie (a phone's mail app, another computer, a Chinese-language system).
+    from consult.comments.status_links import comment_status_url, status_token
+
+    english = submit(weifang_open, 1, "en")
+    chinese_browser = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+    receipt = reverse("intake:comment_receipt", args=[status_token(english)])
+
+    for url in (comment_status_url(english).removeprefix(settings.SITE_URL), receipt):
+        page = client.get(url, **chinese_browser)
+        assert page.status_code == 200 and page["Content-Language"] == "en", url
+        assert '<html lang="en">' in page.content.decode()
+
+    # Chosen on the site (the switcher's cookie): that choice is kept.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(receipt, **chinese_browser)
+    assert page["Content-Language"] == "zh-hans"

@@ -96,7 +96,9 @@ def test_imported_chinese_is_marked_as_such_on_english_pages(client, weifang_ope
     listing = client.get("/", **english).content.decode()
     assert '<h2 lang="zh-Hans"><a href="/consultations/' in listing
     assert '<span class="issuer" lang="zh-Hans">' in listing
-    status = client.get(f"/comments/{status_token(comment)}/", **english).content.decode()
+    # English chosen on the site: a signed page otherwise speaks the comment's own language.
+    chosen = {"HTTP_COOKIE": "django_language=en"}
+    status = client.get(f"/comments/{status_token(comment)}/", **chosen).content.decode()
     assert f'<a href="{weifang_open.get_absolute_url()}" lang="zh-Hans">' in status
     assert '<span lang="zh-Hans">市发改委</span> (' in status
     assert "（" not in status.split("Routed to")[1].split("</dd>")[0]
