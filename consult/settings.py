@@ -551,6 +551,12 @@ IP_HASH_KEY = env.str("IP_HASH_KEY", default=SECRET_KEY)
 
 # Every handler redacts the tokens of receipt and status links and the proofs in status-lookup
 # query strings (consult.web.log_redaction): a log line never opens a citizen's comment.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    # Otherwise logging's own "Unable to configure root logger" traceback, naming nothing.
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -576,7 +582,7 @@ LOGGING = {
             "filters": ["redact_secret_links"],
         },
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Django attaches its own console handler; let one handler print each line.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

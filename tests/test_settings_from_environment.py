@@ -39,6 +39,7 @@ def check_with(**variables):
         ({"DATABASE_URL": "postgres//db.internal/consult"}, "ImproperlyConfigured: DATABASE_URL"),
         ({"DATABASE_URL": "postgres://c@db:port/consult"}, "ImproperlyConfigured: DATABASE_URL"),
         ({"CACHE_URL": "dbcache://consult_cache"}, "ImproperlyConfigured: CACHE_URL must be"),
+        ({"LOG_LEVEL": "verbose"}, "ImproperlyConfigured: LOG_LEVEL must be DEBUG, INFO"),
         ({"CACHE_URL": "127.0.0.1:6379/1"}, "ImproperlyConfigured: CACHE_URL must be a Redis"),
         (
             {"EMAIL_HOST": "smtp.example.cn", "EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"},
