@@ -18,6 +18,7 @@ from consult.comments.revision_outcomes import revision_publish
 from consult.notices.importer import (
     NoticeEncodingError,
     NoticeImportError,
+    notice_error_text,
     notice_text_decode,
     revision_import,
 )
@@ -325,7 +326,7 @@ class ConsultationAdmin(
                     created=created,
                 )
             except (NoticeParseError, NoticeImportError) as error:
-                form.add_error(None, ValidationError(str(error), code="import"))
+                form.add_error(None, ValidationError(notice_error_text(error), code="import"))
             else:
                 self.message_user(
                     request,

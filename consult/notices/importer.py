@@ -28,13 +28,31 @@ from consult.consultations.revisions import (
 from consult.consultations.services import department_staff_groups_set
 
 from .lineage import Passage, propose_links
-from .parser import ParsedClause, ParsedNotice, abbreviates, is_generic_group
+from .parser import (
+    NoticeParseError,
+    ParsedClause,
+    ParsedNotice,
+    abbreviates,
+    is_generic_group,
+)
 
 LAST_SECOND = datetime.time(23, 59, 59)
 
 
 class NoticeImportError(Exception):
     """The notice was read but cannot become a consultation (no deadline, slug taken …)."""
+
+
+def notice_error_text(error: Exception) -> str:
+    """What a notice that cannot be read or imported is told, in the active language: the
+    parser's errors carry their untranslated message and its values (the parser is plain
+    Python), the importer's are translated where raised."""
+    if not isinstance(error, NoticeParseError):
+        return str(error)
+    message = _(error.template) % error.params if error.params else _(error.template)
+    if error.line:
+        return _("第%(line)s行：%(message)s") % {"line": error.line, "message": message}
+    return message
 
 
 def read_notice_file(path: Path) -> str:

@@ -23,8 +23,6 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
-
 # Notices are written and dated in Beijing time.
 BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -119,12 +117,21 @@ _ROLE_WORDS = re.compile(r"牵头|按职责|分工负责|配合|责任单位|牵
 
 
 class NoticeParseError(ValueError):
-    def __init__(self, message: str, line: int | None = None):
-        self.message = message
+    """`message` is a message id marked with `gettext_noop`, `params` its values: the parser
+    stays plain Python, and whoever shows the error translates it (importer.notice_error_text).
+    """
+
+    def __init__(self, message: str, line: int | None = None, **params):
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
         self.line = line
-        super().__init__(
-            _("第%(line)s行：%(message)s") % {"line": line, "message": message} if line else message
-        )
+        super().__init__(f"第{line}行：{self.message}" if line else self.message)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for translation (makemessages reads the name) without Django."""
+    return message
 
 
 @dataclass
@@ -239,7 +246,7 @@ def abbreviates(short: str, full: str) -> bool:
 def parse_notice(text: str) -> ParsedNotice:
     lines = _lines(text)
     if not lines:
-        raise NoticeParseError(_("通知是空的。"))
+        raise NoticeParseError(gettext_noop("通知是空的。"))
     signature = _find_signature(lines)
     issuer_line, date_line = lines[signature], lines[signature + 1]
     published_on = _signature_date(date_line)
@@ -310,7 +317,9 @@ def _find_signature(lines: list[_Line]) -> int:
             and _ORG_SUFFIX.search(name.norm)
         ):
             return i
-    raise NoticeParseError(_("没有找到落款（发文单位一行，其下为日期一行，如“2024年10月11日”）。"))
+    raise NoticeParseError(
+        gettext_noop("没有找到落款（发文单位一行，其下为日期一行，如“2024年10月11日”）。")
+    )
 
 
 def _cn_number(text: str) -> int:
@@ -336,9 +345,11 @@ def _make_date(year: int, month: int, day: int, line: _Line) -> datetime.date:
         return datetime.date(year, month, day)
     except ValueError as error:
         raise NoticeParseError(
-            _("日期不存在：%(year)s年%(month)s月%(day)s日。")
-            % {"year": year, "month": month, "day": day},
+            gettext_noop("日期不存在：%(year)s年%(month)s月%(day)s日。"),
             line.number,
+            year=year,
+            month=month,
+            day=day,
         ) from error
 
 
@@ -399,9 +410,9 @@ def _resolve_year(year, month, day, base: datetime.date, line) -> datetime.date:
         if candidate is not None and candidate >= base:
             return candidate
     raise NoticeParseError(
-        _("日期不存在：%(year)s年%(month)s月%(day)s日之后一年内没有%(m)s月%(d)s日。")
-        % {"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
+        gettext_noop("日期不存在：%(year)s年%(month)s月%(day)s日之后一年内没有%(m)s月%(d)s日。"),
         line.number,
+        **{"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
     )
 
 
@@ -413,9 +424,9 @@ def _resolve_year_on_or_before(month, day, limit: datetime.date, line) -> dateti
         if candidate is not None and candidate <= limit:
             return candidate
     raise NoticeParseError(
-        _("日期不存在：%(year)s年%(month)s月%(day)s日之前一年内没有%(m)s月%(d)s日。")
-        % {"year": limit.year, "month": limit.month, "day": limit.day, "m": month, "d": day},
+        gettext_noop("日期不存在：%(year)s年%(month)s月%(day)s日之前一年内没有%(m)s月%(d)s日。"),
         line.number,
+        **{"year": limit.year, "month": limit.month, "day": limit.day, "m": month, "d": day},
     )
 
 
@@ -482,7 +493,7 @@ def _time_of_day(hour: str | None, minute: str, line) -> datetime.time | None:
         return None
     if hour > 23 or minute > 59:
         raise NoticeParseError(
-            _("时间不存在：%(time)s。") % {"time": f"{hour}:{minute:02d}"}, line.number
+            gettext_noop("时间不存在：%(time)s。"), line.number, time=f"{hour}:{minute:02d}"
         )
     return datetime.time(hour, minute)
 
@@ -587,7 +598,7 @@ def _draft(lines: list[_Line], after_line: int):
     if not started:
         at = lines[0].number if lines else after_line
         raise NoticeParseError(
-            _("征求意见稿中没有找到条款标题（如“一、”“（一）”“1.”“第一条”）。"), at
+            gettext_noop("征求意见稿中没有找到条款标题（如“一、”“（一）”“1.”“第一条”）。"), at
         )
 
     def finish(clause):
@@ -655,7 +666,7 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
     opening = max(norm.rfind("("), -1)
     if opening >= 0 and norm.rfind(")") < opening:
         if _ROLE_WORDS.search(norm[opening:]):
-            raise NoticeParseError(_("责任分工的括号没有闭合。"), line.number)
+            raise NoticeParseError(gettext_noop("责任分工的括号没有闭合。"), line.number)
         return text
     match = re.search(r"\(([^()]*)\)\s*([。.]?)\s*$", norm)
     if not match:
@@ -717,12 +728,12 @@ def _responsibility(content: str, line_number: int | None = None):
         unread = [n for n in names + together if not _is_body_name(n)]
         if unread and all(_looks_like_org(n) for n in unread):
             raise NoticeParseError(
-                _(
+                gettext_noop(
                     "责任分工中的“%(name)s”不是可识别的部门名称"
                     "（应以局、委、办、中心等结尾，用“、”分隔）；请改写这一行后再导入。"
-                )
-                % {"name": unread[0]},
+                ),
                 line_number,
+                name=unread[0],
             )
         if not names or unread:
             remark = content[start if pending_start is None else pending_start :]

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from consult.consultations.models import Consultation
 from consult.notices.importer import (
     NoticeImportError,
+    notice_error_text,
     notice_import,
     read_notice_file,
     revision_import,
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         try:
             parsed = parse_notice(source)
         except NoticeParseError as error:
-            raise CommandError(f"{path}: {error}", returncode=2) from error
+            raise CommandError(f"{path}: {notice_error_text(error)}", returncode=2) from error
 
         document = parsed.to_dict()
         if revision_of and not dry_run:
