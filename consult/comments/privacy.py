@@ -85,12 +85,14 @@ _LANDLINE_IN_TEXT = re.compile(
     rf"(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?(?!\d)"
 )
 # A local number written without its area code, as neighbours give theirs ("电话8123688"):
-# only after a word saying it is one, as seven or eight digits alone are as often an amount.
+# only right after a word saying it is one (not "smartphone"), its groups split by one dash or
+# space at most, and not an amount or a span of years ("手机3000-6000元", "tel 2019-2023").
 _LOCAL_NUMBER_IN_TEXT = re.compile(
-    rf"(?:电话|座机|固话|手机|联系方式|tel|phone)\s*(?:号码|号)?\s*[:：]?\s*"
-    rf"(?P<local>(?<!\d)[2-9]\d{{2,3}}{_GAP}?\d{{4}})(?!\d)",
+    r"(?<![A-Za-z])(?:电话|座机|固话|手机|联系方式|tel|phone)\s*(?:号码|号)?\s*[:：]?\s*"
+    r"(?P<local>(?<!\d)[2-9]\d{2,3}[- ]?\d{4})(?!\d|\.\d|\s*[元万亿千百年月日%％])",
     re.IGNORECASE,
 )
+_YEARS = re.compile(r"(?:19|20)\d\d[- ](?:19|20)\d\d")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # A resident ID of 18 characters (region, birth date, sequence, check digit 0-9 or X) or the
 # older 15 digits (two-digit year, no check digit), perhaps written in groups. A number that
@@ -142,7 +144,8 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
         if LANDLINE.match(phone_compact(f"{area}-{local}{match.group('extension') or ''}")):
             add(match.start(), match.end(), PHONE)
     for match in _LOCAL_NUMBER_IN_TEXT.finditer(plain):
-        add(match.start("local"), match.end("local"), PHONE)
+        if not _YEARS.fullmatch(match.group("local")):
+            add(match.start("local"), match.end("local"), PHONE)
     for start, end, kind in also:
         add(start, end, kind)
     return sorted(spans)

@@ -262,6 +262,12 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         # Seven or eight digits without a word saying they are a phone: an amount, kept.
         ("预算8123688元", "预算8123688元"),
         ("共计电话费12345678元", "共计电话费12345678元"),
+        # Prices, years and words that only end like one (found by a review of the change).
+        ("建议对手机3000-6000元价格段提高补贴", "建议对手机3000-6000元价格段提高补贴"),
+        ("The hotel 2019-2023 figures", "The hotel 2019-2023 figures"),
+        ("phone 2019-2023 figures", "phone 2019-2023 figures"),
+        ("固话2023/2024年度资费应下调", "固话2023/2024年度资费应下调"),
+        ("Call my phone: 8123688.", "Call my phone: ****688."),
     ],
 )
 def test_a_local_number_without_its_area_code_is_masked_after_a_word_naming_it(written, masked):
