@@ -6,6 +6,7 @@ EMAIL_HOST to run on PostgreSQL, Redis workers and a real SMTP relay.
 """
 
 import datetime
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -552,7 +553,7 @@ IP_HASH_KEY = env.str("IP_HASH_KEY", default=SECRET_KEY)
 # Every handler redacts the tokens of receipt and status links and the proofs in status-lookup
 # query strings (consult.web.log_redaction): a log line never opens a citizen's comment.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+if LOG_LEVEL not in logging.getLevelNamesMapping():
     # Otherwise logging's own "Unable to configure root logger" traceback, naming nothing.
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."

@@ -53,6 +53,11 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
     assert message in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.parametrize("level", ["warn", "WARNING", "fatal", "debug"])
+def test_every_level_logging_knows_is_a_log_level(level):
+    assert check_with(LOG_LEVEL=level).returncode == 0
+
+
 @pytest.mark.parametrize("debug", ["true", "True", "1", "yes", "false", "0", ""])
 def test_the_usual_ways_of_saying_yes_and_no_still_read(debug):
     assert check_with(DEBUG=debug).returncode == 0
