@@ -249,3 +249,62 @@ def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(
     published = AdoptionReport.objects.get(revision__consultation=consultation)
     assert published.published_at is not None
     assert Comment.objects.count() == published.total == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_published_while_a_letter_is_being_stored_waits_and_counts_again(monkeypatch):
+    # The report is published from another connection while the letter's transaction is open,
+    # past its check: without the draft's lock it went out counting one comment of two.
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections at once: PostgreSQL's row locks")
+    consultation = load_weifang()
+    clause = consultation.clauses.get(label="二(四)2")
+    bureau = User.objects.create_user("hyj", is_staff=True)
+    staff_join(bureau, Department.objects.get(name="市海渔局"))
+    comment_submit(
+        consultation=consultation,
+        clause=clause,
+        body="建议对受影响的养殖户给予补偿。",
+        channel="web",
+        consent=True,
+        phone="13912345678",
+    )
+    Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
+    report = report_generate(consultation)
+    report_review(report, by=bureau, counted_at=report.generated_at)
+    repeat_found = services._repeat_found
+    publishing = {}
+
+    def publish():
+        try:
+            report_publish(consultation)
+        except ValidationError as refused:
+            publishing["refused"] = refused
+        finally:
+            connections.close_all()
+
+    def publisher_started_inside_the_letter_s_transaction(*args, **kwargs):
+        publishing["thread"] = threading.Thread(target=publish)
+        publishing["thread"].start()
+        publishing["thread"].join(timeout=1)  # time enough to publish, were it not held
+        return repeat_found(*args, **kwargs)
+
+    monkeypatch.setattr(
+        services, "_repeat_found", publisher_started_inside_the_letter_s_transaction
+    )
+    with time_machine.travel(consultation.closes_at + datetime.timedelta(days=2)):
+        comment_record_received(
+            consultation=consultation,
+            clause=clause,
+            body="来信：建议对受影响的养殖户给予补偿。",
+            channel="letter",
+            received_on=timezone.localdate(consultation.closes_at),
+            recorded_by=bureau,
+            submitter_name="张三",
+        )
+    publishing["thread"].join()
+
+    assert Comment.objects.count() == 2
+    # The publication waited for the letter, then found its counts out of date.
+    assert "refused" in publishing
+    assert AdoptionReport.objects.get(revision__consultation=consultation).published_at is None
