@@ -192,11 +192,9 @@ def test_an_answer_the_published_report_counts_is_not_reopened_nor_changed(repor
     assert comment.events.filter(kind="note").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(monkeypatch):
-    # The report is published by another connection between the letter's first check and its
-    # store: the store waits for no lock of its own unless it takes the draft's, and the letter
-    # would be stored on a draft whose published report never counts it.
+def report_ready_to_publish():
+    """One comment on 二(四)2, answered; its draft's report counted and
+    reviewed, not yet published. Needs PostgreSQL: the tests using it race two connections."""
     if connection.vendor != "postgresql":
         pytest.skip("two connections at once: PostgreSQL's row locks")
     consultation = load_weifang()
@@ -214,6 +212,27 @@ def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(
     Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
     report = report_generate(consultation)
     report_review(report, by=bureau, counted_at=report.generated_at)
+    return consultation, clause, bureau
+
+
+def letter_received(consultation, clause, bureau):
+    return comment_record_received(
+        consultation=consultation,
+        clause=clause,
+        body="来信：建议对受影响的养殖户给予补偿。",
+        channel="letter",
+        received_on=timezone.localdate(consultation.closes_at),
+        recorded_by=bureau,
+        submitter_name="张三",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(monkeypatch):
+    # The report is published by another connection between the letter's first check and its
+    # store: the store waits for no lock of its own unless it takes the draft's, and the letter
+    # would be stored on a draft whose published report never counts it.
+    consultation, clause, bureau = report_ready_to_publish()
     checked = services.report_unpublished_check
     calls = []
 
@@ -235,15 +254,7 @@ def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(
     monkeypatch.setattr(services, "report_unpublished_check", checked_then_published_elsewhere)
     after_close = consultation.closes_at + datetime.timedelta(days=2)
     with time_machine.travel(after_close), pytest.raises(ValidationError) as refused:
-        comment_record_received(
-            consultation=consultation,
-            clause=clause,
-            body="来信：建议对受影响的养殖户给予补偿。",
-            channel="letter",
-            received_on=timezone.localdate(consultation.closes_at),
-            recorded_by=bureau,
-            submitter_name="张三",
-        )
+        letter_received(consultation, clause, bureau)
 
     assert "意见采纳情况已于" in refused.value.message_dict["consultation"][0]
     published = AdoptionReport.objects.get(revision__consultation=consultation)
@@ -255,23 +266,7 @@ def test_a_letter_racing_the_report_s_publication_is_refused_not_left_uncounted(
 def test_a_report_published_while_a_letter_is_being_stored_waits_and_counts_again(monkeypatch):
     # The report is published from another connection while the letter's transaction is open,
     # past its check: without the draft's lock it went out counting one comment of two.
-    if connection.vendor != "postgresql":
-        pytest.skip("two connections at once: PostgreSQL's row locks")
-    consultation = load_weifang()
-    clause = consultation.clauses.get(label="二(四)2")
-    bureau = User.objects.create_user("hyj", is_staff=True)
-    staff_join(bureau, Department.objects.get(name="市海渔局"))
-    comment_submit(
-        consultation=consultation,
-        clause=clause,
-        body="建议对受影响的养殖户给予补偿。",
-        channel="web",
-        consent=True,
-        phone="13912345678",
-    )
-    Comment.objects.update(status="answered", decision="adopted", reply="采纳。")
-    report = report_generate(consultation)
-    report_review(report, by=bureau, counted_at=report.generated_at)
+    consultation, clause, bureau = report_ready_to_publish()
     repeat_found = services._repeat_found
     publishing = {}
 
@@ -293,15 +288,7 @@ def test_a_report_published_while_a_letter_is_being_stored_waits_and_counts_agai
         services, "_repeat_found", publisher_started_inside_the_letter_s_transaction
     )
     with time_machine.travel(consultation.closes_at + datetime.timedelta(days=2)):
-        comment_record_received(
-            consultation=consultation,
-            clause=clause,
-            body="来信：建议对受影响的养殖户给予补偿。",
-            channel="letter",
-            received_on=timezone.localdate(consultation.closes_at),
-            recorded_by=bureau,
-            submitter_name="张三",
-        )
+        letter_received(consultation, clause, bureau)
     publishing["thread"].join()
 
     assert Comment.objects.count() == 2
