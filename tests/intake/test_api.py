@@ -161,7 +161,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_receipt(api, we
     assert Comment.objects.count() == 2
 
 
-def test_throttled_with_429(api, weifang_open, item, settings):
+def test_throttled_with_429(api, weifang_open, item, settings, one_window):
     settings.COMMENT_RATE_LIMITS_PER_IP = ["2/m"]
     for n in range(2):
         assert submit(api, weifang_open, payload(item, body=f"{BODY}{n}")).status_code == 201
@@ -262,7 +262,7 @@ class TestStatus:
         assert response.status_code == 200
         assert response.json()["tracking_number"] == comment.tracking_number
 
-    def test_lookups_are_rate_limited(self, api, comment, settings):
+    def test_lookups_are_rate_limited(self, api, comment, settings, one_window):
         settings.STATUS_LOOKUP_RATE_LIMITS = ["3/m"]
         url = f"/api/comments/{comment.tracking_number}/status"
         codes = [api.get(url, {"phone_last4": "0000"}).status_code for _ in range(3)]

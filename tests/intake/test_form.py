@@ -237,7 +237,7 @@ def test_the_same_body_after_ten_minutes_is_a_new_comment(client, weifang_open, 
 
 
 def test_rate_limit_per_ip_answers_429_and_keeps_what_was_stored(
-    client, weifang_open, item, settings
+    client, weifang_open, item, settings, one_window
 ):
     settings.COMMENT_RATE_LIMITS_PER_IP = ["3/m"]
     for n in range(3):
@@ -444,7 +444,7 @@ def test_a_form_with_errors_and_no_file_says_nothing_of_one(client, weifang_open
 
 
 def test_over_the_rate_limit_the_file_chosen_is_named_as_not_saved(
-    client, weifang_open, item, settings
+    client, weifang_open, item, settings, one_window
 ):
     settings.COMMENT_RATE_LIMITS_PER_IP = ["1/m"]
     assert post(client, weifang_open, item, phone="", email="").status_code == 302

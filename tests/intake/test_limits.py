@@ -7,7 +7,6 @@ per-phone budget; a request with six counters made about 24 Redis round trips; a
 Redis made requests wait seconds and then fail with HTTP 500.
 """
 
-import datetime
 import json
 import logging
 import os
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import redis
-import time_machine
 from django.core.checks import run_checks
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -54,15 +52,6 @@ def redis_cache_settings(url: str) -> dict:
             "KEY_PREFIX": "consult",
         }
     }
-
-
-@pytest.fixture
-def one_window():
-    """The clock held still for the test: the limits count in fixed windows, and submissions
-    straddling a minute's end were counted in two (a test that failed now and then, by the
-    second it ran at)."""
-    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC), tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

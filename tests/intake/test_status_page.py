@@ -69,7 +69,7 @@ def test_a_wrong_pair_reads_exactly_like_an_unknown_number(client, comment):
     assert "未找到与此回执编号和联系方式相符的意见" in wrong.content.decode()
 
 
-def test_lookups_are_rate_limited(client, comment, settings):
+def test_lookups_are_rate_limited(client, comment, settings, one_window):
     settings.STATUS_LOOKUP_RATE_LIMITS = ["2/m"]
     assert look_up(client, comment.tracking_number, "0000").status_code == 400
     assert look_up(client, comment.tracking_number, "1111").status_code == 400
