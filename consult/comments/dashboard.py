@@ -11,7 +11,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,11 +81,10 @@ def dashboard(consultation, user, *, revision=None, now=None) -> dict:
     several = revision is None and consultation.revisions.published().count() > 1
     shanghai = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
+    # A letter counts on the day it was received, not the day it was typed in.
+    received = Coalesce("received_on", TruncDate("submitted_at", tzinfo=shanghai))
     per_day = dict(
-        comments.annotate(day=TruncDate("submitted_at", tzinfo=shanghai))
-        .values_list("day")
-        .annotate(n=Count("pk"))
-        .order_by("day")
+        comments.annotate(day=received).values_list("day").annotate(n=Count("pk")).order_by("day")
     )
     days = []
     if per_day:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from consult.comments.dashboard import dashboard
 from consult.comments.models import Comment
-from consult.comments.services import comment_submit
+from consult.comments.services import comment_record_received, comment_submit
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from tests.support.revisions import weifang_second_draft
@@ -62,6 +62,23 @@ def test_the_coordinator_sees_every_chart_with_its_numbers(spread):
     assert sorted(value for value, _extra in bars(clauses).values()) == [2, 3]
     assert bars(departments)["市工信局"] == (3, 0) and bars(departments)["市生态环境局"] == (1, 0)
     assert bars(decisions)["采纳"] == (1, 0)
+
+
+def test_a_letter_counts_on_the_day_it_was_received_not_the_day_it_was_typed_in(spread):
+    consultation, made = spread
+    staff = member("hyj", "市海渔局")
+    quiet_day = timezone.localdate(made[0].submitted_at) + datetime.timedelta(days=1)
+    with time_machine.travel(made[-1].submitted_at + datetime.timedelta(minutes=1), tick=False):
+        comment_record_received(
+            consultation=consultation,
+            clause=consultation.clauses.get(label="二(四)2"),
+            body="来信：建议公开海洋生态修复项目的资金使用情况。",
+            channel="letter",
+            received_on=quiet_day,
+            recorded_by=staff,
+        )
+    days = dashboard(consultation, staff)["charts"][0]
+    assert [bar.value for bar in days.bars] == [2, 1, 3]
 
 
 def test_a_department_sees_only_its_own(spread):
