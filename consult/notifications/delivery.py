@@ -539,7 +539,7 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
         subject=email.subject,
         body=email.body_text,
         from_email=email_sender(email),
-        to=email.to,
+        to=[address for address in email.to if address not in email.delivered_to],
         connection=connection,
         headers={
             **email.headers,
@@ -599,6 +599,43 @@ def _refusals(refused: dict) -> str:
     )
 
 
+def recipients_by_answer(message, refused: dict) -> tuple[list[str], dict]:
+    """The message's recipients the relay took, and those it refused for now (4xx: a
+    greylisting server, a full or busy mailbox) with its answers: they get it on a retry.
+
+    smtplib names a refused recipient as it was given to the server: sanitized by Django."""
+    if not refused:  # nearly always: no address is sanitized twice for nothing
+        return message.recipients(), {}
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    accepted, refused_for_now = [], {}
+    for address in message.recipients():
+        answer = refused.get(sanitize_address(address, encoding))
+        if answer is None:
+            accepted.append(address)
+        elif not 500 <= answer[0] < 600:
+            refused_for_now[sanitize_address(address, encoding)] = answer
+    return accepted, refused_for_now
+
+
+def email_delivered_in_part(
+    email: OutgoingEmail, accepted: list[str], refused_for_now: dict, notes: list[str], *, now
+) -> DeliveryResult:
+    """The relay took the email for some recipients and refused it for now for others: it waits
+    for its retry, which goes to those others alone (`delivered_to` keeps who has it), and is
+    given up on as any email failing for `NOTIFY_GIVE_UP_AFTER`."""
+    note = gettext("已发往：%(addresses)s；以下地址暂时拒收，将重试：%(refusals)s") % {
+        "addresses": "、".join([*email.delivered_to, *accepted]),
+        "refusals": _refusals(refused_for_now),
+    }
+    with transaction.atomic():
+        OutgoingEmail.objects.filter(pk=email.pk).update(
+            delivered_to=[*email.delivered_to, *accepted]
+        )
+        return emails_postpone(
+            [email.pk], " ".join([note, *(n for n in notes if n)]), now=now, claimed=True
+        )
+
+
 def is_permanent(error: Exception) -> bool:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _message in error.recipients.values()]
@@ -646,6 +683,14 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                 try:
                     message = email_message(email, connection)
                     unusable = addresses_unusable_removed(message)
+                    if not message.recipients() and email.delivered_to:
+                        # The rest of a partly delivered email went away (a mailbox removed
+                        # before "send again"): what went out is all it can be.
+                        email_mark_sent(
+                            email, unusable_addresses_note(unusable) if unusable else ""
+                        )
+                        result.sent.append(email.pk)
+                        continue
                     if not message.recipients():
                         # Django's SMTP backend would send nothing and only return 0; the file
                         # and memory backends would keep a message that went to nobody.
@@ -701,10 +746,28 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                         email.message_id,
                         len(refused),
                     )
+                accepted, refused_for_now = recipients_by_answer(message, refused)
+                refused_for_good = {
+                    address: answer
+                    for address, answer in refused.items()
+                    if address not in refused_for_now
+                }
                 notes = [
                     unusable_addresses_note(unusable) if unusable else "",
-                    refused_addresses_note(refused) if refused else "",
+                    refused_addresses_note(refused_for_good) if refused_for_good else "",
                 ]
+                if refused_for_now:
+                    _merge(
+                        result,
+                        email_delivered_in_part(
+                            email, accepted, refused_for_now, notes, now=timezone.now()
+                        ),
+                    )
+                    continue
+                if email.delivered_to:
+                    OutgoingEmail.objects.filter(pk=email.pk).update(
+                        delivered_to=[*email.delivered_to, *accepted]
+                    )
                 email_mark_sent(email, " ".join(note for note in notes if note))
                 result.sent.append(email.pk)
     finally:

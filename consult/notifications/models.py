@@ -25,6 +25,15 @@ class OutgoingEmail(models.Model):
 
     message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
     to = models.JSONField(_("收件人"), default=list)
+    delivered_to = models.JSONField(
+        _("已收到的地址"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "邮件服务器接收了这些地址、却暂时拒收了其他地址：重试只发往其余地址，"
+            "已收到的不会再收到一次。"
+        ),
+    )
     subject = models.CharField(_("主题"), max_length=300)
     body_text = models.TextField(_("正文"))
     body_html = models.TextField(_("HTML 正文"), blank=True)

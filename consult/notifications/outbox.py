@@ -210,8 +210,9 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     """Delete those of these notifications not sent yet: they would tell of something no longer
     so. Those no email holds yet, and the emails built for them alone and not sent (waiting for
     a retry while the mail relay was down, say, or failed, which "send again" would otherwise
-    send as built) with them; an email a worker is sending now (its lease held), or a digest
-    that also tells of others, is sent as built. A task published for a deleted one finds
+    send as built) with them; an email a worker is sending now (its lease held), a digest
+    that also tells of others, or one some of its recipients already have (the rest refused it
+    for now), is sent as built. A task published for a deleted one finds
     nothing to do. Returns how many notifications were withdrawn."""
     now = now or timezone.now()
     unsent_statuses = [Notification.Status.PENDING, Notification.Status.FAILED]
@@ -233,6 +234,7 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
         .filter(pk__in=built)
         .exclude(status=OutgoingEmail.Status.SENT)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .filter(delivered_to=[])
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -614,7 +616,9 @@ def notifications_redact(notifications) -> int:
     them (personal data past its retention); returns how many emails were redacted."""
     emails = OutgoingEmail.objects.filter(pk__in=notifications.exclude(email=None).values("email"))
     # An SMTP refusal's text names the refused address.
-    redacted = emails.update(to=[], body_text=REDACTED, body_html="", last_error="")
+    redacted = emails.update(
+        to=[], delivered_to=[], body_text=REDACTED, body_html="", last_error=""
+    )
     notifications.update(to=[], context={})
     return redacted
 

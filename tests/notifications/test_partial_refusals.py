@@ -1,0 +1,198 @@
+"""A relay that takes an email for some recipients and refuses it for now (4xx) for others: a
+greylisting server, a full or busy mailbox. Those others get it on a retry, the same message;
+those who have it do not get it twice.
+
+Production's backend (settings.py with EMAIL_HOST set) against a real SMTP server on loopback,
+and the production retry settings: the clock is moved past each email's own retry time.
+"""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changed
+from consult.consultations.models import Department, Mailbox
+from consult.notifications import delivery
+from consult.notifications.delivery import email_resend
+from consult.notifications.models import Notification, OutgoingEmail
+from consult.notifications.outbox import notifications_unsent_withdraw
+from consult.testing.services import SmtpSink
+
+pytestmark = pytest.mark.django_db
+
+GREYLISTED = "451 4.7.1 Greylisted, please try again later"
+NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox"
+
+
+@pytest.fixture
+def sink(settings):
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "consult.mail.SMTPBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+            "127.0.0.1",
+            sink.port,
+            5,
+        )
+        yield sink
+
+
+@pytest.fixture
+def ecology(weifang_open):
+    """市生态环境局, which alone answers clause 二(四)2, with three mailboxes."""
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    department = Department.objects.get(name="市生态环境局")
+    for address in ("second@sthj.example", "third@sthj.example"):
+        Mailbox.objects.create(department=department, email=address)
+    directory_changed()
+    return department
+
+
+def comment_routed(consultation):
+    return comment_submit(
+        consultation=consultation,
+        clause=consultation.clauses.get(label="二(四)2"),
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+    ).comment
+
+
+def deliver(department) -> delivery.DeliveryResult:
+    return delivery.deliver(
+        list(Notification.objects.filter(department=department).values_list("pk", flat=True))
+    )
+
+
+def arrivals(sink) -> list[tuple[str, str]]:
+    return sorted((address, m.message_id) for m in sink.received() for address in m.to)
+
+
+def after_the_retry_time(email):
+    return time_machine.travel(email.next_attempt_at + datetime.timedelta(seconds=1), tick=True)
+
+
+def test_a_mailbox_refused_for_now_gets_the_same_email_on_the_retry_and_no_one_twice(
+    sink, ecology, weifang_open
+):
+    """It was marked sent with the refusal noted: the greylisted mailbox never got it."""
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    first = deliver(ecology)
+
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    everyone = set(email.to)
+    took_it = sorted(everyone - {"second@sthj.example"})
+    assert len(took_it) == 2 and arrivals(sink) == [(a, email.message_id) for a in took_it]
+    assert email.status == OutgoingEmail.Status.PENDING
+    assert sorted(email.delivered_to) == took_it
+    assert email.next_attempt_at > timezone.now() and email.attempts == 1
+    assert "second@sthj.example" in email.last_error and "451" in email.last_error
+    assert all(address in email.last_error for address in took_it)
+    notification = Notification.objects.get(department=ecology)
+    assert notification.status == Notification.Status.PENDING
+    assert first.retry_ids == [notification.pk] and first.retry_in > 0
+
+    # Still refused when a stray task comes before its time: nothing is sent.
+    deliver(ecology)
+    assert len(sink.received()) == 1
+
+    del sink.refuse["second@sthj.example"]
+    with after_the_retry_time(email):
+        second = deliver(ecology)
+    email.refresh_from_db()
+    assert second.sent == [email.pk] and second.retry_ids == []
+    assert arrivals(sink) == sorted((a, email.message_id) for a in everyone)
+    assert email.status == OutgoingEmail.Status.SENT and email.last_error == ""
+    assert sorted(email.delivered_to) == sorted(everyone)
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.SENT
+
+
+def test_a_refusal_for_good_beside_one_for_now_is_noted_once_the_rest_is_sent(
+    sink, ecology, weifang_open
+):
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    sink.refuse["third@sthj.example"] = NO_SUCH_MAILBOX
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    assert email.status == OutgoingEmail.Status.PENDING
+    assert "451" in email.last_error and "550" in email.last_error
+
+    del sink.refuse["second@sthj.example"]
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    received = [address for message in sink.received() for address in message.to]
+    assert "third@sthj.example" not in received
+    assert sorted(received) == sorted(set(email.to) - {"third@sthj.example"})
+    assert email.status == OutgoingEmail.Status.SENT
+    assert "third@sthj.example" in email.last_error and "550" in email.last_error
+    assert "third@sthj.example" not in email.delivered_to
+
+
+def test_given_up_after_the_production_window_saying_who_has_it_and_sent_again_to_the_rest(
+    sink, ecology, weifang_open, settings
+):
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    started = email.failing_since
+    while email.status == OutgoingEmail.Status.PENDING:
+        with after_the_retry_time(email):
+            deliver(ecology)
+        email.refresh_from_db()
+        assert email.failing_since == started  # one failure without a break
+    assert email.failed_at - started >= datetime.timedelta(seconds=settings.NOTIFY_GIVE_UP_AFTER)
+    assert email.status == OutgoingEmail.Status.FAILED
+    assert "second@sthj.example" in email.last_error
+    assert Notification.objects.get(department=ecology).status == Notification.Status.FAILED
+    took_it = set(email.to) - {"second@sthj.example"}
+    assert {address for m in sink.received() for address in m.to} == took_it
+    assert all(len(m.to) == 2 for m in sink.received()) and len(sink.received()) == 1
+
+    # "Send again" once the mailbox takes mail: to it alone.
+    del sink.refuse["second@sthj.example"]
+    with time_machine.travel(email.failed_at + datetime.timedelta(hours=1), tick=True):
+        assert email_resend(email)
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert [m.to for m in sink.received()][1:] == [["second@sthj.example"]]
+
+
+def test_a_withdrawn_comment_s_partly_delivered_email_is_kept_as_the_record(
+    sink, ecology, weifang_open
+):
+    """Withdrawing deletes the unsent emails of a comment: this one had gone to two mailboxes."""
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    notifications_unsent_withdraw(Notification.objects.filter(department=ecology))
+    email.refresh_from_db()
+    assert len(email.delivered_to) == 2 and email.status == OutgoingEmail.Status.PENDING
+    assert email.notifications.count() == 1
+
+
+def test_an_email_whose_remaining_mailbox_was_removed_is_sent_to_those_who_have_it(
+    sink, ecology, weifang_open
+):
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    Mailbox.objects.filter(email="second@sthj.example").delete()
+    directory_changed()
+    OutgoingEmail.objects.filter(pk=email.pk).update(status=OutgoingEmail.Status.FAILED)
+    email.refresh_from_db()
+    with after_the_retry_time(email):
+        assert email_resend(email)
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert len(sink.received()) == 1  # no one got it twice, no failure for want of a recipient
