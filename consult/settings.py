@@ -5,6 +5,7 @@ mail written to var/mail/ as .eml files. Set DATABASE_URL, CELERY_BROKER_URL and
 EMAIL_HOST to run on PostgreSQL, Redis workers and a real SMTP relay.
 """
 
+import contextlib
 import datetime
 import logging
 import re
@@ -156,6 +157,11 @@ except (KeyError, ValueError) as error:
         f"DATABASE_URL cannot be read ({reason}): give it as "
         "postgres://user@host:5432/name or sqlite:////path/to/file."
     ) from None
+if not env.str("DATABASE_URL", default=""):
+    # The embedded database lives under var/, which a fresh clone does not have yet: SQLite
+    # cannot create it ("unable to open database file" from `manage.py migrate`).
+    with contextlib.suppress(OSError):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {

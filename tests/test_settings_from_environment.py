@@ -61,3 +61,21 @@ def test_every_level_logging_knows_is_a_log_level(level):
 @pytest.mark.parametrize("debug", ["true", "True", "1", "yes", "false", "0", ""])
 def test_the_usual_ways_of_saying_yes_and_no_still_read(debug):
     assert check_with(DEBUG=debug).returncode == 0
+
+
+def test_a_fresh_clone_reaches_its_embedded_database_before_make_run(tmp_path):
+    """`DEBUG=true manage.py migrate` on a fresh clone failed: "unable to open database file",
+    for want of the var/ directory `make run` creates."""
+    var = tmp_path / "fresh-clone" / "var"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.pop("DATABASE_URL", None)
+    env.update(DJANGO_SETTINGS_MODULE="consult.settings", DEBUG="true", CONSULT_VAR_DIR=str(var))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "showmigrations", "notifications"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[ ] 0001_initial" in result.stdout and (var / "consult.sqlite3").exists()
