@@ -22,8 +22,21 @@ from consult.comments.validation import (
     refuse_unstorable,
 )
 from consult.consultations.models import Consultation, Department
+from consult.intake.presenters import imported_text_language
 
 ORGANISATION_KINDS = {Comment.Kind.COMPANY, Comment.Kind.ORGANISATION}
+
+
+class DepartmentSelect(forms.Select):
+    """A list of departments, each name marked as the Chinese it is on an English page (the
+    names come from the notice): a screen reader reads them as Chinese."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        language = imported_text_language()
+        if value and language:
+            option["attrs"]["lang"] = language
+        return option
 
 
 def _texts(value) -> list:
@@ -372,6 +385,7 @@ class ConsultationFilterForm(forms.Form):
         queryset=Department.objects.none(),
         required=False,
         empty_label=_("全部"),
+        widget=DepartmentSelect,
     )
     year = forms.TypedChoiceField(label=_("年份"), required=False, coerce=int, empty_value=None)
 

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -22,6 +24,13 @@ STATUS_ORDER = {
     Consultation.Status.CLOSED: 2,
     Consultation.Status.REPORT_PUBLISHED: 2,
 }
+
+
+def imported_text_language() -> str:
+    """The language to mark imported text with (titles, clauses, department names are Chinese
+    whatever the page's language), or "" on a Chinese page, where it needs no mark."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return "" if language.lower().startswith("zh") else "zh-Hans"
 
 
 def time_left(consultation, now) -> tuple[int, int] | None:

@@ -23,6 +23,7 @@ from consult.subscriptions.services import (
     subscription_request,
 )
 
+from .forms import DepartmentSelect
 from .limits import client_ip, limits_exceeded
 from .views import too_many_requests
 
@@ -51,6 +52,7 @@ class SubscriptionForm(forms.Form):
         queryset=Department.objects.none(),
         required=False,
         empty_label=_("所有单位"),
+        widget=DepartmentSelect,
         help_text=_("只接收该单位发布的新征求意见，或选择“所有单位”。"),
         error_messages={"invalid_choice": _("请选择列表中的单位。")},
     )

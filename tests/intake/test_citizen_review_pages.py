@@ -106,6 +106,26 @@ def test_the_english_printable_draft_marks_its_chinese_as_chinese(client, weifan
     assert '<html lang="zh-hans">' in chinese and 'lang="zh-Hans"' not in chinese
 
 
+def test_english_pages_mark_department_names_in_lists_and_clause_labels_read_aloud(
+    client, weifang_open
+):
+    """Screen readers read these Chinese names and labels with an English voice: the issuers
+    of the list's filter, the departments of the subscription form, and the clause label read
+    after "Comment on this clause" (and after a clause's published comments' link)."""
+    issuer = weifang_open.issuer
+    for path in ("/", "/subscriptions/"):
+        page = client.get(path, **ENGLISH).content.decode()
+        assert re.search(rf'<option value="{issuer.pk}" lang="zh-Hans"[^>]*>', page), path
+        assert '<option value="" lang=' not in page and '<option value=""' in page
+        chinese = client.get(path, **CHINESE).content.decode()
+        assert 'lang="zh-Hans"' not in chinese and f'<option value="{issuer.pk}"' in chinese
+    page = client.get(weifang_open.get_absolute_url(), **ENGLISH).content.decode()
+    hidden = re.findall(r'<span class="visually-hidden">((?:(?!</a>).)*)</span></a>', page)
+    assert hidden and all(
+        re.fullmatch(r' \(<span lang="zh-Hans">[^<]+</span>\)', h) for h in hidden
+    )
+
+
 def receipt_to(consultation, language, django_capture_on_commit_callbacks, **submitter):
     mail.outbox.clear()
     with translation.override(language), django_capture_on_commit_callbacks(execute=True):

@@ -3,11 +3,9 @@ the language of what was imported."""
 
 from django import template
 from django.conf import settings
-from django.utils import translation
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
 
-from consult.intake.presenters import clause_body, clause_url
+from consult.intake.presenters import clause_body, clause_url, imported_text_language
 
 register = template.Library()
 
@@ -24,14 +22,11 @@ register.simple_tag(clause_url, name="clause_url")
 
 # What a notice brings (titles, clauses, department names) is Chinese whatever the page's
 # language: marked so, a screen reader reads it as Chinese on an English page.
-IMPORTED_LANG = mark_safe(' lang="zh-Hans"')
-
-
 @register.simple_tag
 def imported_lang() -> str:
     """` lang="zh-Hans"` for an element holding imported text, unless the page is Chinese."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    return "" if language.lower().startswith("zh") else IMPORTED_LANG
+    language = imported_text_language()
+    return format_html(' lang="{}"', language) if language else ""
 
 
 @register.filter
