@@ -539,7 +539,7 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
         subject=email.subject,
         body=email.body_text,
         from_email=email_sender(email),
-        to=[address for address in email.to if address not in email.delivered_to],
+        to=addresses_still_to_send(email),
         connection=connection,
         headers={
             **email.headers,
@@ -599,38 +599,71 @@ def _refusals(refused: dict) -> str:
     )
 
 
-def recipients_by_answer(message, refused: dict) -> tuple[list[str], dict]:
-    """The message's recipients the relay took, and those it refused for now (4xx: a
-    greylisting server, a full or busy mailbox) with its answers: they get it on a retry.
+def recipients_answered(message, refused: dict) -> tuple[list[str], dict]:
+    """The message's recipients the relay took, and those it refused with its answers, as
+    {address as the email has it: (code, reply)}.
 
     smtplib names a refused recipient as it was given to the server: sanitized by Django."""
-    if not refused:  # nearly always: no address is sanitized twice for nothing
+    if not refused:  # nearly always: no address is sanitized for nothing
         return message.recipients(), {}
     encoding = message.encoding or settings.DEFAULT_CHARSET
-    accepted, refused_for_now = [], {}
+    accepted, refusals = [], {}
     for address in message.recipients():
         answer = refused.get(sanitize_address(address, encoding))
         if answer is None:
             accepted.append(address)
-        elif not 500 <= answer[0] < 600:
-            refused_for_now[sanitize_address(address, encoding)] = answer
-    return accepted, refused_for_now
+        else:
+            code, reply = answer
+            reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+            refusals[address] = (code, reply)
+    return accepted, refusals
 
 
-def email_delivered_in_part(
-    email: OutgoingEmail, accepted: list[str], refused_for_now: dict, notes: list[str], *, now
+def addresses_still_to_send(email: OutgoingEmail) -> list[str]:
+    """The email's recipients that neither have it nor refused it for good in an earlier
+    attempt. Compared in any case: a mailbox retyped in capitals between two attempts is the
+    same mailbox."""
+    done = {address.lower() for address in (*email.delivered_to, *email.refused_for_good)}
+    return [address for address in email.to if address.lower() not in done]
+
+
+def email_answered_in_part(
+    email: OutgoingEmail,
+    accepted: list[str],
+    refused: dict,
+    unusable: list[str],
+    *,
+    now,
 ) -> DeliveryResult:
-    """The relay took the email for some recipients and refused it for now for others: it waits
-    for its retry, which goes to those others alone (`delivered_to` keeps who has it), and is
-    given up on as any email failing for `NOTIFY_GIVE_UP_AFTER`."""
-    note = gettext("已发往：%(addresses)s；以下地址暂时拒收，将重试：%(refusals)s") % {
-        "addresses": "、".join([*email.delivered_to, *accepted]),
-        "refusals": _refusals(refused_for_now),
-    }
+    """What the relay's answers make of an email it took for some of its recipients, or of one
+    whose earlier attempt reached some of them: it is sent once every recipient has it or
+    refused it for good; while any refused it for now, it waits for its retry, which goes to
+    those alone (`delivered_to` and `refused_for_good` keep who is done), and is given up on
+    as any email failing for `NOTIFY_GIVE_UP_AFTER`. A refusal for now (4xx: a greylisting
+    server, a full or busy mailbox) is retried; one for good (5xx) is named, never retried."""
+    for_now, for_good = {}, {}
+    for address, (code, reply) in refused.items():
+        (for_good if 500 <= code < 600 else for_now)[address] = (code, reply)
+    delivered = [*email.delivered_to, *accepted]
+    refused_for_good = {**email.refused_for_good, **for_good}
+    notes = [
+        unusable_addresses_note(unusable) if unusable else "",
+        refused_addresses_note(refused_for_good) if refused_for_good else "",
+    ]
+    result = DeliveryResult()
     with transaction.atomic():
-        OutgoingEmail.objects.filter(pk=email.pk).update(
-            delivered_to=[*email.delivered_to, *accepted]
-        )
+        if delivered != email.delivered_to or refused_for_good != email.refused_for_good:
+            OutgoingEmail.objects.filter(pk=email.pk).update(
+                delivered_to=delivered, refused_for_good=refused_for_good
+            )
+        if not for_now:
+            email_mark_sent(email, " ".join(note for note in notes if note))
+            result.sent.append(email.pk)
+            return result
+        note = gettext("已发往：%(addresses)s；以下地址暂时拒收，将重试：%(refusals)s") % {
+            "addresses": "、".join(delivered),
+            "refusals": _refusals(for_now),
+        }
         return emails_postpone(
             [email.pk], " ".join([note, *(n for n in notes if n)]), now=now, claimed=True
         )
@@ -686,10 +719,10 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     if not message.recipients() and email.delivered_to:
                         # The rest of a partly delivered email went away (a mailbox removed
                         # before "send again"): what went out is all it can be.
-                        email_mark_sent(
-                            email, unusable_addresses_note(unusable) if unusable else ""
+                        answered = email_answered_in_part(
+                            email, [], {}, unusable, now=timezone.now()
                         )
-                        result.sent.append(email.pk)
+                        _merge(result, answered)
                         continue
                     if not message.recipients():
                         # Django's SMTP backend would send nothing and only return 0; the file
@@ -718,7 +751,15 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     with lease_kept_while_sending(connection, email):
                         connection.send_messages([message])
                 except TRANSIENT_ERRORS as error:
-                    if is_permanent(error):
+                    if isinstance(error, smtplib.SMTPRecipientsRefused) and email.delivered_to:
+                        # Every one of the rest refused a partly delivered email: for good,
+                        # it is sent to those who have it; for now, they wait for a retry.
+                        _none, refusals = recipients_answered(message, error.recipients)
+                        answered = email_answered_in_part(
+                            email, [], refusals, unusable, now=timezone.now()
+                        )
+                        _merge(result, answered)
+                    elif is_permanent(error):
                         email_mark_failed(email, _describe(error))
                         result.failed.append(email.pk)
                     else:
@@ -746,29 +787,14 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                         email.message_id,
                         len(refused),
                     )
-                accepted, refused_for_now = recipients_by_answer(message, refused)
-                refused_for_good = {
-                    address: answer
-                    for address, answer in refused.items()
-                    if address not in refused_for_now
-                }
-                notes = [
-                    unusable_addresses_note(unusable) if unusable else "",
-                    refused_addresses_note(refused_for_good) if refused_for_good else "",
-                ]
-                if refused_for_now:
-                    _merge(
-                        result,
-                        email_delivered_in_part(
-                            email, accepted, refused_for_now, notes, now=timezone.now()
-                        ),
+                if refused or email.delivered_to:
+                    accepted, refusals = recipients_answered(message, refused)
+                    answered = email_answered_in_part(
+                        email, accepted, refusals, unusable, now=timezone.now()
                     )
+                    _merge(result, answered)
                     continue
-                if email.delivered_to:
-                    OutgoingEmail.objects.filter(pk=email.pk).update(
-                        delivered_to=[*email.delivered_to, *accepted]
-                    )
-                email_mark_sent(email, " ".join(note for note in notes if note))
+                email_mark_sent(email, unusable_addresses_note(unusable) if unusable else "")
                 result.sent.append(email.pk)
     finally:
         with contextlib.suppress(TRANSIENT_ERRORS):
@@ -882,6 +908,9 @@ def email_resend(email: OutgoingEmail) -> list[int]:
             "next_attempt_at": None,
             "failing_since": None,
             "failed_at": None,
+            # Asked to try again: a mailbox that refused it for good may take it now. Those
+            # who have it do not get it twice.
+            "refused_for_good": {},
         }
         addresses = notifications_readdress(locked.notifications.order_by("pk"))
         if addresses is not None:

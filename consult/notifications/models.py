@@ -34,6 +34,12 @@ class OutgoingEmail(models.Model):
             "已收到的不会再收到一次。"
         ),
     )
+    refused_for_good = models.JSONField(
+        _("永久拒收的地址"),
+        default=dict,
+        blank=True,
+        help_text=_("在部分发送中被邮件服务器永久拒收（5xx）的地址及其答复：不再重试。"),
+    )
     subject = models.CharField(_("主题"), max_length=300)
     body_text = models.TextField(_("正文"))
     body_html = models.TextField(_("HTML 正文"), blank=True)

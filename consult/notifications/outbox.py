@@ -617,7 +617,12 @@ def notifications_redact(notifications) -> int:
     emails = OutgoingEmail.objects.filter(pk__in=notifications.exclude(email=None).values("email"))
     # An SMTP refusal's text names the refused address.
     redacted = emails.update(
-        to=[], delivered_to=[], body_text=REDACTED, body_html="", last_error=""
+        to=[],
+        delivered_to=[],
+        refused_for_good={},
+        body_text=REDACTED,
+        body_html="",
+        last_error="",
     )
     notifications.update(to=[], context={})
     return redacted

@@ -78,7 +78,9 @@ def test_after_it_the_person_goes_and_the_comment_stays(answered, settings):
     storage, stored_name = attachment.file.storage, attachment.file.name
     moment = days_after_report(answered.consultation, 1, settings)
     # As an email some of whose recipients refused it for now keeps those who took it.
-    OutgoingEmail.objects.update(delivered_to=["zhang@example.cn"])
+    OutgoingEmail.objects.update(
+        delivered_to=["zhang@example.cn"], refused_for_good={"li@example.cn": [550, "no"]}
+    )
     with time_machine.travel(moment, tick=False):
         dry_run = io.StringIO()
         call_command("purge_personal_data", "--dry-run", stdout=dry_run)
@@ -94,7 +96,7 @@ def test_after_it_the_person_goes_and_the_comment_stays(answered, settings):
     assert not storage.exists(stored_name)
     for email in OutgoingEmail.objects.all():
         assert email.to == [] and email.body_text == REDACTED and email.last_error == ""
-        assert email.delivered_to == []
+        assert email.delivered_to == [] and email.refused_for_good == {}
         assert "13812345678" not in email.body_html and "zhang@" not in email.subject
     assert not Notification.objects.exclude(to=[]).exists()
     [event] = CommentEvent.objects.filter(comment=answered, text__contains="保存期限")

@@ -6,6 +6,7 @@ Production's backend (settings.py with EMAIL_HOST set) against a real SMTP serve
 and the production retry settings: the clock is moved past each email's own retry time.
 """
 
+import collections
 import datetime
 
 import pytest
@@ -196,3 +197,81 @@ def test_an_email_whose_remaining_mailbox_was_removed_is_sent_to_those_who_have_
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
     assert len(sink.received()) == 1  # no one got it twice, no failure for want of a recipient
+
+
+class CountingRefusals(dict):
+    """The sink's refusals, counting how often the relay was asked about each address (once
+    per RCPT)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.asked = collections.Counter()
+
+    def get(self, address, default=None):
+        self.asked[address] += 1
+        return super().get(address, default)
+
+
+def test_the_rest_refused_for_good_on_the_retry_is_sent_to_those_who_have_it_not_failed(
+    sink, ecology, weifang_open
+):
+    """Found by a review: a partly delivered email whose remaining mailbox answered 550 on the
+    retry was marked failed, its notification too, and its note no longer said who had it."""
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    sink.refuse["second@sthj.example"] = NO_SUCH_MAILBOX
+    with after_the_retry_time(email):
+        result = deliver(ecology)
+    email.refresh_from_db()
+    assert result.sent == [email.pk] and result.failed == []
+    assert email.status == OutgoingEmail.Status.SENT
+    assert "second@sthj.example" in email.last_error and "550" in email.last_error
+    assert list(email.refused_for_good) == ["second@sthj.example"]
+    assert Notification.objects.get(department=ecology).status == Notification.Status.SENT
+    assert len(sink.received()) == 1
+
+
+def test_a_mailbox_refused_for_good_is_not_asked_again_while_another_waits(
+    sink, ecology, weifang_open
+):
+    """Found by a review: it was given on every retry, and got the email once it took mail."""
+    sink.refuse = CountingRefusals(
+        {"second@sthj.example": GREYLISTED, "third@sthj.example": NO_SUCH_MAILBOX}
+    )
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    for _retry in range(2):
+        with after_the_retry_time(email):
+            deliver(ecology)
+        email.refresh_from_db()
+    assert sink.refuse.asked["second@sthj.example"] == 3
+    assert sink.refuse.asked["third@sthj.example"] == 1
+    assert "已发往" in email.last_error and "550" in email.last_error  # who has it, still
+
+    del sink.refuse["second@sthj.example"], sink.refuse["third@sthj.example"]
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert [m.to for m in sink.received()][1:] == [["second@sthj.example"]]
+    assert "third@sthj.example" in email.last_error  # named, not sent
+
+
+def test_a_mailbox_retyped_in_capitals_is_the_same_mailbox(sink, ecology, weifang_open):
+    """Found by a review: "send again" after a mailbox's case was edited sent it a second copy."""
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    Mailbox.objects.filter(email="third@sthj.example").update(email="Third@sthj.example")
+    directory_changed()
+    del sink.refuse["second@sthj.example"]
+    OutgoingEmail.objects.filter(pk=email.pk).update(status=OutgoingEmail.Status.FAILED)
+    with after_the_retry_time(email):
+        assert email_resend(email)
+        deliver(ecology)
+    received = [address.lower() for m in sink.received() for address in m.to]
+    assert sorted(received) == sorted(address.lower() for address in email.to)
