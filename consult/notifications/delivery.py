@@ -482,9 +482,12 @@ def email_mark_failed(email: OutgoingEmail, error: str) -> None:
         Notification.objects.filter(email=email).update(status=Notification.Status.FAILED)
 
 
-def emails_postpone(email_ids, error: str, *, now, claimed: bool) -> DeliveryResult:
+def emails_postpone(
+    email_ids, error: str, *, now, claimed: bool, error_if_given_up: str | None = None
+) -> DeliveryResult:
     """After a transient error: each email waits for its retry, or is given up on once it has
-    failed for `NOTIFY_GIVE_UP_AFTER` without a break.
+    failed for `NOTIFY_GIVE_UP_AFTER` without a break (with `error_if_given_up` when the error
+    speaks of the retry).
 
     `claimed`: this process holds their leases (and counted the attempt when it claimed them).
     Otherwise only emails nobody holds and that are not waiting already are touched (the
@@ -505,7 +508,7 @@ def emails_postpone(email_ids, error: str, *, now, claimed: bool) -> DeliveryRes
             attempts = email.attempts if claimed else email.attempts + 1
             failing_since = email.failing_since or now
             if now - failing_since >= give_up_after():
-                email_mark_failed(email, error)
+                email_mark_failed(email, (error_if_given_up or error)[:2000])
                 result.failed.append(email.pk)
                 continue
             delay = retry_delay(attempts)
@@ -539,7 +542,7 @@ def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:
         subject=email.subject,
         body=email.body_text,
         from_email=email_sender(email),
-        to=addresses_still_to_send(email),
+        to=email.addresses_still_to_send(),
         connection=connection,
         headers={
             **email.headers,
@@ -619,14 +622,6 @@ def recipients_answered(message, refused: dict) -> tuple[list[str], dict]:
     return accepted, refusals
 
 
-def addresses_still_to_send(email: OutgoingEmail) -> list[str]:
-    """The email's recipients that neither have it nor refused it for good in an earlier
-    attempt. Compared in any case: a mailbox retyped in capitals between two attempts is the
-    same mailbox."""
-    done = {address.lower() for address in (*email.delivered_to, *email.refused_for_good)}
-    return [address for address in email.to if address.lower() not in done]
-
-
 def email_answered_in_part(
     email: OutgoingEmail,
     accepted: list[str],
@@ -635,12 +630,12 @@ def email_answered_in_part(
     *,
     now,
 ) -> DeliveryResult:
-    """What the relay's answers make of an email it took for some of its recipients, or of one
-    whose earlier attempt reached some of them: it is sent once every recipient has it or
-    refused it for good; while any refused it for now, it waits for its retry, which goes to
-    those alone (`delivered_to` and `refused_for_good` keep who is done), and is given up on
-    as any email failing for `NOTIFY_GIVE_UP_AFTER`. A refusal for now (4xx: a greylisting
-    server, a full or busy mailbox) is retried; one for good (5xx) is named, never retried."""
+    """What the relay's answers for each recipient make of an email it took for some of them,
+    or refused for some for good and others for now, or of one an earlier attempt delivered in
+    part. It is sent once every recipient has it or refused it for good (failed if none has
+    it); while any refused it for now (4xx: a greylisting server, a full or busy mailbox), it
+    waits for its retry, which goes to those alone (`delivered_to` and `refused_for_good` keep
+    who is done), and is given up on as any email failing for `NOTIFY_GIVE_UP_AFTER`."""
     for_now, for_good = {}, {}
     for address, (code, reply) in refused.items():
         (for_good if 500 <= code < 600 else for_now)[address] = (code, reply)
@@ -654,19 +649,48 @@ def email_answered_in_part(
     with transaction.atomic():
         if delivered != email.delivered_to or refused_for_good != email.refused_for_good:
             OutgoingEmail.objects.filter(pk=email.pk).update(
-                delivered_to=delivered, refused_for_good=refused_for_good
+                delivered_to=delivered,
+                refused_for_good=refused_for_good,
+                # When it first reached someone; when it reached the last, if it does.
+                sent_at=email.sent_at or (now if delivered else None),
             )
         if not for_now:
-            email_mark_sent(email, " ".join(note for note in notes if note))
-            result.sent.append(email.pk)
+            note = " ".join(note for note in notes if note)
+            if delivered:
+                email_mark_sent(email, note)
+                result.sent.append(email.pk)
+            else:
+                email_mark_failed(email, note)
+                result.failed.append(email.pk)
             return result
-        note = gettext("已发往：%(addresses)s；以下地址暂时拒收，将重试：%(refusals)s") % {
-            "addresses": "、".join(delivered),
-            "refusals": _refusals(for_now),
-        }
+        waiting = {"refusals": _refusals(for_now)}
+        retried = gettext("以下地址暂时拒收，将重试：%(refusals)s") % waiting
+        given_up = gettext("以下地址暂时拒收，已不再重试：%(refusals)s") % waiting
+
+        def said(refusal: str) -> str:
+            return " ".join(n for n in [delivered_note(delivered), refusal, *notes] if n)
+
         return emails_postpone(
-            [email.pk], " ".join([note, *(n for n in notes if n)]), now=now, claimed=True
+            [email.pk], said(retried), now=now, claimed=True, error_if_given_up=said(given_up)
         )
+
+
+def delivered_note(delivered: list[str]) -> str:
+    if not delivered:
+        return ""
+    return gettext("已发往：%(addresses)s。") % {"addresses": "、".join(delivered)}
+
+
+def refusals_of_the_rest(message, error: Exception) -> dict | None:
+    """What an error of a message's send answers for each of its recipients, as
+    {address: (code, reply)}; None when it says nothing of them (the connection broke)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return recipients_answered(message, error.recipients)[1]
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return dict.fromkeys(message.recipients(), (error.smtp_code, reply))
+    return None
 
 
 def is_permanent(error: Exception) -> bool:
@@ -751,14 +775,23 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     with lease_kept_while_sending(connection, email):
                         connection.send_messages([message])
                 except TRANSIENT_ERRORS as error:
-                    if isinstance(error, smtplib.SMTPRecipientsRefused) and email.delivered_to:
-                        # Every one of the rest refused a partly delivered email: for good,
-                        # it is sent to those who have it; for now, they wait for a retry.
-                        _none, refusals = recipients_answered(message, error.recipients)
+                    refusals = refusals_of_the_rest(message, error)
+                    refused_in_part = isinstance(error, smtplib.SMTPRecipientsRefused) and (
+                        len({500 <= code < 600 for code, _reply in refusals.values()}) > 1
+                    )
+                    if refusals is not None and (email.delivered_to or refused_in_part):
+                        # The rest of a partly delivered email, or some recipients refused for
+                        # good and others for now: each recipient's answer decides.
                         answered = email_answered_in_part(
                             email, [], refusals, unusable, now=timezone.now()
                         )
                         _merge(result, answered)
+                    elif email.delivered_to:  # the connection broke: nothing said of the rest
+                        described = f"{delivered_note(email.delivered_to)} {_describe(error)}"
+                        postponed = emails_postpone(
+                            [email.pk], described, now=timezone.now(), claimed=True
+                        )
+                        _merge(result, postponed)
                     elif is_permanent(error):
                         email_mark_failed(email, _describe(error))
                         result.failed.append(email.pk)

@@ -91,6 +91,13 @@ class OutgoingEmail(models.Model):
     def __str__(self):
         return self.subject
 
+    def addresses_still_to_send(self) -> list[str]:
+        """The recipients that neither have it nor refused it for good in an earlier attempt.
+        Compared in any case: a mailbox retyped in capitals between two attempts is the same
+        mailbox."""
+        done = {address.lower() for address in (*self.delivered_to, *self.refused_for_good)}
+        return [address for address in self.to if address.lower() not in done]
+
 
 class Notification(models.Model):
     """Something one recipient must be told; delivered alone or in a digest."""

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Min, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from consult.consultations.models import Department, Mailbox, Membership
 
@@ -210,10 +211,11 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     """Delete those of these notifications not sent yet: they would tell of something no longer
     so. Those no email holds yet, and the emails built for them alone and not sent (waiting for
     a retry while the mail relay was down, say, or failed, which "send again" would otherwise
-    send as built) with them; an email a worker is sending now (its lease held), a digest
-    that also tells of others, or one some of its recipients already have (the rest refused it
-    for now), is sent as built. A task published for a deleted one finds
-    nothing to do. Returns how many notifications were withdrawn."""
+    send as built) with them; an email a worker is sending now (its lease held), or a digest
+    that also tells of others, is sent as built. One some of its recipients already have (the
+    others refused it for now) stays as the record of what went out, goes to nobody more, and
+    counts as sent. A task published for a deleted one finds nothing to do. Returns how many
+    notifications were withdrawn."""
     now = now or timezone.now()
     unsent_statuses = [Notification.Status.PENDING, Notification.Status.FAILED]
     withdrawn, _by_model = notifications.filter(
@@ -234,7 +236,6 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
         .filter(pk__in=built)
         .exclude(status=OutgoingEmail.Status.SENT)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-        .filter(delivered_to=[])
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -244,6 +245,20 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
         .values_list("email_id", flat=True)
     )
     alone = [pk for pk in unsent if pk not in telling_others]
+    partly_delivered = OutgoingEmail.objects.filter(pk__in=alone).exclude(delivered_to=[])
+    for email in partly_delivered:
+        note = gettext("通知已撤回，未再发往：%(addresses)s") % {
+            "addresses": "、".join(email.addresses_still_to_send())
+        }
+        OutgoingEmail.objects.filter(pk=email.pk).update(
+            status=OutgoingEmail.Status.SENT,
+            lease_until=None,
+            next_attempt_at=None,
+            failed_at=None,
+            last_error=note[:2000],
+        )
+        Notification.objects.filter(email=email).update(status=Notification.Status.SENT)
+        alone.remove(email.pk)
     if alone:
         count, _by_model = Notification.objects.filter(email_id__in=alone).delete()
         OutgoingEmail.objects.filter(pk__in=alone).delete()

@@ -251,7 +251,7 @@ def test_rate_limit_per_ip_answers_429_and_keeps_what_was_stored(
     assert Comment.objects.count() == 3
 
 
-def test_rate_limit_per_contact_across_addresses(client, weifang_open, item, settings):
+def test_rate_limit_per_contact_across_addresses(client, weifang_open, item, settings, one_window):
     settings.COMMENT_RATE_LIMITS_PER_CONTACT = ["2/m"]
     for n in range(2):
         response = client.post(

@@ -8,6 +8,7 @@ and the production retry settings: the clock is moved past each email's own retr
 
 import collections
 import datetime
+import smtplib
 
 import pytest
 import time_machine
@@ -150,7 +151,9 @@ def test_given_up_after_the_production_window_saying_who_has_it_and_sent_again_t
         assert email.failing_since == started  # one failure without a break
     assert email.failed_at - started >= datetime.timedelta(seconds=settings.NOTIFY_GIVE_UP_AFTER)
     assert email.status == OutgoingEmail.Status.FAILED
-    assert "second@sthj.example" in email.last_error
+    # Found by a review: the note of the last retry, "will be tried again", stayed.
+    assert "second@sthj.example" in email.last_error and "已不再重试" in email.last_error
+    assert "将重试" not in email.last_error and "已发往" in email.last_error
     assert Notification.objects.get(department=ecology).status == Notification.Status.FAILED
     took_it = set(email.to) - {"second@sthj.example"}
     assert {address for m in sink.received() for address in m.to} == took_it
@@ -166,18 +169,28 @@ def test_given_up_after_the_production_window_saying_who_has_it_and_sent_again_t
     assert [m.to for m in sink.received()][1:] == [["second@sthj.example"]]
 
 
-def test_a_withdrawn_comment_s_partly_delivered_email_is_kept_as_the_record(
+def test_a_withdrawn_comment_s_partly_delivered_email_is_kept_and_goes_to_nobody_more(
     sink, ecology, weifang_open
 ):
-    """Withdrawing deletes the unsent emails of a comment: this one had gone to two mailboxes."""
+    """Withdrawing deletes the unsent emails of a comment (it left the department): this one
+    had gone to two mailboxes, so it stays as the record. A review found it still went, with
+    the submitter's contact, to the third once it took mail."""
     sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
+    assert email.sent_at is not None  # when it first reached someone
     notifications_unsent_withdraw(Notification.objects.filter(department=ecology))
     email.refresh_from_db()
-    assert len(email.delivered_to) == 2 and email.status == OutgoingEmail.Status.PENDING
-    assert email.notifications.count() == 1
+    assert len(email.delivered_to) == 2 and email.status == OutgoingEmail.Status.SENT
+    assert email.next_attempt_at is None and "second@sthj.example" in email.last_error
+    assert email.notifications.get().status == Notification.Status.SENT
+
+    del sink.refuse["second@sthj.example"]
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=1), tick=True):
+        deliver(ecology)
+        assert email_resend(email) == []  # sent: nothing to send again
+    assert len(sink.received()) == 1
 
 
 def test_an_email_whose_remaining_mailbox_was_removed_is_sent_to_those_who_have_it(
@@ -275,3 +288,76 @@ def test_a_mailbox_retyped_in_capitals_is_the_same_mailbox(sink, ecology, weifan
         deliver(ecology)
     received = [address.lower() for m in sink.received() for address in m.to]
     assert sorted(received) == sorted(address.lower() for address in email.to)
+
+
+def test_a_data_refusal_for_good_on_the_retry_leaves_it_sent_to_those_who_have_it(
+    sink, ecology, weifang_open, monkeypatch
+):
+    """Found by a review: a 554 to the retry's message (not to a mailbox) failed the email and
+    its notification, and its note no longer said who had it."""
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    del sink.refuse["second@sthj.example"]
+    monkeypatch.setattr(smtplib.SMTP, "data", lambda self, msg: (554, b"5.7.1 rejected"))
+    with after_the_retry_time(email):
+        result = deliver(ecology)
+    email.refresh_from_db()
+    assert result.sent == [email.pk] and email.status == OutgoingEmail.Status.SENT
+    assert "second@sthj.example" in email.last_error and "554" in email.last_error
+    assert Notification.objects.get(department=ecology).status == Notification.Status.SENT
+
+
+def test_a_broken_connection_on_the_retry_keeps_saying_who_has_it(
+    sink, ecology, weifang_open, monkeypatch
+):
+    sink.refuse["second@sthj.example"] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    del sink.refuse["second@sthj.example"]
+
+    def broken(self, msg):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(smtplib.SMTP, "data", broken)
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.PENDING and email.attempts == 2
+    assert "已发往" in email.last_error and "SMTPServerDisconnected" in email.last_error
+
+
+def test_recipients_refused_some_for_good_some_for_now_ask_only_these_again(
+    sink, ecology, weifang_open
+):
+    """Found by a review: when every mailbox refused, the 5xx ones were asked on each retry."""
+    everyone = ["sthjj@weifang.example", "second@sthj.example", "third@sthj.example"]
+    assert sorted(Mailbox.objects.filter(department=ecology).values_list("email", flat=True)) == (
+        sorted(everyone)
+    )
+    sink.refuse = CountingRefusals(
+        {
+            "sthjj@weifang.example": NO_SUCH_MAILBOX,
+            "second@sthj.example": GREYLISTED,
+            "third@sthj.example": NO_SUCH_MAILBOX,
+        }
+    )
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    assert email.status == OutgoingEmail.Status.PENDING and email.delivered_to == []
+    assert sorted(email.refused_for_good) == ["sthjj@weifang.example", "third@sthj.example"]
+    assert "已发往" not in email.last_error
+    with after_the_retry_time(email):
+        deliver(ecology)
+    assert sink.refuse.asked == {a: 2 if a.startswith("second") else 1 for a in everyone}
+
+    del sink.refuse["second@sthj.example"]
+    email.refresh_from_db()
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert [m.to for m in sink.received()] == [["second@sthj.example"]]
