@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    RESULTS,
     ensure_database,
     production_setup,
     python_speed,
@@ -312,6 +313,10 @@ class EndToEndWorker:
     def stop(self):
         self.celery.__exit__(None, None, None)
         self.smtp.__exit__(None, None, None)
+        # Kept beside the figures: the scratch directory goes, and a run that timed out waiting
+        # for its notifications (once, 2026-12-05) is explained only by what the worker said.
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.celery.log_path, RESULTS / "intake-end-to-end-worker.log")
 
 
 def end_to_end_worker(env, scratch) -> EndToEndWorker:
