@@ -594,12 +594,15 @@ def refused_addresses_note(refused: dict) -> str:
 
 
 def _refusals(refused: dict) -> str:
-    def said(reply) -> str:
-        return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
     return "、".join(
-        f"{address}（{code} {said(reply)}）" for address, (code, reply) in sorted(refused.items())
+        f"{address}（{code} {_reply_text(reply)}）"
+        for address, (code, reply) in sorted(refused.items())
     )
+
+
+def _reply_text(reply) -> str:
+    """An SMTP server's reply as text (smtplib gives bytes)."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def recipients_answered(message, refused: dict) -> tuple[list[str], dict]:
@@ -617,8 +620,7 @@ def recipients_answered(message, refused: dict) -> tuple[list[str], dict]:
             accepted.append(address)
         else:
             code, reply = answer
-            reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-            refusals[address] = (code, reply)
+            refusals[address] = (code, _reply_text(reply))
     return accepted, refusals
 
 
@@ -687,9 +689,8 @@ def refusals_of_the_rest(message, error: Exception) -> dict | None:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return recipients_answered(message, error.recipients)[1]
     if isinstance(error, smtplib.SMTPResponseException):
-        reply = error.smtp_error
-        reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-        return dict.fromkeys(message.recipients(), (error.smtp_code, reply))
+        answer = (error.smtp_code, _reply_text(error.smtp_error))
+        return dict.fromkeys(message.recipients(), answer)
     return None
 
 
