@@ -385,36 +385,26 @@ def test_a_relay_refusing_a_new_session_mid_batch_postpones_the_rest_instead_of_
 # --- the relay takes a message for some recipients and refuses others ----------------------
 
 
-def test_an_email_the_relay_refused_for_one_of_its_recipients_says_so(weifang_open, settings):
+def test_an_email_the_relay_refused_for_one_of_its_recipients_says_so(weifang_open, smtp_sink):
     """smtplib reports such refusals only as sendmail's return value, which Django drops: the
     email was marked sent to both mailboxes with nothing recorded, and one never got it."""
-    from consult.testing.services import SmtpSink
-
-    sink = SmtpSink()
-    sink.start()
-    try:
-        # Production's backend (settings.py with EMAIL_HOST set) against a real SMTP server.
-        settings.EMAIL_BACKEND = "consult.mail.SMTPBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", sink.port, 5
-        Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
-        ecology = Department.objects.get(name="市生态环境局")
-        Mailbox.objects.create(department=ecology, email="second@sthj.example")
-        directory_changed()
-        sink.refuse["second@sthj.example"] = "550 5.1.1 No such mailbox"
-        comment_submit(
-            consultation=weifang_open,
-            clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
-            body="建议公开海洋生态修复项目的资金使用情况。",
-            channel="web",
-            consent=True,
-        )
-        delivery.deliver(
-            list(Notification.objects.filter(department=ecology).values_list("pk", flat=True))
-        )
-        email = OutgoingEmail.objects.get(notifications__department=ecology)
-        received = [address for message in sink.received() for address in message.to]
-        assert "second@sthj.example" not in received and len(received) == 1
-        assert email.status == OutgoingEmail.Status.SENT  # the other mailbox has it
-        assert "second@sthj.example" in email.last_error and "550" in email.last_error
-    finally:
-        sink.stop()
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    ecology = Department.objects.get(name="市生态环境局")
+    Mailbox.objects.create(department=ecology, email="second@sthj.example")
+    directory_changed()
+    smtp_sink.refuse["second@sthj.example"] = "550 5.1.1 No such mailbox"
+    comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(四)2"),  # 市生态环境局 answers alone
+        body="建议公开海洋生态修复项目的资金使用情况。",
+        channel="web",
+        consent=True,
+    )
+    delivery.deliver(
+        list(Notification.objects.filter(department=ecology).values_list("pk", flat=True))
+    )
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    received = [address for message in smtp_sink.received() for address in message.to]
+    assert "second@sthj.example" not in received and len(received) == 1
+    assert email.status == OutgoingEmail.Status.SENT  # the other mailbox has it
+    assert "second@sthj.example" in email.last_error and "550" in email.last_error

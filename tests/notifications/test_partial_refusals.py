@@ -21,24 +21,11 @@ from consult.notifications import delivery
 from consult.notifications.delivery import email_resend
 from consult.notifications.models import Notification, OutgoingEmail
 from consult.notifications.outbox import notifications_unsent_withdraw
-from consult.testing.services import SmtpSink
 
 pytestmark = pytest.mark.django_db
 
 GREYLISTED = "451 4.7.1 Greylisted, please try again later"
 NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox"
-
-
-@pytest.fixture
-def sink(settings):
-    with SmtpSink() as sink:
-        settings.EMAIL_BACKEND = "consult.mail.SMTPBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
-            "127.0.0.1",
-            sink.port,
-            5,
-        )
-        yield sink
 
 
 @pytest.fixture
@@ -68,8 +55,8 @@ def deliver(department) -> delivery.DeliveryResult:
     )
 
 
-def arrivals(sink) -> list[tuple[str, str]]:
-    return sorted((address, m.message_id) for m in sink.received() for address in m.to)
+def arrivals(smtp_sink) -> list[tuple[str, str]]:
+    return sorted((address, m.message_id) for m in smtp_sink.received() for address in m.to)
 
 
 def after_the_retry_time(email):
@@ -77,17 +64,17 @@ def after_the_retry_time(email):
 
 
 def test_a_mailbox_refused_for_now_gets_the_same_email_on_the_retry_and_no_one_twice(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
     """It was marked sent with the refusal noted: the greylisted mailbox never got it."""
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     first = deliver(ecology)
 
     email = OutgoingEmail.objects.get(notifications__department=ecology)
     everyone = set(email.to)
     took_it = sorted(everyone - {"second@sthj.example"})
-    assert len(took_it) == 2 and arrivals(sink) == [(a, email.message_id) for a in took_it]
+    assert len(took_it) == 2 and arrivals(smtp_sink) == [(a, email.message_id) for a in took_it]
     assert email.status == OutgoingEmail.Status.PENDING
     assert sorted(email.delivered_to) == took_it
     assert email.next_attempt_at > timezone.now() and email.attempts == 1
@@ -99,14 +86,14 @@ def test_a_mailbox_refused_for_now_gets_the_same_email_on_the_retry_and_no_one_t
 
     # Still refused when a stray task comes before its time: nothing is sent.
     deliver(ecology)
-    assert len(sink.received()) == 1
+    assert len(smtp_sink.received()) == 1
 
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     with after_the_retry_time(email):
         second = deliver(ecology)
     email.refresh_from_db()
     assert second.sent == [email.pk] and second.retry_ids == []
-    assert arrivals(sink) == sorted((a, email.message_id) for a in everyone)
+    assert arrivals(smtp_sink) == sorted((a, email.message_id) for a in everyone)
     assert email.status == OutgoingEmail.Status.SENT and email.last_error == ""
     assert sorted(email.delivered_to) == sorted(everyone)
     notification.refresh_from_db()
@@ -114,21 +101,21 @@ def test_a_mailbox_refused_for_now_gets_the_same_email_on_the_retry_and_no_one_t
 
 
 def test_a_refusal_for_good_beside_one_for_now_is_noted_once_the_rest_is_sent(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
-    sink.refuse["second@sthj.example"] = GREYLISTED
-    sink.refuse["third@sthj.example"] = NO_SUCH_MAILBOX
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["third@sthj.example"] = NO_SUCH_MAILBOX
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
     assert email.status == OutgoingEmail.Status.PENDING
     assert "451" in email.last_error and "550" in email.last_error
 
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     with after_the_retry_time(email):
         deliver(ecology)
     email.refresh_from_db()
-    received = [address for message in sink.received() for address in message.to]
+    received = [address for message in smtp_sink.received() for address in message.to]
     assert "third@sthj.example" not in received
     assert sorted(received) == sorted(set(email.to) - {"third@sthj.example"})
     assert email.status == OutgoingEmail.Status.SENT
@@ -137,9 +124,9 @@ def test_a_refusal_for_good_beside_one_for_now_is_noted_once_the_rest_is_sent(
 
 
 def test_given_up_after_the_production_window_saying_who_has_it_and_sent_again_to_the_rest(
-    sink, ecology, weifang_open, settings
+    smtp_sink, ecology, weifang_open, settings
 ):
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
@@ -156,26 +143,26 @@ def test_given_up_after_the_production_window_saying_who_has_it_and_sent_again_t
     assert "将重试" not in email.last_error and "已发往" in email.last_error
     assert Notification.objects.get(department=ecology).status == Notification.Status.FAILED
     took_it = set(email.to) - {"second@sthj.example"}
-    assert {address for m in sink.received() for address in m.to} == took_it
-    assert all(len(m.to) == 2 for m in sink.received()) and len(sink.received()) == 1
+    assert {address for m in smtp_sink.received() for address in m.to} == took_it
+    assert all(len(m.to) == 2 for m in smtp_sink.received()) and len(smtp_sink.received()) == 1
 
     # "Send again" once the mailbox takes mail: to it alone.
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     with time_machine.travel(email.failed_at + datetime.timedelta(hours=1), tick=True):
         assert email_resend(email)
         deliver(ecology)
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
-    assert [m.to for m in sink.received()][1:] == [["second@sthj.example"]]
+    assert [m.to for m in smtp_sink.received()][1:] == [["second@sthj.example"]]
 
 
 def test_a_withdrawn_comment_s_partly_delivered_email_is_kept_and_goes_to_nobody_more(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
     """Withdrawing deletes the unsent emails of a comment (it left the department): this one
     had gone to two mailboxes, so it stays as the record. A review found it still went, with
     the submitter's contact, to the third once it took mail."""
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
@@ -186,17 +173,17 @@ def test_a_withdrawn_comment_s_partly_delivered_email_is_kept_and_goes_to_nobody
     assert email.next_attempt_at is None and "second@sthj.example" in email.last_error
     assert email.notifications.get().status == Notification.Status.SENT
 
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=1), tick=True):
         deliver(ecology)
         assert email_resend(email) == []  # sent: nothing to send again
-    assert len(sink.received()) == 1
+    assert len(smtp_sink.received()) == 1
 
 
 def test_an_email_whose_remaining_mailbox_was_removed_is_sent_to_those_who_have_it(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
@@ -209,11 +196,11 @@ def test_an_email_whose_remaining_mailbox_was_removed_is_sent_to_those_who_have_
         deliver(ecology)
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
-    assert len(sink.received()) == 1  # no one got it twice, no failure for want of a recipient
+    assert len(smtp_sink.received()) == 1  # no one got it twice, no failure for want of a recipient
 
 
 class CountingRefusals(dict):
-    """The sink's refusals, counting how often the relay was asked about each address (once
+    """The smtp_sink's refusals, counting how often the relay was asked about each address (once
     per RCPT)."""
 
     def __init__(self, *args):
@@ -226,15 +213,15 @@ class CountingRefusals(dict):
 
 
 def test_the_rest_refused_for_good_on_the_retry_is_sent_to_those_who_have_it_not_failed(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
     """Found by a review: a partly delivered email whose remaining mailbox answered 550 on the
     retry was marked failed, its notification too, and its note no longer said who had it."""
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
-    sink.refuse["second@sthj.example"] = NO_SUCH_MAILBOX
+    smtp_sink.refuse["second@sthj.example"] = NO_SUCH_MAILBOX
     with after_the_retry_time(email):
         result = deliver(ecology)
     email.refresh_from_db()
@@ -243,14 +230,14 @@ def test_the_rest_refused_for_good_on_the_retry_is_sent_to_those_who_have_it_not
     assert "second@sthj.example" in email.last_error and "550" in email.last_error
     assert list(email.refused_for_good) == ["second@sthj.example"]
     assert Notification.objects.get(department=ecology).status == Notification.Status.SENT
-    assert len(sink.received()) == 1
+    assert len(smtp_sink.received()) == 1
 
 
 def test_a_mailbox_refused_for_good_is_not_asked_again_while_another_waits(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
     """Found by a review: it was given on every retry, and got the email once it took mail."""
-    sink.refuse = CountingRefusals(
+    smtp_sink.refuse = CountingRefusals(
         {"second@sthj.example": GREYLISTED, "third@sthj.example": NO_SUCH_MAILBOX}
     )
     comment_routed(weifang_open)
@@ -260,46 +247,46 @@ def test_a_mailbox_refused_for_good_is_not_asked_again_while_another_waits(
         with after_the_retry_time(email):
             deliver(ecology)
         email.refresh_from_db()
-    assert sink.refuse.asked["second@sthj.example"] == 3
-    assert sink.refuse.asked["third@sthj.example"] == 1
+    assert smtp_sink.refuse.asked["second@sthj.example"] == 3
+    assert smtp_sink.refuse.asked["third@sthj.example"] == 1
     assert "已发往" in email.last_error and "550" in email.last_error  # who has it, still
 
-    del sink.refuse["second@sthj.example"], sink.refuse["third@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"], smtp_sink.refuse["third@sthj.example"]
     with after_the_retry_time(email):
         deliver(ecology)
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
-    assert [m.to for m in sink.received()][1:] == [["second@sthj.example"]]
+    assert [m.to for m in smtp_sink.received()][1:] == [["second@sthj.example"]]
     assert "third@sthj.example" in email.last_error  # named, not sent
 
 
-def test_a_mailbox_retyped_in_capitals_is_the_same_mailbox(sink, ecology, weifang_open):
+def test_a_mailbox_retyped_in_capitals_is_the_same_mailbox(smtp_sink, ecology, weifang_open):
     """Found by a review: "send again" after a mailbox's case was edited sent it a second copy."""
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
     Mailbox.objects.filter(email="third@sthj.example").update(email="Third@sthj.example")
     directory_changed()
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     OutgoingEmail.objects.filter(pk=email.pk).update(status=OutgoingEmail.Status.FAILED)
     with after_the_retry_time(email):
         assert email_resend(email)
         deliver(ecology)
-    received = [address.lower() for m in sink.received() for address in m.to]
+    received = [address.lower() for m in smtp_sink.received() for address in m.to]
     assert sorted(received) == sorted(address.lower() for address in email.to)
 
 
 def test_a_data_refusal_for_good_on_the_retry_leaves_it_sent_to_those_who_have_it(
-    sink, ecology, weifang_open, monkeypatch
+    smtp_sink, ecology, weifang_open, monkeypatch
 ):
     """Found by a review: a 554 to the retry's message (not to a mailbox) failed the email and
     its notification, and its note no longer said who had it."""
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     monkeypatch.setattr(smtplib.SMTP, "data", lambda self, msg: (554, b"5.7.1 rejected"))
     with after_the_retry_time(email):
         result = deliver(ecology)
@@ -310,13 +297,13 @@ def test_a_data_refusal_for_good_on_the_retry_leaves_it_sent_to_those_who_have_i
 
 
 def test_a_broken_connection_on_the_retry_keeps_saying_who_has_it(
-    sink, ecology, weifang_open, monkeypatch
+    smtp_sink, ecology, weifang_open, monkeypatch
 ):
-    sink.refuse["second@sthj.example"] = GREYLISTED
+    smtp_sink.refuse["second@sthj.example"] = GREYLISTED
     comment_routed(weifang_open)
     deliver(ecology)
     email = OutgoingEmail.objects.get(notifications__department=ecology)
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
 
     def broken(self, msg):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
@@ -330,14 +317,14 @@ def test_a_broken_connection_on_the_retry_keeps_saying_who_has_it(
 
 
 def test_recipients_refused_some_for_good_some_for_now_ask_only_these_again(
-    sink, ecology, weifang_open
+    smtp_sink, ecology, weifang_open
 ):
     """Found by a review: when every mailbox refused, the 5xx ones were asked on each retry."""
     everyone = ["sthjj@weifang.example", "second@sthj.example", "third@sthj.example"]
     assert sorted(Mailbox.objects.filter(department=ecology).values_list("email", flat=True)) == (
         sorted(everyone)
     )
-    sink.refuse = CountingRefusals(
+    smtp_sink.refuse = CountingRefusals(
         {
             "sthjj@weifang.example": NO_SUCH_MAILBOX,
             "second@sthj.example": GREYLISTED,
@@ -352,12 +339,12 @@ def test_recipients_refused_some_for_good_some_for_now_ask_only_these_again(
     assert "已发往" not in email.last_error
     with after_the_retry_time(email):
         deliver(ecology)
-    assert sink.refuse.asked == {a: 2 if a.startswith("second") else 1 for a in everyone}
+    assert smtp_sink.refuse.asked == {a: 2 if a.startswith("second") else 1 for a in everyone}
 
-    del sink.refuse["second@sthj.example"]
+    del smtp_sink.refuse["second@sthj.example"]
     email.refresh_from_db()
     with after_the_retry_time(email):
         deliver(ecology)
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
-    assert [m.to for m in sink.received()] == [["second@sthj.example"]]
+    assert [m.to for m in smtp_sink.received()] == [["second@sthj.example"]]
