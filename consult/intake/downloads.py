@@ -4,6 +4,8 @@ and a printable page. Anonymous visitors share one cached copy of each (intake.c
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from consult.consultations.models import Consultation
@@ -19,6 +21,7 @@ from .drafts import (
     in_brackets,
     responsibility_line,
 )
+from .templatetags.public_site import imported
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -67,14 +70,18 @@ def draft_pdf_file(request, slug):
     return _download(content, "application/pdf", draft_filename(consultation, "pdf"))
 
 
+def _responsibilities_html(clause) -> str:
+    """The clause's departments as the Word document and the PDF give them, in brackets, with
+    their names escaped and marked as Chinese (`imported`); the rest is the site's words."""
+    line = responsibility_line(clause, names=lambda names: imported(_("、").join(names)))
+    return mark_safe(in_brackets(line)) if line else ""  # noqa: S308 - the names are escaped
+
+
 @require_safe
 @shared_with_anonymous_visitors
 def draft_print(request, slug):
     consultation = _consultation(slug)
-    outline = [
-        (clause, in_brackets(line) if (line := responsibility_line(clause)) else "")
-        for clause in draft_outline(consultation)
-    ]
+    outline = [(clause, _responsibilities_html(clause)) for clause in draft_outline(consultation)]
     return render(
         request,
         "intake/downloads/draft_print.html",

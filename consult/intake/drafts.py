@@ -103,13 +103,15 @@ def draft_title_line(consultation: Consultation) -> str:
     return title + _("（征求意见稿）")
 
 
-def responsibility_line(clause: OutlineClause) -> str:
-    names = _("、")
+def responsibility_line(clause: OutlineClause, *, names=None) -> str:
+    """“牵头单位：A；责任/配合单位：B、C”. `names` writes a list of departments' names: the
+    printable page marks them as the notice's Chinese on a page in another language."""
+    names = names or _("、").join
     parts = []
     if clause.lead_names:
-        parts.append(labelled(_("牵头单位"), names.join(clause.lead_names)))
+        parts.append(labelled(_("牵头单位"), names(clause.lead_names)))
     if clause.cooperating_names:
-        parts.append(labelled(_("责任/配合单位"), names.join(clause.cooperating_names)))
+        parts.append(labelled(_("责任/配合单位"), names(clause.cooperating_names)))
     return _("；").join(parts)
 
 

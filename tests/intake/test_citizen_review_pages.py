@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from consult.comments.models import Comment
 from consult.comments.services import comment_submit
-from consult.consultations.models import Consultation, Department
+from consult.consultations.models import ClauseResponsibility, Consultation, Department
 from consult.consultations.services import staff_join
 from consult.intake.templatetags.moments import moment
 from consult.reports.services import report_generate, report_publish, report_review
@@ -104,6 +104,31 @@ def test_the_english_printable_draft_marks_its_chinese_as_chinese(client, weifan
     # On the Chinese page nothing needs saying.
     chinese = client.get(path, **CHINESE).content.decode()
     assert '<html lang="zh-hans">' in chinese and 'lang="zh-Hans"' not in chinese
+
+
+def test_the_printable_drafts_departments_are_marked_chinese_and_escaped(client, weifang_open):
+    """The line under a clause naming its departments: the names are the notice's Chinese on
+    the English page (the words around them are the site's), and a name is text, not markup."""
+    ClauseResponsibility.objects.filter(
+        clause__consultation=weifang_open, name="市生态环境局"
+    ).update(name="市生态<b>环境</b>局")
+    path = f"/consultations/{weifang_open.slug}/print/"
+    page = client.get(path, **ENGLISH).content.decode()
+    assert (
+        '<p class="responsibilities">(Lead department: '
+        '<span lang="zh-Hans">市生态&lt;b&gt;环境&lt;/b&gt;局</span>)</p>'
+    ) in page
+    lines = re.findall(r'<p class="responsibilities">(.*?)</p>', page)
+    assert lines and all(
+        re.fullmatch(
+            r"\((Lead department: <span lang=\"zh-Hans\">[^<]+</span>)?(; )?"
+            r"(Cooperating departments: <span lang=\"zh-Hans\">[^<]+</span>)?\)",
+            line,
+        )
+        for line in lines
+    ), lines
+    chinese = client.get(path, **CHINESE).content.decode()
+    assert "（牵头单位：市生态&lt;b&gt;环境&lt;/b&gt;局）" in chinese
 
 
 def test_english_pages_mark_department_names_in_lists_and_clause_labels_read_aloud(

@@ -170,7 +170,7 @@ def test_the_printable_page_in_english_punctuates_as_english_does(client, draft,
     consultation, _clauses = draft
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(f"/consultations/{consultation.slug}/print/").content.decode()
-    assert "(Lead department: 市海渔局; " in page
+    assert '(Lead department: <span lang="zh-Hans">市海渔局</span>; ' in page
     assert "（" + "Lead department" not in page and "Lead department：" not in page
     assert "(Beijing time)" in page
 
