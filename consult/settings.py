@@ -511,10 +511,14 @@ COMMENT_RATE_LIMITS_PER_CONTACT = env.list(
     "COMMENT_RATE_LIMITS_PER_CONTACT", default=["5/m", "50/d"]
 )
 STATUS_LOOKUP_RATE_LIMITS = env.list("STATUS_LOOKUP_RATE_LIMITS", default=["10/m", "100/d"])
+STATUS_LOOKUP_RATE_LIMITS_PER_NUMBER = env.list(
+    "STATUS_LOOKUP_RATE_LIMITS_PER_NUMBER", default=["10/h", "30/d"]
+)
 for _name in (
     "COMMENT_RATE_LIMITS_PER_IP",
     "COMMENT_RATE_LIMITS_PER_CONTACT",
     "STATUS_LOOKUP_RATE_LIMITS",
+    "STATUS_LOOKUP_RATE_LIMITS_PER_NUMBER",
 ):
     for _rate in globals()[_name]:
         try:

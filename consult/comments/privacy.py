@@ -84,6 +84,13 @@ _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
     rf"(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?(?!\d)"
 )
+# A landline dialled from abroad: +86, 0086 or 86 (then a gap), the area code without its 0
+# (perhaps as "(0)536"), as a letterhead gives it: "+86-536-8123688", "0086 10 8888 6666".
+_INTERNATIONAL_LANDLINE_IN_TEXT = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)86{_GAP}?|86{_GAP})(?:[(（]0[)）]\s?)?"
+    rf"(?P<area>[1-9]\d{{1,2}}){_GAP}?(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?"
+    r"(?!\d)"
+)
 # A local number written without its area code, as neighbours give theirs ("电话8123688"):
 # only right after a word saying it is one (not "smartphone"), its groups split by one dash or
 # space at most, and not an amount or a span of years ("手机3000-6000元", "tel 2019-2023").
@@ -143,6 +150,11 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
         local = re.sub(r"\D", "", match.group("local"))
         if LANDLINE.match(phone_compact(f"{area}-{local}{match.group('extension') or ''}")):
             add(match.start(), match.end(), PHONE)
+    for match in _INTERNATIONAL_LANDLINE_IN_TEXT.finditer(plain):
+        local = re.sub(r"\D", "", match.group("local"))
+        dialled = f"0{match.group('area')}-{local}{match.group('extension') or ''}"
+        if LANDLINE.match(dialled):
+            add(match.start(), match.end(), PHONE)
     for match in _LOCAL_NUMBER_IN_TEXT.finditer(plain):
         if not _YEARS.fullmatch(match.group("local")):
             add(match.start("local"), match.end("local"), PHONE)
@@ -158,6 +170,10 @@ def _masked_span(found: str, kind: str) -> str:
     if kind == EMAIL:
         return mask_email(found)
     if kind == PHONE:
+        if dialled := _INTERNATIONAL_LANDLINE_IN_TEXT.fullmatch(half_width(found)):
+            # Masked as the number, without the extension that would read as its last digits.
+            local = re.sub(r"\D", "", dialled.group("local"))
+            return mask_phone(f"+86 {dialled.group('area')} {local}")
         return mask_phone(re.sub(r"^(?:00)?(?=86)", "+", re.sub(_GAP, " ", found)))
     return "＊＊"
 
@@ -171,6 +187,17 @@ def comment_text_masked(comment, text: str | None = None) -> str:
         comment.body if text is None else text,
         names=(comment.submitter_name, comment.organisation),
     )
+
+
+def comment_texts_found_by_proof(comment) -> dict[str, str]:
+    """The comment's body, decision reason and reply for whoever looks it up by its number and
+    proof: masked as a cooperating department reads them, since the proof's four digits are
+    what the masked phone shows every member of staff of the comment's departments. The
+    signed link the submitter was given shows them whole."""
+    return {
+        field: comment_text_masked(comment, getattr(comment, field))
+        for field in ("body", "decision_reason", "reply")
+    }
 
 
 def personal_data_masked(text: str, *, names=()) -> str:

@@ -29,6 +29,7 @@ from rest_framework.response import Response
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment, CommentRouting
+from consult.comments.privacy import comment_texts_found_by_proof
 from consult.comments.publication import (
     comment_as_published,
     comments_published,
@@ -401,9 +402,15 @@ class CommentStatusSerializer(serializers.Serializer):
     decision_display = serializers.CharField(allow_null=True)
     decision_reason = serializers.CharField(
         allow_null=True,
-        help_text="Why the comment was adopted in part or not adopted, as the status page says.",
+        help_text=(
+            "Why the comment was adopted in part or not adopted, as the status page says, with "
+            "phone numbers, emails, ID numbers and the submitter's name masked."
+        ),
     )
-    reply = serializers.CharField(allow_null=True)
+    reply = serializers.CharField(
+        allow_null=True,
+        help_text="The answer, with personal data masked as in `decision_reason`.",
+    )
     replied_at = serializers.DateTimeField(allow_null=True)
     publication = serializers.ChoiceField(
         choices=["private", "awaiting", "published", "withheld"],
@@ -790,7 +797,7 @@ def _period_closed(consultation):
 
 
 def _status_response(request, number, proof, *, proof_field="proof"):
-    if wait := status_lookup_limited(request):
+    if wait := status_lookup_limited(request, number):
         return _too_many(wait, looking_up=True)
     # The same rule as every text a citizen submits: a lone surrogate is a 400 naming the field.
     errors = {}
@@ -814,6 +821,7 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             status=status.HTTP_404_NOT_FOUND,
         )
     publication = publication_for_submitter(comment)
+    texts = comment_texts_found_by_proof(comment)
     return Response(
         {
             "tracking_number": comment.tracking_number,
@@ -826,8 +834,8 @@ def _status_response(request, number, proof, *, proof_field="proof"):
             "decision_display": (
                 (comment.get_decision_display() or None) if comment.is_answered else None
             ),
-            "decision_reason": (comment.decision_reason or None) if comment.is_answered else None,
-            "reply": (comment.reply or None) if comment.is_answered else None,
+            "decision_reason": (texts["decision_reason"] or None) if comment.is_answered else None,
+            "reply": (texts["reply"] or None) if comment.is_answered else None,
             "replied_at": _moment(comment.replied_at) if comment.is_answered else None,
             "publication": publication[0],
             "publication_display": publication[1],

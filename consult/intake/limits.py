@@ -8,6 +8,7 @@ A check answers how many seconds are left until every exceeded window ends (0 wh
 so the refusal can say how long to wait.
 """
 
+import ipaddress
 import math
 import time
 
@@ -15,6 +16,7 @@ from django.conf import settings
 
 from consult.cache import counter_key, counters_hit
 from consult.comments.phones import phone_canonical
+from consult.comments.tracking import is_well_formed, normalise_tracking_number
 from consult.rates import rate_parse
 
 
@@ -30,6 +32,19 @@ def client_ip(request) -> str:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def client_network(request) -> str:
+    """The client's address as the limits count it: an IPv6 address by its /64, which a single
+    host is commonly given whole and could take a fresh address from for every request."""
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((int(parsed) >> 64 << 64, 64)))
+    return str(getattr(parsed, "ipv4_mapped", None) or parsed)
 
 
 def limits_exceeded(*checks: tuple[str, str, list[str]]) -> int:
@@ -60,7 +75,7 @@ def limits_exceeded(*checks: tuple[str, str, list[str]]) -> int:
 
 
 def _ip_check(request):
-    return ("comment-ip", client_ip(request), settings.COMMENT_RATE_LIMITS_PER_IP)
+    return ("comment-ip", client_network(request), settings.COMMENT_RATE_LIMITS_PER_IP)
 
 
 def _contact_checks(phone: str, email: str):
@@ -76,5 +91,16 @@ def submission_limited(request, *, phone: str, email: str) -> int:
     return limits_exceeded(_ip_check(request), *_contact_checks(phone, email))
 
 
-def status_lookup_limited(request) -> int:
-    return limits_exceeded(("status-ip", client_ip(request), settings.STATUS_LOOKUP_RATE_LIMITS))
+def status_lookup_limited(request, tracking_number) -> int:
+    """A lookup's limits, per client address and per tracking number from any address: the
+    four digits that prove a number's lookup are 10,000 guesses, too few to leave to a limit
+    that many addresses multiply."""
+    number = normalise_tracking_number(tracking_number if isinstance(tracking_number, str) else "")
+    return limits_exceeded(
+        ("status-ip", client_network(request), settings.STATUS_LOOKUP_RATE_LIMITS),
+        (
+            "status-number",
+            number if is_well_formed(number) else "",
+            settings.STATUS_LOOKUP_RATE_LIMITS_PER_NUMBER,
+        ),
+    )

@@ -24,7 +24,7 @@ from consult.subscriptions.services import (
 )
 
 from .forms import DepartmentSelect
-from .limits import client_ip, limits_exceeded
+from .limits import client_network, limits_exceeded
 from .views import too_many_requests
 
 # A stranger must not be able to flood an address with confirmation mails, nor one address
@@ -65,7 +65,7 @@ class SubscriptionForm(forms.Form):
 def _subscribe_limited(request, email: str) -> int:
     """The seconds to wait, 0 when the request is within the limits."""
     return limits_exceeded(
-        ("subscribe-ip", client_ip(request), SUBSCRIBE_RATE_LIMITS_PER_IP),
+        ("subscribe-ip", client_network(request), SUBSCRIBE_RATE_LIMITS_PER_IP),
         ("subscribe-email", address_normalize(email), SUBSCRIBE_RATE_LIMITS_PER_ADDRESS),
     )
 

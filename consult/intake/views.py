@@ -19,7 +19,12 @@ from django.views.i18n import set_language
 
 from consult.comments.lookup import comment_lookup
 from consult.comments.models import Comment
-from consult.comments.privacy import mask_email, mask_name, mask_phone
+from consult.comments.privacy import (
+    comment_texts_found_by_proof,
+    mask_email,
+    mask_name,
+    mask_phone,
+)
 from consult.comments.publication import (
     comment_as_published,
     comments_published,
@@ -385,9 +390,9 @@ def _published_url(comment) -> str:
 
 def _comment_context(comment, *, by_proof=False):
     """What the receipt and status pages show. Found by number and proof rather than by the
-    signed link the submitter was given, the page names the organisation masked and the
-    attachments by count: the proof's last four digits are what the masked number shows
-    every member of staff of the comment's departments."""
+    signed link the submitter was given, the page masks the organisation and the personal data
+    in the texts, and gives the attachments by count: the proof's last four digits are what
+    the masked number shows every member of staff of the comment's departments."""
     routes = list(comment.routes.select_related("department").order_by("position"))
     publication = publication_for_submitter(comment)
     # The deadline of the draft the comment was written on: a later draft opening for comment
@@ -405,6 +410,11 @@ def _comment_context(comment, *, by_proof=False):
             "email": mask_email(comment.email),
             "organisation": mask_name(comment.organisation) if by_proof else comment.organisation,
         },
+        "texts": (
+            comment_texts_found_by_proof(comment)
+            if by_proof
+            else {field: getattr(comment, field) for field in ("body", "decision_reason", "reply")}
+        ),
         "attachments_by_count": by_proof,
         "answer_deadline": comment.consultation.answer_deadline_of(draft),
         # Past it, "expected by <date>" would send the citizen to wait for a day gone by.
@@ -498,7 +508,7 @@ def comment_status_lookup(request):
         # The number as cleaned, if it is one: what was typed may not even be encodable.
         number = form.cleaned_data.get("tracking_number", "")
         context = {"form": form, "language_next": _lookup_with_number(number)}
-        wait = status_lookup_limited(request)
+        wait = status_lookup_limited(request, number)
         if wait:
             return too_many_requests(request, "intake/status_lookup.html", context, wait=wait)
         if valid:

@@ -183,6 +183,49 @@ def test_found_by_number_and_proof_the_page_masks_the_organisation_and_file_name
     assert "潍坊某海洋科技有限公司" in signed and "张三丰的来信.pdf" in signed
 
 
+def test_found_by_number_and_proof_the_texts_are_masked_as_a_cooperating_department_reads_them(
+    client, weifang_open, item
+):
+    """The body, the reason and the reply were shown whole: whoever knew the number and the
+    four digits the admin's masked phone shows could read the phone, ID number and email the
+    citizen wrote, and the name a reply addressed. The signed link still shows them whole."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+    from tests.support.people import member
+
+    personal = ("张三丰", "13812345678", "370702199001011234", "zsf@example.cn")
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),  # 市发改委 answers
+        body="建议公开评选结果。张三丰，13812345678，身份证370702199001011234，zsf@example.cn",
+        channel="web",
+        consent=True,
+        submitter_name="张三丰",
+        phone="13812345678",
+    ).comment
+    comment_change_apply(
+        comment,
+        member("fgw", "市发改委"),
+        CommentChange(
+            status="answered",
+            decision="adopted",
+            decision_reason="经电话联系张三丰（13812345678）核实。",
+            reply="张三丰您好：已采纳，回电请拨13812345678。",
+            waive_reason="配合单位已电话告知无补充意见。",
+        ),
+    )
+    proof = {"tracking_number": comment.tracking_number, "proof": "5678"}
+    found = client.post("/comments/status/", proof).content.decode()
+    assert "建议公开评选结果。" in found and "138****5678" in found and "已采纳" in found
+    assert [value for value in personal if value in found] == []
+    by_api = APIClient().post("/api/comments/status/", proof, format="json").json()
+    assert by_api["reply"].startswith("＊＊您好") and "138****5678" in by_api["decision_reason"]
+    assert [value for value in personal if value in str(by_api)] == []
+    signed = client.get(
+        reverse("intake:comment_status_signed", kwargs={"token": status_token(comment)})
+    ).content.decode()
+    assert [value for value in personal if value in signed] == list(personal)
+
+
 def test_the_privacy_notice_gives_the_contact_it_refers_to(client, weifang_open, item):
     page = client.get(form_url(weifang_open, item)).content.decode()
     notice = page[page.index('id="privacy-notice"') :]

@@ -142,6 +142,30 @@ def test_the_address_limit_refuses_the_sixth_comment_a_minute(weifang_open, one_
     assert codes == [201] * 5 + [429]
 
 
+def test_one_ipv6_network_shares_the_address_limit(weifang_open, one_window):
+    """A host is commonly given a whole /64: one budget for it, not one per address."""
+    codes = [
+        submit(weifang_open, email=f"c{n}@example.cn", ip=f"2001:db8:5:5::{n + 1:x}").status_code
+        for n in range(6)
+    ]
+    assert codes == [201] * 5 + [429]
+    assert submit(weifang_open, email="c9@example.cn", ip="2001:db8:5:6::1").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_the_address_a_limit_counts(address, counted_as):
+    assert limits.client_network(RequestFactory().get("/", REMOTE_ADDR=address)) == counted_as
+
+
 def test_without_redis_production_counts_in_the_database_cache(weifang_open, settings, one_window):
     """The table comes with `migrate`; every process reading it shares the counts."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -200,7 +224,12 @@ def test_a_misspelt_rate_is_an_error(rate):
 
 @pytest.mark.parametrize(
     "name",
-    ["COMMENT_RATE_LIMITS_PER_IP", "COMMENT_RATE_LIMITS_PER_CONTACT", "STATUS_LOOKUP_RATE_LIMITS"],
+    [
+        "COMMENT_RATE_LIMITS_PER_IP",
+        "COMMENT_RATE_LIMITS_PER_CONTACT",
+        "STATUS_LOOKUP_RATE_LIMITS",
+        "STATUS_LOOKUP_RATE_LIMITS_PER_NUMBER",
+    ],
 )
 def test_a_misspelt_rate_setting_stops_the_site_at_start_naming_it(name):
     """Read per request, "5/minute" passed every check and made every submission a 500."""

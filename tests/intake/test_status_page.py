@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from rest_framework.test import APIClient
 
 from consult.comments.services import comment_submit
 
@@ -76,6 +77,58 @@ def test_lookups_are_rate_limited(client, comment, settings, one_window):
     response = look_up(client, comment.tracking_number, "5678")
     assert response.status_code == 429
     assert "过于频繁" in response.content.decode()
+
+
+def test_a_numbers_proof_cannot_be_guessed_from_many_addresses(client, weifang_open, one_window):
+    """The limit counted per address alone: the last four digits of the phone are 10,000
+    guesses, and a guesser with many addresses (one IPv6 /64 is a host's own) had a fresh
+    budget for each. The production limits, as settings.py has them."""
+    guessed = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body="建议公开集聚区评选的标准和结果。",
+        channel="web",
+        consent=True,
+        phone="13812345678",
+    ).comment
+    other = comment_submit(
+        consultation=weifang_open,
+        clause=None,
+        body="建议延长征求意见期。",
+        channel="web",
+        consent=True,
+        phone="13900001111",
+    ).comment
+    number = guessed.tracking_number
+    spellings = [number, number.lower(), f"{number[:4]}-{number[4:]}"]
+    answers = [
+        look_up(client, spellings[n % 3], f"{5600 + n}", REMOTE_ADDR=f"2001:db8:{n}::1").status_code
+        for n in range(10)
+    ]
+    assert answers == [400] * 10  # each a wrong proof, from a network of its own
+    assert look_up(client, number, "5678", REMOTE_ADDR="198.51.100.1").status_code == 429
+    by_api = APIClient().post(
+        "/api/comments/status/",
+        {"tracking_number": number, "proof": "5678"},
+        format="json",
+        REMOTE_ADDR="198.51.100.2",
+    )
+    assert by_api.status_code == 429 and by_api["Retry-After"]
+    # The owner of another number, from one of those addresses, is not held back.
+    assert (
+        look_up(client, other.tracking_number, "1111", REMOTE_ADDR="2001:db8:1::1").status_code
+        == 200
+    )
+
+
+def test_one_ipv6_network_shares_the_address_limit(client, comment, one_window):
+    """A host given a /64 can take a fresh address for every request."""
+    answers = [
+        look_up(client, "ABCDEFGH", "0000", REMOTE_ADDR=f"2001:db8:7:7::{n:x}").status_code
+        for n in range(1, 12)
+    ]
+    assert answers == [400] * 10 + [429]
+    assert look_up(client, "ABCDEFGH", "0000", REMOTE_ADDR="2001:db8:7:8::1").status_code == 400
 
 
 def test_pages_with_a_comments_details_are_never_cached(client, comment):
