@@ -133,6 +133,26 @@ def test_the_history_masks_what_staff_wrote_about_the_submitter(client, signed):
     )
 
 
+def test_a_history_entry_has_no_page_of_its_own_that_shows_its_text_whole(client, signed):
+    """Django's read-only page of an entry showed a cooperating department the note (and the
+    reply) unmasked, an entry id after another; the list links to the comment's page."""
+    from consult.comments.models import CommentEvent
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    comment_change_apply(
+        signed,
+        member("fgw", "市发改委"),
+        CommentChange(status="in_progress", note="已电话联系王五13812340007。"),
+    )
+    note = CommentEvent.objects.get(comment=signed, kind="note")
+    client.force_login(member("kjj", "市科技局"))
+    entries = "/admin/comments/commentevent/"
+    assert client.get(f"{entries}{note.pk}/change/").status_code == 403
+    listed = client.get(entries).content.decode()
+    assert f'href="{QUEUE}{signed.pk}/change/"' in listed and f"{entries}{note.pk}/" not in listed
+    assert shows_personal_data(listed) == []
+
+
 def test_an_export_masks_the_reply_and_its_reason_where_it_masks_the_columns(client, signed):
     from consult.comments.workflow import CommentChange, comment_change_apply
 

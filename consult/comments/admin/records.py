@@ -95,7 +95,12 @@ class ExportAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 
 @admin.register(CommentEvent)
 class CommentEventAdmin(OfferedLookupsOnly, admin.ModelAdmin):
-    list_display = ["at", "comment", "kind", "actor", "department", "change"]
+    """A list of history entries, without a page of each: an entry's text (a reply, a note
+    about the submitter) is read on its comment's page, masked there for whoever sees the
+    submitter masked; Django's read-only page of an entry showed it whole."""
+
+    list_display = ["at", "comment_link", "kind", "actor", "department", "change"]
+    list_display_links = None
     list_filter = ["kind"]
     list_select_related = ["comment", "actor", "department"]
     search_fields = ["=comment__tracking_number"]
@@ -105,9 +110,17 @@ class CommentEventAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         visible = comments_visible_to(request.user)
         return super().get_queryset(request).filter(comment__in=visible)
 
+    @admin.display(description=_("意见"), ordering="comment")
+    def comment_link(self, event):
+        url = reverse("admin:comments_comment_change", args=[event.comment_id])
+        return format_html('<a href="{}">{}</a>', url, event.comment)
+
     @admin.display(description=_("变化"))
     def change(self, event):
         return event_in_words(event)
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None and super().has_view_permission(request)
 
     def has_add_permission(self, request):
         return False
