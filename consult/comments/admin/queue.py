@@ -1,6 +1,7 @@
 """The comment queue: department-scoped lists; comments are worked via `comment_change_apply`."""
 
 import io
+import unicodedata
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -140,6 +141,11 @@ def body_as_seen(comment) -> str:
     if getattr(comment, "contact_visible", False):
         return comment.body
     return comment_text_masked(comment)
+
+
+def _latin(char: str) -> bool:
+    """A Latin letter, full-width ones ("ｗａｎｇ") included."""
+    return unicodedata.normalize("NFKC", char).isascii() and char.isalpha()
 
 
 def history_table(events, comment):
@@ -393,7 +399,8 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         comments come back. For a term that may be personal data — with a digit or an @, or
         one that holds or is held by the submitter's own name or organisation — a comment whose
         submitter the user sees masked is found only if its text, masked as the user reads it,
-        holds the term."""
+        holds the term. Latin letters are such a term too: an email address's local part
+        ("wangwu.secret", masked "w***@…") has no digit or @ in it."""
         # The words as Django's search reads them ("a phrase" in quotes is one).
         words = [
             unescape_string_literal(bit) if bit[:1] in "\"'" and bit[-1:] == bit[:1] else bit
@@ -402,7 +409,7 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         if not words:
             return found
         hidden = found.exclude(pk__in=comments_contact_visible_to(request.user, found).values("pk"))
-        if any(char.isdigit() or char in "@＠" for char in search_term):
+        if any(char.isdigit() or char in "@＠" or _latin(char) for char in search_term):
             risky = hidden
         else:
             named = Q()
