@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -31,6 +33,21 @@ def imported_text_language() -> str:
     whatever the page's language), or "" on a Chinese page, where it needs no mark."""
     language = translation.get_language() or settings.LANGUAGE_CODE
     return "" if language.lower().startswith("zh") else "zh-Hans"
+
+
+def imported_html(value) -> str:
+    """Imported text (a title, a department's name) escaped, and wrapped in a span marked as
+    Chinese unless the page is Chinese: for where it sits inside the site's own words."""
+    language = imported_text_language()
+    if not language:
+        return conditional_escape(value)
+    return format_html('<span lang="{}">{}</span>', language, value)
+
+
+def _sentence_around_imported(sentence: str, **names) -> str:
+    """A translated sentence (the site's own words, trusted as Django's translation tags trust
+    them) with imported names in it, escaped and marked (`imported_html`)."""
+    return mark_safe(sentence % {key: imported_html(value) for key, value in names.items()})  # noqa: S308
 
 
 def time_left(consultation, now) -> tuple[int, int] | None:
@@ -210,6 +227,14 @@ def status_timeline(comment, routes) -> list[Step]:
         .values_list("at", flat=True)
         .first()
     )
+    answering = (
+        _sentence_around_imported(_("由%(owner)s负责答复"), owner=owners[0]) if owners else ""
+    )
+    cooperating = (
+        _sentence_around_imported(_("；配合单位：%(others)s"), others=_("、").join(others))
+        if others
+        else ""
+    )
     steps = [
         Step("received", _("已收到"), True, comment.submitted_at),
         Step(
@@ -217,11 +242,9 @@ def status_timeline(comment, routes) -> list[Step]:
             _("已转交") if routes else _("待转交"),
             bool(routes),
             min((r.created_at for r in routes), default=None),
-            _("由%(owner)s负责答复") % {"owner": owners[0]} if owners else "",
+            format_html("{}{}", answering, cooperating),
         ),
     ]
-    if others:
-        steps[-1].detail += _("；配合单位：%(others)s") % {"others": _("、").join(others)}
     if comment.status == Status.INVALID:
         steps.append(Step("invalid", _("无效意见，不作答复"), True))
         return steps

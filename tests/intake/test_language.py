@@ -1,6 +1,7 @@
 """Chinese first, English complete."""
 
 import gettext
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -102,6 +103,12 @@ def test_imported_chinese_is_marked_as_such_on_english_pages(client, weifang_ope
     assert f'<a href="{weifang_open.get_absolute_url()}" lang="zh-Hans">' in status
     assert '<span lang="zh-Hans">市发改委</span> (' in status
     assert "（" not in status.split("Routed to")[1].split("</dd>")[0]
+    # The timeline's line of who answers and who cooperates: the site's words around names
+    # each marked as Chinese.
+    routed = re.search(r'<li class="step step-routed done">.*?</li>', status, re.S).group(0)
+    assert '<span lang="zh-Hans">市发改委</span> answers; cooperating: <span lang=' in routed
+    outside = re.sub(r'<span lang="zh-Hans">[^<]*</span>', "", routed)
+    assert not re.search(r"[\u4e00-\u9fff]", outside), outside
     form_url = reverse("intake:clause_comment_create", args=[weifang_open.slug, item.pk])
     form = client.get(form_url, **english).content.decode()
     heading = form[form.index("<h1>") : form.index("</h1>")]

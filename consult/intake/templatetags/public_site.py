@@ -3,9 +3,14 @@ the language of what was imported."""
 
 from django import template
 from django.conf import settings
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 
-from consult.intake.presenters import clause_body, clause_url, imported_text_language
+from consult.intake.presenters import (
+    clause_body,
+    clause_url,
+    imported_html,
+    imported_text_language,
+)
 
 register = template.Library()
 
@@ -33,5 +38,4 @@ def imported_lang() -> str:
 def imported(value) -> str:
     """Imported text (a title, a department's name) wrapped in a span marked as Chinese, unless
     the page is Chinese: for where it sits inside a translated sentence or beside site text."""
-    marker = imported_lang()
-    return format_html("<span{}>{}</span>", marker, value) if marker else conditional_escape(value)
+    return imported_html(value)
