@@ -13,6 +13,7 @@ from consult.comments.attachments import clean_attachment
 from consult.comments.models import Comment
 from consult.comments.tracking import normalise_tracking_number
 from consult.comments.validation import (
+    BODY_MAX_LENGTH,
     PHONE_TYPED_MAX_LENGTH,
     clause_by_id,
     clean_body,
@@ -132,6 +133,16 @@ class AttachmentBoundField(BoundField):
         if described is not None and self.form.unsaved_file_name:
             described = f"{described} {self.auto_id}_unsaved".strip()
         return described
+
+
+def typed_comment_text(request) -> str:
+    """What a refused post's citizen wrote, to show back to them: the page that refuses it (a
+    period closed, a clause replaced, a form expired) is all they have left of it without
+    JavaScript, or with the browser's storage refused along with its cookies."""
+    if request.method != "POST":
+        return ""
+    # A comment is at most BODY_MAX_LENGTH characters: a post far longer is not one to keep.
+    return request.POST.get("body", "").strip()[: 2 * BODY_MAX_LENGTH]
 
 
 class CommentForm(StorableInputForm):

@@ -49,13 +49,12 @@ from consult.comments.status_links import (
     tracking_number_from_token,
     tracking_number_of_expired_token,
 )
-from consult.comments.validation import BODY_MAX_LENGTH
 from consult.consultations.models import Clause, Consultation
 from consult.reports.models import AdoptionReport
 from consult.reports.services import report_path
 
 from .caching import shared_with_anonymous_visitors
-from .forms import CommentForm, ConsultationFilterForm, StatusLookupForm
+from .forms import CommentForm, ConsultationFilterForm, StatusLookupForm, typed_comment_text
 from .limits import (
     client_ip,
     status_lookup_limited,
@@ -297,7 +296,7 @@ def comment_period_closed(request, consultation, now):
         {
             "consultation": consultation,
             "upcoming": now < consultation.opens_at,
-            "typed": _typed_text(request),
+            "typed": typed_comment_text(request),
         },
         status=403,
     )
@@ -334,19 +333,10 @@ def comment_clause_superseded(request, consultation, earlier, now):
             "earlier": earlier,
             "successors": successors,
             "open_now": open_now,
-            "typed": _typed_text(request),
+            "typed": typed_comment_text(request),
         },
         status=410,
     )
-
-
-def _typed_text(request) -> str:
-    """What a refused post's citizen wrote, to show back to them: the page that refuses it is
-    all they have left of it without JavaScript."""
-    if request.method != "POST":
-        return ""
-    # A comment is at most BODY_MAX_LENGTH characters: a post far longer is not one to keep.
-    return request.POST.get("body", "").strip()[: 2 * BODY_MAX_LENGTH]
 
 
 class _StatusLinkExpired(Exception):

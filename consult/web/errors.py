@@ -14,6 +14,8 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from consult.intake.forms import typed_comment_text
+
 API_PREFIX = "/api/"
 
 
@@ -36,10 +38,15 @@ def permission_denied(request, exception):
 def csrf_failure(request, reason=""):
     """settings.CSRF_FAILURE_VIEW: a form posted after its token expired (the session ran out
     while the citizen was typing) or without the cookie. Says how to send it again instead of
-    Django's bare English page; the comment's text is still in the browser's draft."""
+    Django's bare English page, and gives the comment's text back: the browser's draft is gone
+    where its storage is refused with its cookies, or without JavaScript."""
     if is_api_path(request):
         return JsonResponse({"detail": _("请求已过期，请重新载入后再试。")}, status=403)
-    context = {"comment_form": _is_comment_form(request)}
+    comment_form = _is_comment_form(request)
+    context = {
+        "comment_form": comment_form,
+        "typed": typed_comment_text(request) if comment_form else "",
+    }
     return TemplateResponse(request, "403_csrf.html", context, status=403).render()
 
 

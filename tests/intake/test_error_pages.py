@@ -142,6 +142,30 @@ def test_only_the_comment_form_s_expired_page_says_its_text_comes_back(weifang_o
     assert draft_kept in comment.content.decode()
 
 
+def test_the_comment_form_s_expired_page_gives_the_text_back(weifang_open):
+    """The draft the page promised lives in the browser's storage, which a browser refusing
+    the site's cookies (one cause the page names) refuses too, and which needs JavaScript:
+    the text typed was lost with the refused post. Shown back, escaped, in both languages."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    typed = "建议在集聚区评价中加入生态保护指标。<script>alert(1)</script>\n第二段。"
+    item = weifang_open.clauses.get(label="二(一)1")
+    for url in (
+        f"/consultations/{weifang_open.slug}/comment/",
+        f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/",
+    ):
+        for language in ("zh-hans", "en"):
+            response = client.post(url, {"body": typed}, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 403
+            page = response.content.decode()
+            assert "建议在集聚区评价中加入生态保护指标。&lt;script&gt;" in page, (url, language)
+            assert "<script>alert(1)</script>" not in page
+    # Other forms' expired pages show nothing back.
+    other = client.post("/comments/status/", {"body": typed}).content.decode()
+    assert "建议在集聚区评价中加入生态保护指标" not in other
+
+
 def test_the_api_answers_a_csrf_failure_in_json():
     request = RequestFactory().post("/api/comments/")
     response = errors.csrf_failure(request, reason="CSRF cookie not set.")
