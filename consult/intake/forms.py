@@ -150,7 +150,7 @@ class CommentForm(StorableInputForm):
 
     marked_required = ("body",)
 
-    clause = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    clause = forms.IntegerField(label=_("条款"), required=False, widget=forms.HiddenInput)
     body = forms.CharField(
         label=_("意见内容"),
         required=False,  # clean_body words the "required" message itself

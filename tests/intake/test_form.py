@@ -458,3 +458,28 @@ def test_over_the_rate_limit_the_file_chosen_is_named_as_not_saved(
     notice = page.split('id="rate-limited"')[1].split("</div>")[0]
     assert "您选择的文件 意见.pdf 未保存，请重新选择。" in notice
     assert 'id="id_attachment_unsaved"' in page
+
+
+def test_every_error_in_the_summary_is_named_and_leads_to_its_field(client, weifang_open):
+    """A tampered post (the form offers neither): the hidden clause's error was headed by the
+    field's English name on the Chinese page, and the kind's linked to "#" (a group of radio
+    buttons has no one id to label)."""
+    from tests.factories import ClauseFactory
+
+    foreign = ClauseFactory()  # of a consultation of its own
+    for language, clause, kind in (
+        ("zh-hans", "条款：", "身份："),
+        ("en", "Clause: ", "Submitting as: "),
+    ):
+        response = client.post(
+            form_url(weifang_open),
+            valid(clause=str(foreign.pk), kind="alien"),
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        assert response.status_code == 400
+        page = response.content.decode()
+        summary = page.split('id="error-summary"')[1].split("</div>")[0]
+        assert f"<li>{clause}" in summary, summary
+        linked = re.findall(r'<a href="#([^"]*)">', summary)
+        assert linked and all(f'id="{target}"' in page for target in linked), linked
+        assert f'<a href="#id_kind_0">{kind}' in summary
