@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from consult.bulk import Dependents, rows_insert_with, values_insert
 from consult.consultations.models import Consultation, Revision
 from consult.notifications.models import Notification
+from consult.text import FORBIDDEN_CONTROLS
 
 from .access import consultations_open_to_letters_from
 from .directory import directory_of
@@ -373,7 +374,9 @@ def comment_submit(
                     # Its own consent, apart from processing: the bureau reviews before publishing.
                     **publication_for_new_comment(publish_consent=publish_consent, now=now),
                     ip_hash=ip_hash,
-                    user_agent=(user_agent or "")[:300],
+                    # As sent, but for control characters: a NUL PostgreSQL refuses to store
+                    # (a server other than gunicorn passes one on).
+                    user_agent=FORBIDDEN_CONTROLS.sub("", user_agent or "")[:300],
                     **submitter,
                 )
             )

@@ -528,3 +528,12 @@ def test_the_schema_lists_every_code_a_client_branches_on(client):
     assert schemas["Clause"]["properties"]["children"]["items"] == {
         "$ref": "#/components/schemas/Clause"
     }
+
+
+def test_a_user_agent_with_control_characters_is_stored_without_them(api, weifang_open, item):
+    """PostgreSQL refuses a NUL in text: a client sending one in its User-Agent (through a
+    server that passes it on, which gunicorn does not) got a 500 and its comment was lost."""
+    response = submit(api, weifang_open, payload(item), HTTP_USER_AGENT="Mozilla/5.0\x00\x1b (X11)")
+    assert response.status_code == 201
+    stored = Comment.objects.get(tracking_number=response.json()["tracking_number"])
+    assert stored.user_agent == "Mozilla/5.0 (X11)"
