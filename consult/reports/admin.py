@@ -79,7 +79,9 @@ class ReportClauseForm(ShownValuesForm):
 
     def clean_gist(self):
         gist = self.cleaned_data["gist"]
-        if errors := personal_data_errors(gist, line_where(self.instance)):
+        if errors := personal_data_errors(
+            gist, line_where(self.instance), self.instance.report.consultation
+        ):
             raise ValidationError(errors)
         return gist
 
@@ -133,7 +135,9 @@ class AdoptionReportForm(ShownValuesForm):
 
     def clean_introduction(self):
         introduction = self.cleaned_data["introduction"]
-        errors = personal_data_errors(introduction, introduction_where())
+        errors = personal_data_errors(
+            introduction, introduction_where(), self.instance.consultation
+        )
         # Against the count the report holds now: an introduction edited before a recount
         # still states the earlier total.
         errors += [
@@ -146,7 +150,9 @@ class AdoptionReportForm(ShownValuesForm):
 
     def clean_unanswered_reason(self):
         reason = self.cleaned_data["unanswered_reason"]
-        if errors := personal_data_errors(reason, unanswered_reason_where()):
+        if errors := personal_data_errors(
+            reason, unanswered_reason_where(), self.instance.consultation
+        ):
             raise ValidationError(errors)
         return reason
 

@@ -18,7 +18,7 @@ from consult.comments.privacy import (
     personal_data_spans,
 )
 
-__all__ = ["EMAIL", "ID_NUMBER", "NAME", "PHONE", "Finding", "personal_data_in"]
+__all__ = ["EMAIL", "ID_NUMBER", "NAME", "PHONE", "Finding", "name_candidates", "personal_data_in"]
 
 # The most common surnames (about nine in ten people), then a salutation: 赵六同志, 张先生.
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|慕容|司徒|夏侯|皇甫|令狐|公孙|尉迟|长孙|宇文"
@@ -31,6 +31,7 @@ _SURNAMES = (
     "冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
     "麻苑迟邝"
 )
+_COMPOUND_SURNAME_SET = set(_COMPOUND_SURNAMES.split("|"))
 _SALUTATIONS = "同志|先生|女士|小姐"
 _NAME = re.compile(
     rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[\u4e00-\u9fff]{{0,2}}?(?:{_SALUTATIONS})(?!们)"
@@ -73,11 +74,35 @@ def _names(text: str):
         yield match.start(), match.end()
 
 
-def personal_data_in(text: str) -> list[Finding]:
-    """Every phone number, email, ID number and salutation by name in ``text``, in order."""
+def name_candidates(text: str) -> set[str]:
+    """The runs of two to four Chinese characters in ``text`` that begin with a surname: what a
+    person's name in it could be, to look up among the names people gave."""
+    plain = half_width(text or "")
+    found = set()
+    for start, char in enumerate(plain):
+        if char not in _SURNAMES and plain[start : start + 2] not in _COMPOUND_SURNAME_SET:
+            continue
+        for length in (2, 3, 4):
+            run = plain[start : start + length]
+            if len(run) == length and all("\u4e00" <= c <= "\u9fff" for c in run):
+                found.add(run)
+    return found
+
+
+def personal_data_in(text: str, *, names=()) -> list[Finding]:
+    """Every phone number, email, ID number and salutation by name in ``text``, in order; and
+    each of `names` (the names commenters gave) where the text writes it, with or without a
+    salutation ("采纳张三丰提出的建议")."""
     text = text or ""
+    plain = half_width(text)
+    named = [
+        (match.start(), match.end(), NAME)
+        for name in {half_width(name).strip() for name in names if name}
+        if len(name) > 1
+        for match in re.finditer(re.escape(name), plain)
+    ]
     spans = personal_data_spans(
-        text, also=[(start, end, NAME) for start, end in _names(half_width(text))]
+        text, also=[(start, end, NAME) for start, end in _names(plain)] + named
     )
     return [
         Finding(kind=kind, text=text[start:end], start=start, end=end) for start, end, kind in spans

@@ -180,13 +180,30 @@ def _line_counts(comments) -> dict[int | None, dict]:
     return lines
 
 
-def personal_data_errors(text: str, where: str) -> list[str]:
-    """What personal data ``text`` holds, one message per finding, naming where it is."""
+def personal_data_errors(text: str, where: str, consultation) -> list[str]:
+    """What personal data ``text`` holds, one message per finding, naming where it is: the
+    names the consultation's commenters gave among it, written with a salutation or not."""
     return [
         _("%(where)s含有%(kind)s“%(found)s”，请改写后再保存或公布。")
         % {"where": where, "kind": PERSONAL_DATA[finding.kind], "found": finding.text}
-        for finding in redaction.personal_data_in(text)
+        for finding in redaction.personal_data_in(
+            text, names=commenters_named_in(text, consultation)
+        )
     ]
+
+
+def commenters_named_in(text: str, consultation) -> list[str]:
+    """The names the consultation's commenters gave that ``text`` may hold, looked up by the
+    text's candidate names (`redaction.name_candidates`), not by reading every commenter's."""
+    candidates = redaction.name_candidates(text)
+    if not candidates:
+        return []
+    return list(
+        Comment.objects.filter(consultation=consultation, submitter_name__in=candidates)
+        .order_by()
+        .values_list("submitter_name", flat=True)
+        .distinct()
+    )
 
 
 def introduction_where() -> str:
@@ -204,10 +221,13 @@ def unanswered_reason_where() -> str:
 
 def report_personal_data_errors(report: AdoptionReport) -> list[str]:
     """Every piece of personal data in the text the report makes public."""
-    errors = personal_data_errors(report.introduction, introduction_where())
-    errors += personal_data_errors(report.unanswered_reason, unanswered_reason_where())
+    consultation = report.consultation
+    errors = personal_data_errors(report.introduction, introduction_where(), consultation)
+    errors += personal_data_errors(
+        report.unanswered_reason, unanswered_reason_where(), consultation
+    )
     for line in report.lines.select_related("clause").order_by("position", "pk"):
-        errors += personal_data_errors(line.gist, line_where(line))
+        errors += personal_data_errors(line.gist, line_where(line), consultation)
     return errors
 
 

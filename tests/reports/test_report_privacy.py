@@ -138,6 +138,41 @@ def test_a_summary_with_personal_data_is_refused_naming_the_place(
     assert answered.report_published_at is None
 
 
+def test_a_commenter_s_name_without_a_salutation_is_refused_in_the_admin_and_on_publishing(
+    client, answered, coordinator
+):
+    """Only a name with 同志/先生/女士/小姐 after it was found: "采纳赵六提出的建议" went out on
+    the public report, naming a citizen the comment lists mask. The names the consultation's
+    commenters gave are looked for as written; other names of people are the check's
+    salutations' to find, and words that only begin like a name are no commenter's."""
+    report = report_generate(answered)
+    line = ecology_line(report)
+    named = "采纳赵六提出的补偿标准建议。"
+    client.force_login(coordinator)
+    page = admin_save(client, report, gists={line.pk: named})
+    assert page.status_code == 200 and "姓名“赵六”" in page.content.decode()
+    line.refresh_from_db()
+    assert line.gist == ""
+    # Written in by other means than the admin's form, publishing refuses it.
+    line.gist = named
+    line.save()
+    report.introduction = "本次共收到意见3条，赵六等群众的意见已逐条研究。"
+    report.save()
+    review(report, coordinator)
+    with after_close(answered), pytest.raises(ValidationError) as refused:
+        report_publish(answered)
+    message = " ".join(refused.value.messages)
+    assert message.count("姓名“赵六”") == 2 and "答复要点" in message and "说明" in message
+    # A name no commenter gave, and words that merely start with a surname, pass.
+    line.gist = "采纳王建国教授的论证意见；张贴公告，周知渔民。"
+    line.save()
+    report.introduction = ""
+    report.save()
+    review(report, coordinator)
+    with after_close(answered):
+        report_publish(answered)
+
+
 def test_an_introduction_with_personal_data_is_refused(answered, coordinator):
     report = report_generate(answered)
     report.introduction = "如有疑问请联系王先生，电话 0536-8231234。"
