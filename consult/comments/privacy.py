@@ -100,7 +100,12 @@ _LOCAL_NUMBER_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _YEARS = re.compile(r"(?:19|20)\d\d[- ](?:19|20)\d\d")
-_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# The domain may be internationalised ("例子.中国", which the comment form accepts); the part
+# before the @ is read in ASCII only, or it would take in the Chinese words written before it.
+_EMAIL_IN_TEXT = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9\u4e00-\u9fff-]+(?:\.[A-Za-z0-9\u4e00-\u9fff-]+)*"
+    r"\.(?:[A-Za-z]{2,}|[\u4e00-\u9fff]{2,})"
+)
 # A resident ID of 18 characters (region, birth date, sequence, check digit 0-9 or X) or the
 # older 15 digits (two-digit year, no check digit), perhaps written in groups. A number that
 # fails the checksum is still somebody's (mistyped) ID, so the checksum is not asked for.

@@ -247,6 +247,8 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("138\u20601234\ufeff5678", "138****5678"),
         ("1\u200d3\u200c8\u00ad1234\u200e5678", "138****5678"),
         ("wang\u200bwu@exam\u200bple.cn", "w***@example.cn"),
+        ("zhang@例子.中国", "z***@例子.中国"),  # an internationalised domain
+        ("zhang@例子.cn", "z***@例子.cn"),
         ("370702\u200b19900101\u200b1234", "37****************"),
         ("1\u200b3\u200b8\u200b1\u200b2\u200b3\u200b4\u200b5\u200b6\u200b7\u200b8", "138****5678"),
         # What the comment's length does not count (consult.text.INVISIBLE), every kind.
