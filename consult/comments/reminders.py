@@ -325,9 +325,10 @@ def reminder_targets(consultation: Consultation, parts, *, named=False) -> dict[
 
 
 def reminder_record(
-    consultation, department, moment: Moment, outcome, outstanding, notification=None
+    consultation, department, moment: Moment, outcome, outstanding, notification=None, *, about
 ):
-    """Insert the reminder's row, and its notification with it; False when it exists already."""
+    """Insert the reminder's row, and its notification with it; False when it exists already.
+    `about` is the deadline that tells it from another reminder at the same moment."""
     try:
         with transaction.atomic():
             if notification is not None:
@@ -337,13 +338,18 @@ def reminder_record(
                 consultation=consultation,
                 department=department,
                 due_at=moment.due_at,
+                deadline=about,
                 outcome=outcome,
                 outstanding=outstanding,
                 notification=notification,
             )
     except IntegrityError:
         if Reminder.objects.filter(
-            kind=moment.kind, consultation=consultation, department=department, due_at=moment.due_at
+            kind=moment.kind,
+            consultation=consultation,
+            department=department,
+            due_at=moment.due_at,
+            deadline=about,
         ).exists():
             return False
         raise
@@ -375,10 +381,13 @@ def reminder_links(consultation, moment: Moment, content) -> dict[str, str]:
     return links
 
 
-def reminder_notification(consultation, department, moment: Moment, content, to, now):
+def reminder_notification(consultation, department, moment: Moment, content, to, now, *, about):
     return notification_build(
         kind=Notification.Kind.REMINDER,
-        key=f"reminder:{moment.kind}:{consultation.pk}:{department.pk}:{moment.due_at.isoformat()}",
+        key=(
+            f"reminder:{moment.kind}:{consultation.pk}:{department.pk}"
+            f":{moment.due_at.isoformat()}:{about.isoformat()}"
+        ),
         to=to,
         department=department,
         consultation=consultation,
@@ -430,9 +439,13 @@ def reminders_send(*, now=None) -> dict[str, int]:
         done = set(
             Reminder.objects.filter(
                 consultation=consultation, due_at__gte=now - LOOKBACK
-            ).values_list("kind", "department_id", "due_at")
+            ).values_list("kind", "department_id", "due_at", "deadline")
         )
         for parts in planned:
+            # What the reminder is about, as every run finds it whatever has lapsed since: the
+            # earliest deadline of its drafts. A deadline moved makes the same moment another
+            # reminder ("1 day left" due when "3 days left" went, the close brought forward).
+            about = parts[0][0].deadline
             # The drafts whose reminder still matters; with none, it is recorded as missed.
             parts = [part for part in parts if now < part[0].until] or parts
             moment = parts[0][0]
@@ -441,7 +454,9 @@ def reminders_send(*, now=None) -> dict[str, int]:
                 for department_id, content in reminder_targets(
                     consultation, parts, named=len(drafts) > 1
                 ).items()
-                if (moment.kind, department_id, moment.due_at) not in done
+                if (moment.kind, department_id, moment.due_at, about) not in done
+                # Recorded before the deadline was kept: for whichever deadline it was.
+                and (moment.kind, department_id, moment.due_at, None) not in done
             }
             if not targets:
                 continue
@@ -450,7 +465,9 @@ def reminders_send(*, now=None) -> dict[str, int]:
                 for department_id, content in targets.items():
                     department = departments[department_id]
                     missed = Reminder.Outcome.MISSED
-                    if reminder_record(consultation, department, moment, missed, content["total"]):
+                    if reminder_record(
+                        consultation, department, moment, missed, content["total"], about=about
+                    ):
                         counts[missed] += 1
                         logger.warning(
                             "Skipped the %s reminder due %s for %s on consultation %s: its "
@@ -478,10 +495,17 @@ def reminders_send(*, now=None) -> dict[str, int]:
                     content,
                     recipients.get(department_id, []),
                     now,
+                    about=about,
                 )
                 queued = Reminder.Outcome.QUEUED
                 if reminder_record(
-                    consultation, department, moment, queued, content["total"], notification
+                    consultation,
+                    department,
+                    moment,
+                    queued,
+                    content["total"],
+                    notification,
+                    about=about,
                 ):
                     counts[queued] += 1
     return {str(outcome): count for outcome, count in counts.items()}

@@ -244,6 +244,24 @@ def test_still_sent_late_while_it_matters(weifang, walk, django_capture_on_commi
     assert "还有 3 天截止" in sent["市生态环境局"][0]
 
 
+def test_a_close_brought_forward_still_gets_its_last_day_reminder(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    """The close moved from the 10th to the 8th after "3 days left" went on the 7th at 09:00:
+    "1 day left" falls on that same moment, and was taken for the reminder already sent. The
+    department's last word was "3 days" for a consultation closing the next night."""
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    assert "还有 3 天截止" in walk.run(at(2024, 11, 7, 9, 0))["市生态环境局"][0]
+    type(weifang).objects.filter(pk=weifang.pk).update(closes_at=at(2024, 11, 8, 23, 59, 59))
+    sent = walk.run(at(2024, 11, 7, 10, 0))
+    assert list(sent) == ["市生态环境局"] and "还有 1 天截止" in sent["市生态环境局"][0]
+    # Each once: later runs send neither again.
+    assert walk.run(at(2024, 11, 7, 10, 30)) == {}
+    assert walk.run(at(2024, 11, 8, 9, 0)) == {}
+    assert Reminder.objects.filter(outcome="queued").count() == 2
+
+
 def test_a_reminder_sent_a_day_late_counts_the_days_left_when_it_is_sent(
     weifang, walk, django_capture_on_commit_callbacks
 ):
