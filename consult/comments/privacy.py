@@ -84,10 +84,11 @@ _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
     rf"(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?(?!\d)"
 )
-# A landline dialled from abroad: +86, 0086 or 86 (then a gap), the area code without its 0
-# (perhaps as "(0)536"), as a letterhead gives it: "+86-536-8123688", "0086 10 8888 6666".
+# A landline dialled from abroad: +86 or 0086, the area code without its 0 (perhaps as
+# "(0)536"), as a letterhead gives it: "+86-536-8123688", "0086 10 8888 6666". Not 86 alone,
+# which begins too many other runs of numbers ("86-10-2024-0001", a row of scores).
 _INTERNATIONAL_LANDLINE_IN_TEXT = re.compile(
-    rf"(?<![\d+])(?:(?:\+|00)86{_GAP}?|86{_GAP})(?:[(（]0[)）]\s?)?"
+    rf"(?<![\d+])(?:\+|00)86{_GAP}?(?:[(（]0[)）]\s?)?"
     rf"(?P<area>[1-9]\d{{1,2}}){_GAP}?(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?"
     r"(?!\d)"
 )
@@ -157,8 +158,9 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
             add(match.start(), match.end(), PHONE)
     for match in _INTERNATIONAL_LANDLINE_IN_TEXT.finditer(plain):
         local = re.sub(r"\D", "", match.group("local"))
-        dialled = f"0{match.group('area')}-{local}{match.group('extension') or ''}"
-        if LANDLINE.match(dialled):
+        # A number of the numbering plan (a real area code), not any digits of its shape.
+        number = phone_parse(f"+86{match.group('area')}{local}")
+        if number is not None and area_code_length(number):
             add(match.start(), match.end(), PHONE)
     for match in _LOCAL_NUMBER_IN_TEXT.finditer(plain):
         if not _YEARS.fullmatch(match.group("local")):

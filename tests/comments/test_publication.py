@@ -229,7 +229,7 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("+86-536-8123688", "0536-****688"),
         ("0086 10 8888 6666", "010-****666"),
         ("+86 10 1234 5678", "010-****678"),
-        ("86-536-8123688", "0536-****688"),
+        ("+86 536-8123688", "0536-****688"),
         ("+86 (0)536-8123688", "0536-****688"),
         ("+86 536 8123688-12", "0536-****688"),
         ("0536 812 3688", "0536-****688"),
@@ -260,6 +260,23 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
 )
 def test_phone_and_id_numbers_are_masked_however_they_are_written(written, masked):
     assert personal_data_masked(f"联系方式：{written}。谢谢") == f"联系方式：{masked}。谢谢"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "编号 86-10-2024-0001",
+        "项目编号：86-512-2024-1234",
+        "86\t125\t3456\t7890",
+        "得分：86 92 7845 1234",
+        "2024.86.10.1234.5678",
+        "+86 92 7845 1234",  # no such area code
+    ],
+)
+def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):
+    """Found by a review: 86 alone, or an area code of no numbering plan, masked a reference
+    number or a row of scores."""
+    assert personal_data_masked(text) == text
 
 
 @pytest.mark.parametrize(
