@@ -79,9 +79,7 @@ class ReportClauseForm(ShownValuesForm):
 
     def clean_gist(self):
         gist = self.cleaned_data["gist"]
-        if errors := personal_data_errors(
-            gist, line_where(self.instance), self.instance.report.consultation
-        ):
+        if errors := personal_data_errors(gist, line_where(self.instance)):
             raise ValidationError(errors)
         return gist
 
@@ -135,9 +133,7 @@ class AdoptionReportForm(ShownValuesForm):
 
     def clean_introduction(self):
         introduction = self.cleaned_data["introduction"]
-        errors = personal_data_errors(
-            introduction, introduction_where(), self.instance.consultation
-        )
+        errors = personal_data_errors(introduction, introduction_where())
         # Against the count the report holds now: an introduction edited before a recount
         # still states the earlier total.
         errors += [
@@ -150,9 +146,7 @@ class AdoptionReportForm(ShownValuesForm):
 
     def clean_unanswered_reason(self):
         reason = self.cleaned_data["unanswered_reason"]
-        if errors := personal_data_errors(
-            reason, unanswered_reason_where(), self.instance.consultation
-        ):
+        if errors := personal_data_errors(reason, unanswered_reason_where()):
             raise ValidationError(errors)
         return reason
 

@@ -31,7 +31,6 @@ _SURNAMES = (
     "冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
     "麻苑迟邝"
 )
-_COMPOUND_SURNAME_SET = set(_COMPOUND_SURNAMES.split("|"))
 _SALUTATIONS = "同志|先生|女士|小姐"
 _NAME = re.compile(
     rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[\u4e00-\u9fff]{{0,2}}?(?:{_SALUTATIONS})(?!们)"
@@ -74,25 +73,49 @@ def _names(text: str):
         yield match.start(), match.end()
 
 
+# Words a report writes next to a person who wrote in: after the name ("赵六提出的", "赵六等群众",
+# "赵六反映") or before it ("采纳赵六的建议", "感谢市民赵六"). A commenter's name is looked for
+# there only: "金融" given as a name must not refuse "金融机构", which has no other wording.
+_AFTER_A_PERSON = re.compile(
+    "提出|所提|提的|反映|认为|建议|指出|来信|来电|等|的意见|的建议|的来信|同志|先生|女士"
+)
+_BEFORE_A_PERSON = re.compile("采纳|感谢|市民|群众|居民|渔民|网民|村民|来信人")
+# What a name is written with: Chinese (the extension blocks too), Latin letters, the middle
+# dot of a transcribed name ("热依拉·买买提") and the space of a Latin one ("Zhao Liu").
+_NAME_RUN = "[\u3400-\u9fff\U00020000-\U0003134fA-Za-z·• ]"
+_LONGEST_NAME = 8
+
+
 def name_candidates(text: str) -> set[str]:
-    """The runs of two to four Chinese characters in ``text`` that begin with a surname: what a
-    person's name in it could be, to look up among the names people gave."""
+    """What in ``text`` may be a commenter's name: the last two to eight characters of the
+    letters before a word a report writes after a person, and the first two to eight after one
+    it writes before a person; to look up among the names commenters gave."""
     plain = half_width(text or "")
     found = set()
-    for start, char in enumerate(plain):
-        if char not in _SURNAMES and plain[start : start + 2] not in _COMPOUND_SURNAME_SET:
-            continue
-        for length in (2, 3, 4):
-            run = plain[start : start + length]
-            if len(run) == length and all("\u4e00" <= c <= "\u9fff" for c in run):
-                found.add(run)
-    return found
+    for match in _AFTER_A_PERSON.finditer(plain):
+        before = re.search(f"{_NAME_RUN}{{1,{_LONGEST_NAME}}}$", plain[: match.start()])
+        if before:
+            run = before.group()
+            found.update(run[-length:].strip() for length in range(2, len(run) + 1))
+    for match in _BEFORE_A_PERSON.finditer(plain):
+        after = re.match(f"{_NAME_RUN}{{1,{_LONGEST_NAME}}}", plain[match.end() :])
+        if after:
+            run = after.group()
+            found.update(run[:length].strip() for length in range(2, len(run) + 1))
+    return {candidate for candidate in found if len(candidate) > 1}
+
+
+def _written_of_a_person(plain: str, start: int, end: int) -> bool:
+    return bool(
+        _AFTER_A_PERSON.match(plain, end)
+        or any(plain.endswith(word, 0, start) for word in _BEFORE_A_PERSON.pattern.split("|"))
+    )
 
 
 def personal_data_in(text: str, *, names=()) -> list[Finding]:
     """Every phone number, email, ID number and salutation by name in ``text``, in order; and
-    each of `names` (the names commenters gave) where the text writes it, with or without a
-    salutation ("采纳张三丰提出的建议")."""
+    each of `names` (names commenters gave) where the text writes it of a person, with or
+    without a salutation ("采纳张三丰提出的建议")."""
     text = text or ""
     plain = half_width(text)
     named = [
@@ -100,6 +123,7 @@ def personal_data_in(text: str, *, names=()) -> list[Finding]:
         for name in {half_width(name).strip() for name in names if name}
         if len(name) > 1
         for match in re.finditer(re.escape(name), plain)
+        if _written_of_a_person(plain, match.start(), match.end())
     ]
     spans = personal_data_spans(
         text, also=[(start, end, NAME) for start, end in _names(plain)] + named

@@ -180,22 +180,20 @@ def _line_counts(comments) -> dict[int | None, dict]:
     return lines
 
 
-def personal_data_errors(text: str, where: str, consultation) -> list[str]:
-    """What personal data ``text`` holds, one message per finding, naming where it is: the
-    names the consultation's commenters gave among it, written with a salutation or not."""
+def personal_data_errors(text: str, where: str, names=()) -> list[str]:
+    """What personal data ``text`` holds, one message per finding, naming where it is; with
+    `names` (`commenters_named_in`), those of them the text writes of a person."""
     return [
         _("%(where)s含有%(kind)s“%(found)s”，请改写后再保存或公布。")
         % {"where": where, "kind": PERSONAL_DATA[finding.kind], "found": finding.text}
-        for finding in redaction.personal_data_in(
-            text, names=commenters_named_in(text, consultation)
-        )
+        for finding in redaction.personal_data_in(text, names=names)
     ]
 
 
-def commenters_named_in(text: str, consultation) -> list[str]:
-    """The names the consultation's commenters gave that ``text`` may hold, looked up by the
-    text's candidate names (`redaction.name_candidates`), not by reading every commenter's."""
-    candidates = redaction.name_candidates(text)
+def commenters_named_in(texts, consultation) -> list[str]:
+    """The names the consultation's commenters gave that these texts may write of a person:
+    one query for them all, by the texts' candidate names (`redaction.name_candidates`)."""
+    candidates = set().union(*(redaction.name_candidates(text) for text in texts))
     if not candidates:
         return []
     return list(
@@ -220,15 +218,17 @@ def unanswered_reason_where() -> str:
 
 
 def report_personal_data_errors(report: AdoptionReport) -> list[str]:
-    """Every piece of personal data in the text the report makes public."""
-    consultation = report.consultation
-    errors = personal_data_errors(report.introduction, introduction_where(), consultation)
-    errors += personal_data_errors(
-        report.unanswered_reason, unanswered_reason_where(), consultation
-    )
-    for line in report.lines.select_related("clause").order_by("position", "pk"):
-        errors += personal_data_errors(line.gist, line_where(line), consultation)
-    return errors
+    """Every piece of personal data in the text the report makes public, a commenter's name
+    written of them included (the admin's forms check each text without it, which would cost
+    a read of the consultation's comments per line)."""
+    lines = list(report.lines.select_related("clause").order_by("position", "pk"))
+    texts = [
+        (report.introduction, introduction_where()),
+        (report.unanswered_reason, unanswered_reason_where()),
+        *((line.gist, line_where(line)) for line in lines),
+    ]
+    names = commenters_named_in([text for text, _where in texts], report.consultation)
+    return [error for text, where in texts for error in personal_data_errors(text, where, names)]
 
 
 def _report_locked_unpublished(**lookup) -> AdoptionReport | None:
