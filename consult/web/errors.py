@@ -9,6 +9,7 @@ slash), a request Django refuses before routing, and an error outside the view.
 """
 
 from django.http import JsonResponse
+from django.middleware import csrf
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -45,9 +46,21 @@ def csrf_failure(request, reason=""):
     comment_form = _is_comment_form(request)
     context = {
         "comment_form": comment_form,
-        "typed": typed_comment_text(request) if comment_form else "",
+        "typed": typed_comment_text(request)
+        if comment_form and _from_this_site(request, reason)
+        else "",
     }
     return TemplateResponse(request, "403_csrf.html", context, status=403).render()
+
+
+def _from_this_site(request, reason: str) -> bool:
+    """Whether the refused post came from this site's own page, as its Origin header says (the
+    middleware refuses another origin before the token): a page elsewhere posting text to the
+    form must not have this site show it as what the citizen typed."""
+    return "HTTP_ORIGIN" in request.META and not reason.startswith(_BAD_ORIGIN)
+
+
+_BAD_ORIGIN = csrf.REASON_BAD_ORIGIN.split("%", 1)[0]
 
 
 # The forms whose text the browser keeps as a draft (static/consult/comment_form.js): only

@@ -156,14 +156,27 @@ def test_the_comment_form_s_expired_page_gives_the_text_back(weifang_open):
         f"/consultations/{weifang_open.slug}/clauses/{item.pk}/comment/",
     ):
         for language in ("zh-hans", "en"):
-            response = client.post(url, {"body": typed}, HTTP_ACCEPT_LANGUAGE=language)
+            response = client.post(
+                url,
+                {"body": typed},
+                HTTP_ACCEPT_LANGUAGE=language,
+                HTTP_ORIGIN="http://testserver",  # what a browser sends from the site's page
+            )
             assert response.status_code == 403
             page = response.content.decode()
             assert "建议在集聚区评价中加入生态保护指标。&lt;script&gt;" in page, (url, language)
             assert "<script>alert(1)</script>" not in page
     # Other forms' expired pages show nothing back.
-    other = client.post("/comments/status/", {"body": typed}).content.decode()
+    other = client.post(
+        "/comments/status/", {"body": typed}, HTTP_ORIGIN="http://testserver"
+    ).content.decode()
     assert "建议在集聚区评价中加入生态保护指标" not in other
+    # Nor does a post from another site's page (or one that does not say where it came from):
+    # the site would show that page's words as the citizen's own.
+    for elsewhere in ({"HTTP_ORIGIN": "https://elsewhere.example"}, {}):
+        page = client.post(url, {"body": typed}, **elsewhere)
+        assert page.status_code == 403
+        assert "建议在集聚区评价中加入生态保护指标" not in page.content.decode()
 
 
 def test_the_api_answers_a_csrf_failure_in_json():
