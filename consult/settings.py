@@ -117,7 +117,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "consult.intake.limits.client_ip"  # honours TRUSTED_PROXY_COUNT
+# Honours TRUSTED_PROXY_COUNT; an IPv6 client counts by its /64.
+AXES_CLIENT_IP_CALLABLE = "consult.intake.limits.client_address_for_lockout"
 AXES_USERNAME_CALLABLE = "consult.web.login.login_username"  # kept to its column's length
 AXES_LOCKOUT_TEMPLATE = "login_locked.html"
 

@@ -21,7 +21,7 @@ from .drafts import (
     in_brackets,
     responsibility_line,
 )
-from .templatetags.public_site import imported
+from .presenters import imported_html
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -72,8 +72,8 @@ def draft_pdf_file(request, slug):
 
 def _responsibilities_html(clause) -> str:
     """The clause's departments as the Word document and the PDF give them, in brackets, with
-    their names escaped and marked as Chinese (`imported`); the rest is the site's words."""
-    line = responsibility_line(clause, names=lambda names: imported(_("、").join(names)))
+    their names escaped and marked as Chinese (`imported_html`); the rest is the site's words."""
+    line = responsibility_line(clause, names=lambda names: imported_html(_("、").join(names)))
     return mark_safe(in_brackets(line)) if line else ""  # noqa: S308 - the names are escaped
 
 

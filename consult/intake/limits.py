@@ -34,17 +34,40 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _address(request):
+    """The client's address parsed, without a port a load balancer may have written after it
+    ("203.0.113.9:51234", "[2001:db8::1]:443"); None for what is no address."""
+    address = client_ip(request).strip()
+    for written in (address, address.rsplit(":", 1)[0].strip("[]")):
+        try:
+            return ipaddress.ip_address(written)
+        except ValueError:
+            continue
+    return None
+
+
+def _network_of(address):
+    """An IPv6 address's /64, which a single host is commonly given whole and could take a
+    fresh address from for every request; an IPv4 address (mapped into IPv6 or not) itself."""
+    if address.version == 6 and address.ipv4_mapped is None:
+        return ipaddress.IPv6Network((int(address) >> 64 << 64, 64))
+    return getattr(address, "ipv4_mapped", None) or address
+
+
 def client_network(request) -> str:
-    """The client's address as the limits count it: an IPv6 address by its /64, which a single
-    host is commonly given whole and could take a fresh address from for every request."""
-    address = client_ip(request)
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6 and parsed.ipv4_mapped is None:
-        return str(ipaddress.IPv6Network((int(parsed) >> 64 << 64, 64)))
-    return str(getattr(parsed, "ipv4_mapped", None) or parsed)
+    """The client's address as the rate limits count it (`_network_of`)."""
+    address = _address(request)
+    return client_ip(request) if address is None else str(_network_of(address))
+
+
+def client_address_for_lockout(request) -> str:
+    """The address the staff sign-in lockout counts (settings.AXES_CLIENT_IP_CALLABLE): the
+    first address of an IPv6 client's /64, as the lockout stores an address, not a network."""
+    address = _address(request)
+    if address is None:
+        return client_ip(request)
+    network = _network_of(address)
+    return str(getattr(network, "network_address", network))
 
 
 def limits_exceeded(*checks: tuple[str, str, list[str]]) -> int:

@@ -160,10 +160,27 @@ def test_one_ipv6_network_shares_the_address_limit(weifang_open, one_window):
         ("::ffff:203.0.113.9", "203.0.113.9"),
         ("fe80::1%eth0", "fe80::/64"),
         ("not an address", "not an address"),
+        # With a port, as some load balancers write X-Forwarded-For.
+        ("203.0.113.9:51234", "203.0.113.9"),
+        ("[2001:db8:1:2::9]:443", "2001:db8:1:2::/64"),
     ],
 )
 def test_the_address_a_limit_counts(address, counted_as):
     assert limits.client_network(RequestFactory().get("/", REMOTE_ADDR=address)) == counted_as
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_the_address_the_sign_in_lockout_counts(address, counted_as):
+    """An address, not a network: the lockout's records store one."""
+    request = RequestFactory().get("/", REMOTE_ADDR=address)
+    assert limits.client_address_for_lockout(request) == counted_as
 
 
 def test_without_redis_production_counts_in_the_database_cache(weifang_open, settings, one_window):

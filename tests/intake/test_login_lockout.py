@@ -48,3 +48,24 @@ def test_a_username_longer_than_axes_stores_is_a_failed_login_and_counts(client,
     assert attempt(client, long_name, "guess").status_code == 429
     (recorded,) = AccessAttempt.objects.values_list("username", flat=True)
     assert recorded == long_name[:255]
+
+
+def test_the_lockout_holds_across_the_addresses_of_one_ipv6_network(client, settings):
+    """A host is commonly given a whole /64: a guesser taking a fresh address for each try
+    had a fresh five. Another network is another address."""
+    User.objects.create_user("hyj", password="the-right-password", is_staff=True)
+    answers = [
+        client.post(
+            LOGIN,
+            {"username": "hyj", "password": "guess", "next": "/admin/"},
+            REMOTE_ADDR=f"2001:db8:9:9::{n + 1:x}",
+        ).status_code
+        for n in range(settings.AXES_FAILURE_LIMIT + 1)
+    ]
+    assert answers == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429, 429]
+    elsewhere = client.post(
+        LOGIN,
+        {"username": "hyj", "password": "the-right-password", "next": "/admin/"},
+        REMOTE_ADDR="2001:db8:9:a::1",
+    )
+    assert elsewhere.status_code == 302

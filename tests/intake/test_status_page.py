@@ -106,7 +106,11 @@ def test_a_numbers_proof_cannot_be_guessed_from_many_addresses(client, weifang_o
         for n in range(10)
     ]
     assert answers == [400] * 10  # each a wrong proof, from a network of its own
-    assert look_up(client, number, "5678", REMOTE_ADDR="198.51.100.1").status_code == 429
+    locked = look_up(client, number, "5678", REMOTE_ADDR="198.51.100.1")
+    assert locked.status_code == 429
+    # The citizen is told it is the number's lookups, and that the receipt's link still works.
+    page = locked.content.decode()
+    assert "此回执编号或您所在网络的查询次数过多" in page and "查询链接不受此限制" in page
     by_api = APIClient().post(
         "/api/comments/status/",
         {"tracking_number": number, "proof": "5678"},
