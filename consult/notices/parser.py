@@ -234,6 +234,16 @@ def abbreviates(short: str, full: str) -> bool:
     tail = "中心" if short.endswith("中心") else short[-1]
     if not full.endswith(kinds.get(tail, (tail,))):
         return False
+    # The short name begins where the full name's own words do (after the place, and after
+    # 人民政府 unless the short name keeps it as 政府): 市政府办公室 took 政府 and 办公室 from
+    # 潍坊市人民政府台港澳事务办公室, which it is not.
+    body, short_body = full[start + 1 :], short[1:]
+    if body.startswith("人民政府"):
+        body = body[len("人民政府") :]
+        if short_body.startswith("政府"):
+            short_body = short_body[len("政府") :]
+    if not body or not short_body or body[0] != short_body[0]:
+        return False
     position = start + 1
     for char in short[1 : -len(tail)]:
         position = full.find(char, position)

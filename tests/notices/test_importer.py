@@ -119,6 +119,21 @@ def test_known_alias_is_matched_instead_of_creating_a_department():
     assert not Department.objects.filter(name="市发展改革委").exists()
 
 
+def test_the_general_office_is_not_taken_for_an_office_whose_name_holds_its_characters():
+    """ "市政府办公室牵头" was routed to 市台港澳办 (潍坊市人民政府台港澳事务办公室 holds 市, 政府
+    and 办公室 in order), and kept as its alias for every later import."""
+    taiwan_office = Department.objects.create(
+        name="市台港澳办", full_name="潍坊市人民政府台港澳事务办公室"
+    )
+    source = WEIFANG.read_text("utf-8").replace(
+        "(市发改委牵头,市科技局", "(市政府办公室牵头,市科技局", 1
+    )
+    consultation = notice_import(parsed=parse_notice(source), slug="office", source_text=source)
+    lead = ClauseResponsibility.objects.get(clause__consultation=consultation, name="市政府办公室")
+    assert lead.department != taiwan_office and lead.department.name == "市政府办公室"
+    assert not taiwan_office.aliases.exists()
+
+
 def test_weifang_comments_route_through_the_imported_tree(weifang):
     moment = datetime.datetime(2024, 11, 1, 10, 0, tzinfo=SHANGHAI)
 

@@ -291,6 +291,16 @@ def test_short_names_abbreviate_their_full_names_only():
     assert abbreviates("市发改委", "潍坊市发展和改革委员会")
     assert not abbreviates("市财政局", "潍坊市海洋发展和渔业局")
     assert not abbreviates("市发改委", "潍坊市海洋发展和渔业局")
+    # Characters found in order are not enough (found by a review): the general office is not
+    # the office for Taiwan, Hong Kong and Macao affairs.
+    taiwan_office = "潍坊市人民政府台港澳事务办公室"
+    assert abbreviates("市台港澳办", taiwan_office)
+    for general_office in ("市政府办公室", "市政府办", "市府办"):
+        assert not abbreviates(general_office, taiwan_office), general_office
+        assert not abbreviates(general_office, "潍坊市发展和改革委员会"), general_office
+    assert abbreviates("市政府办公室", "潍坊市人民政府办公室")
+    assert abbreviates("市政府办", "潍坊市人民政府办公室")
+    assert abbreviates("市委组织部", "中共潍坊市委组织部")
 
 
 @pytest.mark.parametrize("mark", ["二次征求意见稿", "第三次征求意见稿", "草案征求意见稿"])
