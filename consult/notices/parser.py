@@ -407,14 +407,36 @@ def _date_or_none(year: int, month: int, day: int) -> datetime.date | None:
         return None
 
 
-def _resolve_year(year, month, day, base: datetime.date, line) -> datetime.date:
+# A day without its year up to this long before the notice's own day is read in its year: an
+# opening shortly before the notice was signed, or a deadline already past (a typo) which is
+# refused, never taken as the same day a year later.
+RECENTLY_PAST = datetime.timedelta(days=92)
+
+
+def _resolve_year(
+    year, month, day, base: datetime.date, line, *, recent: str = ""
+) -> datetime.date:
     """The day as written or, without a year, the first such day on or after `base`.
 
     Only the year of `base` and the next can hold it: 2月29日 read on 2023-12-20 is in 2024.
+    With `recent` "opening" or "closing", `base` is the notice's day, and a day up to
+    RECENTLY_PAST before it is that day of its year: an opening is taken, a closing refused.
     """
     month, day = int(month), int(day)
     if year:
         return _make_date(int(year), month, day, line)
+    same_year = _date_or_none(base.year, month, day)
+    if recent and same_year is not None and base - RECENTLY_PAST <= same_year < base:
+        if recent == "opening":
+            return same_year
+        raise NoticeParseError(
+            gettext_noop(
+                "截止日期%(m)s月%(d)s日在通知落款日期%(year)s年%(month)s月%(day)s日之前："
+                "请核对日期，或写明年份。"
+            ),
+            line.number,
+            **{"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
+        )
     for candidate_year in (base.year, base.year + 1):
         candidate = _date_or_none(candidate_year, month, day)
         if candidate is not None and candidate >= base:
@@ -453,44 +475,82 @@ def notice_deadline(
 ) -> tuple[datetime.date | None, datetime.date | None]:
     """(opens_on, closes_on) from the first line of `text` that states the comment period.
 
-    A day written without its year is the first such day on or after `published_on` or,
-    without one, on or after `today` (by default Beijing's, see `beijing_today`). A closing day
-    without a year follows its opening day; an opening day without a year, before a closing day
-    with one, is the last such day before it.
+    A day written without its year is the first such day on or after `published_on` — but
+    one up to RECENTLY_PAST before it, in its year, is that day: an opening day is taken, a
+    closing day refused (a deadline gone by is a typo, not the same day a year later) — or,
+    without a publication day, the first such day on or after `today` (by default Beijing's,
+    see `beijing_today`). A closing day without a year follows its opening day; an opening day
+    without a year, before a closing day with one, is the last such day before it.
     """
-    return _deadline(_lines(text), published_on or today or beijing_today())[:2]
+    if published_on is not None:
+        return _deadline(_lines(text), published_on)[:2]
+    return _deadline(_lines(text), today or beijing_today(), signed=False)[:2]
 
 
-def _deadline(notice_lines, base: datetime.date):
+# A line saying when the public's comments are due speaks of them; one that only has a date
+# and "前" or "截止" may be about anything else the notice mentions ("本方案须于12月31日前印发",
+# "申报截止日期为…"), and one telling of comments already asked for is history.
+_ABOUT_COMMENTS = re.compile(r"意见|反馈|公示|建议")
+_COMMENTS_ALREADY_ASKED = re.compile(r"已(?:经)?(?:在[^，。,]*)?征求|征求了")
+
+
+def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
     """(opens_on, closes_on, closes_before): see `notice_deadline`; closes_before is the time
-    of day a "…前" deadline gives, if any."""
-    for line in notice_lines:
-        text = line.norm.replace(" ", "")
-        match = _DEADLINE_RANGE.search(text)
-        if match and re.search(r"征求意见|反馈|公示|意见", text):
-            y1, m1, d1, y2, m2, d2, hour, minute = match.groups()
-            closes_before = _time_of_day(hour, minute, line)
-            if y2 and not y1:
-                closes = _make_date(int(y2), int(m2), int(d2), line)
-                return _resolve_year_on_or_before(m1, d1, closes, line), closes, closes_before
-            opens = _resolve_year(y1, m1, d1, base, line)
-            # "2024年12月20日至1月10日": the close's year is the one after the opening, not
-            # the opening's year written once for both.
-            return opens, _resolve_year(y2, m2, d2, opens, line), closes_before
-        match = _DEADLINE_FROM_NOW.search(text)
-        if match and re.search(r"征求意见|反馈|公示|意见", text):
+    of day a "…前" deadline gives, if any. From the first line about comments that states it;
+    failing one, from a line that is a deadline's label ("截止日期：…"); failing that, from
+    the first line with a date that reads as one. Never from a line telling of comments asked
+    for before."""
+    lines = [
+        (line, line.norm.replace(" ", ""))
+        for line in notice_lines
+        if not _COMMENTS_ALREADY_ASKED.search(line.norm)
+    ]
+    for line, text in lines:
+        if _ABOUT_COMMENTS.search(text) and (found := _deadline_in(text, base, line, signed)):
+            return found
+    for line, text in lines:
+        if match := _DEADLINE_LABELLED.match(text):
             year, month, day, hour, minute = match.groups()
-            return (
-                base,
-                _resolve_year(year, month, day, base, line),
-                _time_of_day(hour, minute, line),
+            closing = _resolve_year(
+                year, month, day, base, line, recent="closing" if signed else ""
             )
-        for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
-            if match := pattern.search(text):
-                year, month, day, hour, minute = match.groups()
-                closing = _resolve_year(year, month, day, base, line)
-                return None, closing, _time_of_day(hour, minute, line)
+            return None, closing, _time_of_day(hour, minute, line)
+    for line, text in lines:
+        if found := _deadline_in(text, base, line, signed, ranges=False):
+            return found
     return None, None, None
+
+
+def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=True):
+    """The period or deadline `text` states, if any; a range of days only if `ranges` (one in
+    a line not about comments is a period of something else)."""
+    match = _DEADLINE_RANGE.search(text) if ranges else None
+    if match:
+        y1, m1, d1, y2, m2, d2, hour, minute = match.groups()
+        closes_before = _time_of_day(hour, minute, line)
+        if y2 and not y1:
+            closes = _make_date(int(y2), int(m2), int(d2), line)
+            return _resolve_year_on_or_before(m1, d1, closes, line), closes, closes_before
+        opens = _resolve_year(y1, m1, d1, base, line, recent="opening" if signed else "")
+        # "2024年12月20日至1月10日": the close's year is the one after the opening, not
+        # the opening's year written once for both.
+        return opens, _resolve_year(y2, m2, d2, opens, line), closes_before
+    match = _DEADLINE_FROM_NOW.search(text) if ranges else None
+    if match:
+        year, month, day, hour, minute = match.groups()
+        return (
+            base,
+            _resolve_year(year, month, day, base, line, recent="closing" if signed else ""),
+            _time_of_day(hour, minute, line),
+        )
+    for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
+        if match := pattern.search(text):
+            year, month, day, hour, minute = match.groups()
+            closing = _resolve_year(
+                year, month, day, base, line, recent="closing" if signed else ""
+            )
+            return None, closing, _time_of_day(hour, minute, line)
+    return None
 
 
 def _time_of_day(hour: str | None, minute: str, line) -> datetime.time | None:

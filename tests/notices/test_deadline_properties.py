@@ -4,7 +4,8 @@ Each example writes a period the way notices do ("请于11月10日前反馈", "�
 "征求意见时间为…至…"), with or without years, in half- or full-width digits, signs a notice
 with a publication day, and checks what the parser reads against the rule it documents
 (`notice_deadline`): a day without its year is the first such day on or after the
-publication day; a closing day without a year follows its opening day; an opening day without
+publication day, but one shortly before it is that day of its year (an opening taken, a
+closing refused); a closing day without a year follows its opening day; an opening day without
 a year, before a closing day with one, is the last such day before it. Imported, the period
 runs from the opening day's 00:00:00 to the closing day's 23:59:59, Beijing time.
 
@@ -125,13 +126,35 @@ def last_on_or_before(limit: datetime.date, month: int, day: int) -> datetime.da
     return next((c for c in candidates if c is not None and c <= limit), None)
 
 
+# A day without its year up to this long before the notice's day is that day of its year: an
+# opening is taken, a closing refused (parser.RECENTLY_PAST, written out again here).
+RECENTLY_PAST = datetime.timedelta(days=92)
+PAST_CLOSE = "past"
+
+
+def read_from_publication(published_on, month, day, *, opening):
+    """A year-less day counted from the publication day: that day of its year if it fell
+    shortly before (an opening), refused (a closing); else the first on or after."""
+    same_year = existing(published_on.year, month, day)
+    if same_year is not None and published_on - RECENTLY_PAST <= same_year < published_on:
+        return same_year if opening else PAST_CLOSE
+    return first_on_or_after(published_on, month, day)
+
+
 def expected_period(published_on, opens, closes, opens_year, closes_year):
-    """(opens_on, closes_on) the rule gives, None where it finds no such day."""
+    """(opens_on, closes_on) the rule gives, None where it finds no such day, PAST_CLOSE for
+    a closing day it refuses as gone by."""
     if opens is None:
-        return None, closes if closes_year else first_on_or_after(published_on, *month_day(closes))
+        if closes_year:
+            return None, closes
+        return None, read_from_publication(published_on, *month_day(closes), opening=False)
     if closes_year and not opens_year:
         return last_on_or_before(closes, *month_day(opens)), closes
-    read_opens = opens if opens_year else first_on_or_after(published_on, *month_day(opens))
+    read_opens = (
+        opens
+        if opens_year
+        else read_from_publication(published_on, *month_day(opens), opening=True)
+    )
     if read_opens is None:
         return None, None
     read_closes = closes if closes_year else first_on_or_after(read_opens, *month_day(closes))
@@ -139,9 +162,9 @@ def expected_period(published_on, opens, closes, opens_year, closes_year):
 
 
 def refused(expected, opens) -> bool:
-    """Whether the rule finds no day for something the sentence wrote."""
+    """Whether the rule finds no day for something the sentence wrote, or refuses it."""
     expected_opens, expected_closes = expected
-    return expected_closes is None or (opens is not None and expected_opens is None)
+    return expected_closes in (None, PAST_CLOSE) or (opens is not None and expected_opens is None)
 
 
 def month_day(day: datetime.date) -> tuple[int, int]:
@@ -176,6 +199,12 @@ def stated_periods(draw, *, ranges=None):
 
 def a_year_or_less(earlier, later):
     return later - earlier < datetime.timedelta(days=365)
+
+
+def read_as_meant_from_publication(published_on, day):
+    """Whether a year-less `day` is read as meant, counted from the publication day: within a
+    year of it, less the days before it that are read in their own year."""
+    return day - published_on < datetime.timedelta(days=365) - RECENTLY_PAST
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -215,7 +244,10 @@ def test_the_stated_period_is_read_by_the_documented_rule(case):
         with pytest.raises(NoticeParseError) as error:
             parse_notice(notice(sentence, published_on))
         assert error.value.line == DEADLINE_LINE
-        assert "没有" in error.value.message
+        if expected[1] == PAST_CLOSE:
+            assert "之前" in error.value.message and "写明年份" in error.value.message
+        else:
+            assert "没有" in error.value.message
         return
     parsed = parse_notice(notice(sentence, published_on))
 
@@ -223,9 +255,9 @@ def test_the_stated_period_is_read_by_the_documented_rule(case):
     assert (parsed.opens_on, parsed.closes_on) == expected
     # Within the year a notice gives, a day written without its year is the day meant.
     if opens is None:
-        if closes_year or a_year_or_less(published_on, closes):
+        if closes_year or read_as_meant_from_publication(published_on, closes):
             assert parsed.closes_on == closes
-    elif (opens_year or a_year_or_less(published_on, opens)) and (
+    elif (opens_year or read_as_meant_from_publication(published_on, opens)) and (
         closes_year or a_year_or_less(opens, closes)
     ):
         assert parsed.closes_on == closes

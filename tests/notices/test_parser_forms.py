@@ -150,6 +150,39 @@ def test_each_written_deadline_form(sentence):
     assert parsed.closes_on == datetime.date(2025, 3, 15)
 
 
+@pytest.mark.parametrize(
+    "other",
+    [
+        "根据省政府要求，本方案须于2024年12月31日前印发实施。",
+        "按照省里通知，申报截止日期为2024年10月30日。",
+        "2024年9月1日至9月30日，我局已在系统内部征求了意见。",
+    ],
+)
+def test_a_date_about_something_else_is_not_taken_for_the_deadline(other):
+    """The first dated "…前" or "截止…" line was taken, whatever it was about (found by a
+    review): the consultation would have closed on the wrong day, without a word."""
+    parsed = parse_notice(notice(f"{other}\n请于11月10日前反馈。", "一、总体要求\n内容。"))
+    assert (parsed.opens_on, parsed.closes_on) == (None, datetime.date(2024, 11, 10))
+
+
+def test_a_deadline_before_the_notice_s_own_day_is_refused_not_moved_a_year_on():
+    """Signed on the 11th, "请于10月10日前反馈" was read as 2025-10-10: a year-long period."""
+    with pytest.raises(NoticeParseError) as error:
+        parse_notice(notice("请于10月10日前反馈。", "一、要求\n内容。"))
+    assert error.value.line == 3 and "10月10日" in error.value.message
+
+
+def test_a_period_that_opened_the_day_before_the_notice_was_signed_is_this_year_s():
+    signature = "潍坊市发展和改革委员会\n2024年10月12日"
+    parsed = parse_notice(
+        notice("征求意见时间为10月11日至11月10日。", "一、要求\n内容。", signature)
+    )
+    assert (parsed.opens_on, parsed.closes_on) == (
+        datetime.date(2024, 10, 11),
+        datetime.date(2024, 11, 10),
+    )
+
+
 def test_range_written_with_from_and_until():
     parsed = parse_notice(
         notice("征求意见时间：自2025年6月1日起至2025年6月30日止。", "一、要求\n内容。")
