@@ -501,7 +501,7 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
     the first line with a date that reads as one. Never from a line telling of comments asked
     for before."""
     lines = [
-        (line, line.norm.replace(" ", ""))
+        (line, _deadline_wording(line.norm.replace(" ", "")))
         for line in notice_lines
         if not _COMMENTS_ALREADY_ASKED.search(line.norm)
     ]
@@ -519,6 +519,30 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
         if found := _deadline_in(text, base, line, signed, ranges=False):
             return found
     return None, None, None
+
+
+_CN_DAY = re.compile(rf"(?:([{_CN}]{{4}})年)?([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日")
+_CLOCK = re.compile(r"(上午|中午|下午|晚上)?(\d{1,2})[:时点](\d{0,2})分?")
+
+
+def _deadline_wording(text: str) -> str:
+    """A line's dates and times as the deadline patterns read them: "十一月十日" as 11月10日,
+    "下午5时" and "17点" as 17:00, "——" as one dash, "截止至" as 截止."""
+
+    def arabic_day(match):
+        year, month, day = match.groups()
+        written = f"{_cn_number(month)}月{_cn_number(day)}日"
+        return f"{_cn_number(year)}年{written}" if year else written
+
+    def clock(match):
+        part, hour, minute = match.group(1), int(match.group(2)), match.group(3) or "0"
+        if part in ("下午", "晚上") and hour < 12:
+            hour += 12
+        return f"{hour}:{int(minute):02d}"
+
+    text = _CN_DAY.sub(arabic_day, text)
+    text = _CLOCK.sub(clock, text)
+    return text.replace("——", "—").replace("截止至", "截止").replace("截止到", "截止")
 
 
 def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=True):

@@ -183,6 +183,25 @@ def test_a_period_that_opened_the_day_before_the_notice_was_signed_is_this_year_
     )
 
 
+@pytest.mark.parametrize(
+    ("sentence", "closes_on", "closes_before"),
+    [
+        ("请于11月10日下午5时前反馈。", (2024, 11, 10), datetime.time(17, 0)),
+        ("请于11月10日下午17:00前反馈。", (2024, 11, 10), datetime.time(17, 0)),
+        ("请于11月10日17点前反馈。", (2024, 11, 10), datetime.time(17, 0)),
+        ("请于11月10日上午9点30分前反馈。", (2024, 11, 10), datetime.time(9, 30)),
+        ("请于二〇二四年十一月十日前反馈。", (2024, 11, 10), None),
+        ("征求意见截止至2024年11月10日。", (2024, 11, 10), None),
+        ("征求意见时间为2024年10月11日——2024年11月10日。", (2024, 11, 10), None),
+    ],
+)
+def test_deadlines_as_bureaus_also_write_them(sentence, closes_on, closes_before):
+    """Each refused as a notice without a deadline (found by a review); 下午5时 is 17:00."""
+    parsed = parse_notice(notice(sentence, "一、总体要求\n内容。"))
+    assert parsed.closes_on == datetime.date(*closes_on)
+    assert parsed.closes_before == closes_before
+
+
 def test_range_written_with_from_and_until():
     parsed = parse_notice(
         notice("征求意见时间：自2025年6月1日起至2025年6月30日止。", "一、要求\n内容。")
