@@ -662,6 +662,10 @@ def _draft(lines: list[_Line], after_line: int):
                 continue
             preamble.append(line.text)
             continue
+        if _ATTACHMENT.match(line.norm):
+            # The draft's own attachments ("附件：1.重点任务分工表"): lists and tables after its
+            # last clause, not clauses to comment on (the notice as published keeps them).
+            break
         if found is None:
             paragraphs[id(stack[-1])].append(_take_responsibility(stack[-1], line, remarks))
             continue

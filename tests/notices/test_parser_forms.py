@@ -202,6 +202,19 @@ def test_deadlines_as_bureaus_also_write_them(sentence, closes_on, closes_before
     assert parsed.closes_before == closes_before
 
 
+def test_the_draft_s_own_attachments_are_not_clauses():
+    """ "附件：1.重点任务分工表" after the last clause became text of that clause, and the
+    list's items clauses to comment on (found by a review)."""
+    draft = (
+        "一、总体要求\n内容。\n三、保障措施\n加强组织领导。\n"
+        "附件：1.重点任务分工表\n2.集聚区名单\n1.寿光市海洋化工产业集聚区"
+    )
+    parsed = parse_notice(notice("请于11月10日前反馈。", draft))
+    assert [c.number for c in parsed.clauses] == ["一", "三"]
+    last = parsed.clauses[-1]
+    assert last.children == [] and last.text == "加强组织领导。"
+
+
 def test_range_written_with_from_and_until():
     parsed = parse_notice(
         notice("征求意见时间：自2025年6月1日起至2025年6月30日止。", "一、要求\n内容。")
