@@ -766,10 +766,13 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
         if _ROLE_WORDS.search(norm[opening:]):
             raise NoticeParseError(gettext_noop("责任分工的括号没有闭合。"), line.number)
         return text
-    match = re.search(r"\(([^()]*)\)\s*([。.]?)\s*$", norm)
-    if not match:
+    span = _closing_parenthesis(norm)
+    if span is None:
         return text
-    content = text[match.start(1) : match.end(1)]
+    start, end, stop = span
+    # A parenthesis inside it ("市发改委牵头（总牵头）") is a note on a department: left out of
+    # the names, which were otherwise all dropped.
+    content = re.sub(r"[(（][^()（）]*[)）]", "", text[start + 1 : end])
     parsed = _responsibility(content, line.number)
     if parsed is None:
         return text
@@ -779,10 +782,24 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
     note, whole_draft_note = _split_note(remark)
     if whole_draft_note and whole_draft_note not in remarks:
         remarks.append(whole_draft_note)
-    kept = text[: match.start()]
+    kept = text[:start]
     if note:
-        kept += text[match.start()] + note + text[match.end(1)]
-    return (kept + match.group(2)).rstrip()
+        kept += text[start] + note + text[end]
+    return (kept + stop).rstrip()
+
+
+def _closing_parenthesis(norm: str) -> tuple[int, int, str] | None:
+    """(where it opens, where it closes, the full stop after it) of the parenthesis that ends
+    the paragraph, parentheses inside it included; None when the paragraph ends otherwise."""
+    match = re.search(r"\)\s*([。.]?)\s*$", norm)
+    if not match:
+        return None
+    depth = 0
+    for at in range(match.start(), -1, -1):
+        depth += {")": 1, "(": -1}.get(norm[at], 0)
+        if depth == 0:
+            return at, match.start(), match.group(1)
+    return None
 
 
 def _split_note(remark: str) -> tuple[str, str]:

@@ -215,6 +215,14 @@ def test_the_draft_s_own_attachments_are_not_clauses():
     assert last.children == [] and last.text == "加强组织领导。"
 
 
+def test_a_note_in_parentheses_inside_the_departments_parenthesis_keeps_the_departments():
+    """ "（市发改委牵头（总牵头），…）" dropped both departments without a word."""
+    draft = "一、总体要求\n1.加强统筹协调。（市发改委牵头（总牵头），市科技局按职责分工负责）"
+    (item,) = parse_notice(notice("请于11月10日前反馈。", draft)).clauses[0].children
+    assert (item.lead, item.cooperating) == (["市发改委"], ["市科技局"])
+    assert item.heading == "加强统筹协调" and "牵头" not in item.text
+
+
 def test_range_written_with_from_and_until():
     parsed = parse_notice(
         notice("征求意见时间：自2025年6月1日起至2025年6月30日止。", "一、要求\n内容。")
