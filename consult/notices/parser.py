@@ -83,6 +83,8 @@ _ORG_SUFFIX = re.compile(r"(?:委员会|办公室|政府|局|委|办|厅|部|中
 _SHORT_NAME = re.compile(r"[省市县区](?:[\u4e00-\u9fff]{1,8}?)(?:局|委|办|厅|部|中心)")
 _GENERIC = re.compile(
     r"^(?:各|有关|相关)|(?:有关|相关|各)[\u4e00-\u9fff]*(?:部门|单位)$|^市直|^市属"
+    # Every county, county-level city and district at once, with or without 各.
+    r"|^县市区|^县\(市、区\)|^县（市、区）"
 )
 
 _ROLE_PREFIXED = [

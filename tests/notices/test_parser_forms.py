@@ -345,7 +345,16 @@ def test_empty_notice_is_refused():
 
 
 @pytest.mark.parametrize(
-    "name", ["各县市区人民政府", "市有关部门", "市直有关部门", "市直相关部门", "市属各开发区管委会"]
+    "name",
+    [
+        "各县市区人民政府",
+        "县市区人民政府",
+        "县（市、区）人民政府",
+        "市有关部门",
+        "市直有关部门",
+        "市直相关部门",
+        "市属各开发区管委会",
+    ],
 )
 def test_generic_groups(name):
     assert is_generic_group(name)
