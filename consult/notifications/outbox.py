@@ -218,9 +218,10 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     notifications were withdrawn."""
     now = now or timezone.now()
     unsent_statuses = [Notification.Status.PENDING, Notification.Status.FAILED]
-    withdrawn, _by_model = notifications.filter(
-        status__in=unsent_statuses, email__isnull=True
-    ).delete()
+    unbuilt = notifications.filter(status__in=unsent_statuses, email__isnull=True)
+    digests = set(unbuilt.exclude(digest_group="").values_list("digest_group", flat=True))
+    withdrawn, _by_model = unbuilt.delete()
+    digest_windows_handed_on_again(digests, now=now)
     built = set(
         notifications.filter(
             status__in=unsent_statuses,
@@ -264,6 +265,32 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
         OutgoingEmail.objects.filter(pk__in=alone).delete()
         withdrawn += count
     return withdrawn
+
+
+def digest_windows_handed_on_again(digests, *, now) -> None:
+    """A task, after commit, for each window of these digests that still has members waiting.
+
+    A window's one task carries its first member only (`batches_plan`) and builds the digest
+    of the members it finds with it: with that member withdrawn, it finds nothing, and the
+    others waited for the sweep (an hour, the broker's visibility timeout) instead of the
+    window's end. In-process tasks cannot wait: `run_due_jobs` sends those when due."""
+    from .tasks import deliver_notifications
+
+    if not digests or deliver_notifications.app.conf.task_always_eager:
+        return
+    windows: dict[tuple, list[int]] = {}
+    waiting = Notification.objects.filter(
+        digest_group__in=digests, status=Notification.Status.PENDING, email__isnull=True
+    ).order_by("due_at", "pk")
+    for pk, group, due_at in waiting.values_list("pk", "digest_group", "due_at"):
+        windows.setdefault((group, due_at), []).append(pk)
+    batches = [
+        Batch([members[0]], max((due_at - now).total_seconds(), 0), members)
+        for (_group, due_at), members in windows.items()
+        if due_at - now <= LONGEST_COUNTDOWN  # a daily digest's is the digests job's
+    ]
+    if batches:
+        transaction.on_commit(partial(batches_publish, batches), robust=True)
 
 
 def notifications_publish_on_commit(notifications: list[Notification]) -> None:

@@ -514,3 +514,65 @@ def test_a_task_that_runs_before_its_moment_tries_again_at_that_moment(db, due_i
     expected = settings.NOTIFY_SWEEP_AFTER_SECONDS if retry_in is None else retry_in
     assert result.retry_in == pytest.approx(expected, abs=0.01)
     assert Notification.objects.get(pk=notification.pk).email_id is None
+
+
+def test_a_window_whose_first_member_is_withdrawn_still_goes_at_its_end(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The window's one task carried its first member only; withdrawn (its comment sent to
+    another department), the task found nothing to build, and the second comment's digest
+    waited an hour for the sweep (found by a review). The production window, 10 minutes."""
+    from consult.notifications import outbox
+    from consult.notifications.tasks import deliver_notifications
+    from tests.factories import (
+        CommentFactory,
+        ConsultationFactory,
+        DepartmentFactory,
+        MailboxFactory,
+    )
+
+    monkeypatch.setitem(deliver_notifications.app.conf, "task_always_eager", False)
+    tasks = []
+    monkeypatch.setattr(
+        deliver_notifications,
+        "apply_async",
+        lambda args, countdown=0, retry=False: tasks.append((args[0], countdown)),
+    )
+    department = DepartmentFactory(
+        digest_mode=Department.DigestMode.WINDOW, digest_window_minutes=10
+    )
+    MailboxFactory(department=department)
+    consultation = ConsultationFactory(
+        opens_at=at(2024, 10, 1), closes_at=at(2024, 11, 10, 23, 59, 59)
+    )
+    written = []
+    for minute in (1, 2):
+        comment = CommentFactory(consultation=consultation)
+        with time_machine.travel(at(2024, 10, 20, 10, minute), tick=False):
+            notification = outbox.notification_write(
+                kind=Notification.Kind.COMMENT_ROUTED,
+                key=f"routed:{comment.pk}:{department.pk}",
+                to=["gxj@weifang.example"],
+                department=department,
+                consultation=consultation,
+                comment=comment,
+                context={"role": "lead", "is_owner": True},
+                digest=True,
+                publish=False,
+            )
+            outbox.batches_publish(outbox.batches_plan([outbox.planned_of(notification)]))
+            written.append(notification)
+    first, second = written
+    assert [ids for ids, _countdown in tasks] == [[first.pk]]
+    with (
+        time_machine.travel(at(2024, 10, 20, 10, 5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        outbox.notifications_unsent_withdraw(Notification.objects.filter(pk=first.pk))
+    # A task for the window's end, carrying the member still waiting.
+    assert tasks[1:] == [([second.pk], 300.0)]
+    with time_machine.travel(at(2024, 10, 20, 10, 10, 1), tick=False):
+        for ids, _countdown in tasks:
+            deliver(ids)
+    second.refresh_from_db()
+    assert second.status == Notification.Status.SENT
