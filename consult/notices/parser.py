@@ -231,28 +231,27 @@ def abbreviates(short: str, full: str) -> bool:
     start = full.find(short[0])
     if start < 0:
         return False
-    kinds = {"局": ("局",), "委": ("委员会", "委"), "办": ("办公室", "办"), "厅": ("厅",)}
-    kinds |= {"部": ("部",), "中心": ("中心",)}
-    tail = "中心" if short.endswith("中心") else short[-1]
-    if not full.endswith(kinds.get(tail, (tail,))):
+    # The kind of body the short name ends with, and how its full name may write it.
+    kinds = {"办公室": ("办公室",), "委员会": ("委员会",), "中心": ("中心",)}
+    kinds |= {"局": ("局",), "委": ("委员会", "委"), "办": ("办公室", "办"), "厅": ("厅",)}
+    kinds |= {"部": ("部",)}
+    tail = next((kind for kind in kinds if short.endswith(kind)), short[-1])
+    suffix = next((kind for kind in kinds.get(tail, (tail,)) if full.endswith(kind)), None)
+    if suffix is None:
         return False
-    # The short name begins where the full name's own words do (after the place, and after
-    # 人民政府 unless the short name keeps it as 政府): 市政府办公室 took 政府 and 办公室 from
-    # 潍坊市人民政府台港澳事务办公室, which it is not.
-    body, short_body = full[start + 1 :], short[1:]
-    if body.startswith("人民政府"):
-        body = body[len("人民政府") :]
-        if short_body.startswith("政府"):
-            short_body = short_body[len("政府") :]
-    if not body or not short_body or body[0] != short_body[0]:
-        return False
+    middle = short[1 : -len(tail)]
     position = start + 1
-    for char in short[1 : -len(tail)]:
+    for char in middle:
         position = full.find(char, position)
         if position < 0:
             return False
         position += 1
-    return True
+    # What tells the full name from others of its kind (台港澳事务 in 潍坊市人民政府台港澳事务
+    # 办公室) gives the short name at least one character: 市政府办公室 took 政府 and 办公室
+    # only, and is the general office, not that one.
+    core = full[start + 1 : len(full) - len(suffix)]
+    core = core.removeprefix("人民政府")
+    return not core or any(char in core for char in middle)
 
 
 def parse_notice(text: str) -> ParsedNotice:
@@ -409,6 +408,10 @@ def _date_or_none(year: int, month: int, day: int) -> datetime.date | None:
         return None
 
 
+class RecentlyPast(NoticeParseError):
+    """A deadline without its year shortly before the notice's own day."""
+
+
 # A day without its year up to this long before the notice's own day is read in its year: an
 # opening shortly before the notice was signed, or a deadline already past (a typo) which is
 # refused, never taken as the same day a year later.
@@ -427,18 +430,15 @@ def _resolve_year(
     month, day = int(month), int(day)
     if year:
         return _make_date(int(year), month, day, line)
-    same_year = _date_or_none(base.year, month, day)
-    if recent and same_year is not None and base - RECENTLY_PAST <= same_year < base:
+    shortly_before = [
+        candidate
+        for candidate in (_date_or_none(y, month, day) for y in (base.year, base.year - 1))
+        if candidate is not None and base - RECENTLY_PAST <= candidate < base
+    ]
+    if recent and shortly_before:
         if recent == "opening":
-            return same_year
-        raise NoticeParseError(
-            gettext_noop(
-                "截止日期%(m)s月%(d)s日在通知落款日期%(year)s年%(month)s月%(day)s日之前："
-                "请核对日期，或写明年份。"
-            ),
-            line.number,
-            **{"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
-        )
+            return shortly_before[0]
+        raise _past_deadline(month, day, base, line)
     for candidate_year in (base.year, base.year + 1):
         candidate = _date_or_none(candidate_year, month, day)
         if candidate is not None and candidate >= base:
@@ -447,6 +447,23 @@ def _resolve_year(
         gettext_noop("日期不存在：%(year)s年%(month)s月%(day)s日之后一年内没有%(m)s月%(d)s日。"),
         line.number,
         **{"year": base.year, "month": base.month, "day": base.day, "m": month, "d": day},
+    )
+
+
+def _past_deadline(month, day, published_on: datetime.date, line) -> RecentlyPast:
+    return RecentlyPast(
+        gettext_noop(
+            "截止日期%(m)s月%(d)s日在通知落款日期%(year)s年%(month)s月%(day)s日之前："
+            "请核对日期，或写明年份。"
+        ),
+        line.number,
+        **{
+            "year": published_on.year,
+            "month": published_on.month,
+            "day": published_on.day,
+            "m": int(month),
+            "d": int(day),
+        },
     )
 
 
@@ -492,8 +509,12 @@ def notice_deadline(
 # A line saying when the public's comments are due speaks of them; one that only has a date
 # and "前" or "截止" may be about anything else the notice mentions ("本方案须于12月31日前印发",
 # "申报截止日期为…"), and one telling of comments already asked for is history.
-_ABOUT_COMMENTS = re.compile(r"意见|反馈|公示|建议")
-_COMMENTS_ALREADY_ASKED = re.compile(r"已(?:经)?(?:在[^，。,]*)?征求|征求了")
+_ABOUT_COMMENTS = re.compile(r"意见|反馈|公示")
+# What tells of comments asked for before, up to its 意见 ("已征求相关部门意见", "在广泛征求了
+# 企业意见的基础上"): left out of the line, whose other words may state the period now.
+_COMMENTS_ALREADY_ASKED = re.compile(
+    r"(?:已(?:经)?(?:[^，。,；;]{0,12}?)征求|征求了)[^，。,；;]{0,30}?意见"
+)
 
 
 def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
@@ -503,13 +524,24 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
     the first line with a date that reads as one. Never from a line telling of comments asked
     for before."""
     lines = [
-        (line, _deadline_wording(line.norm.replace(" ", "")))
+        (line, _deadline_wording(_COMMENTS_ALREADY_ASKED.sub("", line.norm.replace(" ", ""))))
         for line in notice_lines
-        if not _COMMENTS_ALREADY_ASKED.search(line.norm)
     ]
+    past = None
     for line, text in lines:
-        if _ABOUT_COMMENTS.search(text) and (found := _deadline_in(text, base, line, signed)):
+        if not _ABOUT_COMMENTS.search(text):
+            continue
+        try:
+            found = _deadline_in(text, base, line, signed)
+        except RecentlyPast as error:
+            # A line about comments with a day gone by ("须于1月31日前起草完成并征求意见"):
+            # refused only if no later line states the deadline.
+            past = past or error
+            continue
+        if found:
             return found
+    if past:
+        raise past
     for line, text in lines:
         if match := _DEADLINE_LABELLED.match(text):
             year, month, day, hour, minute = match.groups()
@@ -524,7 +556,9 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
 
 
 _CN_DAY = re.compile(rf"(?:([{_CN}]{{4}})年)?([{_CN}]{{1,3}})月([{_CN}]{{1,3}})日")
-_CLOCK = re.compile(r"(上午|中午|下午|晚上)?(\d{1,2})[:时点](\d{0,2})分?")
+_CLOCK = re.compile(
+    rf"(上午|中午|下午|晚上)?(\d{{1,2}}|[{_CN}]{{1,3}})[:时点]([{_CN}]{{1,3}}|\d{{0,2}})分?"
+)
 
 
 def _deadline_wording(text: str) -> str:
@@ -537,10 +571,13 @@ def _deadline_wording(text: str) -> str:
         return f"{_cn_number(year)}年{written}" if year else written
 
     def clock(match):
-        part, hour, minute = match.group(1), int(match.group(2)), match.group(3) or "0"
+        part, hour = match.group(1), _cn_number(match.group(2))
+        minute = _cn_number(match.group(3)) if match.group(3) else 0
         if part in ("下午", "晚上") and hour < 12:
             hour += 12
-        return f"{hour}:{int(minute):02d}"
+        elif part == "晚上" and hour == 12:
+            hour = 24  # midnight: the whole day
+        return f"{hour}:{minute:02d}"
 
     text = _CN_DAY.sub(arabic_day, text)
     text = _CLOCK.sub(clock, text)
@@ -560,7 +597,10 @@ def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=T
         opens = _resolve_year(y1, m1, d1, base, line, recent="opening" if signed else "")
         # "2024年12月20日至1月10日": the close's year is the one after the opening, not
         # the opening's year written once for both.
-        return opens, _resolve_year(y2, m2, d2, opens, line), closes_before
+        closes = _resolve_year(y2, m2, d2, opens, line)
+        if signed and not y2 and closes < base:
+            raise _past_deadline(m2, d2, base, line)  # a period over before the notice
+        return opens, closes, closes_before
     match = _DEADLINE_FROM_NOW.search(text) if ranges else None
     if match:
         year, month, day, hour, minute = match.groups()
@@ -613,6 +653,23 @@ def _heading_of(line: _Line):
     return None
 
 
+def _ordinal(raw: str) -> int | None:
+    try:
+        return _cn_number(raw)
+    except KeyError:
+        return None
+
+
+def _carries_on(found, last_number: dict, roots: list[ParsedClause]) -> bool:
+    """Whether a heading continues the draft's numbering at the top level or at a chapter,
+    section or article (第五条 after 第四条), which lists in attachments do not."""
+    level, match = found
+    if level not in {"chapter", "section", "article", roots[0].level}:
+        return False
+    last = last_number.get(level)
+    return last is not None and _ordinal(match.group(1)) == last + 1
+
+
 def _number(level: str, raw: str) -> str:
     return {
         "chapter": f"第{raw}章",
@@ -648,6 +705,10 @@ def _draft(lines: list[_Line], after_line: int):
     remarks: list[str] = []
     paragraphs: dict[int, list[str]] = {}
     started = False
+    # The lines from a "附件" line on, while they may be the draft's own attachments; and the
+    # last number at each level, to tell a heading that carries the draft on.
+    attachments: list[_Line] | None = None
+    last_number: dict[str, int | None] = {}
 
     for line in _join_wrapped_parentheses(lines):
         found = _heading_of(line)
@@ -664,10 +725,19 @@ def _draft(lines: list[_Line], after_line: int):
                 continue
             preamble.append(line.text)
             continue
-        if _ATTACHMENT.match(line.norm):
-            # The draft's own attachments ("附件：1.重点任务分工表"): lists and tables after its
-            # last clause, not clauses to comment on (the notice as published keeps them).
-            break
+        if attachments is None and _ATTACHMENT.match(line.norm):
+            attachments = [line]
+            continue
+        if attachments is not None:
+            # The draft's own attachments ("附件：1.重点任务分工表") are lists and tables after
+            # its last clause, not clauses to comment on (the notice as published keeps them),
+            # unless a heading carries the draft on ("附件1：申请表" in 第四条, then 第五条).
+            if found is None or not _carries_on(found, last_number, roots):
+                attachments.append(line)
+                continue
+            for held in attachments:
+                paragraphs[id(stack[-1])].append(_take_responsibility(stack[-1], held, remarks))
+            attachments = None
         if found is None:
             paragraphs[id(stack[-1])].append(_take_responsibility(stack[-1], line, remarks))
             continue
@@ -694,6 +764,7 @@ def _draft(lines: list[_Line], after_line: int):
             del stack[levels.index(level) :]
         (stack[-1].children if stack else roots).append(clause)
         stack.append(clause)
+        last_number[level] = _ordinal(raw_number)
 
     if not started:
         at = lines[0].number if lines else after_line
@@ -772,13 +843,15 @@ def _take_responsibility(clause: ParsedClause, line: _Line, remarks: list[str]) 
     if span is None:
         return text
     start, end, stop = span
-    # A parenthesis inside it ("市发改委牵头（总牵头）") is a note on a department: left out of
-    # the names, which were otherwise all dropped.
-    content = re.sub(r"[(（][^()（）]*[)）]", "", text[start + 1 : end])
-    parsed = _responsibility(content, line.number)
+    # A parenthesis inside it ("市发改委牵头（总牵头）", "市财政局配合（2025年底前完成）") is a
+    # note: out of the names (which were otherwise all dropped), kept with the clause's note.
+    inner = re.compile(r"[(（]([^()（）]*)[)）]")
+    content = text[start + 1 : end]
+    parsed = _responsibility(inner.sub("", content), line.number)
     if parsed is None:
         return text
     lead, cooperating, remark = parsed
+    remark = "，".join(part for part in (remark, *inner.findall(content)) if part)
     clause.lead.extend(lead)
     clause.cooperating.extend(cooperating)
     note, whole_draft_note = _split_note(remark)

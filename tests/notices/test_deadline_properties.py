@@ -135,9 +135,10 @@ PAST_CLOSE = "past"
 def read_from_publication(published_on, month, day, *, opening):
     """A year-less day counted from the publication day: that day of its year if it fell
     shortly before (an opening), refused (a closing); else the first on or after."""
-    same_year = existing(published_on.year, month, day)
-    if same_year is not None and published_on - RECENTLY_PAST <= same_year < published_on:
-        return same_year if opening else PAST_CLOSE
+    for year in (published_on.year, published_on.year - 1):
+        day_then = existing(year, month, day)
+        if day_then is not None and published_on - RECENTLY_PAST <= day_then < published_on:
+            return day_then if opening else PAST_CLOSE
     return first_on_or_after(published_on, month, day)
 
 
@@ -158,6 +159,8 @@ def expected_period(published_on, opens, closes, opens_year, closes_year):
     if read_opens is None:
         return None, None
     read_closes = closes if closes_year else first_on_or_after(read_opens, *month_day(closes))
+    if not closes_year and read_closes is not None and read_closes < published_on:
+        return read_opens, PAST_CLOSE  # a period over before the notice was signed
     return read_opens, read_closes
 
 

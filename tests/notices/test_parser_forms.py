@@ -165,6 +165,75 @@ def test_a_date_about_something_else_is_not_taken_for_the_deadline(other):
     assert (parsed.opens_on, parsed.closes_on) == (None, datetime.date(2024, 11, 10))
 
 
+SIGNED_2025_02_14 = "潍坊市商务局\n2025年2月14日"
+
+
+@pytest.mark.parametrize(
+    ("body", "period", "closes_before"),
+    [
+        # Comments asked for before, in the line that states the period now.
+        (
+            "已征求相关部门意见，现向社会公开征求意见，征求意见时间为2025年2月14日至2025年3月15日。",
+            ((2025, 2, 14), (2025, 3, 15)),
+            None,
+        ),
+        (
+            "在广泛征求了企业和行业协会意见的基础上，现公开征求意见，时间为2025年2月14日至3月15日。",
+            ((2025, 2, 14), (2025, 3, 15)),
+            None,
+        ),
+        ("此前征求了部分企业意见，请于2025年3月15日前反馈。", (None, (2025, 3, 15)), None),
+        # A period of something else, advised.
+        (
+            "建议企业于2025年2月20日至2月28日开展自查。\n现公开征求意见，截止日期：2025年3月15日。",
+            (None, (2025, 3, 15)),
+            None,
+        ),
+        # A line about comments with a day gone by, then the deadline.
+        (
+            "本措施须于1月31日前起草完成并征求意见。\n请于3月15日前反馈。",
+            (None, (2025, 3, 15)),
+            None,
+        ),
+        # Midnight, and hours in Chinese numerals.
+        ("征求意见截止时间为2025年3月15日晚上12点。", (None, (2025, 3, 15)), None),
+        ("请于3月15日下午五点前反馈。", (None, (2025, 3, 15)), datetime.time(17, 0)),
+        (
+            "请于二〇二五年三月十五日下午五时三十分前反馈意见。",
+            (None, (2025, 3, 15)),
+            datetime.time(17, 30),
+        ),
+    ],
+)
+def test_the_period_among_other_dates_and_ways_of_writing_it(body, period, closes_before):
+    """Each read otherwise, or not at all, in a review of the deadline's reading."""
+    parsed = parse_notice(notice(body, "一、总体要求\n内容。", SIGNED_2025_02_14))
+    opens, closes = period
+    assert parsed.opens_on == (datetime.date(*opens) if opens else None)
+    assert parsed.closes_on == datetime.date(*closes)
+    assert parsed.closes_before == closes_before
+
+
+def test_a_period_over_the_new_year_signed_after_it_opened():
+    parsed = parse_notice(
+        notice(
+            "征求意见时间为12月30日至1月30日。", "一、要求\n内容。", "潍坊市商务局\n2025年1月3日"
+        )
+    )
+    assert (parsed.opens_on, parsed.closes_on) == (
+        datetime.date(2024, 12, 30),
+        datetime.date(2025, 1, 30),
+    )
+
+
+def test_a_period_over_before_the_notice_was_signed_is_refused():
+    with pytest.raises(NoticeParseError) as error:
+        parse_notice(
+            notice("征求意见时间为1月10日至1月20日。", "一、要求\n内容。", SIGNED_2025_02_14)
+        )
+    assert "1月20日" in error.value.message and "之前" in error.value.message
+
+
 def test_a_deadline_before_the_notice_s_own_day_is_refused_not_moved_a_year_on():
     """Signed on the 11th, "请于10月10日前反馈" was read as 2025-10-10: a year-long period."""
     with pytest.raises(NoticeParseError) as error:
@@ -215,12 +284,40 @@ def test_the_draft_s_own_attachments_are_not_clauses():
     assert last.children == [] and last.text == "加强组织领导。"
 
 
+def test_attachments_named_inside_a_clause_do_not_end_the_draft():
+    """ "附件1：申请表" in 第四条's text cut the draft there: its departments, 第二节, 第五条 and
+    第三章 were gone (found by a review). A heading carrying the numbering on resumes it."""
+    source = (FORMS / "commerce-measures.txt").read_text("utf-8")
+    source = source.replace(
+        "第四条　支持企业建设海外仓，按照实际投资额给予补助。\n",
+        "第四条　支持企业建设海外仓，按照实际投资额给予补助。申请应提交以下材料：\n"
+        "附件1：申请表\n附件2：承诺书\n",
+    )
+    parsed = parse_notice(source)
+    assert [c.number for c in parsed.clauses] == ["第一章", "第二章", "第三章"]
+    fourth = find(parsed.clauses, "第二章", "第一节", "第四条")
+    assert "附件1：申请表" in fourth.text and fourth.lead + fourth.cooperating == [
+        "市商务局",
+        "市财政局",
+    ]
+    assert [a.number for a in find(parsed.clauses, "第二章", "第二节").children] == ["第五条"]
+
+
 def test_a_note_in_parentheses_inside_the_departments_parenthesis_keeps_the_departments():
     """ "（市发改委牵头（总牵头），…）" dropped both departments without a word."""
     draft = "一、总体要求\n1.加强统筹协调。（市发改委牵头（总牵头），市科技局按职责分工负责）"
     (item,) = parse_notice(notice("请于11月10日前反馈。", draft)).clauses[0].children
     assert (item.lead, item.cooperating) == (["市发改委"], ["市科技局"])
-    assert item.heading == "加强统筹协调" and "牵头" not in item.text
+    # The note stays with the clause, its departments are out of its text.
+    assert item.heading == "加强统筹协调" and item.text.endswith("（总牵头）")
+    assert "市发改委" not in item.text
+
+
+def test_a_note_in_parentheses_inside_the_departments_parenthesis_stays_with_the_clause():
+    draft = "一、总体要求\n1.建设海外仓。（市商务局牵头，市财政局配合（2025年底前完成））"
+    (item,) = parse_notice(notice("请于11月10日前反馈。", draft)).clauses[0].children
+    assert (item.lead, item.cooperating) == (["市商务局"], ["市财政局"])
+    assert "2025年底前完成" in item.heading + item.text
 
 
 def test_range_written_with_from_and_until():
@@ -377,12 +474,17 @@ def test_short_names_abbreviate_their_full_names_only():
     # the office for Taiwan, Hong Kong and Macao affairs.
     taiwan_office = "潍坊市人民政府台港澳事务办公室"
     assert abbreviates("市台港澳办", taiwan_office)
-    for general_office in ("市政府办公室", "市政府办", "市府办"):
+    for general_office in ("市政府办公室", "市政府办", "市府办", "市人民政府办"):
         assert not abbreviates(general_office, taiwan_office), general_office
         assert not abbreviates(general_office, "潍坊市发展和改革委员会"), general_office
     assert abbreviates("市政府办公室", "潍坊市人民政府办公室")
     assert abbreviates("市政府办", "潍坊市人民政府办公室")
     assert abbreviates("市委组织部", "中共潍坊市委组织部")
+    # Short names that begin elsewhere than their full name's words (found by a review).
+    assert abbreviates("市资规局", "潍坊市自然资源和规划局")
+    assert abbreviates("市府办", "潍坊市人民政府办公室")
+    assert abbreviates("市人民政府办", "潍坊市人民政府办公室")
+    assert abbreviates("市编办", "中共潍坊市委机构编制委员会办公室")
 
 
 @pytest.mark.parametrize("mark", ["二次征求意见稿", "第三次征求意见稿", "草案征求意见稿"])
