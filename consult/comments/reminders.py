@@ -325,10 +325,18 @@ def reminder_targets(consultation: Consultation, parts, *, named=False) -> dict[
 
 
 def reminder_record(
-    consultation, department, moment: Moment, outcome, outstanding, notification=None, *, about
+    consultation,
+    department,
+    moment: Moment,
+    outcome,
+    outstanding,
+    notification=None,
+    *,
+    days_before,
 ):
     """Insert the reminder's row, and its notification with it; False when it exists already.
-    `about` is the deadline that tells it from another reminder at the same moment."""
+    `days_before` (how many days before its deadline it is planned) tells it from another
+    reminder at the same moment."""
     try:
         with transaction.atomic():
             if notification is not None:
@@ -338,7 +346,7 @@ def reminder_record(
                 consultation=consultation,
                 department=department,
                 due_at=moment.due_at,
-                deadline=about,
+                days_before=days_before,
                 outcome=outcome,
                 outstanding=outstanding,
                 notification=notification,
@@ -349,7 +357,7 @@ def reminder_record(
             consultation=consultation,
             department=department,
             due_at=moment.due_at,
-            deadline=about,
+            days_before=days_before,
         ).exists():
             return False
         raise
@@ -381,12 +389,14 @@ def reminder_links(consultation, moment: Moment, content) -> dict[str, str]:
     return links
 
 
-def reminder_notification(consultation, department, moment: Moment, content, to, now, *, about):
+def reminder_notification(
+    consultation, department, moment: Moment, content, to, now, *, days_before
+):
     return notification_build(
         kind=Notification.Kind.REMINDER,
         key=(
             f"reminder:{moment.kind}:{consultation.pk}:{department.pk}"
-            f":{moment.due_at.isoformat()}:{about.isoformat()}"
+            f":{moment.due_at.isoformat()}:{days_before}"
         ),
         to=to,
         department=department,
@@ -439,13 +449,14 @@ def reminders_send(*, now=None) -> dict[str, int]:
         done = set(
             Reminder.objects.filter(
                 consultation=consultation, due_at__gte=now - LOOKBACK
-            ).values_list("kind", "department_id", "due_at", "deadline")
+            ).values_list("kind", "department_id", "due_at", "days_before")
         )
         for parts in planned:
-            # What the reminder is about, as every run finds it whatever has lapsed since: the
-            # earliest deadline of its drafts. A deadline moved makes the same moment another
-            # reminder ("1 day left" due when "3 days left" went, the close brought forward).
-            about = parts[0][0].deadline
+            # What the reminder says, as every run finds it whatever has lapsed since: how many
+            # days before the earliest deadline of its drafts it is planned. The close brought
+            # forward makes the same moment another reminder ("1 day left" due when "3 days
+            # left" went); a deadline moved within its day, the same one.
+            days_before = parts[0][0].days_left
             # The drafts whose reminder still matters; with none, it is recorded as missed.
             parts = [part for part in parts if now < part[0].until] or parts
             moment = parts[0][0]
@@ -454,7 +465,7 @@ def reminders_send(*, now=None) -> dict[str, int]:
                 for department_id, content in reminder_targets(
                     consultation, parts, named=len(drafts) > 1
                 ).items()
-                if (moment.kind, department_id, moment.due_at, about) not in done
+                if (moment.kind, department_id, moment.due_at, days_before) not in done
                 # Recorded before the deadline was kept: for whichever deadline it was.
                 and (moment.kind, department_id, moment.due_at, None) not in done
             }
@@ -466,7 +477,12 @@ def reminders_send(*, now=None) -> dict[str, int]:
                     department = departments[department_id]
                     missed = Reminder.Outcome.MISSED
                     if reminder_record(
-                        consultation, department, moment, missed, content["total"], about=about
+                        consultation,
+                        department,
+                        moment,
+                        missed,
+                        content["total"],
+                        days_before=days_before,
                     ):
                         counts[missed] += 1
                         logger.warning(
@@ -495,7 +511,7 @@ def reminders_send(*, now=None) -> dict[str, int]:
                     content,
                     recipients.get(department_id, []),
                     now,
-                    about=about,
+                    days_before=days_before,
                 )
                 queued = Reminder.Outcome.QUEUED
                 if reminder_record(
@@ -505,7 +521,7 @@ def reminders_send(*, now=None) -> dict[str, int]:
                     queued,
                     content["total"],
                     notification,
-                    about=about,
+                    days_before=days_before,
                 ):
                     counts[queued] += 1
     return {str(outcome): count for outcome, count in counts.items()}

@@ -235,10 +235,13 @@ class Reminder(models.Model):
         verbose_name=_("部门"),
     )
     due_at = models.DateTimeField(_("提醒时间"))
-    # The deadline it reminds of: the same moment of another deadline (the close brought
-    # forward, "1 day left" now falling when "3 days left" went) is another reminder. Empty
-    # for those recorded before it was kept, which stand for every deadline.
-    deadline = models.DateTimeField(_("期限"), null=True, blank=True, editable=False)
+    # How many days before its deadline it is planned: at the moment "3 days left" went, a
+    # close brought forward plans "1 day left", another reminder; the same deadline moved
+    # within its day plans the same one again. Empty for those recorded before it was kept,
+    # which stand for any.
+    days_before = models.PositiveSmallIntegerField(
+        _("提前天数"), null=True, blank=True, editable=False
+    )
     outstanding = models.PositiveIntegerField(_("待办意见数"), default=0)
     # What became of it: queued as this notification, or missed.
     outcome = models.CharField(_("结果"), max_length=16, choices=Outcome)
@@ -258,7 +261,7 @@ class Reminder(models.Model):
         ordering = ["-due_at", "kind"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "consultation", "department", "due_at", "deadline"],
+                fields=["kind", "consultation", "department", "due_at", "days_before"],
                 name="reminder_once",
             )
         ]

@@ -262,6 +262,34 @@ def test_a_close_brought_forward_still_gets_its_last_day_reminder(
     assert Reminder.objects.filter(outcome="queued").count() == 2
 
 
+def test_a_deadline_moved_within_its_day_does_not_send_its_reminder_again(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    """Keyed by the deadline itself, "1 day left" went again when the close moved from 23:59:59
+    to 17:00 the same day (found by a review); the same moment says the same thing."""
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    assert "还有 1 天截止" in walk.run(at(2024, 11, 9, 9, 0))["市生态环境局"][0]
+    recorded = set(Reminder.objects.values_list("pk", flat=True))
+    type(weifang).objects.filter(pk=weifang.pk).update(closes_at=at(2024, 11, 10, 17, 0))
+    assert walk.run(at(2024, 11, 9, 10, 0)) == {}
+    assert set(Reminder.objects.values_list("pk", flat=True)) == recorded  # nor one missed
+
+
+def test_answer_days_moved_by_a_week_do_not_send_an_overdue_reminder_again(
+    weifang, walk, django_capture_on_commit_callbacks
+):
+    """Overdue reminders fall every 7 days: answers due 7 days later put the next series' first
+    on the moment one had just gone (found by a review)."""
+    comment_on(weifang, "二(四)2", 1, django_capture_on_commit_callbacks)
+    walk.run(at(2024, 12, 3, 10, 0))
+    overdue = Reminder.objects.filter(kind="overdue", outcome="queued").count()
+    assert overdue > 0
+    type(weifang).objects.filter(pk=weifang.pk).update(answer_days=weifang.answer_days + 7)
+    walk.run(at(2024, 12, 3, 11, 0))
+    assert Reminder.objects.filter(kind="overdue", outcome="queued").count() == overdue
+
+
 def test_a_reminder_sent_a_day_late_counts_the_days_left_when_it_is_sent(
     weifang, walk, django_capture_on_commit_callbacks
 ):
