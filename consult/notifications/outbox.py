@@ -219,9 +219,9 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     now = now or timezone.now()
     unsent_statuses = [Notification.Status.PENDING, Notification.Status.FAILED]
     unbuilt = notifications.filter(status__in=unsent_statuses, email__isnull=True)
-    digests = set(unbuilt.exclude(digest_group="").values_list("digest_group", flat=True))
+    windows_losing_their_task = _windows_whose_first_member_is_among(unbuilt)
     withdrawn, _by_model = unbuilt.delete()
-    digest_windows_handed_on_again(digests, now=now)
+    digest_windows_handed_on_again(windows_losing_their_task, now=now)
     built = set(
         notifications.filter(
             status__in=unsent_statuses,
@@ -267,8 +267,30 @@ def notifications_unsent_withdraw(notifications, *, now=None) -> int:
     return withdrawn
 
 
-def digest_windows_handed_on_again(digests, *, now) -> None:
-    """A task, after commit, for each window of these digests that still has members waiting.
+def _windows_whose_first_member_is_among(notifications) -> set[tuple]:
+    """The (digest, due moment) windows whose first waiting member, the one their task
+    carries (`batches_plan`), is among these notifications."""
+    waiting = Notification.objects.filter(status=Notification.Status.PENDING, email__isnull=True)
+    windows = set(
+        notifications.filter(status=Notification.Status.PENDING)
+        .exclude(digest_group="")
+        .values_list("digest_group", "due_at")
+    )
+    if not windows:
+        return set()
+    firsts = (
+        waiting.filter(digest_group__in={group for group, _due in windows})
+        .order_by()
+        .values("digest_group", "due_at")
+        .annotate(first=Min("pk"))
+        .filter(first__in=notifications.values("pk"))
+    )
+    return {(row["digest_group"], row["due_at"]) for row in firsts} & windows
+
+
+def digest_windows_handed_on_again(windows: set[tuple], *, now) -> None:
+    """A task, after commit, for each of these (digest, due moment) windows that still has
+    members waiting, their first member withdrawn.
 
     A window's one task carries its first member only (`batches_plan`) and builds the digest
     of the members it finds with it: with that member withdrawn, it finds nothing, and the
@@ -276,17 +298,20 @@ def digest_windows_handed_on_again(digests, *, now) -> None:
     window's end. In-process tasks cannot wait: `run_due_jobs` sends those when due."""
     from .tasks import deliver_notifications
 
-    if not digests or deliver_notifications.app.conf.task_always_eager:
+    if not windows or deliver_notifications.app.conf.task_always_eager:
         return
-    windows: dict[tuple, list[int]] = {}
+    members_of: dict[tuple, list[int]] = {}
     waiting = Notification.objects.filter(
-        digest_group__in=digests, status=Notification.Status.PENDING, email__isnull=True
+        digest_group__in={group for group, _due in windows},
+        status=Notification.Status.PENDING,
+        email__isnull=True,
     ).order_by("due_at", "pk")
     for pk, group, due_at in waiting.values_list("pk", "digest_group", "due_at"):
-        windows.setdefault((group, due_at), []).append(pk)
+        if (group, due_at) in windows:
+            members_of.setdefault((group, due_at), []).append(pk)
     batches = [
         Batch([members[0]], max((due_at - now).total_seconds(), 0), members)
-        for (_group, due_at), members in windows.items()
+        for (_group, due_at), members in members_of.items()
         if due_at - now <= LONGEST_COUNTDOWN  # a daily digest's is the digests job's
     ]
     if batches:

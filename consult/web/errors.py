@@ -54,13 +54,26 @@ def csrf_failure(request, reason=""):
 
 
 def _from_this_site(request, reason: str) -> bool:
-    """Whether the refused post came from this site's own page, as its Origin header says (the
-    middleware refuses another origin before the token): a page elsewhere posting text to the
-    form must not have this site show it as what the citizen typed."""
-    return "HTTP_ORIGIN" in request.META and not reason.startswith(_BAD_ORIGIN)
+    """Whether the refused post came from this site's own page: the middleware refuses a post
+    from another origin, and on HTTPS one without a same-site Referer, before it reads the
+    token, so a token refused after either check passed is one. Without an Origin on plain
+    HTTP nothing says where it came from. A page elsewhere posting text to the form must not
+    have this site show it as what the citizen typed."""
+    if reason.startswith(_WHERE_IT_CAME_FROM_REFUSED):
+        return False
+    return "HTTP_ORIGIN" in request.META or request.is_secure()
 
 
-_BAD_ORIGIN = csrf.REASON_BAD_ORIGIN.split("%", 1)[0]
+_WHERE_IT_CAME_FROM_REFUSED = tuple(
+    reason.split("%", 1)[0]
+    for reason in (
+        csrf.REASON_BAD_ORIGIN,
+        csrf.REASON_NO_REFERER,
+        csrf.REASON_BAD_REFERER,
+        csrf.REASON_MALFORMED_REFERER,
+        csrf.REASON_INSECURE_REFERER,
+    )
+)
 
 
 # The forms whose text the browser keeps as a draft (static/consult/comment_form.js): only

@@ -173,10 +173,19 @@ def test_the_comment_form_s_expired_page_gives_the_text_back(weifang_open):
     assert "建议在集聚区评价中加入生态保护指标" not in other
     # Nor does a post from another site's page (or one that does not say where it came from):
     # the site would show that page's words as the citizen's own.
-    for elsewhere in ({"HTTP_ORIGIN": "https://elsewhere.example"}, {}):
+    for elsewhere in (
+        {"HTTP_ORIGIN": "https://elsewhere.example"},
+        {},
+        {"secure": True, "HTTP_REFERER": "https://elsewhere.example/page"},
+    ):
         page = client.post(url, {"body": typed}, **elsewhere)
         assert page.status_code == 403
         assert "建议在集聚区评价中加入生态保护指标" not in page.content.decode()
+    # On HTTPS a browser that sends no Origin passed the middleware's Referer check.
+    same_site = client.post(
+        url, {"body": typed}, secure=True, HTTP_REFERER=f"https://testserver{url}"
+    )
+    assert "建议在集聚区评价中加入生态保护指标。&lt;script&gt;" in same_site.content.decode()
 
 
 def test_the_api_answers_a_csrf_failure_in_json():

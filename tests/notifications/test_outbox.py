@@ -564,6 +564,23 @@ def test_a_window_whose_first_member_is_withdrawn_still_goes_at_its_end(
             written.append(notification)
     first, second = written
     assert [ids for ids, _countdown in tasks] == [[first.pk]]
+    third = CommentFactory(consultation=consultation)
+    with time_machine.travel(at(2024, 10, 20, 10, 3), tick=False):
+        later = outbox.notification_write(
+            kind=Notification.Kind.COMMENT_ROUTED,
+            key=f"routed:{third.pk}:{department.pk}",
+            to=["gxj@weifang.example"],
+            department=department,
+            consultation=consultation,
+            comment=third,
+            context={"role": "lead", "is_owner": True},
+            digest=True,
+            publish=False,
+        )
+    # Withdrawing a member the window's task does not carry changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.notifications_unsent_withdraw(Notification.objects.filter(pk=later.pk))
+    assert len(tasks) == 1
     with (
         time_machine.travel(at(2024, 10, 20, 10, 5), tick=False),
         django_capture_on_commit_callbacks(execute=True),
