@@ -79,3 +79,20 @@ def test_a_fresh_clone_reaches_its_embedded_database_before_make_run(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "[ ] 0001_initial" in result.stdout and (var / "consult.sqlite3").exists()
+
+
+def test_the_wsgi_module_imports_as_gunicorn_imports_it(tmp_path):
+    """gunicorn imports consult.wsgi before Django's apps are loaded: a module it imports on
+    the way that defines or imports a model stops every worker from booting ("Apps aren't
+    loaded yet"), which only the integration tests' gunicorn saw."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update({"DEBUG": "true", "SECRET_KEY": "x", "CONSULT_VAR_DIR": str(tmp_path)})
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import consult.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -15,8 +15,6 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-from consult.intake.forms import typed_comment_text
-
 API_PREFIX = "/api/"
 
 
@@ -43,12 +41,15 @@ def csrf_failure(request, reason=""):
     where its storage is refused with its cookies, or without JavaScript."""
     if is_api_path(request):
         return JsonResponse({"detail": _("请求已过期，请重新载入后再试。")}, status=403)
+    # Here, not at the top: consult.wsgi imports this module (by load_shedding) before Django's
+    # apps are loaded, and the form's module imports models (the CAPTCHA's).
+    from consult.intake.forms import typed_comment_text
+
     comment_form = _is_comment_form(request)
+    shown_back = comment_form and _from_this_site(request, reason)
     context = {
         "comment_form": comment_form,
-        "typed": typed_comment_text(request)
-        if comment_form and _from_this_site(request, reason)
-        else "",
+        "typed": typed_comment_text(request) if shown_back else "",
     }
     return TemplateResponse(request, "403_csrf.html", context, status=403).render()
 
