@@ -544,11 +544,7 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
         raise past
     for line, text in lines:
         if match := _DEADLINE_LABELLED.match(text):
-            year, month, day, hour, minute = match.groups()
-            closing = _resolve_year(
-                year, month, day, base, line, recent="closing" if signed else ""
-            )
-            return None, closing, _time_of_day(hour, minute, line)
+            return None, *_closing(match, base, line, signed)
     for line, text in lines:
         if found := _deadline_in(text, base, line, signed, ranges=False):
             return found
@@ -584,6 +580,14 @@ def _deadline_wording(text: str) -> str:
     return text.replace("——", "—").replace("截止至", "截止").replace("截止到", "截止")
 
 
+def _closing(match, base: datetime.date, line, signed: bool):
+    """(closing day, time of day before which comments close) of a deadline pattern's match
+    (year, month, day, hour, minute)."""
+    year, month, day, hour, minute = match.groups()
+    closing = _resolve_year(year, month, day, base, line, recent="closing" if signed else "")
+    return closing, _time_of_day(hour, minute, line)
+
+
 def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=True):
     """The period or deadline `text` states, if any; a range of days only if `ranges` (one in
     a line not about comments is a period of something else)."""
@@ -603,19 +607,10 @@ def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=T
         return opens, closes, closes_before
     match = _DEADLINE_FROM_NOW.search(text) if ranges else None
     if match:
-        year, month, day, hour, minute = match.groups()
-        return (
-            base,
-            _resolve_year(year, month, day, base, line, recent="closing" if signed else ""),
-            _time_of_day(hour, minute, line),
-        )
+        return base, *_closing(match, base, line, signed)
     for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):
         if match := pattern.search(text):
-            year, month, day, hour, minute = match.groups()
-            closing = _resolve_year(
-                year, month, day, base, line, recent="closing" if signed else ""
-            )
-            return None, closing, _time_of_day(hour, minute, line)
+            return None, *_closing(match, base, line, signed)
     return None
 
 

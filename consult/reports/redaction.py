@@ -79,7 +79,8 @@ def _names(text: str):
 _AFTER_A_PERSON = re.compile(
     "提出|所提|提的|反映|认为|建议|指出|来信|来电|等|的意见|的建议|的来信|同志|先生|女士"
 )
-_BEFORE_A_PERSON = re.compile("采纳|感谢|市民|群众|居民|渔民|网民|村民|来信人")
+_WORDS_BEFORE_A_PERSON = ("采纳", "感谢", "市民", "群众", "居民", "渔民", "网民", "村民", "来信人")
+_BEFORE_A_PERSON = re.compile("|".join(_WORDS_BEFORE_A_PERSON))
 # What a name is written with: Chinese (the extension blocks too), Latin letters, the middle
 # dot of a transcribed name ("热依拉·买买提") and the space of a Latin one ("Zhao Liu").
 _NAME_RUN = "[\u3400-\u9fff\U00020000-\U0003134fA-Za-z·• ]"
@@ -107,8 +108,7 @@ def name_candidates(text: str) -> set[str]:
 
 def _written_of_a_person(plain: str, start: int, end: int) -> bool:
     return bool(
-        _AFTER_A_PERSON.match(plain, end)
-        or any(plain.endswith(word, 0, start) for word in _BEFORE_A_PERSON.pattern.split("|"))
+        _AFTER_A_PERSON.match(plain, end) or plain.endswith(_WORDS_BEFORE_A_PERSON, 0, start)
     )
 
 
