@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from consult.bulk import PARENT_KEY, values_insert
 from consult.consultations.models import consultation_texts
+from consult.notifications.delivery import emails_unsent_rendered_again
 from consult.notifications.models import Notification
 from consult.notifications.outbox import (
     Planned,
@@ -146,6 +147,23 @@ def comment_departed_notices_withdraw(comment: Comment, department_ids) -> int:
     if not department_ids:
         return 0
     return notifications_unsent_withdraw(
+        Notification.objects.filter(
+            comment=comment,
+            department_id__in=department_ids,
+            kind__in=[Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED],
+        )
+    )
+
+
+def comment_changed_parts_emails_rendered_again(comment: Comment, department_ids) -> int:
+    """The departments still routed this comment whose part in it changed (a lead department
+    made a cooperating one, by a coordinator or by a move to another clause): an email about
+    it built for them before and not sent yet (waiting for a retry) is rendered again as the
+    comment is routed now (`emails_unsent_rendered_again`), without the submitter's details
+    and "负责答复" for a department that no longer owns it."""
+    if not department_ids:
+        return 0
+    return emails_unsent_rendered_again(
         Notification.objects.filter(
             comment=comment,
             department_id__in=department_ids,

@@ -21,7 +21,11 @@ from consult.notices.references import ClauseIndex, references_find, references_
 from .access import comment_visible_to
 from .directory import directory_of
 from .models import Comment, CommentEvent, CommentRouting
-from .notifying import comment_departed_notices_withdraw, comment_routed_again_write
+from .notifying import (
+    comment_changed_parts_emails_rendered_again,
+    comment_departed_notices_withdraw,
+    comment_routed_again_write,
+)
 from .revision_outcomes import comment_revision_id
 from .tallies import counts_publicly, tally_add
 from .validation import clause_check
@@ -146,6 +150,11 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
             comment,
             {department_id for department_id, _role, _owner in earlier}
             - {route.department_id for route in routes},
+        )
+        comment_changed_parts_emails_rendered_again(
+            comment,
+            {route.department_id for route in changed}
+            & {department_id for department_id, _role, _owner in earlier},
         )
         CommentEvent.objects.bulk_create(
             [

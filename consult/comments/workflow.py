@@ -35,6 +35,7 @@ from consult.consultations.models import Department, period_over_at
 from .access import comment_visible_to, user_department_ids
 from .models import Comment, CommentEvent, CommentRouting, CooperatingOpinion
 from .notifying import (
+    comment_changed_parts_emails_rendered_again,
     comment_departed_notices_withdraw,
     comment_reply_withdraw,
     comment_reply_write,
@@ -477,12 +478,18 @@ def _route_to(comment: Comment, work: CommentChange, now, me: Standing) -> Comme
             comment_departed_notices_withdraw(comment, departed)
         else:
             # Moved by a coordinator or a superuser: the previous owner's view may still help.
+            demoted = list(
+                previous.exclude(department=department).values_list("department_id", flat=True)
+            )
             previous.update(is_owner=False, role=CommentRouting.Role.COOPERATING)
         route, _created = CommentRouting.objects.update_or_create(
             comment=comment,
             department=department,
             defaults={"is_owner": True, "role": CommentRouting.Role.LEAD, "created_at": now},
         )
+        if not me.owner:
+            # Its emails waiting for a retry name the new owner, as they will when they go.
+            comment_changed_parts_emails_rendered_again(comment, demoted)
         return route
     last = comment.routes.order_by("-position").values_list("position", flat=True).first() or 0
     return CommentRouting.objects.create(

@@ -48,7 +48,12 @@ from consult.consultations.models import consultation_texts
 from consult.web.log_redaction import addresses_redacted
 
 from .models import Notification, OutgoingEmail
-from .outbox import REDACTED, department_addresses_now, notifications_readdress
+from .outbox import (
+    REDACTED,
+    addresses_distinct,
+    department_addresses_now,
+    notifications_readdress,
+)
 from .rendering import emails_render
 
 logger = logging.getLogger(__name__)
@@ -231,14 +236,14 @@ def emails_build(notification_ids: list[int], *, now) -> list[int]:
                         Digest(
                             [shown[member.pk] for member in members[:listed]],
                             count=len(members),
-                            to=sorted(
-                                {
+                            to=addresses_distinct(
+                                sorted(
                                     address
                                     for member in members
                                     for address in now_to.get(
                                         (member.kind, member.department_id), member.to
                                     )
-                                }
+                                )
                             ),
                         )
                         for members in groups
@@ -991,6 +996,38 @@ def email_resend(email: OutgoingEmail) -> list[int]:
     return ids
 
 
+def emails_unsent_rendered_again(notifications, *, now=None) -> int:
+    """Render again the emails built for these notifications and not sent yet (waiting for a
+    retry while the mail relay was down, say), so that they tell what is so when they go: a
+    department whose part in a comment changed meanwhile (a lead department that a coordinator
+    made a cooperating one) must not get the owner's words and the submitter's details. An
+    email a worker is sending now (its lease held) is sent as built; one whose text was
+    removed with the personal data it held, or that cannot be rendered now, is left as it is.
+    The Message-ID stays: a retry is still the same message. Returns how many were."""
+    now = now or timezone.now()
+    unsent = [OutgoingEmail.Status.PENDING, OutgoingEmail.Status.FAILED]
+    emails = list(
+        OutgoingEmail.objects.select_for_update()
+        .filter(
+            pk__in=notifications.filter(email__status__in=unsent).values("email_id"),
+            status__in=unsent,
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .exclude(body_text__in=["", REDACTED])
+        .order_by("pk")
+    )
+    rendered = 0
+    for email in emails:
+        try:
+            fields = _email_rendered_again(email, email.to)
+        except EmailNotResendable:
+            logger.warning("Email %s could not be rendered again; it stays as built", email.pk)
+            continue
+        OutgoingEmail.objects.filter(pk=email.pk).update(**fields)
+        rendered += 1
+    return rendered
+
+
 class EmailNotResendable(Exception):
     """Why an email cannot be sent again (in the reader's language)."""
 
@@ -1025,4 +1062,5 @@ __all__ = [
     "email_resend",
     "emails_build",
     "emails_send",
+    "emails_unsent_rendered_again",
 ]

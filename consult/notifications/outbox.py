@@ -56,6 +56,18 @@ def digest_due_at(department: Department, now: datetime.datetime) -> datetime.da
     return datetime.datetime.fromtimestamp(start + window, tz=datetime.UTC)
 
 
+def addresses_distinct(addresses: Iterable[str]) -> list[str]:
+    """These addresses, each mailbox once, in order: compared in any case, as mail servers
+    compare them (a mailbox saved in capitals beside its lower-case self, or a staff member's
+    address typed otherwise than the department's mailbox, is one mailbox, mailed once)."""
+    seen, distinct = set(), []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            distinct.append(address)
+    return distinct
+
+
 def recipients_by_department(department_ids, *, staff=False) -> dict[int, list[str]]:
     """Each department's active mailboxes; with `staff`, its active staff's own addresses too
     (reminders go to the people who must act, not only to the office's mailbox)."""
@@ -73,10 +85,8 @@ def recipients_by_department(department_ids, *, staff=False) -> dict[int, list[s
             .values_list("department_id", "user__email")
         )
         for department_id, email in members:
-            addresses = recipients.setdefault(department_id, [])
-            if email not in addresses:
-                addresses.append(email)
-    return recipients
+            recipients.setdefault(department_id, []).append(email)
+    return {department_id: addresses_distinct(to) for department_id, to in recipients.items()}
 
 
 # The kinds written to a department's addresses rather than to a citizen's own, each with
@@ -118,12 +128,12 @@ def notifications_readdress(notifications) -> list[str] | None:
     current = department_addresses_now((n.kind, n.department_id) for n in notifications)
     if not notifications or any((n.kind, n.department_id) not in current for n in notifications):
         return None
-    addresses = set()
+    addresses = []
     for notification in notifications:
         notification.to = current[notification.kind, notification.department_id]
-        addresses.update(notification.to)
+        addresses.extend(notification.to)
     Notification.objects.bulk_update(notifications, ["to"])
-    return sorted(addresses)
+    return addresses_distinct(sorted(addresses))
 
 
 def notification_values(

@@ -10,7 +10,7 @@ from consult.comments.references import comment_move_to_clause
 from consult.comments.services import comment_submit
 from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department
-from consult.notifications.models import Notification
+from consult.notifications.models import Notification, OutgoingEmail
 from tests.comments.test_workflow import staff, work
 
 pytestmark = pytest.mark.django_db
@@ -385,3 +385,109 @@ def test_a_department_s_failed_email_is_withdrawn_when_the_comment_leaves_it(
         )
     assert not CommentRouting.objects.filter(comment=comment, department=industry).exists()
     assert not to_industry.filter(body_text__contains="13912345678").exists()
+
+
+class RelayDown:
+    """A relay that drops the connection: every email waits for its retry, built."""
+
+    def open(self):
+        import smtplib
+
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    def close(self):
+        pass
+
+
+def industry_comment_waiting_for_the_relay(consultation, capture):
+    """A comment on 二(三)4, which 市工信局 leads, whose department emails were built, with the
+    submitter's details for the lead, and are waiting for a retry."""
+    from unittest import mock
+
+    from consult.notifications import delivery
+
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    with (
+        mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: RelayDown()),
+        capture(execute=True),
+    ):
+        comment = comment_submit(
+            consultation=consultation,
+            clause=consultation.clauses.get(label="二(三)4"),
+            body="建议明确中小企业的申报条件。",
+            channel="web",
+            consent=True,
+            submitter_name="王小明",
+            phone="13912345678",
+        ).comment
+    return comment, OutgoingEmail.objects.get(
+        notifications__department__name="市工信局", status=OutgoingEmail.Status.PENDING
+    )
+
+
+@pytest.mark.parametrize("moved_by", ["a coordinator's transfer", "a move to 二(一)1"])
+def test_an_email_waiting_for_a_retry_tells_a_former_lead_department_its_part_as_it_is_now(
+    weifang_open, people, moved_by, django_capture_on_commit_callbacks
+):
+    """市工信局's new-comment email (the submitter's phone, "负责答复") waited for the relay; the
+    comment was then moved to 市生态环境局 by a coordinator (or to a clause 市工信局 only
+    cooperates on), leaving 市工信局 a cooperating department: the retry sent it the details and
+    told it to answer, as its lead."""
+    from consult.notifications.delivery import emails_send
+
+    comment, waiting = industry_comment_waiting_for_the_relay(
+        weifang_open, django_capture_on_commit_callbacks
+    )
+    assert "13912345678" in waiting.body_text and "负责答复" in waiting.body_text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if moved_by == "a coordinator's transfer":
+            work(
+                comment,
+                people["coordinator"],
+                route_to=Department.objects.get(name="市生态环境局"),
+                make_owner=True,
+                route_reason="属于生态环境局职责。",
+            )
+        else:
+            comment_move_to_clause(
+                comment, weifang_open.clauses.get(label="二(一)1"), by=people["coordinator"]
+            )
+    route = CommentRouting.objects.get(comment=comment, department__name="市工信局")
+    assert (route.role, route.is_owner) == (CommentRouting.Role.COOPERATING, False)
+
+    waiting.refresh_from_db()
+    assert waiting.status == OutgoingEmail.Status.PENDING
+    owner = CommentRouting.objects.get(comment=comment, is_owner=True).department
+    for part in (waiting.body_text, waiting.body_html):
+        assert "13912345678" not in part and "王小明" not in part
+        assert "（负责答复）" not in part and f"负责答复的{owner.name}" in part
+    OutgoingEmail.objects.filter(pk=waiting.pk).update(next_attempt_at=None)
+    mail.outbox.clear()
+    emails_send([waiting.pk])
+    [sent] = [message for message in mail.outbox if GXJ in message.to]
+    assert sent.extra_headers["Message-ID"] == waiting.message_id
+    assert "13912345678" not in sent.body and "配合" in sent.body
+
+
+def test_department_addresses_differing_in_case_are_one_mailbox(
+    weifang_open, django_capture_on_commit_callbacks
+):
+    """A mailbox saved again in capitals beside its lower-case self, and a staff member whose
+    address differs from the mailbox's in case: each mailbox gets one copy."""
+    from consult.consultations.models import Mailbox
+    from consult.notifications.outbox import recipients_by_department
+
+    industry = Department.objects.get(name="市工信局")
+    Mailbox.objects.create(department=industry, email=GXJ.upper())
+    staff("gxj-clerk", "市工信局", email="Gxj@Weifang.Example")
+    Department.objects.update(digest_mode=Department.DigestMode.IMMEDIATE)
+    directory_changed()
+    for staff_too in (False, True):
+        assert recipients_by_department([industry.pk], staff=staff_too)[industry.pk] == [GXJ]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(weifang_open, weifang_open.clauses.get(label="二(三)4"))
+    [to_industry] = [m for m in mail.outbox if any(a.lower() == GXJ for a in m.to)]
+    assert to_industry.to == [GXJ]
