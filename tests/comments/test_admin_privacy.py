@@ -17,6 +17,7 @@ from django.urls import reverse
 from consult.comments.models import Comment
 from consult.comments.notifying import queue_url
 from consult.comments.services import comment_submit
+from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 
@@ -209,3 +210,39 @@ def test_the_change_page_masks_the_submitters_organisation_with_the_name(client,
     client.force_login(users["owner"])
     page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
     assert "张三丰（潍坊蓝海渔业合作社）" in page
+
+
+def test_a_cooperating_opinion_is_masked_where_the_submitter_is(client, comments, users):
+    """市海渔局 issued the draft (it sees the submitter whole) and cooperates on the clause; its
+    opinion names the submitter. 市科技局, which sees the submitter masked, read the opinion in
+    full in the opinions table while the history beside it masked the same text."""
+    target, _other = comments
+    opinion = "已电话联系张三丰（13900000001，zhangsan@example.cn），其同意补充材料。"
+    comment_change_apply(target, users["coordinator"], CommentChange(opinion=opinion))
+    client.force_login(users["cooperating"])
+    page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
+    assert "其同意补充材料" in page
+    for detail in ("13900000001", "zhangsan@example.cn", "张三丰"):
+        assert detail not in page
+    client.force_login(users["owner"])
+    page = client.get(f"{QUEUE}{target.pk}/change/").content.decode()
+    opinions = page[page.index('id="opinions-group"') :]
+    assert "已电话联系张三丰（13900000001，zhangsan@example.cn）" in opinions
+
+
+@pytest.mark.parametrize("who", ["owner", "coordinator"])
+def test_a_change_page_shown_again_lists_the_rows_as_they_are_now(client, comments, users, who):
+    """The page posted back without its inline rows' ids (an opinion added since it was
+    opened has none; a hand-made post none at all): shown again with a form error, it listed
+    the new opinion as a blank row, and the letter's row raised NoReverseMatch (a 500)."""
+    from tests.comments.test_admin_queue import change_form_data
+
+    target, _other = comments
+    client.force_login(users[who])
+    data = change_form_data(client, target, status="answered", decision="adopted", reply="")
+    comment_change_apply(target, users["cooperating"], CommentChange(opinion="建议增加评价指标。"))
+    response = client.post(f"{QUEUE}{target.pk}/change/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "建议增加评价指标" in page[page.index('id="opinions-group"') :]
+    assert "张三丰的来信" in page[page.index('id="attachments-group"') :]

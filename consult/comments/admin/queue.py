@@ -89,7 +89,17 @@ class CommentRoutingInline(ReadOnlyInline):
 
 class CooperatingOpinionInline(ReadOnlyInline):
     model = CooperatingOpinion
-    fields = readonly_fields = ["department", "text", "author", "updated_at"]
+    fields = readonly_fields = ["department", "text_as_seen", "author", "updated_at"]
+    # The comment of the page, with its `contact_visible` (`CommentAdmin.get_inline_instances`).
+    comment = None
+
+    @admin.display(description=_("配合意见"))
+    def text_as_seen(self, opinion):
+        """An opinion ("已电话联系张三 139…") masked where the comment's submitter is, as the
+        history's texts are (`history_table`)."""
+        if self.comment is None or not getattr(self.comment, "contact_visible", False):
+            return comment_text_masked(self.comment or opinion.comment, opinion.text)
+        return opinion.text
 
 
 class AttachmentInline(ReadOnlyInline):
@@ -101,6 +111,8 @@ class AttachmentInline(ReadOnlyInline):
 
     @admin.display(description=_("文件"))
     def download(self, attachment):
+        if attachment.pk is None:
+            return "—"
         url = reverse("comments:attachment_download", args=[attachment.pk])
         return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
@@ -339,6 +351,13 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             return self.inlines
         return [inline for inline in self.inlines if inline is not AttachmentInline]
 
+    def get_inline_instances(self, request, obj=None):
+        # Made anew for each request: each knows whose comment it lists, as shown to this user.
+        instances = super().get_inline_instances(request, obj)
+        for inline in instances:
+            inline.comment = obj
+        return instances
+
     def has_delete_permission(self, request, obj=None):
         # Comments are records of public participation: they are marked invalid, not deleted,
         # and their personal data goes by the retention purge. A superuser's delete left the
@@ -455,10 +474,17 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         their rows as they are now, not as many as the page posted."""
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if "data" in kwargs and obj is not None:
-            count = str(kwargs["queryset"].filter(**{inline.fk_name: obj}).count())
-            kwargs["data"][f"{prefix}-TOTAL_FORMS"] = kwargs["data"][f"{prefix}-INITIAL_FORMS"] = (
-                count
-            )
+            # Each row bound to a row of this comment's as it is now, in the formset's order: a
+            # row added since the page was opened (a colleague's opinion) is posted without its
+            # id, and a posted id may name anything.
+            rows = kwargs["queryset"].filter(**{inline.fk_name: obj})
+            if not rows.ordered:
+                rows = rows.order_by("pk")
+            pks = list(rows.values_list("pk", flat=True))
+            data = kwargs["data"]
+            data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = str(len(pks))
+            for index, pk in enumerate(pks):
+                data[f"{prefix}-{index}-id"] = str(pk)
         return kwargs
 
     def save_model(self, request, obj, form, change):
