@@ -80,17 +80,20 @@ _GAP = r"(?:[-\s._/·\u2010-\u2015\u2212\u30fb]{1,3})"
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<![\d+])(?:(?:\+|00)?86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
 )
+# The local number in groups of 3-4 and 4, or 4 and 3 ("8888 888"); LANDLINE decides.
+_LOCAL_GROUPS = rf"\d{{3,4}}{_GAP}?\d{{3,4}}"
 _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
-    rf"(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?(?!\d)"
+    rf"(?P<local>{_LOCAL_GROUPS})(?P<extension>-\d{{1,6}})?(?!\d)"
 )
 # A landline dialled from abroad: +86 or 0086, the area code without its 0 (perhaps as
-# "(0)536"), as a letterhead gives it: "+86-536-8123688", "0086 10 8888 6666". Not 86 alone,
-# which begins too many other runs of numbers ("86-10-2024-0001", a row of scores).
+# "(0)536"), or in brackets with or without it ("(536)", "(0536)"), as a letterhead gives it:
+# "+86-536-8123688", "0086 10 8888 6666", "+86 (536) 8123688". Not 86 alone, which begins
+# too many other runs of numbers ("86-10-2024-0001", a row of scores).
 _INTERNATIONAL_LANDLINE_IN_TEXT = re.compile(
-    rf"(?<![\d+])(?:\+|00)86{_GAP}?(?:[(（]0[)）]\s?)?"
-    rf"(?P<area>[1-9]\d{{1,2}}){_GAP}?(?P<local>\d{{3,4}}{_GAP}?\d{{4}})(?P<extension>-\d{{1,6}})?"
-    r"(?!\d)"
+    rf"(?<![\d+])(?:\+|00)86{_GAP}?"
+    rf"(?:[(（]0?(?P<bracketed>[1-9]\d{{1,2}})[)）]|(?:[(（]0[)）]\s?)?(?P<area>[1-9]\d{{1,2}}))"
+    rf"{_GAP}?(?P<local>{_LOCAL_GROUPS})(?P<extension>-\d{{1,6}})?(?!\d)"
 )
 # A local number written without its area code, as neighbours give theirs ("电话8123688"):
 # only right after a word saying it is one (not "smartphone"), its groups split by one dash or
@@ -126,6 +129,11 @@ def half_width(text: str) -> str:
     return (text or "").translate(_HALF_WIDTH)
 
 
+def _area_dialled(match: re.Match) -> str:
+    """The area code of an international landline, without its 0, bracketed or not."""
+    return match.group("bracketed") or match.group("area")
+
+
 def _dialled(candidate: str) -> str:
     """A phone number candidate without its grouping, 0086 written +86."""
     compact = re.sub(r"[^\d+]", "", candidate)
@@ -159,7 +167,7 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
     for match in _INTERNATIONAL_LANDLINE_IN_TEXT.finditer(plain):
         local = re.sub(r"\D", "", match.group("local"))
         # A number of the numbering plan (a real area code), not any digits of its shape.
-        number = phone_parse(f"+86{match.group('area')}{local}")
+        number = phone_parse(f"+86{_area_dialled(match)}{local}")
         if number is not None and area_code_length(number):
             add(match.start(), match.end(), PHONE)
     for match in _LOCAL_NUMBER_IN_TEXT.finditer(plain):
@@ -180,7 +188,7 @@ def _masked_span(found: str, kind: str) -> str:
         if dialled := _INTERNATIONAL_LANDLINE_IN_TEXT.fullmatch(half_width(found)):
             # Masked as the number, without the extension that would read as its last digits.
             local = re.sub(r"\D", "", dialled.group("local"))
-            return mask_phone(f"+86 {dialled.group('area')} {local}")
+            return mask_phone(f"+86 {_area_dialled(dialled)} {local}")
         return mask_phone(re.sub(r"^(?:00)?(?=86)", "+", re.sub(_GAP, " ", found)))
     return "＊＊"
 
