@@ -26,7 +26,8 @@ def comment_lookup(tracking_number: str, proof: str) -> Comment | None:
     if comment is None:
         return None
     if "@" in proof:
-        expected, given = comment.email.lower(), proof.lower()
+        # Stored as typed before the form made it plain: read both sides alike.
+        expected, given = unicodedata.normalize("NFKC", comment.email).lower(), proof.lower()
     else:
         expected, given = phone_last_digits(comment.phone), proof
         if len(given) != 4 or not given.isdigit():

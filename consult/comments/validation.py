@@ -53,6 +53,9 @@ def clean_text(value: str, *, field: str, required: bool = False, max_length=Non
     if has_invisible_characters(value):
         raise ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
     value = value.strip()
+    if not visible_length(value):
+        # A zero-width space or a Hangul filler alone is no name: blank, as it looks.
+        value = ""
     if required and not value:
         raise ValidationError(_("此项为必填项。"), code="required")
     if max_length and len(value) > max_length:

@@ -1,6 +1,7 @@
 """The comment form: every rule of a citizen's submission, for the web page and the API alike."""
 
 import copy
+import unicodedata
 
 from captcha.fields import CaptchaField
 from django import forms
@@ -135,6 +136,15 @@ class AttachmentBoundField(BoundField):
         return described
 
 
+class PlainEmailField(forms.EmailField):
+    """An address as a Chinese input method types it ("ｏｆｆｉｃｅ＠example.org") is the
+    plain one: made so (NFKC) before it is checked and stored, as the status lookup reads
+    the one typed there (comments.lookup)."""
+
+    def to_python(self, value):
+        return unicodedata.normalize("NFKC", super().to_python(value))
+
+
 def typed_comment_text(request) -> str:
     """What a refused post's citizen wrote, to show back to them: the page that refuses it (a
     period closed, a clause replaced, a form expired) is all they have left of it without
@@ -180,7 +190,7 @@ class CommentForm(StorableInputForm):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         help_text=_("手机或带区号的固定电话。"),
     )
-    email = forms.EmailField(
+    email = PlainEmailField(
         label=_("电子邮箱"),
         required=False,
         max_length=254,

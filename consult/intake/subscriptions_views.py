@@ -23,9 +23,9 @@ from consult.subscriptions.services import (
     subscription_request,
 )
 
-from .forms import DepartmentSelect
+from .forms import DepartmentSelect, PlainEmailField
 from .limits import client_network, limits_exceeded
-from .views import too_many_requests
+from .views import in_the_language_of_the_email, too_many_requests
 
 # A stranger must not be able to flood an address with confirmation mails, nor one address
 # with subscriptions: per sender and per address.
@@ -38,7 +38,7 @@ def issuing_departments():
 
 
 class SubscriptionForm(forms.Form):
-    email = forms.EmailField(
+    email = PlainEmailField(
         label=_("电子邮箱"),
         max_length=254,
         help_text=_("我们会先发一封确认邮件；确认后才会收到通知。"),
@@ -124,6 +124,7 @@ def subscription_confirm_view(request, token):
     try:
         if request.method == "POST":
             subscription = subscription_confirm(token)
+            in_the_language_of_the_email(request, subscription.language)
             return render(
                 request,
                 "intake/subscriptions/confirmed.html",
@@ -132,6 +133,7 @@ def subscription_confirm_view(request, token):
         subscription = subscription_for_confirmation(token)
     except SubscriptionLinkInvalid as error:
         return _link_refused(request, error)
+    in_the_language_of_the_email(request, subscription.language)
     return render(request, "intake/subscriptions/confirm.html", {"subscription": subscription})
 
 
@@ -144,10 +146,10 @@ def unsubscribe(request, token):
         subscription = subscription_for_unsubscribe(token)
     except SubscriptionLinkInvalid as error:
         return _link_refused(request, error)
-    if request.method == "POST":
-        if subscription is not None:
-            subscription_cancel(subscription)
+    if subscription is None:  # a second click
         return render(request, "intake/subscriptions/unsubscribed.html")
-    if subscription is None:
+    in_the_language_of_the_email(request, subscription.language)
+    if request.method == "POST":
+        subscription_cancel(subscription)
         return render(request, "intake/subscriptions/unsubscribed.html")
     return render(request, "intake/subscriptions/unsubscribe.html", {"subscription": subscription})

@@ -356,15 +356,16 @@ def _comment_for_token(token):
     )
 
 
-def _in_the_language_commented_in(request, comment) -> None:
-    """A signed link comes from an email written in the language the citizen commented in; a
-    browser that never chose a language here (a phone's mail app, another computer) gets that
-    language rather than its own Accept-Language guess. A choice made on the site still wins."""
+def in_the_language_of_the_email(request, language: str) -> None:
+    """A signed link comes from an email written in the citizen's language (the one they
+    commented or subscribed in); a browser that never chose a language here (a phone's mail
+    app, another computer) gets that language rather than its own Accept-Language guess. A
+    choice made on the site still wins."""
     if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
         return
-    if comment.language in dict(settings.LANGUAGES):
-        translation.activate(comment.language)
-        request.LANGUAGE_CODE = comment.language
+    if language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
 
 
 def _published_url(comment) -> str:
@@ -436,7 +437,7 @@ def _expired_link_explained(view):
 @_expired_link_explained
 def comment_receipt(request, token):
     comment = _comment_for_token(token)
-    _in_the_language_commented_in(request, comment)
+    in_the_language_of_the_email(request, comment.language)
     context = _comment_context(comment)
     context["repeat"] = request.GET.get("repeat") == "1"
     context["token"] = token
@@ -463,7 +464,7 @@ def comment_report_emails_stop(request, token):
     comment = Comment.objects.filter(pk=comment_id).select_related("consultation").first()
     if comment is None:
         raise Http404
-    _in_the_language_commented_in(request, comment)
+    in_the_language_of_the_email(request, comment.language)
     stopped = request.method == "POST"
     if stopped:
         report_emails_stop(comment)
@@ -478,7 +479,7 @@ def comment_report_emails_stop(request, token):
 @_expired_link_explained
 def comment_status_signed(request, token):
     comment = _comment_for_token(token)
-    _in_the_language_commented_in(request, comment)
+    in_the_language_of_the_email(request, comment.language)
     return render(request, "intake/comment_status.html", _comment_context(comment))
 
 

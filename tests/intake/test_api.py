@@ -537,3 +537,44 @@ def test_a_user_agent_with_control_characters_is_stored_without_them(api, weifan
     assert response.status_code == 201
     stored = Comment.objects.get(tracking_number=response.json()["tracking_number"])
     assert stored.user_agent == "Mozilla/5.0 (X11)"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u3164", "\u2800", "\u00ad"])
+def test_a_name_or_organisation_of_invisible_characters_alone_is_none(
+    api, weifang_open, item, invisible
+):
+    """A zero-width space (or a Hangul filler, a blank Braille cell, a soft hyphen) passed as
+    the name a consultation requires, and as the organisation a company must give."""
+    weifang_open.real_names_required = True
+    weifang_open.save(update_fields=["real_names_required"])
+    refused = submit(api, weifang_open, payload(item, name=invisible))
+    assert refused.status_code == 400 and set(refused.json()) == {"name"}
+    refused = submit(api, weifang_open, payload(item, kind="company", organisation=invisible))
+    assert refused.status_code == 400 and set(refused.json()) == {"organisation"}
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "email", ["office@ｅｘａｍｐｌｅ.org", "office@example．org", "ｏｆｆｉｃｅ@example.org"]
+)
+def test_a_comment_is_found_by_the_email_typed_in_full_width(api, weifang_open, item, email):
+    """A Chinese input method types "ｅｘａｍｐｌｅ": the address was stored as typed, and the
+    lookup, which reads the proof plain, never found the comment by the address given."""
+    stored = submit(api, weifang_open, payload(item, email=email))
+    assert stored.status_code == 201
+    assert Comment.objects.get().email == "office@example.org"
+    for proof in (email, "office@example.org"):
+        found = api.post(
+            "/api/comments/status/",
+            {"tracking_number": stored.json()["tracking_number"], "proof": proof},
+            format="json",
+        )
+        assert found.status_code == 200, proof
+    # Stored as typed by an earlier release: found all the same.
+    Comment.objects.update(email=email)
+    found = api.post(
+        "/api/comments/status/",
+        {"tracking_number": stored.json()["tracking_number"], "proof": email},
+        format="json",
+    )
+    assert found.status_code == 200

@@ -273,3 +273,29 @@ def test_an_english_subscriber_is_mailed_in_english(client, bureau, mailed):
         mailed(consultations_opened_notify)
     assert mail.outbox[0].subject == f"New consultation: {consultation.title}"
     assert "Unsubscribe" in mail.outbox[0].body
+
+
+def test_an_email_s_links_open_in_the_subscriber_s_language(client, bureau, mailed):
+    """An English subscription's confirmation and unsubscribe links, opened where the site's
+    language was never chosen (a phone's mail app), came up in Chinese as the browser asked,
+    where a comment's links open in the language commented in. A choice made here still wins."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.test import Client
+
+    from consult.subscriptions.services import unsubscribe_url
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    confirmed_subscriber(client, mailed, "reader@example.com", bureau)
+    assert Subscription.objects.get().language == "en"
+    elsewhere = Client(HTTP_ACCEPT_LANGUAGE="zh-CN")
+    unsubscribe = urlsplit(unsubscribe_url(Subscription.objects.get())).path
+    for url in (link_in(mail.outbox[0], "confirm"), unsubscribe):
+        page = elsewhere.get(url)
+        assert page.status_code == 200 and page["Content-Language"] == "en", url
+    chosen = Client(HTTP_ACCEPT_LANGUAGE="en")
+    chosen.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert chosen.get(unsubscribe)["Content-Language"] == "zh-hans"
+    done = elsewhere.post(unsubscribe)
+    assert done["Content-Language"] == "en" and not Subscription.objects.exists()
