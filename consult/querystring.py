@@ -24,10 +24,17 @@ def is_number(value) -> bool:
 # The last year whose drill-down Django can bound: it computes the end of a year, month or day
 # outside its own check of the parameters, and datetime stops at 9999-12-31.
 LAST_DRILLABLE_YEAR = 9998
+# And the first: the year 1 begins in Beijing on the last day of the year 0 in UTC, which
+# datetime cannot hold when SQLite's backend converts it.
+FIRST_DRILLABLE_YEAR = 2
 
 
 # The date drill-down's parts, and the numbers each may be.
-_DRILL_DOWN_RANGES = {"year": (1, LAST_DRILLABLE_YEAR), "month": (1, 12), "day": (1, 31)}
+_DRILL_DOWN_RANGES = {
+    "year": (FIRST_DRILLABLE_YEAR, LAST_DRILLABLE_YEAR),
+    "month": (1, 12),
+    "day": (1, 31),
+}
 
 
 def lookup_value_usable(lookup: str, value, date_hierarchy: str | None = None) -> bool:

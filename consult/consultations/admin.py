@@ -1,5 +1,8 @@
 """Admin for departments, consultations and their clause trees."""
 
+import datetime
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -16,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from consult.comments.access import consultations_coordinated_by_user
 from consult.comments.revision_outcomes import revision_publish
 from consult.notices.importer import (
+    LAST_SECOND,
     NoticeEncodingError,
     NoticeImportError,
     notice_error_text,
@@ -625,12 +629,30 @@ class LinkDropForm(forms.Form):
         self.fields["old"].label_from_instance = clause_choice_label
 
 
+# A date without a time of day: "2027-06-30", "2027/06/30", "20270630".
+_DAY_ALONE = re.compile(r"[\d/.-]+")
+
+
+class ClosingMomentField(forms.DateTimeField):
+    """A close typed as a day alone ("2027-06-30") is that day to its last second, Beijing
+    time, as a notice's "6月30日前" is (notices.importer): Django reads it as the day's first
+    second, and the period would close a day early."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None or not _DAY_ALONE.fullmatch(str(value).strip()):
+            return moment
+        return timezone.make_aware(
+            datetime.datetime.combine(timezone.localtime(moment).date(), LAST_SECOND)
+        )
+
+
 class RevisionPeriodForm(forms.Form):
     """An unpublished draft's comment period, as read from its notice, to correct: Beijing
     time, to the second (empty both: none)."""
 
     opens_at = forms.DateTimeField(label=_("开始时间"), required=False)
-    closes_at = forms.DateTimeField(label=_("截止时间"), required=False)
+    closes_at = ClosingMomentField(label=_("截止时间"), required=False)
 
     def __init__(self, revision, *args, **kwargs):
         kwargs.setdefault(

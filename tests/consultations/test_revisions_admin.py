@@ -246,3 +246,32 @@ def test_a_published_revision_is_neither_deleted_nor_given_another_period(weifan
     with pytest.raises(ValidationError):
         revision_period_set(second, opens_at=None, closes_at=None)
     assert Revision.objects.filter(pk=second.pk, published_at__isnull=False).exists()
+
+
+def test_a_close_typed_as_a_day_alone_takes_comments_to_its_last_second(
+    client, weifang_open, coordinator
+):
+    """ "2027-06-30" was read as that day's first second: the draft closed a day early, and the
+    page warned of nothing while the day was still ahead. A time typed is kept as typed."""
+    import datetime
+
+    from django.utils import timezone
+
+    client.post(_import_url(weifang_open), {"text": DRAFT2.read_text("utf-8"), "final": ""})
+    revision = Revision.objects.get(consultation=weifang_open, number=2)
+    opens = timezone.localdate(weifang_open.closes_at) + datetime.timedelta(days=1)
+    closes = opens + datetime.timedelta(days=30)
+    for typed, kept in ((closes.isoformat(), "23:59:59"), (f"{closes:%Y/%m/%d}", "23:59:59")):
+        period = {"action": "period", "opens_at": opens.isoformat(), "closes_at": typed}
+        assert client.post(_links_url(revision), period).status_code == 302
+        revision.refresh_from_db()
+        assert timezone.localtime(revision.opens_at).strftime("%Y-%m-%d %H:%M:%S") == (
+            f"{opens.isoformat()} 00:00:00"
+        )
+        assert timezone.localtime(revision.closes_at).strftime("%Y-%m-%d %H:%M:%S") == (
+            f"{closes.isoformat()} {kept}"
+        )
+    period["closes_at"] = f"{closes.isoformat()} 00:00"
+    assert client.post(_links_url(revision), period).status_code == 302
+    revision.refresh_from_db()
+    assert timezone.localtime(revision.closes_at).time() == datetime.time(0, 0)
