@@ -145,3 +145,35 @@ def test_a_digest_tells_a_department_its_part_as_the_comment_is_routed_when_it_i
         assert "（负责答复）" not in text and "负责答复的市生态环境局" in text
     new_owner = "\n".join(m.body for m in messages_to("市生态环境局"))
     assert "citizen@example.cn" in new_owner
+
+
+def test_the_html_part_says_what_the_text_part_says(immediate, django_capture_on_commit_callbacks):
+    """Mail programs show the HTML part: a department's had no submission time, and the
+    citizen's answer email neither labelled the answer nor quoted the comment it answers."""
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(immediate, 7, email="citizen@example.cn")
+    submitted = moment(timezone.localtime(comment.submitted_at), "second")
+    departments = [m for m in mail.outbox if m.to != ["citizen@example.cn"]]
+    assert len(departments) == 3
+    for message in departments:
+        for part in (message.body, message.alternatives[0][0]):
+            assert submitted in part and "（北京时间）" in part
+
+    owner = get_user_model().objects.create_user("gxj", is_staff=True)
+    Membership.objects.create(user=owner, department=Department.objects.get(name="市工信局"))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_change_apply(
+            comment,
+            owner,
+            CommentChange(
+                status="answered",
+                decision="adopted",
+                reply="已采纳，将明确申报条件。",
+                waive_reason="答复期限将至。",
+            ),
+        )
+    [reply] = mail.outbox
+    for part in (reply.body, reply.alternatives[0][0]):
+        assert "答复：" in part and "已采纳，将明确申报条件。" in part
+        assert "您的意见：" in part and "第7条意见：建议在数字化转型专项中" in part
