@@ -31,6 +31,7 @@ from consult.notifications.outbox import (
     notification_build,
     notification_write,
     notifications_redact,
+    notifications_unsent_withdraw,
     notifications_write_once,
 )
 from consult.notifications.rendering import site_url
@@ -195,9 +196,9 @@ def subscription_for_unsubscribe(token: str) -> Subscription | None:
 @transaction.atomic
 def subscription_cancel(subscription: Subscription) -> None:
     """Unsubscribe the address, as the page says: every subscription of it goes (to one bureau
-    or to all), mail not yet built for it is dropped, and the address is forgotten in every
-    outbox row and email that carried it (an email still waiting to be sent is left with no
-    recipient, so it goes nowhere). The rows are locked first: the job, writing mail to them at
+    or to all), mail not yet sent to it is withdrawn (built or not: one waiting for a retry
+    goes nowhere), and the address is forgotten in every outbox row and email that carried
+    it. The rows are locked first: the job, writing mail to them at
     the same moment, either finds them gone or has committed mail that is dropped here."""
     rows = list(
         Subscription.objects.select_for_update().filter(email=subscription.email).order_by("pk")
@@ -217,7 +218,9 @@ def _subscriptions_forget(rows: list[Subscription], *, address: str | None = Non
     for prefix in prefixes:
         named |= Q(key__startswith=prefix)
     mail = Notification.objects.filter(named)
-    mail.filter(status=Notification.Status.PENDING, email__isnull=True).delete()
+    # Not sent yet, built or not (an email waiting for a retry): withdrawn, not left to fail
+    # for want of a recipient, an alarm for the operator about what was meant to go nowhere.
+    notifications_unsent_withdraw(mail)
     notifications_redact(mail)
 
 

@@ -119,6 +119,34 @@ def test_an_opening_email_not_yet_sent_when_the_address_unsubscribes_is_never_se
     assert all("citizen@example.com" not in n.to for n in Notification.objects.all())
 
 
+def test_an_opening_email_waiting_for_a_retry_when_the_address_unsubscribes_is_withdrawn(
+    bureau, caplog
+):
+    """Built, and waiting for the relay: unsubscribing left it with nobody to go to, and its
+    retry marked it failed, logged "failed for good" at ERROR and counted it among the failures
+    the health checks report, for mail that was meant to go nowhere."""
+    from unittest import mock
+
+    from consult.notifications import delivery
+    from consult.notifications.models import OutgoingEmail
+    from tests.comments.test_notifying import RelayDown
+
+    subscription = confirmed("citizen@example.com", bureau)
+    opening(bureau)
+    with later(2):
+        consultations_opened_notify()
+        pending = list(Notification.objects.values_list("pk", flat=True))
+        with mock.patch.object(delivery, "get_connection", side_effect=lambda **kw: RelayDown()):
+            deliver(pending)
+        assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.PENDING
+        subscription_cancel(subscription)
+        assert not OutgoingEmail.objects.exists() and not Notification.objects.exists()
+        caplog.clear()
+        deliver(pending)
+    assert mail.outbox == []
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
 def test_mail_written_per_subscription_before_is_not_written_again_per_address(bureau):
     """Mail written when the key was the subscription's still counts for the address."""
     subscription = confirmed("citizen@example.com", bureau)
