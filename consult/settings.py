@@ -432,8 +432,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# The load balancer asks /healthz over plain HTTP on the private side.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The load balancer asks /healthz, and monitoring /healthz/jobs, over plain HTTP on the
+# private side.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/jobs$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from consult.intake import views as intake_views
 from consult.intake.caching import shared_with_anonymous_visitors
 from consult.intake.sitemaps import SITEMAPS
-from consult.jobs.views import healthz
+from consult.jobs.views import healthz, healthz_jobs
 
 # Swagger UI from the sidecar package, its script served apart so the CSP needs no inline script.
 api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
@@ -24,6 +24,7 @@ handler500 = "consult.web.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/jobs", healthz_jobs, name="healthz_jobs"),
     path("robots.txt", intake_views.robots_txt, name="robots_txt"),
     path(
         "sitemap.xml",

@@ -8,7 +8,7 @@ reminders must never hold back every department's notifications.
 
 A job is overdue when it has not succeeded for `OVERDUE_AFTER_INTERVALS` of its intervals, or
 has never run for that long since its health was first read (a beat never started); the admin
-index, `check_workers` and `/healthz` say so.
+index, `check_workers` and `/healthz/jobs` say so (`/healthz` only reports it).
 """
 
 import dataclasses

@@ -1,5 +1,6 @@
 """Periodic jobs run one by one: a failing job is logged and recorded, the others still run,
-and a job that stops succeeding shows on the admin index, in check_workers and on /healthz."""
+and a job that stops succeeding shows on the admin index, in check_workers and on /healthz/jobs
+(monitoring's check), while /healthz (the load balancer's) keeps the web node in service."""
 
 import datetime
 import logging
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from consult.comments.services import comment_submit
@@ -200,8 +202,10 @@ def test_the_admin_index_warns_coordinators_and_superusers_only(
     assert 'id="job-health"' not in client.get("/admin/").content.decode()
 
 
-def test_healthz_answers_503_with_no_personal_data_while_a_job_is_overdue(client, overdue_sweep):
-    response = client.get("/healthz")
+def test_healthz_jobs_answers_503_with_no_personal_data_while_a_job_is_overdue(
+    client, overdue_sweep
+):
+    response = client.get("/healthz/jobs")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "failing"
@@ -210,13 +214,46 @@ def test_healthz_answers_503_with_no_personal_data_while_a_job_is_overdue(client
     assert "example.cn" not in response.content.decode()
 
 
-def test_healthz_answers_200_when_every_job_is_on_time(client):
-    assert client.get("/healthz").json()["status"] == "ok"  # nothing has run: a new install
-    jobs.jobs_run_all()
+def test_healthz_keeps_the_web_node_in_service_while_a_job_is_overdue(client, overdue_sweep):
+    """A stopped beat answered 503 on every web node's /healthz: the load balancer took the
+    whole site out though each node served pages."""
     response = client.get("/healthz")
     assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["database"], body["jobs_status"]) == ("ok", "ok", "overdue")
+    assert body["jobs"]["outbox-sweep"]["state"] == "overdue"
+    assert "13812345678" not in response.content.decode()
+    assert "example.cn" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/healthz/jobs"])
+def test_health_checks_answer_503_when_the_database_does_not(client, monkeypatch, path):
+    monkeypatch.setattr("consult.jobs.views._database_answers", lambda: False)
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response.json() == {"status": "failing", "database": "unreachable"}
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/healthz/jobs"])
+def test_health_checks_answer_200_when_every_job_is_on_time(client, path):
+    assert client.get(path).json()["status"] == "ok"  # nothing has run: a new install
+    jobs.jobs_run_all()
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
     assert set(response.json()["jobs"]) == {job.name for job in jobs.jobs_registered()}
     assert {job["state"] for job in response.json()["jobs"].values()} == {"ok"}
+    assert client.head(path).status_code == 200
+    assert client.post(path).status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/healthz/jobs"])
+def test_health_checks_are_exempt_from_the_https_redirect(settings, path):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert Client().get("/healthz/nothing").status_code == 301  # only the checks themselves
+    assert Client().get(path).status_code == 200
+    assert Client().get(path, HTTP_X_FORWARDED_PROTO="https").status_code == 200
 
 
 def test_check_workers_fails_while_a_job_is_overdue(overdue_sweep, capsys):
