@@ -40,6 +40,30 @@ class _Env(environ.Env):
         except ValueError as error:
             raise ImproperlyConfigured(f"{var}: {error}.") from None
 
+    def int(self, var, default=environ.Env.NOTSET, *, least=None):
+        return self.bounded(var, super().int(var, default=default), least=least)
+
+    def float(self, var, default=environ.Env.NOTSET, *, least=None, above=None):
+        value = super().float(var, default=default)
+        return self.bounded(var, value, least=least, above=above)
+
+    def list(self, var, cast=None, default=environ.Env.NOTSET, *, least=None):
+        values = super().list(var, cast=cast, default=default)
+        for value in values:
+            self.bounded(var, value, least=least)
+        return values
+
+    @staticmethod
+    def bounded(var, value, *, least=None, above=None):
+        """A number below `least` (or not above `above`) stops the start naming its variable:
+        read on, it would quietly switch a feature off (a negative proxy count trusts what the
+        client wrote into X-Forwarded-For; a zero timeout makes redis-py stop waiting at all)."""
+        if least is not None and not value >= least:
+            raise ImproperlyConfigured(f"{var} must be {least} or more, not {value}.")
+        if above is not None and not value > above:
+            raise ImproperlyConfigured(f"{var} must be more than {above}, not {value}.")
+        return value
+
 
 env = _Env()
 
@@ -113,8 +137,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5, least=1)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15, least=0)
+)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Honours TRUSTED_PROXY_COUNT; an IPv6 client counts by its /64.
@@ -172,7 +198,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60, least=0))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 # PostgreSQL prepares the statements of consult/prepared.py (a comment's consultation and its
@@ -238,12 +264,12 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_HOST = env.str("EMAIL_HOST", default="")
 if EMAIL_HOST:
     EMAIL_BACKEND = "consult.mail.SMTPBackend"
-    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25, least=1)
     EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-    EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+    EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30, least=1)
     if EMAIL_USE_TLS and EMAIL_USE_SSL:
         # Otherwise every delivery fails in Django's backend, and each email waits pending.
         raise ImproperlyConfigured(
@@ -274,7 +300,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 3,
     "socket_connect_timeout": 3,
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600, least=1),
     # Fail at once when Redis is unreachable: the outbox keeps the work, the sweep resends.
     "max_retries": 0,
 }
@@ -297,16 +323,16 @@ CELERY_TASK_ROUTES = {
 #   export-sweep  hand on large exports a refused publish or a dead worker left unbuilt
 #   expired-sessions  delete sessions past their expiry (every comment form's visitor gets one)
 PERIODIC_JOBS_EVERY_SECONDS = {
-    "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0),
-    "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0),
-    "digests": env.float("DIGESTS_EVERY_SECONDS", default=60.0),
-    "personal-data-retention": env.float("RETENTION_EVERY_SECONDS", default=86400.0),
+    "campaigns": env.float("CAMPAIGN_GROUP_EVERY_SECONDS", default=30.0, above=0),
+    "reminders": env.float("DUE_JOBS_EVERY_SECONDS", default=300.0, above=0),
+    "digests": env.float("DIGESTS_EVERY_SECONDS", default=60.0, above=0),
+    "personal-data-retention": env.float("RETENTION_EVERY_SECONDS", default=86400.0, above=0),
     # Subscribers hear of a consultation within this long of its opening.
-    "new-consultations": env.float("NEW_CONSULTATIONS_EVERY_SECONDS", default=300.0),
-    "unconfirmed-subscriptions": env.float("UNCONFIRMED_EVERY_SECONDS", default=3600.0),
-    "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0),
-    "export-sweep": env.float("EXPORT_SWEEP_EVERY_SECONDS", default=60.0),
-    "expired-sessions": env.float("EXPIRED_SESSIONS_EVERY_SECONDS", default=86400.0),
+    "new-consultations": env.float("NEW_CONSULTATIONS_EVERY_SECONDS", default=300.0, above=0),
+    "unconfirmed-subscriptions": env.float("UNCONFIRMED_EVERY_SECONDS", default=3600.0, above=0),
+    "outbox-sweep": env.float("NOTIFY_SWEEP_EVERY_SECONDS", default=60.0, above=0),
+    "export-sweep": env.float("EXPORT_SWEEP_EVERY_SECONDS", default=60.0, above=0),
+    "expired-sessions": env.float("EXPIRED_SESSIONS_EVERY_SECONDS", default=86400.0, above=0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -331,69 +357,70 @@ NOTIFY_MESSAGE_ID_DOMAIN = env.str(
 # jitter, capped at the maximum, which must stay below the broker's visibility timeout) and is
 # given up on only after NOTIFY_GIVE_UP_AFTER seconds of continuous failure (48 hours: a relay
 # down over a night or a weekend day loses nothing), or at once on a permanent 5xx refusal.
-NOTIFY_GIVE_UP_AFTER = env.float("NOTIFY_GIVE_UP_AFTER", default=48 * 3600.0)
-NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
-NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
+NOTIFY_GIVE_UP_AFTER = env.float("NOTIFY_GIVE_UP_AFTER", default=48 * 3600.0, least=0)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0, above=0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0, above=0)
 # Not a count of SMTP failures (those are given up on by time): how many times sending one
 # email may be interrupted by a worker that died mid-send before it is given up on, so a
 # message that crashes the worker is not redelivered forever.
-NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8, least=1)
 # A process claims one email at a time, just before sending it, for this long, and renews the
 # claim between SMTP commands once half of it has gone (a slow relay answering a reminder's
 # many recipients one by one); it must exceed twice EMAIL_TIMEOUT, the longest wait for one
 # answer.
-NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120, least=1)
 # The sweep leaves a row this long to the publish that follows its commit before it takes the
 # hand-off as lost. A row handed to the broker is re-sent only after the visibility timeout.
-NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120)
+NOTIFY_SWEEP_AFTER_SECONDS = env.int("NOTIFY_SWEEP_AFTER_SECONDS", default=120, least=0)
 # The admin and check_workers flag an email still undelivered this long after it was due.
-NOTIFY_PENDING_ALERT_SECONDS = env.int("NOTIFY_PENDING_ALERT_SECONDS", default=3600)
+NOTIFY_PENDING_ALERT_SECONDS = env.int("NOTIFY_PENDING_ALERT_SECONDS", default=3600, least=0)
 NOTIFY_DAILY_DIGEST_HOUR = env.int("NOTIFY_DAILY_DIGEST_HOUR", default=8)
 # After the broker refuses a task, requests stop trying it for this long (the sweep resends).
-NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0)
+NOTIFY_BROKER_PAUSE_SECONDS = env.float("NOTIFY_BROKER_PAUSE_SECONDS", default=5.0, least=0)
 # Publish delivery tasks from a background thread instead of the request's own (see outbox).
 NOTIFY_PUBLISH_IN_BACKGROUND = env.bool("NOTIFY_PUBLISH_IN_BACKGROUND", default=True)
 # The publisher thread keeps its database connection while work keeps coming; idle this long,
 # it gives it back.
-NOTIFY_PUBLISHER_IDLE_SECONDS = env.float("NOTIFY_PUBLISHER_IDLE_SECONDS", default=1.0)
+NOTIFY_PUBLISHER_IDLE_SECONDS = env.float("NOTIFY_PUBLISHER_IDLE_SECONDS", default=1.0, least=0)
 # Notifications due now travel to the workers in tasks of at most this many (one SMTP
 # connection per task); under load, one task carries what many requests stored.
-NOTIFY_DELIVERY_BATCH_SIZE = env.int("NOTIFY_DELIVERY_BATCH_SIZE", default=50)
+NOTIFY_DELIVERY_BATCH_SIZE = env.int("NOTIFY_DELIVERY_BATCH_SIZE", default=50, least=1)
 # A digest email lists at most this many comments, oldest first, and counts the rest with a
 # link to the queue: a flood in one window must not become an email no server will take.
 # At least one: an email lists what it is about.
-NOTIFY_DIGEST_MAX_ITEMS = max(1, env.int("NOTIFY_DIGEST_MAX_ITEMS", default=50))
+NOTIFY_DIGEST_MAX_ITEMS = env.int("NOTIFY_DIGEST_MAX_ITEMS", default=50, least=1)
 # How long the publisher thread waits for more after the first hand-off of a round.
-NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.5)
+NOTIFY_PUBLISH_LINGER_SECONDS = env.float("NOTIFY_PUBLISH_LINGER_SECONDS", default=0.5, least=0)
 
 # Reminders: days before the close and before the answer deadline, at this local hour;
 # overdue reminders to the issuing bureau the day after the answer deadline, then weekly.
-REMIND_DAYS_BEFORE_CLOSE = env.list("REMIND_DAYS_BEFORE_CLOSE", cast=int, default=[3, 1])
+# A day of 0 or less would never be reminded on (consult.comments.reminders skips it).
+REMIND_DAYS_BEFORE_CLOSE = env.list("REMIND_DAYS_BEFORE_CLOSE", cast=int, default=[3, 1], least=1)
 REMIND_DAYS_BEFORE_ANSWER_DEADLINE = env.list(
-    "REMIND_DAYS_BEFORE_ANSWER_DEADLINE", cast=int, default=[5, 1]
+    "REMIND_DAYS_BEFORE_ANSWER_DEADLINE", cast=int, default=[5, 1], least=1
 )
-REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7)
+REMIND_OVERDUE_EVERY_DAYS = env.int("REMIND_OVERDUE_EVERY_DAYS", default=7, least=1)
 REMIND_AT_HOUR = env.int("REMIND_AT_HOUR", default=9)
 for _name in ("REMIND_AT_HOUR", "NOTIFY_DAILY_DIGEST_HOUR"):
     if not 0 <= globals()[_name] <= 23:
         raise ImproperlyConfigured(f"{_name} is an hour of the day, 0 to 23.")
 
 # Exports of more rows than this are built by a task instead of inside the request.
-EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000)
+EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000, least=0)
 # A built export file (names and phones, as its maker saw them) is downloadable for this many
 # days; the daily personal-data-retention job then deletes it.
-EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7, least=0)
 # A worker building an export reports progress every thousand rows; one silent this long died
 # with its worker, and the export-sweep job gives the export to another. An export whose task
 # the broker refused is handed on again NOTIFY_SWEEP_AFTER_SECONDS after it was asked for.
-EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600, least=1)
 # How many workers may take one export before it is given up on as failed (one that kills its
 # worker is not retried for ever). An export that outlasts its time limit fails at once.
-EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3, least=1)
 # A large export may take longer than other tasks' CELERY_TASK_SOFT_TIME_LIMIT. Its hard limit
 # (a minute later) stays below the broker's visibility timeout, after which Redis would hand the
 # same message to another worker (harmless, the claim refuses it, but wasted).
-EXPORT_SOFT_TIME_LIMIT_SECONDS = env.int("EXPORT_SOFT_TIME_LIMIT_SECONDS", default=50 * 60)
+EXPORT_SOFT_TIME_LIMIT_SECONDS = env.int("EXPORT_SOFT_TIME_LIMIT_SECONDS", default=50 * 60, least=1)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
 CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)
@@ -438,7 +465,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/jobs$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, least=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("BEHIND_TLS_PROXY", default=False):
@@ -467,8 +494,9 @@ if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://", "uni
     CACHE_URL = CELERY_BROKER_URL
 # A Redis that errors or stops answering costs a request at most this long (no retries); the
 # process then leaves it alone for CACHE_RETRY_AFTER_SECONDS, as if under every limit.
-CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.1)
-CACHE_RETRY_AFTER_SECONDS = env.float("CACHE_RETRY_AFTER_SECONDS", default=1.0)
+# No timeout at all is not "wait for ever": redis-py makes a socket with timeout 0 non-blocking.
+CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.1, above=0)
+CACHE_RETRY_AFTER_SECONDS = env.float("CACHE_RETRY_AFTER_SECONDS", default=1.0, least=0)
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     # Anything else would pass the checks and fail every request that counts a limit.
     raise ImproperlyConfigured(
@@ -493,7 +521,7 @@ else:
     }
 CACHES = {"default": _CACHE}
 # How many web processes serve requests (gunicorn reads the same variable as its --workers).
-WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1)
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=1, least=1)
 
 # Citizen intake -----------------------------------------------------------------------
 # Who runs the site, in the public pages' footer (a consultation's page names its issuer).
@@ -528,7 +556,8 @@ for _name in (
         except ValueError as error:
             raise ImproperlyConfigured(f"{_name}: {error}.") from None
 # Behind a reverse proxy, how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Negative, client_ip() would count from the left, where the client writes what it likes.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0, least=0)
 # An offline image CAPTCHA on the comment form (django-simple-captcha); off by default.
 COMMENT_CAPTCHA = env.bool("COMMENT_CAPTCHA", default=False)
 CAPTCHA_IMAGE_SIZE = (120, 40)
@@ -536,7 +565,7 @@ CAPTCHA_LENGTH = 5
 # How long a reverse proxy may serve an anonymous visitor's copy of a public page (the list,
 # a consultation, its report, the API's consultations): a flash crowd costs one render a page
 # per this many seconds. Comment counts on those pages lag by at most this much.
-PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30)
+PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30, least=0)
 # Shedding a surge (consult.web.load_shedding): under gunicorn's threaded workers, how many
 # requests a process works on at once; one that waits longer than WEB_QUEUE_WAIT_SECONDS for
 # a turn, or finds WEB_MAX_WAITING_REQUESTS waiting already, is answered 503 with Retry-After.
@@ -544,17 +573,14 @@ PUBLIC_PAGES_MAX_AGE = env.int("PUBLIC_PAGES_MAX_AGE", default=30)
 # in hand per process keep the CPU busy, and more only lengthen the queue for the interpreter
 # lock that a refusal waits in too (bench/intake.py --surge: the 503s' p99 108 ms with 4,
 # 50 ms with 2, at the same goodput).
-WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=2)
-WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.02)
-WEB_MAX_WAITING_REQUESTS = env.int("WEB_MAX_WAITING_REQUESTS", default=2)
-WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5)
+WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=2, least=0)
+WEB_QUEUE_WAIT_SECONDS = env.float("WEB_QUEUE_WAIT_SECONDS", default=0.02, least=0)
+WEB_MAX_WAITING_REQUESTS = env.int("WEB_MAX_WAITING_REQUESTS", default=2, least=0)
+WEB_RETRY_AFTER_SECONDS = env.int("WEB_RETRY_AFTER_SECONDS", default=5, least=0)
 # How long personal data of comments is kept after the consultation's report (PIPL notice).
-PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365)
 # A sign slip would count the retention back from before the report: personal data of open
 # consultations gone, for good, at the next daily run.
-for _name in ("PERSONAL_DATA_RETENTION_DAYS", "EXPORT_KEEP_DAYS"):
-    if globals()[_name] < 0:
-        raise ImproperlyConfigured(f"{_name} is a number of days, 0 or more.")
+PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=365, least=0)
 # Upload size limit for the whole request: the 10 MB attachment plus the form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

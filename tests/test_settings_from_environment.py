@@ -31,9 +31,9 @@ def check_with(**variables):
         # A sign slip emptied open consultations' personal data at the next daily run.
         (
             {"PERSONAL_DATA_RETENTION_DAYS": "-40"},
-            "ImproperlyConfigured: PERSONAL_DATA_RETENTION_DAYS is a number of days, 0 or more",
+            "ImproperlyConfigured: PERSONAL_DATA_RETENTION_DAYS must be 0 or more, not -40",
         ),
-        ({"EXPORT_KEEP_DAYS": "-1"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS is a number of days"),
+        ({"EXPORT_KEEP_DAYS": "-1"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS must be 0 or more"),
         # These passed every check and then failed each request (a cache URL Redis cannot
         # read: 500 on every page) or each email (Django refuses both TLS modes at once).
         ({"DATABASE_URL": "postgres//db.internal/consult"}, "ImproperlyConfigured: DATABASE_URL"),
@@ -51,6 +51,58 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
     result = check_with(**variables)
     assert result.returncode != 0
     assert message in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "bound"),
+    [
+        # -1 took the client's own X-Forwarded-For entry as its address: rate limits and the
+        # login lockout no longer held.
+        ("TRUSTED_PROXY_COUNT", "-1", "0 or more"),
+        # redis-py makes a socket with timeout 0 non-blocking: every cache call failed at once.
+        ("CACHE_TIMEOUT_SECONDS", "0", "more than 0"),
+        ("CACHE_TIMEOUT_SECONDS", "-0.5", "more than 0"),
+        ("EMAIL_TIMEOUT", "0", "1 or more"),
+        ("LOGIN_LOCKOUT_MINUTES", "-1", "0 or more"),
+        ("LOGIN_FAILURE_LIMIT", "0", "1 or more"),
+        ("WEB_MAX_CONCURRENT_REQUESTS", "-1", "0 or more"),
+        ("WEB_CONCURRENCY", "0", "1 or more"),
+        # A day of 0 or less was skipped without a word: no closing reminder at all.
+        ("REMIND_DAYS_BEFORE_CLOSE", "-3", "1 or more"),
+        ("REMIND_DAYS_BEFORE_ANSWER_DEADLINE", "5,0", "1 or more"),
+        ("REMIND_OVERDUE_EVERY_DAYS", "0", "1 or more"),
+        ("DIGESTS_EVERY_SECONDS", "0", "more than 0"),
+        ("NOTIFY_DELIVERY_BATCH_SIZE", "0", "1 or more"),
+        ("NOTIFY_RETRY_BASE_SECONDS", "0", "more than 0"),
+        ("EXPORT_MAX_ATTEMPTS", "0", "1 or more"),
+        ("CONN_MAX_AGE", "-5", "0 or more"),
+    ],
+)
+def test_a_number_out_of_its_range_stops_the_start_naming_it(variable, value, bound):
+    """These passed `check --deploy` and quietly switched a feature off."""
+    result = check_with(**{variable: value}, EMAIL_HOST="smtp.example.cn")
+    assert result.returncode != 0
+    assert (
+        f"ImproperlyConfigured: {variable} must be {bound}, not" in result.stderr.splitlines()[-1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRUSTED_PROXY_COUNT", "0"),  # the socket's address: no proxy in front
+        ("WEB_MAX_CONCURRENT_REQUESTS", "0"),  # no load shedding
+        ("WEB_MAX_WAITING_REQUESTS", "0"),
+        ("LOGIN_LOCKOUT_MINUTES", "0"),
+        ("PERSONAL_DATA_RETENTION_DAYS", "0"),
+        ("SECURE_HSTS_SECONDS", "0"),
+        ("CACHE_TIMEOUT_SECONDS", "0.05"),
+        ("REMIND_DAYS_BEFORE_CLOSE", "7,3,1"),
+    ],
+)
+def test_the_documented_edge_values_still_start(variable, value):
+    result = check_with(**{variable: value})
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("level", ["warn", "WARNING", "fatal", "debug"])
