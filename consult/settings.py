@@ -43,9 +43,9 @@ class _Env(environ.Env):
     def int(self, var, default=environ.Env.NOTSET, *, least=None):
         return self.bounded(var, super().int(var, default=default), least=least)
 
-    def float(self, var, default=environ.Env.NOTSET, *, least=None, above=None):
+    def float(self, var, default=environ.Env.NOTSET, *, least=None, above=None, most=None):
         value = super().float(var, default=default)
-        return self.bounded(var, value, least=least, above=above)
+        return self.bounded(var, value, least=least, above=above, most=most)
 
     def list(self, var, cast=None, default=environ.Env.NOTSET, *, least=None):
         values = super().list(var, cast=cast, default=default)
@@ -54,7 +54,7 @@ class _Env(environ.Env):
         return values
 
     @staticmethod
-    def bounded(var, value, *, least=None, above=None):
+    def bounded(var, value, *, least=None, above=None, most=None):
         """A number below `least` (or not above `above`) stops the start naming its variable:
         read on, it would quietly switch a feature off (a negative proxy count trusts what the
         client wrote into X-Forwarded-For; a zero timeout makes redis-py stop waiting at all)."""
@@ -62,6 +62,8 @@ class _Env(environ.Env):
             raise ImproperlyConfigured(f"{var} must be {least} or more, not {value}.")
         if above is not None and not value > above:
             raise ImproperlyConfigured(f"{var} must be more than {above}, not {value}.")
+        if most is not None and not value <= most:
+            raise ImproperlyConfigured(f"{var} must be {most} or less, not {value}.")
         return value
 
 
@@ -423,7 +425,8 @@ EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3, least=1)
 EXPORT_SOFT_TIME_LIMIT_SECONDS = env.int("EXPORT_SOFT_TIME_LIMIT_SECONDS", default=50 * 60, least=1)
 
 # Form-letter campaigns: comments whose character 3-grams overlap this much are grouped.
-CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5)
+# A share of 3-grams: at 0 every comment is one campaign, above 1 none is ever grouped.
+CAMPAIGN_SIMILARITY = env.float("CAMPAIGN_SIMILARITY", default=0.5, above=0, most=1)
 
 # Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

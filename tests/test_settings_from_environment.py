@@ -76,6 +76,9 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
         ("NOTIFY_RETRY_BASE_SECONDS", "0", "more than 0"),
         ("EXPORT_MAX_ATTEMPTS", "0", "1 or more"),
         ("CONN_MAX_AGE", "-5", "0 or more"),
+        # A share of the wording: 0 made every comment one campaign, 1.5 grouped none.
+        ("CAMPAIGN_SIMILARITY", "0", "more than 0"),
+        ("CAMPAIGN_SIMILARITY", "1.5", "1 or less"),
     ],
 )
 def test_a_number_out_of_its_range_stops_the_start_naming_it(variable, value, bound):
