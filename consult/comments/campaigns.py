@@ -139,7 +139,10 @@ def campaigns_assign_pending(*, batch=1000, limit=PER_RUN) -> int:
 def _assign(consultation_id, ids) -> int:
     threshold = settings.CAMPAIGN_SIMILARITY
     # One consultation's campaigns change under this lock; other consultations go on.
-    Consultation.objects.select_for_update().filter(pk=consultation_id).first()
+    # FOR NO KEY UPDATE: a staff change inserting a row that names the consultation (a reply
+    # email's notification) takes only a key-share lock on it, which this leaves free; a full
+    # lock made the two wait on each other (deadlock) while the job waited for the comment.
+    Consultation.objects.select_for_update(no_key=True).filter(pk=consultation_id).first()
     comments = list(
         Comment.objects.filter(pk__in=ids, signature__isnull=True)
         .order_by("pk")

@@ -191,7 +191,10 @@ def _tally_move(comment: Comment, *, to_clause_id: int) -> None:
     if not counts_publicly(comment.status):
         return
     shown = int(comment.is_published)
-    for clause_id, sign in ((comment.clause_id, -1), (to_clause_id, 1)):
+    # The two clauses' rows in one order, whichever way the comment moves: two moves the
+    # opposite way at once locked them crosswise (a deadlock, and a 500 for one of the staff).
+    changes = sorted(((comment.clause_id, -1), (to_clause_id, 1)), key=lambda c: c[0] or 0)
+    for clause_id, sign in changes:
         tally_add(
             consultation_id=comment.consultation_id,
             clause_id=clause_id,

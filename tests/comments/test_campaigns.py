@@ -204,3 +204,84 @@ def test_the_queue_counts_the_letters_of_a_campaign_the_department_can_open(clie
     client.force_login(member("hyj", "市海渔局"))  # the issuing bureau sees all six
     page = client.get("/admin/comments/comment/", {"scope": "all"}).content.decode()
     assert set(re.findall(rf"#{campaign} · ([\d/]+)", page)) == {"6"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_answering_a_comment_the_campaign_job_is_signing_both_go_through(monkeypatch):
+    """The job (every 30 s) locked the consultation, then waited for the comment a member of
+    staff was answering; the answer's email, naming the consultation, then waited for the
+    job's lock: PostgreSQL ended one of them with a deadlock, and the answer was a 500."""
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from consult.comments import workflow
+    from consult.comments.services import comment_submit
+    from consult.comments.workflow import CommentChange, comment_change_apply
+    from consult.testing.services import unavailable, wait_for
+    from consult.testing.weifang import load_weifang
+
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is needed: SQLite locks the whole database instead")
+    weifang = load_weifang(slug="weifang-campaign-race")
+    root = get_user_model().objects.create_superuser("root", "root@example.cn", "pw")
+    comment = comment_submit(
+        consultation=weifang,
+        clause=weifang.clauses.get(label="二(三)4"),
+        body="建议在数字化转型专项中明确中小企业的申报条件。",
+        channel="web",
+        consent=True,
+        email="citizen@example.cn",
+    ).comment
+    comment_locked, job_waiting = threading.Event(), threading.Event()
+    standing = workflow.standing
+
+    def standing_once_the_job_waits(user, locked_comment):
+        # The comment is locked now: the job comes, and the answer goes on once it waits.
+        comment_locked.set()
+        job_waiting.wait(20)
+        return standing(user, locked_comment)
+
+    monkeypatch.setattr(workflow, "standing", standing_once_the_job_waits)
+    errors = []
+
+    def run(work):
+        try:
+            work()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def answer():
+        change = CommentChange(
+            status="answered", decision="adopted", reply="已采纳。", waive_reason="答复期限将至。"
+        )
+        comment_change_apply(comment, root, change)
+
+    def sign():
+        comment_locked.wait(20)
+        campaigns_assign([comment.pk])
+
+    def job_waits_for_the_comment():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] >= 1
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (answer, sign)]
+    for thread in threads:
+        thread.start()
+    try:
+        comment_locked.wait(20)
+        wait_for(job_waits_for_the_comment, timeout=20, message="the job waiting for the comment")
+    finally:
+        job_waiting.set()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    comment.refresh_from_db()
+    assert comment.status == "answered" and Comment.objects.filter(signature__isnull=False).count()

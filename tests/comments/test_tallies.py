@@ -1,5 +1,6 @@
 """The public comment counts: kept with the comments, never counted on a page view."""
 
+import contextlib
 import threading
 
 import pytest
@@ -110,3 +111,59 @@ def test_concurrent_submissions_on_one_clause_are_each_counted_once():
     assert nonzero(tallies_of(weifang.pk)) == counted(weifang)
     assert counted(weifang)[1] == 30
     assert CommentTally.objects.filter(consultation=weifang).count() > 1  # spread over slots
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_comments_moved_opposite_ways_at_once_are_both_moved(monkeypatch):
+    """A move from 二(三)4 to 二(四)2 beside one from 二(四)2 to 二(三)4, on the same slot (one
+    chance in eight each): each updated its old clause's row first, then waited for the
+    other's, and PostgreSQL ended one move with a deadlock (a 500 for its member of staff)."""
+    import random
+
+    from consult.comments import references
+    from consult.comments.references import comment_move_to_clause
+    from consult.testing.services import unavailable
+
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is needed: SQLite locks the whole database instead")
+    weifang = load_weifang(slug="weifang-opposite-moves")
+    root = get_user_model().objects.create_superuser("root", "root@example.cn", "pw")
+    one, other = submit(weifang, "二(三)4", 1), submit(weifang, "二(四)2", 2)
+    monkeypatch.setattr(random, "randrange", lambda slots: 0)
+    # Each move, its first row updated, waits (a while at most) for the other to update its
+    # own first row: the moment they deadlocked.
+    both_started = threading.Barrier(2, timeout=3)
+    first_row_updated = threading.local()
+    tally_add = references.tally_add
+
+    def tally_add_then_wait(**change):
+        tally_add(**change)
+        if not getattr(first_row_updated, "done", False):
+            first_row_updated.done = True
+            # Broken: the other waits for this row, so go on.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_started.wait()
+
+    monkeypatch.setattr(references, "tally_add", tally_add_then_wait)
+    errors = []
+
+    def move(comment, label):
+        try:
+            comment_move_to_clause(comment, weifang.clauses.get(label=label), by=root)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=move, args=(one, "二(四)2")),
+        threading.Thread(target=move, args=(other, "二(三)4")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert Comment.objects.get(pk=one.pk).clause.label == "二(四)2"
+    assert Comment.objects.get(pk=other.pk).clause.label == "二(三)4"
+    assert nonzero(tallies_of(weifang.pk)) == counted(weifang)
