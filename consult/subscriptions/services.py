@@ -15,6 +15,7 @@ one gets one email per opening, and unsubscribing deletes every subscription of 
 
 import datetime
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.core import signing
@@ -123,7 +124,9 @@ def _address_key_prefixes(email: str) -> list[str]:
 
 
 def address_normalize(email: str) -> str:
-    return email.strip().lower()
+    """One spelling per mailbox: trimmed, lower case, and full-width characters made plain
+    ("x@ｅｘａｍｐｌｅ.org", as a Chinese input method types it, is x@example.org)."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 @transaction.atomic
