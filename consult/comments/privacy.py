@@ -80,8 +80,9 @@ _GAP = r"(?:[-\s._/·\u2010-\u2015\u2212\u30fb]{1,3})"
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<![\d+])(?:(?:\+|00)?86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
 )
-# The local number in groups of 3-4 and 4, or 4 and 3 ("8888 888"); LANDLINE decides.
-_LOCAL_GROUPS = rf"\d{{3,4}}{_GAP}?\d{{3,4}}"
+# The local number in groups of 3-4 and 4, or 4 and 3 split by a space ("8888 888"), the
+# 4 not a year: "0531-2024-001" is a document's number, not a telephone's. LANDLINE decides.
+_LOCAL_GROUPS = rf"(?:\d{{3,4}}{_GAP}?\d{{4}}|(?!(?:19|20)\d\d)\d{{4}}\s\d{{3}})"
 _LANDLINE_IN_TEXT = re.compile(
     rf"(?<![\d(（])(?:[(（](?P<bracketed>0\d{{2,3}})[)）]\s?|(?P<area>0\d{{2,3}}){_GAP}?)"
     rf"(?P<local>{_LOCAL_GROUPS})(?P<extension>-\d{{1,6}})?(?!\d)"

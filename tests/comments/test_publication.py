@@ -277,6 +277,12 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "得分：86 92 7845 1234",
         "2024.86.10.1234.5678",
         "+86 92 7845 1234",  # no such area code
+        # An area code, a year and a serial: a document's number, not a telephone's (a review
+        # of the 4-and-3 grouping).
+        "项目编号 0531-2024-001",
+        "合同号：0755-2023-118",
+        "统一编码 023-2021-365",
+        "标段 010 2024 100",
     ],
 )
 def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):
