@@ -1,7 +1,6 @@
 """Admin for departments, consultations and their clause trees."""
 
 import datetime
-import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -629,22 +628,28 @@ class LinkDropForm(forms.Form):
         self.fields["old"].label_from_instance = clause_choice_label
 
 
-# A date without a time of day: "2027-06-30", "2027/06/30", "20270630".
-_DAY_ALONE = re.compile(r"[\d/.-]+")
-
-
 class ClosingMomentField(forms.DateTimeField):
-    """A close typed as a day alone ("2027-06-30") is that day to its last second, Beijing
-    time, as a notice's "6月30日前" is (notices.importer): Django reads it as the day's first
-    second, and the period would close a day early."""
+    """A close typed as a day alone ("2027-06-30", "June 30, 2027") is that day to its last
+    second, Beijing time, as a notice's "6月30日前" is (notices.importer): Django reads it as
+    the day's first second, and the period would close a day early."""
 
     def to_python(self, value):
         moment = super().to_python(value)
-        if moment is None or not _DAY_ALONE.fullmatch(str(value).strip()):
+        if moment is None or not self._is_a_day_alone(value):
             return moment
         return timezone.make_aware(
             datetime.datetime.combine(timezone.localtime(moment).date(), LAST_SECOND)
         )
+
+    @staticmethod
+    def _is_a_day_alone(value) -> bool:
+        """Whether the value reads as a date in one of the language's date formats: a time of
+        day typed with it is then none of them."""
+        try:
+            forms.DateField().to_python(str(value).strip())
+        except ValidationError:
+            return False
+        return True
 
 
 class RevisionPeriodForm(forms.Form):

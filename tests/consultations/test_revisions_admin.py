@@ -275,3 +275,10 @@ def test_a_close_typed_as_a_day_alone_takes_comments_to_its_last_second(
     assert client.post(_links_url(revision), period).status_code == 302
     revision.refresh_from_db()
     assert timezone.localtime(revision.closes_at).time() == datetime.time(0, 0)
+    # The English admin reads dates as English writes them (found by a review).
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    for typed in (f"{closes:%b %d %Y}", f"{closes:%B %d, %Y}", f"{closes:%d %B %Y}"):
+        period["closes_at"] = typed
+        assert client.post(_links_url(revision), period).status_code == 302, typed
+        revision.refresh_from_db()
+        assert timezone.localtime(revision.closes_at).time() == datetime.time(23, 59, 59), typed
