@@ -18,8 +18,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from consult.comments.models import Comment
 from consult.comments.publication import report_publication_lock
@@ -45,10 +44,10 @@ DECISIONS = {
     "explained": Comment.Decision.EXPLAINED,
 }
 PERSONAL_DATA = {
-    redaction.PHONE: _lazy("电话号码"),
-    redaction.EMAIL: _lazy("电子邮箱"),
-    redaction.ID_NUMBER: _lazy("身份证号码"),
-    redaction.NAME: _lazy("姓名"),
+    redaction.PHONE: gettext_lazy("电话号码"),
+    redaction.EMAIL: gettext_lazy("电子邮箱"),
+    redaction.ID_NUMBER: gettext_lazy("身份证号码"),
+    redaction.NAME: gettext_lazy("姓名"),
 }
 
 

@@ -160,7 +160,7 @@ class PublicationReviewAdmin(OfferedLookupsOnly, admin.ModelAdmin):
             try:
                 decide(comment)
             except PermissionDenied:
-                refused.append(f"#{comment.pk}: {_('您的单位不是发布单位，不能审核。')}")
+                refused.append(f"#{comment.pk}: " + _("您的单位不是发布单位，不能审核。"))
             except ValidationError as error:
                 refused.append(f"#{comment.pk}: {' '.join(error.messages)}")
             else:
