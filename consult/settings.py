@@ -411,7 +411,9 @@ for _name in ("REMIND_AT_HOUR", "NOTIFY_DAILY_DIGEST_HOUR"):
 EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=5000, least=0)
 # A built export file (names and phones, as its maker saw them) is downloadable for this many
 # days; the daily personal-data-retention job then deletes it.
-EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7, least=0)
+# At least a day: at 0 a large export was deleted from the list before its maker could
+# download it.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7, least=1)
 # A worker building an export reports progress every thousand rows; one silent this long died
 # with its worker, and the export-sweep job gives the export to another. An export whose task
 # the broker refused is handed on again NOTIFY_SWEEP_AFTER_SECONDS after it was asked for.

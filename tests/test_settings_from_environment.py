@@ -33,7 +33,7 @@ def check_with(**variables):
             {"PERSONAL_DATA_RETENTION_DAYS": "-40"},
             "ImproperlyConfigured: PERSONAL_DATA_RETENTION_DAYS must be 0 or more, not -40",
         ),
-        ({"EXPORT_KEEP_DAYS": "-1"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS must be 0 or more"),
+        ({"EXPORT_KEEP_DAYS": "0"}, "ImproperlyConfigured: EXPORT_KEEP_DAYS must be 1 or more"),
         # These passed every check and then failed each request (a cache URL Redis cannot
         # read: 500 on every page) or each email (Django refuses both TLS modes at once).
         ({"DATABASE_URL": "postgres//db.internal/consult"}, "ImproperlyConfigured: DATABASE_URL"),

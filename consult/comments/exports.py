@@ -270,14 +270,25 @@ def exports_kept(exports=None, *, now=None):
     return exports.filter(created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS))
 
 
-def exports_expired(*, now=None):
-    """The exports past EXPORT_KEEP_DAYS: due for deletion, files and all."""
-    return Export.objects.exclude(pk__in=exports_kept(now=now).values("pk"))
+def exports_expired(*, now=None, contact_details_made_before=None):
+    """The exports past EXPORT_KEEP_DAYS: due for deletion, files and all. With
+    `contact_details_made_before` (the retention purge has just removed some), also those
+    with contact details made before then: such a file may hold what was removed, and must not
+    outlive it by up to EXPORT_KEEP_DAYS (one being built is stopped, `export_build`)."""
+    expired = ~Q(pk__in=exports_kept(now=now).values("pk"))
+    if contact_details_made_before is not None:
+        expired |= Q(include_personal=True, created_at__lt=contact_details_made_before)
+    return Export.objects.filter(expired)
 
 
-def exports_expire(*, now=None) -> int:
-    """Delete the exports past EXPORT_KEEP_DAYS and their files; returns how many."""
-    expired = exports_expired(now=now)
+def exports_expire(*, now=None, contact_details_made_before=None) -> int:
+    """Delete the exports `exports_expired` names, and their files; returns how many."""
+    return _exports_delete(
+        exports_expired(now=now, contact_details_made_before=contact_details_made_before)
+    )
+
+
+def _exports_delete(expired) -> int:
     with transaction.atomic():
         files = [export.file for export in expired.select_for_update() if export.file]
         count, _deleted = expired.delete()

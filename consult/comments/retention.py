@@ -32,7 +32,11 @@ def retention_apply(*, now=None) -> tuple[int, int]:
     """All that retention removes at `now`, for the daily job and purge_personal_data alike:
     the comments' personal data, and the exports past EXPORT_KEEP_DAYS (copies of it).
     Returns (comments cleared, exports deleted)."""
-    return personal_data_purge(now=now), exports_expire(now=now)
+    cleared = personal_data_purge(now=now)
+    # A file of contact details made before may hold some of those just removed.
+    return cleared, exports_expire(
+        now=now, contact_details_made_before=timezone.now() if cleared else None
+    )
 
 
 def comments_past_retention(*, now=None):
@@ -71,22 +75,36 @@ def _settled(revision: Revision, cutoff) -> bool:
     return closes_at is not None and closes_at <= cutoff
 
 
+# A comment's texts that may name its submitter: its own, and staff's ("张三来电（138…）要求撤回"
+# as the reason it is invalid, withheld from publication, or answered without an opinion).
+_STAFF_AND_CITIZEN_TEXTS = [
+    "body",
+    "reply",
+    "decision_reason",
+    "invalid_reason",
+    "opinions_waived_reason",
+    "publication_reason",
+]
+
+
 def _texts_masked(ids) -> None:
     """The personal data written into the texts — the comment's own ("来信人：张三丰，电话…"),
-    its reason and reply, the departments' opinions, the history's notes — masked while the
+    its reasons and reply, the departments' opinions, the history's notes — masked while the
     names that masking looks for are still known: once they are deleted, nothing would find the
     name in the text, and a cooperating department or an export would read it in full."""
     comments = {
         comment.pk: comment
         for comment in Comment.objects.filter(pk__in=ids).only(
-            "pk", "body", "reply", "decision_reason", "submitter_name", "organisation"
+            "pk", "submitter_name", "organisation", *_STAFF_AND_CITIZEN_TEXTS
         )
     }
     for comment in comments.values():
-        comment.body = comment_text_masked(comment)
-        comment.reply = comment_text_masked(comment, comment.reply)
-        comment.decision_reason = comment_text_masked(comment, comment.decision_reason)
-    Comment.objects.bulk_update(comments.values(), ["body", "reply", "decision_reason"])
+        for field in _STAFF_AND_CITIZEN_TEXTS:
+            masked = comment_text_masked(comment, getattr(comment, field))
+            # A name of one character masked as two may lengthen a reason already at its limit.
+            limit = Comment._meta.get_field(field).max_length
+            setattr(comment, field, masked[:limit] if limit else masked)
+    Comment.objects.bulk_update(comments.values(), _STAFF_AND_CITIZEN_TEXTS)
     for model in (CooperatingOpinion, CommentEvent):
         rows = list(model.objects.filter(comment_id__in=ids).exclude(text=""))
         for row in rows:

@@ -471,3 +471,33 @@ def test_exports_have_a_queue_of_their_own():
     assert queue_of("consult.comments.tasks.build_export") == "exports"
     assert queue_of("consult.jobs.tasks.run_job") == "celery"
     assert queue_of("consult.notifications.tasks.deliver_notifications") == "notifications"
+
+
+def test_a_file_of_contact_details_does_not_outlive_the_comments_retention(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    """An export made the day before the comments' retention ended kept their names and phones
+    downloadable for up to EXPORT_KEEP_DAYS more: the purge cleared the comments and left the
+    file (found by a review)."""
+    import io
+
+    from django.core.management import call_command
+
+    from consult.comments.retention import retention_apply
+
+    start, job = _built_by_a_task(client, comments, settings, django_capture_on_commit_callbacks)
+    storage, name = job.file.storage, job.file.name
+    assert job.include_personal and storage.exists(name)
+    weifang = comments[0].consultation
+    settings.PERSONAL_DATA_RETENTION_DAYS = 0
+    weifang.report_published_at = start + datetime.timedelta(hours=1)
+    weifang.save(update_fields=["report_published_at"])
+    with time_machine.travel(start + datetime.timedelta(hours=2), tick=False):
+        assert client.get(f"/staff/exports/{job.pk}/").status_code == 200  # kept for 7 days
+        said = io.StringIO()
+        call_command("purge_personal_data", "--dry-run", stdout=said)
+        assert "3 comments would lose their personal data; 1 exports" in said.getvalue()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert retention_apply() == (3, 1)
+        assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+    assert not Export.objects.exists() and not storage.exists(name)

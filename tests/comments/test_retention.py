@@ -173,6 +173,10 @@ def test_the_personal_data_written_in_the_texts_is_masked_before_the_names_go(an
     Comment.objects.filter(pk=answered.pk).update(
         body="建议明确集聚区的评价指标。来信人：张三，电话13812345678。",
         reply="张三同志：感谢您的意见，已采纳。",
+        # Staff's own reasons (found by a review: kept whole once the name had gone).
+        invalid_reason="张三来电（13812345678）要求撤回",
+        opinions_waived_reason="已与张三电话沟通，无需等待配合意见。",
+        publication_reason="意见中含有张三的电话 13812345678 和邮箱 zhang@example.cn",
     )
     CooperatingOpinion.objects.create(
         comment=answered,
@@ -186,6 +190,9 @@ def test_the_personal_data_written_in_the_texts_is_masked_before_the_names_go(an
     answered.refresh_from_db()
     assert answered.body == "建议明确集聚区的评价指标。来信人：＊＊，电话138****5678。"
     assert answered.reply == "＊＊同志：感谢您的意见，已采纳。"
+    assert answered.invalid_reason == "＊＊来电（138****5678）要求撤回"
+    assert answered.opinions_waived_reason == "已与＊＊电话沟通，无需等待配合意见。"
+    assert answered.publication_reason == "意见中含有＊＊的电话 138****5678 和邮箱 z***@example.cn"
     assert CooperatingOpinion.objects.get(comment=answered).text == "同意＊＊的意见。"
     texts = CommentEvent.objects.filter(comment=answered).values_list("text", flat=True)
     assert not any("张三" in text for text in texts)

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from consult.comments.exports import exports_expired
 from consult.comments.retention import comments_past_retention, retention_apply
@@ -20,7 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         if dry_run:
-            comments, exports = comments_past_retention().count(), exports_expired().count()
+            comments = comments_past_retention().count()
+            # Clearing comments deletes the files of contact details made before, too.
+            made_before = timezone.now() if comments else None
+            exports = exports_expired(contact_details_made_before=made_before).count()
             self.stdout.write(
                 f"{comments} comments would lose their personal data;"
                 f" {exports} exports would be deleted"
