@@ -114,7 +114,14 @@ def _is_plain_word_document(data: bytes) -> bool:
         return False
     if b"macroEnabled" in content_types or b"vbaProject" in content_types:
         return False
-    return all(name.startswith(_DOCX_PARTS) and not name.lower().endswith(".bin") for name in names)
+    return all(name.startswith(_DOCX_PARTS) and not _is_embedded(name) for name in names)
+
+
+def _is_embedded(name: str) -> bool:
+    """A part that is an object embedded in a Word document (an OLE object, or any file put in
+    it: "word/embeddings/setup.exe", a workbook with macros), which can carry programs."""
+    name = name.lower()
+    return name.endswith(".bin") or name.startswith("word/embeddings/")
 
 
 def _word_document_refusal(data: bytes) -> str | None:
@@ -132,7 +139,7 @@ def _word_document_refusal(data: bytes) -> str | None:
         return None
     if any(name.lower().endswith("vbaproject.bin") for name in names):
         return MACROS_REFUSED
-    if any(name.lower().endswith(".bin") or name.startswith("word/embeddings/") for name in names):
+    if any(_is_embedded(name) for name in names):
         return EMBEDDED_REFUSED
     return None
 

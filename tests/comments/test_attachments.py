@@ -86,6 +86,17 @@ def test_a_plain_docx_is_a_docx():
             "word/document.xml": "<w:document/>",
             "word/embeddings/oleObject1.bin": OLE,
         },
+        # Any file embedded, whatever its name (found by a review: only .bin was refused).
+        {
+            "[Content_Types].xml": WORD_TYPES,
+            "word/document.xml": "<w:document/>",
+            "word/embeddings/setup.exe": b"MZ\x90\x00",
+        },
+        {
+            "[Content_Types].xml": WORD_TYPES,
+            "word/document.xml": "<w:document/>",
+            "word/Embeddings/Sheet1.xlsm": b"PK\x03\x04",
+        },
     ],
 )
 def test_macros_and_archives_posing_as_word_documents_are_refused(parts):
