@@ -62,6 +62,8 @@ def phone_last_digits(phone: str, count: int = 4) -> str:
 PHONE = "phone"
 EMAIL = "email"
 ID_NUMBER = "id_number"
+# A QQ number or a WeChat ID: how people in China are reached as often as by telephone.
+IM_ACCOUNT = "im_account"
 NAME = "name"
 
 # Full-width ASCII (１３９, ＠, －) read as plain, one character for one so positions stay true.
@@ -105,6 +107,22 @@ _LOCAL_NUMBER_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _YEARS = re.compile(r"(?:19|20)\d\d[- ](?:19|20)\d\d")
+# A QQ number (5 to 12 digits) or a WeChat ID (6 to 20 letters, digits, - and _, a letter
+# first), only right after the word that says it is one ("QQ：123456789", "微信号 zhang_san88",
+# "WeChat ID: wangwu2024"): alone, they are any number or word. After an English word, a colon
+# or "ID" too ("the WeChat platform" is no account).
+_IM_ACCOUNTS_IN_TEXT = (
+    re.compile(
+        r"(?<![A-Za-z])QQ\s*(?:号码|号)?\s*[:：]?\s*(?P<account>[1-9]\d{4,11})(?!\d)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:微信\s*(?:号码|号|ID)?\s*[:：]?"
+        r"|(?<![A-Za-z])(?:weixin|wechat|vx|wx)\s*(?:(?:ID|号)\s*[:：]?|[:：]))"
+        r"\s*(?P<account>[A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])",
+        re.IGNORECASE,
+    ),
+)
 # The domain may be internationalised ("例子.中国", which the comment form accepts); the part
 # before the @ is read in ASCII only, or it would take in the Chinese words written before it.
 _EMAIL_IN_TEXT = re.compile(
@@ -142,7 +160,8 @@ def _dialled(candidate: str) -> str:
 
 
 def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
-    """Where `text` holds a phone number, email address or ID number: (start, end, kind) in
+    """Where `text` holds a phone number, email address, ID number, or a QQ number or WeChat ID
+    after the word for it: (start, end, kind) in
     order, none overlapping; `also` adds the caller's own finds, (start, end, kind) each, unless
     they overlap one of those."""
     plain = half_width(text)
@@ -174,6 +193,9 @@ def personal_data_spans(text: str, *, also=()) -> list[tuple[int, int, str]]:
     for match in _LOCAL_NUMBER_IN_TEXT.finditer(plain):
         if not _YEARS.fullmatch(match.group("local")):
             add(match.start("local"), match.end("local"), PHONE)
+    for pattern in _IM_ACCOUNTS_IN_TEXT:
+        for match in pattern.finditer(plain):
+            add(match.start("account"), match.end("account"), IM_ACCOUNT)
     for start, end, kind in also:
         add(start, end, kind)
     return sorted(spans)
@@ -185,6 +207,8 @@ def _masked_span(found: str, kind: str) -> str:
         return compact[:2] + "*" * (len(compact) - 2)
     if kind == EMAIL:
         return mask_email(found)
+    if kind == IM_ACCOUNT:
+        return found[0] + "*" * (len(found) - 1)
     if kind == PHONE:
         if dialled := _INTERNATIONAL_LANDLINE_IN_TEXT.fullmatch(half_width(found)):
             # Masked as the number, without the extension that would read as its last digits.

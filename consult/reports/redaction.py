@@ -12,13 +12,23 @@ from dataclasses import dataclass
 from consult.comments.privacy import (
     EMAIL,
     ID_NUMBER,
+    IM_ACCOUNT,
     NAME,
     PHONE,
     half_width,
     personal_data_spans,
 )
 
-__all__ = ["EMAIL", "ID_NUMBER", "NAME", "PHONE", "Finding", "name_candidates", "personal_data_in"]
+__all__ = [
+    "EMAIL",
+    "ID_NUMBER",
+    "IM_ACCOUNT",
+    "NAME",
+    "PHONE",
+    "Finding",
+    "name_candidates",
+    "personal_data_in",
+]
 
 # The most common surnames (about nine in ten people), then a salutation: 赵六同志, 张先生.
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|慕容|司徒|夏侯|皇甫|令狐|公孙|尉迟|长孙|宇文"
@@ -57,7 +67,7 @@ _NOT_NAMES = {
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # PHONE, EMAIL, ID_NUMBER or NAME
+    kind: str  # PHONE, EMAIL, ID_NUMBER, IM_ACCOUNT or NAME
     text: str
     start: int
     end: int

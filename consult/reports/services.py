@@ -47,6 +47,7 @@ PERSONAL_DATA = {
     redaction.PHONE: gettext_lazy("电话号码"),
     redaction.EMAIL: gettext_lazy("电子邮箱"),
     redaction.ID_NUMBER: gettext_lazy("身份证号码"),
+    redaction.IM_ACCOUNT: gettext_lazy("QQ 号或微信号"),
     redaction.NAME: gettext_lazy("姓名"),
 }
 

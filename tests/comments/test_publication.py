@@ -239,6 +239,12 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("+86-(0536)-8123688", "0536-****688"),
         ("0536 8888 888", "0536-****888"),
         ("+86 536 8888 888", "0536-****888"),
+        # QQ numbers and WeChat IDs, after the word for them (found by a review).
+        ("QQ号 123456789", "QQ号 1********"),
+        ("ＱＱ：987654", "ＱＱ：9*****"),
+        ("微信 zhangsan_1990", "微信 z************"),
+        ("微信号：wxid_abc123", "微信号：w**********"),
+        ("WeChat ID: wangwu2024", "WeChat ID: w*********"),
         ("139—0000—0001", "139****0001"),  # em dashes
         ("139–0000–0001", "139****0001"),  # en dashes
         ("139_0000_0001", "139****0001"),
@@ -283,6 +289,11 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "合同号：0755-2023-118",
         "统一编码 023-2021-365",
         "标段 010 2024 100",
+        # Words that only name the services.
+        "关注微信公众号",
+        "via the WeChat platform",
+        "QQ群 2024年",
+        "微信支付100元",
     ],
 )
 def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):

@@ -129,11 +129,15 @@ def test_the_personal_data_a_report_text_holds_is_named_in_english():
 
     from consult.reports.services import personal_data_errors
 
-    text = "请致电13912345678，或凭身份证37070219800101123X、邮箱wang@example.cn查询。"
+    text = (
+        "请致电13912345678，或凭身份证37070219800101123X、邮箱wang@example.cn查询，"
+        "或加微信 wangwu_2024。"
+    )
     with translation.override("en"):
         errors = personal_data_errors(text, "Introduction")
-    assert len(errors) == 3
+    assert len(errors) == 4
     for error in errors:
         assert not re.search(r"[\u4e00-\u9fff]", error.split("“")[0]), error
     assert any("phone number" in error for error in errors)
     assert any("ID number" in error for error in errors)
+    assert any("QQ or WeChat ID “wangwu_2024”" in error for error in errors)
