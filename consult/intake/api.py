@@ -453,6 +453,14 @@ class PublishedCommentSerializer(serializers.Serializer):
     answer = PublishedAnswerSerializer(
         allow_null=True, help_text="Shown once the consultation's adoption report is published."
     )
+    unanswered_in_report = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The number of the draft whose published adoption report left this comment "
+            "unanswered (its reason is in that report); null while no report is out, or once "
+            "the comment is answered."
+        ),
+    )
 
 
 class PublishedCommentsSerializer(serializers.Serializer):
@@ -973,6 +981,7 @@ def _published_dict(item) -> dict:
             "reply": answer.reply,
             "replied_at": _moment(answer.replied_at),
         },
+        "unanswered_in_report": item.unanswered_in_report,
     }
 
 

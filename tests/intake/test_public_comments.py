@@ -344,6 +344,10 @@ def test_a_comment_left_unanswered_by_the_published_report_says_so_and_links_the
     published(weifang_open, bureau, clause=item)
     url = clause_list(weifang_open, item)
     assert "答复将在意见采纳情况公布后显示" in client.get(url).content.decode()
+    [row] = client.get(f"/api/consultations/{weifang_open.slug}/published-comments/").json()[
+        "results"
+    ]
+    assert row["answer"] is None and row["unanswered_in_report"] is None
     from consult.reports.models import AdoptionReport
     from consult.reports.services import report_generate
 
@@ -361,6 +365,11 @@ def test_a_comment_left_unanswered_by_the_published_report_says_so_and_links_the
     report = reverse("intake:revision_report", args=[weifang_open.slug, 1])
     assert f'尚未答复，原因见<a href="{report}">' in page
     assert "涉及多个部门" in client.get(report).content.decode()
+    # The API told it from a comment whose report is not out: "answer": null for both.
+    api = f"/api/consultations/{weifang_open.slug}/published-comments/"
+    with time_machine.travel(datetime.timedelta(seconds=3600)):
+        [row] = client.get(api).json()["results"]
+    assert row["answer"] is None and row["unanswered_in_report"] == 1
 
 
 def test_the_answers_are_not_a_page_of_landmarks_with_one_name(client, weifang_open, bureau):
