@@ -299,28 +299,6 @@ def test_a_subscriber_of_the_morning_hears_of_a_notice_imported_at_noon_dated_da
 def test_an_address_typed_in_full_width_is_one_mailbox_with_its_plain_self(bureau):
     """ "x@ｅｘａｍｐｌｅ.org" was stored as typed: the same mailbox subscribed again plainly was a
     second subscription, mailed twice, and unsubscribing through one link left the other."""
-    import importlib
-
-    from django.apps import apps
-
     first = subscription_request(email=" X@ｅｘａｍｐｌｅ.org", department=bureau, language="en")
     again = subscription_request(email="x@example.org", department=bureau, language="en")
     assert first.pk == again.pk and first.email == "x@example.org"
-
-    # Rows stored before: made plain, and one with their plain twin, kept confirmed.
-    now = timezone.now()
-    typed = [
-        Subscription.objects.create(email="y@ｅｘａｍｐｌｅ.org", department=None, created_at=now),
-        Subscription.objects.create(
-            email="x@ｅｘａｍｐｌｅ.org", department=bureau, created_at=now, confirmed_at=now
-        ),
-    ]
-    migration = importlib.import_module(
-        "consult.subscriptions.migrations.0002_addresses_made_plain"
-    )
-    migration.addresses_made_plain(apps, None)
-    assert sorted(Subscription.objects.values_list("email", "department_id", "confirmed_at")) == [
-        ("x@example.org", bureau.pk, now),
-        ("y@example.org", None, None),
-    ]
-    assert not Subscription.objects.filter(pk__in=[row.pk for row in typed[1:]]).exists()
