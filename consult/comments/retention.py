@@ -32,11 +32,11 @@ def retention_apply(*, now=None) -> tuple[int, int]:
     """All that retention removes at `now`, for the daily job and purge_personal_data alike:
     the comments' personal data, and the exports past EXPORT_KEEP_DAYS (copies of it).
     Returns (comments cleared, exports deleted)."""
+    now = now or timezone.now()
     cleared = personal_data_purge(now=now)
-    # A file of contact details made before may hold some of those just removed.
-    return cleared, exports_expire(
-        now=now, contact_details_made_before=timezone.now() if cleared else None
-    )
+    # A file of contact details made before may hold some of those just cleared.
+    purged = Comment.objects.filter(personal_data_removed_at=now) if cleared else None
+    return cleared, exports_expire(now=now, purged=purged)
 
 
 def comments_past_retention(*, now=None):

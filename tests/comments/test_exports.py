@@ -480,15 +480,28 @@ def test_a_file_of_contact_details_does_not_outlive_the_comments_retention(
     downloadable for up to EXPORT_KEEP_DAYS more: the purge cleared the comments and left the
     file (found by a review)."""
     import io
+    import pickle
 
     from django.core.management import call_command
 
     from consult.comments.retention import retention_apply
+    from consult.testing.weifang import load_weifang
 
     start, job = _built_by_a_task(client, comments, settings, django_capture_on_commit_callbacks)
     storage, name = job.file.storage, job.file.name
     assert job.include_personal and storage.exists(name)
     weifang = comments[0].consultation
+    # One of another consultation's comments, none of them cleared: it stays (a review found
+    # every file of contact details deleted, whatever it held).
+    other = load_weifang(slug="weifang-other")
+    elsewhere = Export.objects.create(
+        user=job.user,
+        format="csv",
+        include_personal=True,
+        query=pickle.dumps(Comment.objects.filter(consultation=other).query),
+        total=0,
+        created_at=start,
+    )
     settings.PERSONAL_DATA_RETENTION_DAYS = 0
     weifang.report_published_at = start + datetime.timedelta(hours=1)
     weifang.save(update_fields=["report_published_at"])
@@ -500,4 +513,4 @@ def test_a_file_of_contact_details_does_not_outlive_the_comments_retention(
         with django_capture_on_commit_callbacks(execute=True):
             assert retention_apply() == (3, 1)
         assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
-    assert not Export.objects.exists() and not storage.exists(name)
+    assert list(Export.objects.all()) == [elsewhere] and not storage.exists(name)

@@ -1,5 +1,4 @@
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from consult.comments.exports import exports_expired
 from consult.comments.retention import comments_past_retention, retention_apply
@@ -21,10 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         if dry_run:
-            comments = comments_past_retention().count()
-            # Clearing comments deletes the files of contact details made before, too.
-            made_before = timezone.now() if comments else None
-            exports = exports_expired(contact_details_made_before=made_before).count()
+            due = comments_past_retention()
+            comments = due.count()
+            # Clearing comments deletes the files of their contact details made before, too.
+            exports = exports_expired(purged=due if comments else None).count()
             self.stdout.write(
                 f"{comments} comments would lose their personal data;"
                 f" {exports} exports would be deleted"
