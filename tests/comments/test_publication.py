@@ -294,6 +294,12 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "via the WeChat platform",
         "QQ群 2024年",
         "微信支付100元",
+        "QQ: 40001 条反馈",
+        # A word after the service's name is no ID (found by a review of the change).
+        "建议支持微信Android版",
+        "开通微信 service 功能",
+        "Contact via WeChat: Please reply",
+        "The vx: variable and wx: widget",
     ],
 )
 def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):
