@@ -629,9 +629,9 @@ class LinkDropForm(forms.Form):
 
 
 class ClosingMomentField(forms.DateTimeField):
-    """A close typed as a day alone ("2027-06-30", "June 30, 2027") is that day to its last
-    second, Beijing time, as a notice's "6月30日前" is (notices.importer): Django reads it as
-    the day's first second, and the period would close a day early."""
+    """A close typed as a day alone ("2027-06-30", "20270630", "June 30, 2027") is that day
+    to its last second, Beijing time, as a notice's "6月30日前" is (notices.importer): Django
+    reads it as the day's first second, and the period would close a day early."""
 
     def to_python(self, value):
         moment = super().to_python(value)
@@ -645,9 +645,17 @@ class ClosingMomentField(forms.DateTimeField):
     def _is_a_day_alone(value) -> bool:
         """Whether the value reads as a date in one of the language's date formats: a time of
         day typed with it is then none of them."""
+        text = str(value).strip()
         try:
-            forms.DateField().to_python(str(value).strip())
+            forms.DateField().to_python(text)
         except ValidationError:
+            pass
+        else:
+            return True
+        # "20270630": the DateTimeField takes ISO 8601's compact day too.
+        try:
+            datetime.date.fromisoformat(text)
+        except ValueError:
             return False
         return True
 

@@ -261,7 +261,11 @@ def test_a_close_typed_as_a_day_alone_takes_comments_to_its_last_second(
     revision = Revision.objects.get(consultation=weifang_open, number=2)
     opens = timezone.localdate(weifang_open.closes_at) + datetime.timedelta(days=1)
     closes = opens + datetime.timedelta(days=30)
-    for typed, kept in ((closes.isoformat(), "23:59:59"), (f"{closes:%Y/%m/%d}", "23:59:59")):
+    for typed, kept in (
+        (closes.isoformat(), "23:59:59"),
+        (f"{closes:%Y/%m/%d}", "23:59:59"),
+        (f"{closes:%Y%m%d}", "23:59:59"),
+    ):
         period = {"action": "period", "opens_at": opens.isoformat(), "closes_at": typed}
         assert client.post(_links_url(revision), period).status_code == 302
         revision.refresh_from_db()
