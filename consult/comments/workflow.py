@@ -324,6 +324,13 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
                 "route_to",
                 _("这条意见已办结，不能再转办或增加单位；如需重新办理，请先改回“处理中”。"),
             )
+        elif status in (Status.ANSWERED, Status.INVALID):
+            # Finished by the same change: the department would be told to answer, or to give
+            # an opinion, on a comment it can no longer do anything about.
+            refuse(
+                "route_to",
+                _("答复或标记无效时不能同时转办或增加单位：请先转办或增加单位，再办结。"),
+            )
         if not work.route_reason.strip():
             refuse("route_reason", _("转办或增加单位时请说明理由。"))
         if not work.route_to.is_active:

@@ -415,3 +415,29 @@ def test_a_change_to_a_comment_does_not_hold_up_new_comments_on_its_consultation
                     )
     finally:
         citizen.close()
+
+
+@pytest.mark.parametrize("make_owner", [False, True])
+def test_a_comment_is_not_finished_and_sent_on_in_one_change(comment, people, make_owner):
+    """Answered (or marked invalid) and given to another department in the same save: the
+    department was told to answer, or to give an opinion, on a comment nothing could be done
+    about any more, and a comment passed on answered was owned by one that never answered it
+    (found by a review). Only a finished comment was refused that before."""
+    ecology = Department.objects.get(name="市生态环境局")
+    sent_on = {"route_to": ecology, "make_owner": make_owner, "route_reason": "涉及生态保护。"}
+    refused = problems(comment, people["owner"], **FIRST_ANSWER, **sent_on)
+    assert refused["route_to"] == [
+        "答复或标记无效时不能同时转办或增加单位：请先转办或增加单位，再办结。"
+    ]
+    refused = problems(
+        comment, people["coordinator"], status="invalid", invalid_reason="广告。", **sent_on
+    )
+    assert "route_to" in refused
+    comment.refresh_from_db()
+    assert comment.status == "pending" and not comment.routes.filter(department=ecology)
+    assert not Notification.objects.filter(comment=comment, kind="reassigned").exists()
+    # One change after the other: sent on, then answered by whoever answers it now.
+    work(comment, people["coordinator"], **sent_on)
+    answerer = people["outsider"] if make_owner else people["owner"]
+    work(comment, answerer, **FIRST_ANSWER)
+    assert Comment.objects.get(pk=comment.pk).status == "answered"
