@@ -179,11 +179,23 @@ def comment_move_to_clause(comment: Comment, clause: Clause, *, by, now=None) ->
                     )
                     for route in changed
                 ),
+                *_waiver_withdrawn(comment, by=by, now=now, routes_changed=bool(changed)),
             ]
         )
         for route in changed:
             comment_routed_again_write(comment, route, reason=reason)
     return comment
+
+
+def _waiver_withdrawn(comment: Comment, *, by, now, routes_changed: bool) -> list[CommentEvent]:
+    """A reason not to wait for the cooperating departments was given for those asked then:
+    with the clause's departments in their place, they are waited for (or waived) anew, as
+    when a department is added (`comment_change_apply`). The history event, if any."""
+    if not routes_changed or not comment.opinions_waived_reason:
+        return []
+    comment.opinions_waived_reason = ""
+    comment.save(update_fields=["opinions_waived_reason"])
+    return [CommentEvent(comment=comment, kind=CommentEvent.Kind.WAIVED, actor=by, at=now)]
 
 
 def _tally_move(comment: Comment, *, to_clause_id: int) -> None:

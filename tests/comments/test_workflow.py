@@ -441,3 +441,21 @@ def test_a_comment_is_not_finished_and_sent_on_in_one_change(comment, people, ma
     answerer = people["outsider"] if make_owner else people["owner"]
     work(comment, answerer, **FIRST_ANSWER)
     assert Comment.objects.get(pk=comment.pk).status == "answered"
+
+
+def test_a_comment_moved_to_another_clause_waits_for_that_clause_s_departments(comment, people):
+    """The reason not to wait, given for the departments of 二(三)4, stayed with the comment
+    moved to 二(一)1: that clause's cooperating departments were never waited for, reminded,
+    or listed as owing an opinion (found by a review)."""
+    from consult.comments.references import comment_move_to_clause
+
+    work(comment, people["owner"], waive_reason="财政局已电话答复，不再等待。")
+    comment_move_to_clause(
+        comment, comment.consultation.clauses.get(label="二(一)1"), by=people["coordinator"]
+    )
+    comment.refresh_from_db()
+    assert comment.opinions_waived_reason == ""
+    assert CommentEvent.objects.filter(comment=comment, kind="waived", text="").exists()
+    owner = staff("fgw-handler", "市发改委")  # answers 二(一)1
+    refused = problems(comment, owner, status="answered", decision="adopted", reply="采纳。")
+    assert "waive_reason" in refused
