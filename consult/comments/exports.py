@@ -270,6 +270,18 @@ def exports_kept(exports=None, *, now=None):
     return exports.filter(created_at__gt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS))
 
 
+def exports_downloadable_by(user, exports=None):
+    """The exports `user` may list and download: their own still kept, and of those with contact
+    details only while they may still export them (staff who left the department, or whose
+    bureau no longer issues the consultation, keep no file of names and phones); a superuser
+    every one still kept."""
+    exports = exports_kept(exports)
+    if user.is_superuser:
+        return exports
+    exports = exports.filter(user=user)
+    return exports if may_export_personal(user) else exports.filter(include_personal=False)
+
+
 def exports_expired(*, now=None, purged=None):
     """The exports past EXPORT_KEEP_DAYS: due for deletion, files and all. With `purged` (the
     comments the retention purge clears at `now`), also those with contact details made before

@@ -10,7 +10,7 @@ from consult.consultations.models import Consultation
 
 from .access import comments_contact_visible_to
 from .dashboard import dashboard
-from .exports import CONTENT_TYPES, exports_kept
+from .exports import CONTENT_TYPES, exports_downloadable_by
 from .models import Attachment, Export
 
 
@@ -40,9 +40,7 @@ def attachment_download(request, pk):
 
 @staff_member_required
 def export_download(request, pk):
-    exports = exports_kept().filter(status=Export.Status.DONE)
-    if not request.user.is_superuser:
-        exports = exports.filter(user=request.user)
+    exports = exports_downloadable_by(request.user).filter(status=Export.Status.DONE)
     export = get_object_or_404(exports, pk=pk)
     try:
         handle = export.file.open("rb")

@@ -514,3 +514,40 @@ def test_a_file_of_contact_details_does_not_outlive_the_comments_retention(
             assert retention_apply() == (3, 1)
         assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
     assert list(Export.objects.all()) == [elsewhere] and not storage.exists(name)
+
+
+def test_staff_who_leave_the_bureau_keep_no_file_of_contact_details(client, weifang_open):
+    """A coordinator's export of names and phones stayed theirs to download for up to
+    EXPORT_KEEP_DAYS after they were removed from the bureau (found by a review)."""
+    from django.core.files.base import ContentFile
+
+    from consult.consultations.models import Membership
+    from consult.consultations.services import staff_groups_set, staff_join
+
+    leaver = User.objects.create_user("hyj-leaver", password="pw")
+    staff_join(leaver, Department.objects.get(name="市海渔局"))  # issued the Weifang notice
+    exports = []
+    for personal in (True, False):
+        export = Export.objects.create(
+            user=leaver,
+            format="csv",
+            query=b"",
+            include_personal=personal,
+            status=Export.Status.DONE,
+            total=1,
+        )
+        export.file.save(
+            f"export-{personal}.csv", ContentFile("姓名,电话\n张三,13812345678\n".encode())
+        )
+        exports.append(export)
+    client.force_login(leaver)
+    for export in exports:
+        assert client.get(f"/staff/exports/{export.pk}/").status_code == 200
+    Membership.objects.filter(user=leaver).delete()
+    staff_groups_set(leaver)
+    with_contact_details, without = exports
+    assert client.get(f"/staff/exports/{with_contact_details.pk}/").status_code == 404
+    assert client.get(f"/staff/exports/{without.pk}/").status_code == 200
+    listed = client.get("/admin/comments/export/").content.decode()
+    assert f"/staff/exports/{without.pk}/" in listed
+    assert f"/staff/exports/{with_contact_details.pk}/" not in listed

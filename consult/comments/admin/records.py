@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import comments_visible_to
-from consult.comments.exports import exports_kept
+from consult.comments.exports import exports_downloadable_by
 from consult.comments.models import Campaign, CommentEvent, Export
 from consult.comments.workflow import event_in_words
 
@@ -63,8 +63,7 @@ class ExportAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Those still downloadable: an older one is gone from the download, and soon for good.
-        exports = exports_kept(super().get_queryset(request))
-        return exports if request.user.is_superuser else exports.filter(user=request.user)
+        return exports_downloadable_by(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False
