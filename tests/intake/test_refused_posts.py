@@ -114,3 +114,13 @@ def test_an_unpublished_drafts_clause_stays_unknown(client, weifang_open):
     response = client.post(form_url(weifang_open, clause), valid(body=TYPED))
     assert response.status_code == 404
     assert clause.heading not in response.content.decode()
+
+
+def test_the_english_closed_page_marks_the_consultation_s_title_as_chinese(
+    client, weifang_open, item
+):
+    """A screen reader read the Chinese title in "“…” is not open for comment" with an English
+    voice: the form's page marks it, the closed page did not (found by a review)."""
+    with at(weifang_open.closes_at + datetime.timedelta(seconds=1)):
+        page = client.get(form_url(weifang_open, item), HTTP_ACCEPT_LANGUAGE="en").content
+    assert f'<span lang="zh-Hans">{weifang_open.title}</span>' in page.decode()
