@@ -333,11 +333,7 @@ def comment_submit(
     limit_counted = False
     notify_on_report = notify_on_report and bool(submitter.get("email"))
     chosen = (
-        {
-            **_submitter_as_stored(submitter),
-            "publish_consent": publish_consent,
-            "notify_on_report": notify_on_report,
-        }
+        _chosen(submitter, publish_consent=publish_consent, notify_on_report=notify_on_report)
         if repeat_scope
         else {}
     )
@@ -388,6 +384,46 @@ def comment_submit(
     if isinstance(submission, SubmissionLimited):
         raise submission
     return submission
+
+
+def submission_repeated(
+    *,
+    repeat_scope: str,
+    consultation,
+    clause,
+    body: str,
+    publish_consent: bool = False,
+    notify_on_report: bool = False,
+    attachment=None,
+    now=None,
+    **submitter,
+) -> Comment | None:
+    """The comment this submission repeats (`comment_find_repeat`), storing nothing: what a
+    page refused only for its CAPTCHA answers with, when it is a double click whose first post
+    used the code up and was stored. Takes `comment_submit`'s arguments (the others ignored)."""
+    for ignored in ("channel", "consent", "attachment_type", "ip", "user_agent", "rate_limit"):
+        submitter.pop(ignored, None)
+    notify_on_report = notify_on_report and bool(submitter.get("email"))
+    return comment_find_repeat(
+        consultation=consultation,
+        clause=clause,
+        body=body,
+        earlier=submissions_remembered(repeat_scope),
+        now=now or timezone.now(),
+        chosen=_chosen(
+            submitter, publish_consent=publish_consent, notify_on_report=notify_on_report
+        ),
+        attachment=attachment,
+    )
+
+
+def _chosen(submitter: dict, *, publish_consent: bool, notify_on_report: bool) -> dict:
+    """What else a repeat must have chosen alike: the new comment's other fields as stored."""
+    return {
+        **_submitter_as_stored(submitter),
+        "publish_consent": publish_consent,
+        "notify_on_report": notify_on_report,
+    }
 
 
 def _repeat_found(repeat_scope, consultation, clause, body, chosen, *, now, attachment=None):

@@ -42,6 +42,7 @@ from consult.comments.services import (
     comment_submit,
     comment_subscribe_to_report,
     report_emails_stop,
+    submission_repeated,
 )
 from consult.comments.status_links import (
     comment_id_from_stop_token,
@@ -277,6 +278,14 @@ def comment_create(request, slug, clause_id=None):
                 token = status_token(submission.comment)
                 url = reverse("intake:comment_receipt", kwargs={"token": token})
                 return redirect(url + ("" if submission.created else "?repeat=1"))
+        elif set(form.errors) == {"captcha"} and (
+            repeat := submission_repeated(
+                **form.submission(), repeat_scope=_browser_session(request), now=now
+            )
+        ):
+            # A double click: the first post used the CAPTCHA's code up, and was stored.
+            url = reverse("intake:comment_receipt", kwargs={"token": status_token(repeat)})
+            return redirect(url + "?repeat=1")
         elif not consultation.accepts_comments_at(now):
             # Closed: correcting the fields would not help. (A valid post may be a repeat.)
             return comment_period_closed(request, consultation, now)

@@ -284,6 +284,31 @@ def test_captcha_when_switched_on(client, weifang_open, item, settings):
     assert response.status_code == 302
 
 
+def test_a_double_click_with_the_captcha_on_gets_the_first_post_s_receipt(
+    client, weifang_open, item, settings, monkeypatch
+):
+    """The first post was stored and used the CAPTCHA's code up; the second, the same, was
+    refused for the code alone, and the citizen read "提交未成功" for a comment stored (found by
+    a review). The suite's test mode takes any answer and never uses a code up: off here."""
+    from captcha.conf import settings as captcha_settings
+    from captcha.models import CaptchaStore
+
+    settings.COMMENT_CAPTCHA = True
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+    key = CaptchaStore.generate_key()
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    client.get(form_url(weifang_open, item))
+    first = post(client, weifang_open, item, captcha_0=key, captcha_1=answer)
+    assert first.status_code == 302
+    second = post(client, weifang_open, item, captcha_0=key, captcha_1=answer)
+    assert second.status_code == 302
+    assert second["Location"] == first["Location"] + "?repeat=1"
+    assert Comment.objects.count() == 1
+    # A different comment with a used code is refused for it, as any wrong answer is.
+    third = post(client, weifang_open, item, captcha_0=key, captcha_1=answer, body=BODY + "另外")
+    assert third.status_code == 400 and Comment.objects.count() == 1
+
+
 class TestDeadline:
     def test_one_second_before_the_opening_the_form_is_refused(self, client, weifang_open, item):
         with time_machine.travel(weifang_open.opens_at - datetime.timedelta(seconds=1), tick=False):
