@@ -463,6 +463,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A staff login on a shared office computer must not keep citizens' names and phones open for
+# Django's two weeks: it ends this long after signing in, a working day by default. Not renewed
+# by each request (SESSION_SAVE_EVERY_REQUEST would write a session to the database on every
+# request a browser with one makes, comment posts included), so a longer day means signing in
+# again. A citizen writing longer than this loses nothing: the comment form's CSRF token is a
+# cookie, its CAPTCHA in the database; its session only tells a double click from a new comment.
+SESSION_HOURS = env.int("SESSION_HOURS", default=8, least=1)
+SESSION_COOKIE_AGE = SESSION_HOURS * 60 * 60
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # The load balancer asks /healthz, and monitoring /healthz/jobs, over plain HTTP on the
 # private side.

@@ -65,6 +65,8 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
         ("EMAIL_TIMEOUT", "0", "1 or more"),
         ("LOGIN_LOCKOUT_MINUTES", "-1", "0 or more"),
         ("LOGIN_FAILURE_LIMIT", "0", "1 or more"),
+        # A sign-in that expires as it is made: nobody could stay signed in.
+        ("SESSION_HOURS", "0", "1 or more"),
         ("WEB_MAX_CONCURRENT_REQUESTS", "-1", "0 or more"),
         ("WEB_CONCURRENCY", "0", "1 or more"),
         # A day of 0 or less was skipped without a word: no closing reminder at all.
