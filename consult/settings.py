@@ -140,8 +140,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5, least=1)
+# At least a minute: at 0 axes forgets each failure as it records it, and nothing is ever locked.
 AXES_COOLOFF_TIME = datetime.timedelta(
-    minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15, least=0)
+    minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15, least=1)
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

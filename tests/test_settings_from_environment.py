@@ -63,7 +63,9 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
         ("CACHE_TIMEOUT_SECONDS", "0", "more than 0"),
         ("CACHE_TIMEOUT_SECONDS", "-0.5", "more than 0"),
         ("EMAIL_TIMEOUT", "0", "1 or more"),
-        ("LOGIN_LOCKOUT_MINUTES", "-1", "0 or more"),
+        # 0 turned the lockout off: axes deleted each failure as it counted it.
+        ("LOGIN_LOCKOUT_MINUTES", "0", "1 or more"),
+        ("LOGIN_LOCKOUT_MINUTES", "-1", "1 or more"),
         ("LOGIN_FAILURE_LIMIT", "0", "1 or more"),
         # A sign-in that expires as it is made: nobody could stay signed in.
         ("SESSION_HOURS", "0", "1 or more"),
@@ -98,7 +100,7 @@ def test_a_number_out_of_its_range_stops_the_start_naming_it(variable, value, bo
         ("TRUSTED_PROXY_COUNT", "0"),  # the socket's address: no proxy in front
         ("WEB_MAX_CONCURRENT_REQUESTS", "0"),  # no load shedding
         ("WEB_MAX_WAITING_REQUESTS", "0"),
-        ("LOGIN_LOCKOUT_MINUTES", "0"),
+        ("LOGIN_LOCKOUT_MINUTES", "1"),
         ("PERSONAL_DATA_RETENTION_DAYS", "0"),
         ("SECURE_HSTS_SECONDS", "0"),
         ("CACHE_TIMEOUT_SECONDS", "0.05"),
