@@ -1,5 +1,7 @@
 """Staff logins are locked for a while after repeated failures (django-axes)."""
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -69,3 +71,23 @@ def test_the_lockout_holds_across_the_addresses_of_one_ipv6_network(client, sett
         REMOTE_ADDR="2001:db8:9:a::1",
     )
     assert elsewhere.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("minutes", "wait"),
+    [
+        # The page read the timedelta's .seconds, which leaves out whole days: "请 0 分钟后再试".
+        (24 * 60, "请 24 小时后再试"),
+        (3 * 24 * 60, "请 72 小时后再试"),
+        (90, "请 90 分钟后再试"),
+        (1, "请 1 分钟后再试"),
+    ],
+)
+def test_the_locked_page_names_the_whole_wait(client, settings, minutes, wait):
+    settings.AXES_COOLOFF_TIME = datetime.timedelta(minutes=minutes)
+    User.objects.create_user("hyj", password="the-right-password", is_staff=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, "hyj", "guess")
+    locked = attempt(client, "hyj", "the-right-password")
+    assert locked.status_code == 429
+    assert wait in locked.content.decode()
