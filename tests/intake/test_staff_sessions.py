@@ -24,3 +24,15 @@ def test_a_sign_in_lasts_the_configured_hours_not_two_weeks(client, staff_member
     eight_hours = 8 * 60 * 60  # SESSION_HOURS's default
     assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == eight_hours
     assert client.session.get_expiry_age() == eight_hours
+
+
+@pytest.mark.parametrize("elsewhere", ["https://evil.example/", "//evil.example/"])
+def test_a_sign_in_sent_to_another_site_lands_on_the_admin_index(client, staff_member, elsewhere):
+    """Django refuses the redirect and fell back to /accounts/profile/, a 404."""
+    response = client.post(
+        f"{LOGIN}?next={elsewhere}",
+        {"username": "hyj", "password": "the-right-password", "next": elsewhere},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get(response["Location"]).status_code == 200
