@@ -579,6 +579,9 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0, least=0)
 COMMENT_CAPTCHA = env.bool("COMMENT_CAPTCHA", default=False)
 CAPTCHA_IMAGE_SIZE = (120, 40)
 CAPTCHA_LENGTH = 5
+# Minutes a CAPTCHA stays answerable, counted from the form's page: the package's 5 told a
+# citizen who wrote for longer that their right answer was wrong. Each may still be tried once.
+CAPTCHA_TIMEOUT = 120
 # How long a reverse proxy may serve an anonymous visitor's copy of a public page (the list,
 # a consultation, its report, the API's consultations): a flash crowd costs one render a page
 # per this many seconds. Comment counts on those pages lag by at most this much.

@@ -10,6 +10,7 @@ import time_machine
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from consult.comments.models import Attachment, Comment
 from consult.notifications.models import Notification
@@ -307,6 +308,27 @@ def test_a_double_click_with_the_captcha_on_gets_the_first_post_s_receipt(
     # A different comment with a used code is refused for it, as any wrong answer is.
     third = post(client, weifang_open, item, captcha_0=key, captcha_1=answer, body=BODY + "另外")
     assert third.status_code == 400 and Comment.objects.count() == 1
+
+
+@pytest.mark.parametrize("minutes_writing", [6, 100])
+def test_a_captcha_answered_right_after_long_writing_is_accepted(
+    client, weifang_open, item, settings, monkeypatch, minutes_writing
+):
+    """The package's default gave five minutes from the form's page: a citizen who took longer
+    over the comment was told the right answer was wrong."""
+    from captcha.conf import settings as captcha_settings
+    from captcha.models import CaptchaStore
+
+    settings.COMMENT_CAPTCHA = True
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+    page = client.get(form_url(weifang_open, item)).content.decode()
+    key = re.search(r'name="captcha_0"[^>]*value="([^"]+)"', page).group(1)
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    later = timezone.now() + datetime.timedelta(minutes=minutes_writing)
+    with time_machine.travel(later, tick=False):
+        response = post(client, weifang_open, item, captcha_0=key, captcha_1=answer)
+    assert response.status_code == 302
+    assert Comment.objects.count() == 1
 
 
 class TestDeadline:
