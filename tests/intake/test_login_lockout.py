@@ -74,16 +74,16 @@ def test_the_lockout_holds_across_the_addresses_of_one_ipv6_network(client, sett
 
 
 @pytest.mark.parametrize(
-    ("minutes", "wait"),
+    ("minutes", "wait", "english_wait"),
     [
         # The page read the timedelta's .seconds, which leaves out whole days: "请 0 分钟后再试".
-        (24 * 60, "请 24 小时后再试"),
-        (3 * 24 * 60, "请 72 小时后再试"),
-        (90, "请 90 分钟后再试"),
-        (1, "请 1 分钟后再试"),
+        (24 * 60, "请 24 小时后再试", "Try again in 24 hours"),
+        (3 * 24 * 60, "请 72 小时后再试", "Try again in 72 hours"),
+        (90, "请 90 分钟后再试", "Try again in 90 minutes"),
+        (1, "请 1 分钟后再试", "Try again in 1 minute;"),
     ],
 )
-def test_the_locked_page_names_the_whole_wait(client, settings, minutes, wait):
+def test_the_locked_page_names_the_whole_wait(client, settings, minutes, wait, english_wait):
     settings.AXES_COOLOFF_TIME = datetime.timedelta(minutes=minutes)
     User.objects.create_user("hyj", password="the-right-password", is_staff=True)
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -91,3 +91,6 @@ def test_the_locked_page_names_the_whole_wait(client, settings, minutes, wait):
     locked = attempt(client, "hyj", "the-right-password")
     assert locked.status_code == 429
     assert wait in locked.content.decode()
+    client.cookies["django_language"] = "en"
+    english = attempt(client, "hyj", "the-right-password").content.decode()
+    assert english_wait in english
