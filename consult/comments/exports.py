@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from consult.text import NONCHARACTERS
 
-from .access import contact_visible_expression
+from .access import comments_visible_to, contact_visible_expression
 from .models import Comment, Export
 from .phones import phone_display
 from .privacy import comment_text_masked, mask_email, mask_name, mask_phone
@@ -272,48 +272,64 @@ def exports_kept(exports=None, *, now=None):
 
 def exports_downloadable_by(user, exports=None):
     """The exports `user` may list and download: their own still kept, and of those with contact
-    details only while they may still export them (staff who left the department, or whose
-    bureau no longer issues the consultation, keep no file of names and phones); a superuser
-    every one still kept."""
+    details only while they may still export them and still see every comment the file holds
+    (staff who left the department, or moved to another bureau, keep no file of names and
+    phones); a superuser every one still kept."""
     exports = exports_kept(exports)
     if user.is_superuser:
         return exports
     exports = exports.filter(user=user)
-    return exports if may_export_personal(user) else exports.filter(include_personal=False)
+    if not may_export_personal(user):
+        return exports.filter(include_personal=False)
+    visible = comments_visible_to(user).values("pk")
+    withdrawn = [
+        export.pk
+        for export in exports.filter(include_personal=True).only("pk", "query")
+        if _selection(export) is None or _selection(export).exclude(pk__in=visible).exists()
+    ]
+    return exports.exclude(pk__in=withdrawn)
 
 
-def exports_expired(*, now=None, purged=None):
-    """The exports past EXPORT_KEEP_DAYS: due for deletion, files and all. With `purged` (the
-    comments the retention purge clears at `now`), also those with contact details made before
-    then that hold any of them: such a file must not outlive what was removed by up to
-    EXPORT_KEEP_DAYS (one being built is stopped, `export_build`)."""
-    expired = ~Q(pk__in=exports_kept(now=now).values("pk"))
-    if purged is not None:
-        expired |= Q(pk__in=_exports_holding(purged, made_before=now or timezone.now()))
-    return Export.objects.filter(expired)
+def _selection(export):
+    """The comments the export was asked for, as its own query finds them now; None for a
+    query another release wrote that this one cannot read."""
+    try:
+        selection = Comment.objects.all()
+        selection.query = pickle.loads(export.query)  # noqa: S301 - written by us, never a user
+        return selection
+    except Exception:
+        return None
 
 
-def _exports_holding(comments, *, made_before) -> list[int]:
+def exports_expired(*, now=None, also=()):
+    """The exports past EXPORT_KEEP_DAYS, and those of `also`: due for deletion, files and all
+    (one being built is stopped, `export_build`)."""
+    return Export.objects.filter(~Q(pk__in=exports_kept(now=now).values("pk")) | Q(pk__in=also))
+
+
+def exports_holding(comments, *, made_before) -> list[int]:
     """The exports with contact details made before `made_before` whose comments include any
-    of these: each export's own query asked again, of these comments alone."""
+    of these, each export's own query asked of them alone: what the retention purge must take
+    with the comments it clears, asked before it clears them (a file chosen by a name or a
+    phone would find nothing after)."""
     holding = []
     for export in Export.objects.filter(include_personal=True, created_at__lt=made_before).only(
         "pk", "query"
     ):
+        selection = _selection(export)
         try:
-            selection = Comment.objects.all()
-            selection.query = pickle.loads(export.query)  # noqa: S301 - written by us
-            holds = selection.filter(pk__in=comments.values("pk")).exists()
-        except Exception:  # written by another release: it may hold them; it goes
+            # A query another release wrote may hold them: it goes.
+            holds = selection is None or selection.filter(pk__in=comments.values("pk")).exists()
+        except Exception:
             holds = True
         if holds:
             holding.append(export.pk)
     return holding
 
 
-def exports_expire(*, now=None, purged=None) -> int:
+def exports_expire(*, now=None, also=()) -> int:
     """Delete the exports `exports_expired` names, and their files; returns how many."""
-    return _exports_delete(exports_expired(now=now, purged=purged))
+    return _exports_delete(exports_expired(now=now, also=also))
 
 
 def _exports_delete(expired) -> int:

@@ -21,7 +21,7 @@ from consult.consultations.models import Revision
 from consult.notifications.models import Notification
 from consult.notifications.outbox import notifications_redact
 
-from .exports import exports_expire
+from .exports import exports_expire, exports_holding
 from .models import Attachment, Comment, CommentEvent, CooperatingOpinion
 from .privacy import comment_text_masked
 from .publication import published_answers_freeze
@@ -33,10 +33,12 @@ def retention_apply(*, now=None) -> tuple[int, int]:
     the comments' personal data, and the exports past EXPORT_KEEP_DAYS (copies of it).
     Returns (comments cleared, exports deleted)."""
     now = now or timezone.now()
+    # Files of contact details made before, holding some of the comments due: found before
+    # the purge clears what they were chosen by.
+    due = comments_past_retention(now=now)
+    holding = exports_holding(due, made_before=now) if due.exists() else []
     cleared = personal_data_purge(now=now)
-    # A file of contact details made before may hold some of those just cleared.
-    purged = Comment.objects.filter(personal_data_removed_at=now) if cleared else None
-    return cleared, exports_expire(now=now, purged=purged)
+    return cleared, exports_expire(now=now, also=holding if cleared else ())
 
 
 def comments_past_retention(*, now=None):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from consult.comments.exports import exports_expired
+from consult.comments.exports import exports_expired, exports_holding
 from consult.comments.retention import comments_past_retention, retention_apply
 
 
@@ -23,7 +24,8 @@ class Command(BaseCommand):
             due = comments_past_retention()
             comments = due.count()
             # Clearing comments deletes the files of their contact details made before, too.
-            exports = exports_expired(purged=due if comments else None).count()
+            holding = exports_holding(due, made_before=timezone.now()) if comments else ()
+            exports = exports_expired(also=holding).count()
             self.stdout.write(
                 f"{comments} comments would lose their personal data;"
                 f" {exports} exports would be deleted"
