@@ -285,3 +285,58 @@ def test_staff_answering_a_comment_the_campaign_job_is_signing_both_go_through(m
     assert errors == []
     comment.refresh_from_db()
     assert comment.status == "answered" and Comment.objects.filter(signature__isnull=False).count()
+
+
+def test_the_campaign_list_shows_each_user_the_first_letter_they_see_as_the_queue_shows_it(
+    weifang_open, client
+):
+    """A campaign spans clauses: the list showed its first letter whole to every department with
+    a letter in it, another department's submitter's name and phone included, and whole to a
+    department that only cooperates on it, for which the queue masks them (found by a review)."""
+    from django.contrib.auth.models import Permission, User
+
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.consultations.services import staff_join
+
+    template = (
+        "我是市民{name}，电话{phone}。建议市里加大对海洋渔业转型升级的扶持力度，"
+        "设立专项资金支持渔船更新改造，对购置节能环保型渔船的渔民给予补贴，"
+        "并在渔港建设中统筹考虑渔民的生产生活需要，完善渔港的避风、补给和冷链设施。"
+    )
+    letters = [
+        comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label=label),
+            body=template.format(name=name, phone=phone),
+            channel="web",
+            consent=True,
+            phone=phone,
+            submitter_name=name,
+        ).comment
+        for label, name, phone in (
+            ("二(一)1", "张三丰", "13900000001"),  # 市发改委 answers, 市科技局 cooperates
+            ("二(四)2", "李四", "13812345678"),  # 市生态环境局 alone
+        )
+    ]
+    campaigns_assign([letter.pk for letter in letters])
+    campaigns = {Comment.objects.get(pk=letter.pk).campaign_id for letter in letters}
+    assert len(campaigns) == 1 and None not in campaigns
+
+    def campaign_list_of(department):
+        user = User.objects.create_user(f"staff-{department}", password="pw")
+        staff_join(user, Department.objects.get(name=department))
+        user.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+        client.force_login(user)
+        return client.get("/admin/comments/campaign/").content.decode()
+
+    ecology = campaign_list_of("市生态环境局")
+    assert "张三丰" not in ecology and "13900000001" not in ecology
+    assert "我是市民李四，电话13812345678" in ecology  # its own letter, whole
+    science = campaign_list_of("市科技局")
+    assert "张三丰" not in science and "13900000001" not in science
+    assert "我是市民＊＊，电话139****0001" in science
+    # Its page links no letter the user may not open, and shows the same excerpt.
+    page = client.get(f"/admin/comments/campaign/{campaigns.pop()}/change/").content.decode()
+    assert "我是市民＊＊，电话139****0001" in page and "张三丰" not in page
+    assert f"/admin/comments/comment/{letters[0].pk}/change/" not in page

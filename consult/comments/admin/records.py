@@ -1,14 +1,15 @@
 """The records around the queue: campaigns, the user's exports and the comments' history."""
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from consult.comments.access import comments_visible_to
+from consult.comments.access import comments_visible_to, contact_visible_expression
 from consult.comments.exports import exports_downloadable_by
-from consult.comments.models import Campaign, CommentEvent, Export
+from consult.comments.models import Campaign, Comment, CommentEvent, Export
+from consult.comments.privacy import comment_text_masked
 from consult.comments.workflow import event_in_words
 
 from .filters import OfferedLookupsOnly
@@ -18,20 +19,42 @@ from .filters import OfferedLookupsOnly
 class CampaignAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     list_display = ["__str__", "consultation", "size", "first_excerpt", "created_at", "open_link"]
     list_filter = ["consultation"]
-    list_select_related = ["consultation", "first_comment"]
-    readonly_fields = ["consultation", "first_comment", "size", "created_at"]
+    list_select_related = ["consultation"]
+    readonly_fields = ["consultation", "first_excerpt", "size", "created_at"]
+    fields = readonly_fields
     show_full_result_count = False
 
     def get_queryset(self, request):
-        visible = comments_visible_to(request.user).filter(campaign=OuterRef("pk"))
-        return super().get_queryset(request).filter(Exists(visible))
+        # A campaign spans clauses, so its first letter is often another department's: what
+        # is shown of it is the first letter this user sees, as the queue shows it (masked
+        # where the submitter is).
+        visible = comments_visible_to(
+            request.user, Comment.objects.filter(campaign=OuterRef("pk"))
+        ).order_by("submitted_at", "pk")
+        first_seen = visible.annotate(seen_whole=contact_visible_expression(request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(Exists(visible))
+            .annotate(
+                first_seen_body=Subquery(first_seen.values("body")[:1]),
+                first_seen_name=Subquery(first_seen.values("submitter_name")[:1]),
+                first_seen_organisation=Subquery(first_seen.values("organisation")[:1]),
+                first_seen_whole=Subquery(first_seen.values("seen_whole")[:1]),
+            )
+        )
 
     def has_add_permission(self, request):
         return False
 
     @admin.display(description=_("最早的一条"))
     def first_excerpt(self, campaign):
-        body = campaign.first_comment.body if campaign.first_comment else ""
+        letter = Comment(
+            body=campaign.first_seen_body or "",
+            submitter_name=campaign.first_seen_name or "",
+            organisation=campaign.first_seen_organisation or "",
+        )
+        body = letter.body if campaign.first_seen_whole else comment_text_masked(letter)
         return body[:60] + ("…" if len(body) > 60 else "")
 
     @admin.display(description=_("意见"))
