@@ -624,7 +624,7 @@ def event_in_words(event: CommentEvent) -> str:
     if event.kind == Kind.REPLY and not event.text:
         return _("已删除")
     if event.kind == Kind.WAIVED and not event.text:
-        return _("理由不再适用：此后转办或增加了单位")
+        return _("理由不再适用：此后办理的单位有变化（转办、增加单位或改为对其他条款的意见）")
     if event.kind in (Kind.STATUS, Kind.DECISION, Kind.PUBLICATION):
         return f"{before or '—'} → {after or '—'}"
     if event.kind == Kind.ROUTED and after:

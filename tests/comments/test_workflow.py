@@ -455,7 +455,10 @@ def test_a_comment_moved_to_another_clause_waits_for_that_clause_s_departments(c
     )
     comment.refresh_from_db()
     assert comment.opinions_waived_reason == ""
-    assert CommentEvent.objects.filter(comment=comment, kind="waived", text="").exists()
+    waived = CommentEvent.objects.get(comment=comment, kind="waived", text="")
+    from consult.comments.workflow import event_in_words
+
+    assert "改为对其他条款的意见" in event_in_words(waived)
     owner = staff("fgw-handler", "市发改委")  # answers 二(一)1
     refused = problems(comment, owner, status="answered", decision="adopted", reply="采纳。")
     assert "waive_reason" in refused
