@@ -31,6 +31,10 @@ REPRESENTATIVES = 8
 BANDS = 16
 ROWS = NUM_PERM // BANDS
 SHINGLE = 3
+# A comment whose own words make fewer 3-grams than this joins no campaign: "同意本条。" and
+# "不同意本条。", "我表示支持" and "我表示反对" share most of theirs, and a line of opinion is
+# nobody's form letter.
+MIN_OWN_SHINGLES = 20
 # Punctuation, spaces and the usual mis-decodings of punctuation do not make letters differ.
 _NOISE = re.compile(r"[\s\W_袁尧遥曰]+", re.UNICODE)
 
@@ -60,10 +64,13 @@ def shingles(text: str, quoted: str = "") -> list[bytes]:
 
 def signatures(texts: list[str], quoted: list[str] | None = None) -> list[np.ndarray]:
     quoted = quoted or [""] * len(texts)
-    hashes = MinHash.bulk(
-        [shingles(text, clause) for text, clause in zip(texts, quoted, strict=True)],
-        num_perm=NUM_PERM,
+    return signatures_of(
+        [shingles(text, clause) for text, clause in zip(texts, quoted, strict=True)]
     )
+
+
+def signatures_of(shingle_lists: list[list[bytes]]) -> list[np.ndarray]:
+    hashes = MinHash.bulk(shingle_lists, num_perm=NUM_PERM)
     return [np.asarray(h.hashvalues, dtype=np.uint64) for h in hashes]
 
 
@@ -151,10 +158,13 @@ def _assign(consultation_id, ids) -> int:
     if not comments:
         return 0
     new_ids = [pk for pk, *_texts in comments]
-    bodies = [body for _pk, body, *_clause in comments]
-    quoted = [f"{heading or ''}{text or ''}" for _pk, _body, heading, text in comments]
-    new_signatures = dict(zip(new_ids, signatures(bodies, quoted), strict=True))
-    bands = {pk: band_values(signature) for pk, signature in new_signatures.items()}
+    own = [shingles(body, f"{heading or ''}{text or ''}") for _pk, body, heading, text in comments]
+    new_signatures = dict(zip(new_ids, signatures_of(own), strict=True))
+    # Signed all, so that none is taken up again; banded, and so matched, only those long enough.
+    long_enough = [
+        pk for pk, words in zip(new_ids, own, strict=True) if len(words) >= MIN_OWN_SHINGLES
+    ]
+    bands = {pk: band_values(new_signatures[pk]) for pk in long_enough}
     owners_of_value = {}
     for pk, values in bands.items():
         for value in values:
@@ -192,7 +202,7 @@ def _assign(consultation_id, ids) -> int:
         for pk, signature in new_signatures.items()
     )
     joined, campaign_of = _join(consultation_id, groups.groups(), set(new_ids))
-    representatives = _representatives(campaign_of, new_ids)
+    representatives = _representatives(campaign_of, long_enough)
     SignatureBand.objects.bulk_create(
         SignatureBand(consultation_id=consultation_id, value=value, comment_id=pk)
         for pk in representatives

@@ -171,6 +171,26 @@ def test_opposite_opinions_that_quote_their_clause_are_not_one_campaign(weifang_
     assert groups[0] is None or groups[0] != groups[2]
 
 
+@pytest.mark.parametrize(
+    "opposite",
+    [
+        ("同意本条。", "不同意本条。"),
+        ("坚决支持本条规定。", "坚决反对本条规定。"),
+        ("建议将期限改为三日。", "建议将期限改为十五日。"),
+        ("I support this clause.", "I do not support this clause."),
+        ("对于这一规定，我表示支持。", "对于这一规定，我表示反对。"),
+    ],
+)
+def test_short_opposite_opinions_are_not_one_campaign(weifang_open, opposite):
+    """A word apart, a line of opinion shares most of its 3-grams with its opposite: supporters
+    and opponents were one form letter, answered at once and counted as one (found by a
+    review). A comment this short joins no campaign; its twin, word for word, neither."""
+    comments = store(weifang_open, [*opposite, opposite[0]], prefix="O")
+    campaigns_assign([c.pk for c in comments])
+    assert not Comment.objects.filter(campaign__isnull=False).exists()
+    assert Comment.objects.filter(signature__isnull=False).count() == 3
+
+
 def test_the_queue_counts_the_letters_of_a_campaign_the_department_can_open(client, weifang_open):
     """ "#1 · 6" led a department to a group page of one letter: the other five were other
     departments' to answer."""
