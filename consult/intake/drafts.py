@@ -8,6 +8,7 @@ disagree on a number or a department.
 
 import dataclasses
 import io
+import zipfile
 from pathlib import Path
 
 from django.db.models import Prefetch
@@ -100,6 +101,9 @@ def draft_title_line(consultation: Consultation) -> str:
     revision = consultation.current_revision
     if revision is not None and revision.is_final:
         return title
+    if revision is not None and revision.number > 1:
+        # Printed or saved, the second draft is told from the first by its number alone.
+        return title + in_brackets(revision.label)
     return title + _("（征求意见稿）")
 
 
@@ -116,6 +120,11 @@ def responsibility_line(clause: OutlineClause, *, names=None) -> str:
 
 
 def draft_filename(consultation: Consultation, extension: str) -> str:
+    """The consultation's title, and a later draft's number: the two drafts' files saved side
+    by side are not one name."""
+    revision = consultation.current_revision
+    if revision is not None and revision.number > 1:
+        return f"{consultation.title}（{revision.label}）.{extension}"
     return f"{consultation.title}.{extension}"
 
 
@@ -165,6 +174,20 @@ def draft_docx(consultation: Consultation) -> bytes:
             paragraph.add_run(xml_text(in_brackets(responsibilities))).italic = True
     out = io.BytesIO()
     document.save(out)
+    return _zip_dated(out.getvalue(), consultation.created_at)
+
+
+def _zip_dated(data: bytes, moment) -> bytes:
+    """The zip with every entry dated `moment` (python-docx dates them when it saves): the same
+    draft, the same bytes, and so the same ETag from every worker, as the PDF."""
+    stamp = timezone.localtime(moment).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as dated:
+        for entry in source.infolist():
+            copy = zipfile.ZipInfo(entry.filename, date_time=stamp)
+            copy.compress_type = entry.compress_type
+            copy.external_attr = entry.external_attr
+            dated.writestr(copy, source.read(entry))
     return out.getvalue()
 
 
@@ -196,8 +219,10 @@ def draft_pdf(consultation: Consultation) -> bytes:
     if font is None:
         raise PdfUnavailable
     pdf = FPDF(format="A4")
-    pdf.set_title(consultation.title)
-    pdf.set_author(consultation.issuer.full_name or consultation.issuer.name)
+    # Without the control characters a notice pasted from a PDF may carry, as the Word file
+    # and the feeds leave them out: the font has no glyph for them.
+    pdf.set_title(xml_text(consultation.title))
+    pdf.set_author(xml_text(consultation.issuer.full_name or consultation.issuer.name))
     pdf.set_creation_date(consultation.created_at)  # the same draft, the same bytes
     pdf.add_font("cjk", fname=str(font))
     pdf.set_margins(20, 20, 20)
@@ -210,7 +235,7 @@ def draft_pdf(consultation: Consultation) -> bytes:
         pdf.multi_cell(
             0,
             size * 0.55,
-            text,
+            xml_text(text),
             wrapmode=WrapMode.CHAR,
             align="L",
             new_x=XPos.LMARGIN,

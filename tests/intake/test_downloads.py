@@ -214,3 +214,51 @@ def test_the_imported_weifang_notice_downloads_whole(client, weifang_open):
         assert start in text
     original = client.get(f"/consultations/{weifang_open.slug}/draft.txt")
     assert original.content.decode("utf-8") == weifang_open.source_text
+
+
+def test_the_word_file_of_one_draft_is_the_same_bytes_each_time(draft):
+    """python-docx dates each part of the zip when it saves: the same draft was other bytes,
+    and another ETag, from each worker and after each cache period (found by a review)."""
+    import time_machine
+    from django.utils import timezone
+
+    consultation, _clauses = draft
+    first = drafts.draft_docx(consultation)
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=3)):
+        assert drafts.draft_docx(consultation) == first
+
+
+@pytest.mark.skipif(drafts.cjk_font() is None, reason="no CJK font")
+def test_the_pdf_leaves_out_control_characters_as_the_word_file_does(draft, caplog):
+    """Pasted from a PDF, a vertical tab or an escape showed as a missing glyph, and stood in
+    the document's title (found by a review)."""
+    import logging
+
+    from consult.consultations.models import Consultation
+
+    consultation, clauses = draft
+    Consultation.objects.filter(pk=consultation.pk).update(
+        title="关于加快海洋特色产业\x0b集聚区建设的实施意见"
+    )
+    Clause.objects.filter(pk=clauses[0].pk).update(text="以新时代\x1b中国特色社会主义思想为指导。")
+    consultation.refresh_from_db()
+    caplog.set_level(logging.WARNING, logger="fpdf")
+    content = drafts.draft_pdf(consultation)
+    assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]
+    assert b"000b" not in content
+
+
+def test_a_later_draft_s_downloads_say_which_draft_they_are(client, weifang_open):
+    """The second draft's printout, Word file and PDF read as the first's, under its name: two
+    drafts compared offline could not be told apart (found by a review)."""
+    from tests.support.revisions import weifang_second_draft
+
+    weifang_second_draft(weifang_open)
+    slug = weifang_open.slug
+    printed = client.get(f"/consultations/{slug}/print/").content.decode()
+    assert "（第2稿）</p>" in printed
+    word = client.get(f"/consultations/{slug}/draft.docx")
+    lines = [p.text for p in Document(io.BytesIO(word.content)).paragraphs[:4]]
+    assert any(line.endswith("（第2稿）") for line in lines)
+    disposition = urllib.parse.unquote(word["Content-Disposition"])
+    assert f"{weifang_open.title}（第2稿）.docx" in disposition
