@@ -133,11 +133,13 @@ def test_check_workers_names_the_job_that_never_ran(capsys):
 
 
 def test_the_admin_index_warns_of_a_job_that_never_ran(client):
-    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    root = User.objects.create_superuser("root", "root@example.cn", "pw")
+    client.force_login(root)
     start = timezone.now()
     with at(start):
         assert 'id="job-health"' not in client.get("/admin/").content.decode()
     with at(start + grace(RETENTION) + SECOND):
+        client.force_login(root)  # days later: a sign-in lasts SESSION_HOURS
         page = client.get("/admin/").content.decode()
     assert 'id="job-health"' in page
     assert f"定时任务“{RETENTION}”从未运行（自 " in page
