@@ -73,8 +73,13 @@ def test_the_changes_page_shows_each_clause_beside_its_predecessor(client, weifa
     assert "合并" in section and f'id="old-{merged.pk}"' in section
     assert "原条款收到的意见" not in section and "采纳" not in section
     assert "原责任单位" in section and "现责任单位" in section
-    # The dropped clause is listed too, under its anchor.
+    # The dropped clause is listed too, under its anchor, named in full ("二(三)3", not a bare
+    # "3．" among the others: a review) and linked to where the first draft has it.
     assert f'id="old-{dropped.pk}"' in page
+    removed = page[page.index(f'id="dropped-{dropped.pk}"') :]
+    removed = removed[: removed.index("</li>")]
+    assert f"二(三)3 {dropped.heading}" in removed
+    assert f'/revisions/1/#clause-{dropped.pk}"' in removed
     assert page.count(f'id="old-{merged.pk}"') == 1
     # No personal data from the comments.
     assert "13812345678" not in page and "138****5678" not in page
