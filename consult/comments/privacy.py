@@ -111,16 +111,18 @@ _YEARS = re.compile(r"(?:19|20)\d\d[- ](?:19|20)\d\d")
 # first), only right after the word that says it is one: alone, they are any number or word.
 # After "微信号", "WeChat ID" or a colon ("微信：zhangsan") any such ID; after "微信" or
 # "WeChat" and a space only one with a digit or _ in it ("微信 zhang_san88"), not a word
-# ("微信 iPhone 用户", "微信HarmonyOS4版本"). A QQ number is not a count ("QQ: 40001条反馈").
+# ("微信 iPhone 用户", "微信HarmonyOS4版本"). A QQ number is not a count ("QQ: 40001 条反馈").
 _IM_ACCOUNTS_IN_TEXT = (
     re.compile(
         r"(?<![A-Za-z])QQ\s*(?:号码|号)?\s*[:：]?\s*(?P<account>[1-9]\d{4,11})"
-        r"(?!\d|[条个人次元万千百份件位名项篇封户家天年月日号%％])",
+        r"(?!\d|\s*[条个次万千百份件位名项篇封户家天年月日号%％])",
         re.IGNORECASE,
     ),
     re.compile(
         r"(?:微信|(?<![A-Za-z])(?:weixin|wechat|vx|wx))"
         r"(?:\s*(?:号码|号|ID)\s*[:：]?\s*|\s*[:：]\s*|\s+(?=[A-Za-z][-A-Za-z]*[_0-9]))"
+        # Not a capitalised word ("WeChat: Please reply", "微信：Android版本"): an ID is not.
+        r"(?-i:(?![A-Z][a-z]+(?![-_A-Za-z0-9])))"
         r"(?P<account>[A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])",
         re.IGNORECASE,
     ),

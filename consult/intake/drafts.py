@@ -103,8 +103,13 @@ def draft_title_line(consultation: Consultation) -> str:
         return title
     if revision is not None and revision.number > 1:
         # Printed or saved, the second draft is told from the first by its number alone.
-        return title + in_brackets(revision.label)
+        return title + _label_in_brackets(revision)
     return title + _("（征求意见稿）")
+
+
+def _label_in_brackets(revision) -> str:
+    """（第2稿）, or " (Draft 2)" in English: after a title, as the pages write it."""
+    return _("（%(label)s）") % {"label": revision.label}
 
 
 def responsibility_line(clause: OutlineClause, *, names=None) -> str:
@@ -124,7 +129,7 @@ def draft_filename(consultation: Consultation, extension: str) -> str:
     by side are not one name."""
     revision = consultation.current_revision
     if revision is not None and revision.number > 1:
-        return f"{consultation.title}（{revision.label}）.{extension}"
+        return f"{consultation.title}{_label_in_brackets(revision)}.{extension}"
     return f"{consultation.title}.{extension}"
 
 

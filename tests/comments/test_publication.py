@@ -248,7 +248,8 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         # After a colon, an ID of letters alone too (a review of the change).
         ("联系微信：wangxiaoming", "联系微信：w***********"),
         ("WeChat: zhangsan", "WeChat: z*******"),
-        ("QQ: 88888 份问卷", "QQ: 8**** 份问卷"),
+        ("QQ: 88888 问卷", "QQ: 8**** 问卷"),
+        ("微信号：ZhangSan88", "微信号：Z*********"),
         ("139—0000—0001", "139****0001"),  # em dashes
         ("139–0000–0001", "139****0001"),  # en dashes
         ("139_0000_0001", "139****0001"),
@@ -299,7 +300,10 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "QQ群 2024年",
         "微信支付100元",
         "QQ: 40001条反馈",
+        "QQ: 40001 条反馈",
         "QQ 88888份问卷",
+        "Contact via WeChat: Please reply",
+        "微信：Android版本无法打开链接",
         # A word after the service's name is no ID (found by reviews of the change).
         "建议支持微信Android版",
         "建议适配微信HarmonyOS4版本",
