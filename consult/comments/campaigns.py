@@ -31,9 +31,9 @@ REPRESENTATIVES = 8
 BANDS = 16
 ROWS = NUM_PERM // BANDS
 SHINGLE = 3
-# A comment whose own words make fewer 3-grams than this joins no campaign: "同意本条。" and
-# "不同意本条。", "我表示支持" and "我表示反对" share most of theirs, and a line of opinion is
-# nobody's form letter.
+# A comment whose own words make fewer 3-grams than this joins a campaign only with the same
+# words ("强烈反对取消渔民燃油补贴，请保留！" sent by hundreds): "同意本条。" and "不同意本条。",
+# "我表示支持" and "我表示反对" share most of their 3-grams, and are not one letter.
 MIN_OWN_SHINGLES = 20
 # Punctuation, spaces and the usual mis-decodings of punctuation do not make letters differ.
 _NOISE = re.compile(r"[\s\W_袁尧遥曰]+", re.UNICODE)
@@ -81,6 +81,12 @@ def band_values(signature: np.ndarray) -> list[int]:
         digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
         values.append(struct.unpack(">q", digest)[0])  # signed, to fit a bigint column
     return values
+
+
+def words_value(own: list[bytes]) -> int:
+    """A short comment's own words as one band value: equal for the same words alone."""
+    digest = hashlib.blake2b(b"words\0" + b"\0".join(sorted(own)), digest_size=8).digest()
+    return struct.unpack(">q", digest)[0]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -160,22 +166,27 @@ def _assign(consultation_id, ids) -> int:
     new_ids = [pk for pk, *_texts in comments]
     own = [shingles(body, f"{heading or ''}{text or ''}") for _pk, body, heading, text in comments]
     new_signatures = dict(zip(new_ids, signatures_of(own), strict=True))
-    # Signed all, so that none is taken up again; banded, and so matched, only those long enough.
-    long_enough = [
-        pk for pk, words in zip(new_ids, own, strict=True) if len(words) >= MIN_OWN_SHINGLES
-    ]
-    bands = {pk: band_values(new_signatures[pk]) for pk in long_enough}
+    # A long comment is banded by its signature, and matched by similarity; a short one by its
+    # words alone, and matched only by the same words.
+    bands, same_words = {}, set()
+    for pk, words in zip(new_ids, own, strict=True):
+        if len(words) >= MIN_OWN_SHINGLES:
+            bands[pk] = band_values(new_signatures[pk])
+        else:
+            bands[pk] = [words_value(words)]
+            same_words.add(bands[pk][0])
     owners_of_value = {}
     for pk, values in bands.items():
         for value in values:
             owners_of_value.setdefault(value, []).append(pk)
 
-    pairs = set()
+    pairs, word_for_word = set(), set()
     # Within the batch: each comment against its next neighbours in every shared band, which
     # links a whole campaign arriving at once without comparing every pair of its letters.
-    for owners in owners_of_value.values():
+    for value, owners in owners_of_value.items():
+        found = word_for_word if value in same_words else pairs
         for i, a in enumerate(owners):
-            pairs.update((a, b) for b in owners[i + 1 : i + 1 + NEIGHBOURS])
+            found.update((a, b) for b in owners[i + 1 : i + 1 + NEIGHBOURS])
     # Against earlier comments: only representatives keep their bands (see below), so a
     # campaign of thousands answers with a handful of rows.
     earlier = set()
@@ -184,6 +195,9 @@ def _assign(consultation_id, ids) -> int:
         for value, other in SignatureBand.objects.filter(
             consultation_id=consultation_id, value__in=values[start : start + 900]
         ).values_list("value", "comment_id"):
+            if value in same_words:
+                word_for_word.update((pk, other) for pk in owners_of_value[value])
+                continue
             earlier.add(other)
             pairs.update((pk, other) for pk in owners_of_value[value])
 
@@ -196,13 +210,15 @@ def _assign(consultation_id, ids) -> int:
     for a, b in pairs:
         if similarity(known[a], known[b]) >= threshold:
             groups.union(a, b)
+    for a, b in word_for_word:
+        groups.union(a, b)
 
     CommentSignature.objects.bulk_create(
         CommentSignature(comment_id=pk, hashvalues=signature.tobytes())
         for pk, signature in new_signatures.items()
     )
     joined, campaign_of = _join(consultation_id, groups.groups(), set(new_ids))
-    representatives = _representatives(campaign_of, long_enough)
+    representatives = _representatives(campaign_of, new_ids)
     SignatureBand.objects.bulk_create(
         SignatureBand(consultation_id=consultation_id, value=value, comment_id=pk)
         for pk in representatives

@@ -184,11 +184,28 @@ def test_opposite_opinions_that_quote_their_clause_are_not_one_campaign(weifang_
 def test_short_opposite_opinions_are_not_one_campaign(weifang_open, opposite):
     """A word apart, a line of opinion shares most of its 3-grams with its opposite: supporters
     and opponents were one form letter, answered at once and counted as one (found by a
-    review). A comment this short joins no campaign; its twin, word for word, neither."""
-    comments = store(weifang_open, [*opposite, opposite[0]], prefix="O")
+    review). A comment this short joins only its twins, word for word."""
+    comments = store(weifang_open, [*opposite, f"{opposite[0]} "], prefix="O")
     campaigns_assign([c.pk for c in comments])
-    assert not Comment.objects.filter(campaign__isnull=False).exists()
+    campaigns = [Comment.objects.get(pk=c.pk).campaign_id for c in comments]
+    assert campaigns[0] is not None and campaigns[0] == campaigns[2]
+    assert campaigns[1] is None
     assert Comment.objects.filter(signature__isnull=False).count() == 3
+
+
+@pytest.mark.parametrize(
+    "letter",
+    ["强烈反对取消渔民燃油补贴，请保留！", "反对收取停车费，老百姓负担太重了，请撤回这一条！"],
+)
+def test_a_short_form_letter_sent_by_many_is_one_campaign(weifang_open, letter):
+    """Hundreds of copies of a line were left ungrouped once short comments joined none (a
+    review of that change): the same words make one campaign, arriving together or later."""
+    first = store(weifang_open, [letter] * 50, prefix="A")
+    campaigns_assign([c.pk for c in first])
+    later = store(weifang_open, [letter + "！"] * 30 + ["支持取消渔民燃油补贴。"], prefix="B")
+    campaigns_assign([c.pk for c in later])
+    campaigns = Comment.objects.exclude(campaign=None).values_list("campaign_id", flat=True)
+    assert len(campaigns) == 80 and len(set(campaigns)) == 1
 
 
 def test_the_queue_counts_the_letters_of_a_campaign_the_department_can_open(client, weifang_open):
