@@ -146,13 +146,7 @@ def comment_departed_notices_withdraw(comment: Comment, department_ids) -> int:
     (`notifications_unsent_withdraw`): its link would open a comment they can no longer see."""
     if not department_ids:
         return 0
-    return notifications_unsent_withdraw(
-        Notification.objects.filter(
-            comment=comment,
-            department_id__in=department_ids,
-            kind__in=[Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED],
-        )
-    )
+    return notifications_unsent_withdraw(_departments_told_of(comment, department_ids))
 
 
 def comment_changed_parts_emails_rendered_again(comment: Comment, department_ids) -> int:
@@ -163,12 +157,15 @@ def comment_changed_parts_emails_rendered_again(comment: Comment, department_ids
     and "负责答复" for a department that no longer owns it."""
     if not department_ids:
         return 0
-    return emails_unsent_rendered_again(
-        Notification.objects.filter(
-            comment=comment,
-            department_id__in=department_ids,
-            kind__in=[Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED],
-        )
+    return emails_unsent_rendered_again(_departments_told_of(comment, department_ids))
+
+
+def _departments_told_of(comment: Comment, department_ids):
+    """What these departments were told of the comment: that it came in, or was passed on."""
+    return Notification.objects.filter(
+        comment=comment,
+        department_id__in=department_ids,
+        kind__in=[Notification.Kind.COMMENT_ROUTED, Notification.Kind.REASSIGNED],
     )
 
 
