@@ -87,7 +87,14 @@ def test_a_value_that_cannot_be_read_stops_the_start_naming_it(variables, messag
 )
 def test_a_number_out_of_its_range_stops_the_start_naming_it(variable, value, bound):
     """These passed `check --deploy` and quietly switched a feature off."""
-    result = check_with(**{variable: value}, EMAIL_HOST="smtp.example.cn")
+    # CONN_MAX_AGE is read for PostgreSQL alone (check does not connect): named here, so the
+    # run without PostgreSQL reads it too.
+    database = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/consult"}
+    result = check_with(
+        **{variable: value},
+        EMAIL_HOST="smtp.example.cn",
+        **(database if variable == "CONN_MAX_AGE" else {}),
+    )
     assert result.returncode != 0
     assert (
         f"ImproperlyConfigured: {variable} must be {bound}, not" in result.stderr.splitlines()[-1]
