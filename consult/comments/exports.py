@@ -28,8 +28,8 @@ from django.utils.translation import ngettext
 
 from consult.text import NONCHARACTERS
 
-from .access import comments_visible_to, contact_visible_expression
-from .models import Comment, Export
+from .access import comments_contact_visible_to, comments_visible_to, contact_visible_expression
+from .models import Comment, Export, ExportedComment
 from .phones import phone_display
 from .privacy import comment_text_masked, mask_email, mask_name, mask_phone
 
@@ -86,11 +86,12 @@ def _local(moment):
     return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
 
 
-def export_rows(comments, include_personal: bool, user, *, chunk=2000):
+def export_rows(comments, include_personal: bool, user, *, chunk=2000, written=None):
     """Header, then one row per comment (text, and times as datetimes), reading the database
     in chunks. The department that answers has a column of its own; the cooperating
     departments' opinions another. The personal columns are masked on the rows whose
-    submitter `user` sees masked in the admin."""
+    submitter `user` sees masked in the admin. `written`, when given, is told of each comment
+    as its row is made: its primary key and whether its contact details are in full."""
     columns = export_columns(include_personal)
     yield [column.label for column in columns]
     comments = (
@@ -133,6 +134,8 @@ def export_rows(comments, include_personal: bool, user, *, chunk=2000):
         }
         if include_personal:
             values.update(_personal(comment, shown=shown))
+        if written is not None:
+            written(comment.pk, bool(shown))
         yield [values[column.name] for column in columns]
 
 
@@ -282,11 +285,21 @@ def exports_downloadable_by(user, exports=None):
     if not may_export_personal(user):
         return exports.filter(include_personal=False)
     visible = comments_visible_to(user).values("pk")
-    withdrawn = [
-        export.pk
-        for export in exports.filter(include_personal=True).only("pk", "query")
-        if _selection(export) is None or _selection(export).exclude(pk__in=visible).exists()
-    ]
+    personal = exports.filter(include_personal=True)
+    # The comments the file holds, as recorded when it was built: one since transferred to a
+    # department of another is no longer found by the export's own query.
+    held = ExportedComment.objects.filter(export__in=personal.filter(comments_recorded=True))
+    withdrawn = set(
+        held.filter(
+            ~Q(comment__in=visible)
+            | Q(contact_shown=True) & ~Q(comment__in=comments_contact_visible_to(user).values("pk"))
+        ).values_list("export_id", flat=True)
+    )
+    # Built before the comments were recorded: what its query finds now.
+    for export in personal.filter(comments_recorded=False).only("pk", "query"):
+        selection = _selection(export)
+        if selection is None or selection.exclude(pk__in=visible).exists():
+            withdrawn.add(export.pk)
     return exports.exclude(pk__in=withdrawn)
 
 
@@ -312,10 +325,18 @@ def exports_holding(comments, *, made_before) -> list[int]:
     of these, each export's own query asked of them alone: what the retention purge must take
     with the comments it clears, asked before it clears them (a file chosen by a name or a
     phone would find nothing after)."""
-    holding = []
-    for export in Export.objects.filter(include_personal=True, created_at__lt=made_before).only(
-        "pk", "query"
-    ):
+    exports = Export.objects.filter(include_personal=True, created_at__lt=made_before)
+    holding = list(
+        exports.filter(held__comment__in=comments.values("pk"))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    # Those whose comments are not all recorded (being built, or built before the recording)
+    # are asked their own query too.
+    unrecorded = exports.exclude(pk__in=holding).exclude(
+        status=Export.Status.DONE, comments_recorded=True
+    )
+    for export in unrecorded.only("pk", "query"):
         selection = _selection(export)
         try:
             # A query another release wrote may hold them: it goes.
@@ -335,7 +356,8 @@ def exports_expire(*, now=None, also=()) -> int:
 def _exports_delete(expired) -> int:
     with transaction.atomic():
         files = [export.file for export in expired.select_for_update() if export.file]
-        count, _deleted = expired.delete()
+        _total, deleted = expired.delete()  # the total counts the rows recorded as held too
+        count = deleted.get(Export._meta.label, 0)
         # Files are not part of the transaction: they go once the rows are gone for good.
         for file in files:
             transaction.on_commit(lambda file=file: file.delete(save=False), robust=True)
@@ -351,6 +373,7 @@ def export_start(comments, user, fmt: str) -> Export:
         language=translation.get_language() or settings.LANGUAGE_CODE,
         query=pickle.dumps(comments.query),
         total=comments.count(),
+        comments_recorded=True,
     )
     transaction.on_commit(lambda: export_hand_off(export.pk), robust=True)
     return export
@@ -456,9 +479,22 @@ def export_build(export_id: int) -> Export | None:
         if not mine.update(claimed_at=timezone.now(), **progress):
             raise ExportTakenOver
 
+    held = []
+
+    def hold(comment_id, contact_shown):
+        held.append(
+            ExportedComment(export_id=export_id, comment_id=comment_id, contact_shown=contact_shown)
+        )
+
+    def record_held():
+        # An earlier attempt's rows may be there already: the same comments, recorded once.
+        ExportedComment.objects.bulk_create(held, ignore_conflicts=True)
+        held.clear()
+
     def counted(rows):
         for number, row in enumerate(rows):
             if number and number % 1000 == 0:
+                record_held()
                 still_mine(rows_done=number)
             yield row
 
@@ -474,10 +510,21 @@ def export_build(export_id: int) -> Export | None:
             tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle,
         ):
             written = WRITERS[export.format](
-                counted(export_rows(comments, export.include_personal, export.user)),
+                counted(
+                    export_rows(
+                        comments,
+                        export.include_personal,
+                        export.user,
+                        # Only a file of contact details is withdrawn or purged for what it holds.
+                        written=hold
+                        if export.include_personal and export.comments_recorded
+                        else None,
+                    )
+                ),
                 handle,
                 export_columns(export.include_personal),
             )
+            record_held()
             handle.seek(0)
             still_mine()  # the file's upload may take a while of its own
             name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"

@@ -533,6 +533,9 @@ class Export(models.Model):
     # When its task was last queued: the sweep leaves a queued export to its task.
     handed_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # Whether the build records the comments it writes (`ExportedComment`): those built before
+    # it did are judged by their query alone.
+    comments_recorded = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("导出")
@@ -550,6 +553,25 @@ class Export(models.Model):
             if self.status == self.Status.DONE
             else int(100 * self.rows_done / max(1, self.total))
         )
+
+
+class ExportedComment(models.Model):
+    """A comment an export's file holds, and whether with its submitter's contact details in
+    full: what decides, while the file is kept, whether its maker may still download it (a
+    comment transferred to another department since is no longer found by the export's query)
+    and which files a retention purge must delete."""
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="held")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+    contact_shown = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["export", "comment"], name="exported_comment_once")
+        ]
+
+    def __str__(self):
+        return f"{self.export_id}: {self.comment_id}"
 
 
 class CommentTally(models.Model):

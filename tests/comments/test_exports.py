@@ -587,3 +587,55 @@ def test_staff_who_leave_the_bureau_keep_no_file_of_contact_details(
     listed = client.get("/admin/comments/export/").content.decode()
     assert f"/staff/exports/{without.pk}/" in listed
     assert f"/staff/exports/{with_contact_details.pk}/" not in listed
+
+
+@pytest.mark.parametrize("kept_cooperating", [False, True])
+def test_a_file_of_contact_details_goes_with_a_comment_passed_to_another_department(
+    client, comments, settings, django_capture_on_commit_callbacks, kept_cooperating
+):
+    """The export is judged by the comments its file holds, recorded as it is built: judged by
+    its query, a comment passed to another department since was no longer found, and its
+    maker kept downloading its submitter's name and phone (noticed in a review). Passed on by
+    the bureau, the department stays cooperating and sees the comment masked; passed on by
+    the department itself, it no longer sees it."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    settings.EXPORT_INLINE_ROWS = 0  # it sees one comment: built by a task
+    owner = member("export-gxj", "市工信局")  # answers 二(三)4
+    owner.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert export(client, comments, "export_csv", scope="all").status_code == 302
+    job = Export.objects.get()
+    assert job.status == "done" and job.user == owner
+    content = b"".join(client.get(f"/staff/exports/{job.pk}/").streaming_content).decode()
+    assert "13712340003" in content  # the answering department's file: in full
+
+    comment_change_apply(
+        comments[2],
+        member("hyj", "市海渔局") if kept_cooperating else owner,
+        CommentChange(
+            route_to=Department.objects.get(name="市发改委"),
+            make_owner=True,
+            route_reason="属市发改委职责。",
+        ),
+    )
+
+    assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+    assert f"/staff/exports/{job.pk}/" not in client.get("/admin/comments/export/").content.decode()
+
+
+def test_a_file_of_masked_rows_stays_while_its_comments_stay_in_sight(
+    client, comments, settings, django_capture_on_commit_callbacks
+):
+    """The recording withdraws no more than it must: a cooperating department's file, whose
+    rows were masked, stays its to download while it still sees them."""
+    settings.EXPORT_INLINE_ROWS = 0  # it sees one comment: built by a task
+    cooperating = member("export-czj", "市财政局")  # cooperates on 二(三)4
+    cooperating.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+    client.force_login(cooperating)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert export(client, comments, "export_csv", scope="all").status_code == 302
+    job = Export.objects.get()
+    assert list(job.held.values_list("comment_id", "contact_shown")) == [(comments[2].pk, False)]
+    assert client.get(f"/staff/exports/{job.pk}/").status_code == 200
