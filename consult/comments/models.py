@@ -125,20 +125,6 @@ class Comment(models.Model):
         editable=False,
         help_text=_("公开时保存的意见内容，个人信息已遮盖：删除个人信息后仍按此公开。"),
     )
-    # The masking of an answer needs the submitter's name, which the retention job deletes: it
-    # keeps the answer as masked until then (comments.publication.published_answers_freeze).
-    published_reply = models.TextField(
-        _("公开的答复"),
-        blank=True,
-        editable=False,
-        help_text=_("删除个人信息时保存的答复，个人信息已遮盖：此后按此公开。"),
-    )
-    published_decision_reason = models.TextField(
-        _("公开的处理理由"),
-        blank=True,
-        editable=False,
-        help_text=_("删除个人信息时保存的处理理由，个人信息已遮盖：此后按此公开。"),
-    )
 
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel, default=Channel.WEB)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)

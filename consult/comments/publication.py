@@ -172,30 +172,6 @@ class PublishedComment:
     unanswered_in_report: int | None = None
 
 
-def _answer_text(comment: Comment, text: str, frozen: str) -> str:
-    # Once the personal data is gone there is no name left to mask: the copy masked just before.
-    return frozen if comment.personal_data_removed_at else comment_text_masked(comment, text)
-
-
-def published_answers_freeze(comments) -> int:
-    """Just before the retention job deletes these comments' personal data: keep the answers of
-    the published ones masked as they now are (the masking needs the submitter's name).
-    Returns how many were kept.
-
-    Kept at this one moment rather than at publication or answer: until the name goes, the
-    answer is masked as it stands, corrections included."""
-    published = list(
-        comments.filter(publication=Publication.PUBLISHED).only(
-            "pk", "reply", "decision_reason", "submitter_name", "organisation"
-        )
-    )
-    for comment in published:
-        comment.published_reply = comment_text_masked(comment, comment.reply)
-        comment.published_decision_reason = comment_text_masked(comment, comment.decision_reason)
-    Comment.objects.bulk_update(published, ["published_reply", "published_decision_reason"])
-    return len(published)
-
-
 def comment_as_published(comment: Comment) -> PublishedComment:
     """What the public lists show of a comment (and what the bureau reviews before that)."""
     answer = None
@@ -204,10 +180,11 @@ def comment_as_published(comment: Comment) -> PublishedComment:
         answer = PublishedAnswer(
             decision_value=comment.decision,
             decision=comment.get_decision_display(),
-            reason=_answer_text(
-                comment, comment.decision_reason, comment.published_decision_reason
-            ),
-            reply=_answer_text(comment, comment.reply, comment.published_reply),
+            # Masked in place when the personal data goes (`retention`): an answer given or
+            # corrected after that is published as it stands, masked by what is left to mask
+            # (the copy frozen then published a later answer empty, found by a review).
+            reason=comment_text_masked(comment, comment.decision_reason),
+            reply=comment_text_masked(comment, comment.reply),
             replied_at=comment.replied_at,
         )
     kind = (

@@ -3,9 +3,8 @@
 After that many days from the publication of the adoption report on the draft it commented
 on — or from that draft's close, when no report was published — a comment keeps its text,
 routing, decisions and replies, and loses its submitter's name, phone number, email, IP hash,
-browser and attachments; the emails that carried them are redacted. A published comment's
-answer is first kept as masked with the name (publication.published_answers_freeze), which the
-public lists show from then on.
+browser and attachments; the emails that carried them are redacted. Its texts (the comment, the
+answer, the reasons) are masked in place first, while the name they are masked by is there.
 Each comment gets one history event. Running it again finds nothing more to do.
 """
 
@@ -24,7 +23,6 @@ from consult.notifications.outbox import notifications_redact
 from .exports import exports_expire, exports_holding
 from .models import Attachment, Comment, CommentEvent, CooperatingOpinion
 from .privacy import comment_text_masked
-from .publication import published_answers_freeze
 from .revision_outcomes import revision_comments_q
 
 
@@ -130,7 +128,6 @@ def personal_data_purge(*, now=None, batch: int = 500) -> int:
                 return done
             attachments = list(Attachment.objects.filter(comment_id__in=ids))
             Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
-            published_answers_freeze(Comment.objects.filter(pk__in=ids))
             _texts_masked(ids)
             Comment.objects.filter(pk__in=ids).update(
                 submitter_name="",

@@ -455,6 +455,37 @@ def test_the_answer_stays_masked_after_the_personal_data_is_deleted(weifang_open
     assert answer.reply == "感谢＊＊的建议。" and answer.reason == "＊＊所提建议可行。"
 
 
+def test_an_answer_given_after_the_personal_data_is_deleted_is_published(weifang_open):
+    """A draft closed longer ago than the retention, with no report yet: the purge runs while
+    the comment waits for its answer. The answer given after was published empty — 不予采纳
+    without its reason — as the copy kept at the purge was (found by a review)."""
+    comment = comment_publish(comment=submit(weifang_open), user=member("hyj", ISSUER))
+    now = timezone.now()
+    Consultation.objects.filter(pk=weifang_open.pk).update(
+        opens_at=now - datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS + 40),
+        closes_at=now - datetime.timedelta(days=settings.PERSONAL_DATA_RETENTION_DAYS + 10),
+    )
+    assert personal_data_purge(now=now) == 1
+    comment_change_apply(
+        Comment.objects.get(pk=comment.pk),
+        member("gxj", "市工信局"),  # answers 二(三)4
+        CommentChange(
+            status="answered",
+            decision="not_adopted",
+            decision_reason="与上位法规定不符，请致电 13812349999 了解。",
+            reply="感谢您的建议，经研究暂不采纳。",
+            waive_reason="限时答复。",
+        ),
+    )
+    _report_published(weifang_open.current_revision)
+
+    answer = comment_as_published(Comment.objects.get(pk=comment.pk)).answer
+
+    assert answer.reply == "感谢您的建议，经研究暂不采纳。"
+    # Masked by what is left to mask: the name is gone, a number is still a number.
+    assert answer.reason == "与上位法规定不符，请致电 138****9999 了解。"
+
+
 def test_a_comment_whose_personal_data_is_deleted_is_not_published(weifang_open):
     bureau = member("hyj", ISSUER)
     comment = submit(weifang_open, body=f"我是{NAME}，建议公开评选结果。")
@@ -547,3 +578,21 @@ def test_a_comment_marked_invalid_before_review_is_not_told_it_awaits_publicatio
     comment_change_apply(comment, bureau, CommentChange(status="pending"))
     comment.refresh_from_db()
     assert publication_for_submitter(comment)[0] == "awaiting"
+
+
+def test_the_reason_for_not_waiting_is_not_rewritten_after_the_answer(weifang_open):
+    """It is the answer's own justification: changed once the comment was answered, it stood
+    for grounds the answer was not given on (found by a review)."""
+    comment = submit(weifang_open)
+    owner = member("gxj", "市工信局")  # answers 二(三)4, with cooperating departments
+    comment_change_apply(
+        comment,
+        owner,
+        CommentChange(status="answered", decision="adopted", reply="好。", waive_reason="限时。"),
+    )
+    with pytest.raises(ValidationError) as refused:
+        comment_change_apply(
+            Comment.objects.get(pk=comment.pk), owner, CommentChange(waive_reason="后来的理由。")
+        )
+    assert "status" in refused.value.message_dict
+    assert Comment.objects.get(pk=comment.pk).opinions_waived_reason == "限时。"
