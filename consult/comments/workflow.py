@@ -291,7 +291,15 @@ def change_problems(comment: Comment, user, work: CommentChange, me=None) -> dic
         and not (work.invalid_reason or comment.invalid_reason).strip()
     ):
         refuse("invalid_reason", _("标记为无效时请说明原因（如广告、与本草案无关）。"))
-    if finished and not moving and (answer_fields or work.invalid_reason.strip()):
+    if (
+        finished
+        and not moving
+        and (
+            # The reason for not waiting is the answer's too: rewritten after it, it would justify
+            # an answer given on other grounds (found by a review).
+            answer_fields or work.invalid_reason.strip() or work.waive_reason.strip()
+        )
+    ):
         if comment.status == Status.INVALID:
             # TRANSITIONS: an invalid comment goes back to 待处理, not to 处理中.
             refuse("status", _("这条意见已标记为无效；如需办理，请先改回“待处理”。"))
@@ -537,7 +545,10 @@ def fields_open_to(me: Standing, comment: Comment) -> list[str]:
     names = {"note"}
     if me.answers:
         names |= {"status", "decision", "decision_reason", "reply", "invalid_reason"}
-        if comment.routes.filter(is_owner=False).exists():
+        if (
+            comment.status in Comment.OPEN_STATUSES
+            and comment.routes.filter(is_owner=False).exists()
+        ):
             names.add("waive_reason")
     if me.manages:
         names |= {"status", "invalid_reason", "route_to", "make_owner", "route_reason"}
