@@ -174,8 +174,13 @@ def consultations_with_deadlines_near(now: datetime.datetime):
     earlier_draft_closed = Exists(
         Revision.objects.published().filter(consultation=OuterRef("pk"), closes_at__lte=near)
     )
+    # A later draft announced ahead of its period moves the consultation's opening into the
+    # future; the earlier draft's answers are due all the same.
+    draft_opened = Exists(
+        Revision.objects.published().filter(consultation=OuterRef("pk"), opens_at__lte=now)
+    )
     return (
-        Consultation.objects.filter(opens_at__lte=now)
+        Consultation.objects.filter(Q(opens_at__lte=now) | draft_opened)
         .filter(Q(closes_at__lte=near) | earlier_draft_closed)
         .filter(Q(report_published_at__isnull=True) | anything_open)
         .select_related("issuer")

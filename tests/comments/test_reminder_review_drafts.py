@@ -102,3 +102,36 @@ def test_the_dashboard_counts_a_first_draft_comment_overdue_while_the_second_dra
     assert data["overdue"] is True
     (industry,) = [bar for bar in data["charts"][2].bars if bar.label == "市工信局"]
     assert (industry.value, industry.extra) == (2, 2)
+
+
+@pytest.mark.parametrize("second_opens_in_days", [-1, 10])
+def test_the_first_drafts_answers_are_reminded_of_while_the_second_is_announced(
+    weifang_open, second_opens_in_days, settings
+):
+    """The second draft published ahead of its period moved the consultation's opening into
+    the future, and the job left the whole consultation out: the first draft's answer-due
+    reminders were missed (found by a review)."""
+    from consult.comments.reminders import local_day_at, reminders_send
+    from consult.comments.revision_outcomes import revision_publish
+    from consult.consultations.models import Revision
+    from consult.notifications.models import Reminder
+    from tests.support.revisions import first_draft_closed
+
+    submit(weifang_open, "二(三)4", 1)  # 市工信局 answers
+    now = first_draft_closed(weifang_open)
+    first = Revision.objects.get(pk=weifang_open.current_revision_id)
+    second = weifang_second_draft(weifang_open, publish=False, open_now=False)
+    second.opens_at = now + datetime.timedelta(days=second_opens_in_days)
+    second.closes_at = now + datetime.timedelta(days=40)
+    second.save(update_fields=["opens_at", "closes_at"])
+    revision_publish(second)
+    first.refresh_from_db()
+    day_before = timezone.localdate(first.answer_deadline) - datetime.timedelta(days=1)
+
+    due = local_day_at(day_before, settings.REMIND_AT_HOUR)
+    with time_machine.travel(due + datetime.timedelta(minutes=1), tick=False):
+        reminders_send()
+
+    assert Reminder.objects.filter(
+        kind="answer_due", department__name="市工信局", outcome="queued", days_before=1
+    ).exists()
