@@ -1,6 +1,7 @@
 """Which uploads we accept, judged by their content rather than their name."""
 
 import io
+import math
 import zipfile
 import zlib
 
@@ -164,9 +165,10 @@ def download_name(original_name: str, kind_extension: str) -> str:
 def clean_attachment(upload, *, allow_email=False) -> str:
     """Validate an uploaded file; return its real type ("pdf", "docx", ...)."""
     if upload.size > MAX_ATTACHMENT_BYTES:
+        # Rounded up: a file just over the limit read "10.0 MB", which is within it.
+        size = math.ceil(upload.size / 1024 / 1024 * 10) / 10
         raise ValidationError(
-            _("附件不能超过 10 MB（此文件 %(size).1f MB）。") % {"size": upload.size / 1024 / 1024},
-            code="too_large",
+            _("附件不能超过 10 MB（此文件 %(size).1f MB）。") % {"size": size}, code="too_large"
         )
     if upload.size == 0:
         raise ValidationError(_("附件是空文件。"), code="empty")

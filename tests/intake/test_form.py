@@ -276,6 +276,11 @@ def test_captcha_when_switched_on(client, weifang_open, item, settings):
     response = post(client, weifang_open, item, captcha_0="x", captcha_1="WRONG")
     assert response.status_code == 400
     assert not Comment.objects.exists()
+    # In the label's word, saying what to do (the package's said 认证码错误).
+    assert response.context["form"].errors["captcha"] == ["验证码不正确，请输入新图片中的字符。"]
+    assert post(client, weifang_open, item).context["form"].errors["captcha"] == [
+        "请输入图片中的字符。"
+    ]
     # Its error is tied to its fieldset, as a screen reader announces it on entering.
     refused = response.content.decode()
     fieldset = re.search(r"<fieldset[^>]*>\s*<legend>验证码</legend>", refused).group(0)
@@ -428,7 +433,8 @@ def test_oversize_attachment_is_refused(client, weifang_open, item):
     upload = SimpleUploadedFile("big.pdf", content, content_type="application/pdf")
     response = client.post(form_url(weifang_open, item), {**valid(), "attachment": upload})
     assert response.status_code == 400
-    assert "不能超过 10 MB" in response.content.decode()
+    # Just over the limit, and said to be: 10.0 MB read as within it.
+    assert "附件不能超过 10 MB（此文件 10.1 MB）。" in response.content.decode()
     assert not Comment.objects.exists()
 
 
