@@ -242,7 +242,15 @@ class CommentForm(StorableInputForm):
         if clause is not None:
             self.initial.setdefault("clause", clause.pk)  # not on the field: it may be shared
         if with_captcha:
-            self.fields["captcha"] = CaptchaField(label=_("验证码"))
+            self.fields["captcha"] = CaptchaField(
+                label=_("验证码"),
+                # The package's own says 认证码 / "Invalid CAPTCHA": another word than the
+                # label's, and nothing of what to do.
+                error_messages={
+                    "invalid": _("验证码不正确，请输入新图片中的字符。"),
+                    "required": _("请输入图片中的字符。"),
+                },
+            )
 
     @property
     def unsaved_file_name(self) -> str:
