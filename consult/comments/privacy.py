@@ -1,6 +1,9 @@
 """Masking personal data for everybody who does not need to see it in full."""
 
+import collections
+import functools
 import re
+import unicodedata
 
 from consult.text import INVISIBLE, INVISIBLE_RANGES
 
@@ -79,8 +82,10 @@ _HALF_WIDTH |= {
 _GAP = r"(?:[-\s._/·\u2010-\u2015\u2212\u30fb]{1,3})"
 # Candidates only; MOBILE and LANDLINE decide. 0086 is +86 as dialled from abroad; 86 alone
 # is how some write it (and the phone field takes it).
+# Or spelt out a digit at a time, a gap after each ("1 3 8 1 2 3 4 5 6 7 8").
 _MOBILE_IN_TEXT = re.compile(
-    rf"(?<![\d+])(?:(?:\+|00)?86{_GAP}?)?1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}(?!\d)"
+    rf"(?<![\d+])(?:(?:\+|00)?86{_GAP}?)?"
+    rf"(?:1[3-9]\d{_GAP}?\d{{4}}{_GAP}?\d{{4}}|1(?:{_GAP}\d){{10}})(?!\d)"
 )
 # The local number in groups of 3-4 and 4, or 4 and 3 split by a space ("8888 888"), the
 # 4 not a year: "0531-2024-001" is a document's number, not a telephone's. LANDLINE decides.
@@ -144,6 +149,68 @@ _DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _ID_NUMBER = re.compile(
     rf"^[1-9]\d{{5}}(?:(?:18|19|20)\d{{2}}{_DAY}\d{{3}}[0-9Xx]|\d{{2}}{_DAY}\d{{3}})$"
 )
+
+
+# What joins a name's parts, or is put between its characters: spaces of every kind, hyphens and
+# middle dots of every form ("阿依古丽·买买提" is as often written with •, ・ or none).
+_NAME_JOIN = "[-\\s\u00b7\u2010\u2011\u2022\u2027\u30fb\uff65]"
+_LATIN_LETTER = "A-Za-z\u00c0-\u024f"
+
+
+def _is_latin(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
+
+
+@functools.cache
+def _accented() -> dict[str, str]:
+    """Each plain Latin letter, and the accented letters written for it (a: àáâãäå...)."""
+    found = collections.defaultdict(str)
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = unicodedata.normalize("NFKD", char)[0]
+        if base != char and base.isascii() and base.isalpha():
+            found[base.lower()] += char
+    return found
+
+
+def _letter(char: str) -> str:
+    if not _is_latin(char):
+        return re.escape(char)
+    base = unicodedata.normalize("NFKD", char)[0].lower()
+    return f"[{re.escape(base + _accented().get(base, ''))}]"
+
+
+@functools.lru_cache(maxsize=4096)
+def name_pattern(name: str) -> re.Pattern | None:
+    """How a person's name (or an organisation's) is found in text: in any case, with or
+    without its accents ("Ana Maria Lopez" for "Ana María López"), its parts joined by any
+    spacing or middle dot or none, and a space or dot between two Chinese characters the name
+    lacks ("王 五"); a Latin name only as whole words ("Li" not in "public"). None for a name
+    of fewer than two letters, which would be found everywhere."""
+    letters = [char for char in half_width(name) if not re.fullmatch(_NAME_JOIN, char)]
+    if len(letters) < 2:
+        return None
+    pieces, previous, joined = [], None, False
+    for char in half_width(name).strip():
+        if re.fullmatch(_NAME_JOIN, char):
+            joined = True
+            continue
+        if previous is not None and (joined or not (_is_latin(previous) and _is_latin(char))):
+            pieces.append(f"{_NAME_JOIN}{{0,3}}")
+        pieces.append(_letter(char))
+        previous, joined = char, False
+    pattern = "".join(pieces)
+    if _is_latin(letters[0]):
+        pattern = f"(?<![{_LATIN_LETTER}])" + pattern
+    if _is_latin(letters[-1]):
+        pattern += f"(?![{_LATIN_LETTER}])"
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
+    """Where `plain` (a text made `half_width`) writes `name`, as `name_pattern` finds it."""
+    pattern = name_pattern(name)
+    return [match.span() for match in pattern.finditer(plain)] if pattern else []
 
 
 def half_width(text: str) -> str:
@@ -264,12 +331,7 @@ def personal_data_masked(text: str, *, names=()) -> str:
     # The names as the text is read: without characters that show nothing (a rare character
     # spelt with a variation selector, "王\u200b五").
     readable = {INVISIBLE.sub("", name).strip() for name in names if name}
-    named = [
-        (match.start(), match.end(), NAME)
-        for name in readable
-        if len(name) > 1
-        for match in re.finditer(re.escape(half_width(name)), plain)
-    ]
+    named = [(start, end, NAME) for name in readable for start, end in name_spans(name, plain)]
     masked, last = [], 0
     for start, end, kind in personal_data_spans(visible, also=named):
         found = plain[start:end]

@@ -16,6 +16,7 @@ from consult.comments.privacy import (
     NAME,
     PHONE,
     half_width,
+    name_spans,
     personal_data_spans,
 )
 
@@ -129,11 +130,10 @@ def personal_data_in(text: str, *, names=()) -> list[Finding]:
     text = text or ""
     plain = half_width(text)
     named = [
-        (match.start(), match.end(), NAME)
-        for name in {half_width(name).strip() for name in names if name}
-        if len(name) > 1
-        for match in re.finditer(re.escape(name), plain)
-        if _written_of_a_person(plain, match.start(), match.end())
+        (start, end, NAME)
+        for name in {name.strip() for name in names if name}
+        for start, end in name_spans(name, plain)
+        if _written_of_a_person(plain, start, end)
     ]
     spans = personal_data_spans(
         text, also=[(start, end, NAME) for start, end in _names(plain)] + named

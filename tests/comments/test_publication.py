@@ -273,6 +273,9 @@ def test_what_is_published_carries_no_personal_data(weifang_open):
         ("138\ufe0f1234\u180b5678", "138****5678"),
         ("138\u206a1234\U000e00205678", "138****5678"),
         ("138\u31641234\u061c5678", "138****5678"),
+        # Spelt out a digit at a time (found by a review).
+        ("1 3 8 1 2 3 4 5 6 7 8", "138****5678"),
+        ("1-3-8-1-2-3-4-5-6-7-8", "138****5678"),
     ],
 )
 def test_phone_and_id_numbers_are_masked_however_they_are_written(written, masked):
@@ -309,6 +312,8 @@ def test_phone_and_id_numbers_are_masked_however_they_are_written(written, maske
         "建议适配微信HarmonyOS4版本",
         "开通微信 service 功能",
         "微信 iPhone 用户",
+        # Numbers a digit at a time, but not eleven of them each apart.
+        "第1 3 5 7 9 11 13 15条",
     ],
 )
 def test_runs_of_numbers_that_only_look_like_a_landline_from_abroad_are_kept(text):
@@ -596,3 +601,32 @@ def test_the_reason_for_not_waiting_is_not_rewritten_after_the_answer(weifang_op
         )
     assert "status" in refused.value.message_dict
     assert Comment.objects.get(pk=comment.pk).opinions_waived_reason == "限时。"
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("John Smith", "JOHN SMITH"),
+        ("John Smith", "John  Smith"),
+        ("阿依古丽·买买提", "阿依古丽买买提"),
+        ("阿依古丽·买买提", "阿依古丽•买买提"),
+        ("阿依古丽买买提", "阿依古丽・买买提"),
+        ("Ana María López", "Ana Maria Lopez"),
+        ("Ana Maria Lopez", "ANA MARÍA LÓPEZ"),
+        ("王五", "王 五"),
+        ("王五", "王·五"),
+        ("王五", "王\u3000五"),
+    ],
+)
+def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
+    """Only the name as typed in the form was masked: in another case, spacing, middle dot or
+    without its accents it was published (found by a review)."""
+    assert personal_data_masked(f"我是{written}，建议加强渔港建设。", names=[name]) == (
+        "我是＊＊，建议加强渔港建设。"
+    )
+
+
+def test_a_latin_name_is_masked_as_a_word_not_inside_one():
+    assert personal_data_masked("Li asks for public data, as Mr LI said.", names=["Li"]) == (
+        "＊＊ asks for public data, as Mr ＊＊ said."
+    )
