@@ -6,6 +6,7 @@ fields) and comment_submit; this module only maps HTTP and JSON onto them.
 
 import io
 import re
+import unicodedata
 from itertools import accumulate
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -911,6 +912,9 @@ STATUS_RESPONSES = {
 @permission_classes([AllowAny])
 def comment_status(request, tracking_number):
     last4 = request.query_params.get("phone_last4")
+    if last4 is not None:
+        # As the POST lookup reads its proof: an input method's full-width digits are digits.
+        last4 = unicodedata.normalize("NFKC", last4).strip()
     if last4 is not None and not PHONE_LAST4.fullmatch(last4):
         # Named, not ignored: an empty or malformed proof beside an email is a client's error.
         return Response(

@@ -106,6 +106,9 @@ def test_the_api_takes_the_consent_and_the_status_says_where_it_stands(
     number = answer.json()["tracking_number"]
     status_url = f"/api/comments/{number}/status?phone_last4=5678"
     assert client.get(status_url).json()["publication"] == "awaiting"
+    # An input method's full-width digits, read as the POST lookup reads them (a review).
+    full_width = client.get(f"/api/comments/{number}/status?phone_last4=５６７８")
+    assert full_width.status_code == 200 and full_width.json()["publication"] == "awaiting"
     comment_publish(comment=Comment.objects.get(tracking_number=number), user=bureau)
     body = client.get(status_url).json()
     assert body["publication"] == "published" and body["publication_display"]
