@@ -49,13 +49,22 @@ _DATE = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _TIME = r"\s*(?:(\d{1,2})\s*[:时]\s*(\d{0,2})\s*分?)?"
 # "11月10日（星期日）": the day of the week a notice may add after a day.
 _WEEKDAY = r"(?:\((?:星期|礼拜|周)[一二三四五六日天]\))?"
+# The opening day's time, if written ("10月12日9:00至11月10日17:00"), is not kept: a period
+# opens when the notice is published.
+_OPENING_TIME = r"(?:\s*\d{1,2}\s*[:时]\s*\d{0,2}\s*分?)?"
 _DEADLINE_RANGE = re.compile(
-    _DATE + _WEEKDAY + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*" + _DATE + _WEEKDAY + _TIME
+    _DATE
+    + _WEEKDAY
+    + _OPENING_TIME
+    + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～)\s*"
+    + _DATE
+    + _WEEKDAY
+    + _TIME
 )
 # "即日起至11月10日止": from the day the notice is published.
 _DEADLINE_FROM_NOW = re.compile(r"即日起\s*(?:至|到)\s*" + _DATE + _WEEKDAY + _TIME)
 _DEADLINE_LABELLED = re.compile(
-    r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是|:)?\s*" + _DATE + _WEEKDAY + _TIME
+    r"(?:截止|截至)(?:时间|日期)?\s*(?:为|是)?\s*:?\s*" + _DATE + _WEEKDAY + _TIME
 )
 _DEADLINE_BEFORE = re.compile(_DATE + _WEEKDAY + _TIME + r"\s*(?:之前|以前|前)")
 _SIGNATURE_DATE = re.compile(
@@ -520,8 +529,9 @@ _COMMENTS_ALREADY_ASKED = re.compile(
 def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
     """(opens_on, closes_on, closes_before): see `notice_deadline`; closes_before is the time
     of day a "…前" deadline gives, if any. From the first line about comments that states it;
-    failing one, from a line that is a deadline's label ("截止日期：…"); failing that, from
-    the first line with a date that reads as one. Never from a line telling of comments asked
+    failing one, from a line that is a deadline's label ("截止日期：…"). Never from any other
+    date the notice gives ("本方案须于12月31日前印发实施": that notice is refused for stating
+    no deadline, not opened for seven weeks more), nor from a line telling of comments asked
     for before."""
     lines = [
         (line, _deadline_wording(_COMMENTS_ALREADY_ASKED.sub("", line.norm.replace(" ", ""))))
@@ -545,9 +555,6 @@ def _deadline(notice_lines, base: datetime.date, *, signed: bool = True):
     for line, text in lines:
         if match := _DEADLINE_LABELLED.match(text):
             return None, *_closing(match, base, line, signed)
-    for line, text in lines:
-        if found := _deadline_in(text, base, line, signed, ranges=False):
-            return found
     return None, None, None
 
 
@@ -588,10 +595,15 @@ def _closing(match, base: datetime.date, line, signed: bool):
     return closing, _time_of_day(hour, minute, line)
 
 
-def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=True):
-    """The period or deadline `text` states, if any; a range of days only if `ranges` (one in
-    a line not about comments is a period of something else)."""
-    match = _DEADLINE_RANGE.search(text) if ranges else None
+# A period whose close, written without its year, falls before its opening day is read as
+# closing the next year ("12月20日至1月10日"); one that would last longer than this has its
+# two days written the wrong way round ("11月10日至10月11日"), and is refused.
+LONGEST_ROLLED_PERIOD = datetime.timedelta(days=183)
+
+
+def _deadline_in(text: str, base: datetime.date, line, signed: bool):
+    """The period or deadline `text` states, if any."""
+    match = _DEADLINE_RANGE.search(text)
     if match:
         y1, m1, d1, y2, m2, d2, hour, minute = match.groups()
         closes_before = _time_of_day(hour, minute, line)
@@ -604,8 +616,20 @@ def _deadline_in(text: str, base: datetime.date, line, signed: bool, *, ranges=T
         closes = _resolve_year(y2, m2, d2, opens, line)
         if signed and not y2 and closes < base:
             raise _past_deadline(m2, d2, base, line)  # a period over before the notice
+        if not y2 and closes.year > opens.year and closes - opens > LONGEST_ROLLED_PERIOD:
+            raise NoticeParseError(
+                gettext_noop(
+                    "征求意见期%(m1)s月%(d1)s日至%(m2)s月%(d2)s日：截止日期早于开始日期，"
+                    "请核对日期是否写反，或写明年份。"
+                ),
+                line.number,
+                m1=int(m1),
+                d1=int(d1),
+                m2=int(m2),
+                d2=int(d2),
+            )
         return opens, closes, closes_before
-    match = _DEADLINE_FROM_NOW.search(text) if ranges else None
+    match = _DEADLINE_FROM_NOW.search(text)
     if match:
         return base, *_closing(match, base, line, signed)
     for pattern in (_DEADLINE_LABELLED, _DEADLINE_BEFORE):

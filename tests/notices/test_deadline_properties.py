@@ -130,6 +130,10 @@ def last_on_or_before(limit: datetime.date, month: int, day: int) -> datetime.da
 # opening is taken, a closing refused (parser.RECENTLY_PAST, written out again here).
 RECENTLY_PAST = datetime.timedelta(days=92)
 PAST_CLOSE = "past"
+# A year-less close read in the year after its opening, the period longer than half a year:
+# its two days written the wrong way round ("11月10日至10月11日"), refused.
+REVERSED = "reversed"
+LONGEST_ROLLED_PERIOD = datetime.timedelta(days=183)  # parser's, written out again here
 
 
 def read_from_publication(published_on, month, day, *, opening):
@@ -161,13 +165,22 @@ def expected_period(published_on, opens, closes, opens_year, closes_year):
     read_closes = closes if closes_year else first_on_or_after(read_opens, *month_day(closes))
     if not closes_year and read_closes is not None and read_closes < published_on:
         return read_opens, PAST_CLOSE  # a period over before the notice was signed
+    if (
+        not closes_year
+        and read_closes is not None
+        and read_closes.year > read_opens.year
+        and read_closes - read_opens > LONGEST_ROLLED_PERIOD
+    ):
+        return read_opens, REVERSED
     return read_opens, read_closes
 
 
 def refused(expected, opens) -> bool:
     """Whether the rule finds no day for something the sentence wrote, or refuses it."""
     expected_opens, expected_closes = expected
-    return expected_closes in (None, PAST_CLOSE) or (opens is not None and expected_opens is None)
+    return expected_closes in (None, PAST_CLOSE, REVERSED) or (
+        opens is not None and expected_opens is None
+    )
 
 
 def month_day(day: datetime.date) -> tuple[int, int]:
@@ -249,6 +262,8 @@ def test_the_stated_period_is_read_by_the_documented_rule(case):
         assert error.value.line == DEADLINE_LINE
         if expected[1] == PAST_CLOSE:
             assert "之前" in error.value.message and "写明年份" in error.value.message
+        elif expected[1] == REVERSED:
+            assert "写反" in error.value.message
         else:
             assert "没有" in error.value.message
         return

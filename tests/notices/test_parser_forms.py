@@ -500,3 +500,50 @@ def test_a_later_round_s_draft_mark_is_read_like_the_first(mark):
     assert parsed.title == expected.title
     assert parsed.draft_title == expected.draft_title
     assert [c.number for c in parsed.clauses] == [c.number for c in expected.clauses]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "period", "closes_before"),
+    [
+        # 为 and a colon both (found by a review: read as no deadline).
+        ("征求意见截止日期为：2024年11月10日。", (None, (2024, 11, 10)), None),
+        ("意见反馈截止时间为：2024年11月10日。", (None, (2024, 11, 10)), None),
+        # A time at each end of the period.
+        (
+            "征求意见时间为2024年10月12日9:00至2024年11月10日17:00。",
+            ((2024, 10, 12), (2024, 11, 10)),
+            datetime.time(17),
+        ),
+        (
+            "征求意见时间为2024年10月12日上午9时至11月10日下午5时。",
+            ((2024, 10, 12), (2024, 11, 10)),
+            datetime.time(17),
+        ),
+    ],
+)
+def test_deadlines_with_a_colon_after_为_or_a_time_at_the_opening(sentence, period, closes_before):
+    parsed = parse_notice(notice(sentence, "一、总体要求\n内容。"))
+    expected = tuple(datetime.date(*day) if day else None for day in period)
+    assert (parsed.opens_on, parsed.closes_on) == expected
+    assert parsed.closes_before == closes_before
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "本方案须于2024年12月31日前印发实施。",
+        "现公开征求意见。\n本方案须于12月31日前印发实施。",
+    ],
+)
+def test_a_notice_stating_no_deadline_is_given_no_other_date(sentence):
+    """The last resort took the first date of any line ("须于12月31日前印发实施"): the
+    consultation closed seven weeks late without a word (found by a review). Without a
+    deadline the import is refused (`importer`)."""
+    assert parse_notice(notice(sentence, "一、总体要求\n内容。")).closes_on is None
+
+
+def test_a_period_written_the_wrong_way_round_is_refused_not_stretched_to_a_year():
+    """ "11月10日至10月11日" was read as closing the next October (found by a review)."""
+    with pytest.raises(NoticeParseError) as refused:
+        parse_notice(notice("征求意见时间为11月10日至10月11日。", "一、总体要求\n内容。"))
+    assert "写反" in refused.value.message and refused.value.line == 3
