@@ -591,6 +591,12 @@ def received_check(consultation, received_on, *, now=None) -> None:
             {"received_on": _("收到日期早于征求意见开始日期，不能作为本次意见登记。")},
             code="early",
         )
+    if now < consultation.opens_at:
+        # Dated the opening day, recorded before its hour: it arrived before the period.
+        raise ValidationError(
+            {"received_on": _("征求意见期尚未开始，开始前收到的来信不能作为本次意见登记。")},
+            code="early",
+        )
 
 
 def report_unpublished_check(consultation, clause) -> None:

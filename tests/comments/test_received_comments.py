@@ -122,6 +122,25 @@ def test_a_letter_received_before_the_opening_day_is_refused(weifang_open, coord
     received_check(weifang_open, opening_day)
 
 
+def test_a_letter_is_not_recorded_before_the_opening_hour(weifang_open, coordinator):
+    """Dated the opening day and recorded hours before the period began, it was stored and
+    routed as a comment on it (found by a review)."""
+    from django.core.exceptions import ValidationError
+
+    from consult.comments.services import received_check
+
+    # An afternoon opening: the morning of its day is that day, and before the period.
+    opens_at = timezone.localtime(weifang_open.opens_at).replace(hour=15, minute=0, second=0)
+    weifang_open.opens_at = opens_at
+    opening_day = timezone.localdate(opens_at)
+    with pytest.raises(ValidationError) as refused:
+        received_check(weifang_open, opening_day, now=opens_at - datetime.timedelta(hours=6))
+    assert refused.value.message_dict["received_on"] == [
+        "征求意见期尚未开始，开始前收到的来信不能作为本次意见登记。"
+    ]
+    received_check(weifang_open, opening_day, now=opens_at)
+
+
 def test_department_staff_may_record_too(client, weifang_open):
     user = User.objects.create_user("fgw", password="pw")
     staff_join(user, Department.objects.get(name="市发改委"))
