@@ -435,3 +435,59 @@ def test_the_change_forms_checks_hold_the_comment_not_its_consultation(client, c
                 )
     finally:
         other.close()
+
+
+def test_a_reply_typed_before_a_colleague_passed_the_comment_on_is_given_back(client, comment):
+    """The department passed it on while a colleague's page was open: saved, the page said
+    the comment "may have been deleted", and the reply typed was lost (found by a review)."""
+    me, colleague = member("sthj_a", "市生态环境局"), member("sthj_b", "市生态环境局")
+    client.force_login(me)
+    stale = change_form_data(client, comment, reply=LONG_REPLY, note="")
+    comment_change_apply(
+        comment,
+        colleague,
+        CommentChange(
+            route_to=Department.objects.get(name="市工信局"),
+            make_owner=True,
+            route_reason="属工信局职责。",
+        ),
+    )
+
+    response = client.post(f"{QUEUE}{comment.pk}/change/", stale, follow=True)
+
+    assert response.redirect_chain == [(QUEUE, 302)]
+    said = [str(message) for message in response.context["messages"]]
+    assert said == [
+        "您无法打开这条意见：它不由您的单位办理（可能刚被转办，或移至其他单位负责的条款）。",
+        f"您填写的“答复”未保存：{LONG_REPLY.strip()}",
+    ]
+    assert comment.tracking_number not in response.content.decode()  # still not theirs to see
+
+
+def test_a_bulk_action_says_so_of_a_ticked_comment_passed_on_meanwhile(client, weifang_open):
+    """Ticked, then passed on by a colleague: the action dropped it without a word and said
+    "2 条意见改为处理中" of three (found by a review)."""
+    comments = [submit(weifang_open, "二(四)2", n) for n in range(3)]  # 市生态环境局 answers
+    me, colleague = member("sthj_a", "市生态环境局"), member("sthj_b", "市生态环境局")
+    client.force_login(me)
+    comment_change_apply(
+        comments[0],
+        colleague,
+        CommentChange(
+            route_to=Department.objects.get(name="市工信局"),
+            make_owner=True,
+            route_reason="属工信局职责。",
+        ),
+    )
+
+    response = client.post(
+        QUEUE,
+        {"action": "bulk_start", "_selected_action": [c.pk for c in comments]},
+        follow=True,
+    )
+
+    said = [str(message) for message in response.context["messages"]]
+    assert said == [
+        "2 条意见改为处理中。",
+        "1 条所选意见已不在此列表中（可能刚被他人转办或修改），未作处理。",
+    ]

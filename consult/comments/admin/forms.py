@@ -295,6 +295,19 @@ class ClauseSelect(forms.Select):
         return option
 
 
+def typed_into(data, comment: Comment) -> list[tuple[str, str]]:
+    """(label, text) of each text a change form posted for `comment` that is not what the
+    comment holds: what the user typed, to be given back when the change cannot be made."""
+    fields = CommentWorkForm.base_fields
+    return [
+        (str(fields[name].label), str(data[name]).strip())
+        for name in FORM_FIELDS
+        if isinstance(fields.get(name), forms.CharField)
+        and str(data.get(name) or "").strip()
+        and not _same(data[name], getattr(comment, name, ""))
+    ]
+
+
 class ReceivedCommentForm(forms.ModelForm):
     """A comment received by letter, email or at a meeting, typed in by staff."""
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from consult.comments.access import (
+    acts_as_staff,
     comment_visible_to,
     comments_contact_visible_to,
     comments_visible_to,
@@ -52,7 +53,7 @@ from consult.comments.workflow import (
     fields_open_to,
     standing,
 )
-from consult.querystring import usable_search_term
+from consult.querystring import is_number, usable_search_term
 
 from .filters import (
     ClauseFilter,
@@ -63,7 +64,7 @@ from .filters import (
     RoleFilter,
     ScopeFilter,
 )
-from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm
+from .forms import BulkActionForm, CommentWorkForm, ReceivedCommentForm, typed_into
 from .paginator import CappedCountPaginator
 from .references import ClauseReferencesAdmin
 
@@ -469,6 +470,27 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             request.comment_change_refused = refused.error
             return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        """A comment the user may not open (passed on by a colleague, or moved to a clause
+        another department answers, while their page was open): said so, and what they typed
+        given back to copy — not "may have been deleted", their reply lost."""
+        comment = Comment.objects.filter(pk=object_id).first() if is_number(object_id) else None
+        if comment is None or not acts_as_staff(request.user):
+            return super()._get_obj_does_not_exist_redirect(request, opts, object_id)
+        self.message_user(
+            request,
+            _("您无法打开这条意见：它不由您的单位办理（可能刚被转办，或移至其他单位负责的条款）。"),
+            messages.WARNING,
+        )
+        if request.method == "POST":
+            for label, text in typed_into(request.POST, comment):
+                self.message_user(
+                    request,
+                    _("您填写的“%(field)s”未保存：%(text)s") % {"field": label, "text": text},
+                    messages.WARNING,
+                )
+        return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         """The inlines are read-only: a page shown again (a stale save's among them) lists
         their rows as they are now, not as many as the page posted."""
@@ -733,6 +755,15 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
 
     # Bulk actions ------------------------------------------------------------------------
+    @staticmethod
+    def _selected_gone(request, listed) -> int:
+        """How many of the comments ticked on the page the action's queryset no longer holds:
+        passed on by a colleague, or changed out of the list's filter, since it was shown."""
+        if request.POST.get("select_across") == "1":
+            return 0
+        ticked = {int(pk) for pk in request.POST.getlist(ACTION_CHECKBOX_NAME) if is_number(pk)}
+        return len(ticked - listed)
+
     def _bulk(self, request, queryset, work: CommentChange, done_message, only=None):
         """Apply one change to each selected comment on its own. Counted as done only where it
         changed something (wrote history); those it left as they were are named, with why; the
@@ -740,7 +771,9 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         again. `only`: the comments the action is for; the others are left as they are."""
         done, unchanged, refused = 0, [], []
         statuses = dict(Comment.Status.choices)
+        listed = set()
         for comment in queryset:
+            listed.add(comment.pk)
             if only is not None and not only(comment):
                 # An invalid comment goes back to 待处理, an answered one to 处理中 (TRANSITIONS).
                 back = (
@@ -771,6 +804,17 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
                 unchanged.append(f"{comment.tracking_number}{_('：')}{why}")
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
+        if gone := self._selected_gone(request, listed):
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d 条所选意见已不在此列表中（可能刚被他人转办或修改），未作处理。",
+                    "%(count)d 条所选意见已不在此列表中（可能刚被他人转办或修改），未作处理。",
+                    gone,
+                )
+                % {"count": gone},
+                messages.WARNING,
+            )
         if unchanged:
             self.message_user(
                 request,
