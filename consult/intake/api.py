@@ -106,6 +106,20 @@ def _too_large():
     )
 
 
+class LengthRequired(APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_code = "length_required"
+
+
+def body_length_check(request) -> None:
+    """A body sent in chunks, without a Content-Length, reaches Django empty (WSGI gives it no
+    length to read): refused as such, not answered with every field "missing"."""
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not (
+        request.META.get("CONTENT_LENGTH")
+    ):
+        raise LengthRequired(_("请求须带 Content-Length 头：不接受分块传输的请求体。"))
+
+
 def _declared_length(parser_context) -> int | None:
     request = (parser_context or {}).get("request")
     try:
@@ -175,6 +189,7 @@ def _error(description, schema=DETAIL):
 NOT_FOUND_CONSULTATION = _error("No consultation has this slug.")
 TOO_LARGE = _error(f"The request body is larger than {MAX_JSON_BODY_BYTES} bytes.")
 UNSUPPORTED_MEDIA_TYPE = _error("The request body is not `application/json`.")
+LENGTH_REQUIRED = _error("The request body was sent in chunks, without a `Content-Length`.")
 SLUG = OpenApiParameter(
     "slug",
     {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$", "maxLength": 100},
@@ -643,6 +658,7 @@ SUBMISSION_EXAMPLE = OpenApiExample(
         ),
         404: NOT_FOUND_CONSULTATION,
         409: _error("Outside the comment period.", PeriodClosedSerializer),
+        411: LENGTH_REQUIRED,
         413: TOO_LARGE,
         415: UNSUPPORTED_MEDIA_TYPE,
         429: _error(
@@ -736,6 +752,7 @@ def _submission_errors(request) -> dict:
     body it cannot read (400, 413, 415)."""
     if len(_idempotency_key(request)) > IDEMPOTENCY_KEY_MAX_LENGTH:
         return {IDEMPOTENCY_HEADER: _too_long(IDEMPOTENCY_KEY_MAX_LENGTH)}
+    body_length_check(request)
     payload = request.data
     if not isinstance(payload, dict):
         return _not_an_object()
@@ -897,7 +914,8 @@ STATUS_RESPONSES = {
         ),
         OpenApiParameter(
             "phone_last4",
-            {"type": "string", "pattern": f"^{PHONE_LAST4.pattern}$"},
+            # Full-width digits, as Chinese input methods type them, are read as digits.
+            {"type": "string", "pattern": "^[0-9\uff10-\uff19]{4}$"},
             description="The last four digits of the phone.",
         ),
         OpenApiParameter(
@@ -941,13 +959,19 @@ def comment_status(request, tracking_number):
             request_only=True,
         )
     ],
-    responses={**STATUS_RESPONSES, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE},
+    responses={
+        **STATUS_RESPONSES,
+        411: LENGTH_REQUIRED,
+        413: TOO_LARGE,
+        415: UNSUPPORTED_MEDIA_TYPE,
+    },
     description="The same lookup with the proof in the body, which keeps it out of URL logs.",
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @parser_classes([BoundedJSONParser])
 def comment_status_lookup(request):
+    body_length_check(request)
     payload = request.data
     if not isinstance(payload, dict):
         return Response(_not_an_object(), status=status.HTTP_400_BAD_REQUEST)
