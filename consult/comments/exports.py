@@ -20,8 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -284,23 +284,30 @@ def exports_downloadable_by(user, exports=None):
     exports = exports.filter(user=user)
     if not may_export_personal(user):
         return exports.filter(include_personal=False)
-    visible = comments_visible_to(user).values("pk")
     personal = exports.filter(include_personal=True)
     # The comments the file holds, as recorded when it was built: one since transferred to a
     # department of another is no longer found by the export's own query.
     held = ExportedComment.objects.filter(export__in=personal.filter(comments_recorded=True))
     withdrawn = set(
         held.filter(
-            ~Q(comment__in=visible)
-            | Q(contact_shown=True) & ~Q(comment__in=comments_contact_visible_to(user).values("pk"))
+            ~_seen_by(comments_visible_to(user), "comment_id")
+            | Q(contact_shown=True) & ~_seen_by(comments_contact_visible_to(user), "comment_id")
         ).values_list("export_id", flat=True)
     )
     # Built before the comments were recorded: what its query finds now.
     for export in personal.filter(comments_recorded=False).only("pk", "query"):
         selection = _selection(export)
-        if selection is None or selection.exclude(pk__in=visible).exists():
+        if selection is None or selection.exclude(_seen_by(comments_visible_to(user))).exists():
             withdrawn.add(export.pk)
     return exports.exclude(pk__in=withdrawn)
+
+
+def _seen_by(visible, comment_id="pk"):
+    """Whether the row's comment is among `visible`: asked per row by its primary key, so the
+    cost follows the file's size. NOT IN the comments a user sees would be hashed only while
+    they fit in work_mem; past a few hundred thousand PostgreSQL compares every row with the
+    whole list (found by a review: two minutes, and the statement timeout)."""
+    return Exists(visible.filter(pk=OuterRef(comment_id)))
 
 
 def _selection(export):
@@ -373,7 +380,6 @@ def export_start(comments, user, fmt: str) -> Export:
         language=translation.get_language() or settings.LANGUAGE_CODE,
         query=pickle.dumps(comments.query),
         total=comments.count(),
-        comments_recorded=True,
     )
     transaction.on_commit(lambda: export_hand_off(export.pk), robust=True)
     return export
@@ -469,8 +475,11 @@ def export_build(export_id: int) -> Export | None:
     claim = export_claim(export_id)
     if claim is None:
         return None
-    export = Export.objects.get(pk=export_id)
     mine = Export.objects.filter(pk=export_id, status=Export.Status.RUNNING, attempts=claim)
+    # Set by the build that records, not when the export is asked for: one a worker of an
+    # earlier release builds during a deploy records nothing, and is judged by its query.
+    mine.filter(include_personal=True).update(comments_recorded=True)
+    export = Export.objects.get(pk=export_id)
     comments = Comment.objects.all()
     comments.query = pickle.loads(export.query)  # noqa: S301 - written by us, never by a user
 
@@ -487,15 +496,28 @@ def export_build(export_id: int) -> Export | None:
         )
 
     def record_held():
-        # An earlier attempt's rows may be there already: the same comments, recorded once.
-        ExportedComment.objects.bulk_create(held, ignore_conflicts=True)
+        try:
+            with transaction.atomic():
+                # An earlier attempt's rows may be there already: the same comments, recorded
+                # once, and in full wherever either attempt wrote them so.
+                ExportedComment.objects.bulk_create(held, ignore_conflicts=True)
+                ExportedComment.objects.filter(
+                    export_id=export_id,
+                    comment_id__in=[row.comment_id for row in held if row.contact_shown],
+                    contact_shown=False,
+                ).update(contact_shown=True)
+        except IntegrityError:
+            # The export deleted meanwhile (past EXPORT_KEEP_DAYS, or purged with the comments
+            # it holds): as a claim taken back. Otherwise a comment was: the error stands.
+            still_mine()
+            raise
         held.clear()
 
     def counted(rows):
         for number, row in enumerate(rows):
             if number and number % 1000 == 0:
-                record_held()
                 still_mine(rows_done=number)
+                record_held()
             yield row
 
     try:
@@ -524,9 +546,9 @@ def export_build(export_id: int) -> Export | None:
                 handle,
                 export_columns(export.include_personal),
             )
-            record_held()
             handle.seek(0)
             still_mine()  # the file's upload may take a while of its own
+            record_held()
             name = f"comments-{timezone.localtime():%Y%m%d-%H%M%S}.{export.format}"
             export.file.save(name, File(handle), save=False)
     except ExportTakenOver:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from consult.comments.models import Comment, Export
+from consult.comments.models import Comment, Export, ExportedComment
 from consult.comments.privacy import mask_email, mask_name
 from consult.comments.services import comment_submit
 from consult.consultations.models import Department
@@ -639,3 +639,65 @@ def test_a_file_of_masked_rows_stays_while_its_comments_stay_in_sight(
     job = Export.objects.get()
     assert list(job.held.values_list("comment_id", "contact_shown")) == [(comments[2].pk, False)]
     assert client.get(f"/staff/exports/{job.pk}/").status_code == 200
+
+
+def _recorded_export(user, comment_ids):
+    return Export.objects.create(
+        user=user,
+        format="csv",
+        include_personal=True,
+        query=pickle.dumps(Comment.objects.filter(pk__in=comment_ids).query),
+        total=len(comment_ids),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_deleted_while_it_is_built_stops_its_build_quietly(comments):
+    """The retention purge deletes an export being built, as it is meant to: recording the
+    comments it holds then broke the foreign key and failed the task (a review)."""
+    from consult.comments import exports
+    from consult.comments.exports import export_build
+
+    owner = member("export-gxj", "市工信局")
+    owner.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+    job = _recorded_export(owner, [c.pk for c in comments])
+    write = exports.WRITERS["csv"]
+
+    def written_then_purged(rows, handle, columns):
+        count = write(rows, handle, columns)
+        Export.objects.filter(pk=job.pk).delete()
+        return count
+
+    with mock.patch.dict(exports.WRITERS, {"csv": written_then_purged}):
+        assert export_build(job.pk) is None
+    assert not ExportedComment.objects.exists()
+
+
+def test_a_build_tried_again_records_a_row_in_full_if_its_file_has_it_so(comments):
+    """The first attempt wrote the comment masked and died; by the second the maker's
+    department answered it and the file has the phone in full: the first attempt's record
+    (masked) was kept, and the file stayed downloadable after the comment moved on (a review)."""
+    from consult.comments.exports import export_build, exports_downloadable_by
+    from consult.comments.workflow import CommentChange, comment_change_apply
+
+    owner = member("export-gxj", "市工信局")  # answers 二(三)4
+    owner.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
+    target = comments[2]
+    job = _recorded_export(owner, [target.pk])
+    ExportedComment.objects.create(export=job, comment=target, contact_shown=False)
+    Export.objects.filter(pk=job.pk).update(attempts=1)  # the first attempt died
+
+    assert export_build(job.pk) is not None
+    job.refresh_from_db()
+    assert "13712340003" in job.file.open("rb").read().decode("utf-8-sig")
+    assert list(job.held.values_list("contact_shown", flat=True)) == [True]
+    comment_change_apply(
+        Comment.objects.get(pk=target.pk),
+        member("hyj", "市海渔局"),
+        CommentChange(
+            route_to=Department.objects.get(name="市发改委"),
+            make_owner=True,
+            route_reason="属市发改委职责。",
+        ),
+    )
+    assert not exports_downloadable_by(owner).filter(pk=job.pk).exists()
