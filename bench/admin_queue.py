@@ -49,8 +49,7 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
         "submitter_kind, organisation, phone, email, wants_reply, notify_on_report, consent, "
         "consent_at, channel, submitted_at, ip_hash, user_agent, status, decision, "
         "decision_reason, reply, replied_at, invalid_reason, opinions_waived_reason, "
-        "publish_consent, publication, publication_reason, published_body, published_reply, "
-        "published_decision_reason, language"
+        "publish_consent, publication, publication_reason, published_body, language"
     )
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -89,8 +88,6 @@ def seed(consultation, start: int, count: int, routes_by_clause, rng):
                             "",
                             False,
                             "private",
-                            "",
-                            "",
                             "",
                             "",
                             "zh-hans",
