@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .access import comments_visible_to
+from .access import comments_visible_to, consultations_coordinated_by_user, user_department_ids
 from .models import Comment, CommentRouting
 from .revision_outcomes import comments_of_revision, comments_past_answer_deadline_q
 
@@ -106,10 +106,14 @@ def dashboard(consultation, user, *, revision=None, now=None) -> dict:
     late = comments.filter(
         comments_past_answer_deadline_q(consultation, now), status__in=OPEN
     ).values("pk")
+    answering = CommentRouting.objects.filter(comment__in=comments, is_owner=True)
+    if not consultations_coordinated_by_user(user).filter(pk=consultation.pk).exists():
+        # A department's own bar only: another's, counted over the comments it cooperates on,
+        # was none of its business and not that department's number either (a review).
+        answering = answering.filter(department_id__in=user_department_ids(user))
     departments = [
         Bar(row["department__name"], row["open"], row["late"])
-        for row in CommentRouting.objects.filter(comment__in=comments, is_owner=True)
-        .values("department__name")
+        for row in answering.values("department__name")
         .annotate(
             open=Count("pk", filter=Q(comment__status__in=OPEN)),
             late=Count("pk", filter=Q(comment__in=late)),

@@ -88,6 +88,27 @@ def test_a_department_sees_only_its_own(spread):
     assert list(bars(data["charts"][2])) == ["市生态环境局"]
 
 
+def test_a_department_that_cooperates_sees_no_other_department_s_bar(spread):
+    """Asked to cooperate on one of 市工信局's three, 市生态环境局 was shown 市工信局 with 1
+    open comment: another department's figure, and a wrong one (found by a review)."""
+    from consult.comments.workflow import CommentChange, comment_change_apply
+    from consult.consultations.models import Department
+
+    consultation, made = spread
+    comment_change_apply(
+        made[2],
+        member("gxj", "市工信局"),
+        CommentChange(route_to=Department.objects.get(name="市生态环境局"), route_reason="配合。"),
+    )
+
+    data = dashboard(consultation, member("sthj", "市生态环境局"))
+
+    assert list(bars(data["charts"][2])) == ["市生态环境局"]
+    # The bureau that issued the draft sees every department's, their true numbers.
+    everyone = bars(dashboard(consultation, member("hyj", "市海渔局"))["charts"][2])
+    assert everyone["市工信局"][0] == 3
+
+
 def test_overdue_is_drawn_after_the_answer_deadline(spread):
     consultation, _made = spread
     with time_machine.travel(consultation.answer_deadline + datetime.timedelta(days=1)):
