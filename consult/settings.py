@@ -150,6 +150,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "consult.intake.limits.client_address_for_lockout"
 AXES_USERNAME_CALLABLE = "consult.web.login.login_username"  # kept to its column's length
 AXES_LOCKOUT_TEMPLATE = "login_locked.html"
+AXES_LOCKOUT_CALLABLE = "consult.web.login.lockout_response"  # the template, and Retry-After
 # Where a sign-in lands when its `next` is refused (another site's address): Django's own
 # /accounts/profile/ is no page here, a 404 straight after signing in.
 LOGIN_REDIRECT_URL = "admin:index"

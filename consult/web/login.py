@@ -2,6 +2,7 @@
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.shortcuts import render
 
 # The column axes records it in: a longer name typed at the login form (the form does not
 # limit it) made the failure's record a database error, a 500.
@@ -17,3 +18,20 @@ def login_username(request, credentials=None) -> str | None:
     else:
         username = getattr(request, "data", request.POST).get(field)
     return username[:_STORED_LENGTH] if isinstance(username, str) else username
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """axes's lockout page (AXES_LOCKOUT_TEMPLATE), saying when to try again in a Retry-After
+    header too, as the site's other 429s do."""
+    from axes.helpers import get_cool_off
+
+    cool_off = get_cool_off(request)
+    response = render(
+        request,
+        settings.AXES_LOCKOUT_TEMPLATE,
+        {"cooloff_timedelta": cool_off, "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+    if cool_off is not None:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response

@@ -91,6 +91,8 @@ def test_the_locked_page_names_the_whole_wait(client, settings, minutes, wait, e
     locked = attempt(client, "hyj", "the-right-password")
     assert locked.status_code == 429
     assert wait in locked.content.decode()
+    # Said in the header too, as the site's other 429s say it (a review found it missing).
+    assert locked["Retry-After"] == str(minutes * 60)
     client.cookies["django_language"] = "en"
     english = attempt(client, "hyj", "the-right-password").content.decode()
     assert english_wait in english
