@@ -15,7 +15,7 @@ from consult.querystring import UsableLookupValues, is_number
 from .delivery import EmailNotResendable, email_resend
 from .health import emails_failed_recently, emails_long_pending
 from .models import Notification, OutgoingEmail, Reminder
-from .outbox import notification_publish
+from .outbox import REDACTED, notification_publish
 
 
 class NotificationInline(admin.TabularInline):
@@ -97,7 +97,8 @@ class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
     )
     list_filter = (DeliveryFilter, DepartmentFilter, "status", "created_at")
     search_fields = ("subject", "message_id")
-    exclude = ("body_html",)
+    exclude = ("body_html", "body_text")
+    readonly_fields = ("body",)
     inlines = [NotificationInline]
     actions = ["resend"]
     show_full_result_count = False
@@ -118,6 +119,11 @@ class OutgoingEmailAdmin(UsableLookupValues, admin.ModelAdmin):
     def departments(self, obj):
         names = {n.department.name for n in obj.notifications.all() if n.department_id}
         return gettext("、").join(sorted(names))
+
+    @admin.display(description=_("正文"))
+    def body(self, obj):
+        # What the retention job leaves of a body is said in the reader's language.
+        return gettext(REDACTED) if obj.body_text == REDACTED else obj.body_text
 
     @admin.display(description=_("最近错误"))
     def error(self, obj):

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Min, Q, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from consult.consultations.models import Department, Mailbox, Membership
 
@@ -705,7 +705,8 @@ def notifications_redact(notifications) -> int:
     return redacted
 
 
-REDACTED = "（个人信息保存期限已满，正文已删除。）"
+# Stored as it is, in the site's first language; shown in the reader's (the email's admin page).
+REDACTED = gettext_noop("（个人信息保存期限已满，正文已删除。）")
 
 
 def visibility_timeout() -> datetime.timedelta:

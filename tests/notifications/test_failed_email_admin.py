@@ -164,6 +164,21 @@ def test_an_email_whose_text_retention_removed_is_not_sent_again(client, failed_
     assert mail.outbox == []
 
 
+def test_an_email_s_page_shows_its_text_and_what_retention_left_in_the_reader_s_language(
+    client, failed_email
+):
+    """What the retention job leaves of a body was stored Chinese and shown so in the English
+    admin (found by a review)."""
+    client.force_login(User.objects.create_superuser("root", "root@example.cn", "pw"))
+    page = f"/admin/notifications/outgoingemail/{failed_email.pk}/change/"
+    assert "建议明确集聚区的评价指标" in client.get(page).content.decode()
+    notifications_redact(failed_email.notifications.all())
+    assert "（个人信息保存期限已满，正文已删除。）" in client.get(page).content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get(page).content.decode()
+    assert "个人信息保存期限已满" not in english and "deleted" in english
+
+
 def test_the_admin_index_warns_while_email_failed_in_the_last_day(client, failed_email):
     marker = 'id="email-health"'
     for user, warned in [
