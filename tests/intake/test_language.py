@@ -156,3 +156,33 @@ def test_imported_chinese_is_marked_as_such_on_english_pages(client, weifang_ope
     for path in (weifang_open.get_absolute_url(), "/", f"/comments/{status_token(comment)}/"):
         chinese = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
         assert 'lang="zh-Hans"' not in chinese, path
+
+
+def test_the_printable_draft_and_an_overdue_status_mark_their_chinese_names(client, weifang_open):
+    """The draft's title line of the printable page, and the issuer named on an overdue
+    comment's status page, were bare Chinese on English pages (found by a review)."""
+    import datetime
+
+    import time_machine
+
+    from consult.comments.services import comment_submit
+    from consult.comments.status_links import status_token
+
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    printable = client.get(f"/consultations/{weifang_open.slug}/print/", **english)
+    title_line = re.search(r'<p class="draft-title">.*?</p>', printable.content.decode()).group(0)
+    assert f'<span lang="zh-Hans">{weifang_open.draft_title}</span>' in title_line
+    comment = comment_submit(
+        consultation=weifang_open,
+        clause=weifang_open.clauses.get(label="二(一)1"),
+        body="建议公开集聚区评选的标准和结果。",
+        channel="web",
+        consent=True,
+    ).comment
+    with time_machine.travel(weifang_open.answer_deadline + datetime.timedelta(days=1)):
+        status = client.get(
+            f"/comments/{status_token(comment)}/", HTTP_COOKIE="django_language=en"
+        ).content.decode()
+    due = re.search(r'<p id="answer-due">.*?</p>', status, re.S).group(0)
+    outside = re.sub(r'<span lang="zh-Hans">[^<]*</span>', "", due)
+    assert "contact <span lang=" in due and not re.search(r"[\u4e00-\u9fff]", outside)
