@@ -474,7 +474,13 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
         """A comment the user may not open (passed on by a colleague, or moved to a clause
         another department answers, while their page was open): said so, and what they typed
         given back to copy — not "may have been deleted", their reply lost."""
-        comment = Comment.objects.filter(pk=object_id).first() if is_number(object_id) else None
+        # Only for a page being saved: opening a comment one may not see reads as any missing
+        # one, which does not tell staff which comments exist and are another's (a review).
+        comment = (
+            Comment.objects.filter(pk=object_id).first()
+            if request.method == "POST" and is_number(object_id)
+            else None
+        )
         if comment is None or not acts_as_staff(request.user):
             return super()._get_obj_does_not_exist_redirect(request, opts, object_id)
         self.message_user(
@@ -482,13 +488,12 @@ class CommentAdmin(ClauseReferencesAdmin, OfferedLookupsOnly, admin.ModelAdmin):
             _("您无法打开这条意见：它不由您的单位办理（可能刚被转办，或移至其他单位负责的条款）。"),
             messages.WARNING,
         )
-        if request.method == "POST":
-            for label, text in typed_into(request.POST, comment):
-                self.message_user(
-                    request,
-                    _("您填写的“%(field)s”未保存：%(text)s") % {"field": label, "text": text},
-                    messages.WARNING,
-                )
+        for label, text in typed_into(request.POST, comment):
+            self.message_user(
+                request,
+                _("您填写的“%(field)s”未保存：%(text)s") % {"field": label, "text": text},
+                messages.WARNING,
+            )
         return HttpResponseRedirect(reverse("admin:comments_comment_changelist"))
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
