@@ -67,13 +67,16 @@ def test_a_clause_split_in_two_is_named_with_an_english_comma():
     )
     with translation.override("en"):
         words = render_to_string("intake/_outcome.html", {"outcome": outcome})
-    assert words.strip() == "二(一)1 was split into 二(一)1, 二(一)2"
+    chinese = '<span lang="zh-Hans">{}</span>'.format
+    assert words.strip() == (
+        f"{chinese('二(一)1')} was split into {chinese('二(一)1')}, {chinese('二(一)2')}"
+    )
 
 
 def test_the_printable_draft_puts_its_draft_title_in_english_brackets(client, weifang_open):
     Consultation.objects.filter(pk=weifang_open.pk).update(draft_title="工作方案")
     page = client.get(f"/consultations/{weifang_open.slug}/print/", **ENGLISH).content.decode()
-    assert "“工作方案” (draft for comment)" in page
+    assert '“<span lang="zh-Hans">工作方案</span>” (draft for comment)' in page
     assert "（Draft for comment）" not in page and "（" + "draft" not in page.lower()
 
 

@@ -3,7 +3,8 @@ the language of what was imported."""
 
 from django import template
 from django.conf import settings
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from consult.intake.presenters import (
     clause_body,
@@ -39,3 +40,13 @@ def imported(value) -> str:
     """Imported text (a title, a department's name) wrapped in a span marked as Chinese, unless
     the page is Chinese: for where it sits inside a translated sentence or beside site text."""
     return imported_html(value)
+
+
+@register.filter
+def imported_joined(values, separator) -> str:
+    """Each of `values` as `imported` marks it, joined by the site's own `separator` (left out
+    of the marks: ", " on an English page is English)."""
+    # Every part escaped: the separator here, each value by imported_html.
+    return mark_safe(  # noqa: S308
+        conditional_escape(separator).join(imported_html(value) for value in values)
+    )
