@@ -154,7 +154,11 @@ _ID_NUMBER = re.compile(
 # What joins a name's parts, or is put between its characters: spaces of every kind, hyphens and
 # middle dots of every form ("阿依古丽·买买提" is as often written with •, ・ or none).
 _NAME_JOIN = "[-\\s\u00b7\u2010\u2011\u2022\u2027\u30fb\uff65]"
-_LATIN_LETTER = "A-Za-z\u00c0-\u024f"
+# Between two Chinese characters of a name, what may stand that the name lacks: one space or
+# middle dot ("王 五", "王·五"), not a line break, which joins the end of one word to the start
+# of the next ("提高\n峰值" is no 高峰).
+_CJK_GAP = "[ \u3000\u00b7\u2022\u2027\u30fb\uff65]?"
+_LATIN_LETTER = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
 
 
 def _is_latin(char: str) -> bool:
@@ -163,9 +167,10 @@ def _is_latin(char: str) -> bool:
 
 @functools.cache
 def _accented() -> dict[str, str]:
-    """Each plain Latin letter, and the accented letters written for it (a: àáâãäå...)."""
+    """Each plain Latin letter, and the accented letters written for it, either case (a: àáâ
+    ÀÁÂ...), Vietnamese's among them (ễ, ầ, ọ)."""
     found = collections.defaultdict(str)
-    for code in range(0xC0, 0x250):
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         char = chr(code)
         base = unicodedata.normalize("NFKD", char)[0]
         if base != char and base.isascii() and base.isalpha():
@@ -173,38 +178,82 @@ def _accented() -> dict[str, str]:
     return found
 
 
-def _letter(char: str) -> str:
+def _letter(char: str, *, any_case: bool) -> str:
+    """The letter, accented or not, in any case or in its own."""
     if not _is_latin(char):
         return re.escape(char)
-    base = unicodedata.normalize("NFKD", char)[0].lower()
-    return f"[{re.escape(base + _accented().get(base, ''))}]"
+    base = unicodedata.normalize("NFKD", char)[0]
+    variants = {char, base, *_accented().get(base.lower(), "")}
+    if any_case:
+        variants |= {variant.swapcase() for variant in variants}
+    else:
+        variants = {variant for variant in variants if variant.isupper() == char.isupper()}
+    return f"[{re.escape(''.join(sorted(variants)))}]"
+
+
+def _name_body(name: str, *, any_case: bool) -> str:
+    pieces, previous, joined = [], None, False
+    for char in name:
+        if re.fullmatch(_NAME_JOIN, char):
+            joined = True
+            continue
+        if previous is not None:
+            if joined:
+                pieces.append(f"{_NAME_JOIN}{{0,3}}")
+            elif not (_is_latin(previous) and _is_latin(char)):
+                pieces.append(_CJK_GAP)
+        pieces.append(_letter(char, any_case=any_case))
+        previous, joined = char, False
+    return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=4096)
 def name_pattern(name: str) -> re.Pattern | None:
-    """How a person's name (or an organisation's) is found in text: in any case, with or
-    without its accents ("Ana Maria Lopez" for "Ana María López"), its parts joined by any
-    spacing or middle dot or none, and a space or dot between two Chinese characters the name
-    lacks ("王 五"); a Latin name only as whole words ("Li" not in "public"). None for a name
-    of fewer than two letters, which would be found everywhere."""
-    letters = [char for char in half_width(name) if not re.fullmatch(_NAME_JOIN, char)]
+    """How a person's name (or an organisation's) is found in text: with or without its
+    accents ("Ana Maria Lopez" for "Ana María López"), its parts joined by any spacing or
+    middle dot or none, and one space or dot between two Chinese characters the name lacks
+    ("王 五"); a name of several words in any case ("JOHN SMITH"), one of one word as written
+    or in capitals (the name "May" is not the word "may"); a Latin name only as whole words
+    ("Li" not in "public"). None for a name of fewer than two letters, which would be found
+    everywhere."""
+    name = half_width(name).strip()
+    letters = [char for char in name if not re.fullmatch(_NAME_JOIN, char)]
     if len(letters) < 2:
         return None
-    pieces, previous, joined = [], None, False
-    for char in half_width(name).strip():
-        if re.fullmatch(_NAME_JOIN, char):
-            joined = True
-            continue
-        if previous is not None and (joined or not (_is_latin(previous) and _is_latin(char))):
-            pieces.append(f"{_NAME_JOIN}{{0,3}}")
-        pieces.append(_letter(char))
-        previous, joined = char, False
-    pattern = "".join(pieces)
+    words = [word for word in re.split(f"{_NAME_JOIN}+", name) if word]
+    any_case = len(words) > 1
+    pattern = _name_body(name, any_case=any_case)
+    if not any_case and any(_is_latin(char) for char in letters):
+        pattern = f"(?:{pattern}|{_name_body(name.upper(), any_case=False)})"
     if _is_latin(letters[0]):
         pattern = f"(?<![{_LATIN_LETTER}])" + pattern
     if _is_latin(letters[-1]):
         pattern += f"(?![{_LATIN_LETTER}])"
-    return re.compile(pattern, re.IGNORECASE)
+    return re.compile(pattern)
+
+
+# The characters `_NAME_JOIN` reads as joining a name's parts, for a lookup by `name_key`.
+NAME_JOINERS = (
+    " ",
+    "\u3000",
+    "-",
+    "\u00b7",
+    "\u2010",
+    "\u2011",
+    "\u2022",
+    "\u2027",
+    "\u30fb",
+    "\uff65",
+)
+
+
+def name_key(name: str) -> str:
+    """A name as a lookup compares it: in lower case, without what joins its parts ("JOHN
+    SMITH", "John Smith" and "johnsmith" alike; "阿依古丽·买买提" and "阿依古丽买买提")."""
+    key = half_width(name or "").lower()
+    for joiner in NAME_JOINERS:
+        key = key.replace(joiner, "")
+    return key
 
 
 def name_spans(name: str, plain: str) -> list[tuple[int, int]]:

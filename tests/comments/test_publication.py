@@ -616,6 +616,13 @@ def test_the_reason_for_not_waiting_is_not_rewritten_after_the_answer(weifang_op
         ("王五", "王 五"),
         ("王五", "王·五"),
         ("王五", "王\u3000五"),
+        # Vietnamese letters outside Latin-1 and Extended-A, as written and without their marks
+        # (a review of the change found the name as written published).
+        ("Nguyễn Văn An", "Nguyễn Văn An"),
+        ("Nguyễn Văn An", "NGUYEN VAN AN"),
+        ("Lê Thị Ngọc", "Lê Thị Ngọc"),
+        # One word: as written, or in capitals.
+        ("May", "MAY"),
     ],
 )
 def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
@@ -624,6 +631,21 @@ def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
     assert personal_data_masked(f"我是{written}，建议加强渔港建设。", names=[name]) == (
         "我是＊＊，建议加强渔港建设。"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # A name of one word is not the ordinary word in lower case (a review of the change).
+        ("May", "The bureau may reply."),
+        ("An", "I suggest an annual review."),
+        ("Apple", "apple growers"),
+        # Nor two Chinese words across a line break (高峰 is not 提高 and 峰值).
+        ("高峰", "建议提高\n峰值产能。"),
+    ],
+)
+def test_ordinary_words_that_only_resemble_a_name_are_kept(name, text):
+    assert personal_data_masked(text, names=[name]) == text
 
 
 def test_a_latin_name_is_masked_as_a_word_not_inside_one():
