@@ -159,6 +159,27 @@ def test_a_commenter_s_name_written_of_them_without_a_salutation_is_refused_on_p
 
 
 @pytest.mark.parametrize(
+    ("given", "text", "written"),
+    [
+        ("王五", "采纳王 五提出的建议。", "王 五"),
+        ("Li Ming", "感谢LI MING的来信。", "LI MING"),
+        ("阿依古丽·买买提", "阿依古丽买买提反映的问题已研究。", "阿依古丽买买提"),
+    ],
+)
+def test_a_name_is_found_however_the_report_spells_it(answered, coordinator, given, text, written):
+    """The public list masks a name in any case, spacing or middle dot; the report's check
+    looked the name up only as given, and published these (found by a review)."""
+    Comment.objects.filter(consultation=answered).update(submitter_name=given)
+    report = report_generate(answered)
+    report.introduction = text
+    report.save()
+    review(report, coordinator)
+    with after_close(answered), pytest.raises(ValidationError) as refused:
+        report_publish(answered)
+    assert f"姓名“{written}”" in " ".join(refused.value.messages)
+
+
+@pytest.mark.parametrize(
     ("given", "text"),
     [
         ("买买提", "采纳买买提提出的建议。"),
