@@ -186,3 +186,54 @@ def test_the_printable_draft_and_an_overdue_status_mark_their_chinese_names(clie
     due = re.search(r'<p id="answer-due">.*?</p>', status, re.S).group(0)
     outside = re.sub(r'<span lang="zh-Hans">[^<]*</span>', "", due)
     assert "contact <span lang=" in due and not re.search(r"[\u4e00-\u9fff]", outside)
+
+
+def test_a_published_comment_is_marked_in_its_own_language(client, weifang_open):
+    """An English comment on the English page was marked Chinese (every body was marked as
+    imported text), and read in a Chinese voice (found by a review)."""
+    from django.contrib.auth.models import User
+    from django.utils import translation
+
+    from consult.comments.publication import comment_publish
+    from consult.comments.services import comment_submit
+    from consult.consultations.models import Department
+    from consult.consultations.services import staff_join
+
+    bureau = User.objects.create_user("hyj", password="pw")
+    staff_join(bureau, Department.objects.get(name="市海渔局"))
+    clause = weifang_open.clauses.get(label="二(一)1")
+    for body, language in (
+        ("Please publish the criteria.", "en"),
+        ("建议公开评选标准。", "zh-hans"),
+    ):
+        with translation.override(language):
+            comment = comment_submit(
+                consultation=weifang_open,
+                clause=clause,
+                body=body,
+                channel="web",
+                consent=True,
+                publish_consent=True,
+            ).comment
+        comment_publish(comment=comment, user=bureau)
+    url = f"/consultations/{weifang_open.slug}/published-comments/"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<div class="published-body"><p>Please publish' in english
+    assert '<div class="published-body" lang="zh-Hans"><p>建议公开' in english
+    assert '<div class="published-body" lang="en"><p>Please publish' in chinese
+    assert '<div class="published-body"><p>建议公开' in chinese
+
+
+def test_a_form_shown_again_with_errors_says_so_in_its_title(client, weifang_open):
+    from django.urls import reverse
+
+    url = reverse(
+        "intake:clause_comment_create",
+        args=[weifang_open.slug, weifang_open.clauses.get(label="二(一)1").pk],
+    )
+    refused = client.post(url, {"body": ""}).content.decode()
+    assert "<title>错误：提交意见" in refused
+    assert "<title>提交意见" in client.get(url).content.decode()
+    lookup = client.post("/comments/status/", {}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<title>Error: " in lookup

@@ -3,6 +3,7 @@ the language of what was imported."""
 
 from django import template
 from django.conf import settings
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
@@ -33,6 +34,18 @@ def imported_lang() -> str:
     """` lang="zh-Hans"` for an element holding imported text, unless the page is Chinese."""
     language = imported_text_language()
     return format_html(' lang="{}"', language) if language else ""
+
+
+@register.simple_tag
+def written_lang(language: str) -> str:
+    """` lang="…"` for a citizen's text written in `language` (a comment's), unless the page is
+    in that language: an English comment on a Chinese page, or a Chinese one on an English page,
+    is read in its own language's voice."""
+    page = (translation.get_language() or settings.LANGUAGE_CODE).lower()
+    written = (language or settings.LANGUAGE_CODE).lower()
+    if written.split("-")[0] == page.split("-")[0]:
+        return ""
+    return format_html(' lang="{}"', "zh-Hans" if written.startswith("zh") else written)
 
 
 @register.filter
