@@ -515,11 +515,10 @@ def notice_deadline(
     return _deadline(_lines(text), today or beijing_today(), signed=False)[:2]
 
 
-# A line saying when the public's comments (意见, 建议) are due speaks of them; one that only has
-# a date and "前" or "截止" may be about anything else the notice mentions ("本方案须于12月31日前
-# 印发", "申报截止日期为…"), and one telling of comments already asked for is history.
-# 建议 as what is asked for ("提出修改建议"), not the verb ("建议企业于…前开展自查").
-_ABOUT_COMMENTS = re.compile(r"意见|反馈|公示|修改建议|提出[^，。；,;]{0,8}?建议")
+# A line saying when the public's comments are due speaks of them; one that only has a date
+# and "前" or "截止" may be about anything else the notice mentions ("本方案须于12月31日前印发",
+# "申报截止日期为…"), and one telling of comments already asked for is history.
+_ABOUT_COMMENTS = re.compile(r"意见|反馈|公示")
 # What tells of comments asked for before, up to its 意见 ("已征求相关部门意见", "在广泛征求了
 # 企业意见的基础上"): left out of the line, whose other words may state the period now.
 _COMMENTS_ALREADY_ASKED = re.compile(

@@ -547,14 +547,3 @@ def test_a_period_written_the_wrong_way_round_is_refused_not_stretched_to_a_year
     with pytest.raises(NoticeParseError) as refused:
         parse_notice(notice("征求意见时间为11月10日至10月11日。", "一、总体要求\n内容。"))
     assert "写反" in refused.value.message and refused.value.line == 3
-
-
-def test_a_deadline_for_suggestions_is_read():
-    """Asking for 建议, not 意见: with no line about 意见 the notice read as having no deadline
-    once other dates were no longer taken for one (a review of that change)."""
-    for sentence in (
-        "欢迎社会各界提出修改建议，请于2024年11月10日前发送至市发改委。",
-        "有关单位和个人可于2024年11月10日前提出建议。",
-    ):
-        parsed = parse_notice(notice(sentence, "一、总体要求\n内容。"))
-        assert parsed.closes_on == datetime.date(2024, 11, 10)
