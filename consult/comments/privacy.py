@@ -1,6 +1,5 @@
 """Masking personal data for everybody who does not need to see it in full."""
 
-import collections
 import functools
 import re
 import unicodedata
@@ -151,90 +150,13 @@ _ID_NUMBER = re.compile(
 )
 
 
-# What joins a name's parts, or is put between its characters: spaces of every kind, hyphens and
-# middle dots of every form ("阿依古丽·买买提" is as often written with •, ・ or none).
-_NAME_JOIN = "[-\\s\u00b7\u2010\u2011\u2022\u2027\u30fb\uff65]"
-# Between two Chinese characters of a name, what may stand that the name lacks: one space or
-# middle dot ("王 五", "王·五"), not a line break, which joins the end of one word to the start
-# of the next ("提高\n峰值" is no 高峰).
-_CJK_GAP = "[ \u3000\u00b7\u2022\u2027\u30fb\uff65]?"
-_LATIN_LETTER = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
-
-
-def _is_latin(char: str) -> bool:
-    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
-
-
-@functools.cache
-def _accented() -> dict[str, str]:
-    """Each plain Latin letter, and the accented letters written for it, either case (a: àáâ
-    ÀÁÂ...), Vietnamese's among them (ễ, ầ, ọ)."""
-    found = collections.defaultdict(str)
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        char = chr(code)
-        base = unicodedata.normalize("NFKD", char)[0]
-        if base != char and base.isascii() and base.isalpha():
-            found[base.lower()] += char
-    return found
-
-
-def _letter(char: str, *, any_case: bool) -> str:
-    """The letter, accented or not, in any case or in its own."""
-    if not _is_latin(char):
-        return re.escape(char)
-    base = unicodedata.normalize("NFKD", char)[0]
-    variants = {char, base, *_accented().get(base.lower(), "")}
-    if any_case:
-        variants |= {variant.swapcase() for variant in variants}
-    else:
-        variants = {variant for variant in variants if variant.isupper() == char.isupper()}
-    return f"[{re.escape(''.join(sorted(variants)))}]"
-
-
-def _name_body(name: str, *, any_case: bool) -> str:
-    pieces, previous, joined = [], None, False
-    for char in name:
-        if re.fullmatch(_NAME_JOIN, char):
-            joined = True
-            continue
-        if previous is not None:
-            if joined:
-                pieces.append(f"{_NAME_JOIN}{{0,3}}")
-            elif not (_is_latin(previous) and _is_latin(char)):
-                pieces.append(_CJK_GAP)
-        pieces.append(_letter(char, any_case=any_case))
-        previous, joined = char, False
-    return "".join(pieces)
-
-
-@functools.lru_cache(maxsize=4096)
-def name_pattern(name: str) -> re.Pattern | None:
-    """How a person's name (or an organisation's) is found in text: with or without its
-    accents ("Ana Maria Lopez" for "Ana María López"), its parts joined by any spacing or
-    middle dot or none, and one space or dot between two Chinese characters the name lacks
-    ("王 五"); a name of several words in any case ("JOHN SMITH"), one of one word as written
-    or in capitals (the name "May" is not the word "may"); a Latin name only as whole words
-    ("Li" not in "public"). None for a name of fewer than two letters, which would be found
-    everywhere."""
-    name = half_width(name).strip()
-    letters = [char for char in name if not re.fullmatch(_NAME_JOIN, char)]
-    if len(letters) < 2:
-        return None
-    words = [word for word in re.split(f"{_NAME_JOIN}+", name) if word]
-    any_case = len(words) > 1
-    pattern = _name_body(name, any_case=any_case)
-    if not any_case and any(_is_latin(char) for char in letters):
-        pattern = f"(?:{pattern}|{_name_body(name.upper(), any_case=False)})"
-    if _is_latin(letters[0]):
-        pattern = f"(?<![{_LATIN_LETTER}])" + pattern
-    if _is_latin(letters[-1]):
-        pattern += f"(?![{_LATIN_LETTER}])"
-    return re.compile(pattern)
-
-
-# The characters `_NAME_JOIN` reads as joining a name's parts, for a lookup by `name_key`.
+# What joins a name's parts, or is put between its characters: spaces of every kind (not a
+# line break, which joins the end of one word to the start of the next: "提高\n峰值" is no 高峰),
+# hyphens and middle dots of every form ("阿依古丽·买买提" is as often written with •, ・ or none).
 NAME_JOINERS = (
     " ",
+    "\t",
+    "\u00a0",
     "\u3000",
     "-",
     "\u00b7",
@@ -245,6 +167,58 @@ NAME_JOINERS = (
     "\u30fb",
     "\uff65",
 )
+_JOINERS = frozenset(NAME_JOINERS)
+
+
+def _is_latin(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
+
+
+@functools.cache
+def _unaccented_table() -> dict[int, int]:
+    """Each accented Latin letter to its plain letter in the same case (é to e, É to E, ễ to
+    e), one character for one, so positions in a text stay true."""
+    table = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        base = unicodedata.normalize("NFKD", chr(code))[0]
+        if base != chr(code) and base.isascii() and base.isalpha():
+            table[code] = ord(base)
+    return table
+
+
+def unaccented(text: str) -> str:
+    """The text with its Latin letters' accents left off, each character where it was."""
+    return text.translate(_unaccented_table())
+
+
+def _lower(char: str) -> str:
+    lower = char.lower()
+    return lower if len(lower) == 1 else char  # "İ" lowers to two characters
+
+
+@functools.lru_cache(maxsize=64)
+def _skeleton(plain: str) -> tuple[str, tuple[int, ...]]:
+    """The text as names are looked for in it — accents left off, in lower case, without what
+    joins a name's parts — and where each of its characters stands in the text."""
+    chars, places = [], []
+    for place, char in enumerate(unaccented(plain)):
+        if char not in _JOINERS:
+            chars.append(_lower(char))
+            places.append(place)
+    return "".join(chars), tuple(places)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_sought(name: str) -> tuple[str, str, bool] | None:
+    """(the name as `_skeleton` reads text, the name as written without accents and joiners,
+    whether it is one word); None for a name of fewer than two letters, which would be found
+    everywhere."""
+    written = unaccented(half_width(name).strip())
+    letters = "".join(char for char in written if char not in _JOINERS)
+    if len(letters) < 2:
+        return None
+    one_word = not any(char in _JOINERS for char in written)
+    return "".join(_lower(char) for char in letters), letters, one_word
 
 
 def name_key(name: str) -> str:
@@ -257,9 +231,32 @@ def name_key(name: str) -> str:
 
 
 def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
-    """Where `plain` (a text made `half_width`) writes `name`, as `name_pattern` finds it."""
-    pattern = name_pattern(name)
-    return [match.span() for match in pattern.finditer(plain)] if pattern else []
+    """Where `plain` (a text made `half_width`) writes `name`: with or without its accents
+    ("Ana Maria Lopez" for "Ana María López"), its parts joined by any spacing or middle dot
+    or none ("王 五", "阿依古丽买买提"); a name of several words in any case ("JOHN SMITH"), one
+    of one word as written or in capitals (the name "May" is not the word "may"); a Latin name
+    only as a whole word ("Li" not in "public"). A plain search of the text read as names are
+    (`_skeleton`): no pattern to build per name."""
+    sought = _name_sought(name)
+    if sought is None:
+        return []
+    key, letters, one_word = sought
+    text, places = _skeleton(plain)
+    latin_start, latin_end = _is_latin(letters[0]), _is_latin(letters[-1])
+    spans, start = [], text.find(key)
+    while start != -1:
+        first, last = places[start], places[start + len(key) - 1] + 1
+        found = "".join(char for char in unaccented(plain[first:last]) if char not in _JOINERS)
+        if (
+            not (latin_start and first and _is_latin(unaccented(plain[first - 1])))
+            and not (latin_end and last < len(plain) and _is_latin(unaccented(plain[last])))
+            and not (one_word and _is_latin(letters[0]) and found not in (letters, letters.upper()))
+        ):
+            spans.append((first, last))
+            start = text.find(key, start + len(key))
+        else:
+            start = text.find(key, start + 1)
+    return spans
 
 
 def half_width(text: str) -> str:
