@@ -170,7 +170,6 @@ class PublishedComment:
     # The number of the draft whose published report the comment is in, unanswered: the report
     # says why (its "未答复的原因"), and no answer is coming with it.
     unanswered_in_report: int | None = None
-    language: str = "zh-hans"  # the comment's own, that its text is written in
 
 
 def comment_as_published(comment: Comment) -> PublishedComment:
@@ -204,7 +203,6 @@ def comment_as_published(comment: Comment) -> PublishedComment:
         body=comment.published_body or comment_text_masked(comment, comment.body),
         answer=answer,
         unanswered_in_report=reported.number if reported and answer is None else None,
-        language=comment.language,
     )
 
 

@@ -190,7 +190,8 @@ def test_the_printable_draft_and_an_overdue_status_mark_their_chinese_names(clie
 
 def test_a_published_comment_is_marked_in_its_own_language(client, weifang_open):
     """An English comment on the English page was marked Chinese (every body was marked as
-    imported text), and read in a Chinese voice (found by a review)."""
+    imported text), and read in a Chinese voice (found by a review). Told by its letters, not
+    by the page it was sent from: Chinese is written from English pages too (a review)."""
     from django.contrib.auth.models import User
     from django.utils import translation
 
@@ -204,7 +205,7 @@ def test_a_published_comment_is_marked_in_its_own_language(client, weifang_open)
     clause = weifang_open.clauses.get(label="二(一)1")
     for body, language in (
         ("Please publish the criteria.", "en"),
-        ("建议公开评选标准。", "zh-hans"),
+        ("建议公开评选标准。", "en"),  # sent from the English page
     ):
         with translation.override(language):
             comment = comment_submit(

@@ -1,6 +1,8 @@
 """What every public page shows: the site's contact, a clause's number and text as written, and
 the language of what was imported."""
 
+import re
+
 from django import template
 from django.conf import settings
 from django.utils import translation
@@ -36,16 +38,26 @@ def imported_lang() -> str:
     return format_html(' lang="{}"', language) if language else ""
 
 
+# Chinese characters, the basic block and its extensions.
+_CHINESE = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+
+
 @register.simple_tag
-def written_lang(language: str) -> str:
-    """` lang="…"` for a citizen's text written in `language` (a comment's), unless the page is
-    in that language: an English comment on a Chinese page, or a Chinese one on an English page,
-    is read in its own language's voice."""
-    page = (translation.get_language() or settings.LANGUAGE_CODE).lower()
-    written = (language or settings.LANGUAGE_CODE).lower()
-    if written.split("-")[0] == page.split("-")[0]:
+def written_lang(text: str) -> str:
+    """` lang="…"` for a citizen's text in a language other than the page's, told by its
+    letters (a third of them Chinese characters: Chinese; otherwise English): an English
+    comment on a Chinese page, or a Chinese one on an English page, is read in its own
+    language's voice. Not by the page it was sent from: Chinese is written from English pages
+    too."""
+    text = text or ""
+    letters = sum(char.isalpha() for char in text)
+    if not letters:
         return ""
-    return format_html(' lang="{}"', "zh-Hans" if written.startswith("zh") else written)
+    written = "zh-Hans" if 3 * len(_CHINESE.findall(text)) >= letters else "en"
+    page = (translation.get_language() or settings.LANGUAGE_CODE).lower()
+    if page.split("-")[0] == written.lower().split("-")[0]:
+        return ""
+    return format_html(' lang="{}"', written)
 
 
 @register.filter
