@@ -1,12 +1,13 @@
 """Writes on departments and consultations that more than one entry point needs."""
 
 import datetime
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .directory import directory_changes_batched
 from .models import (
     ClauseResponsibility,
     Consultation,
@@ -18,7 +19,7 @@ from .models import (
 from .revisions import revision_first
 
 
-@transaction.atomic
+@directory_changes_batched()
 def departments_load(rows) -> list[Department]:
     """Create or update departments from plain rows: name, full_name, aliases, mailboxes.
 
@@ -28,21 +29,47 @@ def departments_load(rows) -> list[Department]:
     rows = list(rows)
     if problems := mailbox_problems(rows):
         raise ValidationError(problems)
+    known = _departments_by_every_name()
+    mailboxes = set(Mailbox.objects.values_list("department_id", "email"))
     departments = []
     for row in rows:
-        department = Department.objects.named(row["name"]).first()
+        department = known.get(row["name"].strip())
         if department is None:
-            department = Department.objects.create(name=row["name"])
-        if row.get("full_name") and department.full_name != row["full_name"]:
+            department = Department.objects.create(
+                name=row["name"], full_name=row.get("full_name") or ""
+            )
+            for name in (department.name, department.full_name):
+                if name:
+                    known.setdefault(name, department)
+        elif row.get("full_name") and department.full_name != row["full_name"]:
             department.full_name = row["full_name"]
             department.save(update_fields=["full_name"])
+            known.setdefault(department.full_name, department)
         for alias in row.get("aliases", []):
-            if not Department.objects.named(alias).exists():
+            if alias.strip() not in known:
                 DepartmentAlias.objects.create(department=department, name=alias)
+                known[alias] = department
         for email in row.get("mailboxes", []):
-            Mailbox.objects.get_or_create(department=department, email=email)
+            if (department.pk, email) not in mailboxes:
+                Mailbox.objects.create(department=department, email=email)
+                mailboxes.add((department.pk, email))
         departments.append(department)
     return departments
+
+
+def _departments_by_every_name() -> dict[str, Department]:
+    """Every name a department is known by (short name, full name, alias), answering as
+    `Department.objects.named(name).first()` does, in two queries instead of one per name: a
+    load of the 22 Weifang departments asked 90 questions."""
+    aliases = defaultdict(list)
+    for name, department_id in DepartmentAlias.objects.values_list("name", "department_id"):
+        aliases[department_id].append(name)
+    known = {}
+    for department in Department.objects.order_by("name"):
+        for name in (department.name, department.full_name, *aliases[department.pk]):
+            if name:
+                known.setdefault(name, department)
+    return known
 
 
 def mailbox_problems(rows) -> list[str]:
@@ -64,7 +91,7 @@ def mailbox_problems(rows) -> list[str]:
     return problems
 
 
-@transaction.atomic
+@directory_changes_batched()
 def consultation_copy(
     consultation: Consultation,
     *,

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consult.consultations.directory import directory_changes_batched
 from consult.consultations.models import (
     Clause,
     ClauseResponsibility,
@@ -195,7 +195,7 @@ def _closing_moment(parsed: ParsedNotice) -> datetime.datetime:
     return _local_datetime(parsed.closes_on, parsed.closes_before) - datetime.timedelta(seconds=1)
 
 
-@transaction.atomic
+@directory_changes_batched()
 def notice_import(
     *,
     parsed: ParsedNotice,
@@ -301,7 +301,7 @@ def clauses_create(
         create(parsed_clause, None, i)
 
 
-@transaction.atomic
+@directory_changes_batched()
 def revision_import(
     *,
     parsed: ParsedNotice,

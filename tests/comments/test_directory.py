@@ -10,7 +10,9 @@ from rest_framework.test import APIClient
 from consult.comments.directory import directory_of
 from consult.comments.services import comment_submit
 from consult.consultations.models import ClauseResponsibility, Consultation, Department, Mailbox
+from consult.consultations.services import departments_load
 from consult.notifications.models import Notification
+from consult.testing.weifang import load_weifang
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +69,62 @@ def test_the_directory_is_read_once_per_version(weifang_open):
     with CaptureQueriesContext(connection) as queries:
         directory_of(changed)
     assert len(queries) > 0
+
+
+def test_a_load_of_departments_raises_the_versions_once_and_routes_by_what_it_loaded(
+    weifang_open,
+):
+    consultation = Consultation.objects.get(pk=weifang_open.pk)
+    directory_of(consultation)
+    first = submit(weifang_open, "二(三)4", 1)
+    owner = first.routes.get(is_owner=True).department
+    rows = [
+        {"name": owner.name, "mailboxes": ["second-inbox@example.gov.cn"]},
+        {"name": "市新设局", "full_name": "潍坊市新设局", "mailboxes": ["new@example.gov.cn"]},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        departments_load(rows)
+    raised = [
+        q
+        for q in queries
+        if q["sql"].startswith('UPDATE "consultations_consultation" SET "directory_version"')
+    ]
+    assert len(raised) == 1  # two mailboxes and a department: one raise, at the end
+    assert Consultation.objects.get(pk=weifang_open.pk).directory_version > (
+        consultation.directory_version
+    )
+    second = submit(weifang_open, "二(三)4", 2)
+    notification = Notification.objects.get(key=f"routed:{second.pk}:{owner.pk}")
+    assert "second-inbox@example.gov.cn" in notification.to
+
+
+def test_a_load_that_fails_halfway_raises_no_version_and_leaves_nothing(weifang_open):
+    version = Consultation.objects.get(pk=weifang_open.pk).directory_version
+    rows = [
+        {"name": "市新设局", "mailboxes": ["new@example.gov.cn"]},
+        {"full_name": "一个没有简称的部门"},  # stops the load after the first row was written
+    ]
+    with pytest.raises(KeyError):
+        departments_load(rows)
+    assert not Department.objects.filter(name="市新设局").exists()
+    assert Consultation.objects.get(pk=weifang_open.pk).directory_version == version
+    departments_load(rows[:1])  # and the next load is not taken for part of a batch
+    assert Consultation.objects.get(pk=weifang_open.pk).directory_version == version + 1
+
+
+def test_an_imported_notice_raises_its_version_once(db):
+    with CaptureQueriesContext(connection) as queries:
+        consultation = load_weifang(slug="batched")
+    raised = [
+        q
+        for q in queries
+        if q["sql"].startswith('UPDATE "consultations_consultation" SET "directory_version"')
+    ]
+    # Once for the departments (every consultation), once for the notice's clauses.
+    assert len(raised) == 2
+    assert consultation.clauses.count() > 20
+    directory = directory_of(Consultation.objects.get(pk=consultation.pk))
+    assert directory is not None
 
 
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
