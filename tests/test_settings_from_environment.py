@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Every test starts Django in a child process, which keeps the real time.
+pytestmark = pytest.mark.clock_free
+
 
 def check_with(**variables):
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}

@@ -27,6 +27,10 @@ from hypothesis import strategies as st
 from consult.notices.importer import NoticeImportError, notice_import
 from consult.notices.parser import NoticeParseError, notice_deadline, parse_notice
 
+# Every "today" is generated and passed in or travelled to: a run at another clock checks
+# nothing more.
+pytestmark = pytest.mark.clock_free
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 FIRST_YEAR, LAST_YEAR = 2000, 2098
 DEADLINE_LINE = 3  # the notice below puts the sentence on its third line
