@@ -28,7 +28,8 @@ def directory_changes_batched():
     UPDATE of every consultation for a department. Nothing inside it may route a comment by
     the directory it is changing (a process could keep the old one under the old version)."""
     if _batched.get() is not None:
-        yield
+        with transaction.atomic():  # all or nothing on its own, as without the outer batch
+            yield
         return
     pending = set()
     token = _batched.set(pending)

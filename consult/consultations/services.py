@@ -1,7 +1,7 @@
 """Writes on departments and consultations that more than one entry point needs."""
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -24,31 +24,31 @@ def departments_load(rows) -> list[Department]:
     """Create or update departments from plain rows: name, full_name, aliases, mailboxes.
 
     Idempotent: loading the same rows twice changes nothing. Raises ValidationError, naming
-    each department and value, when a mailbox is not one email address; loads nothing then.
+    each department and value, when a mailbox is not one email address or a name or an alias
+    is blank (it stood for whichever department had no full name); loads nothing then.
     """
     rows = list(rows)
-    if problems := mailbox_problems(rows):
+    if problems := _blank_name_problems(rows) + mailbox_problems(rows):
         raise ValidationError(problems)
-    known = _departments_by_every_name()
+    names = _DepartmentNames()
     mailboxes = set(Mailbox.objects.values_list("department_id", "email"))
     departments = []
     for row in rows:
-        department = known.get(row["name"].strip())
+        department = names.first(row["name"])
         if department is None:
             department = Department.objects.create(
                 name=row["name"], full_name=row.get("full_name") or ""
             )
-            for name in (department.name, department.full_name):
-                if name:
-                    known.setdefault(name, department)
+            names.add(department, department.name, department.full_name)
         elif row.get("full_name") and department.full_name != row["full_name"]:
+            names.remove(department, department.full_name)
             department.full_name = row["full_name"]
             department.save(update_fields=["full_name"])
-            known.setdefault(department.full_name, department)
+            names.add(department, department.full_name)
         for alias in row.get("aliases", []):
-            if alias.strip() not in known:
+            if names.first(alias) is None:
                 DepartmentAlias.objects.create(department=department, name=alias)
-                known[alias] = department
+                names.add(department, alias)
         for email in row.get("mailboxes", []):
             if (department.pk, email) not in mailboxes:
                 Mailbox.objects.create(department=department, email=email)
@@ -57,19 +57,44 @@ def departments_load(rows) -> list[Department]:
     return departments
 
 
-def _departments_by_every_name() -> dict[str, Department]:
+class _DepartmentNames:
     """Every name a department is known by (short name, full name, alias), answering as
-    `Department.objects.named(name).first()` does, in two queries instead of one per name: a
-    load of the 22 Weifang departments asked 90 questions."""
-    aliases = defaultdict(list)
-    for name, department_id in DepartmentAlias.objects.values_list("name", "department_id"):
-        aliases[department_id].append(name)
-    known = {}
-    for department in Department.objects.order_by("name"):
-        for name in (department.name, department.full_name, *aliases[department.pk]):
-            if name:
-                known.setdefault(name, department)
-    return known
+    `Department.objects.named(name).first()` does, kept up to date by the load: read in two
+    queries instead of asked once per name (a load of the 22 Weifang departments asked 90
+    questions)."""
+
+    def __init__(self):
+        # Counted: a name may stand twice for one department (an alias equal to its full name).
+        self._departments = defaultdict(Counter)
+        aliases = defaultdict(list)
+        for name, department_id in DepartmentAlias.objects.values_list("name", "department_id"):
+            aliases[department_id].append(name)
+        for department in Department.objects.all():
+            self.add(department, department.name, department.full_name, *aliases[department.pk])
+
+    def add(self, department: Department, *names: str) -> None:
+        for name in names:
+            self._departments[name][department] += 1
+
+    def remove(self, department: Department, name: str) -> None:
+        self._departments[name][department] -= 1
+
+    def first(self, name: str) -> Department | None:
+        """By `named`'s order (the short name's) where several answer to it."""
+        found = [d for d, count in self._departments.get(name.strip(), {}).items() if count > 0]
+        return min(found, key=lambda department: department.name) if found else None
+
+
+def _blank_name_problems(rows) -> list[str]:
+    problems = []
+    for number, row in enumerate(rows, start=1):
+        if not (row.get("name") or "").strip():
+            problems.append(_("第%(number)d个部门没有简称。") % {"number": number})
+        elif any(not alias.strip() for alias in row.get("aliases", [])):
+            problems.append(
+                _("部门“%(department)s”有一个空白的别名。") % {"department": row["name"]}
+            )
+    return problems
 
 
 def mailbox_problems(rows) -> list[str]:

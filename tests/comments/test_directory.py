@@ -3,12 +3,13 @@ the directory a process keeps follows every change to clauses, responsibilities,
 and mailboxes, and a comment's request costs only the statements that store it."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from consult.comments.directory import directory_of
 from consult.comments.services import comment_submit
+from consult.consultations.directory import directory_changes_batched
 from consult.consultations.models import ClauseResponsibility, Consultation, Department, Mailbox
 from consult.consultations.services import departments_load
 from consult.notifications.models import Notification
@@ -98,17 +99,15 @@ def test_a_load_of_departments_raises_the_versions_once_and_routes_by_what_it_lo
     assert "second-inbox@example.gov.cn" in notification.to
 
 
-def test_a_load_that_fails_halfway_raises_no_version_and_leaves_nothing(weifang_open):
+def test_a_batch_that_fails_raises_no_version_and_leaves_nothing(weifang_open):
     version = Consultation.objects.get(pk=weifang_open.pk).directory_version
-    rows = [
-        {"name": "市新设局", "mailboxes": ["new@example.gov.cn"]},
-        {"full_name": "一个没有简称的部门"},  # stops the load after the first row was written
-    ]
-    with pytest.raises(KeyError):
+    rows = [{"name": "市新设局", "mailboxes": ["new@example.gov.cn"]}]
+    with pytest.raises(RuntimeError), directory_changes_batched():
         departments_load(rows)
+        raise RuntimeError("a later step of the same import failed")
     assert not Department.objects.filter(name="市新设局").exists()
     assert Consultation.objects.get(pk=weifang_open.pk).directory_version == version
-    departments_load(rows[:1])  # and the next load is not taken for part of a batch
+    departments_load(rows)  # and the next load is not taken for part of a batch
     assert Consultation.objects.get(pk=weifang_open.pk).directory_version == version + 1
 
 
@@ -123,8 +122,8 @@ def test_an_imported_notice_raises_its_version_once(db):
     # Once for the departments (every consultation), once for the notice's clauses.
     assert len(raised) == 2
     assert consultation.clauses.count() > 20
-    directory = directory_of(Consultation.objects.get(pk=consultation.pk))
-    assert directory is not None
+    created = Consultation._meta.get_field("directory_version").default
+    assert Consultation.objects.get(pk=consultation.pk).directory_version == created + 1
 
 
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
@@ -177,3 +176,16 @@ def test_a_consultation_object_read_long_ago_never_routes_with_an_old_directory(
         consent=True,
     ).comment
     assert "市商务局" in routed_names(comment)
+
+
+def test_a_failed_part_of_a_batch_leaves_nothing_of_its_own_and_the_rest_stands(weifang_open):
+    version = Consultation.objects.get(pk=weifang_open.pk).directory_version
+    with directory_changes_batched():
+        departments_load([{"name": "市新设局", "mailboxes": ["new@example.gov.cn"]}])
+        with pytest.raises(IntegrityError), directory_changes_batched():  # an import inside
+            Department.objects.create(name="市另一新设局")
+            Department.objects.create(name="市海渔局")  # taken
+        assert Department.objects.filter(name="市新设局").exists()  # the transaction goes on
+    assert not Department.objects.filter(name="市另一新设局").exists()
+    assert Department.objects.filter(name="市新设局").exists()
+    assert Consultation.objects.get(pk=weifang_open.pk).directory_version == version + 1
