@@ -238,3 +238,35 @@ def test_a_form_shown_again_with_errors_says_so_in_its_title(client, weifang_ope
     assert "<title>提交意见" in client.get(url).content.decode()
     lookup = client.post("/comments/status/", {}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "<title>Error: " in lookup
+
+
+@pytest.mark.parametrize(
+    ("text", "on_a_chinese_page", "on_an_english_page"),
+    [
+        # A link, an email address and acronyms do not make a Chinese comment English (they
+        # did: told by letters, the link's outweighed the characters).
+        (
+            "建议参考 https://www.example.gov.cn/policy/2024/marine-industry-plan.html 的做法，"
+            "并把GDP、R&D投入和WiFi覆盖率列入考核。",
+            "",
+            ' lang="zh-Hans"',
+        ),
+        ("材料请发 someone.long.name@example.com 邮箱", "", ' lang="zh-Hans"'),
+        ("建议参考 Marine Spatial Planning 一书", "", ' lang="zh-Hans"'),
+        # Nor do a few Chinese names make an English comment Chinese.
+        ("I support clause 二(一)1 on the 潍坊 fisheries, with two changes.", ' lang="en"', ""),
+        ("Please see https://例子.中国/路径 for details.", ' lang="en"', ""),
+        ("13812345678 2024", "", ""),
+    ],
+)
+def test_a_text_is_told_chinese_or_english_by_its_words(
+    text, on_a_chinese_page, on_an_english_page
+):
+    from django.utils import translation
+
+    from consult.intake.templatetags.public_site import written_lang
+
+    with translation.override("zh-hans"):
+        assert written_lang(text) == on_a_chinese_page
+    with translation.override("en"):
+        assert written_lang(text) == on_an_english_page

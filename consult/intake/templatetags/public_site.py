@@ -40,20 +40,26 @@ def imported_lang() -> str:
 
 # Chinese characters, the basic block and its extensions.
 _CHINESE = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+# Written the same in any language: a link or an email address says nothing of the text's.
+_LINK_OR_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+", re.IGNORECASE)
+# A run of letters that are not Chinese: a word of English, or an acronym such as GDP.
+_OTHER_WORD = re.compile(r"[^\W\d_]+")
 
 
 @register.simple_tag
 def written_lang(text: str) -> str:
-    """` lang="…"` for a citizen's text in a language other than the page's, told by its
-    letters (a third of them Chinese characters: Chinese; otherwise English): an English
-    comment on a Chinese page, or a Chinese one on an English page, is read in its own
-    language's voice. Not by the page it was sent from: Chinese is written from English pages
-    too."""
-    text = text or ""
-    letters = sum(char.isalpha() for char in text)
-    if not letters:
+    """` lang="…"` for a citizen's text in a language other than the page's, told by what it
+    is written in: Chinese when it has at least as many Chinese characters as other words
+    (links and email addresses left out), otherwise English. An English comment on a Chinese
+    page, or a Chinese one on an English page, is then read in its own language's voice. Not by
+    the page it was sent from: Chinese is written from English pages too. Words, not letters:
+    a Chinese sentence with a link or "GDP" in it was marked English."""
+    text = _LINK_OR_ADDRESS.sub(" ", text or "")
+    chinese = len(_CHINESE.findall(text))
+    other_words = len(_OTHER_WORD.findall(_CHINESE.sub(" ", text)))
+    if not chinese and not other_words:
         return ""
-    written = "zh-Hans" if 3 * len(_CHINESE.findall(text)) >= letters else "en"
+    written = "zh-Hans" if chinese >= other_words else "en"
     page = (translation.get_language() or settings.LANGUAGE_CODE).lower()
     if page.split("-")[0] == written.lower().split("-")[0]:
         return ""
