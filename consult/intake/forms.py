@@ -250,7 +250,17 @@ class CommentForm(StorableInputForm):
                     "invalid": _("验证码不正确，请输入新图片中的字符。"),
                     "required": _("请输入图片中的字符。"),
                 },
+                # An image alone shuts out whoever cannot see it: the way round is said
+                # beside it, and read out with the input (Django's aria-describedby).
+                help_text=_(
+                    "请输入图片中的字符，不区分大小写。无法辨认图片的，可以按征求意见通知中的"
+                    "联系方式，通过电子邮件或信函提交意见。"
+                ),
             )
+            self.fields["captcha"].marked_required = True
+            # Shown as one input under its label, not as a group of its own: so Django ties
+            # the help and the error to it, as to every other input.
+            self.fields["captcha"].widget.use_fieldset = False
 
     @property
     def unsaved_file_name(self) -> str:

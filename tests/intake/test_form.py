@@ -281,11 +281,20 @@ def test_captcha_when_switched_on(client, weifang_open, item, settings):
     assert post(client, weifang_open, item).context["form"].errors["captcha"] == [
         "请输入图片中的字符。"
     ]
-    # Its error is tied to its fieldset, as a screen reader announces it on entering.
-    refused = response.content.decode()
-    fieldset = re.search(r"<fieldset[^>]*>\s*<legend>验证码</legend>", refused).group(0)
-    error_id = re.search(r'aria-describedby="([^"]+)"', fieldset).group(1)
-    assert f'id="{error_id}"' in refused
+    # The way round the image (for whoever cannot see it) and then the error are read out
+    # with the input the answer is typed into; it is marked required like the others.
+    for shown, described_by in (
+        (page, ["helptext"]),
+        (response.content.decode(), ["helptext", "error"]),
+    ):
+        typed_into = re.search(r'<input type="text" name="captcha_1"[^>]*>', shown).group(0)
+        ids = re.search(r'aria-describedby="([^"]+)"', typed_into).group(1).split()
+        assert [i.removeprefix("id_captcha_") for i in ids] == described_by
+        for i in ids:
+            assert f'id="{i}"' in shown
+        help_text = re.search(rf'<p class="help" id="{ids[0]}">([^<]*)</p>', shown).group(1)
+        assert "电子邮件或信函提交意见" in help_text
+        assert re.search(r'<div class="field[^"]* required" id="field-captcha">', shown)
     response = post(client, weifang_open, item, captcha_0="x", captcha_1="PASSED")
     assert response.status_code == 302
 
