@@ -23,7 +23,7 @@ from consult.subscriptions.services import (
     subscription_request,
 )
 
-from .forms import DepartmentSelect, PlainEmailField
+from .forms import DepartmentSelect, PlainEmailField, StorableInputForm
 from .limits import client_network, limits_exceeded
 from .views import in_the_language_of_the_email, too_many_requests
 
@@ -37,7 +37,7 @@ def issuing_departments():
     return Department.objects.active().filter(issued_consultations__isnull=False).distinct()
 
 
-class SubscriptionForm(forms.Form):
+class SubscriptionForm(StorableInputForm):
     email = PlainEmailField(
         label=_("电子邮箱"),
         max_length=254,

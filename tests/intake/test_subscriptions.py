@@ -84,6 +84,9 @@ def test_the_form_offers_the_issuing_bureaus_and_all(client, bureau):
     assert f'<option value="{bureau.pk}" selected>' in page
     assert "市统计局" not in page
     assert "所有单位" in page
+    # The address must be given, and is marked so as on the comment form; the bureau need not.
+    assert '<div class="field required" id="field-email">' in page
+    assert '<div class="field" id="field-department">' in page
 
 
 def test_subscribe_confirm_then_one_email_when_a_consultation_opens_and_only_once(
