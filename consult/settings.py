@@ -121,6 +121,10 @@ MIDDLEWARE = [
     "consult.web.proxy.UnconfiguredTLSProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the middleware that may refuse a request (CommonMiddleware's 400 for a Host not
+    # in ALLOWED_HOSTS): that page, too, may not be framed and runs no injected script.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Django's, with a POST missing its slash redirected by 308, which keeps its body.
@@ -128,8 +132,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, as its documentation asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]

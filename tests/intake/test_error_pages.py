@@ -59,6 +59,10 @@ def test_a_request_for_another_host_gets_the_400_page(client):
     response = client.get("/", HTTP_HOST="elsewhere.example")
     assert response.status_code == 400
     assert "<h1>请求无效</h1>" in response.content.decode()
+    # Refused before the site's pages are reached, it still may not be framed or run scripts
+    # from elsewhere (it had neither header).
+    assert response["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_a_server_error_is_a_translated_standalone_500(client, monkeypatch):
