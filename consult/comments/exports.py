@@ -288,16 +288,17 @@ def exports_downloadable_by(user, exports=None):
     # The comments the file holds, as recorded when it was built: one since transferred to a
     # department of another is no longer found by the export's own query.
     held = ExportedComment.objects.filter(export__in=personal.filter(comments_recorded=True))
+    visible = comments_visible_to(user)
     withdrawn = set(
         held.filter(
-            ~_seen_by(comments_visible_to(user), "comment_id")
+            ~_seen_by(visible, "comment_id")
             | Q(contact_shown=True) & ~_seen_by(comments_contact_visible_to(user), "comment_id")
         ).values_list("export_id", flat=True)
     )
     # Built before the comments were recorded: what its query finds now.
     for export in personal.filter(comments_recorded=False).only("pk", "query"):
         selection = _selection(export)
-        if selection is None or selection.exclude(_seen_by(comments_visible_to(user))).exists():
+        if selection is None or selection.exclude(_seen_by(visible)).exists():
             withdrawn.add(export.pk)
     return exports.exclude(pk__in=withdrawn)
 
