@@ -255,8 +255,21 @@ def test_a_form_shown_again_with_errors_says_so_in_its_title(client, weifang_ope
         ("建议参考 Marine Spatial Planning 一书", "", ' lang="zh-Hans"'),
         # Nor do a few Chinese names make an English comment Chinese.
         ("I support clause 二(一)1 on the 潍坊 fisheries, with two changes.", ' lang="en"', ""),
-        ("Please see https://例子.中国/路径 for details.", ' lang="en"', ""),
+        ("Please see https://www.example.gov.cn/路径 for details.", ' lang="en"', ""),
         ("13812345678 2024", "", ""),
+        # A link or an address ends where ASCII does: Chinese written around it without
+        # spaces is Chinese still.
+        ("有问题请发邮件到abc@example.com或者打电话给我", "", ' lang="zh-Hans"'),
+        ("https://example.com/a这个链接里的GDP数据和CPI数据已经过时", "", ' lang="zh-Hans"'),
+        ("见 example.gov.cn/policy/2024/marine-industry-plan.html", "", ' lang="zh-Hans"'),
+        # A quoted title in the other language does not decide; full-width letters are typed
+        # only by a Chinese input method.
+        ("建议参考《The Economics of Climate Change: The Stern Review》", "", ' lang="zh-Hans"'),
+        ("The draft cites 《潍坊市海洋经济发展规划》 and I agree.", ' lang="en"', ""),
+        ("ＧＤＰ ＣＰＩ ＰＭＩ 目标", "", ' lang="zh-Hans"'),
+        # Neither Chinese nor English: read in its own voice on both pages.
+        ("이 계획에 찬성합니다", ' lang="ko"', ' lang="ko"'),
+        ("ありがとうございます", ' lang="ja"', ' lang="ja"'),
     ],
 )
 def test_a_text_is_told_chinese_or_english_by_its_words(

@@ -38,30 +38,58 @@ def imported_lang() -> str:
     return format_html(' lang="{}"', language) if language else ""
 
 
-# Chinese characters, the basic block and its extensions.
-_CHINESE = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
-# Written the same in any language: a link or an email address says nothing of the text's.
-_LINK_OR_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+", re.IGNORECASE)
-# A run of letters that are not Chinese: a word of English, or an acronym such as GDP.
-_OTHER_WORD = re.compile(r"[^\W\d_]+")
+# Chinese characters: the basic block, its extensions, the compatibility ones and 〇.
+_CHINESE = re.compile("[\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff]")
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+# Written the same in any language, a link or an email address says nothing of the text's. Each
+# ends where ASCII does: Chinese is written without spaces, and "请发邮件到abc@example.com或者
+# 打电话" is Chinese around the address.
+_LINK_OR_ADDRESS = re.compile(
+    r"(?:https?|ftp)://[!-~]+"
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+    r"|(?<![A-Za-z0-9.@-])(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/[!-~]*"
+    r"|www\.[!-~]+",
+    re.IGNORECASE,
+)
+# A title or words quoted in the other language: "建议参考《The Stern Review》" is Chinese.
+_QUOTED = re.compile('《[^》]*》|“[^”]*”|「[^」]*」|『[^』]*』|"[^"]*"')
+# A run of letters that are not Chinese: a word of English, or an acronym such as GDP. Not
+# full-width letters (ＧＤＰ), which only a Chinese input method types.
+_OTHER_WORD = re.compile("[^\\W\\d_\uff21-\uff3a\uff41-\uff5a]+")
+
+
+def text_language(text: str) -> str:
+    """The language a citizen wrote `text` in, for a `lang` attribute: zh-Hans when it has at
+    least as many Chinese characters as other words, else en (ja or ko for Japanese kana or
+    Korean); "" when it has no words. Links, email addresses and, where anything is left
+    outside them, quotations are left out."""
+    text = _LINK_OR_ADDRESS.sub(" ", text or "")
+    outside_quotes = _QUOTED.sub(" ", text)
+    if _CHINESE.search(outside_quotes) or _OTHER_WORD.search(_CHINESE.sub(" ", outside_quotes)):
+        text = outside_quotes
+    chinese = len(_CHINESE.findall(text))
+    hangul = len(_HANGUL.findall(text))
+    if hangul and hangul >= chinese:
+        return "ko"
+    if _KANA.search(text):
+        return "ja"
+    other_words = len(_OTHER_WORD.findall(_CHINESE.sub(" ", text)))
+    if not chinese and not other_words:
+        return ""
+    return "zh-Hans" if chinese >= other_words else "en"
 
 
 @register.simple_tag
 def written_lang(text: str) -> str:
-    """` lang="…"` for a citizen's text in a language other than the page's, told by what it
-    is written in: Chinese when it has at least as many Chinese characters as other words
-    (links and email addresses left out), otherwise English. An English comment on a Chinese
-    page, or a Chinese one on an English page, is then read in its own language's voice. Not by
-    the page it was sent from: Chinese is written from English pages too. Words, not letters:
-    a Chinese sentence with a link or "GDP" in it was marked English."""
-    text = _LINK_OR_ADDRESS.sub(" ", text or "")
-    chinese = len(_CHINESE.findall(text))
-    other_words = len(_OTHER_WORD.findall(_CHINESE.sub(" ", text)))
-    if not chinese and not other_words:
-        return ""
-    written = "zh-Hans" if chinese >= other_words else "en"
+    """` lang="…"` for a citizen's text in a language other than the page's (`text_language`):
+    an English comment on a Chinese page, or a Chinese one on an English page, is then read in
+    its own language's voice. Not by the page it was sent from: Chinese is written from English
+    pages too. Words, not letters: a Chinese sentence with a link or "GDP" in it was marked
+    English."""
+    written = text_language(text)
     page = (translation.get_language() or settings.LANGUAGE_CODE).lower()
-    if page.split("-")[0] == written.lower().split("-")[0]:
+    if not written or page.split("-")[0] == written.lower().split("-")[0]:
         return ""
     return format_html(' lang="{}"', written)
 
