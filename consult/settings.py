@@ -116,15 +116,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outside every middleware that may refuse a request (the 400 for a Host not in
+    # ALLOWED_HOSTS, raised by SecurityMiddleware's redirect or CommonMiddleware; the 503
+    # below): those pages, too, may not be framed and run no injected script.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Before SecurityMiddleware: a 503 and one log line, not a redirect loop, behind a TLS proxy
     # that BEHIND_TLS_PROXY does not name (consult.web.proxy).
     "consult.web.proxy.UnconfiguredTLSProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Outside the middleware that may refuse a request (CommonMiddleware's 400 for a Host not
-    # in ALLOWED_HOSTS): that page, too, may not be framed and runs no injected script.
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Django's, with a POST missing its slash redirected by 308, which keeps its body.

@@ -55,7 +55,10 @@ def test_a_bad_request_is_a_translated_400(rf_en):
     assert_links_home_and_to_the_lookup(page)
 
 
-def test_a_request_for_another_host_gets_the_400_page(client):
+@pytest.mark.parametrize("redirected_to_https", [False, True])
+def test_a_request_for_another_host_gets_the_400_page(client, settings, redirected_to_https):
+    # Production redirects plain HTTP first, and asks for the host there.
+    settings.SECURE_SSL_REDIRECT = redirected_to_https
     response = client.get("/", HTTP_HOST="elsewhere.example")
     assert response.status_code == 400
     assert "<h1>请求无效</h1>" in response.content.decode()
