@@ -3,7 +3,7 @@
 import copy
 import unicodedata
 
-from captcha.fields import CaptchaField
+from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
@@ -136,6 +136,33 @@ class AttachmentBoundField(BoundField):
         return described
 
 
+class CaptchaInput(CaptchaTextInput):
+    """The package's widget shown as one input under its label, not as a group of its own: so
+    Django ties the help and the error to it, as to every other input. Those and `required`
+    go on the input typed into only, not on the hidden key (ARIA allows none on it)."""
+
+    use_fieldset = False
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        key = context["widget"]["subwidgets"][0]["attrs"]
+        for attribute in [a for a in key if a.startswith("aria-") or a == "required"]:
+            del key[attribute]
+        return context
+
+
+def _captcha_help(consultation) -> str:
+    if consultation.contact_email:
+        return _(
+            "请输入图片中的字符，不区分大小写。无法辨认图片的，可以把意见发到电子邮箱"
+            " %(email)s，或按征求意见通知中的其他联系方式提交。"
+        ) % {"email": consultation.contact_email}
+    return _(
+        "请输入图片中的字符，不区分大小写。无法辨认图片的，可以按征求意见通知中的"
+        "联系方式，通过电子邮件或信函提交意见。"
+    )
+
+
 class PlainEmailField(forms.EmailField):
     """An address as a Chinese input method types it ("ｏｆｆｉｃｅ＠example.org") is the
     plain one: made so (NFKC) before it is checked and stored, as the status lookup reads
@@ -252,15 +279,10 @@ class CommentForm(StorableInputForm):
                 },
                 # An image alone shuts out whoever cannot see it: the way round is said
                 # beside it, and read out with the input (Django's aria-describedby).
-                help_text=_(
-                    "请输入图片中的字符，不区分大小写。无法辨认图片的，可以按征求意见通知中的"
-                    "联系方式，通过电子邮件或信函提交意见。"
-                ),
+                help_text=_captcha_help(consultation),
+                widget=CaptchaInput(),
             )
             self.fields["captcha"].marked_required = True
-            # Shown as one input under its label, not as a group of its own: so Django ties
-            # the help and the error to it, as to every other input.
-            self.fields["captcha"].widget.use_fieldset = False
 
     @property
     def unsaved_file_name(self) -> str:

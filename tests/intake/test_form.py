@@ -293,7 +293,10 @@ def test_captcha_when_switched_on(client, weifang_open, item, settings):
         for i in ids:
             assert f'id="{i}"' in shown
         help_text = re.search(rf'<p class="help" id="{ids[0]}">([^<]*)</p>', shown).group(1)
-        assert "电子邮件或信函提交意见" in help_text
+        assert f"可以把意见发到电子邮箱 {weifang_open.contact_email}，" in help_text
+        # The hidden key is nothing anyone fills in: no description, error or required on it.
+        key = re.search(r'<input type="hidden" name="captcha_0"[^>]*>', shown).group(0)
+        assert "aria-" not in key and "required" not in key
         assert re.search(r'<div class="field[^"]* required" id="field-captcha">', shown)
     response = post(client, weifang_open, item, captcha_0="x", captcha_1="PASSED")
     assert response.status_code == 302
@@ -545,3 +548,15 @@ def test_every_error_in_the_summary_is_named_and_leads_to_its_field(client, weif
         linked = re.findall(r'<a href="#([^"]*)">', summary)
         assert linked and all(f'id="{target}"' in page for target in linked), linked
         assert f'<a href="#id_kind_0">{kind}' in summary
+
+
+def test_without_a_contact_email_the_captcha_note_points_to_the_notice(
+    client, weifang_open, item, settings
+):
+    from consult.consultations.models import Consultation
+
+    settings.COMMENT_CAPTCHA = True
+    Consultation.objects.filter(pk=weifang_open.pk).update(contact_email="")
+    page = client.get(form_url(weifang_open, item)).content.decode()
+    assert "可以按征求意见通知中的联系方式，通过电子邮件或信函提交意见。" in page
+    assert "hycytjb@" not in page

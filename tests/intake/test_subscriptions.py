@@ -87,6 +87,7 @@ def test_the_form_offers_the_issuing_bureaus_and_all(client, bureau):
     # The address must be given, and is marked so as on the comment form; the bureau need not.
     assert '<div class="field required" id="field-email">' in page
     assert '<div class="field" id="field-department">' in page
+    assert '标有 <span class="required-mark">*</span> 的为必填项。' in page  # what * means
 
 
 def test_subscribe_confirm_then_one_email_when_a_consultation_opens_and_only_once(
