@@ -214,6 +214,28 @@ def test_healthz_jobs_answers_503_with_no_personal_data_while_a_job_is_overdue(
     assert "example.cn" not in response.content.decode()
 
 
+def test_a_monitor_polling_an_overdue_job_logs_each_change_once_not_an_error_per_poll(
+    client, overdue_sweep, caplog, monkeypatch
+):
+    monkeypatch.setattr("consult.jobs.views._reported_overdue", frozenset())
+    caplog.set_level(logging.INFO)
+    for _poll in range(5):
+        assert client.get("/healthz/jobs").status_code == 503
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("consult.jobs", "WARNING", "Periodic jobs overdue: outbox-sweep")
+    ]
+    caplog.clear()
+    jobs.jobs_run_all()
+    for _poll in range(3):
+        assert client.get("/healthz/jobs").status_code == 200
+    JobStatus.objects.filter(name="outbox-sweep").update(last_succeeded_at=overdue_sweep)
+    assert client.get("/healthz/jobs").status_code == 503
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name != "consult"] == [
+        ("INFO", "Periodic jobs on time again"),
+        ("WARNING", "Periodic jobs overdue: outbox-sweep"),
+    ]
+
+
 def test_healthz_keeps_the_web_node_in_service_while_a_job_is_overdue(client, overdue_sweep):
     """A stopped beat answered 503 on every web node's /healthz: the load balancer took the
     whole site out though each node served pages."""
