@@ -255,7 +255,8 @@ def test_a_form_shown_again_with_errors_says_so_in_its_title(client, weifang_ope
         ("建议参考 Marine Spatial Planning 一书", "", ' lang="zh-Hans"'),
         # Nor do a few Chinese names make an English comment Chinese.
         ("I support clause 二(一)1 on the 潍坊 fisheries, with two changes.", ' lang="en"', ""),
-        ("Please see https://www.example.gov.cn/路径 for details.", ' lang="en"', ""),
+        ("Please see https://例子.中国/路径 for details.", ' lang="en"', ""),
+        ("有问题请写信到 info@例子.中国", "", ' lang="zh-Hans"'),
         ("13812345678 2024", "", ""),
         # A link or an address ends where ASCII does: Chinese written around it without
         # spaces is Chinese still.
@@ -270,6 +271,16 @@ def test_a_form_shown_again_with_errors_says_so_in_its_title(client, weifang_ope
         # Neither Chinese nor English: read in its own voice on both pages.
         ("이 계획에 찬성합니다", ' lang="ko"', ' lang="ko"'),
         ("ありがとうございます", ' lang="ja"', ' lang="ja"'),
+        ("この計画には反対です", ' lang="ja"', ' lang="ja"'),
+        # ・ is written in Chinese too; a word of Korean or Japanese in English is English.
+        ("建议参考迈克尔・波特的竞争理论", "", ' lang="zh-Hans"'),
+        ("Thank you, ありがとう, I support the plan for 한국 fisheries.", ' lang="en"', ""),
+        # A long quotation is most of what was written.
+        (
+            "我同意“The plan should be adopted as soon as possible by the city government”",
+            ' lang="en"',
+            "",
+        ),
     ],
 )
 def test_a_text_is_told_chinese_or_english_by_its_words(

@@ -40,41 +40,48 @@ def imported_lang() -> str:
 
 # Chinese characters: the basic block, its extensions, the compatibility ones and 〇.
 _CHINESE = re.compile("[\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff]")
+# Kana, but not ・ and ー, which Chinese writes too ("马克・吐温").
+_KANA = re.compile("[\u3040-\u309f\u30a0-\u30fa\u30fd-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-# Written the same in any language, a link or an email address says nothing of the text's. Each
-# ends where ASCII does: Chinese is written without spaces, and "请发邮件到abc@example.com或者
-# 打电话" is Chinese around the address.
+# Written the same in any language, a link or an email address says nothing of the text's. A
+# host may be written in Chinese (例子.中国), but the rest ends where ASCII does: Chinese is
+# written without spaces, and "请发邮件到abc@example.com或者打电话" is Chinese around the
+# address. (So the Chinese of a link's path counts: "see https://baike.baidu.com/item/海洋经济"
+# reads as Chinese when its words are fewer.)
+_LABEL = r"(?:[A-Za-z0-9-]+|[^\x00-\x7f\s，。；：！？、（）《》“”「」]+)"
 _LINK_OR_ADDRESS = re.compile(
-    r"(?:https?|ftp)://[!-~]+"
-    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+    rf"(?:https?|ftp)://{_LABEL}(?:\.{_LABEL})*(?::\d+)?(?:[/?#][!-~]*)?"
+    rf"|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})+"
     r"|(?<![A-Za-z0-9.@-])(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/[!-~]*"
     r"|www\.[!-~]+",
     re.IGNORECASE,
 )
-# A title or words quoted in the other language: "建议参考《The Stern Review》" is Chinese.
-_QUOTED = re.compile('《[^》]*》|“[^”]*”|「[^」]*」|『[^』]*』|"[^"]*"')
-# A run of letters that are not Chinese: a word of English, or an acronym such as GDP. Not
+# A title, or a few words quoted, in the other language: "建议参考《The Stern Review》" is
+# Chinese; a long quotation is most of what the citizen wrote, and counts.
+_QUOTED = re.compile('《[^》]{1,80}》|“[^”]{1,40}”|「[^」]{1,40}」|『[^』]{1,40}』|"[^"]{1,40}"')
+# A run of letters of none of those scripts: a word of English, or an acronym such as GDP. Not
 # full-width letters (ＧＤＰ), which only a Chinese input method types.
 _OTHER_WORD = re.compile("[^\\W\\d_\uff21-\uff3a\uff41-\uff5a]+")
 
 
 def text_language(text: str) -> str:
-    """The language a citizen wrote `text` in, for a `lang` attribute: zh-Hans when it has at
-    least as many Chinese characters as other words, else en (ja or ko for Japanese kana or
-    Korean); "" when it has no words. Links, email addresses and, where anything is left
-    outside them, quotations are left out."""
+    """The language a citizen wrote `text` in, for a `lang` attribute: the script most of it
+    is in (Chinese characters and words in other letters counted alike), zh-Hans, en, or ko and
+    ja for Korean and Japanese (kana in at least a quarter of its characters); "" when it has no
+    words. Links, email addresses and, where anything is left outside them, quotations are left
+    out."""
     text = _LINK_OR_ADDRESS.sub(" ", text or "")
     outside_quotes = _QUOTED.sub(" ", text)
-    if _CHINESE.search(outside_quotes) or _OTHER_WORD.search(_CHINESE.sub(" ", outside_quotes)):
+    if _OTHER_WORD.search(outside_quotes):  # Chinese characters are word characters too
         text = outside_quotes
-    chinese = len(_CHINESE.findall(text))
-    hangul = len(_HANGUL.findall(text))
-    if hangul and hangul >= chinese:
+    chinese, kana, hangul = (len(p.findall(text)) for p in (_CHINESE, _KANA, _HANGUL))
+    for script in (_CHINESE, _KANA, _HANGUL):
+        text = script.sub(" ", text)
+    other_words = len(_OTHER_WORD.findall(text))
+    if hangul > max(chinese + kana, other_words):
         return "ko"
-    if _KANA.search(text):
+    if kana and 4 * kana >= chinese + kana and chinese + kana > other_words:
         return "ja"
-    other_words = len(_OTHER_WORD.findall(_CHINESE.sub(" ", text)))
     if not chinese and not other_words:
         return ""
     return "zh-Hans" if chinese >= other_words else "en"
