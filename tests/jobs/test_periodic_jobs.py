@@ -218,6 +218,9 @@ def test_a_monitor_polling_an_overdue_job_logs_each_change_once_not_an_error_per
     client, overdue_sweep, caplog, monkeypatch
 ):
     monkeypatch.setattr("consult.jobs.views._reported_overdue", frozenset())
+    # Django's request log ("Service Unavailable: …") stops at the django logger in production
+    # settings; let it reach the test's handler too, so that it would be seen.
+    monkeypatch.setattr(logging.getLogger("django"), "propagate", True)
     caplog.set_level(logging.INFO)
     for _poll in range(5):
         assert client.get("/healthz/jobs").status_code == 503
