@@ -2,6 +2,7 @@
 citizen and revision, and comments on a revision routed by its own clauses."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -342,3 +343,43 @@ def test_a_citizen_can_stop_the_report_and_revision_emails_from_any_of_them(
     assert theirs.notify_on_report  # another citizen's wish stands
     # A forged token is a 404.
     assert client.get(f"/{path[:-3]}xyz/").status_code == 404
+
+
+@pytest.mark.parametrize("kind", [kind.value for kind in K if kind != K.NEW])
+def test_the_email_says_what_the_status_page_says_of_each_outcome(kind):
+    """A renumbered clause was "substantially unchanged" on the page and "unchanged" in the
+    email: the email words each outcome as the page does, joined to the clause by a colon."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        page, email = outcome_wordings(kind)
+
+    def said(text):
+        text = re.sub(r"<[^>]+>", "", text).replace("二(一)1", "", 1)
+        return re.sub(r"^[\s:：]+|\s+", " ", text).strip()
+
+    assert said(email) == said(page)
+    with translation.override("en"):
+        page, email = outcome_wordings(kind)
+    assert not re.search(r"[\u4e00-\u9fff]", email.replace("二(一)", ""))  # translated
+    if kind == K.RENUMBERED:
+        assert "essentially unchanged" in page and "essentially unchanged" in email
+
+
+def outcome_wordings(kind) -> tuple[str, str]:
+    """What the status page and the email say of a comment's clause 二(一)1 that became
+    二(一)2 in this way."""
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    old = SimpleNamespace(label="二(一)1")
+    page = render_to_string(
+        "intake/_outcome.html",
+        {"outcome": SimpleNamespace(kind=kind, old=old, clauses=["二(一)2"])},
+    )
+    email = render_to_string(
+        "notifications/email/_revision_outcome.txt",
+        {"o": SimpleNamespace(kind=kind, clause="二(一)1", to=["二(一)2"])},
+    )
+    return page, email
