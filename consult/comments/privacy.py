@@ -157,6 +157,10 @@ NAME_JOINERS = (
     " ",
     "\t",
     "\u00a0",
+    "\u1680",
+    *(chr(code) for code in range(0x2000, 0x200B)),  # en, em, thin, hair... spaces
+    "\u202f",
+    "\u205f",
     "\u3000",
     "-",
     "\u00b7",
@@ -168,6 +172,10 @@ NAME_JOINERS = (
     "\uff65",
 )
 _JOINERS = frozenset(NAME_JOINERS)
+# Between the words of a Latin name a line break joins them too ("John\nSmith" wrapped by the
+# writer); between Chinese characters it does not (see NAME_JOINERS).
+_LINE_BREAKS = frozenset("\n\r\v\f\x85\u2028\u2029")
+_LATIN_JOINERS = _JOINERS | _LINE_BREAKS
 
 
 def _is_latin(char: str) -> bool:
@@ -197,12 +205,12 @@ def _lower(char: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _skeleton(plain: str) -> tuple[str, tuple[int, ...]]:
+def _skeleton(plain: str, joiners: frozenset = _JOINERS) -> tuple[str, tuple[int, ...]]:
     """The text as names are looked for in it — accents left off, in lower case, without what
     joins a name's parts — and where each of its characters stands in the text."""
     chars, places = [], []
     for place, char in enumerate(unaccented(plain)):
-        if char not in _JOINERS:
+        if char not in joiners:
             chars.append(_lower(char))
             places.append(place)
     return "".join(chars), tuple(places)
@@ -241,12 +249,13 @@ def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
     if sought is None:
         return []
     key, letters, one_word = sought
-    text, places = _skeleton(plain)
     latin_start, latin_end = _is_latin(letters[0]), _is_latin(letters[-1])
+    joiners = _LATIN_JOINERS if latin_start and latin_end and not one_word else _JOINERS
+    text, places = _skeleton(plain, joiners)
     spans, start = [], text.find(key)
     while start != -1:
         first, last = places[start], places[start + len(key) - 1] + 1
-        found = "".join(char for char in unaccented(plain[first:last]) if char not in _JOINERS)
+        found = "".join(char for char in unaccented(plain[first:last]) if char not in joiners)
         if (
             not (latin_start and first and _is_latin(unaccented(plain[first - 1])))
             and not (latin_end and last < len(plain) and _is_latin(unaccented(plain[last])))

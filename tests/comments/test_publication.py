@@ -616,6 +616,11 @@ def test_the_reason_for_not_waiting_is_not_rewritten_after_the_answer(weifang_op
         ("王五", "王 五"),
         ("王五", "王·五"),
         ("王五", "王\u3000五"),
+        # Any space (an em space, a thin one); between a Latin name's words a line break too.
+        ("王五", "王\u2003五"),
+        ("John Smith", "John\u2009Smith"),
+        ("John Smith", "John\nSmith"),
+        ("John Smith", "JOHN\r\nSMITH"),
         # Vietnamese letters outside Latin-1 and Extended-A, as written and without their marks
         # (a review of the change found the name as written published).
         ("Nguyễn Văn An", "Nguyễn Văn An"),
@@ -642,6 +647,7 @@ def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
         ("Apple", "apple growers"),
         # Nor two Chinese words across a line break (高峰 is not 提高 and 峰值).
         ("高峰", "建议提高\n峰值产能。"),
+        ("Li Ming", "Ask Li\nmingled groups."),  # a line break still needs whole words
     ],
 )
 def test_ordinary_words_that_only_resemble_a_name_are_kept(name, text):
