@@ -217,16 +217,36 @@ def _skeleton(plain: str, joiners: frozenset = _JOINERS) -> tuple[str, tuple[int
 
 
 @functools.lru_cache(maxsize=4096)
-def _name_sought(name: str) -> tuple[str, str, bool] | None:
+def _name_sought(name: str) -> tuple[str, str, frozenset[int]] | None:
     """(the name as `_skeleton` reads text, the name as written without accents and joiners,
-    whether it is one word); None for a name of fewer than two letters, which would be found
-    everywhere."""
+    where its later words start: the count of letters before each); None for a name of fewer
+    than two letters, which would be found everywhere."""
     written = unaccented(half_width(name).strip())
-    letters = "".join(char for char in written if char not in _JOINERS)
+    letters, word_starts = [], set()
+    for char in written:
+        if char in _JOINERS:
+            word_starts.add(len(letters))
+        else:
+            letters.append(char)
+    letters = "".join(letters)
     if len(letters) < 2:
         return None
-    one_word = not any(char in _JOINERS for char in written)
-    return "".join(_lower(char) for char in letters), letters, one_word
+    return "".join(_lower(char) for char in letters), letters, frozenset(word_starts)
+
+
+def _broken_only_between_words(found: str, word_starts: frozenset[int]) -> bool:
+    """Whether the line breaks in `found` (a match of a Latin name) each stand where the name
+    has a space, one at a time: "John\nSmith" is a name wrapped, "Amazing Grace\n\nPark" a
+    paragraph's end, and "her\nan" not "He Ran"."""
+    letters = breaks = 0
+    for char in found:
+        if char in _LINE_BREAKS:
+            breaks += char != "\r"  # \r\n is one
+            if breaks > 1 or letters not in word_starts:
+                return False
+        elif char not in _JOINERS:
+            letters, breaks = letters + 1, 0
+    return True
 
 
 def name_key(name: str) -> str:
@@ -248,7 +268,8 @@ def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
     sought = _name_sought(name)
     if sought is None:
         return []
-    key, letters, one_word = sought
+    key, letters, word_starts = sought
+    one_word = not word_starts
     latin_start, latin_end = _is_latin(letters[0]), _is_latin(letters[-1])
     joiners = _LATIN_JOINERS if latin_start and latin_end and not one_word else _JOINERS
     text, places = _skeleton(plain, joiners)
@@ -260,6 +281,7 @@ def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
             not (latin_start and first and _is_latin(unaccented(plain[first - 1])))
             and not (latin_end and last < len(plain) and _is_latin(unaccented(plain[last])))
             and not (one_word and _is_latin(letters[0]) and found not in (letters, letters.upper()))
+            and (joiners is _JOINERS or _broken_only_between_words(plain[first:last], word_starts))
         ):
             spans.append((first, last))
             start = text.find(key, start + len(key))

@@ -648,6 +648,9 @@ def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
         # Nor two Chinese words across a line break (高峰 is not 提高 and 峰值).
         ("高峰", "建议提高\n峰值产能。"),
         ("Li Ming", "Ask Li\nmingled groups."),  # a line break still needs whole words
+        # A line break joins a name's words only where the name has a space, and only one.
+        ("Grace Park", "Amazing Grace\n\nPark maintenance is poor."),
+        ("He Ran", "Tell her\nan answer."),
     ],
 )
 def test_ordinary_words_that_only_resemble_a_name_are_kept(name, text):
