@@ -14,8 +14,10 @@ from consult.comments.privacy import (
     ID_NUMBER,
     IM_ACCOUNT,
     NAME,
+    NAME_JOINERS,
     PHONE,
     half_width,
+    name_key,
     name_spans,
     personal_data_spans,
 )
@@ -92,29 +94,49 @@ _AFTER_A_PERSON = re.compile(
 )
 _WORDS_BEFORE_A_PERSON = ("采纳", "感谢", "市民", "群众", "居民", "渔民", "网民", "村民", "来信人")
 _BEFORE_A_PERSON = re.compile("|".join(_WORDS_BEFORE_A_PERSON))
-# What a name is written with: Chinese (the extension blocks too), Latin letters, the middle
-# dot of a transcribed name ("热依拉·买买提") and the space of a Latin one ("Zhao Liu").
-_NAME_RUN = "[\u3400-\u9fff\U00020000-\U0003134fA-Za-z·• ]"
-_LONGEST_NAME = 8
+# What a name is written with: Chinese (the extension blocks too), Latin letters with or without
+# accents, and what joins its parts (NAME_JOINERS: the middle dot of a transcribed name,
+# "热依拉·买买提"; the spaces of a Latin one, "Zhao Liu"; a line break read as one).
+_LATIN_LETTERS = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
+_NAME_RUN = (
+    f"[\u3400-\u9fff\U00020000-\U0003134f{_LATIN_LETTERS}"
+    + "".join(re.escape(joiner) for joiner in NAME_JOINERS)
+    + "]"
+)
+# The longest run read: a Latin name of four words; a Chinese one has at most eight characters.
+_LONGEST_RUN = 40
+_LONGEST_CHINESE_NAME = 8
+_LONGEST_LATIN_NAME_IN_WORDS = 4
+_LATIN_WORD = re.compile(f"[{_LATIN_LETTERS}]+")
+_CHINESE_CHARACTER = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+
+
+def _may_be_a_name(candidate: str) -> bool:
+    return (
+        len(name_key(candidate)) > 1
+        and len(_CHINESE_CHARACTER.findall(candidate)) <= _LONGEST_CHINESE_NAME
+        and len(_LATIN_WORD.findall(candidate)) <= _LONGEST_LATIN_NAME_IN_WORDS
+    )
 
 
 def name_candidates(text: str) -> set[str]:
-    """What in ``text`` may be a commenter's name: the last two to eight characters of the
-    letters before a word a report writes after a person, and the first two to eight after one
-    it writes before a person; to look up among the names commenters gave."""
-    plain = half_width(text or "")
+    """What in ``text`` may be a commenter's name: the endings of the letters before a word a
+    report writes after a person, and the beginnings of those after one it writes before a
+    person (up to eight Chinese characters or four Latin words); to look up among the names
+    commenters gave."""
+    plain = re.sub(r"\r?\n", " ", half_width(text or ""))  # "John\nSmith", wrapped
     found = set()
     for match in _AFTER_A_PERSON.finditer(plain):
-        before = re.search(f"{_NAME_RUN}{{1,{_LONGEST_NAME}}}$", plain[: match.start()])
+        before = re.search(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}$", plain[: match.start()])
         if before:
             run = before.group()
             found.update(run[-length:].strip() for length in range(2, len(run) + 1))
     for match in _BEFORE_A_PERSON.finditer(plain):
-        after = re.match(f"{_NAME_RUN}{{1,{_LONGEST_NAME}}}", plain[match.end() :])
+        after = re.match(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}", plain[match.end() :])
         if after:
             run = after.group()
             found.update(run[:length].strip() for length in range(2, len(run) + 1))
-    return {candidate for candidate in found if len(candidate) > 1}
+    return {candidate for candidate in found if _may_be_a_name(candidate)}
 
 
 def _written_of_a_person(plain: str, start: int, end: int) -> bool:

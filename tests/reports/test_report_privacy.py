@@ -164,6 +164,13 @@ def test_a_commenter_s_name_written_of_them_without_a_salutation_is_refused_on_p
         ("王五", "采纳王 五提出的建议。", "王 五"),
         ("Li Ming", "感谢LI MING的来信。", "LI MING"),
         ("阿依古丽·买买提", "阿依古丽买买提反映的问题已研究。", "阿依古丽买买提"),
+        # Latin names longer than eight characters (the check read no further), any space,
+        # a Latin name wrapped at its space, accents.
+        ("John Smith", "感谢John Smith的来信。", "John Smith"),
+        ("Zhang Xiaoming", "采纳Zhang Xiaoming提出的建议。", "Zhang Xiaoming"),
+        ("王五", "采纳王\u2003五提出的建议。", "王\u2003五"),
+        ("John Smith", "感谢John\nSmith的来信。", "John\nSmith"),
+        ("José García", "感谢José García的来信。", "José García"),
     ],
 )
 def test_a_name_is_found_however_the_report_spells_it(answered, coordinator, given, text, written):
