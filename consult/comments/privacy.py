@@ -174,7 +174,8 @@ NAME_JOINERS = (
 _JOINERS = frozenset(NAME_JOINERS)
 # Between the words of a Latin name a line break joins them too ("John\nSmith" wrapped by the
 # writer); between Chinese characters it does not (see NAME_JOINERS).
-_LINE_BREAKS = frozenset("\n\r\v\f\x85\u2028\u2029")
+LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
+_LINE_BREAKS = frozenset(LINE_BREAKS)
 _LATIN_JOINERS = _JOINERS | _LINE_BREAKS
 
 
@@ -231,6 +232,7 @@ def _name_sought(name: str) -> tuple[str, str, frozenset[int]] | None:
     letters = "".join(letters)
     if len(letters) < 2:
         return None
+    word_starts -= {0, len(letters)}  # a joiner before or after it ("Li-") starts no word
     return "".join(_lower(char) for char in letters), letters, frozenset(word_starts)
 
 
@@ -239,9 +241,11 @@ def _broken_only_between_words(found: str, word_starts: frozenset[int]) -> bool:
     has a space, one at a time: "John\nSmith" is a name wrapped, "Amazing Grace\n\nPark" a
     paragraph's end, and "her\nan" not "He Ran"."""
     letters = breaks = 0
-    for char in found:
+    for place, char in enumerate(found):
         if char in _LINE_BREAKS:
-            breaks += char != "\r"  # \r\n is one
+            if char == "\r" and found[place + 1 : place + 2] == "\n":
+                continue  # \r\n is one
+            breaks += 2 if char == "\u2029" else 1  # a paragraph's separator ends one
             if breaks > 1 or letters not in word_starts:
                 return False
         elif char not in _JOINERS:

@@ -13,6 +13,7 @@ from consult.comments.privacy import (
     EMAIL,
     ID_NUMBER,
     IM_ACCOUNT,
+    LINE_BREAKS,
     NAME,
     NAME_JOINERS,
     PHONE,
@@ -103,19 +104,25 @@ _NAME_RUN = (
     + "".join(re.escape(joiner) for joiner in NAME_JOINERS)
     + "]"
 )
-# The longest run read: a Latin name of four words; a Chinese one has at most eight characters.
+# The longest run read, and the longest name in it: a transcribed one of 16 Chinese characters
+# ("阿卜杜热合曼·阿卜杜热西提" has 12), a Latin one of six words ("Juan Carlos de la Cruz").
 _LONGEST_RUN = 40
-_LONGEST_CHINESE_NAME = 8
-_LONGEST_LATIN_NAME_IN_WORDS = 4
-_LATIN_WORD = re.compile(f"[{_LATIN_LETTERS}]+")
+_LONGEST_CHINESE_NAME = 16
+_LONGEST_LATIN_NAME_IN_WORDS = 6
 _CHINESE_CHARACTER = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+# The letters before a word a report writes after a person, and after one it writes before.
+_RUN_BEFORE = re.compile(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}$")
+_RUN_AFTER = re.compile(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}")
+_SPACE_CHARACTERS = "".join(joiner for joiner in NAME_JOINERS if joiner.isspace()) + LINE_BREAKS
+_SPACES = re.escape(_SPACE_CHARACTERS)
 
 
 def _may_be_a_name(candidate: str) -> bool:
+    latin = _CHINESE_CHARACTER.sub(" ", candidate)
     return (
         len(name_key(candidate)) > 1
         and len(_CHINESE_CHARACTER.findall(candidate)) <= _LONGEST_CHINESE_NAME
-        and len(_LATIN_WORD.findall(candidate)) <= _LONGEST_LATIN_NAME_IN_WORDS
+        and len(re.findall(f"[^{_SPACES}]+", latin)) <= _LONGEST_LATIN_NAME_IN_WORDS
     )
 
 
@@ -124,15 +131,18 @@ def name_candidates(text: str) -> set[str]:
     report writes after a person, and the beginnings of those after one it writes before a
     person (up to eight Chinese characters or four Latin words); to look up among the names
     commenters gave."""
-    plain = re.sub(r"\r?\n", " ", half_width(text or ""))  # "John\nSmith", wrapped
+    # "John\nSmith", wrapped: read as the space it stands for.
+    plain = re.sub(f"[{LINE_BREAKS}]+", " ", half_width(text or ""))
     found = set()
     for match in _AFTER_A_PERSON.finditer(plain):
-        before = re.search(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}$", plain[: match.start()])
+        # Only the letters just before it: searching the whole text before each such word
+        # took seconds on a long report (the check runs as it is published).
+        before = _RUN_BEFORE.search(plain, max(0, match.start() - _LONGEST_RUN), match.start())
         if before:
             run = before.group()
             found.update(run[-length:].strip() for length in range(2, len(run) + 1))
     for match in _BEFORE_A_PERSON.finditer(plain):
-        after = re.match(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}", plain[match.end() :])
+        after = _RUN_AFTER.match(plain, match.end())
         if after:
             run = after.group()
             found.update(run[:length].strip() for length in range(2, len(run) + 1))
@@ -140,8 +150,12 @@ def name_candidates(text: str) -> set[str]:
 
 
 def _written_of_a_person(plain: str, start: int, end: int) -> bool:
+    """Whether a word a report writes of a person stands next to plain[start:end], spaces
+    between them or not ("感谢 John Smith 的来信")."""
+    after = len(plain) - len(plain[end:].lstrip(_SPACE_CHARACTERS))
+    before = len(plain[:start].rstrip(_SPACE_CHARACTERS))
     return bool(
-        _AFTER_A_PERSON.match(plain, end) or plain.endswith(_WORDS_BEFORE_A_PERSON, 0, start)
+        _AFTER_A_PERSON.match(plain, after) or plain.endswith(_WORDS_BEFORE_A_PERSON, 0, before)
     )
 
 

@@ -651,6 +651,9 @@ def test_the_submitter_s_name_is_masked_however_it_is_spelt(name, written):
         # A line break joins a name's words only where the name has a space, and only one.
         ("Grace Park", "Amazing Grace\n\nPark maintenance is poor."),
         ("He Ran", "Tell her\nan answer."),
+        ("Grace Park", "Amazing Grace\r\rPark maintenance is poor."),
+        ("Grace Park", "Amazing Grace\u2029Park maintenance is poor."),
+        ("Li-", "Ask li about it."),  # a joiner at its end makes it no two-word name
     ],
 )
 def test_ordinary_words_that_only_resemble_a_name_are_kept(name, text):

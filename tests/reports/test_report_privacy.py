@@ -171,6 +171,15 @@ def test_a_commenter_s_name_written_of_them_without_a_salutation_is_refused_on_p
         ("王五", "采纳王\u2003五提出的建议。", "王\u2003五"),
         ("John Smith", "感谢John\nSmith的来信。", "John\nSmith"),
         ("José García", "感谢José García的来信。", "José García"),
+        # Spaced from the words around it, as Latin words in Chinese are typeset; longer names.
+        ("John Smith", "感谢 John Smith 的来信。", "John Smith"),
+        ("王五", "采纳 王五 提出的建议。", "王五"),
+        ("Juan Carlos de la Cruz", "感谢Juan Carlos de la Cruz的来信。", "Juan Carlos de la Cruz"),
+        (
+            "阿卜杜热合曼·阿卜杜热西提",
+            "采纳阿卜杜热合曼·阿卜杜热西提提出的建议。",
+            "阿卜杜热合曼·阿卜杜热西提",
+        ),
     ],
 )
 def test_a_name_is_found_however_the_report_spells_it(answered, coordinator, given, text, written):
