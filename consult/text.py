@@ -51,6 +51,10 @@ INVISIBLE = re.compile(
     "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in INVISIBLE_RANGES) + "]"
 )
 
+# Chinese characters, the basic block and its extensions, as the inside of a character class
+# ("[" + CHINESE_CHARACTERS + "]"): names in a report, the language a citizen wrote in.
+CHINESE_CHARACTERS = "\u3400-\u9fff\U00020000-\U0003134f"
+
 CONTROL_CHARACTER_MESSAGE = _("内容含有不可见的控制字符，请删除后重新提交。")
 
 

@@ -22,6 +22,7 @@ from consult.comments.privacy import (
     name_spans,
     personal_data_spans,
 )
+from consult.text import CHINESE_CHARACTERS
 
 __all__ = [
     "EMAIL",
@@ -100,7 +101,7 @@ _BEFORE_A_PERSON = re.compile("|".join(_WORDS_BEFORE_A_PERSON))
 # "热依拉·买买提"; the spaces of a Latin one, "Zhao Liu"; a line break read as one).
 _LATIN_LETTERS = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
 _NAME_RUN = (
-    f"[\u3400-\u9fff\U00020000-\U0003134f{_LATIN_LETTERS}"
+    f"[{CHINESE_CHARACTERS}{_LATIN_LETTERS}"
     + "".join(re.escape(joiner) for joiner in NAME_JOINERS)
     + "]"
 )
@@ -109,7 +110,7 @@ _NAME_RUN = (
 _LONGEST_RUN = 40
 _LONGEST_CHINESE_NAME = 16
 _LONGEST_LATIN_NAME_IN_WORDS = 6
-_CHINESE_CHARACTER = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+_CHINESE_CHARACTER = re.compile(f"[{CHINESE_CHARACTERS}]")
 # The letters before a word a report writes after a person, and after one it writes before.
 _RUN_BEFORE = re.compile(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}$")
 _RUN_AFTER = re.compile(f"{_NAME_RUN}{{1,{_LONGEST_RUN}}}")

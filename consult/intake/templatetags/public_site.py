@@ -15,6 +15,7 @@ from consult.intake.presenters import (
     imported_html,
     imported_text_language,
 )
+from consult.text import CHINESE_CHARACTERS
 
 register = template.Library()
 
@@ -39,7 +40,7 @@ def imported_lang() -> str:
 
 
 # Chinese characters: the basic block, its extensions, the compatibility ones and 〇.
-_CHINESE = re.compile("[\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_CHINESE = re.compile(f"[\u3007{CHINESE_CHARACTERS}\uf900-\ufaff]")
 # Kana, but not ・ and ー, which Chinese writes too ("马克・吐温").
 _KANA = re.compile("[\u3040-\u309f\u30a0-\u30fa\u30fd-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
