@@ -421,17 +421,19 @@ def test_a_dead_cache_lets_comments_through_and_is_logged_once(
     assert "as if under the rate limits" in warnings[0].getMessage()
 
 
-def test_a_frozen_cache_costs_one_short_timeout_then_nothing(on_redis):
+def test_a_frozen_cache_costs_one_short_timeout_then_nothing(on_redis, monkeypatch):
     request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
     assert not limits.submission_limited(request, phone="13812345678", email="a@example.cn")
     on_redis.freeze()
     started = time.monotonic()
     assert not limits.submission_limited(request, phone="13812345678", email="a@example.cn")
     first = time.monotonic() - started
-    started = time.monotonic()
-    for _n in range(10):  # within CACHE_RETRY_AFTER_SECONDS nobody waits on it again
+    # Within CACHE_RETRY_AFTER_SECONDS nobody waits on it again: nothing is sent to it (counted,
+    # not timed: a 50 ms bound on ten checks was at the mercy of a busy CI machine).
+    trips = RoundTrips(monkeypatch)
+    for _n in range(10):
         assert not limits.submission_limited(request, phone="13812345678", email="a@example.cn")
-    assert first < 0.5 and time.monotonic() - started < 0.05, first
+    assert first < 0.5 and len(trips) == 0, (first, trips.sent)
 
 
 def test_the_log_counts_the_failures_at_most_once_a_minute(fresh_breaker, caplog, settings):
