@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +70,33 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
+        """Start it; on its first start, on another free port should this one have been taken
+        since it was chosen (a test run beside this one picks ports too)."""
+        first_start = self.process is None
+        for _attempt in range(3):
+            self._start_on_port()
+            if self._serving():
+                return
+            self.process.kill()
+            self.process.wait(10)
+            if not first_start:
+                break  # a restart keeps its port, so that clients reconnect to it
+            self.port = free_port()
+        raise AssertionError(f"redis-server could not listen on a port of its own ({self.port})")
+
+    def _serving(self) -> bool:
+        """This process listens on the port: not another's server that took the port first."""
+        if self.process.poll() is not None:
+            return False
+        client = redis.Redis(port=self.port, socket_timeout=5)
+        try:
+            return client.info("server")["process_id"] == self.process.pid
+        except redis.RedisError:  # someone else's server, answering otherwise
+            return False
+        finally:
+            client.close()
+
+    def _start_on_port(self):
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
@@ -82,7 +110,11 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for(lambda: port_open(self.port), timeout=10, message="redis-server to listen")
+        wait_for(
+            lambda: port_open(self.port) or self.process.poll() is not None,
+            timeout=10,
+            message="redis-server to listen",
+        )
 
     def stop(self):
         if self.process and self.process.poll() is None:
