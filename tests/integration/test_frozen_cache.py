@@ -19,13 +19,10 @@ accepted at 11:35:00). A burst checked against one rate starts in a window with 
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -35,10 +32,9 @@ from rest_framework.test import APIClient
 from consult import cache as shared_cache
 from consult.cache import COUNTER_TABLE
 from consult.comments.models import Comment
-from consult.testing.services import RedisServer, free_port, port_open, unavailable, wait_for
+from consult.testing.services import RedisServer, unavailable, wait_for
+from consult.testing.web import GunicornProcess
 from tests.integration.conftest import NOT_INHERITED, database_url
-
-ROOT = Path(__file__).resolve().parents[2]
 
 BURST = 200
 THREADS = 4
@@ -183,20 +179,6 @@ def test_a_frozen_cache_costs_no_request_a_second_and_loses_no_comment(frozen_ca
 # Two web processes, one budget ----------------------------------------------------------------
 
 
-def gunicorn(env: dict, log_path: Path, workers: int = 2):
-    port = free_port()
-    log = open(log_path, "ab")  # noqa: SIM115 - closed with the server
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "consult.wsgi", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_for(lambda: port_open(port) or server.poll() is not None, timeout=60, message="gunicorn")
-    if server.poll() is not None:
-        raise AssertionError(f"gunicorn exited at start:\n{log_path.read_text()}")
-    return server, port, log
-
-
 def post_json(port: int, path: str, payload: dict) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -221,7 +203,6 @@ def test_two_web_processes_share_one_budget(cache, tmp_path, weifang_live):
             "DATABASE_URL": database,
             "CONSULT_VAR_DIR": str(tmp_path / "var"),
             "PRIVATE_MEDIA_ROOT": str(tmp_path / "var" / "private"),
-            "WEB_CONCURRENCY": "2",
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -230,7 +211,9 @@ def test_two_web_processes_share_one_budget(cache, tmp_path, weifang_live):
     with RedisServer(tmp_path / "redis") as redis_server:
         if cache == "redis":
             env["CACHE_URL"] = redis_server.url
-        server, port, log = gunicorn(env, tmp_path / "gunicorn.log")
+        server = GunicornProcess(env, tmp_path / "gunicorn.log", workers=2)
+        server.start()
+        port = server.port
         try:
             path = f"/api/consultations/{weifang_live.slug}/comments/"
             payloads = [
@@ -247,12 +230,6 @@ def test_two_web_processes_share_one_budget(cache, tmp_path, weifang_live):
                 statuses = list(pool.map(lambda payload: post_json(port, path, payload), payloads))
             assert_one_window(window, clock=real_time)
         finally:
-            server.terminate()
-            server.wait(30)
-            log.close()
-    assert sorted(statuses) == [201] * 5 + [429] * 15, (statuses, log_tail(tmp_path))
+            server.stop()
+    assert sorted(statuses) == [201] * 5 + [429] * 15, (statuses, server.log_tail())
     assert Comment.objects.filter(consultation=weifang_live).count() == 5
-
-
-def log_tail(tmp_path: Path) -> str:
-    return (tmp_path / "gunicorn.log").read_text(errors="replace")[-3000:]
