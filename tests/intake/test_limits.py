@@ -10,6 +10,7 @@ Redis made requests wait seconds and then fail with HTTP 500.
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from rest_framework.test import APIClient
 from consult import cache as shared_cache
 from consult.comments.models import Comment
 from consult.intake import limits
-from consult.testing.services import RedisServer, free_port
+from consult.testing.services import RedisServer
 
 pytestmark = pytest.mark.django_db
 
@@ -403,7 +404,11 @@ def test_clear_leaves_other_keys_of_the_database_alone(on_redis):
 def test_a_dead_cache_lets_comments_through_and_is_logged_once(
     settings, weifang_open, fresh_breaker, caplog
 ):
-    settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{free_port()}/0")
+    # A port held bound and never listening refuses every connection, as a dead server's does;
+    # a port merely found free could be taken meanwhile by a run beside this one.
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{held.getsockname()[1]}/0")
     settings.CACHE_RETRY_AFTER_SECONDS = 0  # ask the dead server on every request
     caplog.set_level(logging.WARNING, logger="consult.cache")
     try:
@@ -415,6 +420,7 @@ def test_a_dead_cache_lets_comments_through_and_is_logged_once(
     finally:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
         _forget_clients()
+        held.close()
     assert Comment.objects.count() == 3
     warnings = [record for record in caplog.records if record.name == "consult.cache"]
     assert len(warnings) == 1, [record.getMessage() for record in warnings]
