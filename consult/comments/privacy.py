@@ -4,6 +4,8 @@ import functools
 import re
 import unicodedata
 
+from django.db.models import Func, TextField
+
 from consult.text import INVISIBLE, INVISIBLE_RANGES
 
 from .phones import LANDLINE, MOBILE, area_code_length, phone_compact, phone_parse
@@ -254,12 +256,61 @@ def _broken_only_between_words(found: str, word_starts: frozenset[int]) -> bool:
 
 
 def name_key(name: str) -> str:
-    """A name as a lookup compares it: in lower case, without what joins its parts ("JOHN
-    SMITH", "John Smith" and "johnsmith" alike; "阿依古丽·买买提" and "阿依古丽买买提")."""
-    key = half_width(name or "").lower()
-    for joiner in NAME_JOINERS:
-        key = key.replace(joiner, "")
-    return key
+    """A name as a lookup compares it: in lower case, without accents, in half width, without
+    what joins its parts ("JOHN SMITH", "John Smith", "Ｊｏｈｎ Ｓｍｉｔｈ" and "johnsmith" alike;
+    "José García" and "Jose Garcia"; "阿依古丽·买买提" and "阿依古丽买买提"), as masking finds
+    it in a text (`name_spans`). `NameKey` is the same in SQL."""
+    return (name or "").translate(name_key_table()).lower()
+
+
+@functools.cache
+def name_key_table() -> dict[int, int | None]:
+    """What `name_key` does to a character before lowering: full-width ASCII made plain,
+    characters without width and what joins a name's parts left out, accents left off."""
+    table = {}
+    for code in {*_HALF_WIDTH, *_unaccented_table(), *map(ord, NAME_JOINERS)}:
+        char = unaccented(half_width(chr(code)))
+        table[code] = None if char in _JOINERS else ord(char)
+    return {code: target for code, target in table.items() if target != code}
+
+
+@functools.cache
+def _name_key_translation() -> tuple[str, str]:
+    """`name_key_table` as SQL's translate() takes it: the characters replaced, then those
+    left out (past the end of the replacements); and the replacements."""
+    table = name_key_table()
+    replaced = [code for code, target in table.items() if target is not None]
+    left_out = [code for code, target in table.items() if target is None]
+    return (
+        "".join(map(chr, replaced + left_out)),
+        "".join(chr(table[code]) for code in replaced),
+    )
+
+
+# SQLite's lower() folds ASCII only: there `NameKey` calls `name_key` itself, registered on
+# every connection (CommentsConfig.ready).
+SQLITE_NAME_KEY = "consult_name_key"
+
+
+def sqlite_functions_register(sender, connection, **kwargs):
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_NAME_KEY, 1, name_key, deterministic=True)
+
+
+class NameKey(Func):
+    """`name_key` of a column, in SQL: PostgreSQL's translate() with `name_key_table`, then
+    lower(); on SQLite `name_key` itself."""
+
+    arity = 1
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"LOWER(TRANSLATE({sql}, %s, %s))", (*params, *_name_key_translation())
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{SQLITE_NAME_KEY}({sql})", params
 
 
 def name_spans(name: str, plain: str) -> list[tuple[int, int]]:

@@ -14,15 +14,14 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from consult.comments.models import Comment
-from consult.comments.privacy import NAME_JOINERS, name_key
+from consult.comments.privacy import NameKey, name_key
 from consult.comments.publication import report_publication_lock
 from consult.comments.revision_outcomes import (
     comments_of_revision,
@@ -198,14 +197,12 @@ def commenters_named_in(texts, consultation) -> list[str]:
     candidates = set().union(*(redaction.name_candidates(text) for text in texts))
     if not candidates:
         return []
-    # Compared as `name_key` reads them: a name written "王 五" or "JOHN SMITH" in the report
-    # is the one given as "王五" or "John Smith", which the public list masks too (a review).
-    key = Lower("submitter_name")
-    for joiner in NAME_JOINERS:
-        key = Replace(key, Value(joiner), Value(""))
+    # Compared as `name_key` reads them: a name written "王 五", "JOHN SMITH" or "Jose Garcia"
+    # in the report is the one given as "王五", "John Smith" or "José García", which the public
+    # list masks too (a review).
     return list(
         Comment.objects.filter(consultation=consultation)
-        .alias(key=key)
+        .alias(key=NameKey("submitter_name"))
         .filter(key__in={name_key(candidate) for candidate in candidates})
         .order_by()
         .values_list("submitter_name", flat=True)
