@@ -7,16 +7,11 @@ class CommentsConfig(AppConfig):
     verbose_name = _("意见")
 
     def ready(self):
-        from django.db.backends.signals import connection_created
-
         from consult.notifications.models import Notification
         from consult.notifications.outbox import department_addressed_kinds_register
         from consult.notifications.rendering import notification_items_enricher_register
 
         from .notifying import TO_DEPARTMENT_MAILBOXES, notification_items_with_comments
-        from .privacy import sqlite_functions_register
-
-        connection_created.connect(sqlite_functions_register, dispatch_uid="consult_name_key")
 
         notification_items_enricher_register(notification_items_with_comments)
         # Sent again, these go to the department's addresses as they are now.

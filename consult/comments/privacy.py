@@ -4,8 +4,6 @@ import functools
 import re
 import unicodedata
 
-from django.db.models import Func, TextField
-
 from consult.text import INVISIBLE, INVISIBLE_RANGES
 
 from .phones import LANDLINE, MOBILE, area_code_length, phone_compact, phone_parse
@@ -185,11 +183,16 @@ def _is_latin(char: str) -> bool:
     return char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
 
 
+# Apostrophes as names are written with them: "O'Brien" typed in a form is "O’Brien" in a
+# report drafted in a word processor.
+APOSTROPHES = "\u2018\u2019\u02bc"
+
+
 @functools.cache
-def _unaccented_table() -> dict[int, int]:
+def _latin_plain_table() -> dict[int, int]:
     """Each accented Latin letter to its plain letter in the same case (é to e, É to E, ễ to
-    e), one character for one, so positions in a text stay true."""
-    table = {}
+    e) and each apostrophe to ', one character for one, so positions in a text stay true."""
+    table = dict.fromkeys(map(ord, APOSTROPHES), ord("'"))
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         base = unicodedata.normalize("NFKD", chr(code))[0]
         if base != chr(code) and base.isascii() and base.isalpha():
@@ -197,9 +200,10 @@ def _unaccented_table() -> dict[int, int]:
     return table
 
 
-def unaccented(text: str) -> str:
-    """The text with its Latin letters' accents left off, each character where it was."""
-    return text.translate(_unaccented_table())
+def latin_plain(text: str) -> str:
+    """The text with its Latin letters' accents left off and its apostrophes all ', each
+    character where it was."""
+    return text.translate(_latin_plain_table())
 
 
 def _lower(char: str) -> str:
@@ -212,7 +216,7 @@ def _skeleton(plain: str, joiners: frozenset = _JOINERS) -> tuple[str, tuple[int
     """The text as names are looked for in it — accents left off, in lower case, without what
     joins a name's parts — and where each of its characters stands in the text."""
     chars, places = [], []
-    for place, char in enumerate(unaccented(plain)):
+    for place, char in enumerate(latin_plain(plain)):
         if char not in joiners:
             chars.append(_lower(char))
             places.append(place)
@@ -224,7 +228,7 @@ def _name_sought(name: str) -> tuple[str, str, frozenset[int]] | None:
     """(the name as `_skeleton` reads text, the name as written without accents and joiners,
     where its later words start: the count of letters before each); None for a name of fewer
     than two letters, which would be found everywhere."""
-    written = unaccented(half_width(name).strip())
+    written = latin_plain(half_width(name).strip())
     letters, word_starts = [], set()
     for char in written:
         if char in _JOINERS:
@@ -258,59 +262,21 @@ def _broken_only_between_words(found: str, word_starts: frozenset[int]) -> bool:
 def name_key(name: str) -> str:
     """A name as a lookup compares it: in lower case, without accents, in half width, without
     what joins its parts ("JOHN SMITH", "John Smith", "Ｊｏｈｎ Ｓｍｉｔｈ" and "johnsmith" alike;
-    "José García" and "Jose Garcia"; "阿依古丽·买买提" and "阿依古丽买买提"), as masking finds
-    it in a text (`name_spans`). `NameKey` is the same in SQL."""
+    "José García" and "Jose Garcia"; "O’Brien" and "O'Brien"; "阿依古丽·买买提" and
+    "阿依古丽买买提"), as masking finds it in a text (`name_spans`)."""
     return (name or "").translate(name_key_table()).lower()
 
 
 @functools.cache
 def name_key_table() -> dict[int, int | None]:
     """What `name_key` does to a character before lowering: full-width ASCII made plain,
-    characters without width and what joins a name's parts left out, accents left off."""
+    characters without width and what joins a name's parts left out, accents left off, every
+    apostrophe written '."""
     table = {}
-    for code in {*_HALF_WIDTH, *_unaccented_table(), *map(ord, NAME_JOINERS)}:
-        char = unaccented(half_width(chr(code)))
+    for code in {*_HALF_WIDTH, *_latin_plain_table(), *map(ord, NAME_JOINERS)}:
+        char = latin_plain(half_width(chr(code)))
         table[code] = None if char in _JOINERS else ord(char)
     return {code: target for code, target in table.items() if target != code}
-
-
-@functools.cache
-def _name_key_translation() -> tuple[str, str]:
-    """`name_key_table` as SQL's translate() takes it: the characters replaced, then those
-    left out (past the end of the replacements); and the replacements."""
-    table = name_key_table()
-    replaced = [code for code, target in table.items() if target is not None]
-    left_out = [code for code, target in table.items() if target is None]
-    return (
-        "".join(map(chr, replaced + left_out)),
-        "".join(chr(table[code]) for code in replaced),
-    )
-
-
-# SQLite's lower() folds ASCII only: there `NameKey` calls `name_key` itself, registered on
-# every connection (CommentsConfig.ready).
-SQLITE_NAME_KEY = "consult_name_key"
-
-
-def sqlite_functions_register(sender, connection, **kwargs):
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(SQLITE_NAME_KEY, 1, name_key, deterministic=True)
-
-
-class NameKey(Func):
-    """`name_key` of a column, in SQL: PostgreSQL's translate() with `name_key_table`, then
-    lower(); on SQLite `name_key` itself."""
-
-    arity = 1
-    output_field = TextField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"LOWER(TRANSLATE({sql}, %s, %s))", (*params, *_name_key_translation())
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"{SQLITE_NAME_KEY}({sql})", params
 
 
 def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
@@ -331,10 +297,10 @@ def name_spans(name: str, plain: str) -> list[tuple[int, int]]:
     spans, start = [], text.find(key)
     while start != -1:
         first, last = places[start], places[start + len(key) - 1] + 1
-        found = "".join(char for char in unaccented(plain[first:last]) if char not in joiners)
+        found = "".join(char for char in latin_plain(plain[first:last]) if char not in joiners)
         if (
-            not (latin_start and first and _is_latin(unaccented(plain[first - 1])))
-            and not (latin_end and last < len(plain) and _is_latin(unaccented(plain[last])))
+            not (latin_start and first and _is_latin(latin_plain(plain[first - 1])))
+            and not (latin_end and last < len(plain) and _is_latin(latin_plain(plain[last])))
             and not (one_word and _is_latin(letters[0]) and found not in (letters, letters.upper()))
             and (joiners is _JOINERS or _broken_only_between_words(plain[first:last], word_starts))
         ):

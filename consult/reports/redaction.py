@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from consult.comments.privacy import (
+    APOSTROPHES,
     EMAIL,
     ID_NUMBER,
     IM_ACCOUNT,
@@ -97,10 +98,10 @@ _AFTER_A_PERSON = re.compile(
 _WORDS_BEFORE_A_PERSON = ("采纳", "感谢", "市民", "群众", "居民", "渔民", "网民", "村民", "来信人")
 _BEFORE_A_PERSON = re.compile("|".join(_WORDS_BEFORE_A_PERSON))
 # What a name is written with: Chinese (the extension blocks too), Latin letters with or without
-# accents and apostrophes ("O'Brien", "D’Arcy"), and what joins its parts (NAME_JOINERS: the
-# middle dot of a transcribed name, "热依拉·买买提"; the spaces of a Latin one, "Zhao Liu"; a
-# line break read as one).
-_LATIN_LETTERS = "A-Za-z\u00c0-\u024f\u1e00-\u1eff'\u2019"
+# accents and apostrophes of every form ("O'Brien", "D’Arcy"), and what joins its parts
+# (NAME_JOINERS: the middle dot of a transcribed name, "热依拉·买买提"; the spaces of a Latin
+# one, "Zhao Liu"; a line break read as one).
+_LATIN_LETTERS = "A-Za-z\u00c0-\u024f\u1e00-\u1eff'" + APOSTROPHES
 _NAME_RUN = (
     f"[{CHINESE_CHARACTERS}{_LATIN_LETTERS}"
     + "".join(re.escape(joiner) for joiner in NAME_JOINERS)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from consult.comments.models import Comment
-from consult.comments.privacy import NameKey, name_key
+from consult.comments.privacy import name_key
 from consult.comments.publication import report_publication_lock
 from consult.comments.revision_outcomes import (
     comments_of_revision,
@@ -197,17 +197,20 @@ def commenters_named_in(texts, consultation) -> list[str]:
     candidates = set().union(*(redaction.name_candidates(text) for text in texts))
     if not candidates:
         return []
-    # Compared as `name_key` reads them: a name written "王 五", "JOHN SMITH" or "Jose Garcia"
-    # in the report is the one given as "王五", "John Smith" or "José García", which the public
-    # list masks too (a review).
-    return list(
+    # Compared as `name_key` reads them: a name written "王 五", "JOHN SMITH", "Jose Garcia" or
+    # "O’Brien" in the report is the one given as "王五", "John Smith", "José García" or
+    # "O'Brien", which the public list masks too (a review). In Python, over the distinct names
+    # given: SQL's lower() and replace() know no accents or full width, and translate() over
+    # every character `name_key` folds was 250 times slower (1,000,000 comments: about 1 s).
+    keys = {name_key(candidate) for candidate in candidates}
+    names = (
         Comment.objects.filter(consultation=consultation)
-        .alias(key=NameKey("submitter_name"))
-        .filter(key__in={name_key(candidate) for candidate in candidates})
+        .exclude(submitter_name="")
         .order_by()
         .values_list("submitter_name", flat=True)
         .distinct()
     )
+    return [name for name in names.iterator(chunk_size=2000) if name_key(name) in keys]
 
 
 def introduction_where() -> str:

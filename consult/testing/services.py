@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +90,14 @@ class RedisServer:
         """This process listens on the port: not another's server that took the port first."""
         if self.process.poll() is not None:
             return False
-        client = redis.Redis(port=self.port, socket_timeout=5)
+        # No retries, short timeouts: a port held by something that never answers is not ours.
+        client = redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            retry=Retry(NoBackoff(), 0),
+        )
         try:
             return client.info("server")["process_id"] == self.process.pid
         except redis.RedisError:  # someone else's server, answering otherwise
@@ -110,11 +119,16 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for(
-            lambda: port_open(self.port) or self.process.poll() is not None,
-            timeout=10,
-            message="redis-server to listen",
-        )
+        try:
+            wait_for(
+                lambda: port_open(self.port) or self.process.poll() is not None,
+                timeout=10,
+                message="redis-server to listen",
+            )
+        except AssertionError:
+            self.process.kill()  # not left running behind a test that never got to stop it
+            self.process.wait(10)
+            raise
 
     def stop(self):
         if self.process and self.process.poll() is None:

@@ -54,14 +54,19 @@ class GunicornProcess:
             start_new_session=True,
             pass_fds=[self._socket.fileno()],
         )  # fmt: skip
-        wait_for(
-            lambda: self._answers() or self.process.poll() is not None,
-            timeout=60,
-            message="gunicorn to answer",
-        )
+        try:
+            wait_for(
+                lambda: self._answers() or self.process.poll() is not None,
+                timeout=60,
+                message="gunicorn to answer",
+            )
+        except AssertionError:
+            self.stop()  # its own session: nothing else would end it and its workers
+            raise
         # Gunicorn holds the socket now; closed here too, a stopped server's port refuses.
         self._socket.close()
         if self.process.poll() is not None:
+            self.stop()
             raise AssertionError(f"gunicorn exited at start:\n{self.log_tail()}")
 
     def _answers(self) -> bool:

@@ -176,9 +176,10 @@ def test_a_commenter_s_name_written_of_them_without_a_salutation_is_refused_on_p
         ("Jose Garcia", "感谢José García的来信。", "José García"),
         ("Ｊｏｈｎ Ｓｍｉｔｈ", "感谢John Smith的来信。", "John Smith"),
         ("John Smith", "感谢Ｊｏｈｎ　Ｓｍｉｔｈ的来信。", "Ｊｏｈｎ　Ｓｍｉｔｈ"),
-        # An apostrophe in it (the check looked up "Brien").
+        # An apostrophe in it (the check looked up "Brien"), written either way.
         ("Seán O'Brien", "感谢Seán O'Brien的来信。", "Seán O'Brien"),
-        ("D’Arcy", "采纳D’Arcy提出的建议。", "D’Arcy"),
+        ("Seán O'Brien", "感谢Seán O’Brien的来信。", "Seán O’Brien"),
+        ("D’Arcy", "采纳D'Arcy提出的建议。", "D'Arcy"),
         # Spaced from the words around it, as Latin words in Chinese are typeset; longer names.
         ("John Smith", "感谢 John Smith 的来信。", "John Smith"),
         ("王五", "采纳 王五 提出的建议。", "王五"),
