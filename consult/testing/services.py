@@ -183,6 +183,7 @@ class SmtpSink:
         self.refuse: dict[str, str] = {}
         self._lock = threading.Lock()
         self._controller = None
+        self._started = False
 
     def start(self):
         from aiosmtpd.controller import Controller
@@ -207,8 +208,18 @@ class SmtpSink:
                     sink.connections += 1
                 return super().factory()
 
-        self._controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port)
-        self._controller.start()
+        for attempt in range(3):
+            self._controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port)
+            try:
+                self._controller.start()
+                break
+            except OSError:
+                # Taken since it was chosen (by a test run beside this one): on the first start
+                # another port will do; a restart keeps its port, for the clients set up with it.
+                if self._started or attempt == 2:
+                    raise
+                self.port = free_port()
+        self._started = True
 
     def stop(self):
         if self._controller is not None:
