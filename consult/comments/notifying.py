@@ -255,8 +255,11 @@ def notification_items_with_comments(items: list[dict]) -> None:
             item["role"], item["is_owner"] = role, is_owner
         item["role_label"] = roles.get(item.get("role"), "")
         item["show_contact"] = bool(item.get("is_owner")) or not to_department
-        # The text's own signature masked with the contact details.
+        # The text's own signature masked with the contact details; and the reason it was
+        # passed on, in which staff may have written them.
         item["body"] = comment.body if item["show_contact"] else comment_text_masked(comment)
+        if item.get("reason") and not item["show_contact"]:
+            item["reason"] = comment_text_masked(comment, item["reason"])
     # Made here, in the worker, not in the request that stored the comment (rows written
     # before that carry their own).
     linked = [

@@ -92,6 +92,43 @@ def test_one_transfer_written_twice_tells_the_department_once(
     assert Notification.objects.filter(comment=comment, kind="reassigned").count() == 1
 
 
+@pytest.mark.parametrize("make_owner", [False, True])
+def test_the_reason_for_passing_a_comment_on_is_masked_for_a_department_that_only_cooperates(
+    weifang_open, people, make_owner, django_capture_on_commit_callbacks
+):
+    """The reason was printed as typed: a cooperating department, which sees the submitter
+    masked everywhere else, read "提交人王五，电话13900000001" in full in its email."""
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = comment_submit(
+            consultation=weifang_open,
+            clause=weifang_open.clauses.get(label="二(三)4"),
+            body="建议在数字化转型专项中明确中小企业的申报条件。",
+            channel="web",
+            consent=True,
+            submitter_name="王五",
+            phone="13900000001",
+            email="wangwu@example.cn",
+        ).comment
+    mail.outbox.clear()
+    reason = "请协助核实，提交人王五，电话13900000001，邮箱wangwu@example.cn。"
+    with django_capture_on_commit_callbacks(execute=True):
+        work(
+            comment,
+            people["gxj"],
+            route_to=Department.objects.get(name="市生态环境局"),
+            make_owner=make_owner,
+            route_reason=reason,
+        )
+    (message,) = [message for message in mail.outbox if STHJJ in message.to]
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "请协助核实" in text
+        for detail in ("王五", "13900000001", "wangwu@example.cn"):
+            assert (detail in text) is make_owner, (detail, text)
+    if not make_owner:
+        assert "139****0001" in message.body and "w***@example.cn" in message.body
+
+
 def pass_to_fgw(comment, by):
     """`by` makes 市发改委 the department that answers the comment."""
     work(
