@@ -471,6 +471,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, refusing a forged key before it reaches the database.
+SESSION_ENGINE = "consult.web.sessions"
 # A staff login on a shared office computer must not keep citizens' names and phones open for
 # Django's two weeks: it ends this long after signing in, a working day by default. Not renewed
 # by each request (SESSION_SAVE_EVERY_REQUEST would write a session to the database on every
