@@ -27,7 +27,7 @@ def people(weifang_open):
     }
 
 
-def submit(consultation, clause=None):
+def submit(consultation, clause=None, **contact):
     return comment_submit(
         consultation=consultation,
         clause=clause,
@@ -35,6 +35,7 @@ def submit(consultation, clause=None):
         channel="web",
         consent=True,
         submitter_name="王五",
+        **contact,
     ).comment
 
 
@@ -99,16 +100,12 @@ def test_the_reason_for_passing_a_comment_on_is_masked_for_a_department_that_onl
     """The reason was printed as typed: a cooperating department, which sees the submitter
     masked everywhere else, read "提交人王五，电话13900000001" in full in its email."""
     with django_capture_on_commit_callbacks(execute=True):
-        comment = comment_submit(
-            consultation=weifang_open,
-            clause=weifang_open.clauses.get(label="二(三)4"),
-            body="建议在数字化转型专项中明确中小企业的申报条件。",
-            channel="web",
-            consent=True,
-            submitter_name="王五",
+        comment = submit(
+            weifang_open,
+            weifang_open.clauses.get(label="二(三)4"),
             phone="13900000001",
             email="wangwu@example.cn",
-        ).comment
+        )
     mail.outbox.clear()
     reason = "请协助核实，提交人王五，电话13900000001，邮箱wangwu@example.cn。"
     with django_capture_on_commit_callbacks(execute=True):
