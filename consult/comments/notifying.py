@@ -136,7 +136,13 @@ def comment_routed_again_write(comment: Comment, route: CommentRouting, *, reaso
         department=department,
         consultation=comment.consultation,
         comment=comment,
-        context={"role": route.role, "is_owner": route.is_owner, "reason": reason},
+        # Kept masked for a department that only cooperates, as the admin shows it the text:
+        # the notification's context is on show in the admin too.
+        context={
+            "role": route.role,
+            "is_owner": route.is_owner,
+            "reason": reason if route.is_owner else comment_text_masked(comment, reason),
+        },
     )
 
 

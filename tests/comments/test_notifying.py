@@ -124,6 +124,9 @@ def test_the_reason_for_passing_a_comment_on_is_masked_for_a_department_that_onl
             assert (detail in text) is make_owner, (detail, text)
     if not make_owner:
         assert "139****0001" in message.body and "w***@example.cn" in message.body
+    # As the admin's notification pages show it.
+    (stored,) = Notification.objects.filter(comment=comment, kind="reassigned")
+    assert ("13900000001" in stored.context["reason"]) is make_owner
 
 
 def pass_to_fgw(comment, by):
