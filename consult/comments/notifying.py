@@ -110,6 +110,17 @@ def comment_reply_write(comment: Comment, *, key: str) -> None:
     )
 
 
+def report_emails_withdraw(comments) -> int:
+    """The report and revision emails to these comments' citizen not sent yet (built or not:
+    one waiting for a retry too), once they asked for no more."""
+    return notifications_unsent_withdraw(
+        Notification.objects.filter(
+            comment__in=comments,
+            kind__in=[Notification.Kind.REPORT_PUBLISHED, Notification.Kind.REVISION_PUBLISHED],
+        )
+    )
+
+
 def comment_reply_withdraw(comment: Comment) -> int:
     """A reopened comment's reply email, if it is not sent yet: built later, it would carry the
     answer being worked on (or none) as the answer given; built already and waiting for a

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from .notifying import (
     comments_notification_values,
     comments_notifications_write,
     notifications_planned_publish,
+    report_emails_withdraw,
 )
 from .publication import (
     publication_for_new_comment,
@@ -535,17 +537,23 @@ def comment_subscribe_to_report(comment: Comment) -> bool:
     return True
 
 
+@transaction.atomic
 def report_emails_stop(comment: Comment) -> int:
     """The citizen asks for no more emails about the report and the later drafts of this
     consultation (the link in each of them): every comment of theirs there, by address, stops
-    asking. Returns how many comments did."""
+    asking, and such an email not sent yet (waiting for a retry, say) is not sent. Returns how
+    many comments stopped asking."""
     if not comment.email:
         return 0
-    return Comment.objects.filter(
-        consultation_id=comment.consultation_id,
-        email__iexact=comment.email.strip(),
-        notify_on_report=True,
-    ).update(notify_on_report=False)
+    # By the address as the emails are grouped (revision_outcomes: trimmed, in lower case).
+    theirs = (
+        Comment.objects.filter(consultation_id=comment.consultation_id)
+        .alias(address=Lower(Trim("email")))
+        .filter(address=comment.email.strip().lower())
+    )
+    stopped = theirs.filter(notify_on_report=True).update(notify_on_report=False)
+    report_emails_withdraw(theirs)
+    return stopped
 
 
 def received_check(consultation, received_on, *, now=None) -> None:

@@ -45,6 +45,7 @@ from django.utils.translation import gettext
 
 from consult.bulk import rows_insert
 from consult.consultations.models import consultation_texts
+from consult.text import FORBIDDEN_CONTROLS
 from consult.web.log_redaction import addresses_redacted
 
 from .models import Notification, OutgoingEmail
@@ -365,11 +366,11 @@ def _email_compose(digest: Digest, subject, body_text, body_html) -> OutgoingEma
     return OutgoingEmail(
         message_id=f"<consult.{first.kind}.{first.pk}.{secrets.token_hex(6)}@{domain}>",
         to=digest.to,
-        subject=" ".join(subject.split())[:300],
+        subject=header_text(subject)[:300],
         body_text=body_text,
         body_html=body_html,
         # Citizens and departments hear from the bureau that asked, not from "consult".
-        sender_name=(issuer.full_name or issuer.name)[:200] if issuer else "",
+        sender_name=header_text(issuer.full_name or issuer.name)[:200] if issuer else "",
         headers=headers,
     )
 
@@ -565,13 +566,21 @@ def emails_postpone(
     return result
 
 
+def header_text(text: str) -> str:
+    """Text for a header (a subject, a sender's name) on one line: a line break or a control
+    character in a title or a bureau's name, typed or imported, made every email of it fail
+    for good (an address's parts cannot contain CR or LF)."""
+    return " ".join(FORBIDDEN_CONTROLS.sub(" ", text or "").split())
+
+
 def email_sender(email: OutgoingEmail) -> str:
     """DEFAULT_FROM_EMAIL's address under the name of the bureau the email speaks for."""
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    if not email.sender_name or not address:
+    name = header_text(email.sender_name)  # as composed; and emails composed before it was
+    if not name or not address:
         return settings.DEFAULT_FROM_EMAIL
     # Unencoded: Django's mail encodes the header itself when it builds the message.
-    return str(Address(display_name=email.sender_name, addr_spec=address))
+    return str(Address(display_name=name, addr_spec=address))
 
 
 def email_message(email: OutgoingEmail, connection) -> EmailMultiAlternatives:

@@ -57,6 +57,24 @@ def test_the_bureau_that_asked_is_the_sender(
         assert parseaddr(message.from_email) == (bureau, "noreply@consult.example.gov.cn")
 
 
+@pytest.mark.parametrize(
+    "written", ["潍坊市海洋发展\n和渔业局", "潍坊市海洋发展和渔业局\r\n", "潍坊市\x1f海洋局"]
+)
+def test_a_bureau_s_name_with_a_line_break_still_sends(
+    immediate, settings, written, django_capture_on_commit_callbacks
+):
+    """A line break in the issuing bureau's name (imported from a directory file) failed every
+    email of its consultations for good: an address's name cannot contain CR or LF."""
+    settings.DEFAULT_FROM_EMAIL = "consult <noreply@consult.example.gov.cn>"
+    Department.objects.filter(pk=immediate.issuer_id).update(full_name=written)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(immediate, 1, email="citizen@example.cn")
+    assert any(message.to == ["citizen@example.cn"] for message in mail.outbox)
+    one_line = " ".join(written.replace("\x1f", " ").split())
+    for message in mail.outbox:
+        assert parseaddr(message.from_email) == (one_line, "noreply@consult.example.gov.cn")
+
+
 def test_each_department_is_told_what_is_asked_of_it_and_by_when(
     immediate, django_capture_on_commit_callbacks
 ):

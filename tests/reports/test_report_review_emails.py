@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.core import mail
 
 from consult.comments.models import Comment
-from consult.comments.services import comment_submit
+from consult.comments.services import comment_submit, report_emails_stop
 from consult.consultations.models import Department
 from consult.consultations.services import staff_join
 from consult.notifications.models import Notification
@@ -125,3 +125,22 @@ def test_the_admin_counts_the_citizens_told_not_their_comments(
         )
     page = response.content.decode()
     assert f"《{consultation.title}》的意见采纳情况已公布，将通知 2 位提交人。" in page
+
+
+def test_a_citizen_who_stops_the_emails_is_not_sent_one_still_on_its_way(
+    reviewed, django_capture_on_commit_callbacks
+):
+    """Stopping only stopped asking: the report email already written (not yet built, or built
+    and waiting for a retry) went out after the citizen had said no more."""
+    consultation, _report, comments = reviewed
+    mail.outbox.clear()
+    with after_close(consultation):
+        with django_capture_on_commit_callbacks() as published:
+            report_publish(consultation)
+        assert report_emails_stop(comments[1]) == 3  # by address, however it was typed
+        for callback in published:
+            callback()
+    assert [message.to for message in mail.outbox] == [["other@example.cn"]]
+    assert not Notification.objects.filter(
+        kind=Notification.Kind.REPORT_PUBLISHED, comment=comments[0]
+    ).exists()
