@@ -20,15 +20,17 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from consult.consultations.models import Consultation
 
 
-def _max_age() -> int:
-    """PUBLIC_PAGES_MAX_AGE, cut short by the next opening or close of any consultation: a copy
-    made seconds before a close said "征求意见中", with its comment buttons, for the rest of its
-    life. 0 (no copy kept) in the very second of a change."""
-    now = timezone.now()
-    change = Consultation.objects.next_period_change(now)
+def _max_age(started) -> int:
+    """PUBLIC_PAGES_MAX_AGE, cut short by the next opening or close of any consultation after
+    the page `started` being made: a copy made seconds before a close said "征求意见中", with
+    its comment buttons, for the rest of its life. 0 (no copy kept) in the very second of a
+    change, and for a page whose making a change overtook (looked for after it was rendered,
+    the close was already past, and its copy kept for the whole max-age)."""
+    change = Consultation.objects.next_period_change(started)
     if change is None:
         return settings.PUBLIC_PAGES_MAX_AGE
-    return max(0, min(settings.PUBLIC_PAGES_MAX_AGE, math.floor((change - now).total_seconds())))
+    left = (change - timezone.now()).total_seconds()
+    return max(0, min(settings.PUBLIC_PAGES_MAX_AGE, math.floor(left)))
 
 
 def _marked(view):
@@ -36,6 +38,7 @@ def _marked(view):
 
     @wraps(view)
     def marked(request, *args, **kwargs):
+        started = timezone.now()
         response = view(request, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
@@ -43,9 +46,9 @@ def _marked(view):
         if request.user.is_authenticated or response.streaming:
             patch_cache_control(response, private=True)
             return response
-        patch_cache_control(response, public=True, max_age=_max_age())
         if callable(getattr(response, "render", None)):
             response.render()
+        patch_cache_control(response, public=True, max_age=_max_age(started))
         digest = hashlib.blake2b(response.content, digest_size=16).hexdigest()
         response["ETag"] = f'"{digest}"'
         return response

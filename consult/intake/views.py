@@ -216,6 +216,9 @@ def _browser_session(request) -> str:
     return f"session:{session.session_key}"
 
 
+# Its CSRF token and single-use CAPTCHA are this visitor's: no copy anywhere, said outright
+# rather than left to `Vary: Cookie`.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def comment_create(request, slug, clause_id=None):
     now = timezone.now()

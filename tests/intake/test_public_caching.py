@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.test.signals import template_rendered
 
 from consult.comments.services import comment_submit
 
@@ -71,7 +72,7 @@ def test_staff_and_forms_stay_private(weifang_open):
     assert "private" in response["Cache-Control"]
     form = Client().get(f"{weifang_open.get_absolute_url()}comment/")
     assert form.status_code == 200
-    assert "public" not in form.get("Cache-Control", "")
+    assert "no-store" in form["Cache-Control"] and "private" in form["Cache-Control"]
 
 
 def test_the_language_switch_needs_no_token(weifang_open):
@@ -107,3 +108,26 @@ def test_no_copy_outlives_an_opening_or_a_close(weifang_open, settings, edge):
     assert (badge in after.content.decode()) == (edge == "opens")
     assert (weifang_open.title in listed.content.decode()) == (edge == "closes")
     assert (weifang_open.title in listed_after.content.decode()) == (edge == "opens")
+
+
+def test_a_page_whose_making_a_close_overtook_is_not_kept(weifang_open, settings):
+    """The copy's life was counted after the page was rendered: a page begun in the last moment
+    before the close and rendered after it said "征求意见中" and was kept 30 seconds."""
+    settings.PUBLIC_PAGES_MAX_AGE = 30
+    change = weifang_open.closes_at.replace(microsecond=0) + datetime.timedelta(seconds=1)
+    url = weifang_open.get_absolute_url()
+    with time_machine.travel(change - datetime.timedelta(milliseconds=50), tick=False) as clock:
+
+        def rendering_takes_a_moment(sender, **kwargs):
+            clock.move_to(change + datetime.timedelta(milliseconds=150))
+
+        template_rendered.connect(rendering_takes_a_moment)
+        try:
+            straddling = Client().get(url)
+        finally:
+            template_rendered.disconnect(rendering_takes_a_moment)
+    assert "max-age=0" in straddling["Cache-Control"]
+    with time_machine.travel(change + datetime.timedelta(seconds=10), tick=False):
+        later = Client().get(url)
+    assert later.context is not None  # rendered again, not the copy
+    assert '<span class="badge">征求意见中</span>' not in later.content.decode()
