@@ -445,7 +445,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # JSON only: the browsable API's HTML pages (DRF's English, its own forms) are no part of
     # the site; the API is documented at /api/docs/.
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["consult.intake.renderers.OneLayoutJSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "consult API",

@@ -131,3 +131,14 @@ def test_a_page_whose_making_a_close_overtook_is_not_kept(weifang_open, settings
         later = Client().get(url)
     assert later.context is not None  # rendered again, not the copy
     assert '<span class="badge">征求意见中</span>' not in later.content.decode()
+
+
+def test_the_api_s_shared_copy_is_laid_out_one_way_for_everyone(weifang_open, settings):
+    """A client asking for `indent=8` laid out the copy every later visitor was given."""
+    settings.PUBLIC_PAGES_MAX_AGE = 30
+    url = f"/api/consultations/{weifang_open.slug}/"
+    indented = Client().get(url, HTTP_ACCEPT="application/json; indent=8")
+    plain = Client().get(url)
+    assert indented.status_code == plain.status_code == 200
+    assert b"\n" not in indented.content
+    assert plain.content == indented.content
