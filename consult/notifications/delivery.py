@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import parseaddr
+from itertools import chain
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -573,6 +574,22 @@ def header_text(text: str) -> str:
     return " ".join(FORBIDDEN_CONTROLS.sub(" ", text or "").split())
 
 
+def _addresses_switched_off_dropped(email: OutgoingEmail) -> None:
+    """An email to departments waiting for its retry goes on only to their addresses still in
+    use: a mailbox switched off after the email was built got the contact details on each
+    retry (for up to NOTIFY_GIVE_UP_AFTER). Citizens' emails are sent as addressed."""
+    notifications = list(email.notifications.only("kind", "department_id"))
+    current = department_addresses_now((n.kind, n.department_id) for n in notifications)
+    if not notifications or any((n.kind, n.department_id) not in current for n in notifications):
+        return
+    # Those who have it already stay on record as its recipients.
+    in_use = {address.lower() for address in (*email.delivered_to, *chain(*current.values()))}
+    kept = [address for address in email.to if address.lower() in in_use]
+    if kept != email.to:
+        email.to = kept
+        OutgoingEmail.objects.filter(pk=email.pk).update(to=kept)
+
+
 def email_sender(email: OutgoingEmail) -> str:
     """DEFAULT_FROM_EMAIL's address under the name of the bureau the email speaks for."""
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -784,6 +801,8 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     )
                     result.failed.append(email.pk)
                     continue
+                if email.failing_since is not None:
+                    _addresses_switched_off_dropped(email)
                 try:
                     message = email_message(email, connection)
                     unusable = addresses_unusable_removed(message)

@@ -348,3 +348,28 @@ def test_recipients_refused_some_for_good_some_for_now_ask_only_these_again(
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
     assert [m.to for m in smtp_sink.received()] == [["second@sthj.example"]]
+
+
+def test_a_mailbox_switched_off_while_its_email_waits_for_a_retry_is_not_sent_it(
+    smtp_sink, ecology, weifang_open
+):
+    """The retry went to the addresses as built: a mailbox switched off meanwhile (someone who
+    left the bureau) got the submitter's contact details on a retry."""
+    for address in ("sthjj@weifang.example", "second@sthj.example", "third@sthj.example"):
+        smtp_sink.refuse[address] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    assert email.status == OutgoingEmail.Status.PENDING and not smtp_sink.received()
+    Mailbox.objects.filter(email="third@sthj.example").update(is_active=False)
+    directory_changed()  # an update() sends no signal
+    smtp_sink.refuse.clear()
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert [address for address, _id in arrivals(smtp_sink)] == [
+        "second@sthj.example",
+        "sthjj@weifang.example",
+    ]
+    assert "third@sthj.example" not in email.to
