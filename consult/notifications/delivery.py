@@ -574,20 +574,24 @@ def header_text(text: str) -> str:
     return " ".join(FORBIDDEN_CONTROLS.sub(" ", text or "").split())
 
 
-def _addresses_switched_off_dropped(email: OutgoingEmail) -> None:
-    """An email to departments waiting for its retry goes on only to their addresses still in
-    use: a mailbox switched off after the email was built got the contact details on each
-    retry (for up to NOTIFY_GIVE_UP_AFTER). Citizens' emails are sent as addressed."""
+def _readdressed_for_retry(email: OutgoingEmail) -> None:
+    """An email to departments waiting for its retry goes to their mailboxes as they are now,
+    as "send again" does: a mailbox switched off after the email was built got the contact
+    details on each retry (for up to NOTIFY_GIVE_UP_AFTER), and one put in its place got
+    nothing. Those who have it, or refused it for good, stay on record. Citizens' emails are
+    sent as addressed."""
     notifications = list(email.notifications.only("kind", "department_id"))
     current = department_addresses_now((n.kind, n.department_id) for n in notifications)
     if not notifications or any((n.kind, n.department_id) not in current for n in notifications):
         return
-    # Those who have it already stay on record as its recipients.
-    in_use = {address.lower() for address in (*email.delivered_to, *chain(*current.values()))}
-    kept = [address for address in email.to if address.lower() in in_use]
-    if kept != email.to:
-        email.to = kept
-        OutgoingEmail.objects.filter(pk=email.pk).update(to=kept)
+    readdressed, seen = [], set()
+    for address in (*email.delivered_to, *email.refused_for_good, *chain(*current.values())):
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            readdressed.append(address)
+    if readdressed != email.to:
+        email.to = readdressed
+        OutgoingEmail.objects.filter(pk=email.pk).update(to=readdressed)
 
 
 def email_sender(email: OutgoingEmail) -> str:
@@ -802,7 +806,7 @@ def emails_send(email_ids: list[int]) -> DeliveryResult:
                     result.failed.append(email.pk)
                     continue
                 if email.failing_since is not None:
-                    _addresses_switched_off_dropped(email)
+                    _readdressed_for_retry(email)
                 try:
                     message = email_message(email, connection)
                     unusable = addresses_unusable_removed(message)

@@ -129,6 +129,35 @@ def test_the_reason_for_passing_a_comment_on_is_masked_for_a_department_that_onl
     assert ("13900000001" in stored.context["reason"]) is make_owner
 
 
+def test_the_reason_is_masked_for_a_lead_made_cooperating_before_its_email_is_built(
+    weifang_open, people, django_capture_on_commit_callbacks
+):
+    """Stored whole for the department that was to answer; built after it was made only to
+    cooperate, its email masks the reason as its part now asks."""
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = submit(
+            weifang_open, weifang_open.clauses.get(label="二(三)4"), phone="13900000001"
+        )
+    mail.outbox.clear()
+    sthj = Department.objects.get(name="市生态环境局")
+    with django_capture_on_commit_callbacks() as written:
+        work(
+            comment,
+            people["gxj"],
+            route_to=sthj,
+            make_owner=True,
+            route_reason="请牵头答复，提交人电话13900000001。",
+        )
+    CommentRouting.objects.filter(comment=comment, department=sthj).update(is_owner=False)
+    CommentRouting.objects.filter(comment=comment, department__name="市工信局").update(
+        is_owner=True
+    )
+    for callback in written:
+        callback()
+    (message,) = [message for message in mail.outbox if STHJJ in message.to]
+    assert "13900000001" not in message.body and "139****0001" in message.body
+
+
 def pass_to_fgw(comment, by):
     """`by` makes 市发改委 the department that answers the comment."""
     work(

@@ -15,6 +15,8 @@ from consult.comments.workflow import CommentChange, comment_change_apply
 from consult.consultations.directory import directory_changed
 from consult.consultations.models import Department, Membership
 from consult.intake.templatetags.moments import moment
+from consult.notifications.delivery import email_sender
+from consult.notifications.models import OutgoingEmail
 from tests.support.jobs import due_jobs_run
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +75,16 @@ def test_a_bureau_s_name_with_a_line_break_still_sends(
     one_line = " ".join(written.replace("\x1f", " ").split())
     for message in mail.outbox:
         assert parseaddr(message.from_email) == (one_line, "noreply@consult.example.gov.cn")
+
+
+def test_an_email_composed_with_a_line_break_in_its_sender_is_sent_on_one_line(settings):
+    """Emails composed before names were made one line, waiting for a retry."""
+    settings.DEFAULT_FROM_EMAIL = "consult <noreply@consult.example.gov.cn>"
+    stored = OutgoingEmail(sender_name="潍坊市海洋发展\r\n和渔业局")
+    assert parseaddr(email_sender(stored)) == (
+        "潍坊市海洋发展 和渔业局",
+        "noreply@consult.example.gov.cn",
+    )
 
 
 def test_each_department_is_told_what_is_asked_of_it_and_by_when(

@@ -373,3 +373,24 @@ def test_a_mailbox_switched_off_while_its_email_waits_for_a_retry_is_not_sent_it
         "sthjj@weifang.example",
     ]
     assert "third@sthj.example" not in email.to
+
+
+def test_an_email_whose_mailboxes_were_all_replaced_while_it_waited_goes_to_the_new_one(
+    smtp_sink, ecology, weifang_open
+):
+    """Mailboxes are fixed because mail to them fails: with only the old ones dropped, the
+    retry had nobody left and failed for good."""
+    for address in ("sthjj@weifang.example", "second@sthj.example", "third@sthj.example"):
+        smtp_sink.refuse[address] = GREYLISTED
+    comment_routed(weifang_open)
+    deliver(ecology)
+    email = OutgoingEmail.objects.get(notifications__department=ecology)
+    Mailbox.objects.filter(department=ecology).update(is_active=False)
+    Mailbox.objects.create(department=ecology, email="new@sthj.example")
+    directory_changed()
+    with after_the_retry_time(email):
+        deliver(ecology)
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert [address for address, _id in arrivals(smtp_sink)] == ["new@sthj.example"]
+    assert email.to == ["new@sthj.example"]
