@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import parseaddr
-from itertools import chain
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -580,12 +579,11 @@ def _readdressed_for_retry(email: OutgoingEmail) -> None:
     details on each retry (for up to NOTIFY_GIVE_UP_AFTER), and one put in its place got
     nothing. Those who have it, or refused it for good, stay on record. Citizens' emails are
     sent as addressed."""
-    notifications = list(email.notifications.only("kind", "department_id"))
-    current = department_addresses_now((n.kind, n.department_id) for n in notifications)
-    if not notifications or any((n.kind, n.department_id) not in current for n in notifications):
+    addresses = notifications_readdress(email.notifications.order_by("pk"))
+    if addresses is None:
         return
     readdressed, seen = [], set()
-    for address in (*email.delivered_to, *email.refused_for_good, *chain(*current.values())):
+    for address in (*email.delivered_to, *email.refused_for_good, *addresses):
         if address.lower() not in seen:
             seen.add(address.lower())
             readdressed.append(address)
