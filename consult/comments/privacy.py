@@ -264,11 +264,11 @@ def name_key(name: str) -> str:
     what joins its parts ("JOHN SMITH", "John Smith", "Ｊｏｈｎ Ｓｍｉｔｈ" and "johnsmith" alike;
     "José García" and "Jose Garcia"; "O’Brien" and "O'Brien"; "阿依古丽·买买提" and
     "阿依古丽买买提"), as masking finds it in a text (`name_spans`)."""
-    return (name or "").translate(name_key_table()).lower()
+    return (name or "").translate(_name_key_table()).lower()
 
 
 @functools.cache
-def name_key_table() -> dict[int, int | None]:
+def _name_key_table() -> dict[int, int | None]:
     """What `name_key` does to a character before lowering: full-width ASCII made plain,
     characters without width and what joins a name's parts left out, accents left off, every
     apostrophe written '."""

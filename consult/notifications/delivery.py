@@ -582,11 +582,7 @@ def _readdressed_for_retry(email: OutgoingEmail) -> None:
     addresses = notifications_readdress(email.notifications.order_by("pk"))
     if addresses is None:
         return
-    readdressed, seen = [], set()
-    for address in (*email.delivered_to, *email.refused_for_good, *addresses):
-        if address.lower() not in seen:
-            seen.add(address.lower())
-            readdressed.append(address)
+    readdressed = addresses_distinct([*email.delivered_to, *email.refused_for_good, *addresses])
     if readdressed != email.to:
         email.to = readdressed
         OutgoingEmail.objects.filter(pk=email.pk).update(to=readdressed)

@@ -132,7 +132,7 @@ def _may_be_a_name(candidate: str) -> bool:
 def name_candidates(text: str) -> set[str]:
     """What in ``text`` may be a commenter's name: the endings of the letters before a word a
     report writes after a person, and the beginnings of those after one it writes before a
-    person (up to eight Chinese characters or four Latin words); to look up among the names
+    person (up to 16 Chinese characters or six Latin words); to look up among the names
     commenters gave."""
     # "John\nSmith", wrapped: read as the space it stands for.
     plain = re.sub(f"[{LINE_BREAKS}]+", " ", half_width(text or ""))
